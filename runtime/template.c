@@ -1,0 +1,1082 @@
+/*
+ * template.c -- mustache: parse once, render many times, cache by name.
+ *
+ * Compiled form. A template is a flat array of nodes: text, escaped or raw
+ * variable, section, inverted section, partial. A section node records the
+ * index one past its last child (`end`), so rendering a section is a loop
+ * over a slice of the same array and skipping one is a jump -- no tree, no
+ * per-node allocations beyond names. Text nodes point into the template's
+ * own copy of the source. Comments and set-delimiter tags leave no node: the
+ * parser applies them and moves on.
+ *
+ * Standalone lines. The spec removes a line that holds only whitespace and one
+ * section, inverted, close, comment, partial or delimiter tag. The parser
+ * decides this while scanning (it knows where the current line began and
+ * whether another tag is on it), trims the leading whitespace from the text
+ * node before the tag and skips the newline after it. For a standalone
+ * partial that whitespace becomes the partial's indent.
+ *
+ * Partial indentation is applied at render time, not by re-parsing: the
+ * renderer keeps the current indent and an "at line start" flag; static text
+ * after a newline, or a value at line start, is prefixed with the indent.
+ * This indents the partial's template lines but not newlines inside
+ * interpolated data, exactly as the spec's "Standalone Indentation" demands.
+ *
+ * Immutability and threads. A parsed template never changes; its reference
+ * count is atomic. The cache swaps in a new parse under a write lock and drops
+ * its reference to the old one; renders still holding the old one finish with
+ * it. File checks follow git's "racily clean" rule: a file whose stat matches
+ * is trusted only when it was last read more than a second after its mtime,
+ * otherwise its content is compared, so a fast rewrite with the same size is
+ * never missed.
+ */
+#include "template.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DELIM 16
+#define MAX_PARTIAL_DEPTH 64
+
+enum node_type { NODE_TEXT, NODE_ESCAPED, NODE_RAW, NODE_SECTION, NODE_INVERTED, NODE_PARTIAL };
+
+struct node {
+	enum node_type type;
+	int line;	    /* line of the tag, for errors */
+	size_t end;	    /* sections: index of the first node after the section */
+	const char *text;   /* text nodes: a slice of template.src */
+	size_t len;
+	char *name;	    /* tags: the (trimmed) name, owned */
+	char *indent;	    /* standalone partials: the line's leading whitespace */
+};
+
+struct template {
+	atomic_int refs;
+	char *name;
+	char *src;
+	struct node *nodes;
+	size_t count, cap;
+};
+
+/* ---------------------------------------------------------------- buffers */
+
+static int
+buf_append(template_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *data = realloc(b->data, cap);
+		if (data == NULL)
+			return -1;
+		b->data = data;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+void
+template_buf_free(template_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = buf->cap = 0;
+}
+
+/* Format "NAME:LINE: message" into err (no line when line is 0). Returns -1
+ * for the caller to pass on. */
+static int errorf(char *err, size_t errsize, const char *name, int line,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+errorf(char *err, size_t errsize, const char *name, int line, const char *fmt, ...)
+{
+	if (err == NULL || errsize == 0)
+		return -1;
+	int n = line > 0 ? snprintf(err, errsize, "%s:%d: ", name, line)
+			 : snprintf(err, errsize, "%s: ", name);
+	if (n >= 0 && (size_t)n < errsize) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err + n, errsize - n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------ templates */
+
+template *
+template_retain(template *t)
+{
+	atomic_fetch_add(&t->refs, 1);
+	return t;
+}
+
+void
+template_release(template *t)
+{
+	if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < t->count; i++) {
+		free(t->nodes[i].name);
+		free(t->nodes[i].indent);
+	}
+	free(t->nodes);
+	free(t->src);
+	free(t->name);
+	free(t);
+}
+
+const char *
+template_name(const template *t)
+{
+	return t->name;
+}
+
+/* --------------------------------------------------------------- parser */
+
+struct tag {
+	char kind;	     /* '#' '^' '/' '!' '>' '=' '&' '{' or 'n' (name) */
+	const char *name;    /* trimmed content after the sigil */
+	size_t name_len;
+	const char *end;     /* one past the close delimiter */
+	const char *indent;  /* standalone: the line's leading whitespace */
+	size_t indent_len;
+	bool standalone;
+};
+
+struct parser {
+	template *t;
+	const char *p, *end;
+	const char *line_start;	 /* where the current source line begins */
+	bool line_has_tag;	 /* a tag already sits on the current line */
+	int line;
+	char open[MAX_DELIM + 1], close[MAX_DELIM + 2];
+	size_t open_len, close_len;
+	size_t *stack;		 /* indexes of open section nodes */
+	size_t depth, stack_cap;
+	char *err;
+	size_t errsize;
+};
+
+#define parse_error(ps, line, ...) \
+	errorf((ps)->err, (ps)->errsize, (ps)->t->name, (line), __VA_ARGS__)
+
+static struct node *
+add_node(struct parser *ps, enum node_type type, int line)
+{
+	template *t = ps->t;
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct node *nodes = realloc(t->nodes, cap * sizeof *nodes);
+		if (nodes == NULL)
+			return NULL;
+		t->nodes = nodes;
+		t->cap = cap;
+	}
+	struct node *n = &t->nodes[t->count++];
+	memset(n, 0, sizeof *n);
+	n->type = type;
+	n->line = line;
+	return n;
+}
+
+static int
+add_text(struct parser *ps, const char *from, const char *to)
+{
+	if (to <= from)
+		return 0;
+	struct node *n = add_node(ps, NODE_TEXT, ps->line);
+	if (n == NULL)
+		return parse_error(ps, 0, "out of memory");
+	n->text = from;
+	n->len = to - from;
+	return 0;
+}
+
+/* Account for the literal text [from, to): line numbers and line start. */
+static void
+track_lines(struct parser *ps, const char *from, const char *to)
+{
+	for (const char *s = from; s < to; s++) {
+		if (*s == '\n') {
+			ps->line++;
+			ps->line_start = s + 1;
+			ps->line_has_tag = false;
+		}
+	}
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static void
+trim(const char **s, size_t *len)
+{
+	while (*len > 0 && (is_blank(**s) || **s == '\n' || **s == '\r'))
+		(*s)++, (*len)--;
+	while (*len > 0 && (is_blank((*s)[*len - 1]) || (*s)[*len - 1] == '\n' ||
+			    (*s)[*len - 1] == '\r'))
+		(*len)--;
+}
+
+/* Read the tag whose open delimiter starts at q: its kind, name and end. */
+static int
+scan_tag(struct parser *ps, const char *q, struct tag *tag)
+{
+	const char *s = q + ps->open_len;
+	char close[MAX_DELIM + 2];
+	size_t close_len = ps->close_len;
+
+	memset(tag, 0, sizeof *tag);
+	tag->kind = 'n';
+	if (s < ps->end && *s != '\0' && strchr("#^/!>=&{", *s) != NULL)
+		tag->kind = *s++;
+	memcpy(close, ps->close, close_len + 1);
+	if (tag->kind == '{') {	/* {{{name}}}: the close is "}" + delimiter */
+		close[0] = '}';
+		memcpy(close + 1, ps->close, close_len + 1);
+		close_len++;
+	}
+	const char *e = memmem(s, ps->end - s, close, close_len);
+	if (e == NULL)
+		return parse_error(ps, ps->line, "unclosed tag \"%s\"", ps->open);
+	tag->end = e + close_len;
+	if (tag->kind == '=') {
+		if (e == s || e[-1] != '=')
+			return parse_error(ps, ps->line, "bad set-delimiter tag");
+		e--;
+	}
+	tag->name = s;
+	tag->name_len = e - s;
+	trim(&tag->name, &tag->name_len);
+	return 0;
+}
+
+/* Is the tag at q alone on its line? If so, set *next past its newline. */
+static bool
+standalone(struct parser *ps, const char *q, const char *tag_end, const char **next)
+{
+	if (ps->line_has_tag)
+		return false;
+	for (const char *s = ps->line_start; s < q; s++)
+		if (!is_blank(*s))
+			return false;
+	const char *s = tag_end;
+	while (s < ps->end && is_blank(*s))
+		s++;
+	if (s == ps->end)
+		*next = s;
+	else if (*s == '\n')
+		*next = s + 1;
+	else if (*s == '\r' && s + 1 < ps->end && s[1] == '\n')
+		*next = s + 2;
+	else
+		return false;
+	return true;
+}
+
+/* Apply {{=<% %>=}}: the content is two delimiters separated by whitespace. */
+static int
+set_delimiters(struct parser *ps, const struct tag *tag, int line)
+{
+	const char *s = tag->name, *e = s + tag->name_len;
+	const char *a = s;
+	while (a < e && !is_blank(*a))
+		a++;
+	const char *b = a;
+	while (b < e && is_blank(*b))
+		b++;
+	size_t open_len = a - s, close_len = e - b;
+	if (open_len == 0 || close_len == 0 || open_len > MAX_DELIM ||
+	    close_len > MAX_DELIM || memchr(s, '=', open_len) != NULL ||
+	    memchr(b, '=', close_len) != NULL)
+		return parse_error(ps, line, "bad set-delimiter tag");
+	for (const char *c = b; c < e; c++)
+		if (is_blank(*c))
+			return parse_error(ps, line, "bad set-delimiter tag");
+	memcpy(ps->open, s, open_len);
+	ps->open[open_len] = '\0';
+	ps->open_len = open_len;
+	memcpy(ps->close, b, close_len);
+	ps->close[close_len] = '\0';
+	ps->close_len = close_len;
+	return 0;
+}
+
+/* Open a section: a node plus an entry on the stack of open sections. */
+static int
+open_section(struct parser *ps, struct node *n)
+{
+	if (ps->depth == ps->stack_cap) {
+		size_t cap = ps->stack_cap ? ps->stack_cap * 2 : 8;
+		size_t *stack = realloc(ps->stack, cap * sizeof *stack);
+		if (stack == NULL)
+			return parse_error(ps, 0, "out of memory");
+		ps->stack = stack;
+		ps->stack_cap = cap;
+	}
+	ps->stack[ps->depth++] = n - ps->t->nodes;
+	return 0;
+}
+
+static int
+close_section(struct parser *ps, const char *name, int line)
+{
+	if (ps->depth == 0)
+		return parse_error(ps, line, "closing tag \"%s\" has no open section", name);
+	struct node *open = &ps->t->nodes[ps->stack[ps->depth - 1]];
+	if (strcmp(open->name, name) != 0)
+		return parse_error(ps, line, "closing tag \"%s\" does not match section "
+				   "\"%s\" opened on line %d", name, open->name, open->line);
+	open->end = ps->t->count;
+	ps->depth--;
+	return 0;
+}
+
+/* Turn one scanned tag into nodes (or delimiter changes). */
+static int
+apply_tag(struct parser *ps, const struct tag *tag, int line)
+{
+	static const enum node_type types[] = {
+		['n'] = NODE_ESCAPED, ['&'] = NODE_RAW, ['{'] = NODE_RAW,
+		['#'] = NODE_SECTION, ['^'] = NODE_INVERTED, ['>'] = NODE_PARTIAL,
+	};
+	if (tag->kind == '!')
+		return 0;
+	if (tag->kind == '=')
+		return set_delimiters(ps, tag, line);
+	if (tag->name_len == 0)
+		return parse_error(ps, line, "empty tag name");
+	char *name = strndup(tag->name, tag->name_len);
+	if (name == NULL)
+		return parse_error(ps, 0, "out of memory");
+	if (tag->kind == '/') {
+		int rc = close_section(ps, name, line);
+		free(name);
+		return rc;
+	}
+	struct node *n = add_node(ps, types[(unsigned char)tag->kind], line);
+	if (n == NULL) {
+		free(name);
+		return parse_error(ps, 0, "out of memory");
+	}
+	n->name = name;
+	if (tag->kind == '>' && tag->standalone && tag->indent_len > 0) {
+		n->indent = strndup(tag->indent, tag->indent_len);
+		if (n->indent == NULL)
+			return parse_error(ps, 0, "out of memory");
+	}
+	if (tag->kind == '#' || tag->kind == '^')
+		return open_section(ps, n);
+	return 0;
+}
+
+/* Scan the whole source: literal text, then a tag, until the end. */
+static int
+parse_all(struct parser *ps)
+{
+	while (ps->p < ps->end) {
+		const char *q = memmem(ps->p, ps->end - ps->p, ps->open, ps->open_len);
+		if (q == NULL) {
+			track_lines(ps, ps->p, ps->end);
+			return add_text(ps, ps->p, ps->end);
+		}
+		track_lines(ps, ps->p, q);
+		struct tag tag;
+		int line = ps->line;
+		if (scan_tag(ps, q, &tag) < 0)
+			return -1;
+		const char *text_end = q, *next = tag.end;
+		if (strchr("#^/!>=", tag.kind) != NULL && standalone(ps, q, tag.end, &next)) {
+			tag.standalone = true;
+			tag.indent = ps->line_start;
+			tag.indent_len = q - ps->line_start;
+			text_end = ps->line_start;
+		}
+		if (add_text(ps, ps->p, text_end) < 0)
+			return -1;
+		track_lines(ps, q, next); /* newlines inside the tag and after it */
+		ps->line_has_tag = !tag.standalone;
+		ps->p = next;
+		if (apply_tag(ps, &tag, line) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+template *
+template_parse(const char *name, const char *src, size_t len, char *err, size_t errsize)
+{
+	template *t = calloc(1, sizeof *t);
+	if (t == NULL || (t->name = strdup(name)) == NULL ||
+	    (t->src = malloc(len + 1)) == NULL) {
+		errorf(err, errsize, name, 0, "out of memory");
+		template_release(t);
+		return NULL;
+	}
+	atomic_init(&t->refs, 1);
+	memcpy(t->src, src, len);
+	t->src[len] = '\0';
+
+	struct parser ps = {
+		.t = t, .p = t->src, .end = t->src + len, .line_start = t->src,
+		.line = 1, .open = "{{", .close = "}}", .open_len = 2, .close_len = 2,
+		.err = err, .errsize = errsize,
+	};
+	int rc = parse_all(&ps);
+	if (rc == 0 && ps.depth > 0) {
+		struct node *open = &t->nodes[ps.stack[ps.depth - 1]];
+		rc = parse_error(&ps, open->line, "unclosed section \"%s\"", open->name);
+	}
+	free(ps.stack);
+	if (rc < 0) {
+		template_release(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* ------------------------------------------------------------- renderer */
+
+struct render {
+	const template_env *env;
+	template_buf *out;
+	char *err;
+	size_t errsize;
+	json_t **stack;		/* the context stack; the top is the innermost */
+	size_t depth, cap;
+	char *indent;		/* prefix for each line of the current partial */
+	size_t indent_len;
+	bool at_line_start;
+	int partial_depth;
+};
+
+static int render_nodes(struct render *r, const template *t, size_t from, size_t to);
+
+static int
+oom(struct render *r, const template *t)
+{
+	return errorf(r->err, r->errsize, t->name, 0, "out of memory");
+}
+
+static int
+push(struct render *r, json_t *v)
+{
+	if (r->depth == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		json_t **stack = realloc(r->stack, cap * sizeof *stack);
+		if (stack == NULL)
+			return -1;
+		r->stack = stack;
+		r->cap = cap;
+	}
+	r->stack[r->depth++] = v;
+	return 0;
+}
+
+/* Resolve a (dotted) name: the first part walks the context stack from the
+ * top, the rest must follow from the value found there. NULL: a miss. */
+static json_t *
+lookup(const struct render *r, const char *name)
+{
+	if (strcmp(name, ".") == 0)
+		return r->depth ? r->stack[r->depth - 1] : NULL;
+	size_t len = strcspn(name, ".");
+	json_t *v = NULL;
+	for (size_t d = r->depth; d-- > 0 && v == NULL;)
+		if (json_is_object(r->stack[d]))
+			v = json_object_getn(r->stack[d], name, len);
+	while (v != NULL && name[len] == '.') {
+		name += len + 1;
+		len = strcspn(name, ".");
+		v = json_is_object(v) ? json_object_getn(v, name, len) : NULL;
+	}
+	return v;
+}
+
+static bool
+falsey(const json_t *v)
+{
+	return v == NULL || json_is_null(v) || json_is_false(v) ||
+	       (json_is_array(v) && json_array_size(v) == 0) ||
+	       (json_is_string(v) && json_string_length(v) == 0);
+}
+
+/* Write the indent if a new line of the current partial starts here. */
+static int
+emit_indent(struct render *r)
+{
+	bool at_start = r->at_line_start;
+	r->at_line_start = false;
+	if (at_start && r->indent_len > 0)
+		return buf_append(r->out, r->indent, r->indent_len);
+	return 0;
+}
+
+static int
+emit_text(struct render *r, const char *s, size_t len)
+{
+	while (len > 0) {
+		const char *nl = memchr(s, '\n', len);
+		size_t chunk = nl ? (size_t)(nl - s) + 1 : len;
+		if (emit_indent(r) < 0 || buf_append(r->out, s, chunk) < 0)
+			return -1;
+		r->at_line_start = nl != NULL;
+		s += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int
+emit_escaped(template_buf *out, const char *s, size_t len)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		const char *rep;
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: continue;
+		}
+		if (buf_append(out, s + start, i - start) < 0 ||
+		    buf_append(out, rep, strlen(rep)) < 0)
+			return -1;
+		start = i + 1;
+	}
+	return buf_append(out, s + start, len - start);
+}
+
+/* The text of a scalar: strings as they are, numbers in their shortest
+ * round-trip form, booleans as true/false; null, objects and arrays as "". */
+static const char *
+scalar_text(const json_t *v, char *tmp, size_t tmpsize, size_t *len)
+{
+	const char *s = tmp;
+	tmp[0] = '\0';
+	if (json_is_string(v)) {
+		*len = json_string_length(v);
+		return json_string_value(v);
+	} else if (json_is_integer(v)) {
+		snprintf(tmp, tmpsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (json_is_real(v)) {
+		double d = json_real_value(v);
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(tmp, tmpsize, "%.*g", prec, d);
+			if (strtod(tmp, NULL) == d)
+				break;
+		}
+	} else if (json_is_boolean(v)) {
+		s = json_is_true(v) ? "true" : "false";
+	}
+	*len = strlen(s);
+	return s;
+}
+
+static int
+render_value(struct render *r, const template *t, const struct node *n)
+{
+	char tmp[64];
+	size_t len;
+	json_t *v = lookup(r, n->name);
+	if (emit_indent(r) < 0)
+		return oom(r, t);
+	if (v == NULL)
+		return 0;
+	const char *s = scalar_text(v, tmp, sizeof tmp, &len);
+	int rc = n->type == NODE_ESCAPED ? emit_escaped(r->out, s, len)
+					 : buf_append(r->out, s, len);
+	return rc < 0 ? oom(r, t) : 0;
+}
+
+/* Render the children of section node i once per list item, or once. */
+static int
+render_section(struct render *r, const template *t, size_t i)
+{
+	const struct node *n = &t->nodes[i];
+	json_t *v = lookup(r, n->name);
+	if (n->type == NODE_INVERTED)
+		return falsey(v) ? render_nodes(r, t, i + 1, n->end) : 0;
+	if (falsey(v))
+		return 0;
+	size_t count = json_is_array(v) ? json_array_size(v) : 1;
+	for (size_t k = 0; k < count; k++) {
+		if (push(r, json_is_array(v) ? json_array_get(v, k) : v) < 0)
+			return oom(r, t);
+		int rc = render_nodes(r, t, i + 1, n->end);
+		r->depth--;
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Resolve and render a partial with the current context stack. */
+static int
+render_partial(struct render *r, const template *t, const struct node *n)
+{
+	template *p = NULL;
+	const template_env *env = r->env;
+	int rc = TEMPLATE_NOT_FOUND;
+	if (env != NULL && env->resolve != NULL)
+		rc = env->resolve(env->ud, n->name, &p, r->err, r->errsize);
+	if (rc == TEMPLATE_ERROR)
+		return -1;
+	if (rc == TEMPLATE_NOT_FOUND) {
+		if (env != NULL && (env->flags & TEMPLATE_STRICT))
+			return errorf(r->err, r->errsize, t->name, n->line,
+				      "unknown partial \"%s\"", n->name);
+		return 0;
+	}
+	if (r->partial_depth >= MAX_PARTIAL_DEPTH) {
+		template_release(p);
+		return errorf(r->err, r->errsize, t->name, n->line,
+			      "partials nested deeper than %d", MAX_PARTIAL_DEPTH);
+	}
+	char *saved = r->indent;
+	size_t saved_len = r->indent_len;
+	if (n->indent != NULL) {
+		size_t len = strlen(n->indent);
+		char *indent = malloc(saved_len + len + 1);
+		if (indent == NULL) {
+			template_release(p);
+			return oom(r, t);
+		}
+		memcpy(indent, saved, saved_len);
+		memcpy(indent + saved_len, n->indent, len + 1);
+		r->indent = indent;
+		r->indent_len = saved_len + len;
+		r->at_line_start = true;
+	}
+	r->partial_depth++;
+	rc = render_nodes(r, p, 0, p->count);
+	r->partial_depth--;
+	if (r->indent != saved)
+		free(r->indent);
+	r->indent = saved;
+	r->indent_len = saved_len;
+	template_release(p);
+	return rc;
+}
+
+static int
+render_nodes(struct render *r, const template *t, size_t from, size_t to)
+{
+	size_t i = from;
+	while (i < to) {
+		const struct node *n = &t->nodes[i];
+		int rc = 0;
+		switch (n->type) {
+		case NODE_TEXT:
+			rc = emit_text(r, n->text, n->len) < 0 ? oom(r, t) : 0;
+			break;
+		case NODE_ESCAPED:
+		case NODE_RAW:
+			rc = render_value(r, t, n);
+			break;
+		case NODE_SECTION:
+		case NODE_INVERTED:
+			rc = render_section(r, t, i);
+			i = n->end - 1;
+			break;
+		case NODE_PARTIAL:
+			rc = render_partial(r, t, n);
+			break;
+		}
+		if (rc < 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/* Render with frames[0..nframes) as the bottom of the context stack. */
+static int
+render_frames(const template *t, json_t **frames, size_t nframes,
+	      const template_env *env, template_buf *out, char *err, size_t errsize)
+{
+	struct render r = { .env = env, .out = out, .err = err, .errsize = errsize };
+	int rc = 0;
+	for (size_t i = 0; i < nframes && rc == 0; i++)
+		if (frames[i] != NULL && push(&r, frames[i]) < 0)
+			rc = oom(&r, t);
+	if (rc == 0)
+		rc = render_nodes(&r, t, 0, t->count);
+	if (rc == 0 && buf_append(out, "", 0) < 0) /* always NUL-terminated */
+		rc = oom(&r, t);
+	free(r.stack);
+	return rc;
+}
+
+int
+template_render(const template *t, json_t *data, const template_env *env,
+		template_buf *out, char *err, size_t errsize)
+{
+	return render_frames(t, &data, 1, env, out, err, errsize);
+}
+
+/* ---------------------------------------------------------------- cache */
+
+struct entry {
+	char *name;
+	template *tpl;		/* the current parse, or NULL ... */
+	char *error;		/* ... and then why it does not parse */
+	char *src;		/* the source that tpl/error came from */
+	size_t len;
+	bool embedded;
+	struct stat st;		/* file mode: the stat of the source read */
+	struct timespec read_at;
+};
+
+struct template_cache {
+	pthread_rwlock_t lock;
+	char *dir;
+	char *label;
+	struct entry **entries;
+	size_t count, cap;
+};
+
+template_cache *
+template_cache_new(const char *dir, const char *label)
+{
+	template_cache *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	if (label == NULL)
+		label = dir ? dir : "templates";
+	c->label = strdup(label);
+	c->dir = dir ? strdup(dir) : NULL;
+	if (c->label == NULL || (dir != NULL && c->dir == NULL) ||
+	    pthread_rwlock_init(&c->lock, NULL) != 0) {
+		free(c->label);
+		free(c->dir);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	template_release(e->tpl);
+	free(e->error);
+	free(e->src);
+	free(e->name);
+	free(e);
+}
+
+void
+template_cache_free(template_cache *cache)
+{
+	if (cache == NULL)
+		return;
+	for (size_t i = 0; i < cache->count; i++)
+		entry_free(cache->entries[i]);
+	free(cache->entries);
+	pthread_rwlock_destroy(&cache->lock);
+	free(cache->dir);
+	free(cache->label);
+	free(cache);
+}
+
+/* Caller holds the lock (read or write). */
+static struct entry *
+cache_find(template_cache *cache, const char *name)
+{
+	for (size_t i = 0; i < cache->count; i++)
+		if (strcmp(cache->entries[i]->name, name) == 0)
+			return cache->entries[i];
+	return NULL;
+}
+
+/* "templates/note.html": how errors name a cached template. */
+static const char *
+label_path(const template_cache *cache, const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", cache->label, name);
+	return buf;
+}
+
+/* Find or create the entry for name. Caller holds the write lock. */
+static struct entry *
+cache_entry(template_cache *cache, const char *name)
+{
+	struct entry *e = cache_find(cache, name);
+	if (e != NULL)
+		return e;
+	if (cache->count == cache->cap) {
+		size_t cap = cache->cap ? cache->cap * 2 : 16;
+		struct entry **entries = realloc(cache->entries, cap * sizeof *entries);
+		if (entries == NULL)
+			return NULL;
+		cache->entries = entries;
+		cache->cap = cap;
+	}
+	if ((e = calloc(1, sizeof *e)) == NULL || (e->name = strdup(name)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	cache->entries[cache->count++] = e;
+	return e;
+}
+
+/* Give e the source src (taking ownership): reparse only if it changed.
+ * Caller holds the write lock. */
+static void
+entry_set_source(template_cache *cache, struct entry *e, char *src, size_t len)
+{
+	if (e->src != NULL && e->len == len && memcmp(e->src, src, len) == 0) {
+		free(src);
+		return;
+	}
+	char label[4096], err[512];
+	label_path(cache, e->name, label, sizeof label);
+	template *t = template_parse(label, src, len, err, sizeof err);
+	template_release(e->tpl);
+	free(e->error);
+	free(e->src);
+	e->tpl = t;
+	e->error = t ? NULL : strdup(err);
+	e->src = src;
+	e->len = len;
+}
+
+/* Hand out e's template (a new reference) or its error. Caller holds a lock. */
+static int
+entry_result(const struct entry *e, template **out, char *err, size_t errsize)
+{
+	if (e->tpl != NULL) {
+		*out = template_retain(e->tpl);
+		return TEMPLATE_OK;
+	}
+	snprintf(err, errsize, "%s", e->error ? e->error : "out of memory");
+	return TEMPLATE_ERROR;
+}
+
+int
+template_cache_add_embedded(template_cache *cache, const char *name, const char *src,
+			    char *err, size_t errsize)
+{
+	size_t len = strlen(src);
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return errorf(err, errsize, name, 0, "out of memory");
+	memcpy(copy, src, len + 1);
+	pthread_rwlock_wrlock(&cache->lock);
+	struct entry *e = cache_entry(cache, name);
+	int rc = -1;
+	if (e == NULL) {
+		free(copy);
+		errorf(err, errsize, name, 0, "out of memory");
+	} else {
+		e->embedded = true;
+		entry_set_source(cache, e, copy, len);
+		if (e->tpl != NULL)
+			rc = 0;
+		else
+			snprintf(err, errsize, "%s", e->error ? e->error : "out of memory");
+	}
+	pthread_rwlock_unlock(&cache->lock);
+	return rc;
+}
+
+/* A relative path without "." or ".." components or empty components. */
+static bool
+valid_name(const char *name)
+{
+	if (name[0] == '\0' || name[0] == '/')
+		return false;
+	for (const char *s = name; *s;) {
+		size_t len = strcspn(s, "/");
+		if (len == 0 || (len == 1 && s[0] == '.') ||
+		    (len == 2 && s[0] == '.' && s[1] == '.'))
+			return false;
+		s += len;
+		if (*s == '/')
+			s++;
+	}
+	return true;
+}
+
+/* Does the file still match what e was read from? A stat match is trusted
+ * only if the read happened more than a second after the file's mtime. */
+static bool
+entry_fresh(const struct entry *e, const struct stat *st)
+{
+	if (e->src == NULL || e->st.st_dev != st->st_dev || e->st.st_ino != st->st_ino ||
+	    e->st.st_size != st->st_size || e->st.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    e->st.st_mtim.tv_nsec != st->st_mtim.tv_nsec)
+		return false;
+	return e->read_at.tv_sec > st->st_mtim.tv_sec + 1;
+}
+
+/* Read a whole file. Returns 0, or an errno value. */
+static int
+read_file(const char *path, char **src, size_t *len, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int rc = 0;
+	char *data = NULL;
+	if (fstat(fd, st) < 0)
+		rc = errno;
+	else if (!S_ISREG(st->st_mode))
+		rc = EISDIR;
+	else if ((data = malloc(st->st_size + 1)) == NULL)
+		rc = ENOMEM;
+	size_t got = 0;
+	while (rc == 0 && got < (size_t)st->st_size) {
+		ssize_t n = read(fd, data + got, st->st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* shrank while reading: take what is there */
+		got += n;
+	}
+	close(fd);
+	if (rc != 0) {
+		free(data);
+		return rc;
+	}
+	data[got] = '\0';
+	*src = data;
+	*len = got;
+	return 0;
+}
+
+/* File mode: load dir/name, reusing the cached parse when nothing changed. */
+static int
+cache_get_file(template_cache *cache, const char *name, template **out,
+	       char *err, size_t errsize)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", cache->dir, name);
+	if (stat(path, &st) == 0) {
+		pthread_rwlock_rdlock(&cache->lock);
+		struct entry *e = cache_find(cache, name);
+		int rc = e && entry_fresh(e, &st) ? entry_result(e, out, err, errsize) : 1;
+		pthread_rwlock_unlock(&cache->lock);
+		if (rc != 1)
+			return rc;
+	}
+	char *src;
+	size_t len;
+	int errnum = read_file(path, &src, &len, &st);
+	if (errnum != 0) {
+		errorf(err, errsize, label_path(cache, name, path, sizeof path), 0, "%s",
+		       errnum == ENOENT ? "no such template" : strerror(errnum));
+		return errnum == ENOENT ? TEMPLATE_NOT_FOUND : TEMPLATE_ERROR;
+	}
+	pthread_rwlock_wrlock(&cache->lock);
+	struct entry *e = cache_entry(cache, name);
+	int rc;
+	if (e == NULL) {
+		free(src);
+		rc = errorf(err, errsize, name, 0, "out of memory");
+	} else {
+		entry_set_source(cache, e, src, len);
+		e->st = st;
+		clock_gettime(CLOCK_REALTIME, &e->read_at);
+		rc = entry_result(e, out, err, errsize);
+	}
+	pthread_rwlock_unlock(&cache->lock);
+	return rc;
+}
+
+int
+template_cache_get(template_cache *cache, const char *name, template **out,
+		   char *err, size_t errsize)
+{
+	*out = NULL;
+	char label[4096];
+	label_path(cache, name, label, sizeof label);
+	if (!valid_name(name))
+		return errorf(err, errsize, label, 0, "bad template name");
+	pthread_rwlock_rdlock(&cache->lock);
+	struct entry *e = cache_find(cache, name);
+	int rc = e && e->embedded ? entry_result(e, out, err, errsize) : 1;
+	pthread_rwlock_unlock(&cache->lock);
+	if (rc != 1)
+		return rc;
+	if (cache->dir == NULL) {
+		errorf(err, errsize, label, 0, "no such template");
+		return TEMPLATE_NOT_FOUND;
+	}
+	return cache_get_file(cache, name, out, err, errsize);
+}
+
+static int
+cache_resolve(void *ud, const char *name, template **out, char *err, size_t errsize)
+{
+	return template_cache_get(ud, name, out, err, errsize);
+}
+
+/* Wrap the rendered page in layout.html, if the cache has one. */
+static int
+render_layout(template_cache *cache, const template_env *env, json_t *data,
+	      template_buf *page, template_buf *out, char *err, size_t errsize)
+{
+	template *layout;
+	int rc = template_cache_get(cache, "layout.html", &layout, err, errsize);
+	if (rc == TEMPLATE_NOT_FOUND)
+		return buf_append(out, page->data, page->len) < 0
+			       ? errorf(err, errsize, cache->label, 0, "out of memory") : 0;
+	if (rc == TEMPLATE_ERROR)
+		return -1;
+	json_t *frame = json_object();
+	if (frame == NULL || json_object_set_new(frame, "content",
+	    json_stringn_nocheck(page->data, page->len)) < 0)
+		rc = errorf(err, errsize, template_name(layout), 0, "out of memory");
+	else
+		rc = render_frames(layout, (json_t *[]){ data, frame }, 2, env, out, err, errsize);
+	json_decref(frame);
+	template_release(layout);
+	return rc;
+}
+
+int
+template_cache_render(template_cache *cache, const char *name, json_t *data,
+		      unsigned flags, template_buf *out, char *err, size_t errsize)
+{
+	template *page;
+	template_env env = { .resolve = cache_resolve, .ud = cache, .flags = flags };
+	if (template_cache_get(cache, name, &page, err, errsize) != TEMPLATE_OK)
+		return -1;
+	if (!(flags & TEMPLATE_LAYOUT) || strcmp(name, "layout.html") == 0) {
+		int rc = template_render(page, data, &env, out, err, errsize);
+		template_release(page);
+		return rc;
+	}
+	template_buf body = { 0 };
+	int rc = template_render(page, data, &env, &body, err, errsize);
+	template_release(page);
+	if (rc == 0)
+		rc = render_layout(cache, &env, data, &body, out, err, errsize);
+	template_buf_free(&body);
+	return rc;
+}
