@@ -20,7 +20,8 @@
  * any resolution that leaves static/ -- "..", absolute symlinks, relative
  * symlinks that climb out -- atomically, with no check-then-use race.
  * Relative symlinks that stay inside static/ are served (a developer may link
- * vendor/lib.js to a versioned file). Where openat2 is missing (ENOSYS, or a
+ * vendor/lib.js to a versioned file), even to a dotfile: a link is the
+ * developer's explicit choice, the dotfile rule is about request paths. Where openat2 is missing (ENOSYS, or a
  * seccomp filter answering EPERM) we walk the path one component at a time
  * with O_NOFOLLOW and refuse every symlink: stricter, never looser. Files are
  * opened O_NONBLOCK so a FIFO planted in static/ cannot hang a worker.
@@ -177,6 +178,8 @@ path_decode(const char *raw, char *out, size_t cap, int *status)
 				*status = 404;
 				return "directory listing is not served";
 			}
+			if (n + 2 >= cap)
+				return "path too long";
 			out[n++] = '/';
 			seg = n;
 			continue;
@@ -257,8 +260,13 @@ open_beneath(int root, const char *rel)
 			.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
-		long fd = syscall(SYS_openat2, root, rel, &how, sizeof how);
+		long fd;
+		int tries = 0;
 
+		/* EAGAIN: a concurrent rename made ".." unverifiable; retry. */
+		do
+			fd = syscall(SYS_openat2, root, rel, &how, sizeof how);
+		while (fd < 0 && errno == EAGAIN && ++tries < 4);
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 			return (int)fd;
 	}
@@ -328,8 +336,8 @@ http_date_parse(const char *s, time_t *out)
 		return false;
 	for (m = 0; m < 12 && strcmp(mon, month_names[m]) != 0; m++)
 		;
-	if (m == 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-	    y < 1970)
+	if (m == 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+	    sec < 0 || sec > 60 || y < 1970)
 		return false;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m;

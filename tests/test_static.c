@@ -267,6 +267,10 @@ test_conditional(void)
 	T_CHECK("ims rfc850 304", run(q) == 304);
 	q.if_modified_since = "Wed Nov 15 00:00:00 2023";
 	T_CHECK("ims asctime 304", run(q) == 304);
+	q.if_modified_since = "Wed, 15 Nov 2023 -1:00:00 GMT";
+	T_CHECK("ims negative hour ignored 200", run(q) == 200);
+	q.if_modified_since = "Wed, 15 Nov 2023 00:00:00 GMT trailing";
+	T_CHECK("ims trailing junk ignored 200", run(q) == 200);
 	q.if_modified_since = "yesterday";
 	T_CHECK("ims garbage ignored 200", run(q) == 200);
 	q.if_modified_since = MTIME_DATE;
@@ -407,6 +411,12 @@ test_encodings(void)
 static void
 test_traversal(void)
 {
+	static char long_name[PATH_MAX + 100], long_path[PATH_MAX + 100];
+
+	memset(long_name, 'a', sizeof long_name - 1);
+	for (size_t i = 0; i + 1 < sizeof long_path; i++)
+		long_path[i] = i % 2 ? '/' : 'a';
+	long_path[sizeof long_path - 2] = 'a';
 	refused("dotdot", "../secret.txt", 400);
 	refused("inner dotdot", "sub/../../secret.txt", 400);
 	refused("dotdot inside", "sub/../data.txt", 400);
@@ -440,6 +450,8 @@ test_traversal(void)
 	refused("directory", "sub", 404);
 	refused("directory slash", "sub/", 404);
 	refused("root", "", 404);
+	refused("long name", long_name, 400);
+	refused("long path of segments", long_path, 400);
 	refused("symlink out", "out_link", 404);
 	T_STREQ("symlink out reason", res.reason, "symlink leaves static/");
 	refused("symlink absolute", "abs_link", 404);
