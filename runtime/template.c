@@ -664,7 +664,8 @@ render_partial(struct render *r, const template *t, const struct node *n)
 			template_release(p);
 			return oom(r, t);
 		}
-		memcpy(indent, saved, saved_len);
+		if (saved_len > 0)
+			memcpy(indent, saved, saved_len);
 		memcpy(indent + saved_len, n->indent, len + 1);
 		r->indent = indent;
 		r->indent_len = saved_len + len;
