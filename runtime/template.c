@@ -738,7 +738,31 @@ template_render(const template *t, json_t *data, const template_env *env,
 	return render_frames(t, &data, 1, env, out, err, errsize);
 }
 
-/* ---------------------------------------------------------------- cache */
+int
+template_render_with_layout(const template *page, const template *layout, json_t *data,
+			    const template_env *env, template_buf *out, char *err,
+			    size_t errsize)
+{
+	if (layout == NULL)
+		return template_render(page, data, env, out, err, errsize);
+	template_buf body = { 0 };
+	int rc = template_render(page, data, env, &body, err, errsize);
+	json_t *frame = rc == 0 ? json_object() : NULL;
+	if (rc == 0 && (frame == NULL || json_object_set_new(frame, "content",
+	    json_stringn_nocheck(body.data, body.len)) < 0))
+		rc = errorf(err, errsize, layout->name, 0, "out of memory");
+	if (rc == 0)
+		rc = render_frames(layout, (json_t *[]){ data, frame }, 2, env, out, err,
+				   errsize);
+	json_decref(frame);
+	template_buf_free(&body);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- cache
+ *
+ * The cache uses only the public API above (plus errorf), so it can move to
+ * its own file unchanged when this one grows further. */
 
 struct entry {
 	char *name;
@@ -1037,47 +1061,21 @@ cache_resolve(void *ud, const char *name, template **out, char *err, size_t errs
 	return template_cache_get(ud, name, out, err, errsize);
 }
 
-/* Wrap the rendered page in layout.html, if the cache has one. */
-static int
-render_layout(template_cache *cache, const template_env *env, json_t *data,
-	      template_buf *page, template_buf *out, char *err, size_t errsize)
-{
-	template *layout;
-	int rc = template_cache_get(cache, "layout.html", &layout, err, errsize);
-	if (rc == TEMPLATE_NOT_FOUND)
-		return buf_append(out, page->data, page->len) < 0
-			       ? errorf(err, errsize, cache->label, 0, "out of memory") : 0;
-	if (rc == TEMPLATE_ERROR)
-		return -1;
-	json_t *frame = json_object();
-	if (frame == NULL || json_object_set_new(frame, "content",
-	    json_stringn_nocheck(page->data, page->len)) < 0)
-		rc = errorf(err, errsize, template_name(layout), 0, "out of memory");
-	else
-		rc = render_frames(layout, (json_t *[]){ data, frame }, 2, env, out, err, errsize);
-	json_decref(frame);
-	template_release(layout);
-	return rc;
-}
-
 int
 template_cache_render(template_cache *cache, const char *name, json_t *data,
 		      unsigned flags, template_buf *out, char *err, size_t errsize)
 {
-	template *page;
+	template *page, *layout = NULL;
 	template_env env = { .resolve = cache_resolve, .ud = cache, .flags = flags };
 	if (template_cache_get(cache, name, &page, err, errsize) != TEMPLATE_OK)
 		return -1;
-	if (!(flags & TEMPLATE_LAYOUT) || strcmp(name, "layout.html") == 0) {
-		int rc = template_render(page, data, &env, out, err, errsize);
+	if ((flags & TEMPLATE_LAYOUT) && strcmp(name, "layout.html") != 0 &&
+	    template_cache_get(cache, "layout.html", &layout, err, errsize) == TEMPLATE_ERROR) {
 		template_release(page);
-		return rc;
+		return -1;
 	}
-	template_buf body = { 0 };
-	int rc = template_render(page, data, &env, &body, err, errsize);
+	int rc = template_render_with_layout(page, layout, data, &env, out, err, errsize);
+	template_release(layout);
 	template_release(page);
-	if (rc == 0)
-		rc = render_layout(cache, &env, data, &body, out, err, errsize);
-	template_buf_free(&body);
 	return rc;
 }

@@ -100,6 +100,13 @@ const char *template_name(const template *t);
 int template_render(const template *t, json_t *data, const template_env *env,
                     template_buf *out, char *err, size_t errsize);
 
+/* The layout convention in one call: render page with data, then layout with
+ * the page's HTML as "content" on top of data (use {{{content}}}). layout
+ * NULL: the page alone. Returns like template_render. */
+int template_render_with_layout(const template *page, const template *layout,
+                                json_t *data, const template_env *env,
+                                template_buf *out, char *err, size_t errsize);
+
 /* Free buf->data and reset it to {0}. */
 void template_buf_free(template_buf *buf);
 

@@ -215,6 +215,20 @@ test_layout(void)
 		"<title>T&amp;C</title><main><h1>T&amp;C</h1></main>");
 	T_STREQ("layout: not without the flag", cache_render(cache, "page.html", 0),
 		"<h1>T&amp;C</h1>");
+	char err[256];
+	template_buf out = { 0 };
+	template *page = template_parse("p", "<b>{{x}}</b>", 12, err, sizeof err);
+	template *layout = template_parse("l", "{{x}}|{{{content}}}", 19, err, sizeof err);
+	json_t *data = json_pack("{s:s, s:s}", "x", "&", "content", "<evil>");
+	T_CHECK("layout: template_render_with_layout, content shadows data",
+		page && layout &&
+			template_render_with_layout(page, layout, data, NULL, &out, err,
+						    sizeof err) == 0 &&
+			strcmp(out.data, "&amp;|<b>&amp;</b>") == 0);
+	template_buf_free(&out);
+	template_release(page);
+	template_release(layout);
+	json_decref(data);
 	write_file("layout.html", "{{#broken}}");
 	T_STREQ("layout: its errors are reported",
 		cache_render(cache, "page.html", TEMPLATE_LAYOUT),
