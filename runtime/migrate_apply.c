@@ -1,0 +1,192 @@
+/*
+ * migrate_apply.c -- running a plan: all of it or none of it.
+ *
+ * Every chosen step runs inside one BEGIN IMMEDIATE transaction, so
+ * SQLite's atomic commit is what guarantees that an error, a crash or a
+ * kill -9 leaves either the old schema and rows or the new ones (the
+ * rollback journal or WAL does the recovery on the next open). The
+ * transaction first checks that the live schema is still the one the
+ * plan was made from: a plan is a diff, and a diff against a schema that
+ * has since moved would be wrong.
+ *
+ * PRAGMA foreign_keys cannot change inside a transaction, so it is
+ * switched off before BEGIN (as the 12-step rebuild requires) and put
+ * back afterwards; when it was on, PRAGMA foreign_key_check runs before
+ * COMMIT and any violation rolls the plan back. The applied steps are
+ * recorded in _cot_migrations in the same transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate_internal.h"
+
+#define HISTORY_TABLE                                                          \
+	"CREATE TABLE IF NOT EXISTS _cot_migrations (\n"                        \
+	"  id INTEGER PRIMARY KEY,\n"                                          \
+	"  applied_at TEXT NOT NULL"                                           \
+	" DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"                  \
+	"  summary TEXT NOT NULL,\n"                                           \
+	"  sql TEXT NOT NULL\n"                                                \
+	")"
+
+static int
+exec(sqlite3 *db, const char *sql, const char *what, char **err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	*err = migrate_printf("%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+static int
+pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Any row from foreign_key_check fails the plan, naming the first. */
+static int
+check_foreign_keys(sqlite3 *db, char **err)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		*err = migrate_printf("foreign_key_check: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*err = migrate_printf(
+			"foreign key violation after migrating: %s row %lld "
+			"references a missing row of %s",
+			(const char *)sqlite3_column_text(st, 0),
+			sqlite3_column_int64(st, 1),
+			(const char *)sqlite3_column_text(st, 2));
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+record_history(sqlite3 *db, const char *summary, const char *sql, char **err)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (exec(db, HISTORY_TABLE, "creating _cot_migrations", err))
+		return -1;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO _cot_migrations (summary, sql) "
+			       "VALUES (?1, ?2)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		*err = migrate_printf("recording history: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, summary, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sql, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		*err = migrate_printf("recording history: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+/* The schema is still what p was planned against (inside the txn). */
+static int
+check_unchanged(sqlite3 *db, const struct migrate_plan *p, char **err)
+{
+	char *now = migrate_schema_dump(db, err);
+	int same;
+	if (now == NULL)
+		return -1;
+	same = strcmp(now, p->live_dump) == 0;
+	free(now);
+	if (!same)
+		*err = migrate_strdup("the schema changed since the plan was "
+				      "made; plan again");
+	return same ? 0 : -1;
+}
+
+/* Run the chosen steps and record them; the caller owns the txn. */
+static int
+run_steps(sqlite3 *db, const struct migrate_plan *p, int allow_destructive,
+	  char **err)
+{
+	struct migrate_buf summary = {0}, sql = {0};
+	int rc = -1;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct migrate_step *s = &p->steps[i];
+		char *what;
+		if (s->destructive && !allow_destructive)
+			continue;
+		what = migrate_printf("applying \"%s\"",
+				      s->summary[0] ? s->summary : s->sql);
+		if (exec(db, s->sql, what, err)) {
+			free(what);
+			goto out;
+		}
+		free(what);
+		if (s->summary[0])
+			migrate_buf_printf(&summary, "%s%s",
+					   summary.n ? "; " : "", s->summary);
+		migrate_buf_printf(&sql, "%s\n", s->sql);
+	}
+	rc = record_history(db, migrate_buf_str(&summary), migrate_buf_str(&sql),
+			    err);
+out:
+	free(summary.s);
+	free(sql.s);
+	return rc;
+}
+
+int
+migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive,
+	      char **err)
+{
+	int held = 0, todo = 0, fk, legacy, rc = -1;
+	char restore[96];
+	*err = NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		held += p->steps[i].destructive && !allow_destructive;
+		todo += !(p->steps[i].destructive && !allow_destructive);
+	}
+	if (todo == 0)
+		return held;
+	if (!sqlite3_get_autocommit(live)) {
+		*err = migrate_strdup("migrate_apply cannot run inside a "
+				      "transaction");
+		return -1;
+	}
+	fk = pragma_int(live, "PRAGMA foreign_keys");
+	legacy = pragma_int(live, "PRAGMA legacy_alter_table");
+	if (exec(live, "PRAGMA foreign_keys=OFF", "foreign_keys", err) ||
+	    exec(live, "BEGIN IMMEDIATE", "starting the migration", err))
+		goto restore;
+	if (check_unchanged(live, p, err) ||
+	    run_steps(live, p, allow_destructive, err) ||
+	    (fk && check_foreign_keys(live, err)) ||
+	    exec(live, "COMMIT", "committing the migration", err)) {
+		if (!sqlite3_get_autocommit(live))
+			sqlite3_exec(live, "ROLLBACK", NULL, NULL, NULL);
+		goto restore;
+	}
+	rc = held;
+restore:
+	snprintf(restore, sizeof restore,
+		 "PRAGMA legacy_alter_table=%d; PRAGMA foreign_keys=%d;", legacy,
+		 fk);
+	sqlite3_exec(live, restore, NULL, NULL, NULL);
+	return rc;
+}
