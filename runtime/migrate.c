@@ -168,6 +168,16 @@ column_def(const struct migrate_object *t, const char *name)
 
 /* ---- the cheap path, tried on a scratch database ------------------- */
 
+/* ADD COLUMN refuses a non-constant default only when the table has
+ * rows, which the empty scratch table does not; SQLite's rule is wider
+ * than this test, which only errs towards a rebuild. */
+static int
+constant_default(const char *dflt)
+{
+	return dflt == NULL ||
+	       (dflt[0] != '(' && sqlite3_strnicmp(dflt, "current_", 8) != 0);
+}
+
 /* The ALTER statements that turn tp->have into tp->want without a
  * rebuild (renames excluded: they are their own steps), or -1. */
 static int
@@ -200,7 +210,8 @@ try_alter(const struct table_plan *tp, struct migrate_buf *adds)
 			free(to);
 		} else if (s == NULL) {
 			const char *def = column_def(tp->want, c->name);
-			if (def == NULL)
+			if (def == NULL ||
+			    (tp->have->has_rows && !constant_default(c->dflt)))
 				goto out;
 			migrate_buf_printf(adds, "ALTER TABLE %s ADD COLUMN %s;\n",
 					   qname, def);
@@ -302,6 +313,12 @@ table_risks(struct planner *pl, const struct table_plan *tp,
 		int renamed;
 		char *msg = NULL;
 		s = source_column(tp, c, &renamed);
+		if (s == NULL) {
+			msg = migrate_printf("new column %s", c->name);
+			add_reason(why, &d, 0, msg);
+			free(msg);
+			msg = NULL;
+		}
 		if (s && c->hidden < 2 && s->hidden < 2 &&
 		    sqlite3_stricmp(s->type, c->type) != 0)
 			add_reason(why, &d, lossy_type_change(s->type, c->type),
@@ -584,16 +601,44 @@ keeps(struct planner *pl, const struct migrate_object *h,
 	return strcmp(h->type, "trigger") != 0 || !view_changes(pl, h->tbl);
 }
 
+/* The desired object declared "@renamed from=" live object h, if any
+ * (SQLite cannot rename these: the step is a drop and a create, but it
+ * removes nothing). */
+static struct migrate_object *
+renamed_to(struct planner *pl, const struct migrate_object *h)
+{
+	for (size_t i = 0; i < pl->want.n; i++) {
+		struct migrate_object *w = &pl->want.objs[i];
+		char *from;
+		int match;
+		if (strcmp(w->type, h->type) != 0 ||
+		    migrate_schema_find(&pl->have, w->type, w->name))
+			continue;
+		from = migrate_renamed_from(w->sql);
+		match = from && sqlite3_stricmp(from, h->name) == 0;
+		free(from);
+		if (match)
+			return w;
+	}
+	return NULL;
+}
+
 static void
 emit_drops(struct planner *pl, const char *type)
 {
 	for (size_t i = 0; i < pl->have.n; i++) {
-		struct migrate_object *h = &pl->have.objs[i], *w;
+		struct migrate_object *h = &pl->have.objs[i], *w, *r;
 		if (strcmp(h->type, type) != 0 || on_rebuilt_table(pl, h, 1))
 			continue;
 		w = migrate_schema_find(&pl->want, type, h->name);
 		if (keeps(pl, h, w))
 			continue;
+		if (w == NULL && (r = renamed_to(pl, h)) != NULL) {
+			add_step(pl, 0, drop_sql(type, h->name),
+				 migrate_printf("~ rename %s %s -> %s", type,
+						h->name, r->name));
+			continue;
+		}
 		add_step(pl, w == NULL, drop_sql(type, h->name),
 			 migrate_printf("%s %s %s%s", w ? "~" : "-", type, h->name,
 					w ? "" : " (destructive)"));
@@ -605,14 +650,21 @@ emit_creates(struct planner *pl, const char *type)
 {
 	for (size_t i = 0; i < pl->want.n; i++) {
 		struct migrate_object *w = &pl->want.objs[i], *h;
+		char *from;
 		if (strcmp(w->type, type) != 0 || on_rebuilt_table(pl, w, 0))
 			continue;
 		h = migrate_schema_find(&pl->have, type, w->name);
 		if (h && !on_rebuilt_table(pl, h, 1) && keeps(pl, h, w))
 			continue;
+		from = h ? NULL : migrate_renamed_from(w->sql);
+		if (from && !migrate_schema_find(&pl->have, type, from)) {
+			free(from);
+			from = NULL;
+		}
 		add_step(pl, 0, migrate_printf("%s;", w->sql),
-			 h ? migrate_strdup("")
-			   : migrate_printf("+ %s %s", type, w->name));
+			 h || from ? migrate_strdup("")
+				   : migrate_printf("+ %s %s", type, w->name));
+		free(from);
 	}
 }
 

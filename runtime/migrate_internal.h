@@ -84,6 +84,8 @@ struct migrate_table_text {
 	size_t name_off, name_len; /* the table name's span in the SQL */
 };
 
+/* The first "@renamed from=" annotation anywhere in sql, or NULL. */
+char *migrate_renamed_from(const char *sql);
 /* Split a stored CREATE TABLE statement; returns -1 if it has no body. */
 int migrate_table_text(const char *sql, struct migrate_table_text *out);
 void migrate_table_text_free(struct migrate_table_text *t);

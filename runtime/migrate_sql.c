@@ -282,6 +282,25 @@ normalize_token(struct migrate_buf *b, const struct migrate_token *t)
 	free(id);
 }
 
+/* Replace each whole-token occurrence of from by the shorter to, in
+ * place: spellings SQLite treats as the same column definition. */
+static void
+drop_words(char *s, const char *from, const char *to)
+{
+	size_t fn = strlen(from), tn = strlen(to);
+	char *p = s;
+	assert(tn <= fn);
+	while ((p = strstr(p, from)) != NULL) {
+		if (p[fn] != '\0' && p[fn] != ' ') {
+			p++;
+			continue;
+		}
+		memcpy(p, to, tn);
+		memmove(p + tn, p + fn, strlen(p + fn) + 1);
+		p += tn;
+	}
+}
+
 char *
 migrate_normalize(const char *sql)
 {
@@ -298,6 +317,8 @@ migrate_normalize(const char *sql)
 		normalize_token(&b, &t);
 	}
 	migrate_buf_str(&b);
+	drop_words(b.s, " generated always as (", " as (");
+	drop_words(b.s, " ) virtual", " )");
 	return b.s;
 }
 
@@ -323,6 +344,21 @@ renamed_from(const struct migrate_token *t)
 		}
 	}
 	free(text);
+	return v;
+}
+
+/* The first "@renamed from=" in any comment of sql (malloc'd), or NULL;
+ * for indexes, views and triggers, which have no columns. */
+char *
+migrate_renamed_from(const char *sql)
+{
+	struct migrate_token t;
+	int line = 1;
+	char *v = NULL;
+	for (migrate_lex(&sql, &line, &t); t.kind != MIGRATE_TK_END && !v;
+	     migrate_lex(&sql, &line, &t))
+		if (t.kind == MIGRATE_TK_COMMENT)
+			v = renamed_from(&t);
 	return v;
 }
 
