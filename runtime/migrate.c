@@ -481,6 +481,22 @@ recreate_dependents(struct planner *pl, const struct table_plan *tp,
 	}
 }
 
+/* AUTOINCREMENT promises ids are never reused: carry the old high-water
+ * mark over, or the copy would reset it to max(id). */
+static void
+keep_sequence(struct migrate_buf *sql, const char *tmp, const char *name)
+{
+	char *t = sqlite3_mprintf("%Q", tmp), *n = sqlite3_mprintf("%Q", name);
+	migrate_buf_printf(sql,
+			   "DELETE FROM sqlite_sequence WHERE name = %s AND "
+			   "EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s);\n"
+			   "INSERT INTO sqlite_sequence (name, seq) SELECT %s, seq "
+			   "FROM sqlite_sequence WHERE name = %s;\n",
+			   t, n, t, n);
+	sqlite3_free(t);
+	sqlite3_free(n);
+}
+
 /* SQLite's 12-step rebuild (lang_altertable.html#otheralter), as one
  * step; migrate_apply() supplies foreign_keys=OFF, the transaction and
  * the foreign_key_check. */
@@ -496,6 +512,8 @@ emit_rebuild(struct planner *pl, const struct table_plan *tp)
 	migrate_buf_printf(&sql, "%.*s%s%s;\n", (int)w->text.name_off, w->sql,
 			   qtmp, w->sql + w->text.name_off + w->text.name_len);
 	copy_sql(tp, qtmp, qname, &sql);
+	if (strstr(w->norm, " autoincrement"))
+		keep_sequence(&sql, tmp_name, w->name);
 	migrate_buf_printf(&sql,
 			   "DROP TABLE %s;\nPRAGMA legacy_alter_table=ON;\n"
 			   "ALTER TABLE %s RENAME TO %s;\n"
@@ -732,67 +750,4 @@ out:
 	planner_free(&pl);
 	sqlite3_close(mem);
 	return rc;
-}
-
-const char *
-migrate_summary(const struct migrate_plan *p)
-{
-	return p->summary;
-}
-
-int
-migrate_plan_is_empty(const struct migrate_plan *p)
-{
-	return p->n == 0;
-}
-
-int
-migrate_plan_has_destructive(const struct migrate_plan *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (p->steps[i].destructive)
-			return 1;
-	return 0;
-}
-
-size_t
-migrate_plan_count(const struct migrate_plan *p)
-{
-	return p->n;
-}
-
-const char *
-migrate_step_sql(const struct migrate_plan *p, size_t i)
-{
-	assert(i < p->n);
-	return p->steps[i].sql;
-}
-
-const char *
-migrate_step_summary(const struct migrate_plan *p, size_t i)
-{
-	assert(i < p->n);
-	return p->steps[i].summary;
-}
-
-int
-migrate_step_is_destructive(const struct migrate_plan *p, size_t i)
-{
-	assert(i < p->n);
-	return p->steps[i].destructive;
-}
-
-void
-migrate_plan_free(struct migrate_plan *p)
-{
-	if (p == NULL)
-		return;
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->steps[i].sql);
-		free(p->steps[i].summary);
-	}
-	free(p->steps);
-	free(p->summary);
-	free(p->live_dump);
-	free(p);
 }

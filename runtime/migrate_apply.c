@@ -14,7 +14,11 @@
  * back afterwards; when it was on, PRAGMA foreign_key_check runs before
  * COMMIT and any violation rolls the plan back. The applied steps are
  * recorded in _cot_migrations in the same transaction.
+ *
+ * The plan's read-only accessors live here too, at the end: this file is
+ * what callers do with a plan once migrate.c has made it.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,4 +193,69 @@ restore:
 		 fk);
 	sqlite3_exec(live, restore, NULL, NULL, NULL);
 	return rc;
+}
+
+/* ---- reading a plan ------------------------------------------------ */
+
+const char *
+migrate_summary(const struct migrate_plan *p)
+{
+	return p->summary;
+}
+
+int
+migrate_plan_is_empty(const struct migrate_plan *p)
+{
+	return p->n == 0;
+}
+
+int
+migrate_plan_has_destructive(const struct migrate_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->steps[i].destructive)
+			return 1;
+	return 0;
+}
+
+size_t
+migrate_plan_count(const struct migrate_plan *p)
+{
+	return p->n;
+}
+
+const char *
+migrate_step_sql(const struct migrate_plan *p, size_t i)
+{
+	assert(i < p->n);
+	return p->steps[i].sql;
+}
+
+const char *
+migrate_step_summary(const struct migrate_plan *p, size_t i)
+{
+	assert(i < p->n);
+	return p->steps[i].summary;
+}
+
+int
+migrate_step_is_destructive(const struct migrate_plan *p, size_t i)
+{
+	assert(i < p->n);
+	return p->steps[i].destructive;
+}
+
+void
+migrate_plan_free(struct migrate_plan *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->steps[i].sql);
+		free(p->steps[i].summary);
+	}
+	free(p->steps);
+	free(p->summary);
+	free(p->live_dump);
+	free(p);
 }

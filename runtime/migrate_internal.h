@@ -7,7 +7,8 @@
  *   migrate_schema.c  schema.sql -> in-memory db (errors name the line),
  *                     a database -> struct migrate_schema, the dump
  *   migrate.c         the diff: struct migrate_schema x2 -> plan steps
- *   migrate_apply.c   one transaction, history table, rollback
+ *   migrate_apply.c   one transaction, history table, rollback; the
+ *                     plan accessors
  *
  * Allocation failure aborts (migrate_xmalloc): the planner runs in the
  * dev tool, where there is nothing sensible to do without memory.

@@ -232,6 +232,21 @@ test_rebuild_keeps_data(void)
 }
 
 static void
+test_rebuild_keeps_autoincrement(void)
+{
+	sqlite3 *db = mem_db("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER);"
+			     "INSERT INTO t (n) VALUES (1), (2), (3);"
+			     "DELETE FROM t WHERE id = 3;");
+	const char *v2 = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n TEXT);";
+	T_CHECK("autoincrement rebuild applies", plan_apply(db, v2, 0) == 0);
+	sqlite3_exec(db, "INSERT INTO t (n) VALUES ('new')", 0, 0, 0);
+	T_CHECK("rebuild keeps the autoincrement high-water mark",
+		q_int(db, "SELECT id FROM t WHERE n = 'new'") == 4);
+	T_CHECK("one sequence row", q_int(db, "SELECT count(*) FROM sqlite_sequence") == 1);
+	sqlite3_close(db);
+}
+
+static void
 test_destructive_held(void)
 {
 	sqlite3 *db = mem_db("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);"
@@ -588,6 +603,7 @@ main(void)
 	test_add_table_and_column();
 	test_renames();
 	test_rebuild_keeps_data();
+	test_rebuild_keeps_autoincrement();
 	test_destructive_held();
 	test_destructive_rules();
 	test_rollback_on_failure();
