@@ -1,0 +1,110 @@
+# cot -- make: build/cotdev | make run: demo app on :8080 | make test: everything
+#
+# `make run` and `make test` first install what is missing (Debian packages
+# with apt-get, browser-test tooling with npm), so both work on a fresh
+# Debian 12 machine.
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+WARN     = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
+COT_HOME = $(CURDIR)
+DEFS     = -DCOT_HOME='"$(COT_HOME)"'
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+TCC_LIB  = /usr/lib/x86_64-linux-gnu/libtcc.a
+LIBS     = -lmicrohttpd -ljansson -lpthread
+DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
+
+RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
+           runtime/server.c
+DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
+           devserver/watcher.c devserver/deps.c devserver/reloader.c \
+           devserver/scaffold.c
+HEADERS  = $(wildcard runtime/*.h devserver/*.h)
+
+# Debian packages the build and the tests need.
+PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
+           libinotifytools0-dev libjansson-dev libsqlite3-dev \
+           libcurl4-openssl-dev curl python3
+
+.PHONY: all run test deps clean format sanitize unit integration bench
+all: build/cotdev
+
+build/cotdev: $(RUNTIME) $(DEVSERVER) $(HEADERS) | build
+	$(CC) $(WARN) $(CFLAGS) $(DEFS) $(RUNTIME) $(DEVSERVER) -o $@ $(LIBS) $(DEV_LIBS)
+
+# The same program under AddressSanitizer and UBSan; make test runs the
+# integration tests against it too.
+build/cotdev-san: $(RUNTIME) $(DEVSERVER) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) $(RUNTIME) $(DEVSERVER) -o $@ $(LIBS) $(DEV_LIBS)
+
+build:
+	mkdir -p build
+
+# ---- install -------------------------------------------------------------
+
+# Installs only what is missing; apt-get update runs only when needed.
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# ---- run -----------------------------------------------------------------
+
+run: deps build/cotdev
+	@[ -d demo ] || ./build/cotdev new demo
+	./build/cotdev run demo
+
+# ---- tests ---------------------------------------------------------------
+
+TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
+             build/test_reclaim build/test_error
+TEST_INTEG = build/test_reload build/test_concurrency
+
+build/test_router: tests/test_router.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_router.c $(RUNTIME) -o $@ $(LIBS)
+
+build/test_error: tests/test_error.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_error.c $(filter-out runtime/error.c,$(RUNTIME)) -o $@ $(LIBS)
+
+build/test_reclaim: tests/test_reclaim.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_reclaim.c $(RUNTIME) -o $@ $(LIBS)
+
+build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c -o $@ -linotifytools
+
+build/test_compiler: tests/test_compiler.c devserver/compiler.c devserver/api.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c devserver/compiler.c devserver/api.c $(RUNTIME) -o $@ $(LIBS) $(DEV_LIBS)
+
+build/test_reload: tests/test_reload.c tests/harness.c tests/harness.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_reload.c tests/harness.c -o $@ -lcurl -lpthread
+
+build/test_concurrency: tests/test_concurrency.c tests/harness.c tests/harness.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_concurrency.c tests/harness.c -o $@ -lcurl -lpthread
+
+test: deps build/cotdev build/cotdev-san $(TEST_UNITS) $(TEST_INTEG)
+	@COT_HOME=$(COT_HOME) tests/run \
+	  $(foreach t,$(TEST_UNITS),"$(t)") \
+	  "build/test_reload build/cotdev" \
+	  "build/test_reload build/cotdev-san" \
+	  "build/test_concurrency build/cotdev-san"
+
+# ---- benchmarks ----------------------------------------------------------
+
+build/bench_reload: tests/bench/bench_reload.c tests/harness.c tests/harness.h | build
+	$(CC) $(WARN) -O2 -g tests/bench/bench_reload.c tests/harness.c -o $@ -lcurl -lpthread
+
+bench: deps build/cotdev build/bench_reload
+	./build/bench_reload build/cotdev
+
+format:
+	clang-format -i runtime/*.[ch] devserver/*.[ch] tests/*.[ch] tests/bench/*.c
+
+clean:
+	rm -rf build

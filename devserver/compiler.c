@@ -1,0 +1,242 @@
+/*
+ * compiler.c -- libtcc: one handler file in, one relocated module out.
+ *
+ * Each handler file gets its own TCCState, so a module can be freed on its
+ * own when its last request leaves. Handler code reaches the runtime only
+ * through the symbols we hand to tcc_add_symbol (api.c lists them), which is
+ * also why handlers cannot call into dev-server internals by accident.
+ *
+ * libtcc 0.9.27 keeps global state: the caller (reloader.c) holds its lock
+ * around every call into this file.
+ *
+ * tcc reports "PATH:LINE: error: MSG" with no column. We turn each message
+ * into gcc's "PATH:LINE:COL: error: MSG" followed by the source line and a
+ * caret, so terminals and editors can jump to it. The column is a best
+ * effort: the first quoted name of the message found on that line, else the
+ * line's first non-blank character.
+ */
+#include <libtcc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+
+#define COMPILER_MSG_MAX (64 * 1024)
+
+typedef struct compiler_log {
+	char *buf;
+	size_t len;
+} compiler_log;
+
+/* ==== messages ========================================================= */
+
+static void
+compiler_on_error(void *opaque, const char *msg)
+{
+	compiler_log *log = opaque;
+	size_t n = strlen(msg);
+	if (log->len + n + 2 > COMPILER_MSG_MAX)
+		return;
+	char *nb = realloc(log->buf, log->len + n + 2);
+	if (nb == NULL)
+		return;
+	log->buf = nb;
+	memcpy(log->buf + log->len, msg, n);
+	log->len += n;
+	log->buf[log->len++] = '\n';
+	log->buf[log->len] = '\0';
+}
+
+/* Returns line `lineno` (1-based) of file `path` in a malloc'd string, or NULL. */
+static char *
+compiler_source_line(const char *path, int lineno)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = 0;
+	for (int i = 0; i < lineno && (n = getline(&line, &cap, f)) >= 0; i++)
+		;
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+/* Best-effort 1-based column of the problem `msg` describes on `src`. */
+int
+compiler_guess_column(const char *src, const char *msg)
+{
+	const char *q = strchr(msg, '\'');
+	if (q != NULL) {
+		const char *end = strchr(q + 1, '\'');
+		if (end != NULL && end > q + 1) {
+			char name[128];
+			size_t n = (size_t)(end - q - 1);
+			if (n < sizeof(name)) {
+				memcpy(name, q + 1, n);
+				name[n] = '\0';
+				const char *hit = strstr(src, name);
+				if (hit != NULL)
+					return (int)(hit - src) + 1;
+			}
+		}
+	}
+	int col = 1;
+	while (src[col - 1] == ' ' || src[col - 1] == '\t')
+		col++;
+	return src[col - 1] ? col : 1;
+}
+
+/* Appends printf output to a malloc'd growing string. */
+static void
+compiler_append(char **out, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	char *nb = realloc(*out, *len + (size_t)n + 1);
+	if (nb == NULL)
+		return;
+	*out = nb;
+	va_start(ap, fmt);
+	vsnprintf(*out + *len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	*len += (size_t)n;
+}
+
+/*
+ * Rewrites one tcc message ("PATH:LINE: error: MSG") in gcc style with the
+ * source line and a caret. Lines it does not recognise are kept verbatim.
+ */
+static void
+compiler_format_line(char **out, size_t *len, const char *line)
+{
+	char path[512];
+	int lineno = 0, consumed = 0;
+	if (sscanf(line, "%511[^:]:%d: %n", path, &lineno, &consumed) != 2 || consumed == 0 ||
+	    lineno <= 0) {
+		compiler_append(out, len, "%s\n", line);
+		return;
+	}
+	const char *rest = line + consumed;
+	char *src = compiler_source_line(path, lineno);
+	int col = src ? compiler_guess_column(src, rest) : 1;
+	compiler_append(out, len, "%s:%d:%d: %s\n", path, lineno, col, rest);
+	if (src != NULL) {
+		compiler_append(out, len, "%5d | %s\n      | ", lineno, src);
+		for (int i = 1; i < col; i++)
+			compiler_append(out, len, "%c", src[i - 1] == '\t' ? '\t' : ' ');
+		compiler_append(out, len, "^\n");
+		free(src);
+	}
+}
+
+/* Formats everything tcc said; returns a malloc'd string. */
+char *
+compiler_format(const char *raw)
+{
+	char *out = NULL;
+	size_t len = 0;
+	compiler_append(&out, &len, "%s", "");
+	const char *p = raw;
+	while (p != NULL && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = strndup(p, n);
+		if (line != NULL && *line)
+			compiler_format_line(&out, &len, line);
+		free(line);
+		p += n + (nl ? 1 : 0);
+	}
+	while (len > 0 && out[len - 1] == '\n')
+		out[--len] = '\0';
+	return out;
+}
+
+/* ==== compiling ======================================================== */
+
+static void
+compiler_add_api(TCCState *s)
+{
+	for (const compiler_symbol *sym = compiler_api; sym->name != NULL; sym++)
+		tcc_add_symbol(s, sym->name, sym->addr);
+}
+
+/* Checks the module table tcc produced; writes a message into log on error. */
+static int
+compiler_check_table(const char *path, const cot_module *t, compiler_log *log)
+{
+	char msg[512];
+	if (t == NULL) {
+		snprintf(msg, sizeof(msg), "%s:1: error: no COT_ROUTES table found", path);
+	} else if (t->abi != COT_ABI) {
+		snprintf(msg, sizeof(msg), "%s:1: error: built against cot.h ABI %d, server "
+		         "speaks %d", path, t->abi, COT_ABI);
+	} else {
+		for (int i = 0; i < t->nroutes; i++) {
+			if (t->routes[i].handler == NULL || t->routes[i].method == NULL) {
+				snprintf(msg, sizeof(msg), "%s:%d: error: route %d has no handler",
+				         path, t->routes[i].line, i + 1);
+				compiler_on_error(log, msg);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	compiler_on_error(log, msg);
+	return -1;
+}
+
+/*
+ * Compiles `path` (relative to the app directory, the current directory)
+ * into memory. On success returns 0 and the TCCState and its route table;
+ * on failure returns -1 and a malloc'd gcc-style message in *error.
+ * Caller holds the reloader lock.
+ */
+int
+compiler_compile(const char *path, const compiler_options *opt, TCCState **out,
+                 const cot_module **table, char **error)
+{
+	compiler_log log = { NULL, 0 };
+	TCCState *s = tcc_new();
+	*out = NULL;
+	*table = NULL;
+	*error = NULL;
+	if (s == NULL) {
+		*error = strdup("tcc_new failed: out of memory");
+		return -1;
+	}
+	tcc_set_error_func(s, &log, compiler_on_error);
+	tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+	if (opt->options != NULL)
+		tcc_set_options(s, opt->options);
+	tcc_add_include_path(s, opt->include_dir);
+	compiler_add_api(s);
+	int ok = tcc_add_file(s, path) == 0 && tcc_relocate(s, TCC_RELOCATE_AUTO) == 0;
+	if (ok) {
+		*table = tcc_get_symbol(s, COMPILER_TABLE_SYMBOL);
+		ok = compiler_check_table(path, *table, &log) == 0;
+	}
+	if (!ok) {
+		*error = compiler_format(log.buf ? log.buf : "tcc: error: compile failed");
+		free(log.buf);
+		tcc_delete(s);
+		*table = NULL;
+		return -1;
+	}
+	free(log.buf); /* warnings of a good compile are not shown */
+	*out = s;
+	return 0;
+}

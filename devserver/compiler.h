@@ -1,0 +1,35 @@
+/*
+ * compiler.h -- libtcc: handler source file -> relocated in-memory module.
+ * Every function here is called with the reloader lock held.
+ */
+#ifndef COT_COMPILER_H
+#define COT_COMPILER_H
+
+#include <libtcc.h>
+
+#include "../runtime/cot.h"
+
+#define COMPILER_STR_(x) #x
+#define COMPILER_STR(x) COMPILER_STR_(x)
+#define COMPILER_TABLE_SYMBOL COMPILER_STR(COT_MODULE_SYMBOL)
+
+/* A runtime function handler code may call, by name. */
+typedef struct compiler_symbol {
+	const char *name;
+	const void *addr;
+} compiler_symbol;
+
+/* The public API handed to tcc (api.c); ends with { NULL, NULL }. */
+extern const compiler_symbol compiler_api[];
+
+typedef struct compiler_options {
+	const char *include_dir; /* where cot.h lives */
+	const char *options;     /* extra tcc options, e.g. "-g"; may be NULL */
+} compiler_options;
+
+int compiler_compile(const char *path, const compiler_options *opt, TCCState **out,
+                     const cot_module **table, char **error);
+char *compiler_format(const char *raw);
+int compiler_guess_column(const char *src, const char *msg);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * main.c -- the cotdev command line: new | run | check | routes.
+ *
+ * Each command parses its own flags with getopt_long; a bad flag prints the
+ * command's usage and exits 2, like most Unix tools. `run` chdirs into the
+ * app directory, so every path the developer sees is relative to the app
+ * ("handlers/notes.c:12"), exactly as written in the editor's project tree.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../runtime/internal.h"
+#include "reloader.h"
+#include "scaffold.h"
+
+#ifndef COT_HOME
+#define COT_HOME "."
+#endif
+
+static const char usage_main[] =
+	"usage: cotdev COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  new DIR        create an app in DIR from the template\n"
+	"  run [DIR]      serve the app in DIR (default .), reloading handlers on save\n"
+	"  check [DIR]    compile every handler once; exit 1 if any fails\n"
+	"  routes [DIR]   print the app's routes\n"
+	"\n"
+	"`cotdev COMMAND --help` describes a command.\n";
+
+static const char usage_run[] =
+	"usage: cotdev run [--port N] [--host H] [--threads N] [DIR]\n"
+	"\n"
+	"Serves the app in DIR (default .) and recompiles a handler when it is saved.\n"
+	"  --port N      port to listen on (default 8080; 0 picks a free one)\n"
+	"  --host H      IPv4 address to bind (default 127.0.0.1)\n"
+	"  --threads N   worker threads (default: one per core)\n"
+	"  --quiet       no access-log line per request\n";
+
+static const char usage_new[] =
+	"usage: cotdev new DIR\n"
+	"\n"
+	"Creates a new app in DIR (which must not exist or be empty).\n";
+
+static const char usage_check[] =
+	"usage: cotdev check [DIR]\n"
+	"\n"
+	"Compiles every handler of the app in DIR (default .) and reports errors.\n"
+	"Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
+
+static const char usage_routes[] =
+	"usage: cotdev routes [DIR]\n"
+	"\n"
+	"Compiles the app in DIR (default .) and lists its routes.\n";
+
+/* The cot installation: COT_HOME in the environment, else the build's. */
+static const char *
+main_home(void)
+{
+	const char *h = getenv("COT_HOME");
+	return h != NULL && *h ? h : COT_HOME;
+}
+
+static int
+main_usage(const char *text, int code)
+{
+	fputs(text, code == 0 ? stdout : stderr);
+	return code;
+}
+
+/* Returns 1 when argv holds -h/--help anywhere. */
+static int
+main_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+/* Enters the app directory; explains what is wrong when it is not one. */
+static int
+main_enter_app(const char *dir)
+{
+	if (chdir(dir) != 0) {
+		fprintf(stderr, "cotdev: cannot enter %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (stat("handlers", &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "cotdev: %s has no handlers/ directory; is it a cot app? "
+		        "(create one with: cotdev new DIR)\n", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+main_include_dir(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/runtime", main_home());
+}
+
+/* ==== cotdev new ======================================================= */
+
+static int
+main_new(int argc, char **argv)
+{
+	if (main_wants_help(argc, argv))
+		return main_usage(usage_new, 0);
+	if (argc != 2 || argv[1][0] == '-')
+		return main_usage(usage_new, 2);
+	char err[1024];
+	if (scaffold_new(main_home(), argv[1], err, sizeof(err)) != 0) {
+		fprintf(stderr, "cotdev new: %s\n", err);
+		return 1;
+	}
+	printf("created %s\n\nnext:\n  cotdev run %s\n  open http://127.0.0.1:8080/\n",
+	       argv[1], argv[1]);
+	return 0;
+}
+
+/* ==== cotdev run ======================================================= */
+
+static int
+main_parse_port(const char *s, int *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+static int
+main_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true };
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "p:H:t:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (main_parse_port(optarg, &cfg.port) != 0) {
+				fprintf(stderr, "cotdev run: --port wants 0-65535, got \"%s\"\n", optarg);
+				return main_usage(usage_run, 2);
+			}
+			break;
+		case 'H': cfg.host = optarg; break;
+		case 't': cfg.threads = atoi(optarg); break;
+		case 'q': cfg.quiet = true; break;
+		case 'h': return main_usage(usage_run, 0);
+		default: return main_usage(usage_run, 2);
+		}
+	}
+	if (argc - optind > 1)
+		return main_usage(usage_run, 2);
+	const char *dir = optind < argc ? argv[optind] : ".";
+	if (main_enter_app(dir) != 0)
+		return 1;
+
+	/* Signals go to the main thread only: block them before threads start. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	char inc[PATH_MAX], err[1024];
+	main_include_dir(inc, sizeof(inc));
+	reloader_options ro = { .handlers_dir = "handlers", .include_dir = inc, .watch = true,
+	                        .color = isatty(STDOUT_FILENO) };
+	if (reloader_init(&ro, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cotdev run: %s\n", err);
+		return 1;
+	}
+	cfg.before_route = reloader_sync;
+	server *s = server_start(&cfg, err, sizeof(err));
+	if (s == NULL) {
+		fprintf(stderr, "cotdev run: %s\n", err);
+		reloader_shutdown();
+		return 1;
+	}
+	reloader_start();
+	printf("cot dev server on http://%s:%d/ (app: %s)\n", cfg.host, server_port(s), dir);
+	fflush(stdout);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	printf("stopping (%s)\n", sig == SIGINT ? "interrupt" : "terminate");
+	server_stop(s);
+	reloader_shutdown();
+	return 0;
+}
+
+/* ==== cotdev check / routes ============================================ */
+
+static int
+main_compile_once(int argc, char **argv, const char *usage, bool list)
+{
+	if (main_wants_help(argc, argv))
+		return main_usage(usage, 0);
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+		return main_usage(usage, 2);
+	if (main_enter_app(argc == 2 ? argv[1] : ".") != 0)
+		return 1;
+	char inc[PATH_MAX], err[1024];
+	main_include_dir(inc, sizeof(inc));
+	reloader_options ro = { .handlers_dir = "handlers", .include_dir = inc,
+	                        .color = isatty(STDOUT_FILENO), .quiet_reloads = list };
+	int failed = reloader_init(&ro, err, sizeof(err));
+	if (failed < 0) {
+		fprintf(stderr, "cotdev: %s\n", err);
+		return 1;
+	}
+	if (list)
+		reloader_routes(stdout);
+	else if (failed == 0)
+		printf("all handlers compiled\n");
+	reloader_shutdown();
+	return failed > 0 ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		return main_usage(usage_main, 2);
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+		return main_usage(usage_main, 0);
+	if (strcmp(cmd, "new") == 0)
+		return main_new(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0)
+		return main_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return main_compile_once(argc - 1, argv + 1, usage_check, false);
+	if (strcmp(cmd, "routes") == 0)
+		return main_compile_once(argc - 1, argv + 1, usage_routes, true);
+	fprintf(stderr, "cotdev: unknown command \"%s\"\n\n", cmd);
+	return main_usage(usage_main, 2);
+}

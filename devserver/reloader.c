@@ -1,0 +1,606 @@
+/*
+ * reloader.c -- modules, generations, slot swaps and safe reclamation.
+ *
+ * A "unit" is one handler file for the life of the server. Each successful
+ * compile of it makes a new "module" (a generation): a TCCState, its route
+ * table, and one binding per route. Publishing a module stores its bindings
+ * into the route slots (router.c), one atomic store per route; requests that
+ * already entered the old generation keep running in it, because they hold a
+ * reference on its code_owner. The old module is "retired" and its code is
+ * freed by tcc_delete only once its count drops to zero -- the last request
+ * out rings an eventfd and the reloader thread reclaims it.
+ *
+ * A failed compile also makes a module, with no code and an error text: its
+ * bindings answer the file's routes with the compile error until a compile
+ * succeeds. That keeps one mechanism for swapping and for freeing.
+ *
+ * Read your writes. Before routing, every request calls reloader_sync: if an
+ * inotify event waits, or another thread is in the middle of a reload, it
+ * takes the lock and so cannot be routed before the save it might depend on
+ * has been compiled and published. The check costs one poll() when nothing
+ * changed. The background thread does the same work when no request comes,
+ * so the terminal and the browser hear about a save at once.
+ *
+ * Module structs and their bindings are never freed while the server runs:
+ * a request may hold a stale pointer to a binding for the few instructions
+ * between reading a slot and checking it again (see router.c). They are a
+ * few hundred bytes per reload and go at shutdown.
+ */
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libtcc.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../runtime/internal.h"
+#include "compiler.h"
+#include "deps.h"
+#include "reloader.h"
+#include "watcher.h"
+
+typedef struct unit unit;
+
+typedef struct module {
+	code_owner owner;          /* first: bindings point here */
+	TCCState *tcc;             /* NULL for an error module or once freed */
+	char *error;               /* compile error text, or NULL */
+	binding *bindings;
+	int *slots;
+	int nbindings;
+	unit *unit;
+	bool freed;
+	struct module *next_all;
+} module;
+
+struct unit {
+	char *path;                /* "handlers/notes.c" */
+	uint64_t hash;             /* of the source last compiled */
+	module *current;
+	deps_list deps;            /* files it #includes, transitively */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	atomic_bool busy;          /* a reload is being processed */
+	unit **units;
+	int nunits, capunits;
+	unit *slot_owner[ROUTER_MAX_SLOTS];
+	module *all_modules;
+	int evfd;                  /* rung when a retired module goes idle */
+	pthread_t thread;
+	atomic_bool stop;
+	reloader_options opt;
+} R = { .lock = PTHREAD_MUTEX_INITIALIZER, .evfd = -1 };
+
+/* ==== small helpers ==================================================== */
+
+static double
+reloader_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint64_t
+reloader_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211u;
+	}
+	return h | 1; /* 0 means "never compiled" */
+}
+
+static bool
+reloader_is_source(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 2 && path[n - 2] == '.' && (path[n - 1] == 'c' || path[n - 1] == 'h');
+}
+
+static const char *
+reloader_color(const char *code)
+{
+	return R.opt.color ? code : "";
+}
+
+static unit *
+reloader_find_unit(const char *path)
+{
+	for (int i = 0; i < R.nunits; i++)
+		if (strcmp(R.units[i]->path, path) == 0)
+			return R.units[i];
+	return NULL;
+}
+
+static unit *
+reloader_unit(const char *path)
+{
+	unit *u = reloader_find_unit(path);
+	if (u != NULL)
+		return u;
+	if (R.nunits == R.capunits) {
+		int cap = R.capunits ? R.capunits * 2 : 32;
+		unit **nu = realloc(R.units, (size_t)cap * sizeof(unit *));
+		if (nu == NULL)
+			return NULL;
+		R.units = nu;
+		R.capunits = cap;
+	}
+	u = calloc(1, sizeof(*u));
+	u->path = strdup(path);
+	R.units[R.nunits++] = u;
+	return u;
+}
+
+/* ==== modules ========================================================== */
+
+static module *
+module_new(unit *u, int nbindings)
+{
+	module *m = calloc(1, sizeof(*m));
+	m->unit = u;
+	m->nbindings = nbindings;
+	m->bindings = calloc((size_t)(nbindings ? nbindings : 1), sizeof(binding));
+	m->slots = calloc((size_t)(nbindings ? nbindings : 1), sizeof(int));
+	atomic_init(&m->owner.refs, 0);
+	atomic_init(&m->owner.retired, false);
+	m->next_all = R.all_modules;
+	R.all_modules = m;
+	return m;
+}
+
+/* Frees a module's code and text once no request holds it. Lock held. */
+static void
+module_reclaim(module *m)
+{
+	if (m->freed || !atomic_load(&m->owner.retired) || atomic_load(&m->owner.refs) != 0)
+		return;
+	if (m->tcc != NULL)
+		tcc_delete(m->tcc);
+	m->tcc = NULL;
+	free(m->error);
+	m->error = NULL;
+	m->freed = true;
+}
+
+/* Marks a module as no longer reachable from any slot. Lock held. */
+static void
+module_retire(module *m)
+{
+	if (m == NULL)
+		return;
+	for (int i = 0; i < m->nbindings; i++)
+		assert(m->slots[i] < 0 || router_binding(m->slots[i]) != &m->bindings[i]);
+	atomic_store(&m->owner.retired, true);
+	module_reclaim(m);
+}
+
+static void
+reloader_reclaim_all(void)
+{
+	for (module *m = R.all_modules; m != NULL; m = m->next_all)
+		module_reclaim(m);
+}
+
+/* Any thread: a retired module lost its last request. */
+static void
+reloader_owner_idle(code_owner *o)
+{
+	(void)o;
+	uint64_t one = 1;
+	if (R.evfd >= 0 && write(R.evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		perror("cot: eventfd");
+}
+
+/* ==== publishing ======================================================= */
+
+/* Switches off the slots `u` owns that `keep` does not bind. */
+static void
+reloader_unbind_others(unit *u, const module *keep)
+{
+	int n = router_count();
+	for (int s = 0; s < n; s++) {
+		if (R.slot_owner[s] != u)
+			continue;
+		bool kept = false;
+		for (int i = 0; keep != NULL && i < keep->nbindings; i++)
+			kept |= keep->slots[i] == s;
+		if (!kept) {
+			router_bind(s, NULL);
+			R.slot_owner[s] = NULL;
+		}
+	}
+}
+
+/*
+ * Finds the slots for the routes of a compiled table; fails (and says why in
+ * err) on a bad pattern, a route declared twice, or a route another file
+ * already declares.
+ */
+static int
+reloader_claim_slots(unit *u, const cot_module *t, module *m, char *err, size_t errlen)
+{
+	for (int i = 0; i < t->nroutes; i++) {
+		const cot_route *r = &t->routes[i];
+		char why[256];
+		int s = router_slot(r->method, r->pattern, why, sizeof(why));
+		if (s < 0) {
+			snprintf(err, errlen, "%s:%d: error: %s", u->path, r->line, why);
+			return -1;
+		}
+		for (int j = 0; j < i; j++)
+			if (m->slots[j] == s) {
+				snprintf(err, errlen, "%s:%d: error: route %s %s is declared twice",
+				         u->path, r->line, r->method, r->pattern);
+				return -1;
+			}
+		if (R.slot_owner[s] != NULL && R.slot_owner[s] != u) {
+			snprintf(err, errlen, "%s:%d: error: route %s %s is already declared in %s",
+			         u->path, r->line, r->method, r->pattern, R.slot_owner[s]->path);
+			return -1;
+		}
+		m->slots[i] = s;
+		m->bindings[i] = (binding){ .fn = r->handler, .owner = &m->owner,
+		                            .file = u->path, .line = r->line };
+	}
+	return 0;
+}
+
+/* Makes `m` the unit's current generation. Lock held. */
+static void
+reloader_publish(unit *u, module *m)
+{
+	for (int i = 0; i < m->nbindings; i++) {
+		router_bind(m->slots[i], &m->bindings[i]);
+		R.slot_owner[m->slots[i]] = u;
+	}
+	reloader_unbind_others(u, m);
+	module *old = u->current;
+	u->current = m;
+	module_retire(old);
+}
+
+/* An error generation: the unit's current routes answer with `error`. */
+static void
+reloader_publish_error(unit *u, char *error)
+{
+	int n = router_count(), count = 0;
+	for (int s = 0; s < n; s++)
+		count += R.slot_owner[s] == u;
+	module *m = module_new(u, count);
+	m->error = error;
+	int k = 0;
+	for (int s = 0; s < n; s++) {
+		if (R.slot_owner[s] != u)
+			continue;
+		m->slots[k] = s;
+		m->bindings[k++] = (binding){ .owner = &m->owner, .file = u->path,
+		                              .error = m->error };
+	}
+	reloader_publish(u, m);
+}
+
+/* ==== compiling a unit ================================================= */
+
+static void
+reloader_report_error(const unit *u, const char *error)
+{
+	printf("%serror%s compiling %s (its routes answer with this until it compiles):\n%s\n",
+	       reloader_color("\033[1;31m"), reloader_color("\033[0m"), u->path, error);
+	fflush(stdout);
+}
+
+/* Compiles `u` from disk and publishes the result. Lock held. */
+static int
+reloader_compile(unit *u, uint64_t hash)
+{
+	double t0 = reloader_now_ms();
+	TCCState *s;
+	const cot_module *t;
+	char *error = NULL;
+	compiler_options co = { R.opt.include_dir, R.opt.tcc_options };
+	u->hash = hash;
+	deps_scan(u->path, &u->deps);
+	if (compiler_compile(u->path, &co, &s, &t, &error) == 0) {
+		module *m = module_new(u, t->nroutes);
+		m->tcc = s;
+		char err[768];
+		if (reloader_claim_slots(u, t, m, err, sizeof(err)) == 0) {
+			reloader_publish(u, m);
+			R.opt.stats.reloads++;
+			if (!R.opt.quiet_reloads)
+				printf("%sreloaded%s %s in %.1f ms (%d route%s)\n",
+				       reloader_color("\033[32m"), reloader_color("\033[0m"),
+				       u->path, reloader_now_ms() - t0, t->nroutes,
+				       t->nroutes == 1 ? "" : "s");
+			fflush(stdout);
+			return 0;
+		}
+		atomic_store(&m->owner.retired, true);
+		module_reclaim(m);
+		error = compiler_format(err);
+	}
+	R.opt.stats.errors++;
+	reloader_report_error(u, error);
+	reloader_publish_error(u, error);
+	return -1;
+}
+
+/* Reads a file fully; NULL if it is gone. */
+static char *
+reloader_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+	do {
+		if (n + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, cap + 1);
+			if (nb == NULL)
+				break;
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	fclose(f);
+	if (buf != NULL)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* The file is gone or no longer declares routes: switch its routes off. */
+static void
+reloader_unload(unit *u)
+{
+	if (u->current == NULL)
+		return;
+	int n = u->current->error ? 0 : u->current->nbindings;
+	reloader_unbind_others(u, NULL);
+	module *old = u->current;
+	u->current = NULL;
+	u->hash = 0;
+	module_retire(old);
+	printf("removed %s (%d route%s)\n", u->path, n, n == 1 ? "" : "s");
+	fflush(stdout);
+}
+
+/*
+ * Brings one path up to date with the disk: compile it if it is a handler
+ * whose content changed (or `force`, when a file it includes changed);
+ * unload it if it is gone or lost its COT_ROUTES.
+ */
+static void
+reloader_refresh(const char *path, bool force)
+{
+	size_t len = 0;
+	char *src = reloader_is_source(path) ? reloader_read(path, &len) : NULL;
+	bool handler = src != NULL && path[strlen(path) - 1] == 'c' &&
+	               strstr(src, "COT_ROUTES") != NULL;
+	unit *u = handler ? reloader_unit(path) : reloader_find_unit(path);
+	if (u != NULL) {
+		if (!handler)
+			reloader_unload(u);
+		else if (force || u->hash != reloader_hash(src, len) || u->current == NULL)
+			reloader_compile(u, reloader_hash(src, len));
+	}
+	free(src);
+}
+
+/* One changed path: itself, and every unit that includes it. */
+static void
+reloader_changed(const char *path)
+{
+	size_t n = strlen(path);
+	if (n > 0 && path[n - 1] == '/') { /* a directory went away */
+		for (int i = 0; i < R.nunits; i++)
+			if (strncmp(R.units[i]->path, path, n) == 0)
+				reloader_refresh(R.units[i]->path, false);
+		return;
+	}
+	reloader_refresh(path, false);
+	for (int i = 0; i < R.nunits; i++)
+		if (strcmp(R.units[i]->path, path) != 0 && deps_contains(&R.units[i]->deps, path))
+			reloader_refresh(R.units[i]->path, true);
+}
+
+/* ==== the loop ========================================================= */
+
+/* Takes every waiting event and compiles what changed. Lock held. */
+static void
+reloader_process(void)
+{
+	watcher_changes ch = { 0 };
+	watcher_drain(&ch);
+	for (int i = 0; i < ch.n; i++)
+		reloader_changed(ch.paths[i]);
+	watcher_changes_free(&ch);
+	reloader_reclaim_all();
+	if (R.opt.on_reload != NULL && ch.n > 0)
+		R.opt.on_reload();
+}
+
+/*
+ * The read-your-writes barrier every request passes before routing. Costs a
+ * poll() and an atomic load when nothing changed.
+ */
+void
+reloader_sync(void)
+{
+	if (!watcher_pending() && !atomic_load(&R.busy))
+		return;
+	pthread_mutex_lock(&R.lock);
+	atomic_store(&R.busy, true);
+	reloader_process();
+	atomic_store(&R.busy, false);
+	pthread_mutex_unlock(&R.lock);
+}
+
+/* Waits until a burst of events is over (at most ~50 ms). */
+static void
+reloader_debounce(void)
+{
+	int before = watcher_queued_bytes();
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		int now = watcher_queued_bytes();
+		if (now == before)
+			return;
+		before = now;
+	}
+}
+
+static void *
+reloader_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&R.stop)) {
+		struct pollfd p[2] = { { watcher_get_fd(), POLLIN, 0 }, { R.evfd, POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (atomic_load(&R.stop))
+			break;
+		if (p[0].revents & POLLIN) {
+			reloader_debounce();
+			reloader_sync();
+		}
+		if (p[1].revents & POLLIN) {
+			uint64_t v;
+			if (read(R.evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				perror("cot: eventfd");
+			pthread_mutex_lock(&R.lock);
+			reloader_reclaim_all();
+			pthread_mutex_unlock(&R.lock);
+		}
+	}
+	return NULL;
+}
+
+/* ==== lifecycle ======================================================== */
+
+static void
+reloader_scan(const char *dir, watcher_changes *ch)
+{
+	struct stat st;
+	char path[4096];
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (watcher_ignored(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			reloader_scan(path, ch);
+		else if (reloader_is_source(path))
+			watcher_changes_add(ch, path);
+	}
+	closedir(d);
+}
+
+/*
+ * Watches and compiles every handler under opt->handlers_dir (relative to
+ * the current directory, the app). Returns the number of files that failed
+ * to compile, or -1 if watching failed.
+ */
+int
+reloader_init(const reloader_options *opt, char *err, size_t errlen)
+{
+	R.opt = *opt;
+	router_owner_idle_hook = reloader_owner_idle;
+	R.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	const char *dirs[] = { opt->handlers_dir, NULL };
+	if (opt->watch && watcher_init(dirs, err, errlen) != 0)
+		return -1;
+	watcher_changes ch = { 0 };
+	reloader_scan(opt->handlers_dir, &ch);
+	pthread_mutex_lock(&R.lock);
+	for (int i = 0; i < ch.n; i++)
+		reloader_refresh(ch.paths[i], false);
+	pthread_mutex_unlock(&R.lock);
+	watcher_changes_free(&ch);
+	int failed = 0;
+	for (int i = 0; i < R.nunits; i++)
+		failed += R.units[i]->current != NULL && R.units[i]->current->error != NULL;
+	return failed;
+}
+
+int
+reloader_start(void)
+{
+	return pthread_create(&R.thread, NULL, reloader_main, NULL);
+}
+
+/* Lists the routes currently served; for `cotdev routes` and /_cot/routes. */
+void
+reloader_routes(FILE *out)
+{
+	pthread_mutex_lock(&R.lock);
+	int n = router_count();
+	for (int s = 0; s < n; s++) {
+		binding *b = router_binding(s);
+		if (b == NULL)
+			continue;
+		fprintf(out, "%-7s %-32s %s:%d%s\n", router_slot_method(s), router_slot_pattern(s),
+		        b->file, b->line, b->error ? "  (compile error)" : "");
+	}
+	pthread_mutex_unlock(&R.lock);
+}
+
+/* Stops the thread and frees everything; no request may be running. */
+void
+reloader_shutdown(void)
+{
+	if (R.thread) {
+		atomic_store(&R.stop, true);
+		reloader_owner_idle(NULL);
+		pthread_join(R.thread, NULL);
+		R.thread = 0;
+	}
+	int n = router_count();
+	for (int s = 0; s < n; s++)
+		router_bind(s, NULL);
+	for (module *m = R.all_modules, *next; m != NULL; m = next) {
+		next = m->next_all;
+		atomic_store(&m->owner.retired, true);
+		module_reclaim(m);
+		free(m->bindings);
+		free(m->slots);
+		free(m);
+	}
+	R.all_modules = NULL;
+	for (int i = 0; i < R.nunits; i++) {
+		deps_free(&R.units[i]->deps);
+		free(R.units[i]->path);
+		free(R.units[i]);
+	}
+	free(R.units);
+	R.units = NULL;
+	R.nunits = R.capunits = 0;
+	memset(R.slot_owner, 0, sizeof(R.slot_owner));
+	router_reset();
+	if (R.opt.watch)
+		watcher_close();
+	if (R.evfd >= 0)
+		close(R.evfd);
+	R.evfd = -1;
+}

@@ -1,0 +1,32 @@
+/*
+ * reloader.h -- handler modules, generations, slot swaps, reclamation.
+ */
+#ifndef COT_RELOADER_H
+#define COT_RELOADER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct reloader_stats {
+	long reloads;
+	long errors;
+} reloader_stats;
+
+typedef struct reloader_options {
+	const char *handlers_dir;  /* "handlers", relative to the app directory */
+	const char *include_dir;   /* directory holding cot.h */
+	const char *tcc_options;   /* extra tcc options or NULL */
+	bool watch;                /* false: compile once (cotdev check/routes) */
+	bool color;                /* ANSI colours in terminal lines */
+	bool quiet_reloads;        /* no "reloaded ..." lines */
+	void (*on_reload)(void);   /* after a batch of changes was applied */
+	reloader_stats stats;
+} reloader_options;
+
+int reloader_init(const reloader_options *opt, char *err, size_t errlen);
+int reloader_start(void);
+void reloader_sync(void);
+void reloader_routes(FILE *out);
+void reloader_shutdown(void);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * scaffold.c -- `cotdev new DIR`: copy app_template, then tell clangd where
+ * cot.h is so editors resolve it with no setup.
+ *
+ * DIR may exist if it is empty; anything else is refused rather than merged,
+ * so `cotdev new` can never overwrite a developer's files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scaffold.h"
+
+/* 1 if dir is missing or empty, 0 if it holds something, -1 if not a dir. */
+static int
+scaffold_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 1 : -1;
+	struct dirent *e;
+	int empty = 1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+static int
+scaffold_copy_file(const char *from, const char *to, mode_t mode)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	char buf[65536];
+	ssize_t n;
+	int rc = 0;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -1;
+			break;
+		}
+	if (n < 0)
+		rc = -1;
+	close(in);
+	if (close(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+static int
+scaffold_copy_tree(const char *from, const char *to, char *err, size_t errlen)
+{
+	if (mkdir(to, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", to, strerror(errno));
+		return -1;
+	}
+	DIR *d = opendir(from);
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot read the app template %s: %s", from, strerror(errno));
+		return -1;
+	}
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char src[PATH_MAX], dst[PATH_MAX];
+		struct stat st;
+		snprintf(src, sizeof(src), "%s/%s", from, e->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", to, e->d_name);
+		if (stat(src, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = scaffold_copy_tree(src, dst, err, errlen);
+		else if (scaffold_copy_file(src, dst, st.st_mode) != 0) {
+			snprintf(err, errlen, "cannot copy %s to %s: %s", src, dst, strerror(errno));
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Writes .clangd and compile_commands.json pointing at the runtime headers. */
+static int
+scaffold_editor_config(const char *home, const char *dir, char *err, size_t errlen)
+{
+	char abs_home[PATH_MAX], abs_dir[PATH_MAX], path[PATH_MAX];
+	if (realpath(home, abs_home) == NULL || realpath(dir, abs_dir) == NULL) {
+		snprintf(err, errlen, "cannot resolve %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/.clangd", dir);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		goto fail;
+	fprintf(f, "# Written by cotdev new: lets clangd find <cot.h>.\n"
+	        "CompileFlags:\n  Add: [-std=c11, -Wall, -Wextra, \"-I%s/runtime\"]\n",
+	        abs_home);
+	if (fclose(f) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/compile_commands.json", dir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		goto fail;
+	fprintf(f, "[\n  {\n    \"directory\": \"%s\",\n"
+	        "    \"file\": \"handlers/hello.c\",\n"
+	        "    \"arguments\": [\"cc\", \"-std=c11\", \"-Wall\", \"-Wextra\", "
+	        "\"-I%s/runtime\", \"-c\", \"handlers/hello.c\"]\n  }\n]\n",
+	        abs_dir, abs_home);
+	if (fclose(f) != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	return -1;
+}
+
+int
+scaffold_new(const char *home, const char *dir, char *err, size_t errlen)
+{
+	int empty = scaffold_is_empty(dir);
+	if (empty < 0) {
+		snprintf(err, errlen, "%s exists and is not a directory", dir);
+		return -1;
+	}
+	if (empty == 0) {
+		snprintf(err, errlen, "%s is not empty; pick a new directory (cotdev new never "
+		         "overwrites files)", dir);
+		return -1;
+	}
+	char tmpl[PATH_MAX];
+	snprintf(tmpl, sizeof(tmpl), "%s/app_template", home);
+	if (scaffold_copy_tree(tmpl, dir, err, errlen) != 0)
+		return -1;
+	return scaffold_editor_config(home, dir, err, errlen);
+}

@@ -1,0 +1,31 @@
+/*
+ * watcher.h -- which files under the watched directories changed.
+ * All functions but watcher_pending and watcher_queued_bytes run under the
+ * reloader lock (libinotifytools is not thread-safe).
+ */
+#ifndef COT_WATCHER_H
+#define COT_WATCHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A set of paths, each once. A path ending in '/' is a directory that went away. */
+typedef struct watcher_changes {
+	char **paths;
+	int n, cap;
+} watcher_changes;
+
+int watcher_init(const char *const *dirs, char *err, size_t errlen);
+bool watcher_pending(void);
+int watcher_queued_bytes(void);
+int watcher_get_fd(void);
+void watcher_drain(watcher_changes *ch);
+void watcher_close(void);
+
+bool watcher_ignored(const char *name);
+void watcher_coalesce(watcher_changes *ch, const char *path, uint32_t mask);
+void watcher_changes_add(watcher_changes *ch, const char *path);
+void watcher_changes_free(watcher_changes *ch);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * error.c -- the one error pipeline.
+ *
+ * Whatever fails -- cot_fail, a compile error, a missing route, a bad request
+ * -- ends up in error_respond, which records the error on the context as an
+ * ordinary response. server.c then sends it through the same after-steps as a
+ * success (request id, log line). The body is chosen by what the client
+ * accepts:
+ *   - application/problem+json (RFC 9457) for JSON clients,
+ *   - an HTML page for browsers,
+ *   - text/plain otherwise (curl's default Accept is * / *).
+ * In development the trace goes to the client; in production only the status
+ * and request id do, and the trace goes to the log.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+extern bool server_dev_mode;
+
+enum error_format { FORMAT_TEXT, FORMAT_HTML, FORMAT_JSON };
+
+const char *
+error_title(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return status >= 500 ? "Server Error" : "Client Error";
+	}
+}
+
+/* q-value of one media range parameter list ("q=0.5;level=1"), 1 if none. */
+static double
+error_qvalue(const char *params, size_t len)
+{
+	const char *p = params, *end = params + len;
+	while (p < end) {
+		while (p < end && (*p == ';' || *p == ' '))
+			p++;
+		if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+			return strtod(p + 2, NULL);
+		while (p < end && *p != ';')
+			p++;
+	}
+	return 1.0;
+}
+
+/* How well `range` ("text/html", "text/ *", "* / *") matches `type`. */
+static int
+error_range_matches(const char *range, size_t rlen, const char *type)
+{
+	if (rlen == 3 && memcmp(range, "*/*", 3) == 0)
+		return 1;
+	const char *slash = strchr(type, '/');
+	size_t major = (size_t)(slash - type);
+	if (rlen == major + 2 && strncasecmp(range, type, major) == 0 &&
+	    memcmp(range + major, "/*", 2) == 0)
+		return 2;
+	if (rlen == strlen(type) && strncasecmp(range, type, rlen) == 0)
+		return 3;
+	return 0;
+}
+
+/*
+ * The q-value the Accept header gives `type`: the most specific matching
+ * range decides (RFC 9110 12.5.1).
+ */
+static double
+error_accept_q(const char *accept, const char *type)
+{
+	double q = 0;
+	int best = 0;
+	const char *p = accept;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *item = p;
+		while (*p != '\0' && *p != ',')
+			p++;
+		size_t ilen = (size_t)(p - item);
+		const char *semi = memchr(item, ';', ilen);
+		size_t rlen = semi ? (size_t)(semi - item) : ilen;
+		while (rlen > 0 && item[rlen - 1] == ' ')
+			rlen--;
+		int spec = error_range_matches(item, rlen, type);
+		if (spec > best) {
+			best = spec;
+			q = semi ? error_qvalue(semi, ilen - (size_t)(semi - item)) : 1.0;
+		}
+	}
+	return q;
+}
+
+/* Picks the error body format from the Accept header. */
+static enum error_format
+error_negotiate(const char *accept)
+{
+	if (accept == NULL || *accept == '\0')
+		return FORMAT_TEXT;
+	double json = error_accept_q(accept, "application/problem+json");
+	double json2 = error_accept_q(accept, "application/json");
+	double html = error_accept_q(accept, "text/html");
+	double text = error_accept_q(accept, "text/plain");
+	if (json2 > json)
+		json = json2;
+	/* A bare * / * (curl) gets text: it is what a terminal reads best. */
+	if (text >= json && text >= html && text > 0)
+		return FORMAT_TEXT;
+	if (html > json)
+		return FORMAT_HTML;
+	if (json > 0)
+		return FORMAT_JSON;
+	return FORMAT_TEXT;
+}
+
+/* Appends `s` to the arena string being built, HTML-escaped. */
+static char *
+error_html_escape(arena *a, const char *s)
+{
+	size_t n = 0;
+	for (const char *p = s; *p; p++)
+		n += (*p == '<' || *p == '>') ? 4 : *p == '&' ? 5 : *p == '"' ? 6 : 1;
+	char *out = arena_alloc(a, n + 1), *o = out;
+	for (const char *p = s; *p; p++) {
+		switch (*p) {
+		case '<': memcpy(o, "&lt;", 4); o += 4; break;
+		case '>': memcpy(o, "&gt;", 4); o += 4; break;
+		case '&': memcpy(o, "&amp;", 5); o += 5; break;
+		case '"': memcpy(o, "&quot;", 6); o += 6; break;
+		default: *o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void
+error_render_json(cot_ctx *c, int status, const char *detail, const char *trace)
+{
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}",
+	                      "type", "about:blank", "title", error_title(status),
+	                      "status", status, "instance", c->path ? c->path : "",
+	                      "request_id", c->request_id);
+	if (j == NULL)
+		return;
+	if (detail != NULL)
+		json_object_set_new(j, "detail", json_string(detail));
+	if (trace != NULL && server_dev_mode) {
+		json_t *lines = json_array();
+		const char *p = trace;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			json_array_append_new(lines, json_stringn(p, len));
+			p += len + (nl ? 1 : 0);
+		}
+		json_object_set_new(j, "trace", lines);
+	}
+	char *s = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	if (s == NULL)
+		return;
+	c->resp_body = arena_strdup(&c->mem, s);
+	c->resp_len = strlen(s);
+	free(s);
+	c->content_type = "application/problem+json";
+}
+
+static void
+error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
+{
+	arena *a = &c->mem;
+	const char *d = detail ? error_html_escape(a, detail) : "";
+	const char *t = (trace && server_dev_mode) ? error_html_escape(a, trace) : NULL;
+	char *body = arena_printf(a,
+		"<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+		"<title>%d %s</title><style>"
+		"body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#222}"
+		"h1{color:#b00020}pre{background:#fff4f4;border-left:4px solid #b00020;padding:1rem;overflow:auto}"
+		"small{color:#666}</style></head>\n<body><h1>%d %s</h1>\n<p>%s</p>\n%s%s%s"
+		"<p><small>request %s</small></p>\n</body></html>\n",
+		status, error_title(status), status, error_title(status), d,
+		t ? "<pre class=\"cot-trace\">" : "", t ? t : "", t ? "</pre>\n" : "",
+		c->request_id);
+	c->resp_body = body;
+	c->resp_len = strlen(body);
+	c->content_type = "text/html; charset=utf-8";
+}
+
+static void
+error_render_text(cot_ctx *c, int status, const char *detail, const char *trace)
+{
+	bool show = trace != NULL && server_dev_mode;
+	/* a trace that opens with the detail line need not repeat it */
+	size_t dlen = detail ? strlen(detail) : 0;
+	if (show && dlen > 0 && strncmp(trace, detail, dlen) == 0 && trace[dlen] == '\n')
+		trace += dlen + 1;
+	char *body = arena_printf(&c->mem, "%d %s%s%s\n%s%srequest %s\n",
+		status, error_title(status), detail ? ": " : "", detail ? detail : "",
+		show ? trace : "", show && trace[strlen(trace) - 1] != '\n' ? "\n" : "",
+		c->request_id);
+	c->resp_body = body;
+	c->resp_len = strlen(body);
+	c->content_type = "text/plain; charset=utf-8";
+}
+
+void
+error_respond(cot_ctx *c, int status, const char *detail, const char *trace)
+{
+	c->status = status;
+	c->responded = true;
+	c->resp_body = NULL;
+	const char *accept = cot_header(c, "Accept");
+	switch (error_negotiate(accept)) {
+	case FORMAT_JSON: error_render_json(c, status, detail, trace); break;
+	case FORMAT_HTML: error_render_html(c, status, detail, trace); break;
+	default: error_render_text(c, status, detail, trace); break;
+	}
+	if (c->resp_body == NULL)
+		error_render_text(c, status, detail, trace);
+}

@@ -1,0 +1,165 @@
+/*
+ * internal.h -- what the runtime files share with each other and with the dev
+ * server. Handlers never see this header; they see only cot.h.
+ */
+#ifndef COT_INTERNAL_H
+#define COT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cot.h"
+
+struct MHD_Connection;
+
+/* ==== arena (ctx.c) ==================================================== */
+
+/* A bump allocator: everything a request allocates dies with the request. */
+typedef struct arena_chunk arena_chunk;
+typedef struct arena {
+	arena_chunk *head;
+	char inline_buf[2048]; /* most requests never call malloc */
+	size_t inline_used;
+} arena;
+
+void arena_init(arena *a);
+void *arena_alloc(arena *a, size_t size);
+char *arena_strdup(arena *a, const char *s);
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_vprintf(arena *a, const char *fmt, va_list ap);
+char *arena_printf(arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void arena_free(arena *a);
+
+/* ==== code ownership and reclamation (router.c) ======================== */
+
+/*
+ * The owner of handler code (a dev-server module). Requests hold a reference
+ * while they run its code; `retired` is set once no slot points at it any
+ * more. The code is freed when both hold: retired and refs == 0.
+ */
+typedef struct code_owner {
+	atomic_long refs;
+	atomic_bool retired;
+} code_owner;
+
+/*
+ * What a route slot points at: one generation of one route. Immutable once
+ * published. A binding with `error` set answers with that error instead of
+ * calling code (its file failed to compile).
+ */
+typedef struct binding {
+	cot_handler fn;
+	code_owner *owner;  /* NULL: code that is never unloaded (export) */
+	const char *file;   /* "handlers/notes.c" */
+	int line;           /* line of the route in the file */
+	const char *error;  /* non-NULL: compile error text, fn is NULL */
+} binding;
+
+/* Called when a retired owner's last reference goes (any thread). */
+extern void (*router_owner_idle_hook)(code_owner *o);
+
+/* ==== router (router.c) ================================================ */
+
+#define ROUTER_MAX_SLOTS 4096
+#define ROUTER_MAX_PARAMS 16
+#define ROUTER_MAX_SEGS 64
+
+typedef struct route_slot route_slot;
+
+typedef struct route_match {
+	route_slot *slot;
+	binding *b;                /* reference held; router_release it */
+	int nparams;
+	const char *names[ROUTER_MAX_PARAMS];
+	const char *values[ROUTER_MAX_PARAMS];
+	char allow[64];            /* for 405: methods the path allows */
+} route_match;
+
+enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
+
+int router_slot(const char *method, const char *pattern, char *err, size_t errlen);
+void router_bind(int slot, binding *b);
+binding *router_binding(int slot);
+const char *router_slot_method(int slot);
+const char *router_slot_pattern(int slot);
+int router_count(void);
+int router_pattern_valid(const char *pattern, char *err, size_t errlen);
+enum router_result router_lookup(const char *method, char **segs, int nsegs,
+                                 route_match *m);
+void router_release(binding *b);
+int router_split_path(arena *a, const char *raw, char **segs, int max);
+size_t router_percent_decode(char *s, bool plus_is_space);
+void router_reset(void);
+
+/* ==== request context (ctx.c) ========================================== */
+
+typedef struct header_kv {
+	const char *name, *value;
+	struct header_kv *next;
+} header_kv;
+
+struct cot_ctx {
+	arena mem;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;          /* decoded */
+	const char *raw_url;
+	char request_id[33];
+	route_match match;
+	char *body;
+	size_t body_len;
+	size_t body_cap;
+	/* response */
+	int status;
+	const char *content_type;
+	const char *resp_body;
+	size_t resp_len;
+	header_kv *resp_headers;
+	bool responded;
+	bool param_invalid;        /* cot_param_int saw a non-number */
+	bool too_large;            /* body went over the limit */
+	/* failure, when the handler called cot_fail */
+	const char *fail_file;
+	int fail_line;
+	const char *fail_detail;
+	double start_ms;
+};
+
+void ctx_init(cot_ctx *c);
+void ctx_free(cot_ctx *c);
+double ctx_now_ms(void);
+
+/* ==== errors (error.c) ================================================= */
+
+/*
+ * The one place every failure becomes a response: sets c's response to
+ * `status` rendered for what the client accepts. `detail` and `trace` may be
+ * NULL; `trace` is shown only in development.
+ */
+void error_respond(cot_ctx *c, int status, const char *detail, const char *trace);
+const char *error_title(int status);
+
+/* ==== server (server.c) ================================================ */
+
+typedef struct server_config {
+	const char *host;
+	int port;                  /* 0: any free port */
+	int threads;               /* 0: one per core */
+	bool dev;                  /* development: traces in responses */
+	bool reuse_port;           /* SO_REUSEPORT: several processes, one port */
+	bool quiet;                /* no access-log line per request */
+	size_t max_body;           /* bytes; 0: default 10 MB */
+	/* Called before every request is routed (dev: take pending reloads). */
+	void (*before_route)(void);
+} server_config;
+
+typedef struct server server;
+
+server *server_start(const server_config *cfg, char *err, size_t errlen);
+int server_port(const server *s);
+void server_stop(server *s);
+
+#endif /* COT_INTERNAL_H */

@@ -1,0 +1,93 @@
+/*
+ * response.c -- the functions a handler returns with.
+ *
+ * A response is only recorded on the context here (status, type, body,
+ * headers); server.c turns it into a libmicrohttpd response after the handler
+ * returns, and error.c renders failures into the same fields. Keeping the
+ * response as plain data is what lets every path -- success, cot_fail, crash,
+ * compile error -- pass the same after-steps in one place.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static cot_result
+response_set(cot_ctx *c, int status, const char *type, const char *body, size_t len)
+{
+	c->status = status;
+	c->content_type = type;
+	c->resp_body = body;
+	c->resp_len = len;
+	c->responded = true;
+	return (cot_result){ status };
+}
+
+cot_result
+cot_text(cot_ctx *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *body = arena_vprintf(&c->mem, fmt, ap);
+	va_end(ap);
+	return response_set(c, status, "text/plain; charset=utf-8", body, strlen(body));
+}
+
+cot_result
+cot_html(cot_ctx *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *body = arena_vprintf(&c->mem, fmt, ap);
+	va_end(ap);
+	return response_set(c, status, "text/html; charset=utf-8", body, strlen(body));
+}
+
+cot_result
+cot_send(cot_ctx *c, int status, const char *content_type, const void *body, size_t len)
+{
+	char *copy = arena_strndup(&c->mem, body != NULL ? body : "", body != NULL ? len : 0);
+	return response_set(c, status, arena_strdup(&c->mem, content_type), copy, len);
+}
+
+cot_result
+cot_redirect(cot_ctx *c, int status, const char *location)
+{
+	if (status < 300 || status > 399)
+		status = 303;
+	cot_set_header(c, "Location", location);
+	return response_set(c, status, "text/plain; charset=utf-8", "", 0);
+}
+
+void
+cot_set_header(cot_ctx *c, const char *name, const char *value)
+{
+	header_kv *h = arena_alloc(&c->mem, sizeof(*h));
+	h->name = arena_strdup(&c->mem, name);
+	h->value = arena_strdup(&c->mem, value);
+	h->next = c->resp_headers;
+	c->resp_headers = h;
+}
+
+/*
+ * Records the failure and renders it through the error pipeline. `file` and
+ * `line` come from the cot_fail macro at the call site.
+ */
+cot_result
+cot_fail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *detail = arena_vprintf(&c->mem, fmt, ap);
+	va_end(ap);
+	if (status < 400 || status > 599)
+		status = 500;
+	c->fail_file = arena_strdup(&c->mem, file);
+	c->fail_line = line;
+	c->fail_detail = detail;
+	char *trace = arena_alloc(&c->mem, strlen(file) + 64);
+	sprintf(trace, "%s:%d cot_fail(%d)", file, line, status);
+	error_respond(c, status, detail, trace);
+	return (cot_result){ status };
+}

@@ -1,0 +1,345 @@
+/*
+ * server.c -- libmicrohttpd glue: request in, response out.
+ *
+ * The access handler runs in MHD's thread pool. Its first call for a request
+ * only allocates the context; the response is queued on a later call,
+ * because MHD 0.9.75 answers "Connection: close" to a response queued on the
+ * first call (measured: keep-alive is 3-5x faster). Bodies arrive in the
+ * calls between.
+ *
+ * Dispatch is the same for every request: take pending reloads (dev), split
+ * and decode the path, find the slot, call the handler with a reference on
+ * its code, then turn whatever the context holds -- success or error -- into
+ * one MHD response with the same after-steps (request id, log line).
+ *
+ * We create the listening socket ourselves so a port in use is a clear
+ * message instead of MHD's NULL, and so exports can set SO_REUSEPORT.
+ * MHD's URL unescaping is switched off: splitting a path must happen before
+ * decoding, or "%2F" inside a parameter would become a path separator.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
+
+struct server {
+	server_config cfg;
+	struct MHD_Daemon *mhd;
+	int fd;
+	int port;
+};
+
+bool server_dev_mode;
+
+/* ==== request ids ====================================================== */
+
+static _Thread_local uint64_t server_rng_state;
+
+static uint64_t
+server_rand64(void)
+{
+	if (server_rng_state == 0) {
+		if (getrandom(&server_rng_state, sizeof(server_rng_state), 0) !=
+		    (ssize_t)sizeof(server_rng_state))
+			server_rng_state = (uint64_t)(uintptr_t)&server_rng_state ^ 0x9e3779b97f4a7c15u;
+		server_rng_state |= 1;
+	}
+	/* xorshift64*: ids need to be unique-ish, not secret. */
+	server_rng_state ^= server_rng_state >> 12;
+	server_rng_state ^= server_rng_state << 25;
+	server_rng_state ^= server_rng_state >> 27;
+	return server_rng_state * 0x2545F4914F6CDD1Du;
+}
+
+/* Accepts an incoming X-Request-Id made of safe characters, else makes one. */
+static void
+server_request_id(cot_ctx *c)
+{
+	const char *in = cot_header(c, "X-Request-Id");
+	if (in != NULL) {
+		size_t n = strlen(in);
+		bool ok = n > 0 && n < sizeof(c->request_id);
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (in[i] >= '0' && in[i] <= '9') || (in[i] >= 'a' && in[i] <= 'z') ||
+			     (in[i] >= 'A' && in[i] <= 'Z') || in[i] == '-' || in[i] == '_' ||
+			     in[i] == '.';
+		if (ok) {
+			memcpy(c->request_id, in, n + 1);
+			return;
+		}
+	}
+	snprintf(c->request_id, sizeof(c->request_id), "%016llx",
+	         (unsigned long long)server_rand64());
+}
+
+/* ==== dispatch ========================================================= */
+
+/* Calls the handler; the binding's code is pinned by the lookup's reference. */
+static void
+server_call(cot_ctx *c, binding *b)
+{
+	if (b->error != NULL) {
+		const char *nl = strchr(b->error, '\n');
+		char *first = arena_strndup(&c->mem, b->error,
+		                            nl ? (size_t)(nl - b->error) : strlen(b->error));
+		error_respond(c, 500, first, b->error);
+		return;
+	}
+	b->fn(c);
+	if (c->param_invalid) {
+		error_respond(c, 404, arena_printf(&c->mem, "%s names no resource: a path "
+		              "parameter is not a number", c->path), NULL);
+		return;
+	}
+	if (!c->responded)
+		error_respond(c, 500, arena_printf(&c->mem, "the handler for %s %s returned "
+		              "without a response (%s:%d)", c->method, c->path, b->file, b->line),
+		              NULL);
+}
+
+static void
+server_dispatch(server *s, cot_ctx *c)
+{
+	char *segs[ROUTER_MAX_SEGS];
+	char *path = arena_strdup(&c->mem, c->raw_url);
+	c->path = router_percent_decode(path, false) == (size_t)-1 ? c->raw_url : path;
+	server_request_id(c);
+	if (s->cfg.before_route != NULL)
+		s->cfg.before_route();
+
+	int n = router_split_path(&c->mem, c->raw_url, segs, ROUTER_MAX_SEGS);
+	if (n < 0) {
+		c->path = c->raw_url;
+		error_respond(c, 400, "malformed path: bad percent-encoding or too many segments",
+		              NULL);
+		return;
+	}
+	switch (router_lookup(c->method, segs, n, &c->match)) {
+	case ROUTER_NOT_FOUND:
+		error_respond(c, 404, arena_printf(&c->mem, "no route for %s %s", c->method,
+		              c->path), NULL);
+		break;
+	case ROUTER_BAD_METHOD:
+		cot_set_header(c, "Allow", c->match.allow);
+		error_respond(c, 405, arena_printf(&c->mem, "%s does not allow %s (allowed: %s)",
+		              c->path, c->method, c->match.allow), NULL);
+		break;
+	case ROUTER_FOUND:
+		server_call(c, c->match.b);
+		break;
+	}
+}
+
+/* ==== response ========================================================= */
+
+static void
+server_log(const cot_ctx *c)
+{
+	double ms = ctx_now_ms() - c->start_ms;
+	printf("%s %s %d %zuB %.2fms %s\n", c->method, c->path ? c->path : c->raw_url,
+	       c->status, c->resp_len, ms, c->request_id);
+}
+
+static enum MHD_Result
+server_send(server *s, cot_ctx *c)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		c->resp_len, (void *)(c->resp_body ? c->resp_body : ""), MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	for (header_kv *h = c->resp_headers; h != NULL; h = h->next)
+		MHD_add_response_header(r, h->name, h->value);
+	if (c->content_type != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, c->content_type);
+	MHD_add_response_header(r, "X-Request-Id", c->request_id);
+	enum MHD_Result ret = MHD_queue_response(c->conn, (unsigned)c->status, r);
+	MHD_destroy_response(r);
+	if (!s->cfg.quiet)
+		server_log(c);
+	return ret;
+}
+
+/* ==== MHD callbacks ==================================================== */
+
+static enum MHD_Result
+server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+              const char *version, const char *upload_data, size_t *upload_size,
+              void **con_cls)
+{
+	server *s = cls;
+	cot_ctx *c = *con_cls;
+	(void)version;
+	if (c == NULL) {
+		c = malloc(sizeof(*c));
+		if (c == NULL)
+			return MHD_NO;
+		ctx_init(c);
+		c->conn = conn;
+		c->method = method;
+		c->raw_url = url;
+		*con_cls = c;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		if (c->body_len + n > s->cfg.max_body) {
+			c->too_large = true; /* keep reading, answer once the body is over */
+			return MHD_YES;
+		}
+		if (c->body_len + n + 1 > c->body_cap) {
+			size_t cap = c->body_cap ? c->body_cap * 2 : 4096;
+			while (cap < c->body_len + n + 1)
+				cap *= 2;
+			char *nb = realloc(c->body, cap);
+			if (nb == NULL)
+				return MHD_NO;
+			c->body = nb;
+			c->body_cap = cap;
+		}
+		memcpy(c->body + c->body_len, upload_data, n);
+		c->body_len += n;
+		c->body[c->body_len] = '\0';
+		return MHD_YES;
+	}
+	if (c->too_large) {
+		server_request_id(c);
+		c->path = c->raw_url;
+		error_respond(c, 413, arena_printf(&c->mem, "request body is larger than the "
+		              "limit of %zu bytes", s->cfg.max_body), NULL);
+	} else {
+		server_dispatch(s, c);
+	}
+	return server_send(s, c);
+}
+
+static void
+server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	cot_ctx *c = *con_cls;
+	if (c == NULL)
+		return;
+	ctx_free(c);
+	free(c);
+	*con_cls = NULL;
+}
+
+/* Leaves escapes alone: router.c decodes after splitting. */
+static size_t
+server_unescape(void *cls, struct MHD_Connection *conn, char *uri)
+{
+	(void)cls;
+	(void)conn;
+	return strlen(uri);
+}
+
+/* ==== lifecycle ======================================================== */
+
+static int
+server_listen(const server_config *cfg, char *err, size_t errlen)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
+	if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
+		snprintf(err, errlen, "--host %s is not an IPv4 address (try 127.0.0.1 or 0.0.0.0)",
+		         cfg->host);
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (cfg->reuse_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		int e = errno;
+		if (e == EADDRINUSE)
+			snprintf(err, errlen, "port %d on %s is already in use; stop the other "
+			         "server or pick another with --port", cfg->port, cfg->host);
+		else
+			snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
+			         strerror(e));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 1024) != 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+server *
+server_start(const server_config *cfg, char *err, size_t errlen)
+{
+	server *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->cfg = *cfg;
+	if (s->cfg.max_body == 0)
+		s->cfg.max_body = SERVER_DEFAULT_MAX_BODY;
+	if (s->cfg.threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		s->cfg.threads = n > 0 ? (int)n : 2;
+	}
+	server_dev_mode = cfg->dev;
+	s->fd = server_listen(&s->cfg, err, errlen);
+	if (s->fd < 0) {
+		free(s);
+		return NULL;
+	}
+	struct sockaddr_in addr;
+	socklen_t alen = sizeof(addr);
+	getsockname(s->fd, (struct sockaddr *)&addr, &alen);
+	s->port = ntohs(addr.sin_port);
+	s->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		server_access, s,
+		MHD_OPTION_LISTEN_SOCKET, s->fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
+		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
+		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);
+		close(s->fd);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+server_port(const server *s)
+{
+	return s->port;
+}
+
+void
+server_stop(server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->mhd);
+	close(s->fd);
+	free(s);
+}
