@@ -325,6 +325,8 @@ reloader_compile(unit *u, uint64_t hash)
 				       u->path, reloader_now_ms() - t0, t->nroutes,
 				       t->nroutes == 1 ? "" : "s");
 			fflush(stdout);
+			if (R.opt.on_event != NULL)
+				R.opt.on_event("reload", u->path, NULL);
 			return 0;
 		}
 		atomic_store(&m->owner.retired, true);
@@ -334,6 +336,8 @@ reloader_compile(unit *u, uint64_t hash)
 	R.opt.stats.errors++;
 	reloader_report_error(u, error);
 	reloader_publish_error(u, error);
+	if (R.opt.on_event != NULL)
+		R.opt.on_event("error", u->path, error);
 	return -1;
 }
 
@@ -378,6 +382,8 @@ reloader_unload(unit *u)
 	module_retire(old);
 	printf("removed %s (%d route%s)\n", u->path, n, n == 1 ? "" : "s");
 	fflush(stdout);
+	if (R.opt.on_event != NULL)
+		R.opt.on_event("remove", u->path, NULL);
 }
 
 /*
@@ -431,8 +437,6 @@ reloader_process(void)
 		reloader_changed(ch.paths[i]);
 	watcher_changes_free(&ch);
 	reloader_reclaim_all();
-	if (R.opt.on_reload != NULL && ch.n > 0)
-		R.opt.on_reload();
 }
 
 /*

@@ -19,7 +19,13 @@ typedef struct reloader_options {
 	bool watch;                /* false: compile once (cotdev check/routes) */
 	bool color;                /* ANSI colours in terminal lines */
 	bool quiet_reloads;        /* no "reloaded ..." lines */
-	void (*on_reload)(void);   /* after a batch of changes was applied */
+	/*
+	 * Told about every reload outcome, under the reloader lock:
+	 * ("reload", file, NULL) after a good compile, ("error", file, text)
+	 * after a failed one (text is the gcc-style message), ("remove", file,
+	 * NULL) when a file's routes went away.
+	 */
+	void (*on_event)(const char *event, const char *file, const char *error);
 	reloader_stats stats;
 } reloader_options;
 

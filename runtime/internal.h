@@ -13,6 +13,7 @@
 #include "cot.h"
 
 struct MHD_Connection;
+struct MHD_Response;
 
 /* ==== arena (ctx.c) ==================================================== */
 
@@ -154,6 +155,15 @@ typedef struct server_config {
 	size_t max_body;           /* bytes; 0: default 10 MB */
 	/* Called before every request is routed (dev: take pending reloads). */
 	void (*before_route)(void);
+	/*
+	 * Dev only: answers paths under /_cot/ itself. Returns a response to
+	 * queue (the server destroys it after queueing) or NULL for 404. The
+	 * connection allows MHD_suspend_connection (MHD_ALLOW_SUSPEND_RESUME).
+	 */
+	struct MHD_Response *(*dev_special)(cot_ctx *c);
+	/* Dev only: sees every response (success or error) before it is sent;
+	 * may replace c->resp_body/resp_len (e.g. inject a script into HTML). */
+	void (*dev_finish)(cot_ctx *c);
 } server_config;
 
 typedef struct server server;

@@ -151,9 +151,27 @@ server_log(const cot_ctx *c)
 	       c->status, c->resp_len, ms, c->request_id);
 }
 
+/* Answers /_cot/... in development; returns MHD_NO if not such a path. */
+static int
+server_special(server *s, cot_ctx *c, enum MHD_Result *ret)
+{
+	if (s->cfg.dev_special == NULL || strncmp(c->raw_url, "/_cot/", 6) != 0)
+		return 0;
+	server_request_id(c);
+	c->path = c->raw_url;
+	struct MHD_Response *r = s->cfg.dev_special(c);
+	if (r == NULL)
+		return 0;
+	*ret = MHD_queue_response(c->conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return 1;
+}
+
 static enum MHD_Result
 server_send(server *s, cot_ctx *c)
 {
+	if (s->cfg.dev_finish != NULL)
+		s->cfg.dev_finish(c);
 	struct MHD_Response *r = MHD_create_response_from_buffer(
 		c->resp_len, (void *)(c->resp_body ? c->resp_body : ""), MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
@@ -213,6 +231,9 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		c->body[c->body_len] = '\0';
 		return MHD_YES;
 	}
+	enum MHD_Result special;
+	if (server_special(s, c, &special))
+		return special;
 	if (c->too_large) {
 		server_request_id(c);
 		c->path = c->raw_url;
@@ -311,7 +332,8 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	getsockname(s->fd, (struct sockaddr *)&addr, &alen);
 	s->port = ntohs(addr.sin_port);
 	s->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			(cfg->dev ? MHD_ALLOW_SUSPEND_RESUME : 0), 0, NULL, NULL,
 		server_access, s,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
