@@ -27,7 +27,15 @@ PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
            libinotifytools0-dev libjansson-dev libsqlite3-dev \
            libcurl4-openssl-dev curl python3
 
-.PHONY: all run test deps clean format sanitize unit integration bench
+# Each concern adds its sources, packages, test programs and test commands
+# in mk/NAME.mk (RUNTIME += ..., PACKAGES += ..., TEST_BINS += ...,
+# TEST_CMDS += prog@arg@arg -- '@' stands for a space inside one command).
+TEST_BINS =
+TEST_CMDS =
+BENCH_BINS =
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: all run test deps clean format bench
 all: build/cotdev
 
 build/cotdev: $(RUNTIME) $(DEVSERVER) $(HEADERS) | build
@@ -88,19 +96,20 @@ build/test_reload: tests/test_reload.c tests/harness.c tests/harness.h | build
 build/test_concurrency: tests/test_concurrency.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_concurrency.c tests/harness.c -o $@ -lcurl -lpthread
 
-test: deps build/cotdev build/cotdev-san $(TEST_UNITS) $(TEST_INTEG)
-	@COT_HOME=$(COT_HOME) tests/run \
-	  $(foreach t,$(TEST_UNITS),"$(t)") \
-	  "build/test_reload build/cotdev" \
-	  "build/test_reload build/cotdev-san" \
-	  "build/test_concurrency build/cotdev-san"
+TEST_BINS += $(TEST_UNITS) $(TEST_INTEG)
+TEST_CMDS := $(TEST_UNITS) build/test_reload@build/cotdev \
+             build/test_reload@build/cotdev-san build/test_concurrency@build/cotdev-san \
+             $(TEST_CMDS)
+
+test: deps build/cotdev build/cotdev-san $(TEST_BINS)
+	@COT_HOME=$(COT_HOME) tests/run $(TEST_CMDS)
 
 # ---- benchmarks ----------------------------------------------------------
 
 build/bench_reload: tests/bench/bench_reload.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O2 -g tests/bench/bench_reload.c tests/harness.c -o $@ -lcurl -lpthread
 
-bench: deps build/cotdev build/bench_reload
+bench: deps build/cotdev build/bench_reload $(BENCH_BINS)
 	./build/bench_reload build/cotdev
 
 format:

@@ -130,6 +130,19 @@ main_new(int argc, char **argv)
 
 /* ==== cotdev run ======================================================= */
 
+/*
+ * Every reload outcome of the dev server passes here (reloader lock held):
+ * "reload"/"error"/"remove" for handler files, "change" for files under
+ * templates/ and static/ and for schema.sql. One line per consumer.
+ */
+static void
+main_on_event(const char *event, const char *file, const char *error)
+{
+	(void)event;
+	(void)file;
+	(void)error;
+}
+
 static int
 main_parse_port(const char *s, int *port)
 {
@@ -185,8 +198,11 @@ main_run(int argc, char **argv)
 
 	char inc[PATH_MAX], err[1024];
 	main_include_dir(inc, sizeof(inc));
+	static const char *const watch_dirs[] = { "templates", "static", NULL };
+	static const char *const watch_files[] = { "schema.sql", NULL };
 	reloader_options ro = { .handlers_dir = "handlers", .include_dir = inc, .watch = true,
-	                        .color = isatty(STDOUT_FILENO) };
+	                        .watch_dirs = watch_dirs, .watch_files = watch_files,
+	                        .on_event = main_on_event, .color = isatty(STDOUT_FILENO) };
 	if (reloader_init(&ro, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cotdev run: %s\n", err);
 		return 1;

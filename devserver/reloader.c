@@ -408,11 +408,25 @@ reloader_refresh(const char *path, bool force)
 	free(src);
 }
 
+/* True for a path under the handlers directory. */
+static bool
+reloader_in_handlers(const char *path)
+{
+	size_t n = strlen(R.opt.handlers_dir);
+	return strncmp(path, R.opt.handlers_dir, n) == 0 && path[n] == '/';
+}
+
 /* One changed path: itself, and every unit that includes it. */
 static void
 reloader_changed(const char *path)
 {
 	size_t n = strlen(path);
+	if (!reloader_in_handlers(path)) {
+		const char *p = strncmp(path, "./", 2) == 0 ? path + 2 : path;
+		if (R.opt.on_event != NULL)
+			R.opt.on_event("change", p, NULL);
+		return;
+	}
 	if (n > 0 && path[n - 1] == '/') { /* a directory went away */
 		for (int i = 0; i < R.nunits; i++)
 			if (strncmp(R.units[i]->path, path, n) == 0)
@@ -532,8 +546,15 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	R.opt = *opt;
 	router_owner_idle_hook = reloader_owner_idle;
 	R.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	const char *dirs[] = { opt->handlers_dir, NULL };
-	if (opt->watch && watcher_init(dirs, err, errlen) != 0)
+	const char *dirs[16] = { opt->handlers_dir };
+	int nd = 1;
+	for (int i = 0; opt->watch_dirs != NULL && opt->watch_dirs[i] && nd < 15; i++) {
+		struct stat st;
+		if (stat(opt->watch_dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
+			dirs[nd++] = opt->watch_dirs[i];
+	}
+	dirs[nd] = NULL;
+	if (opt->watch && watcher_init(dirs, opt->watch_files, err, errlen) != 0)
 		return -1;
 	watcher_changes ch = { 0 };
 	reloader_scan(opt->handlers_dir, &ch);

@@ -14,6 +14,11 @@ typedef struct reloader_stats {
 
 typedef struct reloader_options {
 	const char *handlers_dir;  /* "handlers", relative to the app directory */
+	/* More directories to watch recursively (templates, static), NULL-ended;
+	 * a change there is reported as ("change", path, NULL). May be NULL. */
+	const char *const *watch_dirs;
+	/* Files in the app directory itself to report the same way (schema.sql). */
+	const char *const *watch_files;
 	const char *include_dir;   /* directory holding cot.h */
 	const char *tcc_options;   /* extra tcc options or NULL */
 	bool watch;                /* false: compile once (cotdev check/routes) */
@@ -23,7 +28,8 @@ typedef struct reloader_options {
 	 * Told about every reload outcome, under the reloader lock:
 	 * ("reload", file, NULL) after a good compile, ("error", file, text)
 	 * after a failed one (text is the gcc-style message), ("remove", file,
-	 * NULL) when a file's routes went away.
+	 * NULL) when a file's routes went away, ("change", path, NULL) for a
+	 * saved file under watch_dirs or in watch_files.
 	 */
 	void (*on_event)(const char *event, const char *file, const char *error);
 	reloader_stats stats;

@@ -39,6 +39,7 @@
 #define WATCHER_FILE_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
 
 static int watcher_fd = -1;
+static const char *const *watcher_root_files; /* names watched in the app dir */
 
 /* ==== names ============================================================ */
 
@@ -164,9 +165,13 @@ watcher_find_fd(void)
 	return found;
 }
 
-/* Watches each directory of `dirs` (NULL-terminated) recursively. */
+/*
+ * Watches each directory of `dirs` (NULL-terminated) recursively, and the
+ * app directory itself (not recursively) for the names in `files`, which
+ * may be NULL.
+ */
 int
-watcher_init(const char *const *dirs, char *err, size_t errlen)
+watcher_init(const char *const *dirs, const char *const *files, char *err, size_t errlen)
 {
 	if (!inotifytools_initialize()) {
 		snprintf(err, errlen, "inotify: %s", strerror(inotifytools_error()));
@@ -179,6 +184,14 @@ watcher_init(const char *const *dirs, char *err, size_t errlen)
 			         e == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
 			return -1;
 		}
+	}
+	if (files != NULL && files[0] != NULL) {
+		if (!inotifytools_watch_file("./", IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE)) {
+			snprintf(err, errlen, "cannot watch the app directory: %s",
+			         strerror(inotifytools_error()));
+			return -1;
+		}
+		watcher_root_files = files;
 	}
 	watcher_fd = watcher_find_fd();
 	if (watcher_fd < 0 || fcntl(watcher_fd, F_SETFL, O_NONBLOCK) != 0) {
@@ -219,6 +232,13 @@ watcher_take(watcher_changes *ch, const struct inotify_event *ev)
 	const char *dir = inotifytools_filename_from_wd(ev->wd);
 	if (dir == NULL || ev->len == 0)
 		return;
+	if (strcmp(dir, "./") == 0) { /* the app directory: only the listed files */
+		bool listed = false;
+		for (int i = 0; watcher_root_files && watcher_root_files[i]; i++)
+			listed |= strcmp(watcher_root_files[i], ev->name) == 0;
+		if (!listed || (ev->mask & IN_ISDIR))
+			return;
+	}
 	char path[4096], sub[4100];
 	snprintf(path, sizeof(path), "%s%s", dir, ev->name);
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {

@@ -16,7 +16,7 @@ typedef struct watcher_changes {
 	int n, cap;
 } watcher_changes;
 
-int watcher_init(const char *const *dirs, char *err, size_t errlen);
+int watcher_init(const char *const *dirs, const char *const *files, char *err, size_t errlen);
 bool watcher_pending(void);
 int watcher_queued_bytes(void);
 int watcher_get_fd(void);

@@ -1,0 +1,9 @@
+# declarative migrations: runtime/migrate*.c and the sqldef conformance cases
+PACKAGES += libyaml-dev
+MIGRATE_SRC = $(wildcard runtime/migrate*.c)
+build/test_migrate: tests/test_migrate.c $(MIGRATE_SRC) runtime/migrate.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_migrate.c $(MIGRATE_SRC) -o $@ -lsqlite3
+build/test_sqldef: tests/test_sqldef.c $(MIGRATE_SRC) runtime/migrate.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_sqldef.c $(MIGRATE_SRC) -o $@ -lsqlite3 -lyaml
+TEST_BINS += build/test_migrate build/test_sqldef
+TEST_CMDS += build/test_migrate build/test_sqldef@../shared/spec/sqldef
