@@ -19,7 +19,7 @@ RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/server.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
-           devserver/scaffold.c
+           devserver/scaffold.c devserver/tcclines.c
 HEADERS  = $(wildcard runtime/*.h devserver/*.h)
 
 # Debian packages the build and the tests need.
@@ -87,8 +87,8 @@ build/test_reclaim: tests/test_reclaim.c $(RUNTIME) $(HEADERS) | build
 build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c -o $@ -linotifytools
 
-build/test_compiler: tests/test_compiler.c devserver/compiler.c devserver/api.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c devserver/compiler.c devserver/api.c $(RUNTIME) -o $@ $(LIBS) $(DEV_LIBS)
+build/test_compiler: tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c $(RUNTIME) -o $@ $(LIBS) $(DEV_LIBS)
 
 build/test_reload: tests/test_reload.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_reload.c tests/harness.c -o $@ -lcurl -lpthread

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "tcclines.h"
 
 #define COMPILER_MSG_MAX (64 * 1024)
 
@@ -201,42 +202,55 @@ compiler_check_table(const char *path, const cot_module *t, compiler_log *log)
 
 /*
  * Compiles `path` (relative to the app directory, the current directory)
- * into memory. On success returns 0 and the TCCState and its route table;
- * on failure returns -1 and a malloc'd gcc-style message in *error.
- * Caller holds the reloader lock.
+ * into memory we own, with a line table for traces (-g costs nothing
+ * measurable here: docs/tcc-debug.md). On success returns 0 and fills *out;
+ * the TCCState is already gone. On failure returns -1 and a malloc'd
+ * gcc-style message in *error. Caller holds the reloader lock.
  */
 int
-compiler_compile(const char *path, const compiler_options *opt, TCCState **out,
-                 const cot_module **table, char **error)
+compiler_compile(const char *path, const compiler_options *opt, compiler_module *out,
+                 char **error)
 {
 	compiler_log log = { NULL, 0 };
 	TCCState *s = tcc_new();
-	*out = NULL;
-	*table = NULL;
+	memset(out, 0, sizeof(*out));
 	*error = NULL;
 	if (s == NULL) {
 		*error = strdup("tcc_new failed: out of memory");
 		return -1;
 	}
 	tcc_set_error_func(s, &log, compiler_on_error);
-	tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+	tcc_set_options(s, "-g");
 	if (opt->options != NULL)
 		tcc_set_options(s, opt->options);
+	tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
 	tcc_add_include_path(s, opt->include_dir);
 	compiler_add_api(s);
-	int ok = tcc_add_file(s, path) == 0 && tcc_relocate(s, TCC_RELOCATE_AUTO) == 0;
+	int ok = tcc_add_file(s, path) == 0 &&
+	         (out->code = tcclines_relocate(s, &out->size)) != NULL;
 	if (ok) {
-		*table = tcc_get_symbol(s, COMPILER_TABLE_SYMBOL);
-		ok = compiler_check_table(path, *table, &log) == 0;
+		out->table = tcc_get_symbol(s, COMPILER_TABLE_SYMBOL);
+		ok = compiler_check_table(path, out->table, &log) == 0;
 	}
+	if (ok)
+		out->lines = tcclines_build(s, out->code, out->size);
+	tcc_delete(s);
 	if (!ok) {
 		*error = compiler_format(log.buf ? log.buf : "tcc: error: compile failed");
 		free(log.buf);
-		tcc_delete(s);
-		*table = NULL;
+		compiler_module_free(out);
 		return -1;
 	}
 	free(log.buf); /* warnings of a good compile are not shown */
-	*out = s;
 	return 0;
+}
+
+/* Frees what compiler_compile made; only when no request runs the code. */
+void
+compiler_module_free(compiler_module *m)
+{
+	tcclines_free(m->lines);
+	if (m->code != NULL)
+		tcclines_unmap(m->code, m->size);
+	memset(m, 0, sizeof(*m));
 }

@@ -27,8 +27,20 @@ typedef struct compiler_options {
 	const char *options;     /* extra tcc options, e.g. "-g"; may be NULL */
 } compiler_options;
 
-int compiler_compile(const char *path, const compiler_options *opt, TCCState **out,
-                     const cot_module **table, char **error);
+/*
+ * A compiled handler file: its code image (owned, mapped by tcclines), its
+ * line table for traces, and its route table (inside the code image).
+ */
+typedef struct compiler_module {
+	void *code;
+	size_t size;
+	struct tcclines *lines;
+	const cot_module *table;
+} compiler_module;
+
+int compiler_compile(const char *path, const compiler_options *opt, compiler_module *out,
+                     char **error);
+void compiler_module_free(compiler_module *m);
 char *compiler_format(const char *raw);
 int compiler_guess_column(const char *src, const char *msg);
 

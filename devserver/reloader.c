@@ -29,7 +29,6 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
-#include <libtcc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -50,7 +49,7 @@ typedef struct unit unit;
 
 typedef struct module {
 	code_owner owner;          /* first: bindings point here */
-	TCCState *tcc;             /* NULL for an error module or once freed */
+	compiler_module code;      /* zeroed for an error module or once freed */
 	char *error;               /* compile error text, or NULL */
 	binding *bindings;
 	int *slots;
@@ -166,9 +165,7 @@ module_reclaim(module *m)
 {
 	if (m->freed || !atomic_load(&m->owner.retired) || atomic_load(&m->owner.refs) != 0)
 		return;
-	if (m->tcc != NULL)
-		tcc_delete(m->tcc);
-	m->tcc = NULL;
+	compiler_module_free(&m->code);
 	free(m->error);
 	m->error = NULL;
 	m->freed = true;
@@ -252,7 +249,8 @@ reloader_claim_slots(unit *u, const cot_module *t, module *m, char *err, size_t 
 		}
 		m->slots[i] = s;
 		m->bindings[i] = (binding){ .fn = r->handler, .owner = &m->owner,
-		                            .file = u->path, .line = r->line };
+		                            .file = u->path, .line = r->line,
+		                            .debug = m->code.lines };
 	}
 	return 0;
 }
@@ -306,15 +304,15 @@ static int
 reloader_compile(unit *u, uint64_t hash)
 {
 	double t0 = reloader_now_ms();
-	TCCState *s;
-	const cot_module *t;
+	compiler_module cm;
 	char *error = NULL;
 	compiler_options co = { R.opt.include_dir, R.opt.tcc_options };
 	u->hash = hash;
 	deps_scan(u->path, &u->deps);
-	if (compiler_compile(u->path, &co, &s, &t, &error) == 0) {
+	if (compiler_compile(u->path, &co, &cm, &error) == 0) {
+		const cot_module *t = cm.table;
 		module *m = module_new(u, t->nroutes);
-		m->tcc = s;
+		m->code = cm;
 		char err[768];
 		if (reloader_claim_slots(u, t, m, err, sizeof(err)) == 0) {
 			reloader_publish(u, m);

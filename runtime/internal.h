@@ -57,6 +57,7 @@ typedef struct binding {
 	const char *file;   /* "handlers/notes.c" */
 	int line;           /* line of the route in the file */
 	const char *error;  /* non-NULL: compile error text, fn is NULL */
+	void *debug;        /* line table of the code (dev: tcclines), or NULL */
 } binding;
 
 /* Called when a retired owner's last reference goes (any thread). */
