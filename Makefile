@@ -16,7 +16,7 @@ LIBS     = -lmicrohttpd -ljansson -lpthread
 DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 
 RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
-           runtime/server.c
+           runtime/server.c runtime/crash.c runtime/trace.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
            devserver/scaffold.c devserver/tcclines.c
@@ -91,7 +91,7 @@ build/test_compiler: tests/test_compiler.c devserver/compiler.c devserver/api.c 
 	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c $(RUNTIME) -o $@ $(LIBS) $(DEV_LIBS)
 
 build/test_reload: tests/test_reload.c tests/harness.c tests/harness.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_reload.c tests/harness.c -o $@ -lcurl -lpthread
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_reload.c tests/harness.c -o $@ -lcurl -ljansson -lpthread
 
 build/test_concurrency: tests/test_concurrency.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_concurrency.c tests/harness.c -o $@ -lcurl -lpthread

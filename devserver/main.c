@@ -20,6 +20,7 @@
 #include "../runtime/internal.h"
 #include "reloader.h"
 #include "scaffold.h"
+#include "tcclines.h"
 
 #ifndef COT_HOME
 #define COT_HOME "."
@@ -43,7 +44,8 @@ static const char usage_run[] =
 	"  --port N      port to listen on (default 8080; 0 picks a free one)\n"
 	"  --host H      IPv4 address to bind (default 127.0.0.1)\n"
 	"  --threads N   worker threads (default: one per core)\n"
-	"  --quiet       no access-log line per request\n";
+	"  --quiet       no access-log line per request\n"
+	"  --timeout MS  stop a handler that runs longer (default 5000; 0: never)\n";
 
 static const char usage_new[] =
 	"usage: cotdev new DIR\n"
@@ -130,6 +132,20 @@ main_new(int argc, char **argv)
 
 /* ==== cotdev run ======================================================= */
 
+/* Traces read handler frames from the module's tcclines table. */
+static int
+main_trace_contains(const void *debug, uintptr_t pc)
+{
+	return tcclines_contains(debug, pc);
+}
+
+static int
+main_trace_lookup(const void *debug, uintptr_t pc, const char **file, int *line,
+                  const char **func)
+{
+	return tcclines_lookup(debug, pc, file, line, func);
+}
+
 /*
  * Every reload outcome of the dev server passes here (reloader lock held):
  * "reload"/"error"/"remove" for handler files, "change" for files under
@@ -162,13 +178,14 @@ main_run(int argc, char **argv)
 		{ "host", required_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true };
-	int ch;
+	int ch, budget_ms = 5000;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:H:t:qh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:H:t:qT:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (main_parse_port(optarg, &cfg.port) != 0) {
@@ -179,6 +196,13 @@ main_run(int argc, char **argv)
 		case 'H': cfg.host = optarg; break;
 		case 't': cfg.threads = atoi(optarg); break;
 		case 'q': cfg.quiet = true; break;
+		case 'T':
+			budget_ms = atoi(optarg);
+			if (budget_ms < 0) {
+				fprintf(stderr, "cotdev run: --timeout wants milliseconds >= 0\n");
+				return main_usage(usage_run, 2);
+			}
+			break;
 		case 'h': return main_usage(usage_run, 0);
 		default: return main_usage(usage_run, 2);
 		}
@@ -208,6 +232,13 @@ main_run(int argc, char **argv)
 		return 1;
 	}
 	cfg.before_route = reloader_sync;
+	trace_contains_hook = main_trace_contains;
+	trace_lookup_hook = main_trace_lookup;
+	if (crash_init(budget_ms) != 0) {
+		fprintf(stderr, "cotdev run: cannot install crash handlers\n");
+		reloader_shutdown();
+		return 1;
+	}
 	server *s = server_start(&cfg, err, sizeof(err));
 	if (s == NULL) {
 		fprintf(stderr, "cotdev run: %s\n", err);
@@ -222,6 +253,7 @@ main_run(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	printf("stopping (%s)\n", sig == SIGINT ? "interrupt" : "terminate");
 	server_stop(s);
+	crash_shutdown();
 	reloader_shutdown();
 	return 0;
 }

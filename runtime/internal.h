@@ -5,6 +5,7 @@
 #ifndef COT_INTERNAL_H
 #define COT_INTERNAL_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -128,6 +129,13 @@ struct cot_ctx {
 	int fail_line;
 	const char *fail_detail;
 	double start_ms;
+	/* ---- request/response API (form.c, json.c, cookie.c) ---- */
+	struct form_data *form;    /* parsed body once cot_form ran (arena) */
+	json_t *body_json;         /* cot_body_json's value; json_request_free drops it */
+	const char *body_json_error; /* why the body is not JSON; NULL: not tried or fine */
+	int reject_status;         /* non-0: answer this status instead (400 bad body, */
+	const char *reject_detail; /*   500 API misuse) with this detail; see form.h */
+	header_kv *req_headers;    /* tests only: request headers when conn is NULL */
 };
 
 void ctx_init(cot_ctx *c);
@@ -143,6 +151,33 @@ double ctx_now_ms(void);
  */
 void error_respond(cot_ctx *c, int status, const char *detail, const char *trace);
 const char *error_title(int status);
+
+/* ==== crashes and traces (crash.c, trace.c) ============================ */
+
+#define CRASH_MAX_PCS 64
+
+/* What the signal handler saw; filled in signal context, read after. */
+typedef struct crash_report {
+	int sig, code;
+	uintptr_t addr;            /* si_addr */
+	uintptr_t sp;              /* stack pointer at the fault */
+	bool stuck;                /* stopped by the watchdog */
+	int npcs;
+	uintptr_t pcs[CRASH_MAX_PCS]; /* faulting pc, then return addresses */
+} crash_report;
+
+int crash_init(int budget_ms);
+void crash_shutdown(void);
+int crash_call(cot_ctx *c, const binding *b, crash_report *rep);
+
+/* How traces read a module's line table (dev: tcclines); NULL in export. */
+extern int (*trace_contains_hook)(const void *debug, uintptr_t pc);
+extern int (*trace_lookup_hook)(const void *debug, uintptr_t pc, const char **file,
+                                int *line, const char **func);
+
+/* A short trace of a crash, in the request's arena; *detail gets one line. */
+char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,
+                   const char **detail);
 
 /* ==== server (server.c) ================================================ */
 

@@ -96,7 +96,16 @@ server_call(cot_ctx *c, binding *b)
 		error_respond(c, 500, first, b->error);
 		return;
 	}
-	b->fn(c);
+	crash_report rep;
+	if (crash_call(c, b, &rep) != 0) {
+		const char *detail;
+		char *trace = trace_format(c, b, &rep, &detail);
+		c->resp_headers = NULL; /* half-built headers of the crashed handler */
+		printf("%s %s %s: %s\n%s\n", rep.stuck ? "stopped" : "crash in", c->method,
+		       c->path, detail, trace);
+		error_respond(c, rep.stuck ? 503 : 500, detail, trace);
+		return;
+	}
 	if (c->param_invalid) {
 		error_respond(c, 404, arena_printf(&c->mem, "%s names no resource: a path "
 		              "parameter is not a number", c->path), NULL);

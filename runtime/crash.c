@@ -1,0 +1,281 @@
+/*
+ * crash.c -- contain a crashing or stuck handler and keep serving.
+ *
+ * crash_call runs a handler under a per-thread recovery point (sigsetjmp).
+ * SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT are caught on an alternate
+ * stack (so a stack overflow can be caught too). If the faulting thread is
+ * inside crash_call, the handler records what it needs for a trace -- the
+ * signal, the faulting pc and the return addresses found by walking the
+ * frame-pointer chain, bounded by the recovery point's own frame -- and
+ * jumps back; everything else (formatting, reading source lines) happens
+ * after the jump, in ordinary code. A fault on a thread that is not running
+ * a handler is a bug in cot or a library: we print what we know and die with
+ * the default action instead of trying to recover from something we do not
+ * understand (a recovery loop that catches its own faults is worse than a
+ * crash).
+ *
+ * Stuck handlers: a watchdog thread looks at the running calls every tick.
+ * Past its budget, a call gets SIGUSR2. The signal handler jumps out only
+ * when the thread's pc is inside the handler's own code (a loop in the
+ * handler): interrupting libc or the runtime in the middle of malloc could
+ * leave a lock held forever. Otherwise it returns and the watchdog tries
+ * again on the next tick.
+ *
+ * What recovery cannot undo: heap memory the handler malloc'd itself (the
+ * API gives request-owned memory, so handlers rarely do), and locks taken
+ * inside a crashed libc call. The request's arena and its reference on the
+ * module are released as usual when the response is sent.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CRASH_ALTSTACK (64 * 1024)
+#define CRASH_MAX_RUNNING 256
+
+typedef struct crash_frame {
+	sigjmp_buf jmp;
+	crash_report *rep;
+	const binding *b;
+	uintptr_t stack_top;       /* frame of crash_call: walks stop here */
+	atomic_bool in_signal;
+	double deadline_ms;
+} crash_frame;
+
+static _Thread_local crash_frame *volatile crash_current;
+static _Thread_local bool crash_thread_ready;
+
+/* Calls in flight, for the watchdog. */
+static struct {
+	_Atomic(pthread_t) thread;
+	_Atomic double deadline_ms; /* 0: slot free */
+} crash_running[CRASH_MAX_RUNNING];
+
+static int crash_budget_ms;
+static pthread_t crash_watchdog_thread;
+static atomic_bool crash_stop;
+static bool crash_installed;
+
+int (*trace_contains_hook)(const void *debug, uintptr_t pc);
+
+/* ==== signal handling ================================================== */
+
+static bool
+crash_in_module(const crash_frame *f, uintptr_t pc)
+{
+	return f->b->debug != NULL && trace_contains_hook != NULL &&
+	       trace_contains_hook(f->b->debug, pc);
+}
+
+/* Frame-pointer walk from the signal context, bounded by the call's frame. */
+static void
+crash_walk(crash_frame *f, const ucontext_t *uc)
+{
+	crash_report *r = f->rep;
+	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+	r->npcs = 0;
+	r->pcs[r->npcs++] = pc;
+	r->sp = sp;
+	while (r->npcs < CRASH_MAX_PCS && fp >= sp && fp < f->stack_top && (fp & 7) == 0) {
+		uintptr_t *frame = (uintptr_t *)fp;
+		uintptr_t ret = frame[1], next = frame[0];
+		if (ret == 0)
+			break;
+		r->pcs[r->npcs++] = ret;
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+}
+
+/*
+ * When the fault is inside libc or the runtime (abort, strlen(NULL) called
+ * by the handler), the frame-pointer chain is broken: libc keeps no frame
+ * pointers. Then we look for return addresses into the handler's module on
+ * the stack itself -- a word in the module's code range on the stack is
+ * almost always one.
+ */
+static void
+crash_scan_stack(crash_frame *f)
+{
+	crash_report *r = f->rep;
+	for (int i = 0; i < r->npcs; i++)
+		if (crash_in_module(f, r->pcs[i]))
+			return; /* the walk found handler frames */
+	for (uintptr_t p = (r->sp + 7) & ~(uintptr_t)7; p < f->stack_top && r->npcs < CRASH_MAX_PCS;
+	     p += 8) {
+		uintptr_t w = *(const uintptr_t *)p;
+		if (crash_in_module(f, w))
+			r->pcs[r->npcs++] = w;
+	}
+}
+
+/* Dies the ordinary way, after saying why. Async-signal-safe. */
+static void
+crash_die(int sig, const char *why)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "cot: fatal signal %d (%s) %s; this is not "
+	                 "recoverable, exiting\n", sig, strsignal(sig), why);
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+		n = 0;
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void
+crash_on_signal(int sig, siginfo_t *si, void *ucv)
+{
+	crash_frame *f = crash_current;
+	const ucontext_t *uc = ucv;
+	if (sig == SIGUSR2) {
+		/* watchdog: leave only from the handler's own code, and only late */
+		if (f == NULL || atomic_load(&f->in_signal) || ctx_now_ms() < f->deadline_ms)
+			return;
+		if (!crash_in_module(f, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
+			return;
+	} else if (f == NULL) {
+		crash_die(sig, "outside any request handler");
+	} else if (atomic_exchange(&f->in_signal, true)) {
+		crash_die(sig, "while recovering from a handler crash");
+	}
+	atomic_store(&f->in_signal, true);
+	f->rep->sig = sig;
+	f->rep->code = si->si_code;
+	f->rep->addr = (uintptr_t)si->si_addr;
+	f->rep->stuck = sig == SIGUSR2;
+	crash_walk(f, uc);
+	crash_scan_stack(f);
+	siglongjmp(f->jmp, 1);
+}
+
+/* Each thread that runs handlers needs its own alternate signal stack. */
+static void
+crash_thread_setup(void)
+{
+	if (crash_thread_ready)
+		return;
+	crash_thread_ready = true;
+	stack_t ss = { .ss_sp = malloc(CRASH_ALTSTACK), .ss_size = CRASH_ALTSTACK };
+	if (ss.ss_sp != NULL && sigaltstack(&ss, NULL) != 0)
+		free(ss.ss_sp);
+	/* The alternate stack lives as long as the thread; MHD's workers live
+	 * as long as the server, so it is not worth a destructor. */
+}
+
+/* ==== watchdog ========================================================= */
+
+static void *
+crash_watchdog(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&crash_stop)) {
+		struct timespec tick = { 0, 20 * 1000 * 1000 };
+		nanosleep(&tick, NULL);
+		double now = ctx_now_ms();
+		for (int i = 0; i < CRASH_MAX_RUNNING; i++) {
+			double d = atomic_load(&crash_running[i].deadline_ms);
+			if (d > 0 && now > d)
+				pthread_kill(atomic_load(&crash_running[i].thread), SIGUSR2);
+		}
+	}
+	return NULL;
+}
+
+static int
+crash_register(double deadline)
+{
+	for (int i = 0; i < CRASH_MAX_RUNNING; i++) {
+		double zero = 0;
+		if (atomic_load(&crash_running[i].deadline_ms) == 0) {
+			atomic_store(&crash_running[i].thread, pthread_self());
+			if (atomic_compare_exchange_strong(&crash_running[i].deadline_ms, &zero,
+			                                   deadline))
+				return i;
+		}
+	}
+	return -1; /* more calls than slots: this one runs without a budget */
+}
+
+/* ==== public =========================================================== */
+
+/*
+ * Installs the signal handlers and starts the watchdog. budget_ms <= 0 means
+ * no time limit. Call once, before the server starts.
+ */
+int
+crash_init(int budget_ms)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = crash_on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) != 0)
+			return -1;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+		return -1;
+	crash_installed = true;
+	crash_budget_ms = budget_ms;
+	if (budget_ms > 0 &&
+	    pthread_create(&crash_watchdog_thread, NULL, crash_watchdog, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+void
+crash_shutdown(void)
+{
+	if (crash_budget_ms > 0 && crash_watchdog_thread) {
+		atomic_store(&crash_stop, true);
+		pthread_join(crash_watchdog_thread, NULL);
+		crash_watchdog_thread = 0;
+	}
+}
+
+/*
+ * Runs b's handler. Returns 0 when it returned, 1 when it crashed or was
+ * stopped for running too long; then *rep says how. The caller keeps its
+ * reference on the code until it has formatted the trace.
+ */
+int
+crash_call(cot_ctx *c, const binding *b, crash_report *rep)
+{
+	if (!crash_installed) {
+		b->fn(c);
+		return 0;
+	}
+	crash_thread_setup();
+	crash_frame f = { .rep = rep, .b = b };
+	f.stack_top = (uintptr_t)__builtin_frame_address(0);
+	f.deadline_ms = crash_budget_ms > 0 ? c->start_ms + crash_budget_ms : 0;
+	atomic_init(&f.in_signal, false);
+	volatile int slot = f.deadline_ms > 0 ? crash_register(f.deadline_ms) : -1;
+	if (sigsetjmp(f.jmp, 1) != 0) {
+		crash_current = NULL;
+		if (slot >= 0)
+			atomic_store(&crash_running[slot].deadline_ms, 0);
+		return 1;
+	}
+	crash_current = &f;
+	b->fn(c);
+	crash_current = NULL;
+	if (slot >= 0)
+		atomic_store(&crash_running[slot].deadline_ms, 0);
+	return 0;
+}
