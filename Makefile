@@ -16,7 +16,8 @@ LIBS     = -lmicrohttpd -ljansson -lpthread
 DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 
 RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
-           runtime/server.c runtime/crash.c runtime/trace.c
+           runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
+           runtime/template.c runtime/static.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
            devserver/scaffold.c devserver/tcclines.c

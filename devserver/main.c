@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../runtime/internal.h"
+#include "export.h"
 #include "reloader.h"
 #include "scaffold.h"
 #include "tcclines.h"
@@ -34,6 +35,7 @@ static const char usage_main[] =
 	"  run [DIR]      serve the app in DIR (default .), reloading handlers on save\n"
 	"  check [DIR]    compile every handler once; exit 1 if any fails\n"
 	"  routes [DIR]   print the app's routes\n"
+	"  export [DIR] -o BIN   build the app into one production binary\n"
 	"\n"
 	"`cotdev COMMAND --help` describes a command.\n";
 
@@ -232,6 +234,11 @@ main_run(int argc, char **argv)
 		return 1;
 	}
 	cfg.before_route = reloader_sync;
+	cfg.static_dir = "static";
+	if (render_init("templates") != 0) {
+		fprintf(stderr, "cotdev run: out of memory\n");
+		return 1;
+	}
 	trace_contains_hook = main_trace_contains;
 	trace_lookup_hook = main_trace_lookup;
 	if (crash_init(budget_ms) != 0) {
@@ -255,6 +262,7 @@ main_run(int argc, char **argv)
 	server_stop(s);
 	crash_shutdown();
 	reloader_shutdown();
+	render_shutdown();
 	return 0;
 }
 
@@ -304,6 +312,8 @@ main(int argc, char **argv)
 		return main_compile_once(argc - 1, argv + 1, usage_check, false);
 	if (strcmp(cmd, "routes") == 0)
 		return main_compile_once(argc - 1, argv + 1, usage_routes, true);
+	if (strcmp(cmd, "export") == 0)
+		return export_main(argc - 1, argv + 1, main_home());
 	fprintf(stderr, "cotdev: unknown command \"%s\"\n\n", cmd);
 	return main_usage(usage_main, 2);
 }

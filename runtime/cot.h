@@ -34,6 +34,8 @@
 extern "C" {
 #endif
 
+struct json_t; /* jansson's value type (see the JSON section below) */
+
 /* The request context a handler receives. Opaque; use the accessors. */
 typedef struct cot_ctx cot_ctx;
 
@@ -148,11 +150,263 @@ void cot_set_header(cot_ctx *c, const char *name, const char *value);
 cot_result cot_fail_at(cot_ctx *c, const char *file, int line, int status,
                        const char *fmt, ...);
 
+/*
+ * Renders templates/NAME (mustache; values HTML-escaped unless {{{raw}}})
+ * with `data` (borrowed; NULL for none), wrapped in templates/layout.html
+ * when it exists. A template error answers 500 naming templates/x.html:LINE.
+ */
+cot_result cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data);
+
 /* printf into memory that belongs to the request. */
 char *cot_sprintf(cot_ctx *c, const char *fmt, ...);
 
 /* Allocates `size` zeroed bytes that belong to the request. */
 void *cot_alloc(cot_ctx *c, size_t size);
+
+/* ---- request and response API (form, json, cookies) ---- */
+
+/*
+ * A JSON value (jansson). Handlers that build or read values include
+ * <jansson.h> AFTER cot.h: under tcc, cot.h routes the __atomic builtins
+ * jansson.h's json_incref/json_decref use (tcc 0.9.27 has none) to
+ * cot_atomic_add_size/cot_atomic_sub_size, which handlers never call.
+ */
+typedef struct json_t json_t;
+size_t cot_atomic_add_size(volatile size_t *p, size_t v);
+size_t cot_atomic_sub_size(volatile size_t *p, size_t v);
+#if defined(__TINYC__) && !defined(__ATOMIC_RELEASE)
+#define __ATOMIC_ACQUIRE 2
+#define __ATOMIC_RELEASE 3
+#define __atomic_add_fetch(p, v, order) cot_atomic_add_size((p), (v))
+#define __atomic_sub_fetch(p, v, order) cot_atomic_sub_size((p), (v))
+#endif
+
+/* An uploaded file of a multipart/form-data body. Everything belongs to the
+ * request; `data` is NUL-terminated but may hold NUL bytes: use `len`. */
+typedef struct cot_file {
+	const char *name;         /* form field name */
+	const char *filename;     /* as the client sent it: never trust it as a path */
+	const char *content_type; /* "application/octet-stream" when not given */
+	const char *data;
+	size_t len;
+} cot_file;
+
+/*
+ * Form field of an application/x-www-form-urlencoded or multipart/form-data
+ * body, decoded; NULL if absent or a file part. First of repeated names. The
+ * string belongs to the request. A malformed body makes the request answer
+ * 400 naming the problem once the handler returns (see cot_form_error).
+ */
+const char *cot_form(cot_ctx *c, const char *name);
+
+/* File part `name` of a multipart body; NULL if absent or if no file was
+ * chosen (empty filename and content). Belongs to the request. */
+const cot_file *cot_form_file(cot_ctx *c, const char *name);
+
+/* Why the body gave no form: malformed (the request answers 400) or not a
+ * form Content-Type (no forced answer). NULL when the form parsed fine. */
+const char *cot_form_error(cot_ctx *c);
+
+/*
+ * The request body parsed as JSON (any value at top level); the value belongs
+ * to the request (decref'd when it ends): json_incref what you keep. NULL for
+ * an empty or malformed body; the request then answers 400 naming line,
+ * column and byte of the error once the handler returns.
+ */
+json_t *cot_body_json(cot_ctx *c);
+
+/* application/json body built by json_pack-style `fmt` ("{s:s, s:i}", ...).
+ * A bad format or argument answers 500 naming the problem instead. */
+cot_result cot_json(cot_ctx *c, int status, const char *fmt, ...);
+
+/* application/json body from a value; steals the reference (NULL: 500). */
+cot_result cot_json_value(cot_ctx *c, int status, json_t *value);
+
+/* Cookie `name` from the request's Cookie header (RFC 6265), without
+ * surrounding quotes, not decoded; NULL if absent. Belongs to the request. */
+const char *cot_cookie(cot_ctx *c, const char *name);
+
+enum { COT_SAMESITE_LAX = 0, COT_SAMESITE_STRICT = 1, COT_SAMESITE_NONE = 2 };
+
+/* Attributes of cot_set_cookie; a zeroed struct (or NULL) means Path=/,
+ * SameSite=Lax, a session cookie, neither HttpOnly nor Secure. */
+typedef struct cot_cookie_opts {
+	const char *path;   /* NULL: "/" */
+	const char *domain; /* NULL: host-only */
+	long long max_age;  /* seconds; 0: session cookie; < 0: delete (Max-Age=0) */
+	int http_only;      /* not readable by page scripts */
+	int secure;         /* HTTPS only; SameSite=None requires it */
+	int same_site;      /* COT_SAMESITE_LAX (default), _STRICT or _NONE */
+} cot_cookie_opts;
+
+/*
+ * Adds a Set-Cookie header. The name must be an RFC 6265 token and the value
+ * cookie-octets (no space, quote, comma, semicolon or backslash: encode
+ * them). Invalid input emits nothing, returns -1 and makes the request answer
+ * 500 naming the problem once the handler returns; 0 on success.
+ */
+int cot_set_cookie(cot_ctx *c, const char *name, const char *value,
+                   const cot_cookie_opts *opts);
+
+/* ---- database ---- */
+
+/*
+ * SQLite, one connection per worker thread, statements cached per SQL text.
+ * Parameters are `?` in the SQL and typed C values after it, at most 16:
+ *     cot_db_one(c, "SELECT * FROM notes WHERE id = ?", id)
+ * Each value is wrapped by type (_Generic): integers, double/float, char *
+ * (NULL binds SQL NULL), cot_null(), cot_blob(p, n). Any other type (a
+ * struct, an int *, a char) is a compile error. A failed statement fails
+ * the request (500 with SQLite's message; 409 for UNIQUE/PRIMARY KEY, 422
+ * for NOT NULL/CHECK/FOREIGN KEY, 503 when busy) and later db calls of the
+ * request do nothing. Rows and strings belong to the request.
+ */
+typedef struct cot_row cot_row;
+typedef struct cot_rows cot_rows;
+
+/* One bound parameter; made by the cot_db_* macros, cot_null and cot_blob. */
+typedef struct cot_value {
+	int type; /* COT_VALUE_* */
+	union {
+		long long i;
+		double d;
+		const char *s;
+		struct { const void *p; size_t n; } b;
+	} u;
+} cot_value;
+
+enum { COT_VALUE_NULL, COT_VALUE_INT, COT_VALUE_DOUBLE, COT_VALUE_TEXT,
+       COT_VALUE_BLOB, COT_VALUE_BAD };
+
+static inline cot_value cot_value_int_(long long x)
+{ cot_value v; v.type = COT_VALUE_INT; v.u.i = x; return v; }
+static inline cot_value cot_value_uint_(unsigned long long x)
+{ cot_value v; v.type = x > 9223372036854775807ULL ? COT_VALUE_BAD : COT_VALUE_INT;
+  v.u.i = (long long)x; return v; }
+static inline cot_value cot_value_double_(double x)
+{ cot_value v; v.type = COT_VALUE_DOUBLE; v.u.d = x; return v; }
+static inline cot_value cot_value_text_(const char *x)
+{ cot_value v; v.type = x ? COT_VALUE_TEXT : COT_VALUE_NULL; v.u.s = x; return v; }
+static inline cot_value cot_value_same_(cot_value x) { return x; }
+
+/* SQL NULL as a parameter. */
+static inline cot_value cot_null(void)
+{ cot_value v; v.type = COT_VALUE_NULL; v.u.i = 0; return v; }
+
+/* A BLOB parameter: n bytes at p (bound as a copy). */
+static inline cot_value cot_blob(const void *p, size_t n)
+{ cot_value v; v.type = COT_VALUE_BLOB; v.u.b.p = p; v.u.b.n = n; return v; }
+
+#define COT_V_(x) _Generic((x),                                                \
+	_Bool: cot_value_int_, short: cot_value_int_, int: cot_value_int_,     \
+	long: cot_value_int_, long long: cot_value_int_,                       \
+	unsigned short: cot_value_uint_, unsigned: cot_value_uint_,            \
+	unsigned long: cot_value_uint_, unsigned long long: cot_value_uint_,   \
+	float: cot_value_double_, double: cot_value_double_,                   \
+	char *: cot_value_text_, const char *: cot_value_text_,                \
+	cot_value: cot_value_same_)(x)
+
+/* Argument plumbing: "sql, a, b" -> "sql, 2, (const cot_value[2]){...}".
+ * The array has an explicit size because tcc 0.9.27 rejects unsized
+ * compound literals with run-time initialisers. */
+#define COT_CAT_(a, b) COT_CAT2_(a, b)
+#define COT_CAT2_(a, b) a##b
+#define COT_NP_(...) COT_NP2_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, \
+	7, 6, 5, 4, 3, 2, 1, 0, _)
+#define COT_NP2_(s, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13,  \
+	a14, a15, a16, n, ...) n
+#define COT_VS1_(a) COT_V_(a)
+#define COT_VS2_(a, ...) COT_V_(a), COT_VS1_(__VA_ARGS__)
+#define COT_VS3_(a, ...) COT_V_(a), COT_VS2_(__VA_ARGS__)
+#define COT_VS4_(a, ...) COT_V_(a), COT_VS3_(__VA_ARGS__)
+#define COT_VS5_(a, ...) COT_V_(a), COT_VS4_(__VA_ARGS__)
+#define COT_VS6_(a, ...) COT_V_(a), COT_VS5_(__VA_ARGS__)
+#define COT_VS7_(a, ...) COT_V_(a), COT_VS6_(__VA_ARGS__)
+#define COT_VS8_(a, ...) COT_V_(a), COT_VS7_(__VA_ARGS__)
+#define COT_VS9_(a, ...) COT_V_(a), COT_VS8_(__VA_ARGS__)
+#define COT_VS10_(a, ...) COT_V_(a), COT_VS9_(__VA_ARGS__)
+#define COT_VS11_(a, ...) COT_V_(a), COT_VS10_(__VA_ARGS__)
+#define COT_VS12_(a, ...) COT_V_(a), COT_VS11_(__VA_ARGS__)
+#define COT_VS13_(a, ...) COT_V_(a), COT_VS12_(__VA_ARGS__)
+#define COT_VS14_(a, ...) COT_V_(a), COT_VS13_(__VA_ARGS__)
+#define COT_VS15_(a, ...) COT_V_(a), COT_VS14_(__VA_ARGS__)
+#define COT_VS16_(a, ...) COT_V_(a), COT_VS15_(__VA_ARGS__)
+#define COT_DBA0_(s) s, 0, (const cot_value *)0
+#define COT_DBAN_(n, s, ...) s, n, (const cot_value[n]){ COT_VS##n##_(__VA_ARGS__) }
+#define COT_DBA1_(s, ...) COT_DBAN_(1, s, __VA_ARGS__)
+#define COT_DBA2_(s, ...) COT_DBAN_(2, s, __VA_ARGS__)
+#define COT_DBA3_(s, ...) COT_DBAN_(3, s, __VA_ARGS__)
+#define COT_DBA4_(s, ...) COT_DBAN_(4, s, __VA_ARGS__)
+#define COT_DBA5_(s, ...) COT_DBAN_(5, s, __VA_ARGS__)
+#define COT_DBA6_(s, ...) COT_DBAN_(6, s, __VA_ARGS__)
+#define COT_DBA7_(s, ...) COT_DBAN_(7, s, __VA_ARGS__)
+#define COT_DBA8_(s, ...) COT_DBAN_(8, s, __VA_ARGS__)
+#define COT_DBA9_(s, ...) COT_DBAN_(9, s, __VA_ARGS__)
+#define COT_DBA10_(s, ...) COT_DBAN_(10, s, __VA_ARGS__)
+#define COT_DBA11_(s, ...) COT_DBAN_(11, s, __VA_ARGS__)
+#define COT_DBA12_(s, ...) COT_DBAN_(12, s, __VA_ARGS__)
+#define COT_DBA13_(s, ...) COT_DBAN_(13, s, __VA_ARGS__)
+#define COT_DBA14_(s, ...) COT_DBAN_(14, s, __VA_ARGS__)
+#define COT_DBA15_(s, ...) COT_DBAN_(15, s, __VA_ARGS__)
+#define COT_DBA16_(s, ...) COT_DBAN_(16, s, __VA_ARGS__)
+#define COT_DB_ARGS_(...) COT_CAT_(COT_DBA, COT_CAT_(COT_NP_(__VA_ARGS__), _))(__VA_ARGS__)
+
+/* The first row of the result, or NULL when there is none (or on error). */
+#define cot_db_one(c, ...) cot_db_one_at((c), __FILE__, __LINE__, COT_DB_ARGS_(__VA_ARGS__))
+cot_row *cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql,
+                       int n, const cot_value *params);
+
+/* Every row of the result; never NULL (empty on error). */
+#define cot_db_all(c, ...) cot_db_all_at((c), __FILE__, __LINE__, COT_DB_ARGS_(__VA_ARGS__))
+cot_rows *cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql,
+                        int n, const cot_value *params);
+
+/* Runs a statement to completion; returns the rows changed, -1 on error. */
+#define cot_db_exec(c, ...) cot_db_exec_at((c), __FILE__, __LINE__, COT_DB_ARGS_(__VA_ARGS__))
+long long cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql,
+                         int n, const cot_value *params);
+
+/* rowid of the last INSERT on this request's connection; rows changed by
+ * the last statement. */
+long long cot_db_last_id(cot_ctx *c);
+long long cot_db_changes(cot_ctx *c);
+
+/* Transactions (BEGIN IMMEDIATE). A failed statement inside one rolls it
+ * back; one still open when the request ends is rolled back. Return 0 or -1. */
+int cot_db_begin(cot_ctx *c);
+int cot_db_commit(cot_ctx *c);
+int cot_db_rollback(cot_ctx *c);
+
+/* True once a db call of this request failed (the request answers with it). */
+int cot_db_failed(cot_ctx *c);
+
+/* Column `col` of a row. SQL NULL reads as "" / 0; an unknown column name or
+ * text that is not a number fails the request (500). NULL row: "" / 0. */
+const char *cot_row_text(cot_row *r, const char *col);
+long long cot_row_int(cot_row *r, const char *col);
+double cot_row_double(cot_row *r, const char *col);
+int cot_row_is_null(cot_row *r, const char *col);
+const void *cot_row_blob(cot_row *r, const char *col, size_t *len);
+
+/* Row access: count (0 for NULL) and row i (NULL when out of range). */
+int cot_rows_count(cot_rows *rs);
+cot_row *cot_rows_get(cot_rows *rs, int i);
+
+/* JSON text of a row ({"col": value, ...}; BLOB as base64) or of rows
+ * ([{...}, ...]); the string belongs to the request. */
+const char *cot_row_json(cot_row *r);
+const char *cot_rows_json(cot_rows *rs);
+
+/* application/json responses of a row or rows. A NULL row answers 404. */
+cot_result cot_db_json_row(cot_ctx *c, int status, cot_row *r);
+cot_result cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs);
+
+/*
+ * 422 problem+json for invalid input: `fields` lists "name", "message"
+ * pairs ending with NULL; they are sent as "errors": {"name": "message"}.
+ *     return cot_fail_fields(c, "title", "is required", NULL);
+ */
+cot_result cot_fail_fields(cot_ctx *c, const char *field, const char *message, ...);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -149,6 +150,9 @@ ctx_free(cot_ctx *c)
 	}
 	free(c->body);
 	c->body = NULL;
+	if (c->resp_fd > 0) /* a file response that was never handed to MHD */
+		close(c->resp_fd);
+	c->resp_fd = 0;
 	arena_free(&c->mem);
 }
 

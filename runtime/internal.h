@@ -121,6 +121,8 @@ struct cot_ctx {
 	const char *resp_body;
 	size_t resp_len;
 	header_kv *resp_headers;
+	int resp_fd;               /* > 0: send this file range instead of resp_body */
+	uint64_t resp_fd_off, resp_fd_len;
 	bool responded;
 	bool param_invalid;        /* cot_param_int saw a non-number */
 	bool too_large;            /* body went over the limit */
@@ -136,6 +138,9 @@ struct cot_ctx {
 	int reject_status;         /* non-0: answer this status instead (400 bad body, */
 	const char *reject_detail; /*   500 API misuse) with this detail; see form.h */
 	header_kv *req_headers;    /* tests only: request headers when conn is NULL */
+	/* ---- database (db.c) ---- */
+	bool db_failed;            /* a db call failed: later ones do nothing */
+	const char *db_trace;      /* "handlers/x.c:12 cot_db_one: SQL" of the failure */
 };
 
 void ctx_init(cot_ctx *c);
@@ -179,6 +184,12 @@ extern int (*trace_lookup_hook)(const void *debug, uintptr_t pc, const char **fi
 char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,
                    const char **detail);
 
+/* ==== templates and static files (render.c, server.c) ================== */
+
+int render_init(const char *dir);
+int render_add_embedded(const char *name, const char *src, char *err, size_t errlen);
+void render_shutdown(void);
+
 /* ==== server (server.c) ================================================ */
 
 typedef struct server_config {
@@ -188,6 +199,7 @@ typedef struct server_config {
 	bool dev;                  /* development: traces in responses */
 	bool reuse_port;           /* SO_REUSEPORT: several processes, one port */
 	bool quiet;                /* no access-log line per request */
+	const char *static_dir;    /* served at /static/ (NULL: none) */
 	size_t max_body;           /* bytes; 0: default 10 MB */
 	/* Called before every request is routed (dev: take pending reloads). */
 	void (*before_route)(void);

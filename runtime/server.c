@@ -19,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "static.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
 
@@ -38,6 +40,7 @@ struct server {
 	struct MHD_Daemon *mhd;
 	int fd;
 	int port;
+	int static_fd;             /* static/ opened O_PATH, or -1 */
 };
 
 bool server_dev_mode;
@@ -117,6 +120,35 @@ server_call(cot_ctx *c, binding *b)
 		              NULL);
 }
 
+/* GET/HEAD /static/...: static.c decides, we copy its answer. */
+static void
+server_static(server *s, cot_ctx *c)
+{
+	struct staticfile_request rq = {
+		.root_fd = s->static_fd, .path = c->raw_url + 8, .method = c->method,
+		.mode = s->cfg.dev ? STATICFILE_DEV : STATICFILE_PROD,
+		.if_none_match = cot_header(c, "If-None-Match"),
+		.if_modified_since = cot_header(c, "If-Modified-Since"),
+		.if_range = cot_header(c, "If-Range"), .range = cot_header(c, "Range"),
+		.accept_encoding = cot_header(c, "Accept-Encoding"),
+	};
+	struct staticfile_result r;
+	staticfile_serve(&rq, &r);
+	for (size_t i = 0; i < r.nheaders; i++)
+		cot_set_header(c, r.headers[i].name, r.headers[i].value);
+	if (r.status >= 400) {
+		staticfile_result_close(&r);
+		error_respond(c, r.status, arena_printf(&c->mem, "%s: %s", c->path, r.reason), NULL);
+		return;
+	}
+	c->status = r.status;
+	c->responded = true;
+	c->resp_fd = r.fd;
+	c->resp_fd_off = r.offset;
+	c->resp_fd_len = r.length;
+	c->resp_len = (size_t)r.length;
+}
+
 static void
 server_dispatch(server *s, cot_ctx *c)
 {
@@ -127,6 +159,10 @@ server_dispatch(server *s, cot_ctx *c)
 	if (s->cfg.before_route != NULL)
 		s->cfg.before_route();
 
+	if (s->static_fd >= 0 && strncmp(c->raw_url, "/static/", 8) == 0) {
+		server_static(s, c);
+		return;
+	}
 	int n = router_split_path(&c->mem, c->raw_url, segs, ROUTER_MAX_SEGS);
 	if (n < 0) {
 		c->path = c->raw_url;
@@ -181,8 +217,15 @@ server_send(server *s, cot_ctx *c)
 {
 	if (s->cfg.dev_finish != NULL)
 		s->cfg.dev_finish(c);
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		c->resp_len, (void *)(c->resp_body ? c->resp_body : ""), MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r;
+	if (c->resp_fd > 0) { /* MHD closes the fd when done */
+		r = MHD_create_response_from_fd_at_offset64(c->resp_fd_len, c->resp_fd,
+		                                             c->resp_fd_off);
+		c->resp_fd = 0;
+	} else {
+		r = MHD_create_response_from_buffer(c->resp_len,
+		        (void *)(c->resp_body ? c->resp_body : ""), MHD_RESPMEM_PERSISTENT);
+	}
 	if (r == NULL)
 		return MHD_NO;
 	for (header_kv *h = c->resp_headers; h != NULL; h = h->next)
@@ -331,8 +374,12 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		s->cfg.threads = n > 0 ? (int)n : 2;
 	}
 	server_dev_mode = cfg->dev;
+	s->static_fd = cfg->static_dir != NULL
+	                   ? open(cfg->static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	s->fd = server_listen(&s->cfg, err, errlen);
 	if (s->fd < 0) {
+		if (s->static_fd >= 0)
+			close(s->static_fd);
 		free(s);
 		return NULL;
 	}
@@ -372,5 +419,7 @@ server_stop(server *s)
 		return;
 	MHD_stop_daemon(s->mhd);
 	close(s->fd);
+	if (s->static_fd >= 0)
+		close(s->static_fd);
 	free(s);
 }

@@ -457,7 +457,7 @@ accept_q(const char *ae, const char *coding, const char *alias)
 		end = end ? end : ae + strlen(ae);
 		while (ae < end && (*ae == ' ' || *ae == '\t'))
 			ae++;
-		semi = memchr(ae, ';', (size_t)(end - ae));
+		semi = end > ae ? memchr(ae, ';', (size_t)(end - ae)) : NULL;
 		for (p = semi ? semi : end; p > ae && (p[-1] == ' ' || p[-1] == '\t'); p--)
 			;
 		len = (size_t)(p - ae);

@@ -1009,8 +1009,8 @@ cache_get_file(template_cache *cache, const char *name, template **out,
 		if (rc != 1)
 			return rc;
 	}
-	char *src;
-	size_t len;
+	char *src = NULL;
+	size_t len = 0;
 	int errnum = read_file(path, &src, &len, &st);
 	if (errnum != 0) {
 		errorf(err, errsize, label_path(cache, name, path, sizeof path), 0, "%s",

@@ -1,0 +1,80 @@
+/*
+ * render.c -- cot_render: mustache templates from templates/, into the
+ * request's response.
+ *
+ * One template cache per process (template.c): in development it reads
+ * templates/ and reparses a file only when it changed, so a saved template
+ * shows on the next request; exported binaries fill it from embedded copies.
+ * Pages are wrapped in templates/layout.html when it exists (the page's HTML
+ * goes into {{{content}}}). Errors -- a missing template, an unclosed
+ * section, an unknown partial -- become a 500 through the error pipeline
+ * naming templates/x.html:LINE, like a compile error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "template.h"
+
+static template_cache *render_cache;
+
+/* Reads templates from dir (NULL: embedded only). Call once at start. */
+int
+render_init(const char *dir)
+{
+	render_cache = template_cache_new(dir, "templates");
+	return render_cache != NULL ? 0 : -1;
+}
+
+/* Adds an embedded template (exports). */
+int
+render_add_embedded(const char *name, const char *src, char *err, size_t errlen)
+{
+	if (render_cache == NULL && render_init(NULL) != 0)
+		return -1;
+	return template_cache_add_embedded(render_cache, name, src, err, errlen);
+}
+
+void
+render_shutdown(void)
+{
+	template_cache_free(render_cache);
+	render_cache = NULL;
+}
+
+/*
+ * Renders `name` with `data` (borrowed) as the response. The HTML is copied
+ * into the request's arena.
+ */
+cot_result
+cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
+{
+	char err[512];
+	template_buf buf = { 0 };
+	json_t *empty = NULL;
+	if (data == NULL)
+		data = empty = json_object();
+	int rc = render_cache == NULL ? TEMPLATE_ERROR
+	         : template_cache_render(render_cache, name, data,
+	                                 TEMPLATE_STRICT | TEMPLATE_LAYOUT, &buf, err, sizeof(err));
+	json_decref(empty);
+	if (rc != TEMPLATE_OK) {
+		template_buf_free(&buf);
+		if (render_cache == NULL)
+			snprintf(err, sizeof(err), "templates are not set up in this process");
+		const char *detail = arena_printf(&c->mem, "template error: %s", err);
+		printf("%s %s: %s\n", c->method, c->path, detail);
+		error_respond(c, 500, detail, err);
+		return (cot_result){ 500 };
+	}
+	char *body = arena_strndup(&c->mem, buf.data ? buf.data : "", buf.len);
+	size_t len = buf.len;
+	template_buf_free(&buf);
+	c->status = status;
+	c->content_type = "text/html; charset=utf-8";
+	c->resp_body = body;
+	c->resp_len = len;
+	c->responded = true;
+	return (cot_result){ status };
+}
