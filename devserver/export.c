@@ -1,0 +1,633 @@
+/*
+ * export.c -- `cotdev export [DIR] -o BIN`: the app as one gcc -O2 binary.
+ *
+ * What runs in development ships as one file. The steps, in order:
+ *
+ *   1. scan: every .c under handlers/ is a module; every file under
+ *      templates/ and static/, and schema.sql, is embedded.
+ *   2. generate, in a private temp dir: app_modules.c (the table of route
+ *      tables) and app_embed.c (the embedded files, pulled in with the
+ *      assembler's .incbin, so a large static file costs no C parsing).
+ *   3. compile, with up to -j gcc processes at once: the runtime sources the
+ *      dev server itself is built from (the Makefile's RUNTIME, baked in as
+ *      COT_EXPORT_RUNTIME), runtime/app_main.c, the generated files, and each
+ *      handler as its own translation unit with -DCOT_MODULE_SYMBOL=
+ *      cot_module_N. gcc runs with the app as its working directory and gets
+ *      "handlers/x.c", so errors read "handlers/x.c:12:5: error: ..." just as
+ *      in `cotdev run`.
+ *   4. isolate: objcopy keeps only cot_module_N global in each handler
+ *      object. In development every file is its own libtcc state, so two
+ *      files may both define a non-static `render`; the export keeps that
+ *      true instead of failing at link time.
+ *   5. link BIN.tmp with the runtime's libraries (COT_EXPORT_LIBS: never
+ *      libtcc, never libinotifytools), run `BIN.tmp --check` so a route
+ *      conflict fails the export rather than the deploy, rename to BIN.
+ *
+ * The modules table references each cot_module_N weakly: a handler file
+ * without COT_ROUTES (a helper) leaves a NULL entry that app_main skips.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "export.h"
+
+#ifndef COT_EXPORT_RUNTIME
+#define COT_EXPORT_RUNTIME ""
+#endif
+#ifndef COT_EXPORT_LIBS
+#define COT_EXPORT_LIBS "-lmicrohttpd -ljansson -lpthread"
+#endif
+
+static const char export_usage[] =
+	"usage: cotdev export [-j N] [DIR] -o BIN\n"
+	"\n"
+	"Builds the app in DIR (default .) with gcc -O2 into the binary BIN: the\n"
+	"runtime, every handler, and templates/, static/ and schema.sql embedded.\n"
+	"BIN runs without cot installed (`BIN --help` lists its flags).\n"
+	"  -o, --output BIN   the binary to write (required)\n"
+	"  -j, --jobs N       gcc processes at once (default: one per core)\n";
+
+/* ==== string vectors =================================================== */
+
+typedef struct strvec {
+	char **v;
+	int n, cap;
+} strvec;
+
+static void
+sv_push(strvec *s, const char *str)
+{
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->v = realloc(s->v, (size_t)s->cap * sizeof(char *));
+		if (s->v == NULL) {
+			perror("cotdev export");
+			exit(1);
+		}
+	}
+	s->v[s->n++] = strdup(str);
+	s->v[s->n] = NULL;
+}
+
+static void
+sv_pushf(strvec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sv_pushf(strvec *s, const char *fmt, ...)
+{
+	char buf[PATH_MAX + 256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sv_push(s, buf);
+}
+
+/* Appends the space-separated words of `words`. */
+static void
+sv_push_words(strvec *s, const char *words)
+{
+	char *copy = strdup(words), *save = NULL;
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+		sv_push(s, w);
+	free(copy);
+}
+
+static void
+sv_free(strvec *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	*s = (strvec){ 0 };
+}
+
+static int
+sv_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ==== scanning ========================================================= */
+
+/* Editor droppings and hidden files are never part of the app. */
+static bool
+export_ignored(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] == '.' || name[0] == '#' || (n > 0 && name[n - 1] == '~') ||
+	       (n > 4 && strcmp(name + n - 4, ".swp") == 0);
+}
+
+/* Adds the regular files under dir (relative to the cwd) to out, recursively;
+ * only names ending in `suffix` when it is not NULL. */
+static void
+export_scan(const char *dir, const char *suffix, strvec *out)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (export_ignored(e->d_name))
+			continue;
+		char path[PATH_MAX];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) != 0)
+			continue;
+		size_t n = strlen(path), k = suffix ? strlen(suffix) : 0;
+		if (S_ISDIR(st.st_mode))
+			export_scan(path, suffix, out);
+		else if (S_ISREG(st.st_mode) && (k == 0 || (n > k && !strcmp(path + n - k, suffix))))
+			sv_push(out, path);
+	}
+	closedir(d);
+}
+
+/* ==== generated sources ================================================ */
+
+/* Writes s as a C string literal. */
+static void
+export_c_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\%03o", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static int
+export_write_modules(const char *path, const strvec *handlers)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "/* generated by cotdev export: the route table of every handler */\n"
+	           "#include \"cot.h\"\n");
+	for (int i = 0; i < handlers->n; i++)
+		fprintf(f, "extern const cot_module cot_module_%d __attribute__((weak)); /* %s */\n",
+		        i, handlers->v[i]);
+	fprintf(f, "const cot_module *const app_modules[] = {\n");
+	for (int i = 0; i < handlers->n; i++)
+		fprintf(f, "\t&cot_module_%d,\n", i);
+	fprintf(f, "\t0\n};\nconst int app_module_count = %d;\n", handlers->n);
+	return fclose(f);
+}
+
+/* The bytes, via .incbin of the path relative to the app dir (gcc's cwd). */
+static void
+export_write_blob(FILE *f, int i, const char *path)
+{
+	fprintf(f, "__asm__(\".section .rodata.cot_embed,\\\"a\\\"\\n\"\n"
+	           "        \".balign 16\\n\"\n"
+	           "        \".globl cot_embed_%d\\n\"\n"
+	           "        \".hidden cot_embed_%d\\n\"\n"
+	           "        \"cot_embed_%d:\\n\"\n"
+	           "        \".incbin \\\"%s\\\"\\n\"\n"
+	           "        \".byte 0\\n\"\n"
+	           "        \".previous\\n\");\n"
+	           "extern const unsigned char cot_embed_%d[];\n",
+	        i, i, i, path, i);
+}
+
+/* Names the assembler's string syntax cannot hold verbatim are refused. */
+static int
+export_embeddable(const char *path)
+{
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+export_write_embed(const char *path, const strvec *files)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "/* generated by cotdev export: templates/, static/, schema.sql */\n"
+	           "#include <stddef.h>\n#include \"embed.h\"\n");
+	for (int i = 0; i < files->n; i++)
+		export_write_blob(f, i, files->v[i]);
+	fprintf(f, "const embed_file app_embedded[] = {\n");
+	for (int i = 0; i < files->n; i++) {
+		struct stat st;
+		if (stat(files->v[i], &st) != 0)
+			st = (struct stat){ 0 };
+		fprintf(f, "\t{ ");
+		export_c_string(f, files->v[i]);
+		fprintf(f, ", cot_embed_%d, %lld, %lld },\n", i, (long long)st.st_size,
+		        (long long)st.st_mtime);
+	}
+	fprintf(f, "\t{ 0, 0, 0, 0 }\n};\nconst size_t app_embedded_count = %d;\n", files->n);
+	return fclose(f);
+}
+
+/* ==== running gcc ====================================================== */
+
+typedef struct export_job {
+	strvec argv;
+	char log[PATH_MAX];
+	pid_t pid;
+	int status;
+} export_job;
+
+/* Starts one job with cwd = dir, its output into job->log. */
+static int
+export_spawn(export_job *j, const char *dir)
+{
+	j->pid = fork();
+	if (j->pid < 0)
+		return -1;
+	if (j->pid == 0) {
+		int fd = open(j->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || chdir(dir) != 0)
+			_exit(127);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execvp(j->argv.v[0], j->argv.v);
+		fprintf(stderr, "cotdev export: cannot run %s: %s\n", j->argv.v[0], strerror(errno));
+		_exit(127);
+	}
+	return 0;
+}
+
+/* Copies a job's output to stderr. */
+static void
+export_show_log(const export_job *j)
+{
+	FILE *f = fopen(j->log, "r");
+	if (f == NULL)
+		return;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(f);
+}
+
+/* Runs the jobs, at most `par` at once; shows their output in job order.
+ * Returns the number that failed. */
+static int
+export_run_jobs(export_job *jobs, int n, int par, const char *dir)
+{
+	int next = 0, running = 0, failed = 0;
+	while (next < n || running > 0) {
+		while (running < par && next < n) {
+			if (export_spawn(&jobs[next], dir) != 0) {
+				perror("cotdev export: fork");
+				jobs[next].status = -1;
+			} else {
+				running++;
+			}
+			next++;
+		}
+		int st;
+		pid_t pid = wait(&st);
+		if (pid < 0)
+			break;
+		for (int i = 0; i < next; i++)
+			if (jobs[i].pid == pid) {
+				jobs[i].status = st;
+				running--;
+			}
+	}
+	for (int i = 0; i < n; i++) {
+		export_show_log(&jobs[i]);
+		failed += !(WIFEXITED(jobs[i].status) && WEXITSTATUS(jobs[i].status) == 0);
+	}
+	return failed;
+}
+
+/* ==== the export ======================================================= */
+
+typedef struct export_state {
+	const char *home;
+	char app[PATH_MAX];        /* absolute app directory */
+	char tmp[256];             /* private build directory */
+	char out[PATH_MAX];        /* absolute output path */
+	int jobs;
+	strvec handlers, embedded, objects;
+} export_state;
+
+/* The flags every gcc compile gets. */
+static void
+export_cc(strvec *a, const export_state *x)
+{
+	sv_push(a, "gcc");
+	sv_push_words(a, "-c -O2 -g -std=c11 -D_GNU_SOURCE");
+	if (isatty(STDERR_FILENO))
+		sv_push(a, "-fdiagnostics-color=always");
+	sv_pushf(a, "-I%s/runtime", x->home);
+}
+
+/* One compile job: src -> tmp/obj; `define` is NULL or a -D flag. */
+static void
+export_add_compile(export_state *x, export_job *j, const char *src, const char *obj,
+                   const char *define)
+{
+	export_cc(&j->argv, x);
+	if (define != NULL)
+		sv_push(&j->argv, define);
+	sv_push(&j->argv, src);
+	sv_push(&j->argv, "-o");
+	sv_pushf(&j->argv, "%s/%s", x->tmp, obj);
+	snprintf(j->log, sizeof(j->log), "%s/%s.log", x->tmp, obj);
+	sv_pushf(&x->objects, "%s/%s", x->tmp, obj);
+}
+
+/* Builds the list of compile jobs; returns their number. */
+static int
+export_plan(export_state *x, export_job **out)
+{
+	strvec rt = { 0 };
+	sv_push_words(&rt, COT_EXPORT_RUNTIME);
+	int n = rt.n + x->handlers.n + 3, k = 0;
+	export_job *jobs = calloc((size_t)n, sizeof(*jobs));
+	for (int i = 0; i < rt.n; i++) {
+		char src[PATH_MAX], obj[64];
+		snprintf(src, sizeof(src), "%s/%s", x->home, rt.v[i]);
+		snprintf(obj, sizeof(obj), "rt_%d.o", i);
+		export_add_compile(x, &jobs[k++], src, obj, NULL);
+	}
+	char src[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/runtime/app_main.c", x->home);
+	export_add_compile(x, &jobs[k++], src, "app_main.o", NULL);
+	snprintf(src, sizeof(src), "%s/app_modules.c", x->tmp);
+	export_add_compile(x, &jobs[k++], src, "app_modules.o", NULL);
+	snprintf(src, sizeof(src), "%s/app_embed.c", x->tmp);
+	export_add_compile(x, &jobs[k++], src, "app_embed.o", NULL);
+	for (int i = 0; i < x->handlers.n; i++) {
+		char obj[64], def[96];
+		snprintf(obj, sizeof(obj), "h_%d.o", i);
+		snprintf(def, sizeof(def), "-DCOT_MODULE_SYMBOL=cot_module_%d", i);
+		export_add_compile(x, &jobs[k++], x->handlers.v[i], obj, def);
+	}
+	sv_free(&rt);
+	*out = jobs;
+	return k;
+}
+
+/* objcopy each handler object down to one global symbol, its table. */
+static int
+export_isolate(export_state *x, int nhandlers)
+{
+	export_job *jobs = calloc((size_t)(nhandlers ? nhandlers : 1), sizeof(*jobs));
+	for (int i = 0; i < nhandlers; i++) {
+		sv_push(&jobs[i].argv, "objcopy");
+		sv_pushf(&jobs[i].argv, "--keep-global-symbol=cot_module_%d", i);
+		sv_pushf(&jobs[i].argv, "%s/h_%d.o", x->tmp, i);
+		snprintf(jobs[i].log, sizeof(jobs[i].log), "%s/objcopy_%d.log", x->tmp, i);
+	}
+	int failed = export_run_jobs(jobs, nhandlers, x->jobs, x->app);
+	for (int i = 0; i < nhandlers; i++)
+		sv_free(&jobs[i].argv);
+	free(jobs);
+	return failed;
+}
+
+/* Links BIN.tmp, runs its --check, renames it to BIN. */
+static int
+export_link(export_state *x)
+{
+	char tmpbin[PATH_MAX + 8];
+	snprintf(tmpbin, sizeof(tmpbin), "%s.tmp", x->out);
+	export_job j[2] = { 0 };
+	sv_push(&j[0].argv, "gcc");
+	sv_push(&j[0].argv, "-O2");
+	for (int i = 0; i < x->objects.n; i++)
+		sv_push(&j[0].argv, x->objects.v[i]);
+	sv_push(&j[0].argv, "-o");
+	sv_push(&j[0].argv, tmpbin);
+	sv_push_words(&j[0].argv, COT_EXPORT_LIBS);
+	snprintf(j[0].log, sizeof(j[0].log), "%s/link.log", x->tmp);
+	int failed = export_run_jobs(&j[0], 1, 1, x->app);
+	if (failed == 0) {
+		sv_push(&j[1].argv, tmpbin);
+		sv_push(&j[1].argv, "--check");
+		snprintf(j[1].log, sizeof(j[1].log), "%s/check.log", x->tmp);
+		failed = export_run_jobs(&j[1], 1, 1, x->app);
+	}
+	if (failed == 0 && rename(tmpbin, x->out) != 0) {
+		fprintf(stderr, "cotdev export: cannot write %s: %s\n", x->out, strerror(errno));
+		failed = 1;
+	}
+	if (failed)
+		unlink(tmpbin);
+	sv_free(&j[0].argv);
+	sv_free(&j[1].argv);
+	return failed;
+}
+
+/* Scans the app; fails on a name the embedding cannot carry. */
+static int
+export_collect(export_state *x)
+{
+	if (chdir(x->app) != 0)
+		return -1;
+	export_scan("handlers", ".c", &x->handlers);
+	export_scan("templates", NULL, &x->embedded);
+	export_scan("static", NULL, &x->embedded);
+	struct stat st;
+	if (stat("schema.sql", &st) == 0 && S_ISREG(st.st_mode))
+		sv_push(&x->embedded, "schema.sql");
+	qsort(x->handlers.v, (size_t)x->handlers.n, sizeof(char *), sv_compare);
+	qsort(x->embedded.v, (size_t)x->embedded.n, sizeof(char *), sv_compare);
+	for (int i = 0; i < x->embedded.n; i++)
+		if (!export_embeddable(x->embedded.v[i])) {
+			fprintf(stderr, "cotdev export: cannot embed \"%s\": rename it without "
+			        "quotes, backslashes or control characters\n", x->embedded.v[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+export_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Generates, compiles, isolates and links; returns the exit status. */
+static int
+export_build(export_state *x)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/app_modules.c", x->tmp);
+	if (export_write_modules(path, &x->handlers) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/app_embed.c", x->tmp);
+	if (export_write_embed(path, &x->embedded) != 0)
+		return 1;
+	export_job *jobs;
+	int n = export_plan(x, &jobs);
+	int failed = export_run_jobs(jobs, n, x->jobs, x->app);
+	for (int i = 0; i < n; i++)
+		sv_free(&jobs[i].argv);
+	free(jobs);
+	if (failed) {
+		fprintf(stderr, "cotdev export: %d file%s failed to compile; %s not written\n",
+		        failed, failed == 1 ? "" : "s", x->out);
+		return 1;
+	}
+	if (export_isolate(x, x->handlers.n) != 0 || export_link(x) != 0) {
+		fprintf(stderr, "cotdev export: %s not written\n", x->out);
+		return 1;
+	}
+	return 0;
+}
+
+static double
+export_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Makes x->out absolute (relative to the caller's cwd) before we chdir. */
+static int
+export_resolve_out(export_state *x, const char *out)
+{
+	char cwd[PATH_MAX];
+	if (out[0] == '/') {
+		snprintf(x->out, sizeof(x->out), "%s", out);
+		return 0;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	if ((size_t)snprintf(x->out, sizeof(x->out), "%s/%s", cwd, out) >= sizeof(x->out))
+		return -1;
+	return 0;
+}
+
+/* Parses the command line into x; returns -1 to go on, else an exit status. */
+static int
+export_parse(int argc, char **argv, export_state *x, const char **dir, const char **out)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	x->jobs = ncpu > 0 ? (int)ncpu : 2;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o': *out = optarg; break;
+		case 'j': x->jobs = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+		case 'h': fputs(export_usage, stdout); return 0;
+		default: fputs(export_usage, stderr); return 2;
+		}
+	}
+	if (argc - optind > 1 || *out == NULL) {
+		if (*out == NULL)
+			fprintf(stderr, "cotdev export: say where the binary goes with -o BIN\n");
+		fputs(export_usage, stderr);
+		return 2;
+	}
+	*dir = optind < argc ? argv[optind] : ".";
+	return -1;
+}
+
+/* Checks the app directory and prepares the paths; an exit status or -1. */
+static int
+export_prepare(export_state *x, const char *dir, const char *out)
+{
+	struct stat st;
+	char handlers[PATH_MAX + 16];
+	if (realpath(dir, x->app) == NULL) {
+		fprintf(stderr, "cotdev export: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	snprintf(handlers, sizeof(handlers), "%s/handlers", x->app);
+	if (stat(handlers, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "cotdev export: %s has no handlers/ directory; is it a cot app?\n",
+		        dir);
+		return 1;
+	}
+	if (export_resolve_out(x, out) != 0) {
+		fprintf(stderr, "cotdev export: output path too long\n");
+		return 1;
+	}
+	const char *t = getenv("TMPDIR");
+	if (t == NULL || *t == '\0' || strlen(t) > 200)
+		t = "/tmp";
+	snprintf(x->tmp, sizeof(x->tmp), "%s/cot-export-XXXXXX", t);
+	if (mkdtemp(x->tmp) == NULL) {
+		fprintf(stderr, "cotdev export: cannot make a temp dir: %s\n", strerror(errno));
+		return 1;
+	}
+	return -1;
+}
+
+static void
+export_report(const export_state *x, double t0)
+{
+	struct stat st;
+	long long embedded = 0;
+	for (int i = 0; i < x->embedded.n; i++)
+		if (stat(x->embedded.v[i], &st) == 0)
+			embedded += (long long)st.st_size;
+	if (stat(x->out, &st) != 0)
+		st.st_size = 0;
+	printf("exported %s: %d handler file%s, %d embedded file%s (%lld bytes)\n", x->out,
+	       x->handlers.n, x->handlers.n == 1 ? "" : "s", x->embedded.n,
+	       x->embedded.n == 1 ? "" : "s", embedded);
+	printf("binary size %.1f KB, built in %.2f s\n", (double)st.st_size / 1024.0,
+	       export_now() - t0);
+}
+
+int
+export_main(int argc, char **argv, const char *home)
+{
+	double t0 = export_now();
+	export_state x = { .home = home };
+	const char *dir = NULL, *out = NULL;
+	int rc = export_parse(argc, argv, &x, &dir, &out);
+	if (rc < 0)
+		rc = export_prepare(&x, dir, out);
+	if (rc >= 0)
+		return rc;
+	rc = 1;
+	if (export_collect(&x) == 0)
+		rc = export_build(&x);
+	if (rc == 0)
+		export_report(&x, t0);
+	const char *keep = getenv("COT_EXPORT_KEEP");
+	if (keep != NULL && *keep)
+		fprintf(stderr, "cotdev export: build files kept in %s\n", x.tmp);
+	else
+		nftw(x.tmp, export_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	sv_free(&x.handlers);
+	sv_free(&x.embedded);
+	sv_free(&x.objects);
+	return rc;
+}

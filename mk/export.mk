@@ -1,0 +1,20 @@
+# production export: devserver/export.c, runtime/app_main.c, runtime/embed.c,
+# tests/test_export.c and the HTTP benchmark (make bench-http).
+DEVSERVER += devserver/export.c
+RUNTIME   += runtime/embed.c
+PACKAGES  += wrk binutils
+# The export compiles exactly the runtime the dev server is built from and
+# links the same libraries (never DEV_LIBS); both are baked into cotdev.
+DEFS      += -DCOT_EXPORT_RUNTIME='"$(RUNTIME)"' -DCOT_EXPORT_LIBS='"$(LIBS)"'
+
+build/test_export: tests/test_export.c tests/t.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_export.c -o $@
+TEST_BINS += build/test_export
+TEST_CMDS += build/test_export@build/cotdev
+
+build/bare_hello: tests/bench/bare_hello.c | build
+	$(CC) $(WARN) -O2 tests/bench/bare_hello.c -o $@ -lmicrohttpd
+
+.PHONY: bench-http
+bench-http: deps build/cotdev build/bare_hello
+	tests/bench/bench_http.sh

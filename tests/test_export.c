@@ -1,0 +1,389 @@
+/*
+ * test_export.c -- `cotdev export` end to end: build an app made by
+ * `cotdev new` into a binary, then drive that binary over HTTP.
+ *
+ * usage: test_export COTDEV     (e.g. build/cotdev; COT_HOME as for cotdev)
+ *
+ * Checks: the binary links neither libtcc nor libinotifytools; it answers
+ * like the dev server (hello, 404, 405) without the dev server's extras
+ * (/_cot/ paths, the live-reload script); two handler files may define the
+ * same non-static helper, as in development; embedded files are listed and
+ * carried; SIGTERM lets a slow request finish and exits 0; two processes
+ * share a port; compile errors and route conflicts fail the export with
+ * "handlers/x.c:LINE:COL: error:" and a non-zero exit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "t.h"
+
+static char tmpdir[256];
+static const char *cotdev;
+
+/* ==== helpers ========================================================== */
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Runs a shell command; its output (stdout+stderr) goes into out. */
+static int
+run(char *out, size_t outlen, const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Starts `bin --port PORT --quiet`-less, stdout into log; returns the port
+ * it printed, or -1. */
+static int
+start_app(const char *bin, int port, const char *log, pid_t *pid)
+{
+	char portarg[16];
+	snprintf(portarg, sizeof(portarg), "%d", port);
+	*pid = fork();
+	if (*pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(bin, bin, "--port", portarg, "--db", "/dev/null", (char *)NULL);
+		_exit(127);
+	}
+	for (double t0 = now_s(); now_s() - t0 < 10;) {
+		char buf[4096] = { 0 };
+		FILE *f = fopen(log, "r");
+		if (f != NULL) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+		}
+		const char *p = strstr(buf, "cot app on http://127.0.0.1:");
+		if (p != NULL && strchr(p, '\n') != NULL)
+			return atoi(p + strlen("cot app on http://127.0.0.1:"));
+		if (waitpid(*pid, NULL, WNOHANG) == *pid)
+			return -1;
+		usleep(20000);
+	}
+	return -1;
+}
+
+static int
+connect_to(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct timeval tv = { 10, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads until the peer closes; returns the bytes read. */
+static size_t
+read_all(int fd, char *out, size_t outlen)
+{
+	size_t n = 0;
+	ssize_t got;
+	while (n + 1 < outlen && (got = read(fd, out + n, outlen - 1 - n)) > 0)
+		n += (size_t)got;
+	out[n] = '\0';
+	return n;
+}
+
+/* One request with Connection: close; the whole response into out. */
+static void
+http(int port, const char *method, const char *path, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	int fd = connect_to(port);
+	if (fd < 0)
+		return;
+	char req[512];
+	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n"
+	                 "Connection: close\r\n\r\n", method, path);
+	if (write(fd, req, (size_t)n) == n)
+		read_all(fd, out, outlen);
+	close(fd);
+}
+
+static const char *
+body_of(const char *resp)
+{
+	const char *p = strstr(resp, "\r\n\r\n");
+	return p ? p + 4 : "";
+}
+
+static int
+exit_code_of(pid_t pid)
+{
+	int st;
+	for (double t0 = now_s(); now_s() - t0 < 30; usleep(10000))
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* Whether text holds "PREFIX<digits>: error:" (PREFIX is "file:line:"). */
+static int
+has_error_at(const char *text, const char *prefix)
+{
+	for (const char *p = strstr(text, prefix); p != NULL; p = strstr(p + 1, prefix)) {
+		const char *q = p + strlen(prefix);
+		if (*q < '0' || *q > '9')
+			continue;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (strncmp(q, ": error:", 8) == 0)
+			return 1;
+	}
+	printf("# no \"%sCOL: error:\" in:\n%s\n", prefix, text);
+	return 0;
+}
+
+/* ==== the app under test =============================================== */
+
+static const char slow_c[] =
+	"#include <cot.h>\n#include <unistd.h>\n"
+	"int shared_helper(void) { return 1; }\n"
+	"static cot_result slow(cot_ctx *c)\n{\n\tusleep(1200000);\n"
+	"\treturn cot_text(c, 200, \"slow done %d\\n\", shared_helper());\n}\n"
+	"COT_ROUTES(COT_GET(\"/slow\", slow), COT_POST(\"/only-post\", slow),)\n";
+static const char other_c[] =
+	"#include <cot.h>\n"
+	"int shared_helper(void) { return 2; }\n"
+	"static cot_result other(cot_ctx *c) { return cot_text(c, 200, \"%d\\n\", shared_helper()); }\n"
+	"COT_ROUTES(COT_GET(\"/other\", other),)\n";
+static const char util_c[] = "int util_twice(int x) { return 2 * x; }\n";
+
+/* cotdev new + a few files that exercise what the export must handle. */
+static int
+make_app(const char *dir)
+{
+	char out[4096], path[512];
+	if (run(out, sizeof(out), "%s new %s", cotdev, dir) != 0) {
+		printf("# cotdev new failed: %s\n", out);
+		return -1;
+	}
+	write_file(dir, "handlers/slow.c", slow_c);
+	write_file(dir, "handlers/other.c", other_c);
+	write_file(dir, "handlers/util.c", util_c);
+	snprintf(path, sizeof(path), "%s/templates", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/static", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/static/css", dir);
+	mkdir(path, 0755);
+	write_file(dir, "templates/page.html", "<p>{{who}} EMBEDDED-TEMPLATE-MARK</p>\n");
+	write_file(dir, "static/css/app.css", "body{color:#123} /* EMBEDDED-CSS-MARK */\n");
+	write_file(dir, "schema.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY); -- MARK\n");
+	return 0;
+}
+
+/* ==== checks =========================================================== */
+
+static void
+check_build(const char *app, const char *bin)
+{
+	char out[16384];
+	int rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	T_CHECK("export exits 0", rc == 0);
+	if (rc != 0)
+		printf("# %s\n", out);
+	T_CHECK("export prints size and time",
+	        strstr(out, "binary size") != NULL && strstr(out, " s\n") != NULL);
+	run(out, sizeof(out), "ldd %s", bin);
+	T_CHECK("ldd: no libtcc, no inotifytools",
+	        strstr(out, "libmicrohttpd") != NULL && strstr(out, "tcc") == NULL &&
+	        strstr(out, "inotify") == NULL);
+	run(out, sizeof(out), "nm %s | grep -ci 'tcc_\\|inotify'", bin);
+	T_STREQ("nm: no tcc_ or inotify symbols", out, "0\n");
+	run(out, sizeof(out), "%s --list-files", bin);
+	T_CHECK("embedded files listed",
+	        strstr(out, "templates/page.html") && strstr(out, "static/css/app.css") &&
+	        strstr(out, "schema.sql"));
+	run(out, sizeof(out), "grep -c 'EMBEDDED-CSS-MARK' %s", bin);
+	T_STREQ("static file bytes are in the binary", out, "1\n");
+	run(out, sizeof(out), "%s --help", bin);
+	T_CHECK("--help lists the flags", strstr(out, "--host") && strstr(out, "--port") &&
+	        strstr(out, "--threads") && strstr(out, "--db") &&
+	        strstr(out, "--allow-destructive"));
+}
+
+static void
+check_http(int port)
+{
+	static char r[65536];
+	http(port, "GET", "/hello/world", r, sizeof(r));
+	T_CHECK("GET /hello/world is 200", strncmp(r, "HTTP/1.1 200", 12) == 0);
+	T_STREQ("GET /hello/world body", body_of(r), "Hello, world!\n");
+	http(port, "GET", "/other", r, sizeof(r));
+	T_STREQ("same non-static helper in two files: each keeps its own", body_of(r), "2\n");
+	http(port, "GET", "/nope", r, sizeof(r));
+	T_CHECK("unknown path is 404", strncmp(r, "HTTP/1.1 404", 12) == 0);
+	http(port, "DELETE", "/hello/world", r, sizeof(r));
+	T_CHECK("wrong method is 405", strncmp(r, "HTTP/1.1 405", 12) == 0);
+	T_CHECK("405 has Allow", strstr(r, "Allow: GET") != NULL);
+	http(port, "GET", "/_cot/events", r, sizeof(r));
+	T_CHECK("/_cot/events is 404 in the export", strncmp(r, "HTTP/1.1 404", 12) == 0);
+	http(port, "GET", "/", r, sizeof(r));
+	T_CHECK("GET / is HTML", strncmp(r, "HTTP/1.1 200", 12) == 0 &&
+	        strstr(r, "text/html") != NULL);
+	T_CHECK("no live-reload script in HTML", strstr(r, "/_cot/") == NULL &&
+	        strstr(r, "EventSource") == NULL);
+}
+
+/* A request in flight when SIGTERM arrives completes; exit status 0. */
+static void
+check_drain(pid_t pid, int port, const char *log)
+{
+	static char r[4096], out[8192];
+	int fd = connect_to(port);
+	const char req[] = "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	T_CHECK("slow request sent", fd >= 0 && write(fd, req, sizeof(req) - 1) > 0);
+	usleep(300000);
+	kill(pid, SIGTERM);
+	read_all(fd, r, sizeof(r));
+	close(fd);
+	T_CHECK("SIGTERM: the slow request completes with 200",
+	        strncmp(r, "HTTP/1.1 200", 12) == 0);
+	T_STREQ("SIGTERM: the slow request's body", body_of(r), "slow done 1\n");
+	T_CHECK("SIGTERM: exit status 0", exit_code_of(pid) == 0);
+	run(out, sizeof(out), "cat %s", log);
+	T_CHECK("one access-log line per request",
+	        strstr(out, "GET /hello/world 200") && strstr(out, "GET /nope 404"));
+}
+
+/* SO_REUSEPORT: a second process binds the port of the first. */
+static void
+check_reuse_port(const char *bin)
+{
+	char log1[300], log2[300], r[4096];
+	pid_t a, b;
+	snprintf(log1, sizeof(log1), "%s/reuse1.log", tmpdir);
+	snprintf(log2, sizeof(log2), "%s/reuse2.log", tmpdir);
+	int port = start_app(bin, 0, log1, &a);
+	int port2 = port > 0 ? start_app(bin, port, log2, &b) : -1;
+	T_CHECK("two processes listen on one port", port > 0 && port2 == port);
+	http(port, "GET", "/hello/world", r, sizeof(r));
+	T_STREQ("the shared port answers", body_of(r), "Hello, world!\n");
+	if (port > 0) {
+		kill(a, SIGTERM);
+		T_CHECK("first process exits 0", exit_code_of(a) == 0);
+	}
+	if (port2 > 0) {
+		kill(b, SIGTERM);
+		T_CHECK("second process exits 0", exit_code_of(b) == 0);
+	}
+}
+
+/* A compile error or a route conflict fails the export, like in dev. */
+static void
+check_errors(const char *app)
+{
+	char out[16384], bin[300], path[512];
+	snprintf(bin, sizeof(bin), "%s/bad-app", tmpdir);
+	write_file(app, "handlers/broken.c", "#include <cot.h>\n\nstatic int f(void)\n"
+	           "{\n\treturn nope;\n}\n");
+	int rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	T_CHECK("compile error: export exits non-zero", rc != 0);
+	T_CHECK("compile error: handlers/broken.c:5:COL: error:",
+	        has_error_at(out, "handlers/broken.c:5:"));
+	T_CHECK("compile error: no binary written", access(bin, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/handlers/broken.c", app);
+	unlink(path);
+
+	write_file(app, "handlers/dup.c", "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
+	           "{ return cot_text(c, 200, \"x\"); }\n\nCOT_ROUTES(COT_GET(\"/other\", h),)\n");
+	rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	T_CHECK("route conflict: export exits non-zero", rc != 0);
+	T_CHECK("route conflict: names both files",
+	        strstr(out, "handlers/dup.c:5: error: route GET /other is already declared in "
+	                    "handlers/other.c") != NULL ||
+	        strstr(out, "handlers/other.c:4: error: route GET /other is already declared in "
+	                    "handlers/dup.c") != NULL);
+	T_CHECK("route conflict: no binary written", access(bin, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/handlers/dup.c", app);
+	unlink(path);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_export COTDEV\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	cotdev = argv[1];
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cot-test-export-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	char app[300], bin[300], log[300], out[300];
+	snprintf(app, sizeof(app), "%s/app", tmpdir);
+	snprintf(bin, sizeof(bin), "%s/bin/app", tmpdir);
+	snprintf(log, sizeof(log), "%s/app.log", tmpdir);
+	snprintf(out, sizeof(out), "%s/bin", tmpdir);
+	mkdir(out, 0755);
+	if (make_app(app) != 0)
+		return 1;
+	check_build(app, bin);
+	pid_t pid;
+	int port = start_app(bin, 0, log, &pid);
+	T_CHECK("--port 0 prints \"cot app on http://127.0.0.1:PORT/\"", port > 0);
+	if (port > 0) {
+		check_http(port);
+		check_drain(pid, port, log);
+	}
+	check_reuse_port(bin);
+	check_errors(app);
+	run(out, sizeof(out), "rm -rf %s", tmpdir);
+	return T_DONE();
+}
