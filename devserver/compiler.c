@@ -177,11 +177,17 @@ compiler_add_api(TCCState *s)
 
 /* Checks the module table tcc produced; writes a message into log on error. */
 static int
-compiler_check_table(const char *path, const cot_module *t, compiler_log *log)
+compiler_check_table(const char *path, const cot_module *t, const cot_middleware *mw,
+                     compiler_log *log)
 {
 	char msg[512];
-	if (t == NULL) {
-		snprintf(msg, sizeof(msg), "%s:1: error: no COT_ROUTES table found", path);
+	if (t == NULL && mw == NULL) {
+		snprintf(msg, sizeof(msg), "%s:1: error: no COT_ROUTES or COT_MIDDLEWARE found", path);
+	} else if (mw != NULL && mw->abi != COT_ABI) {
+		snprintf(msg, sizeof(msg), "%s:1: error: built against cot.h ABI %d, server "
+		         "speaks %d", path, mw->abi, COT_ABI);
+	} else if (t == NULL) {
+		return 0;
 	} else if (t->abi != COT_ABI) {
 		snprintf(msg, sizeof(msg), "%s:1: error: built against cot.h ABI %d, server "
 		         "speaks %d", path, t->abi, COT_ABI);
@@ -230,7 +236,8 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	         (out->code = tcclines_relocate(s, &out->size)) != NULL;
 	if (ok) {
 		out->table = tcc_get_symbol(s, COMPILER_TABLE_SYMBOL);
-		ok = compiler_check_table(path, out->table, &log) == 0;
+		out->middleware = tcc_get_symbol(s, COMPILER_MIDDLEWARE_SYMBOL);
+		ok = compiler_check_table(path, out->table, out->middleware, &log) == 0;
 	}
 	if (ok)
 		out->lines = tcclines_build(s, out->code, out->size);

@@ -12,6 +12,7 @@
 #define COMPILER_STR_(x) #x
 #define COMPILER_STR(x) COMPILER_STR_(x)
 #define COMPILER_TABLE_SYMBOL COMPILER_STR(COT_MODULE_SYMBOL)
+#define COMPILER_MIDDLEWARE_SYMBOL COMPILER_STR(COT_MIDDLEWARE_SYMBOL)
 
 /* A runtime function handler code may call, by name. */
 typedef struct compiler_symbol {
@@ -35,7 +36,8 @@ typedef struct compiler_module {
 	void *code;
 	size_t size;
 	struct tcclines *lines;
-	const cot_module *table;
+	const cot_module *table;      /* NULL when the file declares only middleware */
+	const cot_middleware *middleware; /* NULL when it declares none */
 } compiler_module;
 
 int compiler_compile(const char *path, const compiler_options *opt, compiler_module *out,

@@ -17,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/db.h"
 #include "../runtime/internal.h"
 #include "export.h"
+#include "migrate_cmd.h"
 #include "reloader.h"
 #include "scaffold.h"
 #include "tcclines.h"
@@ -36,6 +38,7 @@ static const char usage_main[] =
 	"  check [DIR]    compile every handler once; exit 1 if any fails\n"
 	"  routes [DIR]   print the app's routes\n"
 	"  export [DIR] -o BIN   build the app into one production binary\n"
+	"  migrate [DIR] show how schema.sql changes the database; --apply applies safe changes\n"
 	"\n"
 	"`cotdev COMMAND --help` describes a command.\n";
 
@@ -47,7 +50,8 @@ static const char usage_run[] =
 	"  --host H      IPv4 address to bind (default 127.0.0.1)\n"
 	"  --threads N   worker threads (default: one per core)\n"
 	"  --quiet       no access-log line per request\n"
-	"  --timeout MS  stop a handler that runs longer (default 5000; 0: never)\n";
+	"  --timeout MS  stop a handler that runs longer (default 5000; 0: never)\n"
+	"  --cors ORIGIN allow cross-origin requests from ORIGIN (or *)\n";
 
 static const char usage_new[] =
 	"usage: cotdev new DIR\n"
@@ -156,6 +160,8 @@ main_trace_lookup(const void *debug, uintptr_t pc, const char **file, int *line,
 static void
 main_on_event(const char *event, const char *file, const char *error)
 {
+	if (strcmp(event, "change") == 0 && strcmp(file, "schema.sql") == 0)
+		migrate_cmd_dev("app.db", 0);
 	(void)event;
 	(void)file;
 	(void)error;
@@ -181,13 +187,14 @@ main_run(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "cors", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true };
 	int ch, budget_ms = 5000;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:H:t:qT:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (main_parse_port(optarg, &cfg.port) != 0) {
@@ -198,6 +205,7 @@ main_run(int argc, char **argv)
 		case 'H': cfg.host = optarg; break;
 		case 't': cfg.threads = atoi(optarg); break;
 		case 'q': cfg.quiet = true; break;
+		case 'C': cfg.cors_origin = optarg; break;
 		case 'T':
 			budget_ms = atoi(optarg);
 			if (budget_ms < 0) {
@@ -223,6 +231,11 @@ main_run(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	char inc[PATH_MAX], err[1024];
+	if (db_init("app.db", err, sizeof(err)) != 0) {
+		fprintf(stderr, "cotdev run: %s\n", err);
+		return 1;
+	}
+	migrate_cmd_dev("app.db", 1);
 	main_include_dir(inc, sizeof(inc));
 	static const char *const watch_dirs[] = { "templates", "static", NULL };
 	static const char *const watch_files[] = { "schema.sql", NULL };
@@ -260,6 +273,7 @@ main_run(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	printf("stopping (%s)\n", sig == SIGINT ? "interrupt" : "terminate");
 	server_stop(s);
+	db_shutdown();
 	crash_shutdown();
 	reloader_shutdown();
 	render_shutdown();
@@ -312,6 +326,8 @@ main(int argc, char **argv)
 		return main_compile_once(argc - 1, argv + 1, usage_check, false);
 	if (strcmp(cmd, "routes") == 0)
 		return main_compile_once(argc - 1, argv + 1, usage_routes, true);
+	if (strcmp(cmd, "migrate") == 0)
+		return migrate_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") == 0)
 		return export_main(argc - 1, argv + 1, main_home());
 	fprintf(stderr, "cotdev: unknown command \"%s\"\n\n", cmd);

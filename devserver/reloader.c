@@ -54,6 +54,8 @@ typedef struct module {
 	binding *bindings;
 	int *slots;
 	int nbindings;
+	binding mw_before, mw_after; /* COT_MIDDLEWARE hooks; fn NULL if none */
+	bool has_mw;
 	unit *unit;
 	bool freed;
 	struct module *next_all;
@@ -64,6 +66,7 @@ struct unit {
 	uint64_t hash;             /* of the source last compiled */
 	module *current;
 	deps_list deps;            /* files it #includes, transitively */
+	int mw_slot;               /* middleware slot, -1 until it declares some */
 };
 
 static struct {
@@ -138,6 +141,7 @@ reloader_unit(const char *path)
 	}
 	u = calloc(1, sizeof(*u));
 	u->path = strdup(path);
+	u->mw_slot = -1;
 	R.units[R.nunits++] = u;
 	return u;
 }
@@ -255,10 +259,45 @@ reloader_claim_slots(unit *u, const cot_module *t, module *m, char *err, size_t 
 	return 0;
 }
 
+/* Publishes (or switches off) the unit's middleware hooks. */
+static void
+reloader_publish_middleware(unit *u, module *m)
+{
+	if (m->has_mw && u->mw_slot < 0)
+		u->mw_slot = middleware_slot_for(u->path);
+	if (u->mw_slot < 0)
+		return;
+	middleware_bind(u->mw_slot,
+	                m->has_mw && (m->mw_before.fn || m->mw_before.error) ? &m->mw_before : NULL,
+	                m->has_mw && m->mw_after.fn ? &m->mw_after : NULL);
+}
+
+/* Fills the module's middleware bindings from its COT_MIDDLEWARE table. */
+static int
+reloader_claim_middleware(unit *u, module *m, char *err, size_t errlen)
+{
+	const cot_middleware *mw = m->code.middleware;
+	if (mw == NULL)
+		return 0;
+	if (u->mw_slot < 0 && (u->mw_slot = middleware_slot_for(u->path)) < 0) {
+		snprintf(err, errlen, "%s:1: error: too many files declare COT_MIDDLEWARE (limit 16)",
+		         u->path);
+		return -1;
+	}
+	m->has_mw = true;
+	binding base = { .owner = &m->owner, .file = u->path, .debug = m->code.lines };
+	m->mw_before = base;
+	m->mw_before.fn = mw->before;
+	m->mw_after = base;
+	m->mw_after.fn = mw->after;
+	return 0;
+}
+
 /* Makes `m` the unit's current generation. Lock held. */
 static void
 reloader_publish(unit *u, module *m)
 {
+	reloader_publish_middleware(u, m);
 	for (int i = 0; i < m->nbindings; i++) {
 		router_bind(m->slots[i], &m->bindings[i]);
 		R.slot_owner[m->slots[i]] = u;
@@ -286,6 +325,10 @@ reloader_publish_error(unit *u, char *error)
 		m->bindings[k++] = (binding){ .owner = &m->owner, .file = u->path,
 		                              .error = m->error };
 	}
+	if (u->mw_slot >= 0) { /* broken middleware: every request sees the error */
+		m->has_mw = true;
+		m->mw_before = (binding){ .owner = &m->owner, .file = u->path, .error = m->error };
+	}
 	reloader_publish(u, m);
 }
 
@@ -310,18 +353,20 @@ reloader_compile(unit *u, uint64_t hash)
 	u->hash = hash;
 	deps_scan(u->path, &u->deps);
 	if (compiler_compile(u->path, &co, &cm, &error) == 0) {
-		const cot_module *t = cm.table;
+		static const cot_module no_routes = { COT_ABI, NULL, NULL, 0 };
+		const cot_module *t = cm.table ? cm.table : &no_routes;
 		module *m = module_new(u, t->nroutes);
 		m->code = cm;
 		char err[768];
-		if (reloader_claim_slots(u, t, m, err, sizeof(err)) == 0) {
+		if (reloader_claim_slots(u, t, m, err, sizeof(err)) == 0 &&
+		    reloader_claim_middleware(u, m, err, sizeof(err)) == 0) {
 			reloader_publish(u, m);
 			R.opt.stats.reloads++;
 			if (!R.opt.quiet_reloads)
-				printf("%sreloaded%s %s in %.1f ms (%d route%s)\n",
+				printf("%sreloaded%s %s in %.1f ms (%d route%s%s)\n",
 				       reloader_color("\033[32m"), reloader_color("\033[0m"),
 				       u->path, reloader_now_ms() - t0, t->nroutes,
-				       t->nroutes == 1 ? "" : "s");
+				       t->nroutes == 1 ? "" : "s", m->has_mw ? ", middleware" : "");
 			fflush(stdout);
 			if (R.opt.on_event != NULL)
 				R.opt.on_event("reload", u->path, NULL);
@@ -374,6 +419,8 @@ reloader_unload(unit *u)
 		return;
 	int n = u->current->error ? 0 : u->current->nbindings;
 	reloader_unbind_others(u, NULL);
+	if (u->mw_slot >= 0)
+		middleware_bind(u->mw_slot, NULL, NULL);
 	module *old = u->current;
 	u->current = NULL;
 	u->hash = 0;
@@ -395,7 +442,7 @@ reloader_refresh(const char *path, bool force)
 	size_t len = 0;
 	char *src = reloader_is_source(path) ? reloader_read(path, &len) : NULL;
 	bool handler = src != NULL && path[strlen(path) - 1] == 'c' &&
-	               strstr(src, "COT_ROUTES") != NULL;
+	               (strstr(src, "COT_ROUTES") != NULL || strstr(src, "COT_MIDDLEWARE") != NULL);
 	unit *u = handler ? reloader_unit(path) : reloader_find_unit(path);
 	if (u != NULL) {
 		if (!handler)
@@ -602,6 +649,9 @@ reloader_shutdown(void)
 	int n = router_count();
 	for (int s = 0; s < n; s++)
 		router_bind(s, NULL);
+	for (int i = 0; i < R.nunits; i++)
+		if (R.units[i]->mw_slot >= 0)
+			middleware_bind(R.units[i]->mw_slot, NULL, NULL);
 	for (module *m = R.all_modules, *next; m != NULL; m = next) {
 		next = m->next_all;
 		atomic_store(&m->owner.retired, true);
@@ -621,6 +671,7 @@ reloader_shutdown(void)
 	R.nunits = R.capunits = 0;
 	memset(R.slot_owner, 0, sizeof(R.slot_owner));
 	router_reset();
+	middleware_reset();
 	if (R.opt.watch)
 		watcher_close();
 	if (R.evfd >= 0)

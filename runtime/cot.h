@@ -94,6 +94,39 @@ typedef struct cot_module {
 		COT_ABI, __FILE__, cot_routes_,                                \
 		(int)(sizeof(cot_routes_) / sizeof(cot_routes_[0])) };
 
+/*
+ * Middleware: hooks that run around every handler of the app, declared in
+ * any handler file (and reloaded like routes):
+ *
+ *     static cot_result need_login(cot_ctx *c)
+ *     {
+ *             if (cot_cookie(c, "session") == NULL)
+ *                     return cot_redirect(c, 303, "/login");
+ *             return cot_next(c);     // go on to the handler
+ *     }
+ *     COT_MIDDLEWARE(need_login, NULL)
+ *
+ * A before hook that responds stops the request; `after` hooks see every
+ * response, errors included, and may add headers (return cot_next(c)).
+ * Files run in file-name order; after hooks in reverse.
+ */
+typedef struct cot_middleware {
+	int abi;
+	const char *file;
+	cot_handler before; /* may be NULL */
+	cot_handler after;  /* may be NULL */
+} cot_middleware;
+
+#ifndef COT_MIDDLEWARE_SYMBOL
+#define COT_MIDDLEWARE_SYMBOL cot_middleware_table
+#endif
+
+#define COT_MIDDLEWARE(before, after)                                          \
+	const cot_middleware COT_MIDDLEWARE_SYMBOL = { COT_ABI, __FILE__, before, after };
+
+/* What a before hook returns to let the request go on. */
+cot_result cot_next(cot_ctx *c);
+
 /* ---- request ---------------------------------------------------------- */
 
 /* Path parameter `:name` of the matched route, percent-decoded; "" if absent. */

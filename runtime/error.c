@@ -187,10 +187,21 @@ error_render_json(cot_ctx *c, int status, const char *detail, const char *trace)
 	c->content_type = "application/problem+json";
 }
 
+char *(*error_page_hook)(cot_ctx *c, int status, const char *detail);
+
 static void
 error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
 {
 	arena *a = &c->mem;
+	/* The app's page, unless development has a trace to show. */
+	char *page = error_page_hook != NULL && !(trace && server_dev_mode)
+	                 ? error_page_hook(c, status, detail) : NULL;
+	if (page != NULL) {
+		c->resp_body = page;
+		c->resp_len = strlen(page);
+		c->content_type = "text/html; charset=utf-8";
+		return;
+	}
 	const char *d = detail ? error_html_escape(a, detail) : "";
 	const char *t = (trace && server_dev_mode) ? error_html_escape(a, trace) : NULL;
 	char *body = arena_printf(a,

@@ -92,6 +92,7 @@ int router_count(void);
 int router_pattern_valid(const char *pattern, char *err, size_t errlen);
 enum router_result router_lookup(const char *method, char **segs, int nsegs,
                                  route_match *m);
+binding *router_acquire(_Atomic(binding *) *slot);
 void router_release(binding *b);
 int router_split_path(arena *a, const char *raw, char **segs, int max);
 size_t router_percent_decode(char *s, bool plus_is_space);
@@ -155,6 +156,8 @@ double ctx_now_ms(void);
  * NULL; `trace` is shown only in development.
  */
 void error_respond(cot_ctx *c, int status, const char *detail, const char *trace);
+/* The app's own page for a status (templates/errors/404.html), or NULL. */
+extern char *(*error_page_hook)(cot_ctx *c, int status, const char *detail);
 const char *error_title(int status);
 
 /* ==== crashes and traces (crash.c, trace.c) ============================ */
@@ -180,9 +183,19 @@ extern int (*trace_contains_hook)(const void *debug, uintptr_t pc);
 extern int (*trace_lookup_hook)(const void *debug, uintptr_t pc, const char **file,
                                 int *line, const char **func);
 
+void trace_respond(cot_ctx *c, const binding *b, const crash_report *rep);
+
 /* A short trace of a crash, in the request's arena; *detail gets one line. */
 char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,
                    const char **detail);
+
+/* ==== middleware (middleware.c) ====================================== */
+
+int middleware_slot_for(const char *file);
+void middleware_bind(int slot, binding *before, binding *after);
+void middleware_reset(void);
+int middleware_before(cot_ctx *c);
+void middleware_after(cot_ctx *c);
 
 /* ==== templates and static files (render.c, server.c) ================== */
 
@@ -200,6 +213,7 @@ typedef struct server_config {
 	bool reuse_port;           /* SO_REUSEPORT: several processes, one port */
 	bool quiet;                /* no access-log line per request */
 	const char *static_dir;    /* served at /static/ (NULL: none) */
+	const char *cors_origin;   /* Access-Control-Allow-Origin (NULL: no CORS) */
 	size_t max_body;           /* bytes; 0: default 10 MB */
 	/* Called before every request is routed (dev: take pending reloads). */
 	void (*before_route)(void);

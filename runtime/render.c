@@ -19,11 +19,36 @@
 
 static template_cache *render_cache;
 
+/*
+ * templates/errors/STATUS.html, when the app has one, rendered with
+ * status, title, detail and request_id; NULL otherwise.
+ */
+static char *
+render_error_page(cot_ctx *c, int status, const char *detail)
+{
+	char name[64], err[256];
+	snprintf(name, sizeof(name), "errors/%d.html", status);
+	json_t *data = json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title",
+	                         error_title(status), "detail", detail ? detail : "",
+	                         "request_id", c->request_id);
+	template_buf buf = { 0 };
+	int rc = template_cache_render(render_cache, name, data, TEMPLATE_STRICT | TEMPLATE_LAYOUT,
+	                               &buf, err, sizeof(err));
+	json_decref(data);
+	char *page = rc == TEMPLATE_OK ? arena_strndup(&c->mem, buf.data, buf.len) : NULL;
+	if (rc == TEMPLATE_ERROR)
+		printf("error page %s: %s\n", name, err);
+	template_buf_free(&buf);
+	return page;
+}
+
 /* Reads templates from dir (NULL: embedded only). Call once at start. */
 int
 render_init(const char *dir)
 {
 	render_cache = template_cache_new(dir, "templates");
+	if (render_cache != NULL)
+		error_page_hook = render_error_page;
 	return render_cache != NULL ? 0 : -1;
 }
 
@@ -39,6 +64,7 @@ render_add_embedded(const char *name, const char *src, char *err, size_t errlen)
 void
 render_shutdown(void)
 {
+	error_page_hook = NULL;
 	template_cache_free(render_cache);
 	render_cache = NULL;
 }

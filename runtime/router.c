@@ -275,15 +275,15 @@ router_match_segs(const route_slot *s, char **segs, int nsegs, route_match *m)
  * Takes a reference on the slot's binding. The count goes up before the
  * second look at the slot: see the comment at the top of the file.
  */
-static binding *
-router_acquire(route_slot *s)
+binding *
+router_acquire(_Atomic(binding *) *slot)
 {
 	for (;;) {
-		binding *b = atomic_load(&s->b);
+		binding *b = atomic_load(slot);
 		if (b == NULL || b->owner == NULL)
 			return b;
 		atomic_fetch_add(&b->owner->refs, 1);
-		if (atomic_load(&s->b) == b)
+		if (atomic_load(slot) == b)
 			return b;
 		router_release(b);
 	}
@@ -330,7 +330,7 @@ router_lookup(const char *method, char **segs, int nsegs, route_match *m)
 			router_add_allow(m, s->method);
 			continue;
 		}
-		binding *b = router_acquire(s);
+		binding *b = router_acquire(&s->b);
 		if (b == NULL)
 			continue;
 		m->slot = s;

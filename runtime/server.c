@@ -34,6 +34,9 @@
 #include "static.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
+#define SERVER_MAX_URL 8192          /* longer: 414 */
+#define SERVER_MAX_HEADERS 32768     /* all header bytes; more: 431 */
+#define SERVER_MHD_MEMORY (128 * 1024) /* MHD's own limit stays above ours */
 
 struct server {
 	server_config cfg;
@@ -101,12 +104,11 @@ server_call(cot_ctx *c, binding *b)
 	}
 	crash_report rep;
 	if (crash_call(c, b, &rep) != 0) {
-		const char *detail;
-		char *trace = trace_format(c, b, &rep, &detail);
-		c->resp_headers = NULL; /* half-built headers of the crashed handler */
-		printf("%s %s %s: %s\n%s\n", rep.stuck ? "stopped" : "crash in", c->method,
-		       c->path, detail, trace);
-		error_respond(c, rep.stuck ? 503 : 500, detail, trace);
+		trace_respond(c, b, &rep);
+		return;
+	}
+	if (c->reject_status != 0) { /* a bad body or API misuse seen by the API */
+		error_respond(c, c->reject_status, c->reject_detail, NULL);
 		return;
 	}
 	if (c->param_invalid) {
@@ -118,6 +120,50 @@ server_call(cot_ctx *c, binding *b)
 		error_respond(c, 500, arena_printf(&c->mem, "the handler for %s %s returned "
 		              "without a response (%s:%d)", c->method, c->path, b->file, b->line),
 		              NULL);
+}
+
+/* Adds up the bytes of the request headers. */
+static enum MHD_Result
+server_count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* 414 and 431 through the pipeline; returns 1 when the request was refused. */
+static int
+server_check_limits(cot_ctx *c)
+{
+	size_t header_bytes = 0;
+	if (strlen(c->raw_url) > SERVER_MAX_URL) {
+		c->path = "(too long)";
+		error_respond(c, 414, arena_printf(&c->mem, "the URL is longer than %d bytes",
+		              SERVER_MAX_URL), NULL);
+		return 1;
+	}
+	if (c->conn != NULL)
+		MHD_get_connection_values(c->conn, MHD_HEADER_KIND, server_count_header,
+		                          &header_bytes);
+	if (header_bytes > SERVER_MAX_HEADERS) {
+		error_respond(c, 431, arena_printf(&c->mem, "request headers take %zu bytes; the "
+		              "limit is %d", header_bytes, SERVER_MAX_HEADERS), NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* CORS preflight answer for an OPTIONS request, when CORS is on. */
+static void
+server_preflight(server *s, cot_ctx *c, const char *allow)
+{
+	if (s->cfg.cors_origin == NULL)
+		return;
+	cot_set_header(c, "Access-Control-Allow-Methods", allow);
+	const char *h = cot_header(c, "Access-Control-Request-Headers");
+	if (h != NULL)
+		cot_set_header(c, "Access-Control-Allow-Headers", h);
+	cot_set_header(c, "Access-Control-Max-Age", "600");
 }
 
 /* GET/HEAD /static/...: static.c decides, we copy its answer. */
@@ -163,6 +209,8 @@ server_dispatch(server *s, cot_ctx *c)
 		server_static(s, c);
 		return;
 	}
+	if (server_check_limits(c))
+		return;
 	int n = router_split_path(&c->mem, c->raw_url, segs, ROUTER_MAX_SEGS);
 	if (n < 0) {
 		c->path = c->raw_url;
@@ -176,12 +224,21 @@ server_dispatch(server *s, cot_ctx *c)
 		              c->path), NULL);
 		break;
 	case ROUTER_BAD_METHOD:
+		if (strcmp(c->method, "OPTIONS") == 0) { /* answered for every route */
+			char *allow = arena_printf(&c->mem, "%s, OPTIONS", c->match.allow);
+			cot_set_header(c, "Allow", allow);
+			server_preflight(s, c, allow);
+			c->status = 204;
+			c->responded = true;
+			break;
+		}
 		cot_set_header(c, "Allow", c->match.allow);
 		error_respond(c, 405, arena_printf(&c->mem, "%s does not allow %s (allowed: %s)",
 		              c->path, c->method, c->match.allow), NULL);
 		break;
 	case ROUTER_FOUND:
-		server_call(c, c->match.b);
+		if (!middleware_before(c))
+			server_call(c, c->match.b);
 		break;
 	}
 }
@@ -212,11 +269,40 @@ server_special(server *s, cot_ctx *c, enum MHD_Result *ret)
 	return 1;
 }
 
+static bool
+server_has_header(const cot_ctx *c, const char *name)
+{
+	for (const header_kv *h = c->resp_headers; h != NULL; h = h->next)
+		if (strcasecmp(h->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Built-in after-steps every response passes, errors included. */
+static void
+server_after(server *s, cot_ctx *c)
+{
+	middleware_after(c);
+	static const char *const secure[][2] = {
+		{ "X-Content-Type-Options", "nosniff" },
+		{ "X-Frame-Options", "SAMEORIGIN" },
+		{ "Referrer-Policy", "strict-origin-when-cross-origin" },
+	};
+	for (size_t i = 0; i < sizeof(secure) / sizeof(secure[0]); i++)
+		if (!server_has_header(c, secure[i][0]))
+			cot_set_header(c, secure[i][0], secure[i][1]);
+	if (s->cfg.cors_origin != NULL && !server_has_header(c, "Access-Control-Allow-Origin")) {
+		cot_set_header(c, "Access-Control-Allow-Origin", s->cfg.cors_origin);
+		cot_set_header(c, "Vary", "Origin");
+	}
+	if (s->cfg.dev_finish != NULL)
+		s->cfg.dev_finish(c);
+}
+
 static enum MHD_Result
 server_send(server *s, cot_ctx *c)
 {
-	if (s->cfg.dev_finish != NULL)
-		s->cfg.dev_finish(c);
+	server_after(s, c);
 	struct MHD_Response *r;
 	if (c->resp_fd > 0) { /* MHD closes the fd when done */
 		r = MHD_create_response_from_fd_at_offset64(c->resp_fd_len, c->resp_fd,
@@ -396,6 +482,7 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_MHD_MEMORY,
 		MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);

@@ -139,3 +139,19 @@ trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **d
 	                : arena_printf(a, "%s in %s (no line information)", what, b->file);
 	return out;
 }
+
+/*
+ * A handler (or hook) crashed or was stopped: log the trace (terminal in
+ * development, log in production) and answer through the error pipeline.
+ */
+void
+trace_respond(cot_ctx *c, const binding *b, const crash_report *rep)
+{
+	const char *detail;
+	char *trace = trace_format(c, b, rep, &detail);
+	c->resp_headers = NULL; /* half-built headers of the crashed code */
+	printf("%s %s %s: %s\n%s\n", rep->stuck ? "stopped" : "crash in", c->method, c->path,
+	       detail, trace);
+	fflush(stdout);
+	error_respond(c, rep->stuck ? 503 : 500, detail, trace);
+}
