@@ -17,7 +17,7 @@ DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 
 RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
-           runtime/middleware.c \
+           runtime/middleware.c runtime/task.c \
            runtime/template.c runtime/static.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \

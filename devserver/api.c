@@ -29,6 +29,7 @@ const compiler_symbol compiler_api[] = {
 	API(cot_set_header),
 	API(cot_fail_at),
 	API(cot_render_json),
+	API(cot_spawn_at),
 	API(cot_sprintf),
 	API(cot_alloc),
 	API(cot_form),

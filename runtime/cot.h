@@ -190,6 +190,21 @@ cot_result cot_fail_at(cot_ctx *c, const char *file, int line, int status,
  */
 cot_result cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data);
 
+/* ---- background tasks ------------------------------------------------ */
+
+/* Work handed off by a handler; `c` is a child context (see cot_spawn). */
+typedef void (*cot_task_fn)(cot_ctx *c, void *arg);
+
+/*
+ * Runs fn(child, arg) after this request's response, on a worker pool. The
+ * child context keeps the request's method, path, parameters and id; a crash
+ * or cot_fail in the task logs a trace ending "spawned by FILE:LINE during
+ * METHOD PATH (request ID)". `arg` must outlive the request. A task keeps its
+ * module's code alive across reloads until it returns.
+ */
+#define cot_spawn(c, fn, arg) cot_spawn_at((c), __FILE__, __LINE__, (fn), (arg))
+void cot_spawn_at(cot_ctx *c, const char *file, int line, cot_task_fn fn, void *arg);
+
 /* printf into memory that belongs to the request. */
 char *cot_sprintf(cot_ctx *c, const char *fmt, ...);
 

@@ -248,6 +248,13 @@ crash_shutdown(void)
 	}
 }
 
+static void
+crash_call_handler(cot_ctx *c, const binding *b, void *arg)
+{
+	(void)arg;
+	b->fn(c);
+}
+
 /*
  * Runs b's handler. Returns 0 when it returned, 1 when it crashed or was
  * stopped for running too long; then *rep says how. The caller keeps its
@@ -256,8 +263,19 @@ crash_shutdown(void)
 int
 crash_call(cot_ctx *c, const binding *b, crash_report *rep)
 {
+	return crash_run(c, b, crash_call_handler, NULL, rep);
+}
+
+/*
+ * Runs call(c, b, arg) -- code of b's module -- under the recovery point;
+ * returns like crash_call.
+ */
+int
+crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *, void *),
+          void *arg, crash_report *rep)
+{
 	if (!crash_installed) {
-		b->fn(c);
+		call(c, b, arg);
 		return 0;
 	}
 	crash_thread_setup();
@@ -273,7 +291,7 @@ crash_call(cot_ctx *c, const binding *b, crash_report *rep)
 		return 1;
 	}
 	crash_current = &f;
-	b->fn(c);
+	call(c, b, arg);
 	crash_current = NULL;
 	if (slot >= 0)
 		atomic_store(&crash_running[slot].deadline_ms, 0);

@@ -144,6 +144,12 @@ ctx_init(cot_ctx *c)
 void
 ctx_free(cot_ctx *c)
 {
+	if (c->tasks != NULL) {
+		if (c->spawn_trail != NULL)
+			task_submit(c); /* a task that spawned: its children run now */
+		else
+			task_drop(c);
+	}
 	if (c->match.b != NULL) {
 		router_release(c->match.b);
 		c->match.b = NULL;

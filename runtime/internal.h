@@ -132,6 +132,9 @@ struct cot_ctx {
 	int fail_line;
 	const char *fail_detail;
 	double start_ms;
+	/* background tasks (task.c) */
+	struct task *tasks;        /* spawned, waiting for the response */
+	const char *spawn_trail;   /* tasks: "spawned by ..." lines, innermost first */
 	/* ---- request/response API (form.c, json.c, cookie.c) ---- */
 	struct form_data *form;    /* parsed body once cot_form ran (arena) */
 	json_t *body_json;         /* cot_body_json's value; json_request_free drops it */
@@ -177,6 +180,8 @@ typedef struct crash_report {
 int crash_init(int budget_ms);
 void crash_shutdown(void);
 int crash_call(cot_ctx *c, const binding *b, crash_report *rep);
+int crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *, void *),
+              void *arg, crash_report *rep);
 
 /* How traces read a module's line table (dev: tcclines); NULL in export. */
 extern int (*trace_contains_hook)(const void *debug, uintptr_t pc);
@@ -188,6 +193,12 @@ void trace_respond(cot_ctx *c, const binding *b, const crash_report *rep);
 /* A short trace of a crash, in the request's arena; *detail gets one line. */
 char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,
                    const char **detail);
+
+/* ==== background tasks (task.c) ====================================== */
+
+void task_submit(cot_ctx *c);
+void task_drop(cot_ctx *c);
+void task_shutdown(void);
 
 /* ==== middleware (middleware.c) ====================================== */
 

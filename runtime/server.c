@@ -321,6 +321,7 @@ server_send(server *s, cot_ctx *c)
 	MHD_add_response_header(r, "X-Request-Id", c->request_id);
 	enum MHD_Result ret = MHD_queue_response(c->conn, (unsigned)c->status, r);
 	MHD_destroy_response(r);
+	task_submit(c);
 	if (!s->cfg.quiet)
 		server_log(c);
 	return ret;

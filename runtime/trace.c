@@ -134,6 +134,8 @@ trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **d
 		out = arena_printf(a, "%s  ... %d more frames of app code\n", out, more);
 	hidden += trace_outer_frames();
 	out = arena_printf(a, "%s  (%d framework frames hidden)", out, hidden);
+	if (c->spawn_trail != NULL)
+		out = arena_printf(a, "%s\n%s", out, c->spawn_trail);
 	const char *what = trace_describe(a, r);
 	*detail = first ? arena_printf(a, "%s in %s", what, first)
 	                : arena_printf(a, "%s in %s (no line information)", what, b->file);
