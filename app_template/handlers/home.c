@@ -21,6 +21,7 @@ home(cot_ctx *c)
 		"<ul>\n"
 		"<li><a href=\"/hello/world\">/hello/world</a> &mdash; "
 		"<code>handlers/hello.c</code>, a route with a parameter</li>\n"
+		"<li><a href=\"/notes\">/notes</a> &mdash; <code>handlers/notes.c</code>, notes in SQLite (<code>schema.sql</code>)</li>\n"
 		"</ul>\n"
 		"</body></html>\n");
 }

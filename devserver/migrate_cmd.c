@@ -1,0 +1,279 @@
+/*
+ * migrate_cmd.c -- schema.sql meets the live database.
+ *
+ * The planner (runtime/migrate*.c) decides what to do; this file decides
+ * when, and how the developer hears about it. In `cotdev run` a save of
+ * schema.sql applies the safe steps at once and holds the destructive ones,
+ * naming the exact command that applies them -- data is never dropped by a
+ * save. `cotdev migrate` shows the same plan and applies it on request.
+ *
+ * Each run opens its own connection: a migration is rare, and a connection
+ * of our own cannot be in the middle of a worker's statement. Workers'
+ * cached statements re-prepare themselves after the schema changed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../runtime/db.h"
+#include "../runtime/migrate.h"
+#include "migrate_cmd.h"
+
+#define MIGRATE_HOLD_HINT "cotdev migrate --apply --allow-destructive"
+
+static const char usage_migrate[] =
+	"usage: cotdev migrate [--apply [--allow-destructive]] [--db PATH] [DIR]\n"
+	"\n"
+	"Compares DIR/schema.sql (DIR defaults to .) with the database and prints\n"
+	"the plan. schema.sql is the only place the schema is written: no migration\n"
+	"files. Renames are declared in it with `-- @renamed from=OLD`.\n"
+	"  --apply               apply the safe (additive) steps in one transaction\n"
+	"  --allow-destructive   with --apply: also drop tables/columns, lossy type\n"
+	"                        changes, dropped indexes, views and triggers\n"
+	"  --db PATH             the database (default: app.db in DIR)\n"
+	"\n"
+	"Exit status:\n"
+	"  0  nothing to do, or everything planned was applied\n"
+	"  1  error: schema.sql does not parse, the database cannot be opened, or\n"
+	"     applying failed (rolled back: the database keeps its old schema)\n"
+	"  2  usage error\n"
+	"  3  changes remain: destructive steps held (--apply without\n"
+	"     --allow-destructive), or without --apply, the plan is not empty\n";
+
+/* ==== shared steps ===================================================== */
+
+/* Reads schema.sql; NULL when it is absent (*missing = 1) or unreadable. */
+static char *
+migrate_cmd_read(const char *path, int *missing)
+{
+	FILE *f = fopen(path, "r");
+	*missing = f == NULL && errno == ENOENT;
+	if (f == NULL)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+	char chunk[8192];
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			char *nb = realloc(buf, cap);
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	if (buf == NULL)
+		buf = calloc(1, 1);
+	else
+		buf[len] = '\0';
+	return buf;
+}
+
+/* The summaries of the plan's steps that are (or are not) destructive. */
+static char *
+migrate_cmd_steps(const struct migrate_plan *p, int destructive)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (f == NULL)
+		return NULL;
+	int n = 0;
+	for (size_t i = 0; i < migrate_plan_count(p); i++)
+		if (!migrate_step_is_destructive(p, i) == !destructive)
+			fprintf(f, "%s%s", n++ ? "; " : "", migrate_step_summary(p, i));
+	fclose(f);
+	return out;
+}
+
+static size_t
+migrate_cmd_count(const struct migrate_plan *p, int destructive)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < migrate_plan_count(p); i++)
+		n += !migrate_step_is_destructive(p, i) == !destructive;
+	return n;
+}
+
+/* Opens the database and plans schema.sql against it. Returns 0, 1 when
+ * there is no schema.sql, -1 after printing an error. */
+static int
+migrate_cmd_plan(const char *db_path, const char *who, sqlite3 **db,
+                 struct migrate_plan **plan)
+{
+	int missing = 0;
+	char *err = NULL, *text = migrate_cmd_read("schema.sql", &missing);
+	*db = NULL;
+	*plan = NULL;
+	if (text == NULL) {
+		if (missing)
+			return 1;
+		fprintf(stderr, "%s: cannot read schema.sql: %s\n", who, strerror(errno));
+		return -1;
+	}
+	*db = db_open(db_path, &err);
+	if (*db != NULL && migrate_plan(*db, text, plan, &err) == 0) {
+		free(text);
+		return 0;
+	}
+	if (err != NULL && strncmp(err, "schema.sql:", 11) == 0)
+		fprintf(stderr, "%s\n", err); /* it names the file and line already */
+	else
+		fprintf(stderr, "%s: %s\n", who, err ? err : "cannot plan the migration");
+	if (*db != NULL)
+		fprintf(stderr, "%s: the database keeps its current schema\n", who);
+	free(err);
+	free(text);
+	sqlite3_close(*db);
+	*db = NULL;
+	return -1;
+}
+
+/* ==== cotdev run ======================================================= */
+
+/* Prints what was applied and what is held, in at most two lines. */
+static void
+migrate_cmd_report(const struct migrate_plan *p, int held)
+{
+	char *safe = migrate_cmd_steps(p, 0);
+	char *risky = migrate_cmd_steps(p, 1);
+	if (migrate_cmd_count(p, 0) > 0)
+		printf("schema.sql: applied %s\n", safe ? safe : "");
+	if (held > 0)
+		printf("schema.sql: held %d destructive change%s (%s); apply with: %s\n",
+		       held, held == 1 ? "" : "s", risky ? risky : "", MIGRATE_HOLD_HINT);
+	free(safe);
+	free(risky);
+}
+
+int
+migrate_cmd_dev(const char *db_path, int startup)
+{
+	sqlite3 *db;
+	struct migrate_plan *p;
+	int rc = migrate_cmd_plan(db_path, "schema.sql", &db, &p);
+	if (rc != 0) {
+		if (rc == 1 && !startup)
+			printf("schema.sql: removed; the database keeps its schema\n");
+		fflush(stdout);
+		return rc < 0 ? -1 : 0;
+	}
+	if (migrate_plan_is_empty(p)) {
+		if (!startup)
+			printf("schema.sql: no changes\n");
+	} else {
+		char *err = NULL;
+		int held = migrate_apply(db, p, 0, &err);
+		if (held < 0) {
+			printf("schema.sql: migration failed, nothing applied: %s\n",
+			       err ? err : "unknown error");
+			rc = -1;
+		} else {
+			migrate_cmd_report(p, held);
+		}
+		free(err);
+	}
+	fflush(stdout);
+	migrate_plan_free(p);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* ==== cotdev migrate =================================================== */
+
+/* Prints the plan, one step a line, destructive steps marked. */
+static void
+migrate_cmd_print(const struct migrate_plan *p)
+{
+	if (migrate_plan_is_empty(p)) {
+		printf("no changes: the database matches schema.sql\n");
+		return;
+	}
+	printf("plan: %s\n", migrate_summary(p));
+	for (size_t i = 0; i < migrate_plan_count(p); i++)
+		printf("  %s%s\n    %s\n", migrate_step_summary(p, i),
+		       migrate_step_is_destructive(p, i) ? "  [destructive]" : "",
+		       migrate_step_sql(p, i));
+}
+
+/* Applies p as asked; returns the exit status. */
+static int
+migrate_cmd_apply(sqlite3 *db, const struct migrate_plan *p, int destructive)
+{
+	if (migrate_plan_is_empty(p))
+		return 0;
+	char *err = NULL;
+	int held = migrate_apply(db, p, destructive, &err);
+	if (held < 0) {
+		fprintf(stderr, "cotdev migrate: failed, rolled back: %s\n", err ? err : "?");
+		free(err);
+		return 1;
+	}
+	size_t done = migrate_plan_count(p) - (size_t)held;
+	printf("applied %zu step%s\n", done, done == 1 ? "" : "s");
+	if (held > 0)
+		printf("held %d destructive step%s; apply with: %s\n", held,
+		       held == 1 ? "" : "s", MIGRATE_HOLD_HINT);
+	return held > 0 ? 3 : 0;
+}
+
+int
+migrate_cmd_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "apply", no_argument, NULL, 'a' },
+		{ "allow-destructive", no_argument, NULL, 'D' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int apply = 0, destructive = 0, ch;
+	const char *db_path = "app.db";
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': apply = 1; break;
+		case 'D': destructive = 1; break;
+		case 'd': db_path = optarg; break;
+		case 'h': fputs(usage_migrate, stdout); return 0;
+		default: fputs(usage_migrate, stderr); return 2;
+		}
+	}
+	if (argc - optind > 1 || (destructive && !apply)) {
+		fputs(usage_migrate, stderr);
+		return 2;
+	}
+	const char *dir = optind < argc ? argv[optind] : ".";
+	char abs[4096];
+	if (db_path[0] != '/' && strcmp(db_path, "app.db") != 0 && getcwd(abs, 2048) != NULL) {
+		snprintf(abs + strlen(abs), sizeof(abs) - strlen(abs), "/%s", db_path);
+		db_path = abs; /* --db is relative to where cotdev was started */
+	}
+	if (chdir(dir) != 0) {
+		fprintf(stderr, "cotdev migrate: cannot enter %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	sqlite3 *db;
+	struct migrate_plan *p;
+	int rc = migrate_cmd_plan(db_path, "cotdev migrate", &db, &p);
+	if (rc != 0) {
+		if (rc == 1)
+			fprintf(stderr, "cotdev migrate: %s has no schema.sql\n", dir);
+		return 1;
+	}
+	migrate_cmd_print(p);
+	int status = apply ? migrate_cmd_apply(db, p, destructive)
+	                   : migrate_plan_is_empty(p) ? 0 : 3;
+	migrate_plan_free(p);
+	sqlite3_close(db);
+	return status;
+}

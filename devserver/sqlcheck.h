@@ -1,0 +1,29 @@
+/*
+ * sqlcheck.h -- SQL in handler files checked against the live schema when
+ * the file compiles, so a misspelled column is a reload error at its line.
+ */
+#ifndef COT_SQLCHECK_H
+#define COT_SQLCHECK_H
+
+#include <sqlite3.h>
+
+/*
+ * Prepares (never runs) every literal SQL string passed to a cot_db_* call
+ * in the file at `path` against `db`. Returns 0 when all prepare; else -1
+ * and *error, one line per problem ("handlers/x.c:12: no such column:
+ * titel"), malloc'd: free() it. An unreadable file is not an error here.
+ */
+int sqlcheck_file(const char *path, sqlite3 *db, char **error);
+
+/* The same for source text already in memory; `path` names it in errors. */
+int sqlcheck_source(const char *path, const char *src, sqlite3 *db, char **error);
+
+/*
+ * sqlcheck_file against app.db in the current directory (the dev server's
+ * app), through a read-only connection kept between calls. No app.db: 0.
+ * Called on the reloader's thread only; sqlcheck_shutdown closes it.
+ */
+int sqlcheck_app(const char *path, char **error);
+void sqlcheck_shutdown(void);
+
+#endif

@@ -1,0 +1,905 @@
+/*
+ * db.c -- SQLite for handlers: connections, cached statements, typed
+ * parameters, rows that belong to the request.
+ *
+ * One connection per worker thread (thread-specific, opened lazily on the
+ * thread's first db call, closed when the thread exits): SQLite connections
+ * are cheap, WAL lets readers run beside the one writer, and no lock of ours
+ * sits on the request path. Each connection caches its prepared statements
+ * keyed by SQL *text* -- never by pointer, because a reloaded module may put
+ * different SQL at the address of an old literal.
+ *
+ * Parameters arrive as cot_value arrays that cot.h's _Generic macros build,
+ * so a wrong C type is a compile error and an unsigned value too large for
+ * SQLite's integer is a clear run-time error. Results are copied into the
+ * request's arena at once, the statement is reset before the call returns:
+ * nothing a handler holds points into SQLite.
+ *
+ * A failing statement fails the request through error_respond and records
+ * reject_status, which the server re-applies after the handler returned, so
+ * a `return cot_fail(c, 404, ...)` after a NULL row cannot hide a SQL error.
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include "db.h"
+
+#define DB_BUCKETS 64
+#define DB_MAX_STMTS 256
+#define DB_BUSY_MS 5000
+
+typedef struct db_stmt {
+	char *sql;
+	sqlite3_stmt *st;
+	struct db_stmt *next;
+} db_stmt;
+
+typedef struct db_conn {
+	sqlite3 *db;
+	db_stmt *buckets[DB_BUCKETS];
+	int nstmts;
+	/* the request that opened the current transaction */
+	const cot_ctx *tx_ctx;
+	char tx_request[33];
+	LIST_ENTRY(db_conn) link;
+} db_conn;
+
+typedef struct db_cell {
+	int type; /* SQLITE_INTEGER, ... */
+	long long i;
+	double d;
+	const char *s; /* TEXT and BLOB, NUL-terminated copy */
+	size_t n;
+} db_cell;
+
+typedef struct db_cols {
+	int n;
+	const char **names;
+} db_cols;
+
+struct cot_row {
+	cot_ctx *c;
+	const db_cols *cols;
+	db_cell *cells;
+};
+
+struct cot_rows {
+	cot_ctx *c;
+	const db_cols *cols;
+	int n, cap;
+	cot_row **rows;
+};
+
+static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t db_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+static char *db_path;
+static LIST_HEAD(, db_conn) db_conns = LIST_HEAD_INITIALIZER(db_conns);
+
+/* ==== connections ====================================================== */
+
+sqlite3 *
+db_open(const char *path, char **err)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                         SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, DB_BUSY_MS);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		                  "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		if (asprintf(err, "cannot open %s: %s", path,
+		             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) < 0)
+			*err = NULL;
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void
+db_conn_close(db_conn *k)
+{
+	for (int b = 0; b < DB_BUCKETS; b++) {
+		db_stmt *s = k->buckets[b];
+		while (s != NULL) {
+			db_stmt *next = s->next;
+			sqlite3_finalize(s->st);
+			free(s->sql);
+			free(s);
+			s = next;
+		}
+		k->buckets[b] = NULL;
+	}
+	k->nstmts = 0;
+	sqlite3_close(k->db);
+	free(k);
+}
+
+/* Thread exit: close the thread's connection. */
+static void
+db_thread_exit(void *p)
+{
+	db_conn *k = p;
+	pthread_mutex_lock(&db_lock);
+	LIST_REMOVE(k, link);
+	pthread_mutex_unlock(&db_lock);
+	db_conn_close(k);
+}
+
+static void
+db_key_create(void)
+{
+	pthread_key_create(&db_key, db_thread_exit);
+}
+
+int
+db_init(const char *path, char *err, size_t errlen)
+{
+	pthread_once(&db_key_once, db_key_create);
+	char *why = NULL;
+	sqlite3 *db = db_open(path, &why);
+	if (db == NULL) {
+		snprintf(err, errlen, "%s", why ? why : "cannot open the database");
+		free(why);
+		return -1;
+	}
+	sqlite3_close(db);
+	pthread_mutex_lock(&db_lock);
+	free(db_path);
+	db_path = strdup(path);
+	pthread_mutex_unlock(&db_lock);
+	return db_path != NULL ? 0 : -1;
+}
+
+void
+db_shutdown(void)
+{
+	pthread_mutex_lock(&db_lock);
+	db_conn *k;
+	while ((k = LIST_FIRST(&db_conns)) != NULL) {
+		LIST_REMOVE(k, link);
+		db_conn_close(k);
+	}
+	free(db_path);
+	db_path = NULL;
+	pthread_mutex_unlock(&db_lock);
+	pthread_once(&db_key_once, db_key_create);
+	pthread_setspecific(db_key, NULL);
+}
+
+/* The calling thread's connection, opened on first use; NULL + *err. */
+static db_conn *
+db_conn_get(char **err)
+{
+	pthread_once(&db_key_once, db_key_create);
+	db_conn *k = pthread_getspecific(db_key);
+	if (k != NULL)
+		return k;
+	pthread_mutex_lock(&db_lock);
+	char *path = db_path ? strdup(db_path) : NULL;
+	pthread_mutex_unlock(&db_lock);
+	if (path == NULL) {
+		*err = strdup("no database configured (db_init was not called)");
+		return NULL;
+	}
+	sqlite3 *db = db_open(path, err);
+	free(path);
+	if (db == NULL)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		sqlite3_close(db);
+		*err = strdup("out of memory");
+		return NULL;
+	}
+	k->db = db;
+	pthread_mutex_lock(&db_lock);
+	LIST_INSERT_HEAD(&db_conns, k, link);
+	pthread_mutex_unlock(&db_lock);
+	pthread_setspecific(db_key, k);
+	return k;
+}
+
+/* ==== statement cache ================================================== */
+
+static unsigned
+db_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % DB_BUCKETS;
+}
+
+static void
+db_cache_flush(db_conn *k)
+{
+	for (int b = 0; b < DB_BUCKETS; b++) {
+		while (k->buckets[b] != NULL) {
+			db_stmt *s = k->buckets[b];
+			k->buckets[b] = s->next;
+			sqlite3_finalize(s->st);
+			free(s->sql);
+			free(s);
+		}
+	}
+	k->nstmts = 0;
+}
+
+/*
+ * The cached statement for `sql`, prepared on first use. Returns NULL with
+ * *err (SQLite's message, malloc'd) when it does not prepare or holds more
+ * than one statement.
+ */
+static sqlite3_stmt *
+db_prepare(db_conn *k, const char *sql, char **err)
+{
+	unsigned b = db_hash(sql);
+	for (db_stmt *s = k->buckets[b]; s != NULL; s = s->next)
+		if (strcmp(s->sql, sql) == 0)
+			return s->st;
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	if (sqlite3_prepare_v2(k->db, sql, -1, &st, &tail) != SQLITE_OK) {
+		*err = strdup(sqlite3_errmsg(k->db));
+		return NULL;
+	}
+	while (tail != NULL && (*tail == ' ' || *tail == '\n' || *tail == '\t' ||
+	                        *tail == ';' || *tail == '\r'))
+		tail++;
+	if (st == NULL || (tail != NULL && *tail != '\0')) {
+		sqlite3_finalize(st);
+		*err = strdup(st == NULL ? "the SQL holds no statement"
+		                         : "one statement per call: the SQL holds more");
+		return NULL;
+	}
+	if (k->nstmts >= DB_MAX_STMTS)
+		db_cache_flush(k);
+	db_stmt *s = malloc(sizeof(*s));
+	char *copy = strdup(sql);
+	if (s == NULL || copy == NULL) {
+		free(s);
+		free(copy);
+		sqlite3_finalize(st);
+		*err = strdup("out of memory");
+		return NULL;
+	}
+	s->sql = copy;
+	s->st = st;
+	s->next = k->buckets[b];
+	k->buckets[b] = s;
+	k->nstmts++;
+	return st;
+}
+
+/* ==== failures ========================================================= */
+
+/* The HTTP status a SQLite result code stands for. */
+static int
+db_status_for(int rc)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_ROWID:
+		return 409;
+	case SQLITE_CONSTRAINT_NOTNULL:
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+	case SQLITE_CONSTRAINT_DATATYPE:
+		return 422;
+	}
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT: return 422;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return 503;
+	default: return 500;
+	}
+}
+
+/*
+ * Fails the request with `msg` (copied): the response is the error now, and
+ * reject_status makes the server answer it even if the handler goes on to
+ * return something else. An open transaction of the request is rolled back.
+ */
+static void
+db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status,
+        const char *msg)
+{
+	if (c->db_failed)
+		return;
+	if (k != NULL && !sqlite3_get_autocommit(k->db))
+		sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
+	if (k != NULL)
+		k->tx_ctx = NULL;
+	char *detail = arena_strdup(&c->mem, msg);
+	c->db_failed = true;
+	c->db_trace = sql ? arena_printf(&c->mem, "%s\n  %s", where, sql)
+	                  : arena_strdup(&c->mem, where);
+	if (c->reject_status == 0) {
+		c->reject_status = status;
+		c->reject_detail = detail;
+	}
+	error_respond(c, status, detail, c->db_trace);
+}
+
+/* A transaction another request left open on this thread's connection. */
+static void
+db_drop_stale_tx(cot_ctx *c, db_conn *k)
+{
+	if (sqlite3_get_autocommit(k->db))
+		return;
+	if (k->tx_ctx == c && strcmp(k->tx_request, c->request_id) == 0)
+		return;
+	fprintf(stderr, "cot: rolled back a transaction left open by request %s\n",
+	        k->tx_request);
+	sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
+	k->tx_ctx = NULL;
+}
+
+/* The request's connection, or NULL after failing the request. */
+static db_conn *
+db_for_request(cot_ctx *c, const char *where)
+{
+	if (c->db_failed)
+		return NULL;
+	char *err = NULL;
+	db_conn *k = db_conn_get(&err);
+	if (k == NULL) {
+		db_fail(c, NULL, where, NULL, 500, err ? err : "cannot open the database");
+		free(err);
+		return NULL;
+	}
+	db_drop_stale_tx(c, k);
+	return k;
+}
+
+/* ==== running statements =============================================== */
+
+/* Binds params to st; fails the request on a count or value problem. */
+static int
+db_bind(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const char *sql,
+        int n, const cot_value *params)
+{
+	int want = sqlite3_bind_parameter_count(st);
+	if (want != n) {
+		db_fail(c, k, where, sql, 500, arena_printf(&c->mem, "the SQL has %d "
+		        "parameter%s, the call passes %d", want, want == 1 ? "" : "s", n));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		const cot_value *v = &params[i];
+		int rc;
+		switch (v->type) {
+		case COT_VALUE_NULL: rc = sqlite3_bind_null(st, i + 1); break;
+		case COT_VALUE_INT: rc = sqlite3_bind_int64(st, i + 1, v->u.i); break;
+		case COT_VALUE_DOUBLE: rc = sqlite3_bind_double(st, i + 1, v->u.d); break;
+		case COT_VALUE_TEXT:
+			rc = sqlite3_bind_text(st, i + 1, v->u.s, -1, SQLITE_TRANSIENT);
+			break;
+		case COT_VALUE_BLOB:
+			rc = sqlite3_bind_blob64(st, i + 1, v->u.b.p, v->u.b.n, SQLITE_TRANSIENT);
+			break;
+		default:
+			db_fail(c, k, where, sql, 500, arena_printf(&c->mem, "parameter %d: "
+			        "unsigned value %llu does not fit SQLite's 64-bit integer",
+			        i + 1, (unsigned long long)v->u.i));
+			return -1;
+		}
+		if (rc != SQLITE_OK) {
+			db_fail(c, k, where, sql, 500, sqlite3_errmsg(k->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Prepares and binds; NULL after failing the request. */
+static sqlite3_stmt *
+db_start(cot_ctx *c, db_conn **kp, const char *where, const char *sql, int n,
+         const cot_value *params)
+{
+	db_conn *k = db_for_request(c, where);
+	*kp = k;
+	if (k == NULL)
+		return NULL;
+	if (sql == NULL) {
+		db_fail(c, k, where, NULL, 500, "the SQL is NULL");
+		return NULL;
+	}
+	char *err = NULL;
+	sqlite3_stmt *st = db_prepare(k, sql, &err);
+	if (st == NULL) {
+		db_fail(c, k, where, sql, 500, err ? err : "cannot prepare");
+		free(err);
+		return NULL;
+	}
+	if (db_bind(c, k, st, where, sql, n, params) != 0) {
+		sqlite3_clear_bindings(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Ends a statement's use: reset, unbind, fail the request if rc says so. */
+static int
+db_finish(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const char *sql,
+          int rc)
+{
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		int ext = sqlite3_extended_errcode(k->db);
+		char *msg = arena_strdup(&c->mem, sqlite3_errmsg(k->db));
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		db_fail(c, k, where, sql, db_status_for(ext), msg);
+		return -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+static const char *
+db_where(cot_ctx *c, const char *file, int line, const char *fn)
+{
+	return arena_printf(&c->mem, "%s:%d %s", file ? file : "?", line, fn);
+}
+
+/* ==== rows ============================================================= */
+
+static const db_cols *
+db_columns(cot_ctx *c, sqlite3_stmt *st)
+{
+	db_cols *cols = arena_alloc(&c->mem, sizeof(*cols));
+	cols->n = sqlite3_column_count(st);
+	cols->names = arena_alloc(&c->mem, sizeof(char *) * (size_t)(cols->n + 1));
+	for (int i = 0; i < cols->n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		cols->names[i] = arena_strdup(&c->mem, name ? name : "");
+	}
+	return cols;
+}
+
+/* Copies the statement's current row into the request's arena. */
+static cot_row *
+db_read_row(cot_ctx *c, sqlite3_stmt *st, const db_cols *cols)
+{
+	cot_row *r = arena_alloc(&c->mem, sizeof(*r));
+	r->c = c;
+	r->cols = cols;
+	r->cells = arena_alloc(&c->mem, sizeof(db_cell) * (size_t)(cols->n + 1));
+	for (int i = 0; i < cols->n; i++) {
+		db_cell *cell = &r->cells[i];
+		cell->type = sqlite3_column_type(st, i);
+		switch (cell->type) {
+		case SQLITE_INTEGER: cell->i = sqlite3_column_int64(st, i); break;
+		case SQLITE_FLOAT: cell->d = sqlite3_column_double(st, i); break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB: {
+			const void *p = cell->type == SQLITE_TEXT
+			                ? (const void *)sqlite3_column_text(st, i)
+			                : sqlite3_column_blob(st, i);
+			cell->n = (size_t)sqlite3_column_bytes(st, i);
+			cell->s = arena_strndup(&c->mem, p ? p : "", p ? cell->n : 0);
+			break;
+		}
+		default: break;
+		}
+	}
+	return r;
+}
+
+static void
+db_rows_push(cot_rows *rs, cot_row *r)
+{
+	if (rs->n == rs->cap) {
+		int cap = rs->cap ? rs->cap * 2 : 16;
+		cot_row **nr = arena_alloc(&rs->c->mem, sizeof(*nr) * (size_t)cap);
+		if (rs->n > 0)
+			memcpy(nr, rs->rows, sizeof(*nr) * (size_t)rs->n);
+		rs->rows = nr;
+		rs->cap = cap;
+	}
+	rs->rows[rs->n++] = r;
+}
+
+cot_row *
+cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
+              const cot_value *params)
+{
+	db_conn *k;
+	const char *where = db_where(c, file, line, "cot_db_one");
+	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
+	if (st == NULL)
+		return NULL;
+	int rc = sqlite3_step(st);
+	cot_row *r = rc == SQLITE_ROW ? db_read_row(c, st, db_columns(c, st)) : NULL;
+	/* run an INSERT ... RETURNING to completion, as cot_db_exec would */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	return db_finish(c, k, st, where, sql, rc) == 0 ? r : NULL;
+}
+
+cot_rows *
+cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
+              const cot_value *params)
+{
+	cot_rows *rs = arena_alloc(&c->mem, sizeof(*rs));
+	rs->c = c;
+	db_conn *k;
+	const char *where = db_where(c, file, line, "cot_db_all");
+	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
+	if (st == NULL)
+		return rs;
+	rs->cols = db_columns(c, st);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		db_rows_push(rs, db_read_row(c, st, rs->cols));
+	if (db_finish(c, k, st, where, sql, rc) != 0)
+		rs->n = 0;
+	return rs;
+}
+
+long long
+cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
+               const cot_value *params)
+{
+	db_conn *k;
+	const char *where = db_where(c, file, line, "cot_db_exec");
+	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
+	if (st == NULL)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (db_finish(c, k, st, where, sql, rc) != 0)
+		return -1;
+	return sqlite3_changes64(k->db);
+}
+
+long long
+cot_db_last_id(cot_ctx *c)
+{
+	db_conn *k = db_for_request(c, "cot_db_last_id");
+	return k ? sqlite3_last_insert_rowid(k->db) : 0;
+}
+
+long long
+cot_db_changes(cot_ctx *c)
+{
+	db_conn *k = db_for_request(c, "cot_db_changes");
+	return k ? sqlite3_changes64(k->db) : 0;
+}
+
+int
+cot_db_failed(cot_ctx *c)
+{
+	return c->db_failed;
+}
+
+/* ==== transactions ===================================================== */
+
+static int
+db_tx(cot_ctx *c, const char *fn, const char *sql)
+{
+	db_conn *k = db_for_request(c, fn);
+	if (k == NULL)
+		return -1;
+	bool begin = strncmp(sql, "BEGIN", 5) == 0;
+	if (begin == !sqlite3_get_autocommit(k->db)) {
+		db_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
+		                                    : "no transaction is open");
+		return -1;
+	}
+	if (sqlite3_exec(k->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		int ext = sqlite3_extended_errcode(k->db);
+		db_fail(c, k, fn, sql, db_status_for(ext),
+		        arena_strdup(&c->mem, sqlite3_errmsg(k->db)));
+		return -1;
+	}
+	k->tx_ctx = begin ? c : NULL;
+	if (begin)
+		snprintf(k->tx_request, sizeof(k->tx_request), "%s", c->request_id);
+	return 0;
+}
+
+int
+cot_db_begin(cot_ctx *c)
+{
+	return db_tx(c, "cot_db_begin", "BEGIN IMMEDIATE");
+}
+
+int
+cot_db_commit(cot_ctx *c)
+{
+	return db_tx(c, "cot_db_commit", "COMMIT");
+}
+
+int
+cot_db_rollback(cot_ctx *c)
+{
+	return db_tx(c, "cot_db_rollback", "ROLLBACK");
+}
+
+void
+db_request_end(cot_ctx *c)
+{
+	pthread_once(&db_key_once, db_key_create);
+	db_conn *k = pthread_getspecific(db_key);
+	if (k == NULL || sqlite3_get_autocommit(k->db) || k->tx_ctx != c)
+		return;
+	sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
+	k->tx_ctx = NULL;
+}
+
+/* ==== column getters =================================================== */
+
+/* The cell of column `col`, or NULL after failing the request. */
+static const db_cell *
+db_cell_of(cot_row *r, const char *col, const char *fn)
+{
+	if (r == NULL || col == NULL)
+		return NULL;
+	for (int i = 0; i < r->cols->n; i++)
+		if (strcmp(r->cols->names[i], col) == 0)
+			return &r->cells[i];
+	cot_ctx *c = r->c;
+	char *names = arena_strdup(&c->mem, "");
+	for (int i = 0; i < r->cols->n; i++)
+		names = arena_printf(&c->mem, "%s%s%s", names, i ? ", " : "", r->cols->names[i]);
+	db_fail(c, NULL, fn, NULL, 500, arena_printf(&c->mem, "no column \"%s\" in the row "
+	        "(columns: %s)", col, names));
+	return NULL;
+}
+
+/* Parses text as a whole number; fails the request when it is not one. */
+static int
+db_text_number(cot_row *r, const char *col, const db_cell *cell, const char *fn,
+               bool integer, long long *i, double *d)
+{
+	char *end = NULL;
+	if (cell->type == SQLITE_TEXT && cell->n > 0) {
+		if (integer)
+			*i = strtoll(cell->s, &end, 10);
+		else
+			*d = strtod(cell->s, &end);
+		if (end != NULL && *end == '\0')
+			return 0;
+	}
+	db_fail(r->c, NULL, fn, NULL, 500, arena_printf(&r->c->mem, "column \"%s\" holds "
+	        "%s \"%.40s\", not a number", col, cell->type == SQLITE_BLOB ? "a BLOB"
+	        : "text", cell->s));
+	return -1;
+}
+
+const char *
+cot_row_text(cot_row *r, const char *col)
+{
+	const db_cell *cell = db_cell_of(r, col, "cot_row_text");
+	if (cell == NULL)
+		return "";
+	switch (cell->type) {
+	case SQLITE_INTEGER: return arena_printf(&r->c->mem, "%lld", cell->i);
+	case SQLITE_FLOAT: return arena_printf(&r->c->mem, "%.15g", cell->d);
+	case SQLITE_TEXT:
+	case SQLITE_BLOB: return cell->s;
+	default: return "";
+	}
+}
+
+long long
+cot_row_int(cot_row *r, const char *col)
+{
+	const db_cell *cell = db_cell_of(r, col, "cot_row_int");
+	long long i = 0;
+	double d;
+	if (cell == NULL || cell->type == SQLITE_NULL)
+		return 0;
+	if (cell->type == SQLITE_INTEGER)
+		return cell->i;
+	if (cell->type == SQLITE_FLOAT)
+		return (long long)cell->d;
+	return db_text_number(r, col, cell, "cot_row_int", true, &i, &d) == 0 ? i : 0;
+}
+
+double
+cot_row_double(cot_row *r, const char *col)
+{
+	const db_cell *cell = db_cell_of(r, col, "cot_row_double");
+	long long i;
+	double d = 0;
+	if (cell == NULL || cell->type == SQLITE_NULL)
+		return 0;
+	if (cell->type == SQLITE_INTEGER)
+		return (double)cell->i;
+	if (cell->type == SQLITE_FLOAT)
+		return cell->d;
+	return db_text_number(r, col, cell, "cot_row_double", false, &i, &d) == 0 ? d : 0;
+}
+
+int
+cot_row_is_null(cot_row *r, const char *col)
+{
+	const db_cell *cell = db_cell_of(r, col, "cot_row_is_null");
+	return cell == NULL || cell->type == SQLITE_NULL;
+}
+
+const void *
+cot_row_blob(cot_row *r, const char *col, size_t *len)
+{
+	const db_cell *cell = db_cell_of(r, col, "cot_row_blob");
+	bool bytes = cell != NULL && (cell->type == SQLITE_BLOB || cell->type == SQLITE_TEXT);
+	if (len != NULL)
+		*len = bytes ? cell->n : 0;
+	return bytes ? cell->s : NULL;
+}
+
+int
+cot_rows_count(cot_rows *rs)
+{
+	return rs != NULL ? rs->n : 0;
+}
+
+cot_row *
+cot_rows_get(cot_rows *rs, int i)
+{
+	return rs != NULL && i >= 0 && i < rs->n ? rs->rows[i] : NULL;
+}
+
+/* ==== JSON ============================================================= */
+
+static json_t *
+db_base64(const db_cell *cell)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)cell->s;
+	size_t n = cell->n, o = 0;
+	char *out = malloc((n + 2) / 3 * 4 + 1);
+	if (out == NULL)
+		return json_null();
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		             (i + 2 < n ? p[i + 2] : 0);
+		out[o++] = tab[v >> 18 & 63];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	json_t *j = json_stringn(out, o);
+	free(out);
+	return j;
+}
+
+static json_t *
+db_row_value(const cot_row *r)
+{
+	json_t *obj = json_object();
+	for (int i = 0; obj != NULL && i < r->cols->n; i++) {
+		const db_cell *cell = &r->cells[i];
+		json_t *v;
+		switch (cell->type) {
+		case SQLITE_INTEGER: v = json_integer(cell->i); break;
+		case SQLITE_FLOAT: v = json_real(cell->d); break;
+		case SQLITE_TEXT: v = json_stringn(cell->s, cell->n); break;
+		case SQLITE_BLOB: v = db_base64(cell); break;
+		default: v = json_null(); break;
+		}
+		/* invalid UTF-8 text cannot be a JSON string: null, not a crash */
+		json_object_set_new(obj, r->cols->names[i], v ? v : json_null());
+	}
+	return obj;
+}
+
+/* Dumps and releases `j` into a request-owned string ("null" if NULL). */
+static const char *
+db_dump(cot_ctx *c, json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	const char *out = arena_strdup(&c->mem, s ? s : "null");
+	free(s);
+	return out;
+}
+
+static json_t *
+db_rows_value(const cot_rows *rs)
+{
+	json_t *arr = json_array();
+	for (int i = 0; arr != NULL && i < rs->n; i++)
+		json_array_append_new(arr, db_row_value(rs->rows[i]));
+	return arr;
+}
+
+const char *
+cot_row_json(cot_row *r)
+{
+	return r != NULL ? db_dump(r->c, db_row_value(r)) : "null";
+}
+
+const char *
+cot_rows_json(cot_rows *rs)
+{
+	return rs != NULL ? db_dump(rs->c, db_rows_value(rs)) : "[]";
+}
+
+/* After a db failure the response already is the error: keep it. */
+static cot_result
+db_keep_failure(cot_ctx *c)
+{
+	return (cot_result){ c->status };
+}
+
+cot_result
+cot_db_json_row(cot_ctx *c, int status, cot_row *r)
+{
+	if (c->db_failed)
+		return db_keep_failure(c);
+	if (r == NULL) {
+		error_respond(c, 404, arena_printf(&c->mem, "%s names no resource", c->path),
+		              NULL);
+		return (cot_result){ 404 };
+	}
+	const char *s = db_dump(c, db_row_value(r));
+	return cot_send(c, status, "application/json", s, strlen(s));
+}
+
+cot_result
+cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs)
+{
+	if (c->db_failed)
+		return db_keep_failure(c);
+	const char *s = rs ? db_dump(c, db_rows_value(rs)) : "[]";
+	return cot_send(c, status, "application/json", s, strlen(s));
+}
+
+/* ==== validation errors ================================================ */
+
+/* Whether the client asked for JSON rather than a page. */
+static bool
+db_wants_json(cot_ctx *c)
+{
+	const char *accept = cot_header(c, "Accept");
+	if (accept == NULL || strstr(accept, "json") == NULL)
+		return false;
+	const char *html = strstr(accept, "text/html");
+	return html == NULL || html > strstr(accept, "json");
+}
+
+cot_result
+cot_fail_fields(cot_ctx *c, const char *field, const char *message, ...)
+{
+	json_t *errors = json_object();
+	char *text = arena_strdup(&c->mem, "invalid input:");
+	va_list ap;
+	va_start(ap, message);
+	for (int i = 0; field != NULL; i++) {
+		const char *msg = message ? message : "is invalid";
+		json_object_set_new(errors, field, json_string(msg));
+		text = arena_printf(&c->mem, "%s%s %s %s", text, i ? ";" : "", field, msg);
+		field = va_arg(ap, const char *);
+		message = field ? va_arg(ap, const char *) : NULL;
+	}
+	va_end(ap);
+	c->fail_detail = text;
+	if (!db_wants_json(c)) {
+		json_decref(errors);
+		error_respond(c, 422, text, NULL);
+		return (cot_result){ 422 };
+	}
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "type", "about:blank",
+	                      "title", error_title(422), "status", 422, "detail", text,
+	                      "instance", c->path ? c->path : "", "request_id",
+	                      c->request_id, "errors", errors);
+	const char *s = db_dump(c, j);
+	return cot_send(c, 422, "application/problem+json", s, strlen(s));
+}

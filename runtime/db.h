@@ -1,0 +1,30 @@
+/*
+ * db.h -- what the dev server and the exported binary need from db.c beyond
+ * the handler API in cot.h: where the database is, opening connections the
+ * same way the runtime does, and the end of a request.
+ */
+#ifndef COT_DB_H
+#define COT_DB_H
+
+#include <sqlite3.h>
+
+#include "internal.h"
+
+/* Sets the database file every worker connection opens ("app.db" in the
+ * app directory in dev, --db PATH in export). Call once, before serving;
+ * checks that the file opens. Returns 0, or -1 with err filled. */
+int db_init(const char *path, char *err, size_t errlen);
+
+/* Closes every worker connection; call after the server has stopped. */
+void db_shutdown(void);
+
+/* Opens `path` the way worker connections are opened (WAL, busy timeout,
+ * foreign keys on). Returns NULL with *err set (free() it). Close with
+ * sqlite3_close. */
+sqlite3 *db_open(const char *path, char **err);
+
+/* Rolls back a transaction the request left open. Safe to call on any
+ * request; the runtime also does it lazily on the thread's next request. */
+void db_request_end(cot_ctx *c);
+
+#endif
