@@ -76,8 +76,12 @@ crash_in_module(const crash_frame *f, uintptr_t pc)
 	       trace_contains_hook(f->b->debug, pc);
 }
 
+/* Reading raw stack words is the point here: AddressSanitizer's redzones
+ * on the stack are not errors for us. */
+#define CRASH_RAW_STACK __attribute__((no_sanitize_address))
+
 /* Frame-pointer walk from the signal context, bounded by the call's frame. */
-static void
+CRASH_RAW_STACK static void
 crash_walk(crash_frame *f, const ucontext_t *uc)
 {
 	crash_report *r = f->rep;
@@ -106,7 +110,7 @@ crash_walk(crash_frame *f, const ucontext_t *uc)
  * the stack itself -- a word in the module's code range on the stack is
  * almost always one.
  */
-static void
+CRASH_RAW_STACK static void
 crash_scan_stack(crash_frame *f)
 {
 	crash_report *r = f->rep;
@@ -168,6 +172,10 @@ crash_thread_setup(void)
 	if (crash_thread_ready)
 		return;
 	crash_thread_ready = true;
+	stack_t old;
+	if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE) &&
+	    old.ss_size >= CRASH_ALTSTACK / 2)
+		return; /* one is there already (AddressSanitizer installs its own) */
 	stack_t ss = { .ss_sp = malloc(CRASH_ALTSTACK), .ss_size = CRASH_ALTSTACK };
 	if (ss.ss_sp != NULL && sigaltstack(&ss, NULL) != 0)
 		free(ss.ss_sp);
