@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 
 #include "db.h"
+#include "form.h"
 
 #define DB_BUCKETS 64
 #define DB_MAX_STMTS 256
@@ -630,6 +631,14 @@ cot_db_rollback(cot_ctx *c)
 	return db_tx(c, "cot_db_rollback", "ROLLBACK");
 }
 
+int
+db_cached_statements(void)
+{
+	pthread_once(&db_key_once, db_key_create);
+	db_conn *k = pthread_getspecific(db_key);
+	return k != NULL ? k->nstmts : 0;
+}
+
 void
 db_request_end(cot_ctx *c)
 {
@@ -868,7 +877,7 @@ cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs)
 static bool
 db_wants_json(cot_ctx *c)
 {
-	const char *accept = cot_header(c, "Accept");
+	const char *accept = form_header(c, "Accept");
 	if (accept == NULL || strstr(accept, "json") == NULL)
 		return false;
 	const char *html = strstr(accept, "text/html");

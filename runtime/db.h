@@ -27,4 +27,7 @@ sqlite3 *db_open(const char *path, char **err);
  * request; the runtime also does it lazily on the thread's next request. */
 void db_request_end(cot_ctx *c);
 
+/* Statements cached on the calling thread's connection (for tests). */
+int db_cached_statements(void);
+
 #endif

@@ -1,0 +1,283 @@
+/*
+ * test_db.c -- runtime/db.c without a server: typed parameters, rows, NULLs,
+ * JSON, the statement cache, a connection per thread, transactions, and
+ * failures that fail the request with the right status.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "t.h"
+
+static char dbfile[] = "/tmp/test_db_XXXXXX";
+
+/* A fresh request context (no connection: headers are absent). */
+static cot_ctx *
+req(const char *id)
+{
+	cot_ctx *c = calloc(1, sizeof(*c));
+	ctx_init(c);
+	snprintf(c->request_id, sizeof(c->request_id), "%s", id);
+	c->path = "/t";
+	return c;
+}
+
+static void
+done(cot_ctx *c)
+{
+	db_request_end(c);
+	ctx_free(c);
+	free(c);
+}
+
+static void
+test_params(void)
+{
+	cot_ctx *c = req("params");
+	cot_db_exec(c, "CREATE TABLE t (i INTEGER, d REAL, s TEXT, b BLOB, n)");
+	int i = 7;
+	long long big = 9007199254740993LL;
+	unsigned u = 3;
+	const char *none = NULL;
+	T_CHECK("insert with typed params", cot_db_exec(c, "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+	        i, 2.5, "text", cot_blob("a\0b", 3), cot_null()) == 1);
+	cot_db_exec(c, "INSERT INTO t VALUES (?, ?, ?, ?, ?)", big, 1.5f, none, cot_blob("", 0), u);
+	cot_row *r = cot_db_one(c, "SELECT i, d, s, b, n, typeof(s) AS ts FROM t WHERE i = ?", 7);
+	T_CHECK("int back", cot_row_int(r, "i") == 7);
+	T_CHECK("double back", cot_row_double(r, "d") == 2.5);
+	T_STREQ("text back", cot_row_text(r, "s"), "text");
+	size_t len = 0;
+	const char *b = cot_row_blob(r, "b", &len);
+	T_CHECK("blob back", len == 3 && memcmp(b, "a\0b", 3) == 0);
+	T_CHECK("cot_null is NULL", cot_row_is_null(r, "n"));
+	r = cot_db_one(c, "SELECT i, s, typeof(s) AS ts, n FROM t WHERE i = ?", big);
+	T_CHECK("64-bit int round trip", cot_row_int(r, "i") == big);
+	T_STREQ("NULL char * binds NULL", cot_row_text(r, "ts"), "null");
+	T_STREQ("NULL reads as empty text", cot_row_text(r, "s"), "");
+	T_CHECK("NULL reads as 0", cot_row_int(r, "s") == 0);
+	T_CHECK("unsigned binds as int", cot_row_int(r, "n") == 3);
+	T_STREQ("int as text", cot_row_text(r, "i"), "9007199254740993");
+	T_CHECK("no failure so far", !cot_db_failed(c) && c->reject_status == 0);
+	T_CHECK("no row: NULL", cot_db_one(c, "SELECT * FROM t WHERE i = ?", -1) == NULL);
+	T_CHECK("no row is not a failure", !cot_db_failed(c));
+	done(c);
+}
+
+static void
+test_bad_values(void)
+{
+	cot_ctx *c = req("bad1");
+	unsigned long long huge = 18446744073709551615ULL;
+	T_CHECK("too-large unsigned fails", cot_db_exec(c, "SELECT ?", huge) == -1);
+	T_CHECK("... with 500", c->reject_status == 500 && c->status == 500);
+	T_CHECK("... saying why", strstr(c->reject_detail, "does not fit") != NULL);
+	T_CHECK("later calls do nothing", cot_db_one(c, "SELECT 1") == NULL);
+	done(c);
+	c = req("bad2");
+	T_CHECK("parameter count checked", cot_db_exec(c, "SELECT ?, ?", 1) == -1);
+	T_STREQ("... named", c->reject_detail, "the SQL has 2 parameters, the call passes 1");
+	done(c);
+	c = req("bad3");
+	cot_db_exec(c, "SELECT nope FROM t");
+	T_STREQ("SQL error message", c->reject_detail, "no such column: nope");
+	T_CHECK("trace names file:line", c->db_trace && strstr(c->db_trace, "test_db.c:"));
+	done(c);
+	c = req("bad4");
+	cot_row *r = cot_db_one(c, "SELECT 1 AS one");
+	T_CHECK("unknown column reads 0", cot_row_int(r, "two") == 0);
+	T_CHECK("unknown column fails the request", c->reject_status == 500 &&
+	        strstr(c->reject_detail, "no column \"two\"") && strstr(c->reject_detail, "one"));
+	done(c);
+	c = req("bad5");
+	r = cot_db_one(c, "SELECT 'abc' AS s, '42' AS n");
+	T_CHECK("numeric text reads as a number", cot_row_int(r, "n") == 42);
+	cot_row_int(r, "s");
+	T_CHECK("non-numeric text as int fails", c->reject_status == 500);
+	done(c);
+	T_CHECK("wrong C type does not compile (gcc)", system(
+		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT ?\", p);}\\n'"
+		" | gcc -std=c11 -fsyntax-only -Iruntime -x c - 2>/dev/null") != 0);
+	T_CHECK("wrong C type does not compile (tcc)", system(
+		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT ?\", p);}\\n'"
+		" > /tmp/test_db_bad.c && tcc -Iruntime -c /tmp/test_db_bad.c -o /dev/null 2>/dev/null") != 0);
+	T_CHECK("right C types compile (tcc)", system(
+		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){const char *s=0; cot_db_exec(c, \"SELECT ?,?,?,?\", 1, 2.0, s, \"x\");}\\n'"
+		" > /tmp/test_db_ok.c && tcc -Iruntime -c /tmp/test_db_ok.c -o /dev/null") == 0);
+	unlink("/tmp/test_db_bad.c");
+	unlink("/tmp/test_db_ok.c");
+}
+
+static void
+test_constraints(void)
+{
+	cot_ctx *c = req("cons1");
+	cot_db_exec(c, "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL)");
+	cot_db_exec(c, "INSERT INTO u (email) VALUES (?)", "a@x");
+	done(c);
+	c = req("cons2");
+	cot_db_exec(c, "INSERT INTO u (email) VALUES (?)", "a@x");
+	T_CHECK("UNIQUE -> 409", c->reject_status == 409 && c->status == 409);
+	T_CHECK("... with SQLite's message", strstr(c->reject_detail, "UNIQUE constraint failed"));
+	done(c);
+	c = req("cons3");
+	cot_db_exec(c, "INSERT INTO u (email) VALUES (?)", cot_null());
+	T_CHECK("NOT NULL -> 422", c->reject_status == 422);
+	done(c);
+}
+
+static void
+test_rows_json(void)
+{
+	cot_ctx *c = req("json");
+	cot_db_exec(c, "CREATE TABLE j (id INTEGER PRIMARY KEY, name TEXT, score REAL, raw BLOB)");
+	cot_db_exec(c, "INSERT INTO j (name, score, raw) VALUES (?, ?, ?)", "a\"b", 1.5, cot_blob("hi", 2));
+	cot_db_exec(c, "INSERT INTO j (name) VALUES (?)", "c");
+	T_CHECK("last insert id", cot_db_last_id(c) == 2);
+	cot_rows *rs = cot_db_all(c, "SELECT id, name, score, raw FROM j ORDER BY id");
+	T_CHECK("two rows", cot_rows_count(rs) == 2);
+	T_CHECK("row access", cot_row_int(cot_rows_get(rs, 1), "id") == 2);
+	T_CHECK("out of range: NULL", cot_rows_get(rs, 2) == NULL && cot_rows_get(rs, -1) == NULL);
+	T_STREQ("rows as JSON", cot_rows_json(rs),
+		"[{\"id\":1,\"name\":\"a\\\"b\",\"score\":1.5,\"raw\":\"aGk=\"},"
+		"{\"id\":2,\"name\":\"c\",\"score\":null,\"raw\":null}]");
+	T_STREQ("row as JSON", cot_row_json(cot_rows_get(rs, 1)),
+		"{\"id\":2,\"name\":\"c\",\"score\":null,\"raw\":null}");
+	T_STREQ("no rows: []", cot_rows_json(cot_db_all(c, "SELECT * FROM j WHERE 0")), "[]");
+	cot_db_json_rows(c, 200, rs);
+	T_CHECK("json response", c->status == 200 && strcmp(c->content_type, "application/json") == 0);
+	cot_db_json_row(c, 200, NULL);
+	T_CHECK("NULL row response: 404", c->status == 404);
+	T_CHECK("changes", cot_db_exec(c, "UPDATE j SET score = 0") == 2 && cot_db_changes(c) == 2);
+	done(c);
+}
+
+static void
+test_cache(void)
+{
+	cot_ctx *c = req("cache");
+	int before = db_cached_statements();
+	for (int i = 0; i < 50; i++)
+		cot_db_one(c, "SELECT ? + 1 AS n", i);
+	T_CHECK("one statement for one SQL text", db_cached_statements() == before + 1);
+	char sql[64];
+	snprintf(sql, sizeof(sql), "SELECT ? + 1 AS n");
+	T_CHECK("keyed by text, not pointer", cot_row_int(cot_db_one(c, sql, 4), "n") == 5 &&
+	        db_cached_statements() == before + 1);
+	done(c);
+}
+
+static void *
+thread_sees_temp(void *arg)
+{
+	(void)arg;
+	cot_ctx *c = req("thread");
+	cot_db_one(c, "SELECT * FROM temp_of_main");
+	long failed = cot_db_failed(c);
+	done(c);
+	return (void *)failed;
+}
+
+static void
+test_threads(void)
+{
+	cot_ctx *c = req("temp");
+	cot_db_exec(c, "CREATE TEMP TABLE temp_of_main (x)");
+	T_CHECK("own connection sees its temp table", cot_db_one(c, "SELECT * FROM temp_of_main") == NULL &&
+	        !cot_db_failed(c));
+	done(c);
+	pthread_t t;
+	void *failed = NULL;
+	pthread_create(&t, NULL, thread_sees_temp, NULL);
+	pthread_join(t, &failed);
+	T_CHECK("another thread has another connection", failed != NULL);
+}
+
+static long long
+count_k(void)
+{
+	cot_ctx *c = req("count");
+	long long n = cot_row_int(cot_db_one(c, "SELECT count(*) AS n FROM k"), "n");
+	done(c);
+	return n;
+}
+
+static void
+test_transactions(void)
+{
+	cot_ctx *c = req("tx1");
+	cot_db_exec(c, "CREATE TABLE k (v TEXT UNIQUE)");
+	T_CHECK("begin", cot_db_begin(c) == 0);
+	cot_db_exec(c, "INSERT INTO k VALUES ('a')");
+	T_CHECK("rollback", cot_db_rollback(c) == 0);
+	done(c);
+	T_CHECK("rolled back", count_k() == 0);
+	c = req("tx2");
+	cot_db_begin(c);
+	cot_db_exec(c, "INSERT INTO k VALUES ('a')");
+	cot_db_exec(c, "INSERT INTO k VALUES ('a')");
+	T_CHECK("failed statement fails commit", cot_db_commit(c) == -1 && c->reject_status == 409);
+	done(c);
+	T_CHECK("failure rolled the whole transaction back", count_k() == 0);
+	c = req("tx3");
+	cot_db_begin(c);
+	cot_db_exec(c, "INSERT INTO k VALUES ('b')");
+	T_CHECK("commit", cot_db_commit(c) == 0);
+	done(c);
+	T_CHECK("committed", count_k() == 1);
+	c = req("tx4");
+	cot_db_begin(c);
+	cot_db_exec(c, "INSERT INTO k VALUES ('c')");
+	ctx_free(c); /* the request ends without db_request_end: the next one rolls back */
+	free(c);
+	T_CHECK("a transaction left open is rolled back", count_k() == 1);
+	c = req("tx5");
+	T_CHECK("commit without begin fails", cot_db_commit(c) == -1 && c->reject_status == 500);
+	done(c);
+}
+
+static void
+test_fail_fields(void)
+{
+	cot_ctx *c = req("fields");
+	cot_fail_fields(c, "title", "is required", "body", "must be text", NULL);
+	T_CHECK("422", c->status == 422);
+	T_CHECK("names every field", strstr(c->resp_body, "title is required") &&
+	        strstr(c->resp_body, "body must be text"));
+	done(c);
+	c = req("fields-json");
+	header_kv h = { "Accept", "application/json", NULL };
+	c->req_headers = &h;
+	cot_fail_fields(c, "title", "is required", NULL);
+	T_CHECK("problem+json", c->status == 422 &&
+	        strcmp(c->content_type, "application/problem+json") == 0);
+	T_CHECK("errors object", strstr(c->resp_body, "\"errors\":{\"title\":\"is required\"}"));
+	done(c);
+}
+
+int
+main(void)
+{
+	int fd = mkstemp(dbfile);
+	close(fd);
+	char err[256];
+	T_CHECK("db_init", db_init(dbfile, err, sizeof(err)) == 0);
+	test_params();
+	test_bad_values();
+	test_constraints();
+	test_rows_json();
+	test_cache();
+	test_threads();
+	test_transactions();
+	test_fail_fields();
+	db_shutdown();
+	char path[64];
+	unlink(dbfile);
+	snprintf(path, sizeof(path), "%s-wal", dbfile);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", dbfile);
+	unlink(path);
+	return T_DONE();
+}
