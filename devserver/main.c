@@ -21,6 +21,7 @@
 #include "../runtime/internal.h"
 #include "export.h"
 #include "migrate_cmd.h"
+#include "livereload.h"
 #include "reloader.h"
 #include "scaffold.h"
 #include "tcclines.h"
@@ -162,9 +163,7 @@ main_on_event(const char *event, const char *file, const char *error)
 {
 	if (strcmp(event, "change") == 0 && strcmp(file, "schema.sql") == 0)
 		migrate_cmd_dev("app.db", 0);
-	(void)event;
-	(void)file;
-	(void)error;
+	livereload_on_event(event, file, error);
 }
 
 static int
@@ -247,6 +246,8 @@ main_run(int argc, char **argv)
 		return 1;
 	}
 	cfg.before_route = reloader_sync;
+	cfg.dev_special = livereload_special;
+	cfg.dev_finish = livereload_finish;
 	cfg.static_dir = "static";
 	if (render_init("templates") != 0) {
 		fprintf(stderr, "cotdev run: out of memory\n");
@@ -272,6 +273,7 @@ main_run(int argc, char **argv)
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	printf("stopping (%s)\n", sig == SIGINT ? "interrupt" : "terminate");
+	livereload_shutdown(); /* no suspended streams may outlive MHD */
 	server_stop(s);
 	db_shutdown();
 	crash_shutdown();
