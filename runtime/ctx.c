@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "form.h"
 #include "internal.h"
 
 struct arena_chunk {
@@ -156,6 +157,7 @@ ctx_free(cot_ctx *c)
 	}
 	free(c->body);
 	c->body = NULL;
+	json_request_free(c);
 	if (c->resp_fd > 0) /* a file response that was never handed to MHD */
 		close(c->resp_fd);
 	c->resp_fd = 0;
