@@ -105,9 +105,9 @@ migrate_cmd_count(const struct migrate_plan *p, int destructive)
 }
 
 /* Opens the database and plans schema.sql against it. Returns 0, 1 when
- * there is no schema.sql, -1 after printing an error. */
+ * there is no schema.sql, -1 after printing an error to `out`. */
 static int
-migrate_cmd_plan(const char *db_path, const char *who, sqlite3 **db,
+migrate_cmd_plan(const char *db_path, const char *who, FILE *out, sqlite3 **db,
                  struct migrate_plan **plan)
 {
 	int missing = 0;
@@ -117,7 +117,7 @@ migrate_cmd_plan(const char *db_path, const char *who, sqlite3 **db,
 	if (text == NULL) {
 		if (missing)
 			return 1;
-		fprintf(stderr, "%s: cannot read schema.sql: %s\n", who, strerror(errno));
+		fprintf(out, "%s: cannot read schema.sql: %s\n", who, strerror(errno));
 		return -1;
 	}
 	*db = db_open(db_path, &err);
@@ -126,11 +126,11 @@ migrate_cmd_plan(const char *db_path, const char *who, sqlite3 **db,
 		return 0;
 	}
 	if (err != NULL && strncmp(err, "schema.sql:", 11) == 0)
-		fprintf(stderr, "%s\n", err); /* it names the file and line already */
+		fprintf(out, "%s\n", err); /* it names the file and line already */
 	else
-		fprintf(stderr, "%s: %s\n", who, err ? err : "cannot plan the migration");
+		fprintf(out, "%s: %s\n", who, err ? err : "cannot plan the migration");
 	if (*db != NULL)
-		fprintf(stderr, "%s: the database keeps its current schema\n", who);
+		fprintf(out, "%s: the database keeps its current schema\n", who);
 	free(err);
 	free(text);
 	sqlite3_close(*db);
@@ -160,7 +160,7 @@ migrate_cmd_dev(const char *db_path, int startup)
 {
 	sqlite3 *db;
 	struct migrate_plan *p;
-	int rc = migrate_cmd_plan(db_path, "schema.sql", &db, &p);
+	int rc = migrate_cmd_plan(db_path, "schema.sql", stdout, &db, &p);
 	if (rc != 0) {
 		if (rc == 1 && !startup)
 			printf("schema.sql: removed; the database keeps its schema\n");
@@ -264,7 +264,7 @@ migrate_cmd_main(int argc, char **argv)
 	}
 	sqlite3 *db;
 	struct migrate_plan *p;
-	int rc = migrate_cmd_plan(db_path, "cotdev migrate", &db, &p);
+	int rc = migrate_cmd_plan(db_path, "cotdev migrate", stderr, &db, &p);
 	if (rc != 0) {
 		if (rc == 1)
 			fprintf(stderr, "cotdev migrate: %s has no schema.sql\n", dir);

@@ -11,3 +11,7 @@ build/test_sqlcheck: tests/test_sqlcheck.c devserver/sqlcheck.c devserver/sqlche
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_sqlcheck.c devserver/sqlcheck.c -o $@ -lsqlite3
 TEST_BINS += build/test_db build/test_sqlcheck
 TEST_CMDS += build/test_db build/test_sqlcheck
+build/test_notes: tests/test_notes.c tests/harness.c tests/harness.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_notes.c tests/harness.c -o $@ -lcurl -lpthread
+TEST_BINS += build/test_notes
+TEST_CMDS += build/test_notes@build/cotdev build/test_notes@build/cotdev-san
