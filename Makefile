@@ -104,7 +104,9 @@ TEST_CMDS := $(TEST_UNITS) build/test_reload@build/cotdev \
              $(TEST_CMDS)
 
 test: deps build/cotdev build/cotdev-san $(TEST_BINS)
-	@COT_HOME=$(COT_HOME) tests/run $(TEST_CMDS)
+	@COT_HOME=$(COT_HOME) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+	  tests/run $(TEST_CMDS)
 
 # ---- benchmarks ----------------------------------------------------------
 

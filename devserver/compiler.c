@@ -168,6 +168,57 @@ compiler_format(const char *raw)
 
 /* ==== compiling ======================================================== */
 
+/*
+ * Line of the `COT_<METHOD>("pattern"` that declares a route, searched in
+ * the source after COT_ROUTES; 0 if not found (a route built by a macro).
+ */
+static int
+compiler_route_line(const char *src, const cot_route *r)
+{
+	const char *start = strstr(src, "COT_ROUTES");
+	char needle[512];
+	snprintf(needle, sizeof(needle), "\"%s\"", r->pattern);
+	for (const char *p = start ? start : src; (p = strstr(p, needle)) != NULL; p++) {
+		const char *q = p; /* the route macro must precede the pattern */
+		while (q > src && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n' || q[-1] == '('))
+			q--;
+		if (q - src < 4 || q[-1] < 'A' || q[-1] > 'Z')
+			continue;
+		int line = 1;
+		for (const char *c = src; c < p; c++)
+			line += *c == '\n';
+		return line;
+	}
+	return 0;
+}
+
+/*
+ * tcc expands __LINE__ inside the arguments of COT_ROUTES(...) to the line
+ * of its closing parenthesis (gcc: each route's own line). Put the right
+ * lines into the module's table -- it lives in memory we own -- so traces,
+ * errors and `cotdev routes` name the route's own line.
+ */
+static void
+compiler_fix_route_lines(const char *path, const cot_module *t)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL || t == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	char *src = NULL;
+	size_t cap = 0;
+	ssize_t n = getdelim(&src, &cap, '\0', f);
+	fclose(f);
+	for (int i = 0; n > 0 && i < t->nroutes; i++) {
+		int line = compiler_route_line(src, &t->routes[i]);
+		if (line > 0)
+			((cot_route *)&t->routes[i])->line = line;
+	}
+	free(src);
+}
+
 static void
 compiler_add_api(TCCState *s)
 {
@@ -239,8 +290,10 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 		out->middleware = tcc_get_symbol(s, COMPILER_MIDDLEWARE_SYMBOL);
 		ok = compiler_check_table(path, out->table, out->middleware, &log) == 0;
 	}
-	if (ok)
+	if (ok) {
 		out->lines = tcclines_build(s, out->code, out->size);
+		compiler_fix_route_lines(path, out->table);
+	}
 	tcc_delete(s);
 	if (!ok) {
 		*error = compiler_format(log.buf ? log.buf : "tcc: error: compile failed");

@@ -42,6 +42,7 @@
 #include "../runtime/internal.h"
 #include "compiler.h"
 #include "deps.h"
+#include "sqlcheck.h"
 #include "reloader.h"
 #include "watcher.h"
 
@@ -145,6 +146,8 @@ reloader_unit(const char *path)
 	R.units[R.nunits++] = u;
 	return u;
 }
+
+static char *reloader_read(const char *path, size_t *len);
 
 /* ==== modules ========================================================== */
 
@@ -308,10 +311,49 @@ reloader_publish(unit *u, module *m)
 	module_retire(old);
 }
 
+/*
+ * A file that never compiled owns no slots yet. Find its routes in the text
+ * (COT_GET("/x", ...) and friends) so they answer with its error instead of
+ * 404 -- a mistake shows up where the developer is looking.
+ */
+static void
+reloader_claim_text_routes(unit *u)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
+	size_t len;
+	char *src = reloader_read(u->path, &len);
+	for (const char *p = src; p != NULL && (p = strstr(p, "COT_")) != NULL; p += 4) {
+		for (int i = 0; methods[i] != NULL; i++) {
+			size_t ml = strlen(methods[i]);
+			if (strncmp(p + 4, methods[i], ml) != 0)
+				continue;
+			const char *q = p + 4 + ml;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q++ != '(')
+				break;
+			while (*q == ' ' || *q == '\t' || *q == '\n')
+				q++;
+			const char *end = *q == '"' ? strchr(q + 1, '"') : NULL;
+			if (end == NULL || end - q > 256)
+				break;
+			char pattern[260], why[256];
+			snprintf(pattern, sizeof(pattern), "%.*s", (int)(end - q - 1), q + 1);
+			int s = router_slot(methods[i], pattern, why, sizeof(why));
+			if (s >= 0 && R.slot_owner[s] == NULL)
+				R.slot_owner[s] = u;
+			break;
+		}
+	}
+	free(src);
+}
+
 /* An error generation: the unit's current routes answer with `error`. */
 static void
 reloader_publish_error(unit *u, char *error)
 {
+	if (u->current == NULL)
+		reloader_claim_text_routes(u);
 	int n = router_count(), count = 0;
 	for (int s = 0; s < n; s++)
 		count += R.slot_owner[s] == u;
@@ -352,7 +394,11 @@ reloader_compile(unit *u, uint64_t hash)
 	compiler_options co = { R.opt.include_dir, R.opt.tcc_options };
 	u->hash = hash;
 	deps_scan(u->path, &u->deps);
-	if (compiler_compile(u->path, &co, &cm, &error) == 0) {
+	if (compiler_compile(u->path, &co, &cm, &error) == 0 &&
+	    sqlcheck_app(u->path, &error) != 0) {
+		/* SQL that does not prepare against app.db is a reload error too */
+		compiler_module_free(&cm);
+	} else if (error == NULL) {
 		static const cot_module no_routes = { COT_ABI, NULL, NULL, 0 };
 		const cot_module *t = cm.table ? cm.table : &no_routes;
 		module *m = module_new(u, t->nroutes);
@@ -672,6 +718,7 @@ reloader_shutdown(void)
 	memset(R.slot_owner, 0, sizeof(R.slot_owner));
 	router_reset();
 	middleware_reset();
+	sqlcheck_shutdown();
 	if (R.opt.watch)
 		watcher_close();
 	if (R.evfd >= 0)
