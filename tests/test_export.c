@@ -32,6 +32,7 @@
 
 static char tmpdir[256];
 static const char *cotdev;
+static int last_exit; /* exit status of an app that stopped while starting */
 
 /* ==== helpers ========================================================== */
 
@@ -76,19 +77,21 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Starts `bin --port PORT --quiet`-less, stdout into log; returns the port
- * it printed, or -1. */
+/* Starts `bin --port PORT --db DB [EXTRA]`, output into log; returns the
+ * port it printed, or -1 (the process may then have exited). */
 static int
-start_app(const char *bin, int port, const char *log, pid_t *pid)
+start_app_db(const char *bin, int port, const char *log, pid_t *pid, const char *db,
+             const char *extra)
 {
 	char portarg[16];
 	snprintf(portarg, sizeof(portarg), "%d", port);
+	unlink(log); /* never read the URL line of an earlier run */
 	*pid = fork();
 	if (*pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(bin, bin, "--port", portarg, "--db", "/dev/null", (char *)NULL);
+		execl(bin, bin, "--port", portarg, "--db", db, extra, (char *)NULL);
 		_exit(127);
 	}
 	for (double t0 = now_s(); now_s() - t0 < 10;) {
@@ -102,11 +105,22 @@ start_app(const char *bin, int port, const char *log, pid_t *pid)
 		const char *p = strstr(buf, "cot app on http://127.0.0.1:");
 		if (p != NULL && strchr(p, '\n') != NULL)
 			return atoi(p + strlen("cot app on http://127.0.0.1:"));
-		if (waitpid(*pid, NULL, WNOHANG) == *pid)
+		int st;
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			last_exit = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 			return -1;
+		}
 		usleep(20000);
 	}
 	return -1;
+}
+
+static int
+start_app(const char *bin, int port, const char *log, pid_t *pid)
+{
+	char db[300];
+	snprintf(db, sizeof(db), "%s/app.db", tmpdir);
+	return start_app_db(bin, port, log, pid, db, NULL);
 }
 
 static int
@@ -324,6 +338,44 @@ check_reuse_port(const char *bin)
 	}
 }
 
+/* schema.sql: applied at start; destructive changes refused unless allowed. */
+static void
+check_schema(const char *bin)
+{
+	char db[300], log[300], out[4096];
+	pid_t pid;
+	snprintf(db, sizeof(db), "%s/schema.db", tmpdir);
+	snprintf(log, sizeof(log), "%s/schema.log", tmpdir);
+	int port = start_app_db(bin, 0, log, &pid, db, NULL);
+	T_CHECK("schema: a new database starts", port > 0);
+	if (port > 0) {
+		kill(pid, SIGTERM);
+		exit_code_of(pid);
+	}
+	run(out, sizeof(out), "sqlite3 %s .tables", db);
+	T_CHECK("schema: schema.sql's table was created", strstr(out, "notes") != NULL);
+	int made = run(out, sizeof(out), "sqlite3 %s 'CREATE TABLE legacy (x)'", db);
+	T_CHECK("schema: a table schema.sql does not declare is added", made == 0);
+	if (made != 0)
+		printf("# %s\n", out);
+	port = start_app_db(bin, 0, log, &pid, db, NULL);
+	int code = port > 0 ? (kill(pid, SIGTERM), exit_code_of(pid)) : last_exit;
+	run(out, sizeof(out), "cat %s", log);
+	T_CHECK("schema: destructive change refuses to start", port < 0 && code == 1);
+	if (!(port < 0 && code == 1))
+		printf("# port %d, exit %d: %s\n", port, code, out);
+	T_CHECK("schema: the refusal says why and what to do",
+	        strstr(out, "legacy") != NULL && strstr(out, "--allow-destructive") != NULL);
+	port = start_app_db(bin, 0, log, &pid, db, "--allow-destructive");
+	T_CHECK("schema: --allow-destructive starts", port > 0);
+	if (port > 0) {
+		kill(pid, SIGTERM);
+		exit_code_of(pid);
+	}
+	run(out, sizeof(out), "sqlite3 %s .tables", db);
+	T_CHECK("schema: --allow-destructive dropped the table", strstr(out, "legacy") == NULL);
+}
+
 /* A compile error or a route conflict fails the export, like in dev. */
 static void
 check_errors(const char *app)
@@ -383,6 +435,7 @@ main(int argc, char **argv)
 		check_drain(pid, port, log);
 	}
 	check_reuse_port(bin);
+	check_schema(bin);
 	check_errors(app);
 	run(out, sizeof(out), "rm -rf %s", tmpdir);
 	return T_DONE();
