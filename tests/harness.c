@@ -63,10 +63,38 @@ h_wait_for(bool (*cond)(void *arg), void *arg, double timeout_ms)
 h_target
 h_target_dev(const char *cotdev)
 {
+	if (strncmp(cotdev, "export:", 7) == 0)
+		return h_target_export(cotdev + 7);
 	h_target t = { .name = "cotdev run", .cotdev = cotdev, .reloads = true };
 	const char *argv[] = { cotdev, "run", "--port", "0", "--quiet", NULL };
 	memcpy(t.argv, argv, sizeof(argv));
 	return t;
+}
+
+h_target
+h_target_export(const char *cotdev)
+{
+	h_target t = { .name = "exported binary", .cotdev = cotdev, .reloads = false,
+	               .export_first = true };
+	return t;
+}
+
+/* `cotdev export APP -o APP/.cot-export-bin`; bin and db receive the paths. */
+static int
+h_export_app(const h_target *t, const char *app, char *bin, char *db, size_t len,
+             char *err, size_t errlen)
+{
+	snprintf(bin, len, "%s/.cot-export-bin", app);
+	snprintf(db, len, "%s/app.db", app);
+	const char *argv[] = { t->cotdev, "export", app, "-o", bin, NULL };
+	h_cmd_result r;
+	h_run_cmd(argv, 2 * H_DEADLINE_MS, &r);
+	int rc = r.exit_code == 0 ? 0 : -1;
+	if (rc != 0)
+		snprintf(err, errlen, "cotdev export %s failed (%d): %.400s", app, r.exit_code,
+		         r.err ? r.err : "");
+	h_cmd_result_free(&r);
+	return rc;
 }
 
 /* ==== the server process =============================================== */
@@ -183,12 +211,20 @@ h_server_start(const h_target *t, const char *app, h_server *s, char *err, size_
 	pthread_mutex_init(&s->lock, NULL);
 	const char *argv[H_TARGET_MAX_ARGS + 2];
 	int n = 0;
-	while (n < H_TARGET_MAX_ARGS && t->argv[n] != NULL) {
-		argv[n] = t->argv[n];
-		n++;
+	char bin[4200], db[4200];
+	if (t->export_first) {
+		if (h_export_app(t, app, bin, db, sizeof(bin), err, errlen) != 0)
+			return -1;
+		const char *ex[] = { bin, "--port", "0", "--quiet", "--db", db, NULL };
+		memcpy(argv, ex, sizeof(ex));
+	} else {
+		while (n < H_TARGET_MAX_ARGS && t->argv[n] != NULL) {
+			argv[n] = t->argv[n];
+			n++;
+		}
+		argv[n++] = app;
+		argv[n] = NULL;
 	}
-	argv[n++] = app;
-	argv[n] = NULL;
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0) {

@@ -32,10 +32,21 @@ typedef struct h_target {
 	const char *cotdev;                  /* cotdev binary (scaffolding) */
 	const char *argv[H_TARGET_MAX_ARGS]; /* server command before APPDIR */
 	bool reloads;                        /* false: no hot reload (export) */
+	bool export_first;                   /* `cotdev export APPDIR`, then serve
+	                                        the binary (argv unused) */
 } h_target;
 
 /* `COTDEV run --port 0 --quiet APPDIR`. */
 h_target h_target_dev(const char *cotdev);
+
+/*
+ * The exported binary: h_server_start runs `COTDEV export APPDIR -o
+ * APPDIR/.cot-export-bin`, then `that --port 0 --quiet --db APPDIR/app.db`.
+ * h_target_dev("export:COTDEV") returns this target too, so a suite that
+ * takes the cotdev path as argv[1] runs against the export when given
+ * "export:build/cotdev" (TEST_CMDS: build/test_x@export:build/cotdev).
+ */
+h_target h_target_export(const char *cotdev);
 
 /* ==== the server process =============================================== */
 
