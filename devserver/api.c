@@ -29,6 +29,8 @@ const compiler_symbol compiler_api[] = {
 	API(cot_set_header),
 	API(cot_fail_at),
 	API(cot_render_json),
+	API(cot_render_row),
+	API(cot_render_rows),
 	API(cot_spawn_at),
 	API(cot_sprintf),
 	API(cot_alloc),

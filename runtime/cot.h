@@ -456,6 +456,21 @@ cot_result cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs);
  */
 cot_result cot_fail_fields(cot_ctx *c, const char *field, const char *message, ...);
 
+/* ---- templates -------------------------------------------------------- */
+
+/*
+ * cot_render(c, status, "note.html", data) renders templates/note.html
+ * (mustache, HTML-escaped by default) wrapped in templates/layout.html when
+ * it exists. `data` is a cot_row * (its columns are the names), a cot_rows *
+ * ({{#rows}}...{{/rows}} and {{count}}) or a json_t * (borrowed; NULL for
+ * none). A template error answers 500 naming templates/x.html:LINE.
+ */
+cot_result cot_render_row(cot_ctx *c, int status, const char *name, cot_row *row);
+cot_result cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows);
+#define cot_render(c, status, name, data)                                      \
+	_Generic((data), cot_row *: cot_render_row, cot_rows *: cot_render_rows,   \
+	         default: cot_render_json)((c), (status), (name), (data))
+
 #ifdef __cplusplus
 }
 #endif

@@ -789,7 +789,8 @@ db_base64(const db_cell *cell)
 	return j;
 }
 
-static json_t *
+/* A row as a JSON object (new reference); render.c uses it too. */
+json_t *
 db_row_value(const cot_row *r)
 {
 	json_t *obj = json_object();
@@ -820,7 +821,8 @@ db_dump(cot_ctx *c, json_t *j)
 	return out;
 }
 
-static json_t *
+/* Rows as a JSON array (new reference). */
+json_t *
 db_rows_value(const cot_rows *rs)
 {
 	json_t *arr = json_array();

@@ -26,6 +26,8 @@ sqlite3 *db_open(const char *path, char **err);
 /* Rolls back a transaction the request left open. Safe to call on any
  * request; the runtime also does it lazily on the thread's next request. */
 void db_request_end(cot_ctx *c);
+json_t *db_row_value(const cot_row *r);
+json_t *db_rows_value(const cot_rows *rs);
 
 /* Statements cached on the calling thread's connection (for tests). */
 int db_cached_statements(void);

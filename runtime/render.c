@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "internal.h"
 #include "template.h"
 
@@ -103,4 +104,28 @@ cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
 	c->resp_len = len;
 	c->responded = true;
 	return (cot_result){ status };
+}
+
+/* A row: its columns are the template's names ({{title}}). NULL: 404. */
+cot_result
+cot_render_row(cot_ctx *c, int status, const char *name, cot_row *row)
+{
+	if (row == NULL)
+		return cot_fail(c, 404, "nothing to render for %s", c->path);
+	json_t *data = db_row_value(row);
+	cot_result r = cot_render_json(c, status, name, data);
+	json_decref(data);
+	return r;
+}
+
+/* Rows: the template sees {{#rows}}...{{/rows}} and {{count}}. */
+cot_result
+cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows)
+{
+	json_t *data = json_pack("{s:o, s:i}", "rows",
+	                         rows ? db_rows_value(rows) : json_array(),
+	                         "count", rows ? cot_rows_count(rows) : 0);
+	cot_result r = cot_render_json(c, status, name, data);
+	json_decref(data);
+	return r;
 }
