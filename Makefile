@@ -29,6 +29,9 @@ PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
            libinotifytools0-dev libjansson-dev libsqlite3-dev \
            libcurl4-openssl-dev curl python3
 
+# COMMAND:PACKAGE pairs installed only when COMMAND is not on PATH.
+COMMAND_PACKAGES =
+
 # Each concern adds its sources, packages, test programs and test commands
 # in mk/NAME.mk (RUNTIME += ..., PACKAGES += ..., TEST_BINS += ...,
 # TEST_CMDS += prog@arg@arg -- '@' stands for a space inside one command).
@@ -57,6 +60,9 @@ build:
 deps:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	for cp in $(COMMAND_PACKAGES); do \
+	  command -v $${cp%%:*} >/dev/null 2>&1 || missing="$$missing $${cp##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

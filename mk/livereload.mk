@@ -2,7 +2,10 @@
 # devserver/overlay.js (embedded as build/livereload_js.h), tests/browser/.
 DEVSERVER += devserver/livereload.c
 HEADERS += build/livereload_js.h
-PACKAGES += chromium nodejs npm
+PACKAGES += chromium
+# Node and npm may come from elsewhere (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm): install Debian's only when the command is missing.
+COMMAND_PACKAGES += node:nodejs npm:npm
 
 # The overlay script as a C array, NUL-terminated; od is in coreutils.
 build/livereload_js.h: devserver/overlay.js | build
