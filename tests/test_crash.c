@@ -15,6 +15,7 @@
  * if a crashed request left memory behind.
  */
 #include <pthread.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -250,6 +251,19 @@ site(char *buf, size_t len, const char *file, const char *src, const char *marke
 {
 	snprintf(buf, len, "handlers/%s:%d", file, line_of(src, marker));
 	return buf;
+}
+
+/* Removes the scaffold's own handlers: this test is about its files only. */
+static void
+clear_handlers(void)
+{
+	char dir[4200], path[4600];
+	DIR *d = opendir(h_path(dir, sizeof(dir), "%s/handlers", app));
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+		if (e->d_name[0] != '.')
+			unlink(h_path(path, sizeof(path), "%s/%s", dir, e->d_name));
+	if (d != NULL)
+		closedir(d);
 }
 
 static int
@@ -744,6 +758,7 @@ main(int argc, char **argv)
 		T_CHECK("scaffold an app", false);
 		return T_DONE();
 	}
+	clear_handlers();
 	T_CHECK("write the crashing handlers",
 	        write_app_file("handlers/crash.c", crash_src) == 0 &&
 	        write_app_file("handlers/task.c", task_src) == 0 &&

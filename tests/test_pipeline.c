@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -158,6 +159,19 @@ static const char page_404[] =
 
 static const char *const BROWSER = "Accept: text/html,application/xhtml+xml,"
                                    "application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
+/* Removes the scaffold's own handlers: this test is about its files only. */
+static void
+clear_handlers(void)
+{
+	char dir[4200], path[4600];
+	DIR *d = opendir(h_path(dir, sizeof(dir), "%s/handlers", app));
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+		if (e->d_name[0] != '.')
+			unlink(h_path(path, sizeof(path), "%s/%s", dir, e->d_name));
+	if (d != NULL)
+		closedir(d);
+}
 
 static int
 write_app_file(const char *rel, const char *content)
@@ -605,6 +619,7 @@ main(int argc, char **argv)
 		T_CHECK("scaffold an app", false);
 		return T_DONE();
 	}
+	clear_handlers();
 	char dir[4200];
 	mkdir(h_path(dir, sizeof(dir), "%s/templates", app), 0755);
 	mkdir(h_path(dir, sizeof(dir), "%s/templates/errors", app), 0755);
