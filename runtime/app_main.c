@@ -9,25 +9,31 @@
  * (code that is never unloaded), so a request costs exactly the runtime's
  * dispatch and nothing of the dev server's reload machinery.
  *
- * Shutdown: SIGTERM or SIGINT lets the requests in flight finish, then stops
+ * Shutdown: SIGTERM or SIGINT stops accepting connections, lets the
+ * requests in flight finish (server_drain, at most APP_DRAIN_MS), then stops
  * the server and exits 0 -- what a supervisor (systemd, a container runtime)
  * expects from a graceful stop. MHD_stop_daemon alone is not enough: it
  * closes connections whose response a handler has just queued but MHD has
- * not written yet (measured: a 1.5 s request cut off). So every binding has
- * one owner, app_owner, that is never retired; router.c counts a request in
- * it from lookup until its response has been sent (ctx_free), and shutdown
- * waits for that count to reach zero, for at most APP_DRAIN_MS.
- * TODO(server.c): a server_drain() built on MHD_quiesce_daemon (needs
- * MHD_USE_ITC) would also stop accepting during the drain; then bindings go
- * back to owner NULL.
+ * not written yet (measured: a 1.5 s request cut off).
+ *
+ * Static files are embedded; at start they are written to a private
+ * temporary directory that static.c serves exactly as in development (ETag,
+ * ranges, precompressed variants, traversal checks), with a long max-age.
+ *
+ * A crashing handler answers 500 with only the request id for the client;
+ * the trace goes to the log, and the process keeps serving (or exits with
+ * --exit-on-crash, for a supervisor to restart it).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +61,8 @@ static const char app_usage[] =
 	"  --quiet               no access-log line per request\n"
 	"  --check               bind the routes, then exit (0: the app is sound)\n"
 	"  --list-files          list the embedded files, then exit\n"
+	"  --exit-on-crash       after a handler crash is answered, drain and exit 70\n"
+	"                        (for a supervisor to restart); default: keep serving\n"
 	"\n"
 	"Several processes may listen on one port (SO_REUSEPORT). SIGTERM stops\n"
 	"accepting, finishes the requests in flight and exits 0.\n";
@@ -65,8 +73,7 @@ int render_add_embedded(const char *name, const char *src, char *err, size_t err
 
 #define APP_DRAIN_MS 25000
 
-/* Counts the requests in flight in app code (see the top of the file). */
-static code_owner app_owner;
+static char app_static_dir[64]; /* extracted static/ files, or "" */
 
 typedef struct app_options {
 	server_config cfg;
@@ -103,7 +110,7 @@ app_bind_route(const cot_module *m, const cot_route *r)
 		fprintf(stderr, "out of memory\n");
 		return -1;
 	}
-	*b = (binding){ .fn = r->handler, .owner = &app_owner, .file = m->file, .line = r->line };
+	*b = (binding){ .fn = r->handler, .file = m->file, .line = r->line };
 	router_bind(slot, b);
 	return 0;
 }
@@ -148,6 +155,75 @@ app_templates(void)
 		}
 	}
 	return 0;
+}
+
+/* ==== static files ===================================================== */
+
+/* Writes one embedded file below root, creating its directories. */
+static int
+app_static_write(const char *root, const embed_file *f)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", root, f->path);
+	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	FILE *out = fopen(path, "wb");
+	if (out == NULL)
+		return -1;
+	int ok = fwrite(f->data, 1, f->len, out) == f->len;
+	ok &= fclose(out) == 0;
+	struct timespec times[2] = { { (time_t)f->mtime, 0 }, { (time_t)f->mtime, 0 } };
+	utimensat(AT_FDCWD, path, times, 0); /* Last-Modified as at export */
+	return ok ? 0 : -1;
+}
+
+/* Extracts the embedded static/ files; cfg->static_dir points at them. */
+static int
+app_static_extract(server_config *cfg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < app_embedded_count; i++)
+		n += strncmp(app_embedded[i].path, "static/", 7) == 0;
+	if (n == 0)
+		return 0;
+	snprintf(app_static_dir, sizeof(app_static_dir), "/tmp/cot-static-XXXXXX");
+	if (mkdtemp(app_static_dir) == NULL) {
+		perror("cannot create a directory for static files");
+		app_static_dir[0] = '\0';
+		return -1;
+	}
+	for (size_t i = 0; i < app_embedded_count; i++)
+		if (strncmp(app_embedded[i].path, "static/", 7) == 0 &&
+		    app_static_write(app_static_dir, &app_embedded[i]) != 0) {
+			fprintf(stderr, "cannot extract %s: %s\n", app_embedded[i].path,
+			        strerror(errno));
+			return -1;
+		}
+	static char dir[80];
+	snprintf(dir, sizeof(dir), "%s/static", app_static_dir);
+	cfg->static_dir = dir;
+	return 0;
+}
+
+static int
+app_static_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+app_static_cleanup(void)
+{
+	if (app_static_dir[0] != '\0')
+		nftw(app_static_dir, app_static_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	app_static_dir[0] = '\0';
 }
 
 /* ==== schema =========================================================== */
@@ -250,6 +326,7 @@ app_parse(int argc, char **argv, app_options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "list-files", no_argument, NULL, 'l' },
+		{ "exit-on-crash", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -274,6 +351,7 @@ app_parse(int argc, char **argv, app_options *o)
 		case 'q': o->cfg.quiet = true; break;
 		case 'c': o->check_only = 1; break;
 		case 'l': o->list_files = 1; break;
+		case 'x': crash_exit_on_crash = true; break;
 		case 'h': printf(app_usage, argv[0]); return 0;
 		default: fprintf(stderr, app_usage, argv[0]); return 2;
 		}
@@ -295,19 +373,6 @@ app_list_files(void)
 
 /* ==== main ============================================================= */
 
-/* Waits until no request runs app code or the drain deadline passes. */
-static void
-app_drain(void)
-{
-	struct timespec tick = { 0, 5 * 1000 * 1000 };
-	for (int ms = 0; ms < APP_DRAIN_MS && atomic_load(&app_owner.refs) > 0; ms += 5)
-		nanosleep(&tick, NULL);
-	long left = atomic_load(&app_owner.refs);
-	if (left > 0)
-		printf("drain: %ld request%s still running after %d ms; stopping anyway\n",
-		       left, left == 1 ? "" : "s", APP_DRAIN_MS);
-}
-
 /* Serves until SIGTERM/SIGINT; returns the exit status. */
 static int
 app_serve(const app_options *o, const char *prog)
@@ -320,9 +385,15 @@ app_serve(const app_options *o, const char *prog)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	char err[1024];
-	server *s = server_start(&o->cfg, err, sizeof(err));
+	server_config cfg = o->cfg;
+	if (app_static_extract(&cfg) != 0 || crash_init(0) != 0) {
+		app_static_cleanup();
+		return 1;
+	}
+	server *s = server_start(&cfg, err, sizeof(err));
 	if (s == NULL) {
 		fprintf(stderr, "%s: %s\n", prog, err);
+		app_static_cleanup();
 		return 1;
 	}
 	printf("cot app on http://%s:%d/\n", o->cfg.host, server_port(s));
@@ -333,11 +404,16 @@ app_serve(const app_options *o, const char *prog)
 	printf("stopping (%s): finishing requests in flight\n",
 	       sig == SIGINT ? "interrupt" : "terminate");
 	fflush(stdout);
-	app_drain();
+	long left = server_drain(s, APP_DRAIN_MS);
+	if (left > 0)
+		printf("drain: %ld request%s still running after %d ms; stopping anyway\n",
+		       left, left == 1 ? "" : "s", APP_DRAIN_MS);
 	server_stop(s);
+	task_shutdown();
 	db_shutdown();
+	app_static_cleanup();
 	printf("stopped\n");
-	return 0;
+	return atomic_load(&crash_exit_requested) ? 70 : 0;
 }
 
 int

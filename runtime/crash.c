@@ -66,6 +66,8 @@ static atomic_bool crash_stop;
 static bool crash_installed;
 
 int (*trace_contains_hook)(const void *debug, uintptr_t pc);
+bool crash_exit_on_crash;
+atomic_bool crash_exit_requested;
 
 /* ==== signal handling ================================================== */
 

@@ -177,6 +177,10 @@ typedef struct crash_report {
 	uintptr_t pcs[CRASH_MAX_PCS]; /* faulting pc, then return addresses */
 } crash_report;
 
+/* Production: after a crash is answered, stop the process (SIGTERM to self). */
+extern bool crash_exit_on_crash;
+extern atomic_bool crash_exit_requested;
+
 int crash_init(int budget_ms);
 void crash_shutdown(void);
 int crash_call(cot_ctx *c, const binding *b, crash_report *rep);
@@ -243,6 +247,7 @@ typedef struct server server;
 
 server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_port(const server *s);
+long server_drain(server *s, int timeout_ms);
 void server_stop(server *s);
 
 #endif /* COT_INTERNAL_H */

@@ -22,21 +22,28 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "static.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
+/*
+ * Our limits stay under libmicrohttpd's per-connection pool (32 KB by
+ * default) so the answers pass through our pipeline. A bigger pool is not
+ * free: MHD clears it for every request (measured: a 128 KB pool cost 5 µs
+ * a request, a third of the server's CPU).
+ */
 #define SERVER_MAX_URL 8192          /* longer: 414 */
-#define SERVER_MAX_HEADERS 32768     /* all header bytes; more: 431 */
-#define SERVER_MHD_MEMORY (128 * 1024) /* MHD's own limit stays above ours */
+#define SERVER_MAX_HEADERS 16384     /* all header bytes; more: 431 */
 
 struct server {
 	server_config cfg;
@@ -44,6 +51,7 @@ struct server {
 	int fd;
 	int port;
 	int static_fd;             /* static/ opened O_PATH, or -1 */
+	atomic_long in_flight;     /* requests between first call and completion */
 };
 
 bool server_dev_mode;
@@ -346,6 +354,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		c->method = method;
 		c->raw_url = url;
 		*con_cls = c;
+		atomic_fetch_add(&s->in_flight, 1);
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
@@ -388,7 +397,7 @@ static void
 server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                  enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	server *s = cls;
 	(void)conn;
 	(void)toe;
 	cot_ctx *c = *con_cls;
@@ -397,6 +406,12 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	ctx_free(c);
 	free(c);
 	*con_cls = NULL;
+	atomic_fetch_sub(&s->in_flight, 1);
+	/* --exit-on-crash: the crash's answer is out; let main drain and exit */
+	if (atomic_exchange(&crash_exit_requested, false) && crash_exit_on_crash) {
+		atomic_store(&crash_exit_requested, true);
+		kill(getpid(), SIGTERM);
+	}
 }
 
 /* Leaves escapes alone: router.c decodes after splitting. */
@@ -475,7 +490,7 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	getsockname(s->fd, (struct sockaddr *)&addr, &alen);
 	s->port = ntohs(addr.sin_port);
 	s->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
 			(cfg->dev ? MHD_ALLOW_SUSPEND_RESUME : 0), 0, NULL, NULL,
 		server_access, s,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
@@ -483,7 +498,6 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_MHD_MEMORY,
 		MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);
@@ -498,6 +512,22 @@ int
 server_port(const server *s)
 {
 	return s->port;
+}
+
+/*
+ * Stops accepting connections and waits up to timeout_ms for the requests
+ * in flight to complete (their responses fully sent). Returns how many were
+ * still running. Call server_stop afterwards.
+ */
+long
+server_drain(server *s, int timeout_ms)
+{
+	MHD_quiesce_daemon(s->mhd); /* MHD stops polling the listening socket */
+	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+	for (int ms = 0; ms < timeout_ms && atomic_load(&s->in_flight) > 0; ms += 5)
+		nanosleep(&tick, NULL);
+	return atomic_load(&s->in_flight);
 }
 
 void

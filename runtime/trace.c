@@ -156,4 +156,6 @@ trace_respond(cot_ctx *c, const binding *b, const crash_report *rep)
 	       detail, trace);
 	fflush(stdout);
 	error_respond(c, rep->stuck ? 503 : 500, detail, trace);
+	if (crash_exit_on_crash)
+		atomic_store(&crash_exit_requested, true); /* server.c stops after sending */
 }
