@@ -8,4 +8,4 @@ $(CRASH_TESTS): build/test_%: tests/test_%.c tests/harness.c tests/harness.h tes
 	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
 TEST_BINS += $(CRASH_TESTS)
 TEST_CMDS += build/test_crash@build/cotdev build/test_crash@build/cotdev-san \
-             build/test_pipeline@build/cotdev
+             build/test_pipeline@build/cotdev build/test_pipeline@build/cotdev-san

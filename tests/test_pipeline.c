@@ -369,18 +369,20 @@ test_statuses(void)
 	h_resp_free(&r);
 	free(req);
 
+	/* 20 KB: over cot's 16 KB limit, under libmicrohttpd's own 32 KB pool
+	 * (past that MHD answers by itself, outside the pipeline: README) */
 	const char *headers[6];
 	char *hv[5];
 	for (int i = 0; i < 5; i++) {
 		hv[i] = malloc(8000);
 		int m = snprintf(hv[i], 8000, "X-Big-%d: ", i);
-		memset(hv[i] + m, 'h', 7000);
-		hv[i][m + 7000] = '\0';
+		memset(hv[i] + m, 'h', 4000);
+		hv[i][m + 4000] = '\0';
 		headers[i] = hv[i];
 	}
 	headers[5] = NULL;
 	request("GET", "/greet/world", headers, NULL, &r);
-	check_carries("431 (headers over 32 KB)", &r, "GET", 431);
+	check_carries("431 (headers over 16 KB)", &r, "GET", 431);
 	h_resp_free(&r);
 	for (int i = 0; i < 5; i++)
 		free(hv[i]);
