@@ -1,14 +1,21 @@
 /*
- * notes.c -- a small notes API and pages over SQLite: the table is declared
- * in schema.sql, the SQL below is checked against it on every save.
+ * notes.c -- notes over SQLite, as pages for a browser and as a JSON API.
+ * The table is declared in schema.sql; the SQL below is checked against it
+ * on every save.
  *
- *   GET    /notes       JSON array (Accept: application/json) or an HTML list
- *   POST   /notes       JSON body -> 201 + the note; form -> 303 to the note
- *   GET    /notes/:id   one note, JSON or HTML
- *   PUT    /notes/:id   replace the title (and the body, when given)
- *   DELETE /notes/:id   204
+ *   GET    /notes              the list (templates/notes.html); JSON array
+ *                              with Accept: application/json
+ *   GET    /notes/new          the form for a new note (templates/new.html)
+ *   POST   /notes              form -> 303 to the note; JSON -> 201 + the note
+ *   GET    /notes/:id          one note (templates/note.html), or JSON
+ *   PUT    /notes/:id          JSON: replace the title (and the body, if given)
+ *   POST   /notes/:id          the edit form of the note page -> 303 back
+ *   DELETE /notes/:id          204
+ *   POST   /notes/:id/delete   the delete button of the note page -> 303 /notes
  *
- * Invalid input answers 422 with the fields that are wrong.
+ * Invalid input answers 422 naming the wrong fields: a problem+json body for
+ * JSON clients, the form again (values kept, each error by its field) for
+ * browsers. Every value reaches the page through {{name}}, which escapes it.
  */
 #include <cot.h>
 #include <jansson.h> /* after cot.h: cot.h makes it work under tcc */
@@ -21,6 +28,12 @@ typedef struct note_input {
 	const char *body; /* NULL: not given */
 	const char *bad_body;
 } note_input;
+
+/* What is wrong with an input: NULL where a field is fine. */
+typedef struct note_errors {
+	const char *title;
+	const char *body;
+} note_errors;
 
 static int
 wants_json(cot_ctx *c)
@@ -36,26 +49,11 @@ sends_json(cot_ctx *c)
 	return type != NULL && strstr(type, "json") != NULL;
 }
 
-/* HTML-escapes s into request memory. */
-static const char *
-esc(cot_ctx *c, const char *s)
+/* A form post from a page (not an API call): errors go back as the form. */
+static int
+from_form(cot_ctx *c)
 {
-	size_t n = 0;
-	for (const char *p = s; *p; p++)
-		n += *p == '<' || *p == '>' ? 4 : *p == '&' ? 5 : *p == '"' ? 6 : 1;
-	char *out = cot_alloc(c, n + 1), *o = out;
-	for (const char *p = s; *p; p++) {
-		const char *r = *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;"
-		              : *p == '"' ? "&quot;" : NULL;
-		if (r == NULL) {
-			*o++ = *p;
-		} else {
-			memcpy(o, r, strlen(r));
-			o += strlen(r);
-		}
-	}
-	*o = '\0';
-	return out;
+	return !sends_json(c) && !wants_json(c);
 }
 
 /* Reads title and body from a JSON or form body. Returns -1 when the body
@@ -80,58 +78,75 @@ read_input(cot_ctx *c, note_input *in)
 	return 0;
 }
 
-/* 422 naming the wrong fields, or a zero status when the input is good. */
-static cot_result
-validate(cot_ctx *c, const note_input *in)
+/* Fills *err; returns 1 when the input is good. */
+static int
+check_input(const note_input *in, note_errors *err)
 {
-	const char *title = NULL;
+	err->title = NULL;
+	err->body = in->bad_body;
 	if (in->title == NULL || in->title[strspn(in->title, " \t\r\n")] == '\0')
-		title = "is required";
+		err->title = "is required";
 	else if (strlen(in->title) > TITLE_MAX)
-		title = "is longer than 200 characters";
-	if (title != NULL && in->bad_body != NULL)
-		return cot_fail_fields(c, "title", title, "body", in->bad_body, NULL);
-	if (title != NULL)
-		return cot_fail_fields(c, "title", title, NULL);
-	if (in->bad_body != NULL)
-		return cot_fail_fields(c, "body", in->bad_body, NULL);
-	return (cot_result){ 0 };
+		err->title = "is longer than 200 characters";
+	return err->title == NULL && err->body == NULL;
+}
+
+/* 422 problem+json naming the wrong fields (for API clients). */
+static cot_result
+fail_fields(cot_ctx *c, const note_errors *err)
+{
+	if (err->title != NULL && err->body != NULL)
+		return cot_fail_fields(c, "title", err->title, "body", err->body, NULL);
+	if (err->title != NULL)
+		return cot_fail_fields(c, "title", err->title, NULL);
+	return cot_fail_fields(c, "body", err->body, NULL);
 }
 
 /* ==== pages ============================================================ */
 
-static const char page_head[] =
-	"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-	"<title>%s</title>\n<style>body{font:16px/1.6 system-ui,sans-serif;max-width:40rem;"
-	"margin:3rem auto;padding:0 1rem}input,textarea{display:block;width:100%%;"
-	"margin:.3rem 0 1rem}</style>\n</head><body>\n";
-
-static cot_result
-list_page(cot_ctx *c, cot_rows *notes)
+/* {"form": {title, body}, "errors": {...}}: what note_form.html shows. A
+ * field without an error is left out, so {{#errors.title}} is false. */
+static json_t *
+form_data(const char *title, const char *body, const note_errors *err)
 {
-	char *items = cot_sprintf(c, "%s", "");
-	for (int i = 0; i < cot_rows_count(notes); i++) {
-		cot_row *n = cot_rows_get(notes, i);
-		items = cot_sprintf(c, "%s<li><a href=\"/notes/%lld\">%s</a> <small>%s</small></li>\n",
-		                    items, cot_row_int(n, "id"), esc(c, cot_row_text(n, "title")),
-		                    esc(c, cot_row_text(n, "created_at")));
+	json_t *page = json_pack("{s:{s:s, s:s}}", "form", "title", title ? title : "",
+	                         "body", body ? body : "");
+	if (page != NULL && err != NULL) {
+		json_t *errors = json_object();
+		if (err->title != NULL)
+			json_object_set_new(errors, "title", json_string(err->title));
+		if (err->body != NULL)
+			json_object_set_new(errors, "body", json_string(err->body));
+		json_object_set_new(page, "errors", errors);
 	}
-	return cot_html(c, 200, "%s<h1>Notes</h1>\n<ul>\n%s</ul>\n%s"
-		"<form method=\"post\" action=\"/notes\"><label>Title<input name=\"title\" "
-		"required></label><label>Body<textarea name=\"body\"></textarea></label>"
-		"<button>Add note</button></form>\n<p><a href=\"/\">home</a></p>\n</body></html>\n",
-		cot_sprintf(c, page_head, "Notes"), items,
-		cot_rows_count(notes) == 0 ? "<p>No notes yet.</p>\n" : "");
+	return page;
 }
 
+/* templates/new.html: empty, or the rejected input with its errors (422). */
 static cot_result
-note_page(cot_ctx *c, cot_row *n)
+new_page(cot_ctx *c, int status, const note_input *in, const note_errors *err)
 {
-	const char *title = esc(c, cot_row_text(n, "title"));
-	return cot_html(c, 200, "%s<h1>%s</h1>\n<p><small>%s</small></p>\n<pre>%s</pre>\n"
-		"<p><a href=\"/notes\">all notes</a></p>\n</body></html>\n",
-		cot_sprintf(c, page_head, title), title, esc(c, cot_row_text(n, "created_at")),
-		esc(c, cot_row_text(n, "body")));
+	json_t *page = form_data(in ? in->title : "", in ? in->body : "", err);
+	json_object_set_new(page, "title", json_string("New note"));
+	cot_result r = cot_render(c, status, "new.html", page);
+	json_decref(page);
+	return r;
+}
+
+/* templates/note.html: the note, and its edit form (with the rejected input
+ * and its errors when `in` is given). */
+static cot_result
+note_page(cot_ctx *c, int status, cot_row *n, const note_input *in, const note_errors *err)
+{
+	json_t *page = in ? form_data(in->title, in->body, err)
+	                  : form_data(cot_row_text(n, "title"), cot_row_text(n, "body"), NULL);
+	json_object_set_new(page, "id", json_integer(cot_row_int(n, "id")));
+	json_object_set_new(page, "title", json_string(cot_row_text(n, "title")));
+	json_object_set_new(page, "body", json_string(cot_row_text(n, "body")));
+	json_object_set_new(page, "created_at", json_string(cot_row_text(n, "created_at")));
+	cot_result r = cot_render(c, status, "note.html", page);
+	json_decref(page);
+	return r;
 }
 
 /* ==== handlers ========================================================= */
@@ -139,21 +154,35 @@ note_page(cot_ctx *c, cot_row *n)
 static cot_result
 list_notes(cot_ctx *c)
 {
-	cot_rows *notes = cot_db_all(c, "SELECT id, title, body, created_at FROM notes ORDER BY id");
 	if (wants_json(c))
-		return cot_db_json_rows(c, 200, notes);
-	return list_page(c, notes);
+		return cot_db_json_rows(c, 200, cot_db_all(c,
+			"SELECT id, title, body, created_at FROM notes ORDER BY id"));
+	/* newest first; minutes are enough on a page */
+	cot_rows *notes = cot_db_all(c, "SELECT id, title, substr(body, 1, 280) AS body, "
+	                             "substr(created_at, 1, 16) AS created_at FROM notes "
+	                             "ORDER BY id DESC");
+	json_t *page = json_pack("{s:s, s:o?}", "title", "Notes", "rows",
+	                         json_loads(cot_rows_json(notes), 0, NULL));
+	cot_result r = cot_render(c, 200, "notes.html", page);
+	json_decref(page);
+	return r;
+}
+
+static cot_result
+new_note(cot_ctx *c)
+{
+	return new_page(c, 200, NULL, NULL);
 }
 
 static cot_result
 create_note(cot_ctx *c)
 {
 	note_input in;
+	note_errors err;
 	if (read_input(c, &in) != 0)
 		return cot_fail(c, 400, "the body must be a JSON object");
-	cot_result bad = validate(c, &in);
-	if (bad.status != 0)
-		return bad;
+	if (!check_input(&in, &err))
+		return from_form(c) ? new_page(c, 422, &in, &err) : fail_fields(c, &err);
 	cot_row *n = cot_db_one(c, "INSERT INTO notes (title, body) VALUES (?, ?) "
 	                        "RETURNING id, title, body, created_at", in.title, in.body ? in.body : "");
 	if (n == NULL)
@@ -165,31 +194,54 @@ create_note(cot_ctx *c)
 	return cot_db_json_row(c, 201, n);
 }
 
+/* The note of the :id parameter; NULL when there is none. */
+static cot_row *
+find_note(cot_ctx *c)
+{
+	return cot_db_one(c, "SELECT id, title, body, substr(created_at, 1, 16) AS created_at "
+	                  "FROM notes WHERE id = ?", cot_param_int(c, "id"));
+}
+
 static cot_result
 show_note(cot_ctx *c)
 {
-	cot_row *n = cot_db_one(c, "SELECT id, title, body, created_at FROM notes WHERE id = ?",
-	                        cot_param_int(c, "id"));
+	if (wants_json(c)) {
+		cot_row *n = cot_db_one(c, "SELECT id, title, body, created_at FROM notes "
+		                        "WHERE id = ?", cot_param_int(c, "id"));
+		if (n == NULL)
+			return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
+		return cot_db_json_row(c, 200, n);
+	}
+	cot_row *n = find_note(c);
 	if (n == NULL)
 		return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
-	return wants_json(c) ? cot_db_json_row(c, 200, n) : note_page(c, n);
+	return note_page(c, 200, n, NULL, NULL);
 }
 
 static cot_result
 update_note(cot_ctx *c)
 {
 	note_input in;
+	note_errors err;
+	int page = strcmp(cot_method(c), "POST") == 0 && from_form(c);
 	if (read_input(c, &in) != 0)
 		return cot_fail(c, 400, "the body must be a JSON object");
-	cot_result bad = validate(c, &in);
-	if (bad.status != 0)
-		return bad;
+	if (!check_input(&in, &err)) {
+		if (!page)
+			return fail_fields(c, &err);
+		cot_row *old = find_note(c);
+		if (old == NULL)
+			return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
+		return note_page(c, 422, old, &in, &err);
+	}
 	/* a NULL body binds SQL NULL: COALESCE keeps the stored one */
 	cot_row *n = cot_db_one(c, "UPDATE notes SET title = ?, body = COALESCE(?, body) "
 	                        "WHERE id = ? RETURNING id, title, body, created_at",
 	                        in.title, in.body, cot_param_int(c, "id"));
 	if (n == NULL)
 		return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
+	if (page)
+		return cot_redirect(c, 303, cot_sprintf(c, "/notes/%lld", cot_row_int(n, "id")));
 	return cot_db_json_row(c, 200, n);
 }
 
@@ -199,13 +251,19 @@ delete_note(cot_ctx *c)
 	long long gone = cot_db_exec(c, "DELETE FROM notes WHERE id = ?", cot_param_int(c, "id"));
 	if (gone == 0)
 		return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
+	if (strcmp(cot_method(c), "POST") == 0)
+		return cot_redirect(c, 303, "/notes");
 	return cot_send(c, 204, "text/plain", "", 0);
 }
 
+/* /notes/new comes before /notes/:id: the first pattern that matches wins. */
 COT_ROUTES(
 	COT_GET("/notes", list_notes),
+	COT_GET("/notes/new", new_note),
 	COT_POST("/notes", create_note),
 	COT_GET("/notes/:id", show_note),
 	COT_PUT("/notes/:id", update_note),
+	COT_POST("/notes/:id", update_note),
 	COT_DELETE("/notes/:id", delete_note),
+	COT_POST("/notes/:id/delete", delete_note),
 )
