@@ -14,4 +14,5 @@ TEST_CMDS += build/test_db build/test_sqlcheck
 build/test_notes: tests/test_notes.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_notes.c tests/harness.c -o $@ -lcurl -lpthread
 TEST_BINS += build/test_notes
-TEST_CMDS += build/test_notes@build/cotdev build/test_notes@build/cotdev-san
+TEST_CMDS += build/test_notes@build/cotdev build/test_notes@build/cotdev-san \
+             build/test_notes@export:build/cotdev
