@@ -237,7 +237,7 @@ crash_init(int budget_ms)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) != 0)
 			return -1;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER;
 	if (sigaction(SIGUSR2, &sa, NULL) != 0)
 		return -1;
 	crash_installed = true;
@@ -294,7 +294,12 @@ crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *,
 	f.deadline_ms = crash_budget_ms > 0 ? c->start_ms + crash_budget_ms : 0;
 	atomic_init(&f.in_signal, false);
 	volatile int slot = f.deadline_ms > 0 ? crash_register(f.deadline_ms) : -1;
-	if (sigsetjmp(f.jmp, 1) != 0) {
+	/*
+	 * No signal mask is saved (that is a system call per request): every
+	 * handler is installed SA_NODEFER with an empty sa_mask, so jumping out
+	 * of one leaves the thread's mask as it was.
+	 */
+	if (sigsetjmp(f.jmp, 0) != 0) {
 		crash_current = NULL;
 		if (slot >= 0)
 			atomic_store(&crash_running[slot].deadline_ms, 0);

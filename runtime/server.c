@@ -93,8 +93,11 @@ server_request_id(cot_ctx *c)
 			return;
 		}
 	}
-	snprintf(c->request_id, sizeof(c->request_id), "%016llx",
-	         (unsigned long long)server_rand64());
+	static const char hex[] = "0123456789abcdef";
+	uint64_t r = server_rand64(); /* no snprintf: this runs for every request */
+	for (int i = 15; i >= 0; i--, r >>= 4)
+		c->request_id[i] = hex[r & 15];
+	c->request_id[16] = '\0';
 }
 
 /* ==== dispatch ========================================================= */
@@ -286,19 +289,18 @@ server_has_header(const cot_ctx *c, const char *name)
 	return false;
 }
 
-/* Built-in after-steps every response passes, errors included. */
+static const char *const server_secure_headers[][2] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "X-Frame-Options", "SAMEORIGIN" },
+	{ "Referrer-Policy", "strict-origin-when-cross-origin" },
+};
+
+/* Built-in after-steps every response passes, errors included. The security
+ * headers are added in server_send, straight from constants. */
 static void
 server_after(server *s, cot_ctx *c)
 {
 	middleware_after(c);
-	static const char *const secure[][2] = {
-		{ "X-Content-Type-Options", "nosniff" },
-		{ "X-Frame-Options", "SAMEORIGIN" },
-		{ "Referrer-Policy", "strict-origin-when-cross-origin" },
-	};
-	for (size_t i = 0; i < sizeof(secure) / sizeof(secure[0]); i++)
-		if (!server_has_header(c, secure[i][0]))
-			cot_set_header(c, secure[i][0], secure[i][1]);
 	if (s->cfg.cors_origin != NULL && !server_has_header(c, "Access-Control-Allow-Origin")) {
 		cot_set_header(c, "Access-Control-Allow-Origin", s->cfg.cors_origin);
 		cot_set_header(c, "Vary", "Origin");
@@ -324,6 +326,10 @@ server_send(server *s, cot_ctx *c)
 		return MHD_NO;
 	for (header_kv *h = c->resp_headers; h != NULL; h = h->next)
 		MHD_add_response_header(r, h->name, h->value);
+	for (size_t i = 0; i < sizeof(server_secure_headers) / sizeof(server_secure_headers[0]); i++)
+		if (!server_has_header(c, server_secure_headers[i][0]))
+			MHD_add_response_header(r, server_secure_headers[i][0],
+			                        server_secure_headers[i][1]);
 	if (c->content_type != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, c->content_type);
 	MHD_add_response_header(r, "X-Request-Id", c->request_id);
