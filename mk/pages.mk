@@ -3,4 +3,4 @@
 build/test_pages: tests/test_pages.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_pages.c tests/harness.c -o $@ -lcurl -lpthread
 TEST_BINS += build/test_pages
-TEST_CMDS += build/test_pages@build/cotdev
+TEST_CMDS += build/test_pages@build/cotdev build/test_pages@export:build/cotdev

@@ -137,7 +137,7 @@ test_form_errors(void)
 	const char *msg = r.body ? strstr(r.body, "is required") : NULL;
 	const char *body = r.body ? strstr(r.body, "name=\"body\"") : NULL;
 	T_CHECK("... error next to the title field", title && msg && body && title < msg && msg < body);
-	T_CHECK("... the entered body kept (escaped)", body && strstr(body, "kept &lt;b&gt;text&lt;/b&gt;</textarea>"));
+	T_CHECK("... the entered body kept (escaped)", body && strstr(body, ">\nkept &lt;b&gt;text&lt;/b&gt;</textarea>"));
 	h_resp_free(&r);
 	static const char *const json_hdrs[] = { "Content-Type: application/json",
 	                                         "Accept: application/json", NULL };
@@ -149,7 +149,7 @@ test_form_errors(void)
 	req("POST", "/notes/1", form_hdrs, "title=&body=new+text", &r);
 	T_CHECK("edit with empty title: 422 note page, error shown",
 	        r.status == 422 && has_layout(&r) && strstr(r.body, "is required") &&
-	        strstr(r.body, "new text</textarea>") && strstr(r.body, "<details class=\"edit\" open"));
+	        strstr(r.body, ">\nnew text</textarea>") && strstr(r.body, "<details class=\"edit\" open"));
 	h_resp_free(&r);
 }
 
