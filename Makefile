@@ -12,12 +12,12 @@ DEFS     = -DCOT_HOME='"$(COT_HOME)"'
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 TCC_LIB  = /usr/lib/x86_64-linux-gnu/libtcc.a
-LIBS     = -lmicrohttpd -ljansson -lpthread
+LIBS     = -lmicrohttpd -ljansson -lpthread -ldw
 DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 
 RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
-           runtime/middleware.c runtime/task.c \
+           runtime/middleware.c runtime/task.c runtime/symbolize.c \
            runtime/template.c runtime/static.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
@@ -27,7 +27,7 @@ HEADERS  = $(wildcard runtime/*.h devserver/*.h)
 # Debian packages the build and the tests need.
 PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
            libinotifytools0-dev libjansson-dev libsqlite3-dev \
-           libcurl4-openssl-dev curl python3
+           libcurl4-openssl-dev curl python3 libdw-dev
 
 # COMMAND:PACKAGE pairs installed only when COMMAND is not on PATH.
 COMMAND_PACKAGES =

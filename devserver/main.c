@@ -150,7 +150,7 @@ static int
 main_trace_lookup(const void *debug, uintptr_t pc, const char **file, int *line,
                   const char **func)
 {
-	return tcclines_lookup(debug, pc, file, line, func);
+	return debug != NULL && tcclines_lookup(debug, pc, file, line, func);
 }
 
 /*

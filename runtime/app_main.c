@@ -386,6 +386,7 @@ app_serve(const app_options *o, const char *prog)
 
 	char err[1024];
 	server_config cfg = o->cfg;
+	symbolize_init();
 	if (app_static_extract(&cfg) != 0 || crash_init(0) != 0) {
 		app_static_cleanup();
 		return 1;
@@ -412,6 +413,7 @@ app_serve(const app_options *o, const char *prog)
 	task_shutdown();
 	db_shutdown();
 	app_static_cleanup();
+	symbolize_shutdown();
 	printf("stopped\n");
 	return atomic_load(&crash_exit_requested) ? 70 : 0;
 }

@@ -27,6 +27,7 @@
  * module are released as usual when the response is sent.
  */
 #include <errno.h>
+#include <execinfo.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -127,6 +128,30 @@ crash_scan_stack(crash_frame *f)
 	}
 }
 
+/*
+ * gcc -O2 code (an export) has no frame-pointer chain; the unwinder reads
+ * .eh_frame and knows how to cross the signal frame. backtrace() is primed
+ * at start (symbolize_init), so it does not allocate here. The faulting pc
+ * goes first, as crash_walk leaves it.
+ */
+static void
+crash_unwind(crash_frame *f, const ucontext_t *uc)
+{
+	crash_report *r = f->rep;
+	void *pcs[CRASH_MAX_PCS];
+	int n = backtrace(pcs, CRASH_MAX_PCS);
+	uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	int start = 0;
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)pcs[i] == rip)
+			start = i;
+	r->npcs = 0;
+	r->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	r->pcs[r->npcs++] = rip;
+	for (int i = start + 1; i < n && r->npcs < CRASH_MAX_PCS; i++)
+		r->pcs[r->npcs++] = (uintptr_t)pcs[i];
+}
+
 /* Dies the ordinary way, after saying why. Async-signal-safe. */
 static void
 crash_die(int sig, const char *why)
@@ -162,8 +187,12 @@ crash_on_signal(int sig, siginfo_t *si, void *ucv)
 	f->rep->code = si->si_code;
 	f->rep->addr = (uintptr_t)si->si_addr;
 	f->rep->stuck = sig == SIGUSR2;
-	crash_walk(f, uc);
-	crash_scan_stack(f);
+	if (f->b->debug != NULL) {
+		crash_walk(f, uc);
+		crash_scan_stack(f);
+	} else {
+		crash_unwind(f, uc); /* gcc code keeps no frame pointers: use .eh_frame */
+	}
 	siglongjmp(f->jmp, 1);
 }
 

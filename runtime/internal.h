@@ -194,6 +194,10 @@ extern int (*trace_lookup_hook)(const void *debug, uintptr_t pc, const char **fi
 
 void trace_respond(cot_ctx *c, const binding *b, const crash_report *rep);
 
+/* gcc-built code (exports): traces resolved with libdw (symbolize.c). */
+void symbolize_init(void);
+void symbolize_shutdown(void);
+
 /* A short trace of a crash, in the request's arena; *detail gets one line. */
 char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,
                    const char **detail);
@@ -244,6 +248,8 @@ typedef struct server_config {
 } server_config;
 
 typedef struct server server;
+
+extern bool server_dev_mode; /* traces and details go to clients */
 
 server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_port(const server *s);

@@ -310,14 +310,26 @@ router_add_allow(route_match *m, const char *method)
 	snprintf(m->allow + len, sizeof(m->allow) - len, "%s%s", len ? ", " : "", method);
 }
 
+/* Literal segments of a pattern: the more, the more specific. */
+static int
+router_specificity(const route_slot *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nsegs; i++)
+		n += s->segs[i][0] != ':';
+	return n;
+}
+
 /*
  * Finds the route for a request. On ROUTER_FOUND, m->b holds a reference the
- * caller must router_release. HEAD is served by GET routes.
+ * caller must router_release. HEAD is served by GET routes. When several
+ * patterns match, the most literal one wins, whatever the order they were
+ * declared in: /notes/new beats /notes/:id.
  */
 enum router_result
 router_lookup(const char *method, char **segs, int nsegs, route_match *m)
 {
-	int n = router_count();
+	int n = router_count(), best = -1, best_spec = -1;
 	bool head = strcmp(method, "HEAD") == 0;
 	m->allow[0] = '\0';
 	for (int i = 0; i < n; i++) {
@@ -330,12 +342,21 @@ router_lookup(const char *method, char **segs, int nsegs, route_match *m)
 			router_add_allow(m, s->method);
 			continue;
 		}
+		int spec = router_specificity(s);
+		if (spec > best_spec) {
+			best = i;
+			best_spec = spec;
+		}
+	}
+	if (best >= 0) {
+		route_slot *s = &router_slots[best];
 		binding *b = router_acquire(&s->b);
-		if (b == NULL)
-			continue;
-		m->slot = s;
-		m->b = b;
-		return ROUTER_FOUND;
+		if (b != NULL) {
+			router_match_segs(s, segs, nsegs, m); /* its parameters */
+			m->slot = s;
+			m->b = b;
+			return ROUTER_FOUND;
+		}
 	}
 	if (m->allow[0] != '\0') {
 		if (strstr(m->allow, "GET") != NULL)

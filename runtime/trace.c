@@ -108,7 +108,7 @@ trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **d
 		int line = 0;
 		if (i < r->npcs) {
 			uintptr_t pc = i == 0 ? r->pcs[0] : r->pcs[i] - 1;
-			if (b->debug == NULL || trace_lookup_hook == NULL ||
+			if (trace_lookup_hook == NULL ||
 			    !trace_lookup_hook(b->debug, pc, &file, &line, &func)) {
 				hidden++;
 				continue;
@@ -155,7 +155,8 @@ trace_respond(cot_ctx *c, const binding *b, const crash_report *rep)
 	printf("%s %s %s: %s\n%s\n", rep->stuck ? "stopped" : "crash in", c->method, c->path,
 	       detail, trace);
 	fflush(stdout);
-	error_respond(c, rep->stuck ? 503 : 500, detail, trace);
+	/* production clients get the status and the request id, nothing else */
+	error_respond(c, rep->stuck ? 503 : 500, server_dev_mode ? detail : NULL, trace);
 	if (crash_exit_on_crash)
 		atomic_store(&crash_exit_requested, true); /* server.c stops after sending */
 }

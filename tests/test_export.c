@@ -215,6 +215,13 @@ static const char other_c[] =
 	"int shared_helper(void) { return 2; }\n"
 	"static cot_result other(cot_ctx *c) { return cot_text(c, 200, \"%d\\n\", shared_helper()); }\n"
 	"COT_ROUTES(COT_GET(\"/other\", other),)\n";
+static const char crash_c[] =
+	"#include <cot.h>\n"
+	"static int deref(int *p)\n{\n"
+	"\treturn *p + 1; /* line 4 */\n}\n"
+	"static cot_result boom(cot_ctx *c)\n{\n\tint *volatile p = 0;\n"
+	"\treturn cot_text(c, 200, \"%d\\n\", deref(p));\n}\n"
+	"COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
 static const char util_c[] = "int util_twice(int x) { return 2 * x; }\n";
 
 /* cotdev new + a few files that exercise what the export must handle. */
@@ -229,6 +236,7 @@ make_app(const char *dir)
 	write_file(dir, "handlers/slow.c", slow_c);
 	write_file(dir, "handlers/other.c", other_c);
 	write_file(dir, "handlers/util.c", util_c);
+	write_file(dir, "handlers/crash.c", crash_c);
 	snprintf(path, sizeof(path), "%s/templates", dir);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/static", dir);
@@ -285,6 +293,13 @@ check_http(int port)
 	http(port, "DELETE", "/hello/world", r, sizeof(r));
 	T_CHECK("wrong method is 405", strncmp(r, "HTTP/1.1 405", 12) == 0);
 	T_CHECK("405 has Allow", strstr(r, "Allow: GET") != NULL);
+	http(port, "GET", "/boom", r, sizeof(r));
+	T_CHECK("a crashing handler answers 500", strncmp(r, "HTTP/1.1 500", 12) == 0);
+	T_CHECK("the client sees the request id", strstr(body_of(r), "request ") != NULL);
+	T_CHECK("the client sees no trace or source location",
+	        strstr(body_of(r), "handlers/") == NULL && strstr(body_of(r), "frames") == NULL);
+	http(port, "GET", "/hello/world", r, sizeof(r));
+	T_CHECK("after a crash the export keeps serving", strncmp(r, "HTTP/1.1 200", 12) == 0);
 	http(port, "GET", "/_cot/events", r, sizeof(r));
 	T_CHECK("/_cot/events is 404 in the export", strncmp(r, "HTTP/1.1 404", 12) == 0);
 	http(port, "GET", "/", r, sizeof(r));
@@ -313,6 +328,8 @@ check_drain(pid_t pid, int port, const char *log)
 	run(out, sizeof(out), "cat %s", log);
 	T_CHECK("one access-log line per request",
 	        strstr(out, "GET /hello/world 200") && strstr(out, "GET /nope 404"));
+	T_CHECK("the log has the crash's trace, symbolized with libdw at its line",
+	        strstr(out, "GET /boom (request ") && strstr(out, "handlers/crash.c:4 "));
 }
 
 /* SO_REUSEPORT: a second process binds the port of the first. */

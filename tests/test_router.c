@@ -259,12 +259,32 @@ test_refcount(void)
 	router_bind(s, NULL);
 }
 
+/* The most literal pattern wins, whatever the declaration order. */
+static void
+test_specificity(void)
+{
+	route_match m;
+	route("GET", "/spec/:id", 40);
+	route("GET", "/spec/new", 41);
+	route("GET", "/spec/:a/:b", 42);
+	route("GET", "/spec/:a/edit", 43);
+	T_CHECK("/spec/new beats an earlier /spec/:id",
+	        lookup("GET", "/spec/new", &m) == ROUTER_FOUND && m.b->line == 41);
+	T_CHECK("/spec/7 still finds /spec/:id",
+	        lookup("GET", "/spec/7", &m) == ROUTER_FOUND && m.b->line == 40 &&
+	        m.nparams == 1 && strcmp(m.values[0], "7") == 0);
+	T_CHECK("/spec/7/edit beats /spec/:a/:b, with its own parameters",
+	        lookup("GET", "/spec/7/edit", &m) == ROUTER_FOUND && m.b->line == 43 &&
+	        m.nparams == 1 && strcmp(m.names[0], "a") == 0);
+}
+
 int
 main(void)
 {
 	test_patterns();
 	test_decode();
 	test_lookup();
+	test_specificity();
 	test_switched_off();
 	test_refcount();
 	router_reset();
