@@ -18,7 +18,7 @@ DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
            runtime/middleware.c runtime/task.c runtime/symbolize.c \
-           runtime/template.c runtime/static.c
+           runtime/template.c runtime/template_cache.c runtime/static.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
            devserver/scaffold.c devserver/tcclines.c
@@ -28,6 +28,12 @@ HEADERS  = $(wildcard runtime/*.h devserver/*.h)
 PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
            libinotifytools0-dev libjansson-dev libsqlite3-dev \
            libcurl4-openssl-dev curl python3 libdw-dev
+
+# Conformance data from other projects (mustache spec, sqldef cases) lives
+# beside the checkout in ../shared/spec and is read from there, never copied
+# in; a clone elsewhere finds it at /work/shared/spec, or set SPEC_DIR.
+SPEC_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/spec /work/shared/spec) \
+                        $(CURDIR)/../shared/spec)
 
 # COMMAND:PACKAGE pairs installed only when COMMAND is not on PATH.
 COMMAND_PACKAGES =

@@ -6,4 +6,4 @@ build/test_migrate: tests/test_migrate.c $(MIGRATE_SRC) runtime/migrate.h | buil
 build/test_sqldef: tests/test_sqldef.c $(MIGRATE_SRC) runtime/migrate.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_sqldef.c $(MIGRATE_SRC) -o $@ -lsqlite3 -lyaml
 TEST_BINS += build/test_migrate build/test_sqldef
-TEST_CMDS += build/test_migrate build/test_sqldef@../shared/spec/sqldef
+TEST_CMDS += build/test_migrate build/test_sqldef@$(SPEC_DIR)/sqldef
