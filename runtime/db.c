@@ -18,8 +18,10 @@
  * A failing statement fails the request through error_respond and records
  * reject_status, which the server re-applies after the handler returned, so
  * a `return cot_fail(c, 404, ...)` after a NULL row cannot hide a SQL error.
+ *
+ * Rows as JSON (cot_row_json, cot_db_json_*) and cot_fail_fields live in
+ * db_json.c; the row layout both files read is in db_internal.h.
  */
-#include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@
 #include <sys/queue.h>
 
 #include "db.h"
-#include "form.h"
+#include "db_internal.h"
 
 #define DB_BUCKETS 64
 #define DB_MAX_STMTS 256
@@ -50,32 +52,6 @@ typedef struct db_conn {
 	char tx_request[33];
 	LIST_ENTRY(db_conn) link;
 } db_conn;
-
-typedef struct db_cell {
-	int type; /* SQLITE_INTEGER, ... */
-	long long i;
-	double d;
-	const char *s; /* TEXT and BLOB, NUL-terminated copy */
-	size_t n;
-} db_cell;
-
-typedef struct db_cols {
-	int n;
-	const char **names;
-} db_cols;
-
-struct cot_row {
-	cot_ctx *c;
-	const db_cols *cols;
-	db_cell *cells;
-};
-
-struct cot_rows {
-	cot_ctx *c;
-	const db_cols *cols;
-	int n, cap;
-	cot_row **rows;
-};
 
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t db_key;
@@ -762,155 +738,4 @@ cot_row *
 cot_rows_get(cot_rows *rs, int i)
 {
 	return rs != NULL && i >= 0 && i < rs->n ? rs->rows[i] : NULL;
-}
-
-/* ==== JSON ============================================================= */
-
-static json_t *
-db_base64(const db_cell *cell)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)cell->s;
-	size_t n = cell->n, o = 0;
-	char *out = malloc((n + 2) / 3 * 4 + 1);
-	if (out == NULL)
-		return json_null();
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-		             (i + 2 < n ? p[i + 2] : 0);
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? tab[v & 63] : '=';
-	}
-	json_t *j = json_stringn(out, o);
-	free(out);
-	return j;
-}
-
-/* A row as a JSON object (new reference); render.c uses it too. */
-json_t *
-db_row_value(const cot_row *r)
-{
-	json_t *obj = json_object();
-	for (int i = 0; obj != NULL && i < r->cols->n; i++) {
-		const db_cell *cell = &r->cells[i];
-		json_t *v;
-		switch (cell->type) {
-		case SQLITE_INTEGER: v = json_integer(cell->i); break;
-		case SQLITE_FLOAT: v = json_real(cell->d); break;
-		case SQLITE_TEXT: v = json_stringn(cell->s, cell->n); break;
-		case SQLITE_BLOB: v = db_base64(cell); break;
-		default: v = json_null(); break;
-		}
-		/* invalid UTF-8 text cannot be a JSON string: null, not a crash */
-		json_object_set_new(obj, r->cols->names[i], v ? v : json_null());
-	}
-	return obj;
-}
-
-/* Dumps and releases `j` into a request-owned string ("null" if NULL). */
-static const char *
-db_dump(cot_ctx *c, json_t *j)
-{
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(j);
-	const char *out = arena_strdup(&c->mem, s ? s : "null");
-	free(s);
-	return out;
-}
-
-/* Rows as a JSON array (new reference). */
-json_t *
-db_rows_value(const cot_rows *rs)
-{
-	json_t *arr = json_array();
-	for (int i = 0; arr != NULL && i < rs->n; i++)
-		json_array_append_new(arr, db_row_value(rs->rows[i]));
-	return arr;
-}
-
-const char *
-cot_row_json(cot_row *r)
-{
-	return r != NULL ? db_dump(r->c, db_row_value(r)) : "null";
-}
-
-const char *
-cot_rows_json(cot_rows *rs)
-{
-	return rs != NULL ? db_dump(rs->c, db_rows_value(rs)) : "[]";
-}
-
-/* After a db failure the response already is the error: keep it. */
-static cot_result
-db_keep_failure(cot_ctx *c)
-{
-	return (cot_result){ c->status };
-}
-
-cot_result
-cot_db_json_row(cot_ctx *c, int status, cot_row *r)
-{
-	if (c->db_failed)
-		return db_keep_failure(c);
-	if (r == NULL) {
-		error_respond(c, 404, arena_printf(&c->mem, "%s names no resource", c->path),
-		              NULL);
-		return (cot_result){ 404 };
-	}
-	const char *s = db_dump(c, db_row_value(r));
-	return cot_send(c, status, "application/json", s, strlen(s));
-}
-
-cot_result
-cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs)
-{
-	if (c->db_failed)
-		return db_keep_failure(c);
-	const char *s = rs ? db_dump(c, db_rows_value(rs)) : "[]";
-	return cot_send(c, status, "application/json", s, strlen(s));
-}
-
-/* ==== validation errors ================================================ */
-
-/* Whether the client asked for JSON rather than a page. */
-static bool
-db_wants_json(cot_ctx *c)
-{
-	const char *accept = form_header(c, "Accept");
-	if (accept == NULL || strstr(accept, "json") == NULL)
-		return false;
-	const char *html = strstr(accept, "text/html");
-	return html == NULL || html > strstr(accept, "json");
-}
-
-cot_result
-cot_fail_fields(cot_ctx *c, const char *field, const char *message, ...)
-{
-	json_t *errors = json_object();
-	char *text = arena_strdup(&c->mem, "invalid input:");
-	va_list ap;
-	va_start(ap, message);
-	for (int i = 0; field != NULL; i++) {
-		const char *msg = message ? message : "is invalid";
-		json_object_set_new(errors, field, json_string(msg));
-		text = arena_printf(&c->mem, "%s%s %s %s", text, i ? ";" : "", field, msg);
-		field = va_arg(ap, const char *);
-		message = field ? va_arg(ap, const char *) : NULL;
-	}
-	va_end(ap);
-	c->fail_detail = text;
-	if (!db_wants_json(c)) {
-		json_decref(errors);
-		error_respond(c, 422, text, NULL);
-		return (cot_result){ 422 };
-	}
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "type", "about:blank",
-	                      "title", error_title(422), "status", 422, "detail", text,
-	                      "instance", c->path ? c->path : "", "request_id",
-	                      c->request_id, "errors", errors);
-	const char *s = db_dump(c, j);
-	return cot_send(c, 422, "application/problem+json", s, strlen(s));
 }

@@ -1,7 +1,8 @@
 /*
  * db.h -- what the dev server and the exported binary need from db.c beyond
  * the handler API in cot.h: where the database is, opening connections the
- * same way the runtime does, and the end of a request.
+ * same way the runtime does, and the end of a request; and what render.c
+ * needs from db_json.c: rows as jansson values.
  */
 #ifndef COT_DB_H
 #define COT_DB_H
@@ -26,6 +27,9 @@ sqlite3 *db_open(const char *path, char **err);
 /* Rolls back a transaction the request left open. Safe to call on any
  * request; the runtime also does it lazily on the thread's next request. */
 void db_request_end(cot_ctx *c);
+
+/* A row as a JSON object, rows as a JSON array (new references; db_json.c).
+ * render.c passes them to templates. */
 json_t *db_row_value(const cot_row *r);
 json_t *db_rows_value(const cot_rows *rs);
 

@@ -2,7 +2,7 @@
  * render.c -- cot_render: mustache templates from templates/, into the
  * request's response.
  *
- * One template cache per process (template.c): in development it reads
+ * One template cache per process (template_cache.c): in development it reads
  * templates/ and reparses a file only when it changed, so a saved template
  * shows on the next request; exported binaries fill it from embedded copies.
  * Pages are wrapped in templates/layout.html when it exists (the page's HTML

@@ -1,5 +1,5 @@
 /*
- * template.c -- mustache: parse once, render many times, cache by name.
+ * template.c -- mustache: parse once, render many times.
  *
  * Compiled form. A template is a flat array of nodes: text, escaped or raw
  * variable, section, inverted section, partial. A section node records the
@@ -23,27 +23,20 @@
  * interpolated data, exactly as the spec's "Standalone Indentation" demands.
  *
  * Immutability and threads. A parsed template never changes; its reference
- * count is atomic. The cache swaps in a new parse under a write lock and drops
- * its reference to the old one; renders still holding the old one finish with
- * it. File checks follow git's "racily clean" rule: a file whose stat matches
- * is trusted only when it was last read more than a second after its mtime,
- * otherwise its content is compared, so a fast rewrite with the same size is
- * never missed.
+ * count is atomic, so any thread may render a template it holds a reference
+ * to. The cache of templates by name (templates/ on disk, or embedded copies)
+ * lives in template_cache.c and uses only the API in template.h plus
+ * template_errorf (template_internal.h).
  */
 #include "template.h"
+#include "template_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_DELIM 16
 #define MAX_PARTIAL_DEPTH 64
@@ -98,12 +91,10 @@ template_buf_free(template_buf *buf)
 }
 
 /* Format "NAME:LINE: message" into err (no line when line is 0). Returns -1
- * for the caller to pass on. */
-static int errorf(char *err, size_t errsize, const char *name, int line,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int
-errorf(char *err, size_t errsize, const char *name, int line, const char *fmt, ...)
+ * for the caller to pass on. template_cache.c uses it too (template_internal.h). */
+int
+template_errorf(char *err, size_t errsize, const char *name, int line, const char *fmt,
+		...)
 {
 	if (err == NULL || errsize == 0)
 		return -1;
@@ -175,7 +166,7 @@ struct parser {
 };
 
 #define parse_error(ps, line, ...) \
-	errorf((ps)->err, (ps)->errsize, (ps)->t->name, (line), __VA_ARGS__)
+	template_errorf((ps)->err, (ps)->errsize, (ps)->t->name, (line), __VA_ARGS__)
 
 static struct node *
 add_node(struct parser *ps, enum node_type type, int line)
@@ -429,7 +420,7 @@ template_parse(const char *name, const char *src, size_t len, char *err, size_t 
 	template *t = calloc(1, sizeof *t);
 	if (t == NULL || (t->name = strdup(name)) == NULL ||
 	    (t->src = malloc(len + 1)) == NULL) {
-		errorf(err, errsize, name, 0, "out of memory");
+		template_errorf(err, errsize, name, 0, "out of memory");
 		template_release(t);
 		return NULL;
 	}
@@ -475,7 +466,7 @@ static int render_nodes(struct render *r, const template *t, size_t from, size_t
 static int
 oom(struct render *r, const template *t)
 {
-	return errorf(r->err, r->errsize, t->name, 0, "out of memory");
+	return template_errorf(r->err, r->errsize, t->name, 0, "out of memory");
 }
 
 static int
@@ -646,14 +637,14 @@ render_partial(struct render *r, const template *t, const struct node *n)
 		return -1;
 	if (rc == TEMPLATE_NOT_FOUND) {
 		if (env != NULL && (env->flags & TEMPLATE_STRICT))
-			return errorf(r->err, r->errsize, t->name, n->line,
-				      "unknown partial \"%s\"", n->name);
+			return template_errorf(r->err, r->errsize, t->name, n->line,
+					       "unknown partial \"%s\"", n->name);
 		return 0;
 	}
 	if (r->partial_depth >= MAX_PARTIAL_DEPTH) {
 		template_release(p);
-		return errorf(r->err, r->errsize, t->name, n->line,
-			      "partials nested deeper than %d", MAX_PARTIAL_DEPTH);
+		return template_errorf(r->err, r->errsize, t->name, n->line,
+				       "partials nested deeper than %d", MAX_PARTIAL_DEPTH);
 	}
 	char *saved = r->indent;
 	size_t saved_len = r->indent_len;
@@ -750,332 +741,11 @@ template_render_with_layout(const template *page, const template *layout, json_t
 	json_t *frame = rc == 0 ? json_object() : NULL;
 	if (rc == 0 && (frame == NULL || json_object_set_new(frame, "content",
 	    json_stringn_nocheck(body.data, body.len)) < 0))
-		rc = errorf(err, errsize, layout->name, 0, "out of memory");
+		rc = template_errorf(err, errsize, layout->name, 0, "out of memory");
 	if (rc == 0)
 		rc = render_frames(layout, (json_t *[]){ data, frame }, 2, env, out, err,
 				   errsize);
 	json_decref(frame);
 	template_buf_free(&body);
-	return rc;
-}
-
-/* ---------------------------------------------------------------- cache
- *
- * The cache uses only the public API above (plus errorf), so it can move to
- * its own file unchanged when this one grows further. */
-
-struct entry {
-	char *name;
-	template *tpl;		/* the current parse, or NULL ... */
-	char *error;		/* ... and then why it does not parse */
-	char *src;		/* the source that tpl/error came from */
-	size_t len;
-	bool embedded;
-	struct stat st;		/* file mode: the stat of the source read */
-	struct timespec read_at;
-};
-
-struct template_cache {
-	pthread_rwlock_t lock;
-	char *dir;
-	char *label;
-	struct entry **entries;
-	size_t count, cap;
-};
-
-template_cache *
-template_cache_new(const char *dir, const char *label)
-{
-	template_cache *c = calloc(1, sizeof *c);
-	if (c == NULL)
-		return NULL;
-	if (label == NULL)
-		label = dir ? dir : "templates";
-	c->label = strdup(label);
-	c->dir = dir ? strdup(dir) : NULL;
-	if (c->label == NULL || (dir != NULL && c->dir == NULL) ||
-	    pthread_rwlock_init(&c->lock, NULL) != 0) {
-		free(c->label);
-		free(c->dir);
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-static void
-entry_free(struct entry *e)
-{
-	template_release(e->tpl);
-	free(e->error);
-	free(e->src);
-	free(e->name);
-	free(e);
-}
-
-void
-template_cache_free(template_cache *cache)
-{
-	if (cache == NULL)
-		return;
-	for (size_t i = 0; i < cache->count; i++)
-		entry_free(cache->entries[i]);
-	free(cache->entries);
-	pthread_rwlock_destroy(&cache->lock);
-	free(cache->dir);
-	free(cache->label);
-	free(cache);
-}
-
-/* Caller holds the lock (read or write). */
-static struct entry *
-cache_find(template_cache *cache, const char *name)
-{
-	for (size_t i = 0; i < cache->count; i++)
-		if (strcmp(cache->entries[i]->name, name) == 0)
-			return cache->entries[i];
-	return NULL;
-}
-
-/* "templates/note.html": how errors name a cached template. */
-static const char *
-label_path(const template_cache *cache, const char *name, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/%s", cache->label, name);
-	return buf;
-}
-
-/* Find or create the entry for name. Caller holds the write lock. */
-static struct entry *
-cache_entry(template_cache *cache, const char *name)
-{
-	struct entry *e = cache_find(cache, name);
-	if (e != NULL)
-		return e;
-	if (cache->count == cache->cap) {
-		size_t cap = cache->cap ? cache->cap * 2 : 16;
-		struct entry **entries = realloc(cache->entries, cap * sizeof *entries);
-		if (entries == NULL)
-			return NULL;
-		cache->entries = entries;
-		cache->cap = cap;
-	}
-	if ((e = calloc(1, sizeof *e)) == NULL || (e->name = strdup(name)) == NULL) {
-		free(e);
-		return NULL;
-	}
-	cache->entries[cache->count++] = e;
-	return e;
-}
-
-/* Give e the source src (taking ownership): reparse only if it changed.
- * Caller holds the write lock. */
-static void
-entry_set_source(template_cache *cache, struct entry *e, char *src, size_t len)
-{
-	if (e->src != NULL && e->len == len && memcmp(e->src, src, len) == 0) {
-		free(src);
-		return;
-	}
-	char label[4096], err[512];
-	label_path(cache, e->name, label, sizeof label);
-	template *t = template_parse(label, src, len, err, sizeof err);
-	template_release(e->tpl);
-	free(e->error);
-	free(e->src);
-	e->tpl = t;
-	e->error = t ? NULL : strdup(err);
-	e->src = src;
-	e->len = len;
-}
-
-/* Hand out e's template (a new reference) or its error. Caller holds a lock. */
-static int
-entry_result(const struct entry *e, template **out, char *err, size_t errsize)
-{
-	if (e->tpl != NULL) {
-		*out = template_retain(e->tpl);
-		return TEMPLATE_OK;
-	}
-	snprintf(err, errsize, "%s", e->error ? e->error : "out of memory");
-	return TEMPLATE_ERROR;
-}
-
-int
-template_cache_add_embedded(template_cache *cache, const char *name, const char *src,
-			    char *err, size_t errsize)
-{
-	size_t len = strlen(src);
-	char *copy = malloc(len + 1);
-	if (copy == NULL)
-		return errorf(err, errsize, name, 0, "out of memory");
-	memcpy(copy, src, len + 1);
-	pthread_rwlock_wrlock(&cache->lock);
-	struct entry *e = cache_entry(cache, name);
-	int rc = -1;
-	if (e == NULL) {
-		free(copy);
-		errorf(err, errsize, name, 0, "out of memory");
-	} else {
-		e->embedded = true;
-		entry_set_source(cache, e, copy, len);
-		if (e->tpl != NULL)
-			rc = 0;
-		else
-			snprintf(err, errsize, "%s", e->error ? e->error : "out of memory");
-	}
-	pthread_rwlock_unlock(&cache->lock);
-	return rc;
-}
-
-/* A relative path without "." or ".." components or empty components. */
-static bool
-valid_name(const char *name)
-{
-	if (name[0] == '\0' || name[0] == '/')
-		return false;
-	for (const char *s = name; *s;) {
-		size_t len = strcspn(s, "/");
-		if (len == 0 || (len == 1 && s[0] == '.') ||
-		    (len == 2 && s[0] == '.' && s[1] == '.'))
-			return false;
-		s += len;
-		if (*s == '/')
-			s++;
-	}
-	return true;
-}
-
-/* Does the file still match what e was read from? A stat match is trusted
- * only if the read happened more than a second after the file's mtime. */
-static bool
-entry_fresh(const struct entry *e, const struct stat *st)
-{
-	if (e->src == NULL || e->st.st_dev != st->st_dev || e->st.st_ino != st->st_ino ||
-	    e->st.st_size != st->st_size || e->st.st_mtim.tv_sec != st->st_mtim.tv_sec ||
-	    e->st.st_mtim.tv_nsec != st->st_mtim.tv_nsec)
-		return false;
-	return e->read_at.tv_sec > st->st_mtim.tv_sec + 1;
-}
-
-/* Read a whole file. Returns 0, or an errno value. */
-static int
-read_file(const char *path, char **src, size_t *len, struct stat *st)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	int rc = 0;
-	char *data = NULL;
-	if (fstat(fd, st) < 0)
-		rc = errno;
-	else if (!S_ISREG(st->st_mode))
-		rc = EISDIR;
-	else if ((data = malloc(st->st_size + 1)) == NULL)
-		rc = ENOMEM;
-	size_t got = 0;
-	while (rc == 0 && got < (size_t)st->st_size) {
-		ssize_t n = read(fd, data + got, st->st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* shrank while reading: take what is there */
-		got += n;
-	}
-	close(fd);
-	if (rc != 0) {
-		free(data);
-		return rc;
-	}
-	data[got] = '\0';
-	*src = data;
-	*len = got;
-	return 0;
-}
-
-/* File mode: load dir/name, reusing the cached parse when nothing changed. */
-static int
-cache_get_file(template_cache *cache, const char *name, template **out,
-	       char *err, size_t errsize)
-{
-	char path[4096];
-	struct stat st;
-	snprintf(path, sizeof path, "%s/%s", cache->dir, name);
-	if (stat(path, &st) == 0) {
-		pthread_rwlock_rdlock(&cache->lock);
-		struct entry *e = cache_find(cache, name);
-		int rc = e && entry_fresh(e, &st) ? entry_result(e, out, err, errsize) : 1;
-		pthread_rwlock_unlock(&cache->lock);
-		if (rc != 1)
-			return rc;
-	}
-	char *src = NULL;
-	size_t len = 0;
-	int errnum = read_file(path, &src, &len, &st);
-	if (errnum != 0) {
-		errorf(err, errsize, label_path(cache, name, path, sizeof path), 0, "%s",
-		       errnum == ENOENT ? "no such template" : strerror(errnum));
-		return errnum == ENOENT ? TEMPLATE_NOT_FOUND : TEMPLATE_ERROR;
-	}
-	pthread_rwlock_wrlock(&cache->lock);
-	struct entry *e = cache_entry(cache, name);
-	int rc;
-	if (e == NULL) {
-		free(src);
-		rc = errorf(err, errsize, name, 0, "out of memory");
-	} else {
-		entry_set_source(cache, e, src, len);
-		e->st = st;
-		clock_gettime(CLOCK_REALTIME, &e->read_at);
-		rc = entry_result(e, out, err, errsize);
-	}
-	pthread_rwlock_unlock(&cache->lock);
-	return rc;
-}
-
-int
-template_cache_get(template_cache *cache, const char *name, template **out,
-		   char *err, size_t errsize)
-{
-	*out = NULL;
-	char label[4096];
-	label_path(cache, name, label, sizeof label);
-	if (!valid_name(name))
-		return errorf(err, errsize, label, 0, "bad template name");
-	pthread_rwlock_rdlock(&cache->lock);
-	struct entry *e = cache_find(cache, name);
-	int rc = e && e->embedded ? entry_result(e, out, err, errsize) : 1;
-	pthread_rwlock_unlock(&cache->lock);
-	if (rc != 1)
-		return rc;
-	if (cache->dir == NULL) {
-		errorf(err, errsize, label, 0, "no such template");
-		return TEMPLATE_NOT_FOUND;
-	}
-	return cache_get_file(cache, name, out, err, errsize);
-}
-
-static int
-cache_resolve(void *ud, const char *name, template **out, char *err, size_t errsize)
-{
-	return template_cache_get(ud, name, out, err, errsize);
-}
-
-int
-template_cache_render(template_cache *cache, const char *name, json_t *data,
-		      unsigned flags, template_buf *out, char *err, size_t errsize)
-{
-	template *page, *layout = NULL;
-	template_env env = { .resolve = cache_resolve, .ud = cache, .flags = flags };
-	if (template_cache_get(cache, name, &page, err, errsize) != TEMPLATE_OK)
-		return -1;
-	if ((flags & TEMPLATE_LAYOUT) && strcmp(name, "layout.html") != 0 &&
-	    template_cache_get(cache, "layout.html", &layout, err, errsize) == TEMPLATE_ERROR) {
-		template_release(page);
-		return -1;
-	}
-	int rc = template_render_with_layout(page, layout, data, &env, out, err, errsize);
-	template_release(layout);
-	template_release(page);
 	return rc;
 }

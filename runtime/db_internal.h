@@ -1,0 +1,42 @@
+/*
+ * db_internal.h -- what db.c (which fills rows) and db_json.c (which turns
+ * them into JSON) share: the layout of cot_row and cot_rows. Handlers see
+ * both only as opaque types through cot.h.
+ *
+ * A row's cells are copies in the request's arena, so a row outlives the
+ * statement it came from and is freed with the request.
+ */
+#ifndef COT_DB_INTERNAL_H
+#define COT_DB_INTERNAL_H
+
+#include <stddef.h>
+
+#include "internal.h"
+
+typedef struct db_cell {
+	int type; /* SQLITE_INTEGER, ... */
+	long long i;
+	double d;
+	const char *s; /* TEXT and BLOB, NUL-terminated copy */
+	size_t n;
+} db_cell;
+
+typedef struct db_cols {
+	int n;
+	const char **names;
+} db_cols;
+
+struct cot_row {
+	cot_ctx *c;
+	const db_cols *cols;
+	db_cell *cells;
+};
+
+struct cot_rows {
+	cot_ctx *c;
+	const db_cols *cols;
+	int n, cap;
+	cot_row **rows;
+};
+
+#endif
