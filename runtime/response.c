@@ -24,14 +24,21 @@ response_set(cot_ctx *c, int status, const char *type, const char *body, size_t 
 	return (cot_result){ status };
 }
 
+static cot_result
+response_vformat(cot_ctx *c, int status, const char *type, const char *fmt, va_list ap)
+{
+	char *body = arena_vprintf(&c->mem, fmt, ap);
+	return response_set(c, status, type, body, strlen(body));
+}
+
 cot_result
 cot_text(cot_ctx *c, int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *body = arena_vprintf(&c->mem, fmt, ap);
+	cot_result r = response_vformat(c, status, "text/plain; charset=utf-8", fmt, ap);
 	va_end(ap);
-	return response_set(c, status, "text/plain; charset=utf-8", body, strlen(body));
+	return r;
 }
 
 cot_result
@@ -39,9 +46,9 @@ cot_html(cot_ctx *c, int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *body = arena_vprintf(&c->mem, fmt, ap);
+	cot_result r = response_vformat(c, status, "text/html; charset=utf-8", fmt, ap);
 	va_end(ap);
-	return response_set(c, status, "text/html; charset=utf-8", body, strlen(body));
+	return r;
 }
 
 cot_result
