@@ -25,6 +25,7 @@ const compiler_symbol compiler_api[] = {
 	API(cot_text),
 	API(cot_html),
 	API(cot_send),
+	API(cot_file),
 	API(cot_redirect),
 	API(cot_set_header),
 	API(cot_fail_at),

@@ -167,6 +167,13 @@ cot_result cot_html(cot_ctx *c, int status, const char *fmt, ...);
 cot_result cot_send(cot_ctx *c, int status, const char *content_type,
                     const void *body, size_t len);
 
+/*
+ * The file at `path` (relative to the app directory) as the body, streamed
+ * from disk; `content_type` NULL guesses it from the extension. A missing
+ * file answers 404.
+ */
+cot_result cot_file(cot_ctx *c, int status, const char *path, const char *content_type);
+
 /* 30x redirect to `location`. */
 cot_result cot_redirect(cot_ctx *c, int status, const char *location);
 
@@ -231,13 +238,13 @@ size_t cot_atomic_sub_size(volatile size_t *p, size_t v);
 
 /* An uploaded file of a multipart/form-data body. Everything belongs to the
  * request; `data` is NUL-terminated but may hold NUL bytes: use `len`. */
-typedef struct cot_file {
+typedef struct cot_upload {
 	const char *name;         /* form field name */
 	const char *filename;     /* as the client sent it: never trust it as a path */
 	const char *content_type; /* "application/octet-stream" when not given */
 	const char *data;
 	size_t len;
-} cot_file;
+} cot_upload;
 
 /*
  * Form field of an application/x-www-form-urlencoded or multipart/form-data
@@ -249,7 +256,7 @@ const char *cot_form(cot_ctx *c, const char *name);
 
 /* File part `name` of a multipart body; NULL if absent or if no file was
  * chosen (empty filename and content). Belongs to the request. */
-const cot_file *cot_form_file(cot_ctx *c, const char *name);
+const cot_upload *cot_form_file(cot_ctx *c, const char *name);
 
 /* Why the body gave no form: malformed (the request answers 400) or not a
  * form Content-Type (no forced answer). NULL when the form parsed fine. */

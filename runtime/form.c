@@ -33,7 +33,7 @@ typedef struct form_field {
 	STAILQ_ENTRY(form_field) link;
 	const char *name;
 	const char *value;   /* fields; NULL for files */
-	cot_file *file;      /* files; NULL for fields */
+	cot_upload *file;      /* files; NULL for fields */
 } form_field;
 
 struct form_data {
@@ -69,7 +69,7 @@ form_reject(cot_ctx *c, int status, const char *detail)
 /* ==== helpers ========================================================== */
 
 static void
-form_add(cot_ctx *c, form_data *f, const char *name, const char *value, cot_file *file)
+form_add(cot_ctx *c, form_data *f, const char *name, const char *value, cot_upload *file)
 {
 	form_field *fl = arena_alloc(&c->mem, sizeof(*fl));
 	fl->name = name;
@@ -283,7 +283,7 @@ form_add_part(cot_ctx *c, form_data *f, form_mp *m, const char *h, size_t hlen,
 		form_add(c, f, name, arena_strndup(&c->mem, data, len), NULL);
 		return NULL;
 	}
-	cot_file *file = arena_alloc(&c->mem, sizeof(*file));
+	cot_upload *file = arena_alloc(&c->mem, sizeof(*file));
 	file->name = name;
 	file->filename = filename;
 	file->content_type = type != NULL ? type : "application/octet-stream";
@@ -426,7 +426,7 @@ cot_form(cot_ctx *c, const char *name)
 	return NULL;
 }
 
-const cot_file *
+const cot_upload *
 cot_form_file(cot_ctx *c, const char *name)
 {
 	form_field *fl;

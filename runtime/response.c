@@ -7,11 +7,16 @@
  * response as plain data is what lets every path -- success, cot_fail, crash,
  * compile error -- pass the same after-steps in one place.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
+#include "static.h"
 
 static cot_result
 response_set(cot_ctx *c, int status, const char *type, const char *body, size_t len)
@@ -65,6 +70,32 @@ cot_redirect(cot_ctx *c, int status, const char *location)
 		status = 303;
 	cot_set_header(c, "Location", location);
 	return response_set(c, status, "text/plain; charset=utf-8", "", 0);
+}
+
+/*
+ * Sends the file at `path` (relative to the app directory) as the body,
+ * streamed from the file by libmicrohttpd: a large file never sits in
+ * memory. A missing or unreadable file answers 404 through the pipeline.
+ */
+cot_result
+cot_file(cot_ctx *c, int status, const char *path, const char *content_type)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int e = fd < 0 ? errno : EISDIR;
+		if (fd >= 0)
+			close(fd);
+		return cot_fail(c, 404, "cannot send %s: %s", path, strerror(e));
+	}
+	if (c->resp_fd > 0) /* a second cot_file replaces the first */
+		close(c->resp_fd);
+	c->resp_fd = fd;
+	c->resp_fd_off = 0;
+	c->resp_fd_len = (uint64_t)st.st_size;
+	return response_set(c, status, content_type != NULL ? arena_strdup(&c->mem, content_type)
+	                                                    : staticfile_mime(path),
+	                    NULL, (size_t)st.st_size);
 }
 
 void

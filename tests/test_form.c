@@ -101,7 +101,7 @@ test_multipart(void)
 	t_header(c, "Content-Type", MP("\"XyZ\""));
 	T_STREQ("mp field keeps CRLF inside", cot_form(c, "title"), "Hello\r\nworld");
 	T_CHECK("mp no error", cot_form_error(c) == NULL && c->reject_status == 0);
-	const cot_file *f = cot_form_file(c, "up");
+	const cot_upload *f = cot_form_file(c, "up");
 	T_CHECK("mp file found", f != NULL);
 	if (f != NULL) {
 		T_STREQ("mp filename unquoted", f->filename, "a \"b\".bin");

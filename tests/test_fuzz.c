@@ -210,7 +210,7 @@ static bool
 multipart_part0_ok(cot_ctx *c, const char *data0, size_t len0, int file0)
 {
 	if (file0) {
-		const cot_file *f = cot_form_file(c, "f0");
+		const cot_upload *f = cot_form_file(c, "f0");
 		if (len0 == 0)
 			return true; /* an empty file with a filename is still a file */
 		return f != NULL && f->len == len0 && memcmp(f->data, data0, len0) == 0 &&

@@ -117,6 +117,11 @@ static const char app_src[] =
 	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
 	"}\n\n"
 	"static cot_result\n"
+	"file(cot_ctx *c)\n"
+	"{\n"
+	"\treturn cot_file(c, 200, cot_param(c, \"name\"), NULL);\n"
+	"}\n\n"
+	"static cot_result\n"
 	"blocked(cot_ctx *c)\n"
 	"{\n"
 	"\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
@@ -128,6 +133,7 @@ static const char app_src[] =
 	"\tCOT_GET(\"/crash\", crash),\n"
 	"\tCOT_GET(\"/stuck\", stuck),\n"
 	"\tCOT_GET(\"/blocked\", blocked),\n"
+	"\tCOT_GET(\"/file/:name\", file),\n"
 	")\n";
 
 static const char edit_good[] =
@@ -607,6 +613,35 @@ test_quiet(void)
 	T_CHECK("--quiet server exits 0", h_server_stop(&q) == 0);
 }
 
+/* cot_file streams a file of the app; a missing one is a 404 like any other. */
+static void
+test_file(void)
+{
+	size_t big = 3u * 1024 * 1024;
+	char *data = malloc(big + 1);
+	for (size_t i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	data[big] = '\0';
+	write_app_file("big.txt", data);
+	write_app_file("note.css", "body{color:#123}\n");
+	h_resp r;
+	T_CHECK("cot_file: 200", request("GET", "/file/note.css", NULL, NULL, &r) == 200);
+	char *type = h_resp_header(&r, "Content-Type");
+	T_CHECK("cot_file: type from the extension", type && strncmp(type, "text/css", 8) == 0);
+	T_CHECK("cot_file: the bytes", r.body && strcmp(r.body, "body{color:#123}\n") == 0);
+	free(type);
+	h_resp_free(&r);
+	T_CHECK("cot_file: a 3 MB file streams whole",
+	        request("GET", "/file/big.txt", NULL, NULL, &r) == 200 && r.body_len == big &&
+	        memcmp(r.body, data, big) == 0);
+	h_resp_free(&r);
+	T_CHECK("cot_file: a missing file is 404",
+	        request("GET", "/file/none.txt", NULL, NULL, &r) == 404);
+	check_carries("404 (cot_file)", &r, "GET", 404);
+	h_resp_free(&r);
+	free(data);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -647,6 +682,7 @@ main(int argc, char **argv)
 	test_ids_and_head();
 	test_negotiation();
 	test_statuses();
+	test_file();
 	test_quiet();
 
 	h_thread_done();
