@@ -86,11 +86,14 @@ run: deps build/cotdev
 # ---- tests ---------------------------------------------------------------
 
 TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
-             build/test_reclaim build/test_error
+             build/test_reclaim build/test_error build/test_server
 TEST_INTEG = build/test_reload build/test_concurrency
 
 build/test_router: tests/test_router.c $(RUNTIME) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_router.c $(RUNTIME) -o $@ $(LIBS)
+
+build/test_server: tests/test_server.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_server.c $(RUNTIME) -o $@ $(LIBS)
 
 build/test_error: tests/test_error.c $(RUNTIME) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_error.c $(filter-out runtime/error.c,$(RUNTIME)) -o $@ $(LIBS)

@@ -52,7 +52,8 @@ static const char usage_run[] =
 	"  --threads N   worker threads (default: one per core)\n"
 	"  --quiet       no access-log line per request\n"
 	"  --timeout MS  stop a handler that runs longer (default 5000; 0: never)\n"
-	"  --cors ORIGIN allow cross-origin requests from ORIGIN (or *)\n";
+	"  --cors ORIGIN allow cross-origin requests from ORIGIN (or *)\n"
+	"  --max-body N  largest request body, e.g. 512K, 10M (default 10M; more: 413)\n";
 
 static const char usage_new[] =
 	"usage: cotdev new DIR\n"
@@ -187,13 +188,14 @@ main_run(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "cors", required_argument, NULL, 'C' },
+		{ "max-body", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true };
 	int ch, budget_ms = 5000;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:B:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (main_parse_port(optarg, &cfg.port) != 0) {
@@ -205,6 +207,13 @@ main_run(int argc, char **argv)
 		case 't': cfg.threads = atoi(optarg); break;
 		case 'q': cfg.quiet = true; break;
 		case 'C': cfg.cors_origin = optarg; break;
+		case 'B':
+			if (server_parse_size(optarg, &cfg.max_body) != 0) {
+				fprintf(stderr, "cotdev run: --max-body wants a size like 512K, 10M "
+				        "or 1G, got \"%s\"\n", optarg);
+				return main_usage(usage_run, 2);
+			}
+			break;
 		case 'T':
 			budget_ms = atoi(optarg);
 			if (budget_ms < 0) {

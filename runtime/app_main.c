@@ -61,6 +61,7 @@ static const char app_usage[] =
 	"  --quiet               no access-log line per request\n"
 	"  --check               bind the routes, then exit (0: the app is sound)\n"
 	"  --list-files          list the embedded files, then exit\n"
+	"  --max-body N          largest request body, e.g. 512K, 10M (default 10M)\n"
 	"  --exit-on-crash       after a handler crash is answered, drain and exit 70\n"
 	"                        (for a supervisor to restart); default: keep serving\n"
 	"\n"
@@ -327,6 +328,7 @@ app_parse(int argc, char **argv, app_options *o)
 		{ "check", no_argument, NULL, 'c' },
 		{ "list-files", no_argument, NULL, 'l' },
 		{ "exit-on-crash", no_argument, NULL, 'x' },
+		{ "max-body", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -352,6 +354,13 @@ app_parse(int argc, char **argv, app_options *o)
 		case 'c': o->check_only = 1; break;
 		case 'l': o->list_files = 1; break;
 		case 'x': crash_exit_on_crash = true; break;
+		case 'B':
+			if (server_parse_size(optarg, &o->cfg.max_body) != 0) {
+				fprintf(stderr, "%s: --max-body wants a size like 512K, 10M or 1G, "
+				        "got \"%s\"\n", argv[0], optarg);
+				return 2;
+			}
+			break;
 		case 'h': printf(app_usage, argv[0]); return 0;
 		default: fprintf(stderr, app_usage, argv[0]); return 2;
 		}

@@ -252,6 +252,7 @@ typedef struct server server;
 extern bool server_dev_mode; /* traces and details go to clients */
 
 server *server_start(const server_config *cfg, char *err, size_t errlen);
+int server_parse_size(const char *s, size_t *out);
 int server_port(const server *s);
 long server_drain(server *s, int timeout_ms);
 void server_stop(server *s);

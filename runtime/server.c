@@ -431,6 +431,21 @@ server_unescape(void *cls, struct MHD_Connection *conn, char *uri)
 
 /* ==== lifecycle ======================================================== */
 
+/* A size for --max-body: bytes, or with K, M or G; 0 on success. */
+int
+server_parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
+	          : *end == 'G' || *end == 'g' ? 30 : 0;
+	if (end == s || (shift && end[1] != '\0') || (!shift && *end != '\0') || v == 0 ||
+	    v > (1ULL << 40) >> shift)
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
 static int
 server_listen(const server_config *cfg, char *err, size_t errlen)
 {
