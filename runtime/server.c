@@ -343,6 +343,15 @@ server_send(server *s, cot_ctx *c)
 
 /* ==== MHD callbacks ==================================================== */
 
+static void
+server_refuse_large(server *s, cot_ctx *c)
+{
+	server_request_id(c);
+	c->path = c->raw_url;
+	error_respond(c, 413, arena_printf(&c->mem, "request body is larger than the limit "
+	              "of %zu bytes", s->cfg.max_body), NULL);
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
               const char *version, const char *upload_data, size_t *upload_size,
@@ -361,6 +370,13 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		c->raw_url = url;
 		*con_cls = c;
 		atomic_fetch_add(&s->in_flight, 1);
+		/* A declared body over the limit is refused before it is read
+		 * (MHD then closes the connection instead of reading it). */
+		const char *cl = cot_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+			server_refuse_large(s, c);
+			return server_send(s, c);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
@@ -389,10 +405,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 	if (server_special(s, c, &special))
 		return special;
 	if (c->too_large) {
-		server_request_id(c);
-		c->path = c->raw_url;
-		error_respond(c, 413, arena_printf(&c->mem, "request body is larger than the "
-		              "limit of %zu bytes", s->cfg.max_body), NULL);
+		server_refuse_large(s, c);
 	} else {
 		server_dispatch(s, c);
 	}
