@@ -516,6 +516,26 @@ h_path(char *buf, size_t len, const char *fmt, ...)
 	return buf;
 }
 
+int
+h_write_app_file(const char *app, const char *rel, const char *content)
+{
+	char path[4200];
+	h_path(path, sizeof(path), "%s/%s", app, rel);
+	return h_save_inplace(path, content);
+}
+
+void
+h_clear_handlers(const char *app)
+{
+	char dir[4200], path[4600];
+	DIR *d = opendir(h_path(dir, sizeof(dir), "%s/handlers", app));
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+		if (e->d_name[0] != '.')
+			unlink(h_path(path, sizeof(path), "%s/%s", dir, e->d_name));
+	if (d != NULL)
+		closedir(d);
+}
+
 /* ==== HTTP ============================================================= */
 
 struct h_client {

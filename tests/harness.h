@@ -114,6 +114,12 @@ int h_save_new(const char *path, const char *content);
 /* Deletes a file. */
 int h_delete(const char *path);
 
+/* Saves `content` in place as APP/REL: h_write_app_file(app, "handlers/x.c", src). */
+int h_write_app_file(const char *app, const char *rel, const char *content);
+
+/* Deletes every file in APP/handlers but dot files, for a test that brings its own. */
+void h_clear_handlers(const char *app);
+
 /* printf into a static-free path buffer: h_path(buf, "%s/handlers/x.c", app). */
 char *h_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

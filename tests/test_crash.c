@@ -15,7 +15,6 @@
  * if a crashed request left memory behind.
  */
 #include <pthread.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -251,27 +250,6 @@ site(char *buf, size_t len, const char *file, const char *src, const char *marke
 {
 	snprintf(buf, len, "handlers/%s:%d", file, line_of(src, marker));
 	return buf;
-}
-
-/* Removes the scaffold's own handlers: this test is about its files only. */
-static void
-clear_handlers(void)
-{
-	char dir[4200], path[4600];
-	DIR *d = opendir(h_path(dir, sizeof(dir), "%s/handlers", app));
-	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
-		if (e->d_name[0] != '.')
-			unlink(h_path(path, sizeof(path), "%s/%s", dir, e->d_name));
-	if (d != NULL)
-		closedir(d);
-}
-
-static int
-write_app_file(const char *rel, const char *content)
-{
-	char path[4200];
-	h_path(path, sizeof(path), "%s/%s", app, rel);
-	return h_save_inplace(path, content);
 }
 
 /* ==== reading traces =================================================== */
@@ -758,11 +736,11 @@ main(int argc, char **argv)
 		T_CHECK("scaffold an app", false);
 		return T_DONE();
 	}
-	clear_handlers();
+	h_clear_handlers(app); /* this test is about its own handlers only */
 	T_CHECK("write the crashing handlers",
-	        write_app_file("handlers/crash.c", crash_src) == 0 &&
-	        write_app_file("handlers/task.c", task_src) == 0 &&
-	        write_app_file("handlers/00_mw.c", mw_src) == 0);
+	        h_write_app_file(app, "handlers/crash.c", crash_src) == 0 &&
+	        h_write_app_file(app, "handlers/task.c", task_src) == 0 &&
+	        h_write_app_file(app, "handlers/00_mw.c", mw_src) == 0);
 	char err[512];
 	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0) {
 		printf("not ok start %s: %s\n", argv[1], err);

@@ -18,7 +18,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -165,27 +164,6 @@ static const char page_404[] =
 
 static const char *const BROWSER = "Accept: text/html,application/xhtml+xml,"
                                    "application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
-
-/* Removes the scaffold's own handlers: this test is about its files only. */
-static void
-clear_handlers(void)
-{
-	char dir[4200], path[4600];
-	DIR *d = opendir(h_path(dir, sizeof(dir), "%s/handlers", app));
-	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
-		if (e->d_name[0] != '.')
-			unlink(h_path(path, sizeof(path), "%s/%s", dir, e->d_name));
-	if (d != NULL)
-		closedir(d);
-}
-
-static int
-write_app_file(const char *rel, const char *content)
-{
-	char path[4200];
-	h_path(path, sizeof(path), "%s/%s", app, rel);
-	return h_save_inplace(path, content);
-}
 
 /* ==== raw HTTP ========================================================= */
 
@@ -622,8 +600,8 @@ test_file(void)
 	for (size_t i = 0; i < big; i++)
 		data[i] = (char)('a' + i % 26);
 	data[big] = '\0';
-	write_app_file("big.txt", data);
-	write_app_file("note.css", "body{color:#123}\n");
+	h_write_app_file(app, "big.txt", data);
+	h_write_app_file(app, "note.css", "body{color:#123}\n");
 	h_resp r;
 	T_CHECK("cot_file: 200", request("GET", "/file/note.css", NULL, NULL, &r) == 200);
 	char *type = h_resp_header(&r, "Content-Type");
@@ -656,16 +634,16 @@ main(int argc, char **argv)
 		T_CHECK("scaffold an app", false);
 		return T_DONE();
 	}
-	clear_handlers();
+	h_clear_handlers(app); /* this test is about its own handlers only */
 	char dir[4200];
 	mkdir(h_path(dir, sizeof(dir), "%s/templates", app), 0755);
 	mkdir(h_path(dir, sizeof(dir), "%s/templates/errors", app), 0755);
 	T_CHECK("write the app",
-	        write_app_file("handlers/00_a.c", mw_a_src) == 0 &&
-	        write_app_file("handlers/10_b.c", mw_b_src) == 0 &&
-	        write_app_file("handlers/app.c", app_src) == 0 &&
-	        write_app_file("handlers/edit.c", edit_good) == 0 &&
-	        write_app_file("templates/errors/404.html", page_404) == 0);
+	        h_write_app_file(app, "handlers/00_a.c", mw_a_src) == 0 &&
+	        h_write_app_file(app, "handlers/10_b.c", mw_b_src) == 0 &&
+	        h_write_app_file(app, "handlers/app.c", app_src) == 0 &&
+	        h_write_app_file(app, "handlers/edit.c", edit_good) == 0 &&
+	        h_write_app_file(app, "templates/errors/404.html", page_404) == 0);
 	char err[512];
 	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0) {
 		printf("not ok start %s: %s\n", argv[1], err);
