@@ -58,7 +58,7 @@ static _Thread_local bool crash_thread_ready;
 /* Calls in flight, for the watchdog. */
 static struct {
 	_Atomic(pthread_t) thread;
-	_Atomic double deadline_ms; /* 0: slot free */
+	_Atomic double deadline_ms; /* 0: slot free; -1: being claimed */
 } crash_running[CRASH_MAX_RUNNING];
 
 static int crash_budget_ms;
@@ -238,11 +238,13 @@ crash_register(double deadline)
 {
 	for (int i = 0; i < CRASH_MAX_RUNNING; i++) {
 		double zero = 0;
-		if (atomic_load(&crash_running[i].deadline_ms) == 0) {
+		/* claim with -1 first: the watchdog ignores it, and no other
+		 * thread can overwrite `thread` between our store and publish */
+		if (atomic_load(&crash_running[i].deadline_ms) == 0 &&
+		    atomic_compare_exchange_strong(&crash_running[i].deadline_ms, &zero, -1.0)) {
 			atomic_store(&crash_running[i].thread, pthread_self());
-			if (atomic_compare_exchange_strong(&crash_running[i].deadline_ms, &zero,
-			                                   deadline))
-				return i;
+			atomic_store(&crash_running[i].deadline_ms, deadline);
+			return i;
 		}
 	}
 	return -1; /* more calls than slots: this one runs without a budget */
