@@ -25,9 +25,10 @@ DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
 HEADERS  = $(wildcard runtime/*.h devserver/*.h)
 
 # Debian packages the build and the tests need.
+# Debian packages `make run` needs; TEST_PACKAGES are added for `make test`.
 PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
-           libinotifytools0-dev libjansson-dev libsqlite3-dev \
-           libcurl4-openssl-dev curl python3 libdw-dev
+           libinotifytools0-dev libjansson-dev libsqlite3-dev libdw-dev
+TEST_PACKAGES = libcurl4-openssl-dev curl
 
 # Conformance data from other projects (mustache spec, sqldef cases) lives
 # beside the checkout in ../shared/spec and is read from there, never copied
@@ -35,8 +36,8 @@ PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
 SPEC_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/spec /work/shared/spec) \
                         $(CURDIR)/../shared/spec)
 
-# COMMAND:PACKAGE pairs installed only when COMMAND is not on PATH.
-COMMAND_PACKAGES =
+# COMMAND:PACKAGE pairs the tests need, installed only when COMMAND is not on PATH.
+TEST_COMMAND_PACKAGES =
 
 # Each concern adds its sources, packages, test programs and test commands
 # in mk/NAME.mk (RUNTIME += ..., PACKAGES += ..., TEST_BINS += ...,
@@ -46,7 +47,7 @@ TEST_CMDS =
 BENCH_BINS =
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all run test deps clean format bench
+.PHONY: all run test deps test-deps clean format bench
 all: build/cotdev
 
 build/cotdev: $(RUNTIME) $(DEVSERVER) $(HEADERS) | build
@@ -63,11 +64,13 @@ build:
 # ---- install -------------------------------------------------------------
 
 # Installs only what is missing; apt-get update runs only when needed.
-deps:
-	@missing=""; for p in $(PACKAGES); do \
+# $(call install_missing,PACKAGES,COMMAND:PACKAGE pairs): apt-get only what is
+# missing; apt-get update only when something is.
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
-	for cp in $(COMMAND_PACKAGES); do \
+	for cp in $(2); do \
 	  command -v $${cp%%:*} >/dev/null 2>&1 || missing="$$missing $${cp##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -76,6 +79,13 @@ deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(PACKAGES),)
+
+test-deps:
+	$(call install_missing,$(PACKAGES) $(TEST_PACKAGES),$(TEST_COMMAND_PACKAGES))
 
 # ---- run -----------------------------------------------------------------
 
@@ -118,7 +128,7 @@ TEST_CMDS := $(TEST_UNITS) build/test_reload@build/cotdev \
              build/test_reload@build/cotdev-san build/test_concurrency@build/cotdev-san \
              $(TEST_CMDS)
 
-test: deps build/cotdev build/cotdev-san $(TEST_BINS)
+test: test-deps build/cotdev build/cotdev-san $(TEST_BINS)
 	@COT_HOME=$(COT_HOME) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 	  tests/run $(TEST_CMDS)
@@ -128,7 +138,7 @@ test: deps build/cotdev build/cotdev-san $(TEST_BINS)
 build/bench_reload: tests/bench/bench_reload.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O2 -g tests/bench/bench_reload.c tests/harness.c -o $@ -lcurl -lpthread
 
-bench: deps build/cotdev build/bench_reload $(BENCH_BINS)
+bench: test-deps build/cotdev build/bench_reload $(BENCH_BINS)
 	./build/bench_reload build/cotdev
 
 format:

@@ -2,7 +2,8 @@
 # tests/test_export.c and the HTTP benchmark (make bench-http).
 DEVSERVER += devserver/export.c
 RUNTIME   += runtime/embed.c
-PACKAGES  += wrk binutils bc valgrind
+PACKAGES  += binutils
+TEST_PACKAGES += wrk bc valgrind
 # The export compiles exactly the runtime the dev server is built from and
 # links the same libraries (never DEV_LIBS); both are baked into cotdev.
 DEFS      += -DCOT_EXPORT_RUNTIME='"$(RUNTIME)"' -DCOT_EXPORT_LIBS='"$(LIBS)"'
@@ -17,8 +18,8 @@ build/bare_hello: tests/bench/bare_hello.c | build
 
 .PHONY: bench-http bench-instructions
 # Instructions per request under callgrind: ratios that do not move with load.
-bench-instructions: deps build/cotdev build/bare_hello
+bench-instructions: test-deps build/cotdev build/bare_hello
 	tests/bench/bench_instructions.sh
 
-bench-http: deps build/cotdev build/bare_hello
+bench-http: test-deps build/cotdev build/bare_hello
 	tests/bench/bench_http.sh

@@ -2,10 +2,10 @@
 # devserver/overlay.js (embedded as build/livereload_js.h), tests/browser/.
 DEVSERVER += devserver/livereload.c
 HEADERS += build/livereload_js.h
-PACKAGES += chromium
+TEST_PACKAGES += chromium
 # Node and npm may come from elsewhere (NodeSource's nodejs bundles npm and
 # conflicts with Debian's npm): install Debian's only when the command is missing.
-COMMAND_PACKAGES += node:nodejs npm:npm
+TEST_COMMAND_PACKAGES += node:nodejs npm:npm
 
 # The overlay script as a C array, NUL-terminated; od is in coreutils.
 build/livereload_js.h: devserver/overlay.js | build
@@ -27,9 +27,9 @@ TEST_CMDS += $(foreach t,$(BROWSER_TESTS),node@tests/browser/$(t).mjs) \
              env@COTDEV=build/cotdev-san@node@tests/browser/overlay.mjs
 
 .PHONY: test-browser bench-browser
-test-browser: deps build/cotdev node_modules/playwright-core/package.json
+test-browser: test-deps build/cotdev node_modules/playwright-core/package.json
 	@tests/run $(foreach t,$(BROWSER_TESTS),node@tests/browser/$(t).mjs)
 
 BENCH_BINS += node_modules/playwright-core/package.json
-bench-browser: deps build/cotdev node_modules/playwright-core/package.json
+bench-browser: test-deps build/cotdev node_modules/playwright-core/package.json
 	node tests/bench/bench_browser.mjs

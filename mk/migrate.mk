@@ -1,5 +1,5 @@
 # declarative migrations: runtime/migrate*.c and the sqldef conformance cases
-PACKAGES += libyaml-dev
+TEST_PACKAGES += libyaml-dev
 MIGRATE_SRC = $(wildcard runtime/migrate*.c)
 build/test_migrate: tests/test_migrate.c $(MIGRATE_SRC) runtime/migrate.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_migrate.c $(MIGRATE_SRC) -o $@ -lsqlite3
