@@ -478,18 +478,47 @@ reloader_unload(unit *u)
 }
 
 /*
+ * The name went away (a rename or delete). Editors like vim save by renaming
+ * the old file away and writing a new one: give the new one a moment (at
+ * most ~20 ms, only on this path) before treating the file as deleted.
+ */
+static bool
+reloader_reappears(const char *path)
+{
+	struct stat st;
+	for (int i = 0; i < 20; i++) {
+		if (stat(path, &st) == 0)
+			return true;
+		struct timespec ms = { 0, 1000 * 1000 };
+		nanosleep(&ms, NULL);
+	}
+	return stat(path, &st) == 0;
+}
+
+/*
  * Brings one path up to date with the disk: compile it if it is a handler
  * whose content changed (or `force`, when a file it includes changed);
- * unload it if it is gone or lost its COT_ROUTES.
+ * unload it if it is gone or lost its COT_ROUTES. `flags` (WATCHER_*) says
+ * what the events said: a file that is there but whose events only said it
+ * went away is a new file still being written -- its CLOSE_WRITE is coming,
+ * and until then the old code keeps serving.
  */
 static void
-reloader_refresh(const char *path, bool force)
+reloader_refresh(const char *path, bool force, unsigned flags)
 {
 	size_t len = 0;
+	bool removed_only = (flags & WATCHER_REMOVED) && !(flags & WATCHER_COMPLETE);
+	unit *known = reloader_find_unit(path);
+	if (removed_only && known != NULL && known->current != NULL && reloader_reappears(path))
+		return;
 	char *src = reloader_is_source(path) ? reloader_read(path, &len) : NULL;
+	if (src != NULL && removed_only) {
+		free(src);
+		return;
+	}
 	bool handler = src != NULL && path[strlen(path) - 1] == 'c' &&
 	               (strstr(src, "COT_ROUTES") != NULL || strstr(src, "COT_MIDDLEWARE") != NULL);
-	unit *u = handler ? reloader_unit(path) : reloader_find_unit(path);
+	unit *u = handler ? reloader_unit(path) : known;
 	if (u != NULL) {
 		if (!handler)
 			reloader_unload(u);
@@ -509,7 +538,7 @@ reloader_in_handlers(const char *path)
 
 /* One changed path: itself, and every unit that includes it. */
 static void
-reloader_changed(const char *path)
+reloader_changed(const char *path, unsigned flags)
 {
 	size_t n = strlen(path);
 	if (!reloader_in_handlers(path)) {
@@ -521,13 +550,13 @@ reloader_changed(const char *path)
 	if (n > 0 && path[n - 1] == '/') { /* a directory went away */
 		for (int i = 0; i < R.nunits; i++)
 			if (strncmp(R.units[i]->path, path, n) == 0)
-				reloader_refresh(R.units[i]->path, false);
+				reloader_refresh(R.units[i]->path, false, WATCHER_COMPLETE);
 		return;
 	}
-	reloader_refresh(path, false);
+	reloader_refresh(path, false, flags);
 	for (int i = 0; i < R.nunits; i++)
 		if (strcmp(R.units[i]->path, path) != 0 && deps_contains(&R.units[i]->deps, path))
-			reloader_refresh(R.units[i]->path, true);
+			reloader_refresh(R.units[i]->path, true, WATCHER_COMPLETE);
 }
 
 /* ==== the loop ========================================================= */
@@ -539,7 +568,7 @@ reloader_process(void)
 	watcher_changes ch = { 0 };
 	watcher_drain(&ch);
 	for (int i = 0; i < ch.n; i++)
-		reloader_changed(ch.paths[i]);
+		reloader_changed(ch.paths[i], ch.flags[i]);
 	watcher_changes_free(&ch);
 	reloader_reclaim_all();
 }
@@ -621,7 +650,7 @@ reloader_scan(const char *dir, watcher_changes *ch)
 		if (S_ISDIR(st.st_mode))
 			reloader_scan(path, ch);
 		else if (reloader_is_source(path))
-			watcher_changes_add(ch, path);
+			watcher_changes_add(ch, path, WATCHER_COMPLETE);
 	}
 	closedir(d);
 }
@@ -651,7 +680,7 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	reloader_scan(opt->handlers_dir, &ch);
 	pthread_mutex_lock(&R.lock);
 	for (int i = 0; i < ch.n; i++)
-		reloader_refresh(ch.paths[i], false);
+		reloader_refresh(ch.paths[i], false, WATCHER_COMPLETE);
 	pthread_mutex_unlock(&R.lock);
 	watcher_changes_free(&ch);
 	int failed = 0;

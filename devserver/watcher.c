@@ -36,7 +36,6 @@
 #define WATCHER_EVENTS                                                         \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |  \
 	 IN_DELETE_SELF)
-#define WATCHER_FILE_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
 
 static int watcher_fd = -1;
 static const char *const *watcher_root_files; /* names watched in the app dir */
@@ -72,21 +71,28 @@ watcher_ignored(const char *name)
 
 /* ==== change sets ====================================================== */
 
-/* Adds `path` to the set once. The set owns its copies. */
+/* Adds `path` to the set once, or-ing in `flags`. The set owns its copies. */
 void
-watcher_changes_add(watcher_changes *ch, const char *path)
+watcher_changes_add(watcher_changes *ch, const char *path, unsigned flags)
 {
 	for (int i = 0; i < ch->n; i++)
-		if (strcmp(ch->paths[i], path) == 0)
+		if (strcmp(ch->paths[i], path) == 0) {
+			ch->flags[i] |= (unsigned char)flags;
 			return;
+		}
 	if (ch->n == ch->cap) {
 		int cap = ch->cap ? ch->cap * 2 : 16;
 		char **np = realloc(ch->paths, (size_t)cap * sizeof(char *));
 		if (np == NULL)
 			return;
 		ch->paths = np;
+		unsigned char *nf = realloc(ch->flags, (size_t)cap);
+		if (nf == NULL)
+			return;
+		ch->flags = nf;
 		ch->cap = cap;
 	}
+	ch->flags[ch->n] = (unsigned char)flags;
 	ch->paths[ch->n++] = strdup(path);
 }
 
@@ -96,6 +102,7 @@ watcher_changes_free(watcher_changes *ch)
 	for (int i = 0; i < ch->n; i++)
 		free(ch->paths[i]);
 	free(ch->paths);
+	free(ch->flags);
 	memset(ch, 0, sizeof(*ch));
 }
 
@@ -111,8 +118,10 @@ watcher_coalesce(watcher_changes *ch, const char *path, uint32_t mask)
 		return;
 	if (watcher_ignored(path))
 		return;
-	if (mask & WATCHER_FILE_EVENTS)
-		watcher_changes_add(ch, path);
+	unsigned flags = (mask & (IN_CLOSE_WRITE | IN_MOVED_TO) ? WATCHER_COMPLETE : 0) |
+	                 (mask & (IN_MOVED_FROM | IN_DELETE) ? WATCHER_REMOVED : 0);
+	if (flags != 0)
+		watcher_changes_add(ch, path, flags);
 }
 
 /* Adds every file below dir (a directory that just appeared) to the set. */
@@ -135,7 +144,7 @@ watcher_add_tree(watcher_changes *ch, const char *dir)
 		if (S_ISDIR(st.st_mode))
 			watcher_add_tree(ch, path);
 		else if (!watcher_ignored(path))
-			watcher_changes_add(ch, path);
+			watcher_changes_add(ch, path, WATCHER_COMPLETE);
 	}
 	closedir(d);
 }
@@ -248,7 +257,7 @@ watcher_take(watcher_changes *ch, const struct inotify_event *ev)
 	} else if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_DELETE | IN_MOVED_FROM))) {
 		/* "dir/" tells the caller to re-check everything below it */
 		snprintf(sub, sizeof(sub), "%s/", path);
-		watcher_changes_add(ch, sub);
+		watcher_changes_add(ch, sub, WATCHER_REMOVED);
 	} else {
 		watcher_coalesce(ch, path, ev->mask);
 	}

@@ -10,9 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A set of paths, each once. A path ending in '/' is a directory that went away. */
+/* What the events of a path said, over one batch. */
+enum {
+	WATCHER_COMPLETE = 1, /* a write finished or a file arrived: CLOSE_WRITE, MOVED_TO */
+	WATCHER_REMOVED = 2,  /* the name went away: MOVED_FROM, DELETE */
+};
+
+/* A set of paths, each once, with the WATCHER_* flags of its events. A path
+ * ending in '/' is a directory that went away. */
 typedef struct watcher_changes {
 	char **paths;
+	unsigned char *flags;
 	int n, cap;
 } watcher_changes;
 
@@ -25,7 +33,7 @@ void watcher_close(void);
 
 bool watcher_ignored(const char *name);
 void watcher_coalesce(watcher_changes *ch, const char *path, uint32_t mask);
-void watcher_changes_add(watcher_changes *ch, const char *path);
+void watcher_changes_add(watcher_changes *ch, const char *path, unsigned flags);
 void watcher_changes_free(watcher_changes *ch);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -168,6 +169,34 @@ test_edit_read_your_writes(void)
 	save_handler("handlers/hello.c", "/hello/:name", "edited by rename\\n", true);
 	T_CHECK("rename-over save of hello.c is served by the next request",
 	        get_is("/hello/world", 200, "edited by rename\n"));
+}
+
+/*
+ * vim's default save: rename the old file away (hello.c -> hello.c~), then
+ * create and write a new one. While the new file is half written the save
+ * has not completed, so the old code must keep answering -- never a 404 or
+ * a compile error of half a file -- and once it is closed, the new code.
+ */
+static void
+test_vim_save(void)
+{
+	char path[4200], backup[4300], src[2048];
+	save_handler("handlers/vim.c", "/vim", "vim old\\n", false);
+	T_CHECK("vim: the handler answers", get_is("/vim", 200, "vim old\n"));
+	app_path(path, sizeof(path), "handlers/vim.c");
+	snprintf(backup, sizeof(backup), "%s~", path);
+	handler_src(src, sizeof(src), "/vim", "vim new\\n");
+	T_CHECK("vim: rename the old file away", rename(path, backup) == 0);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	size_t half = strlen(src) / 2;
+	T_CHECK("vim: half of the new file written",
+	        fd >= 0 && write(fd, src, half) == (ssize_t)half);
+	T_CHECK("vim: mid-save, the old code still answers", get_is("/vim", 200, "vim old\n"));
+	T_CHECK("vim: rest written and closed",
+	        write(fd, src + half, strlen(src) - half) == (ssize_t)(strlen(src) - half) &&
+	        close(fd) == 0);
+	T_CHECK("vim: the next request gets the new code", get_is("/vim", 200, "vim new\n"));
+	unlink(backup);
 }
 
 static void
@@ -496,6 +525,7 @@ main(int argc, char **argv)
 
 	test_hello();
 	test_edit_read_your_writes();
+	test_vim_save();
 	test_add_files();
 	test_break_and_fix();
 	test_delete_and_remove_routes();

@@ -39,6 +39,50 @@ coalesce(const ev *evs, int n, char *out, size_t len)
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* The WATCHER_* flags the sequence leaves on `path`, or -1 if it is absent. */
+static int
+flags_of(const ev *evs, int n, const char *path)
+{
+	watcher_changes ch = { 0 };
+	for (int i = 0; i < n; i++)
+		watcher_coalesce(&ch, evs[i].path, evs[i].mask);
+	int f = -1;
+	for (int i = 0; i < ch.n; i++)
+		if (strcmp(ch.paths[i], path) == 0)
+			f = ch.flags[i];
+	watcher_changes_free(&ch);
+	return f;
+}
+
+/* What the events said decides between compile, wait and unload. */
+static void
+test_flags(void)
+{
+	static const ev vim_all[] = {
+		{ "handlers/a.c", IN_MOVED_FROM }, { "handlers/a.c~", IN_MOVED_TO },
+		{ "handlers/a.c", IN_CREATE }, { "handlers/a.c", IN_MODIFY },
+		{ "handlers/a.c", IN_CLOSE_WRITE },
+	};
+	static const ev vim_half[] = {
+		{ "handlers/a.c", IN_MOVED_FROM }, { "handlers/a.c~", IN_MOVED_TO },
+		{ "handlers/a.c", IN_CREATE }, { "handlers/a.c", IN_MODIFY },
+	};
+	static const ev inplace[] = {
+		{ "handlers/a.c", IN_MODIFY }, { "handlers/a.c", IN_CLOSE_WRITE },
+	};
+	static const ev rm[] = { { "handlers/a.c", IN_DELETE } };
+	static const ev writing[] = { { "handlers/a.c", IN_CREATE }, { "handlers/a.c", IN_MODIFY } };
+	T_CHECK("flags: a whole vim save is removed and complete",
+	        flags_of(vim_all, N(vim_all), "handlers/a.c") == (WATCHER_REMOVED | WATCHER_COMPLETE));
+	T_CHECK("flags: vim mid-save is removed only (the new file is being written)",
+	        flags_of(vim_half, N(vim_half), "handlers/a.c") == WATCHER_REMOVED);
+	T_CHECK("flags: an in-place save is complete",
+	        flags_of(inplace, N(inplace), "handlers/a.c") == WATCHER_COMPLETE);
+	T_CHECK("flags: rm is removed", flags_of(rm, N(rm), "handlers/a.c") == WATCHER_REMOVED);
+	T_CHECK("flags: a file still being written is not in the set",
+	        flags_of(writing, N(writing), "handlers/a.c") == -1);
+}
+
 static void
 test_ignored(void)
 {
@@ -288,6 +332,7 @@ int
 main(void)
 {
 	test_ignored();
+	test_flags();
 	test_sequences();
 	test_normalize();
 	char root[] = "/tmp/cot-watch-XXXXXX";
