@@ -53,7 +53,8 @@ static const char usage_run[] =
 	"  --quiet       no access-log line per request\n"
 	"  --timeout MS  stop a handler that runs longer (default 5000; 0: never)\n"
 	"  --cors ORIGIN allow cross-origin requests from ORIGIN (or *)\n"
-	"  --max-body N  largest request body, e.g. 512K, 10M (default 10M; more: 413)\n";
+	"  --max-body N  largest request body, e.g. 512K, 10M (default 10M; more: 413)\n"
+	"  --idle-timeout S  close a connection that sends nothing for S seconds (30)\n";
 
 static const char usage_new[] =
 	"usage: cotdev new DIR\n"
@@ -189,13 +190,14 @@ main_run(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "cors", required_argument, NULL, 'C' },
 		{ "max-body", required_argument, NULL, 'B' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true };
 	int ch, budget_ms = 5000;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:B:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:B:I:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (main_parse_port(optarg, &cfg.port) != 0) {
@@ -207,6 +209,13 @@ main_run(int argc, char **argv)
 		case 't': cfg.threads = atoi(optarg); break;
 		case 'q': cfg.quiet = true; break;
 		case 'C': cfg.cors_origin = optarg; break;
+		case 'I':
+			cfg.idle_timeout_s = atoi(optarg);
+			if (cfg.idle_timeout_s <= 0) {
+				fprintf(stderr, "cotdev run: --idle-timeout wants seconds > 0\n");
+				return main_usage(usage_run, 2);
+			}
+			break;
 		case 'B':
 			if (server_parse_size(optarg, &cfg.max_body) != 0) {
 				fprintf(stderr, "cotdev run: --max-body wants a size like 512K, 10M "

@@ -62,6 +62,7 @@ static const char app_usage[] =
 	"  --check               bind the routes, then exit (0: the app is sound)\n"
 	"  --list-files          list the embedded files, then exit\n"
 	"  --max-body N          largest request body, e.g. 512K, 10M (default 10M)\n"
+	"  --idle-timeout S      close a connection that sends nothing for S s (30)\n"
 	"  --exit-on-crash       after a handler crash is answered, drain and exit 70\n"
 	"                        (for a supervisor to restart); default: keep serving\n"
 	"\n"
@@ -329,6 +330,7 @@ app_parse(int argc, char **argv, app_options *o)
 		{ "list-files", no_argument, NULL, 'l' },
 		{ "exit-on-crash", no_argument, NULL, 'x' },
 		{ "max-body", required_argument, NULL, 'B' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -354,6 +356,13 @@ app_parse(int argc, char **argv, app_options *o)
 		case 'c': o->check_only = 1; break;
 		case 'l': o->list_files = 1; break;
 		case 'x': crash_exit_on_crash = true; break;
+		case 'I':
+			if (app_parse_int(optarg, 1, 86400, &o->cfg.idle_timeout_s) != 0) {
+				fprintf(stderr, "%s: --idle-timeout wants seconds 1-86400, got \"%s\"\n",
+				        argv[0], optarg);
+				return 2;
+			}
+			break;
 		case 'B':
 			if (server_parse_size(optarg, &o->cfg.max_body) != 0) {
 				fprintf(stderr, "%s: --max-body wants a size like 512K, 10M or 1G, "

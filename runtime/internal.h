@@ -234,6 +234,7 @@ typedef struct server_config {
 	const char *static_dir;    /* served at /static/ (NULL: none) */
 	const char *cors_origin;   /* Access-Control-Allow-Origin (NULL: no CORS) */
 	size_t max_body;           /* bytes; 0: default 10 MB */
+	int idle_timeout_s;        /* close a connection silent this long; 0: 30 */
 	/* Called before every request is routed (dev: take pending reloads). */
 	void (*before_route)(void);
 	/*

@@ -574,7 +574,11 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
 		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		/* Slow clients: a connection that sends nothing for this long is
+		 * closed by MHD. MHD 0.9.75 cannot queue an answer while a request
+		 * is still arriving (measured), so no 408 goes out: it just closes. */
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)(s->cfg.idle_timeout_s > 0 ? s->cfg.idle_timeout_s : 30),
 		MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);

@@ -563,10 +563,61 @@ test_ids_and_head(void)
 }
 
 /* A --quiet server prints no access-log line. */
+/* True when the server closes fd (EOF) before the harness deadline. */
+static bool
+closed_by_server(int fd)
+{
+	double deadline = h_now_ms() + H_DEADLINE_MS;
+	char buf[512];
+	while (h_now_ms() < deadline) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) == 1) {
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+			if (n <= 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Slow clients are cut off after --idle-timeout (1 s on this server). */
+static void
+test_slow_clients(h_server *q)
+{
+	static const char *const partial[] = {
+		"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n",            /* headers never end */
+		"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n0123456789",
+	};
+	static const char *const names[] = {
+		"a client that stops mid-headers is disconnected (--idle-timeout)",
+		"a client that stops mid-body is disconnected (--idle-timeout)",
+	};
+	for (int i = 0; i < 2; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)q->port) };
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		          send(fd, partial[i], strlen(partial[i]), MSG_NOSIGNAL) > 0 &&
+		          closed_by_server(fd);
+		T_CHECK(names[i], ok);
+		if (fd >= 0)
+			close(fd);
+	}
+	h_client *k = h_client_new();
+	h_resp r;
+	T_CHECK("after cutting off slow clients the server answers others",
+	        h_request(k, q, "GET", "/greet/after", NULL, NULL, &r) == 200);
+	h_resp_free(&r);
+	h_client_free(k);
+}
+
 static void
 test_quiet(void)
 {
 	h_target quiet = h_target_dev(target.cotdev);
+	const char *args[] = { target.cotdev, "run", "--port", "0", "--quiet",
+	                       "--idle-timeout", "1", NULL };
+	memcpy(quiet.argv, args, sizeof(args));
 	h_server q;
 	char err[512];
 	if (h_server_start(&quiet, app, &q, err, sizeof(err)) != 0) {
@@ -588,6 +639,7 @@ test_quiet(void)
 	T_CHECK("--quiet: no access-log line", id && h_server_count_output(&q, 0, (size_t)-1, id) == 0);
 	free(id);
 	h_resp_free(&r);
+	test_slow_clients(&q);
 	T_CHECK("--quiet server exits 0", h_server_stop(&q) == 0);
 }
 
