@@ -48,7 +48,7 @@ BENCH_BINS =
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: all run test deps test-deps clean format bench
-all: build/cotdev
+all: deps build/cotdev
 
 build/cotdev: $(RUNTIME) $(DEVSERVER) $(HEADERS) | build
 	$(CC) $(WARN) $(CFLAGS) $(DEFS) $(RUNTIME) $(DEVSERVER) -o $@ $(LIBS) $(DEV_LIBS)
