@@ -42,6 +42,7 @@ TEST_COMMAND_PACKAGES =
 # Each concern adds its sources, packages, test programs and test commands
 # in mk/NAME.mk (RUNTIME += ..., PACKAGES += ..., TEST_BINS += ...,
 # TEST_CMDS += prog@arg@arg -- '@' stands for a space inside one command).
+.DEFAULT_GOAL := all
 TEST_BINS =
 TEST_CMDS =
 BENCH_BINS =
