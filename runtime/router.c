@@ -6,8 +6,9 @@
  * has ever declared. A slot never moves and is never reused for another
  * route: a reload does not rebuild the table, it only stores a new binding
  * pointer into the slots of the routes it changed. Readers therefore need no
- * lock: they read the slot count (published with release order after a slot
- * is fully built), match patterns, and load a slot's binding atomically.
+ * lock: they follow the chain of slots whose pattern has as many segments as
+ * the request path (a slot is linked in with release order only once fully
+ * built), match patterns, and load a slot's binding atomically.
  *
  * Reclamation. A binding points at the code_owner of its module. A request
  * that wants to call the code increments the owner's count and then checks
@@ -36,11 +37,17 @@ struct route_slot {
 	char *pattern;
 	int nsegs;
 	char **segs;               /* ":name" for params */
+	int spec;                  /* literal segments: the more, the more specific */
+	atomic_int next;           /* next slot with as many segments, index + 1; 0: none */
 	_Atomic(binding *) b;      /* NULL: route switched off */
 };
 
 static route_slot router_slots[ROUTER_MAX_SLOTS];
 static atomic_int router_nslots;
+/* Slots chained by segment count, so a lookup only looks at patterns that
+ * can match (index + 1; 0 ends the chain). Append-only, like the slots. */
+static atomic_int router_first[ROUTER_MAX_SEGS + 1];
+static int router_last[ROUTER_MAX_SEGS + 1]; /* reloader thread only */
 
 void (*router_owner_idle_hook)(code_owner *o);
 
@@ -102,6 +109,16 @@ router_split_pattern(const char *pattern, char ***out)
 	return n;
 }
 
+/* Literal segments of a pattern: the more, the more specific. */
+static int
+router_specificity(const route_slot *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nsegs; i++)
+		n += s->segs[i][0] != ':';
+	return n;
+}
+
 /* ==== slots (reloader thread only) ===================================== */
 
 /*
@@ -130,7 +147,16 @@ router_slot(const char *method, const char *pattern, char *err, size_t errlen)
 	strcpy(s->method, method);
 	s->pattern = strdup(pattern);
 	s->nsegs = router_split_pattern(pattern, &s->segs);
+	s->spec = router_specificity(s);
 	atomic_store(&s->b, NULL);
+	atomic_store(&s->next, 0);
+	/* publish: the slot is complete before any chain or count shows it */
+	int last = router_last[s->nsegs];
+	if (last == 0)
+		atomic_store_explicit(&router_first[s->nsegs], n + 1, memory_order_release);
+	else
+		atomic_store_explicit(&router_slots[last - 1].next, n + 1, memory_order_release);
+	router_last[s->nsegs] = n + 1;
 	atomic_store_explicit(&router_nslots, n + 1, memory_order_release);
 	return n;
 }
@@ -179,6 +205,10 @@ router_reset(void)
 		free(s->segs);
 		free(s->pattern);
 		memset(s, 0, sizeof(*s));
+	}
+	for (int i = 0; i <= ROUTER_MAX_SEGS; i++) {
+		atomic_store(&router_first[i], 0);
+		router_last[i] = 0;
 	}
 	atomic_store(&router_nslots, 0);
 }
@@ -310,16 +340,6 @@ router_add_allow(route_match *m, const char *method)
 	snprintf(m->allow + len, sizeof(m->allow) - len, "%s%s", len ? ", " : "", method);
 }
 
-/* Literal segments of a pattern: the more, the more specific. */
-static int
-router_specificity(const route_slot *s)
-{
-	int n = 0;
-	for (int i = 0; i < s->nsegs; i++)
-		n += s->segs[i][0] != ':';
-	return n;
-}
-
 /*
  * Finds the route for a request. On ROUTER_FOUND, m->b holds a reference the
  * caller must router_release. HEAD is served by GET routes. When several
@@ -329,10 +349,13 @@ router_specificity(const route_slot *s)
 enum router_result
 router_lookup(const char *method, char **segs, int nsegs, route_match *m)
 {
-	int n = router_count(), best = -1, best_spec = -1;
+	int best = -1, best_spec = -1;
 	bool head = strcmp(method, "HEAD") == 0;
 	m->allow[0] = '\0';
-	for (int i = 0; i < n; i++) {
+	if (nsegs > ROUTER_MAX_SEGS)
+		return ROUTER_NOT_FOUND;
+	for (int i = atomic_load_explicit(&router_first[nsegs], memory_order_acquire) - 1; i >= 0;
+	     i = atomic_load_explicit(&router_slots[i].next, memory_order_acquire) - 1) {
 		route_slot *s = &router_slots[i];
 		if (atomic_load_explicit(&s->b, memory_order_relaxed) == NULL)
 			continue;
@@ -342,10 +365,9 @@ router_lookup(const char *method, char **segs, int nsegs, route_match *m)
 			router_add_allow(m, s->method);
 			continue;
 		}
-		int spec = router_specificity(s);
-		if (spec > best_spec) {
+		if (s->spec > best_spec) {
 			best = i;
-			best_spec = spec;
+			best_spec = s->spec;
 		}
 	}
 	if (best >= 0) {
