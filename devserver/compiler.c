@@ -76,9 +76,9 @@ compiler_source_line(const char *path, int lineno)
 int
 compiler_guess_column(const char *src, const char *msg)
 {
-	const char *q = strchr(msg, '\'');
+	const char *q = strpbrk(msg, "'\""); /* tcc quotes names with ', templates with " */
 	if (q != NULL) {
-		const char *end = strchr(q + 1, '\'');
+		const char *end = strchr(q + 1, *q);
 		if (end != NULL && end > q + 1) {
 			char name[128];
 			size_t n = (size_t)(end - q - 1);

@@ -221,6 +221,7 @@ void middleware_after(cot_ctx *c);
 int render_init(const char *dir);
 int render_add_embedded(const char *name, const char *src, char *err, size_t errlen);
 void render_shutdown(void);
+int render_check(const char *name, char *err, size_t errlen);
 
 /* ==== server (server.c) ================================================ */
 

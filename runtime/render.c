@@ -129,3 +129,21 @@ cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows)
 	json_decref(data);
 	return r;
 }
+
+/*
+ * Parses templates/NAME now (the dev server calls this when the file is
+ * saved), so a template error shows up at once, like a compile error, not
+ * at the next request. Returns 0 when it parses or is gone, -1 with the
+ * message ("templates/x.html:LINE: ...") in err.
+ */
+int
+render_check(const char *name, char *err, size_t errlen)
+{
+	template *t = NULL;
+	if (render_cache == NULL)
+		return 0;
+	int rc = template_cache_get(render_cache, name, &t, err, errlen);
+	if (rc == TEMPLATE_OK)
+		template_release(t);
+	return rc == TEMPLATE_ERROR ? -1 : 0;
+}

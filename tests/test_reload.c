@@ -199,6 +199,30 @@ test_vim_save(void)
 	unlink(backup);
 }
 
+/* A saved template is parsed at once and a mistake reported like a compile error. */
+static void
+test_template_error(void)
+{
+	char path[4200];
+	app_path(path, sizeof(path), "templates/check.html");
+	size_t mark = h_server_mark(&srv);
+	h_save_inplace(path, "<p>\n{{#items}}\n</p>\n");
+	T_CHECK("template: a broken save is reported at once, gcc style, at its line",
+	        h_server_wait_output(&srv, mark, "templates/check.html:2:", H_DEADLINE_MS));
+	char *out = h_server_output(&srv, NULL);
+	T_CHECK("template: the report says what is wrong",
+	        out && strstr(out + mark, "error: unclosed section \"items\"") != NULL);
+	free(out);
+	mark = h_server_mark(&srv);
+	h_save_inplace(path, "<p>{{#items}}{{.}}{{/items}}</p>\n");
+	sentinel();
+	out = h_server_output(&srv, NULL);
+	T_CHECK("template: the fixed save reports nothing",
+	        out && strstr(out + mark, "templates/check.html:") == NULL);
+	free(out);
+	unlink(path);
+}
+
 static void
 test_add_files(void)
 {
@@ -526,6 +550,7 @@ main(int argc, char **argv)
 	test_hello();
 	test_edit_read_your_writes();
 	test_vim_save();
+	test_template_error();
 	test_add_files();
 	test_break_and_fix();
 	test_delete_and_remove_routes();
