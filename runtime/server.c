@@ -469,11 +469,12 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	server_ctx_done(c);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->in_flight, 1);
-	/* --exit-on-crash: the crash's answer is out; let main drain and exit */
-	if (atomic_exchange(&crash_exit_requested, false) && crash_exit_on_crash) {
-		atomic_store(&crash_exit_requested, true);
+	/* --exit-on-crash: the crash's answer is out; let main drain and exit
+	 * (once: main reads crash_exit_requested for the exit status) */
+	static atomic_bool exit_sent;
+	if (crash_exit_on_crash && atomic_load(&crash_exit_requested) &&
+	    !atomic_exchange(&exit_sent, true))
 		kill(getpid(), SIGTERM);
-	}
 }
 
 /* Leaves escapes alone: router.c decodes after splitting. */
