@@ -76,7 +76,28 @@ h_target_export(const char *cotdev)
 {
 	h_target t = { .name = "exported binary", .cotdev = cotdev, .reloads = false,
 	               .export_first = true };
+	const char *argv[] = { "--port", "0", "--quiet", NULL };
+	memcpy(t.argv, argv, sizeof(argv));
 	return t;
+}
+
+int
+h_target_flags(h_target *t, const char *const *flags)
+{
+	int n = 0;
+	const char *argv[H_TARGET_MAX_ARGS];
+	if (!t->export_first) {
+		argv[n++] = t->cotdev;
+		argv[n++] = "run";
+	}
+	for (int i = 0; flags[i] != NULL; i++) {
+		if (n == H_TARGET_MAX_ARGS - 1)
+			return -1;
+		argv[n++] = flags[i];
+	}
+	argv[n++] = NULL;
+	memcpy(t->argv, argv, (size_t)n * sizeof(argv[0]));
+	return 0;
 }
 
 /* `cotdev export APP -o APP/.cot-export-bin`; bin and db receive the paths. */
@@ -209,22 +230,23 @@ h_server_start(const h_target *t, const char *app, h_server *s, char *err, size_
 	s->out_fd = -1;
 	snprintf(s->app, sizeof(s->app), "%s", app);
 	pthread_mutex_init(&s->lock, NULL);
-	const char *argv[H_TARGET_MAX_ARGS + 2];
+	const char *argv[H_TARGET_MAX_ARGS + 4];
 	int n = 0;
 	char bin[4200], db[4200];
 	if (t->export_first) {
 		if (h_export_app(t, app, bin, db, sizeof(bin), err, errlen) != 0)
 			return -1;
-		const char *ex[] = { bin, "--port", "0", "--quiet", "--db", db, NULL };
-		memcpy(argv, ex, sizeof(ex));
-	} else {
-		while (n < H_TARGET_MAX_ARGS && t->argv[n] != NULL) {
-			argv[n] = t->argv[n];
-			n++;
-		}
-		argv[n++] = app;
-		argv[n] = NULL;
+		argv[n++] = bin;
 	}
+	for (int i = 0; i < H_TARGET_MAX_ARGS && t->argv[i] != NULL; i++)
+		argv[n++] = t->argv[i];
+	if (t->export_first) {
+		argv[n++] = "--db";
+		argv[n++] = db;
+	} else {
+		argv[n++] = app;
+	}
+	argv[n] = NULL;
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0) {

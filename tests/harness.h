@@ -26,11 +26,14 @@
 
 #define H_TARGET_MAX_ARGS 16
 
-/* How to serve an app: argv[0..] then the app directory, NULL-terminated. */
+/*
+ * How to serve an app, NULL-terminated. Dev server: argv[0..] then the app
+ * directory. Export: the binary, then argv[0..] (its flags), then --db.
+ */
 typedef struct h_target {
 	const char *name;                    /* for messages: "cotdev run" */
 	const char *cotdev;                  /* cotdev binary (scaffolding) */
-	const char *argv[H_TARGET_MAX_ARGS]; /* server command before APPDIR */
+	const char *argv[H_TARGET_MAX_ARGS]; /* see above */
 	bool reloads;                        /* false: no hot reload (export) */
 	bool export_first;                   /* `cotdev export APPDIR`, then serve
 	                                        the binary (argv unused) */
@@ -41,12 +44,21 @@ h_target h_target_dev(const char *cotdev);
 
 /*
  * The exported binary: h_server_start runs `COTDEV export APPDIR -o
- * APPDIR/.cot-export-bin`, then `that --port 0 --quiet --db APPDIR/app.db`.
+ * APPDIR/.cot-export-bin`, then `that --port 0 --quiet --db APPDIR/app.db`
+ * (argv holds "--port", "0", "--quiet").
  * h_target_dev("export:COTDEV") returns this target too, so a suite that
  * takes the cotdev path as argv[1] runs against the export when given
  * "export:build/cotdev" (TEST_CMDS: build/test_x@export:build/cotdev).
  */
 h_target h_target_export(const char *cotdev);
+
+/*
+ * Replaces the server flags of either kind of target with `flags`
+ * (NULL-terminated; "--port", "0" is up to the caller), so one suite can say
+ * `--timeout 1500` once: the dev server gets `COTDEV run FLAGS... APPDIR`,
+ * the export `BIN FLAGS... --db DB`. Returns 0, -1 if there are too many.
+ */
+int h_target_flags(h_target *t, const char *const *flags);
 
 /* ==== the server process =============================================== */
 

@@ -10,7 +10,9 @@
  * no routing, no request id, no log line -- what cot costs is measured
  * against this.
  *
- * usage: bare_hello [PORT]   (0 or none: a free port; prints the URL)
+ * usage: bare_hello [PORT [THREADS]]
+ *   PORT     0 or none: a free port; the URL is printed
+ *   THREADS  size of the thread pool (default: one per core, like cot)
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -59,6 +61,9 @@ main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long threads = argc > 2 ? atol(argv[2]) : ncpu;
+	if (threads < 1)
+		threads = 2;
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sigset_t sigs;
@@ -70,7 +75,7 @@ main(int argc, char **argv)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
 		NULL, bare_access, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(ncpu > 0 ? ncpu : 2),
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 #ifdef BARE_POOL /* per-connection memory, for experiments (default: MHD's 32 KB) */

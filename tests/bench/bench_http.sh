@@ -6,17 +6,41 @@
 #   bare    tests/bench/bare_hello.c: libmicrohttpd alone, cot's MHD flags
 #   export  the app of `cotdev new`, built with `cotdev export`, --quiet
 #   dev     the same app under `cotdev run --quiet`
-# wrk runs the same settings against each, the three interleaved, ROUNDS
-# times; the table shows the mean of the rounds and the ratios to bare
-# (targets: export >= 0.9, dev >= 0.8). "cpu us/req" is the server's own CPU
-# time (utime+stime from /proc) per request: it stays meaningful when other
-# work on the machine makes requests/s noisy. Environment: COTDEV (build/cotdev),
-# BARE (build/bare_hello), WRK_ARGS (-t2 -c64 -d5s), ROUNDS (2).
+#
+# The servers and wrk get cores of their own (taskset): every server runs on
+# SERVER_CPUS with one worker thread per core there, wrk on WRK_CPUS. Sharing
+# cores, the scheduler decides who runs where, and on two cores the same build
+# measured anything from 0.75x to 1.07x bare; apart, a server is the only
+# thing on its core and requests/s is what its code costs. wrk runs the same
+# settings against each, the three interleaved, ROUNDS times; the table shows
+# the median of the rounds and the ratio of medians to bare (targets: export
+# >= 0.9, dev >= 0.8), and the range of the per-round ratios. "cpu us/req" is
+# the server's own CPU time (utime+stime from /proc) per request.
+#
+# Environment: COTDEV (build/cotdev), BARE (build/bare_hello), SERVER_CPUS
+# (0), WRK_CPUS (the other cores), CONNECTIONS (32), DURATION (3s), ROUNDS (5).
+# With one core only, servers and wrk share it.
 set -eu
 COTDEV=${COTDEV:-build/cotdev}
 BARE=${BARE:-build/bare_hello}
-WRK_ARGS=${WRK_ARGS:--t2 -c64 -d5s}
-ROUNDS=${ROUNDS:-2}
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ]; then
+	SERVER_CPUS=${SERVER_CPUS:-0}
+	WRK_CPUS=${WRK_CPUS:-1-$((ncpu - 1))}
+else
+	SERVER_CPUS=${SERVER_CPUS:-0}
+	WRK_CPUS=${WRK_CPUS:-0}
+fi
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-3s}
+ROUNDS=${ROUNDS:-5}
+# cpus LIST -> how many cores a taskset list like "0,2-3" names
+cpus() { local n=0 part; for part in ${1//,/ }; do
+	if [[ $part == *-* ]]; then n=$((n + ${part#*-} - ${part%-*} + 1)); else n=$((n + 1)); fi
+done; echo "$n"; }
+THREADS=$(cpus "$SERVER_CPUS")
+WRK_ARGS="-t$(cpus "$WRK_CPUS") -c$CONNECTIONS -d$DURATION"
+
 tmp=$(mktemp -d /tmp/cot-bench-http-XXXXXX)
 pids=()
 cleanup() {
@@ -49,15 +73,15 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 "$COTDEV" new "$tmp/app" >/dev/null
 "$COTDEV" export "$tmp/app" -o "$tmp/app-bin" | sed 's/^/# /'
-start bare "$BARE" 0
-start export "$tmp/app-bin" --port 0 --quiet --db "$tmp/export.db"
-start dev "$COTDEV" run --port 0 --quiet "$tmp/app"
+start bare taskset -c "$SERVER_CPUS" "$BARE" 0 "$THREADS"
+start export taskset -c "$SERVER_CPUS" "$tmp/app-bin" --port 0 --threads "$THREADS" --quiet --db "$tmp/export.db"
+start dev taskset -c "$SERVER_CPUS" "$COTDEV" run --port 0 --threads "$THREADS" --quiet "$tmp/app"
 
 # measure PORT PID -> "rps p50 p90 p99 cpu_us_per_request" (latencies in ms).
 measure() {
   local t0 t1
   t0=$(cpu_ticks "$2")
-  wrk $WRK_ARGS --latency "http://127.0.0.1:$1/hello/world" >"$tmp/wrk.out"
+  taskset -c "$WRK_CPUS" wrk $WRK_ARGS --latency "http://127.0.0.1:$1/hello/world" >"$tmp/wrk.out"
   t1=$(cpu_ticks "$2")
   awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
@@ -70,7 +94,7 @@ measure() {
 }
 
 for name in bare export dev; do   # warm-up: caches, thread pools, page faults
-  port_var="PORT_$name"; wrk -t2 -c64 -d1s "http://127.0.0.1:${!port_var}/hello/world" >/dev/null
+  port_var="PORT_$name"; taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d1s "http://127.0.0.1:${!port_var}/hello/world" >/dev/null
 done
 for round in $(seq "$ROUNDS"); do
   for name in bare export dev; do
@@ -79,19 +103,31 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-echo "wrk $WRK_ARGS, $(nproc) cores, mean of $ROUNDS interleaved rounds"
+echo "wrk $WRK_ARGS on cpu $WRK_CPUS, servers on cpu $SERVER_CPUS ($THREADS thread(s))," \
+     "$ncpu cores, median of $ROUNDS interleaved rounds"
 awk '
-  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p90[$1] += $4; p99[$1] += $5; cpu[$1] += $6 }
+  function median(list,   a, n, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++)                      # insertion sort: n is small
+      for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { r = ++n[$1]; rps[$1] = rps[$1] " " $2; p50[$1] = p50[$1] " " $3; p90[$1] = p90[$1] " " $4
+    p99[$1] = p99[$1] " " $5; cpu[$1] = cpu[$1] " " $6; round_rps[$1, r] = $2 }
   END {
-    printf "%-7s %12s %9s %9s %9s %8s %11s\n", "server", "requests/s", "p50 ms", "p90 ms",
-           "p99 ms", "ratio", "cpu us/req"
+    printf "%-7s %12s %9s %9s %9s %8s %15s %11s\n", "server", "requests/s", "p50 ms", "p90 ms",
+           "p99 ms", "ratio", "round ratios", "cpu us/req"
     split("bare export dev", order, " ")
     for (i = 1; i <= 3; i++) {
-      s = order[i]
-      printf "%-7s %12.0f %9.3f %9.3f %9.3f %8.3f %11.2f\n", s, rps[s] / n[s], p50[s] / n[s],
-             p90[s] / n[s], p99[s] / n[s], rps[s] / rps["bare"], cpu[s] / n[s]
+      s = order[i]; lo = 1e9; hi = 0
+      for (r = 1; r <= n[s]; r++) {
+        q = round_rps[s, r] / round_rps["bare", r]; if (q < lo) lo = q; if (q > hi) hi = q
+      }
+      m[s] = median(rps[s])
+      printf "%-7s %12.0f %9.3f %9.3f %9.3f %8.3f %7.3f-%-7.3f %11.2f\n", s, m[s], median(p50[s]),
+             median(p90[s]), median(p99[s]), m[s] / m["bare"], lo, hi, median(cpu[s])
     }
-    e = rps["export"] / rps["bare"]; d = rps["dev"] / rps["bare"]
+    e = m["export"] / m["bare"]; d = m["dev"] / m["bare"]
     printf "export/bare %.3f (target >= 0.9: %s), dev/bare %.3f (target >= 0.8: %s)\n",
            e, ((e >= 0.9) ? "met" : "MISSED"), d, ((d >= 0.8) ? "met" : "MISSED")
   }' "$tmp/results"
