@@ -18,7 +18,10 @@
  *   4. isolate: objcopy keeps only cot_module_N global in each handler
  *      object. In development every file is its own libtcc state, so two
  *      files may both define a non-static `render`; the export keeps that
- *      true instead of failing at link time.
+ *      true instead of failing at link time. It also renames the object's
+ *      code sections to cot_handler_text, so all handler code ends up in
+ *      one range the watchdog can recognise (crash_set_code): a stuck
+ *      handler is interrupted only while it runs its own code.
  *   5. link BIN.tmp with the runtime's libraries (COT_EXPORT_LIBS: never
  *      libtcc, never libinotifytools), run `BIN.tmp --check` so a route
  *      conflict fails the export rather than the deploy, rename to BIN.
@@ -389,7 +392,13 @@ export_plan(export_state *x, export_job **out)
 	return k;
 }
 
-/* objcopy each handler object down to one global symbol, its table. */
+/* gcc's code sections: -O2 moves cold paths to .text.unlikely. */
+static const char *const export_text_sections[] = {
+	".text", ".text.unlikely", ".text.hot", ".text.startup", ".text.exit", NULL,
+};
+
+/* objcopy each handler object down to one global symbol, its table, with
+ * its code in section cot_handler_text. */
 static int
 export_isolate(export_state *x, int nhandlers)
 {
@@ -397,6 +406,9 @@ export_isolate(export_state *x, int nhandlers)
 	for (int i = 0; i < nhandlers; i++) {
 		sv_push(&jobs[i].argv, "objcopy");
 		sv_pushf(&jobs[i].argv, "--keep-global-symbol=cot_module_%d", i);
+		for (int k = 0; export_text_sections[k] != NULL; k++)
+			sv_pushf(&jobs[i].argv, "--rename-section=%s=cot_handler_text",
+			         export_text_sections[k]);
 		sv_pushf(&jobs[i].argv, "%s/h_%d.o", x->tmp, i);
 		snprintf(jobs[i].log, sizeof(jobs[i].log), "%s/objcopy_%d.log", x->tmp, i);
 	}

@@ -22,7 +22,8 @@
  *
  * A crashing handler answers 500 with only the request id for the client;
  * the trace goes to the log, and the process keeps serving (or exits with
- * --exit-on-crash, for a supervisor to restart it).
+ * --exit-on-crash, for a supervisor to restart it). A handler stuck in its
+ * own code past --timeout answers 503 the same way, as in development.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,11 @@ extern const cot_module *const app_modules[];
 extern const int app_module_count;
 extern const embed_file app_embedded[];
 extern const size_t app_embedded_count;
+/* Bounds of the handlers' code: `cotdev export` renames every handler
+ * object's text sections to cot_handler_text, and ld defines these for a
+ * section with a C name. Weak: an app without handlers has no section. */
+extern const char __start_cot_handler_text[] __attribute__((weak));
+extern const char __stop_cot_handler_text[] __attribute__((weak));
 
 static const char app_usage[] =
 	"usage: %s [--host H] [--port N] [--threads N] [--db PATH] [--allow-destructive]\n"
@@ -63,6 +69,8 @@ static const char app_usage[] =
 	"  --list-files          list the embedded files, then exit\n"
 	"  --max-body N          largest request body, e.g. 512K, 10M (default 10M)\n"
 	"  --idle-timeout S      close a connection that sends nothing for S s (30)\n"
+	"  --timeout MS          stop a handler that runs longer with 503 (default\n"
+	"                        5000; 0: never)\n"
 	"  --exit-on-crash       after a handler crash is answered, drain and exit 70\n"
 	"                        (for a supervisor to restart); default: keep serving\n"
 	"\n"
@@ -83,6 +91,7 @@ typedef struct app_options {
 	int allow_destructive;
 	int check_only;
 	int list_files;
+	int timeout_ms;
 } app_options;
 
 /* ==== routes =========================================================== */
@@ -331,6 +340,7 @@ app_parse(int argc, char **argv, app_options *o)
 		{ "exit-on-crash", no_argument, NULL, 'x' },
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -359,6 +369,13 @@ app_parse(int argc, char **argv, app_options *o)
 		case 'I':
 			if (app_parse_int(optarg, 1, 86400, &o->cfg.idle_timeout_s) != 0) {
 				fprintf(stderr, "%s: --idle-timeout wants seconds 1-86400, got \"%s\"\n",
+				        argv[0], optarg);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (app_parse_int(optarg, 0, 86400000, &o->timeout_ms) != 0) {
+				fprintf(stderr, "%s: --timeout wants milliseconds 0-86400000, got \"%s\"\n",
 				        argv[0], optarg);
 				return 2;
 			}
@@ -405,7 +422,8 @@ app_serve(const app_options *o, const char *prog)
 	char err[1024];
 	server_config cfg = o->cfg;
 	symbolize_init();
-	if (app_static_extract(&cfg) != 0 || crash_init(0) != 0) {
+	crash_set_code(__start_cot_handler_text, __stop_cot_handler_text);
+	if (app_static_extract(&cfg) != 0 || crash_init(o->timeout_ms) != 0) {
 		app_static_cleanup();
 		return 1;
 	}
@@ -443,7 +461,7 @@ main(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	app_options o = { .cfg = { .host = "127.0.0.1", .port = 8080, .dev = false,
 	                           .reuse_port = true },
-	                  .db_path = "./app.db" };
+	                  .db_path = "./app.db", .timeout_ms = 5000 };
 	int rc = app_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;

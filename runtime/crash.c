@@ -17,7 +17,8 @@
  * Stuck handlers: a watchdog thread looks at the running calls every tick.
  * Past its budget, a call gets SIGUSR2. The signal handler jumps out only
  * when the thread's pc is inside the handler's own code (a loop in the
- * handler): interrupting libc or the runtime in the middle of malloc could
+ * handler; in an export, inside the section that holds all handler code):
+ * interrupting libc or the runtime in the middle of malloc could
  * leave a lock held forever. Otherwise it returns and the watchdog tries
  * again on the next tick.
  *
@@ -67,16 +68,21 @@ static atomic_bool crash_stop;
 static bool crash_installed;
 
 int (*trace_contains_hook)(const void *debug, uintptr_t pc);
+/* The exported binary's handler code, one linker section (crash_set_code). */
+static uintptr_t crash_code_lo, crash_code_hi;
 bool crash_exit_on_crash;
 atomic_bool crash_exit_requested;
 
 /* ==== signal handling ================================================== */
 
+/* Is pc in handler code: the module's own in development (its line table
+ * knows), any handler's in an export (one section holds them all)? */
 static bool
 crash_in_module(const crash_frame *f, uintptr_t pc)
 {
-	return f->b->debug != NULL && trace_contains_hook != NULL &&
-	       trace_contains_hook(f->b->debug, pc);
+	if (f->b->debug != NULL)
+		return trace_contains_hook != NULL && trace_contains_hook(f->b->debug, pc);
+	return pc >= crash_code_lo && pc < crash_code_hi;
 }
 
 /* Reading raw stack words is the point here: AddressSanitizer's redzones
@@ -277,6 +283,18 @@ crash_init(int budget_ms)
 	    pthread_create(&crash_watchdog_thread, NULL, crash_watchdog, NULL) != 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * Tells the watchdog where handler code is when it has no line table: the
+ * exported binary links every handler's code into one section, [lo, hi).
+ * Without it, a stuck gcc-built handler is never interrupted.
+ */
+void
+crash_set_code(const void *lo, const void *hi)
+{
+	crash_code_lo = (uintptr_t)lo;
+	crash_code_hi = (uintptr_t)hi;
 }
 
 void

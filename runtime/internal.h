@@ -182,6 +182,7 @@ extern bool crash_exit_on_crash;
 extern atomic_bool crash_exit_requested;
 
 int crash_init(int budget_ms);
+void crash_set_code(const void *lo, const void *hi);
 void crash_shutdown(void);
 int crash_call(cot_ctx *c, const binding *b, crash_report *rep);
 int crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *, void *),
