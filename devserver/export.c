@@ -12,11 +12,11 @@
  *      dev server itself is built from (the Makefile's RUNTIME, baked in as
  *      COT_EXPORT_RUNTIME), runtime/app_main.c, the generated files, and each
  *      handler as its own translation unit with -DCOT_MODULE_SYMBOL=
- *      cot_module_N. gcc runs with the app as its working directory and gets
+ *      cot_module_N -DCOT_MIDDLEWARE_SYMBOL=cot_middleware_N. gcc runs with the app as its working directory and gets
  *      "handlers/x.c", so errors read "handlers/x.c:12:5: error: ..." just as
  *      in `cotdev run`.
- *   4. isolate: objcopy keeps only cot_module_N global in each handler
- *      object. In development every file is its own libtcc state, so two
+ *   4. isolate: objcopy keeps only cot_module_N and cot_middleware_N global
+ *      in each handler object. In development every file is its own libtcc state, so two
  *      files may both define a non-static `render`; the export keeps that
  *      true instead of failing at link time. It also renames the object's
  *      code sections to cot_handler_text, so all handler code ends up in
@@ -28,6 +28,8 @@
  *
  * The modules table references each cot_module_N weakly: a handler file
  * without COT_ROUTES (a helper) leaves a NULL entry that app_main skips.
+ * The middleware table does the same with each cot_middleware_N, so a
+ * COT_MIDDLEWARE hook runs in the export exactly as in development.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -194,6 +196,14 @@ export_write_modules(const char *path, const strvec *handlers)
 	for (int i = 0; i < handlers->n; i++)
 		fprintf(f, "\t&cot_module_%d,\n", i);
 	fprintf(f, "\t0\n};\nconst int app_module_count = %d;\n", handlers->n);
+	/* COT_MIDDLEWARE hooks, one entry per handler file, NULL if it has none */
+	for (int i = 0; i < handlers->n; i++)
+		fprintf(f, "extern const cot_middleware cot_middleware_%d __attribute__((weak));\n",
+		        i);
+	fprintf(f, "const cot_middleware *const app_middleware[] = {\n");
+	for (int i = 0; i < handlers->n; i++)
+		fprintf(f, "\t&cot_middleware_%d,\n", i);
+	fprintf(f, "\t0\n};\n");
 	return fclose(f);
 }
 
@@ -345,14 +355,14 @@ export_cc(strvec *a, const export_state *x)
 	sv_pushf(a, "-I%s/runtime", x->home);
 }
 
-/* One compile job: src -> tmp/obj; `define` is NULL or a -D flag. */
+/* One compile job: src -> tmp/obj; `define` is NULL or -D flags (words). */
 static void
 export_add_compile(export_state *x, export_job *j, const char *src, const char *obj,
                    const char *define)
 {
 	export_cc(&j->argv, x);
 	if (define != NULL)
-		sv_push(&j->argv, define);
+		sv_push_words(&j->argv, define);
 	sv_push(&j->argv, src);
 	sv_push(&j->argv, "-o");
 	sv_pushf(&j->argv, "%s/%s", x->tmp, obj);
@@ -382,9 +392,10 @@ export_plan(export_state *x, export_job **out)
 	snprintf(src, sizeof(src), "%s/app_embed.c", x->tmp);
 	export_add_compile(x, &jobs[k++], src, "app_embed.o", NULL);
 	for (int i = 0; i < x->handlers.n; i++) {
-		char obj[64], def[96];
+		char obj[64], def[128];
 		snprintf(obj, sizeof(obj), "h_%d.o", i);
-		snprintf(def, sizeof(def), "-DCOT_MODULE_SYMBOL=cot_module_%d", i);
+		snprintf(def, sizeof(def), "-DCOT_MODULE_SYMBOL=cot_module_%d "
+		         "-DCOT_MIDDLEWARE_SYMBOL=cot_middleware_%d", i, i);
 		export_add_compile(x, &jobs[k++], x->handlers.v[i], obj, def);
 	}
 	sv_free(&rt);
@@ -397,8 +408,8 @@ static const char *const export_text_sections[] = {
 	".text", ".text.unlikely", ".text.hot", ".text.startup", ".text.exit", NULL,
 };
 
-/* objcopy each handler object down to one global symbol, its table, with
- * its code in section cot_handler_text. */
+/* objcopy each handler object down to its two tables as global symbols
+ * (routes, middleware), with its code in section cot_handler_text. */
 static int
 export_isolate(export_state *x, int nhandlers)
 {
@@ -406,6 +417,7 @@ export_isolate(export_state *x, int nhandlers)
 	for (int i = 0; i < nhandlers; i++) {
 		sv_push(&jobs[i].argv, "objcopy");
 		sv_pushf(&jobs[i].argv, "--keep-global-symbol=cot_module_%d", i);
+		sv_pushf(&jobs[i].argv, "--keep-global-symbol=cot_middleware_%d", i);
 		for (int k = 0; export_text_sections[k] != NULL; k++)
 			sv_pushf(&jobs[i].argv, "--rename-section=%s=cot_handler_text",
 			         export_text_sections[k]);

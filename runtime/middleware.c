@@ -31,7 +31,8 @@ typedef struct middleware_slot {
 static middleware_slot middleware_slots[MIDDLEWARE_MAX];
 static atomic_int middleware_count;
 
-/* The slot of `file`, created on first use. Reloader thread only. */
+/* The slot of `file`, created on first use. Reloader thread only (or an
+ * export's main, before the server starts). */
 int
 middleware_slot_for(const char *file)
 {
@@ -48,7 +49,8 @@ middleware_slot_for(const char *file)
 	return n;
 }
 
-/* Publishes a file's hooks (NULL: none). Reloader thread only. */
+/* Publishes a file's hooks (NULL: none). Reloader thread only (or an
+ * export's main, before the server starts). */
 void
 middleware_bind(int slot, binding *before, binding *after)
 {
