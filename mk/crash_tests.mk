@@ -2,10 +2,11 @@
 # dev server: tests/test_crash.c (crash kinds, stuck handlers, exact trace
 # lines, tasks, 100 crashes, leaks under ASan) and tests/test_pipeline.c
 # (every status, content negotiation, middleware order, what error responses
-# carry).
+# carry), which also runs against the exported binary.
 CRASH_TESTS = build/test_crash build/test_pipeline
 $(CRASH_TESTS): build/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/t.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
 TEST_BINS += $(CRASH_TESTS)
 TEST_CMDS += build/test_crash@build/cotdev build/test_crash@build/cotdev-san \
-             build/test_pipeline@build/cotdev build/test_pipeline@build/cotdev-san
+             build/test_pipeline@build/cotdev build/test_pipeline@build/cotdev-san \
+             build/test_pipeline@export:build/cotdev

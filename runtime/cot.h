@@ -168,9 +168,9 @@ cot_result cot_send(cot_ctx *c, int status, const char *content_type,
                     const void *body, size_t len);
 
 /*
- * The file at `path` (relative to the app directory) as the body, streamed
- * from disk; `content_type` NULL guesses it from the extension. A missing
- * file answers 404.
+ * The file at `path` (relative to the app directory; for an exported binary,
+ * to the directory it runs in) as the body, streamed from disk;
+ * `content_type` NULL guesses it from the extension. A missing file answers 404.
  */
 cot_result cot_file(cot_ctx *c, int status, const char *path, const char *content_type);
 
