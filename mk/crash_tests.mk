@@ -10,3 +10,4 @@ TEST_BINS += $(CRASH_TESTS)
 TEST_CMDS += build/test_crash@build/cotdev build/test_crash@build/cotdev-san \
              build/test_pipeline@build/cotdev build/test_pipeline@build/cotdev-san \
              build/test_pipeline@export:build/cotdev
+TEST_CMDS += build/test_crash@export:build/cotdev
