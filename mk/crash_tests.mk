@@ -1,13 +1,12 @@
 # crash containment and the one error pipeline, end to end against the real
-# dev server: tests/test_crash.c (crash kinds, stuck handlers, exact trace
-# lines, tasks, 100 crashes, leaks under ASan) and tests/test_pipeline.c
-# (every status, content negotiation, middleware order, what error responses
-# carry), which also runs against the exported binary.
+# dev server and the exported binary (one suite, two targets):
+# tests/test_crash.c (crash kinds, stuck handlers, exact trace lines, tasks,
+# 100 crashes, leaks under ASan) and tests/test_pipeline.c (every status,
+# content negotiation, middleware order, what error responses carry).
 CRASH_TESTS = build/test_crash build/test_pipeline
 $(CRASH_TESTS): build/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/t.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
 TEST_BINS += $(CRASH_TESTS)
 TEST_CMDS += build/test_crash@build/cotdev build/test_crash@build/cotdev-san \
              build/test_pipeline@build/cotdev build/test_pipeline@build/cotdev-san \
-             build/test_pipeline@export:build/cotdev
-TEST_CMDS += build/test_crash@export:build/cotdev
+             build/test_crash@export:build/cotdev build/test_pipeline@export:build/cotdev
