@@ -168,8 +168,11 @@ cot_result cot_send(cot_ctx *c, int status, const char *content_type,
                     const void *body, size_t len);
 
 /*
- * The file at `path` (relative to the app directory; for an exported binary,
- * to the directory it runs in) as the body, streamed from disk;
+ * The file at `path` as the body, streamed from disk. A path under static/
+ * is the app's static file, in development and in an exported binary alike
+ * (which serves its embedded copy); any other relative path is relative to
+ * the app directory in development and, like --db, to the directory an
+ * exported binary runs in;
  * `content_type` NULL guesses it from the extension. A missing file answers 404.
  */
 cot_result cot_file(cot_ctx *c, int status, const char *path, const char *content_type);

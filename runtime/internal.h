@@ -253,6 +253,7 @@ typedef struct server_config {
 typedef struct server server;
 
 extern bool server_dev_mode; /* traces and details go to clients */
+extern const char *response_static_dir; /* static/ as served; NULL: none */
 
 server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_parse_size(const char *s, size_t *out);

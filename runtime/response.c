@@ -72,15 +72,30 @@ cot_redirect(cot_ctx *c, int status, const char *location)
 	return response_set(c, status, "text/plain; charset=utf-8", "", 0);
 }
 
+/* Where static/ is served from (server_start sets it): the app's static/
+ * in development, the extracted copy of the embedded one in an export. */
+const char *response_static_dir;
+
+/* path as the file system knows it: "static/..." goes to the served copy,
+ * so a handler's cot_file("static/x.pdf") works in an export, which has no
+ * app directory; anything else is relative to the working directory. */
+static const char *
+response_file_path(cot_ctx *c, const char *path)
+{
+	if (response_static_dir == NULL || strncmp(path, "static/", 7) != 0)
+		return path;
+	return arena_printf(&c->mem, "%s/%s", response_static_dir, path + 7);
+}
+
 /*
- * Sends the file at `path` (relative to the app directory) as the body,
- * streamed from the file by libmicrohttpd: a large file never sits in
- * memory. A missing or unreadable file answers 404 through the pipeline.
+ * Sends the file at `path` (see cot.h) as the body, streamed from the file
+ * by libmicrohttpd: a large file never sits in memory. A missing or
+ * unreadable file answers 404 through the pipeline.
  */
 cot_result
 cot_file(cot_ctx *c, int status, const char *path, const char *content_type)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(response_file_path(c, path), O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		int e = fd < 0 ? errno : EISDIR;

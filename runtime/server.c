@@ -554,6 +554,7 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		s->cfg.threads = n > 0 ? (int)n : 2;
 	}
 	server_dev_mode = cfg->dev;
+	response_static_dir = cfg->static_dir;
 	s->static_fd = cfg->static_dir != NULL
 	                   ? open(cfg->static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	s->fd = server_listen(&s->cfg, err, errlen);

@@ -146,6 +146,11 @@ static const char app_src[] =
 	"\treturn cot_file(c, 200, cot_param(c, \"name\"), NULL);\n"
 	"}\n\n"
 	"static cot_result\n"
+	"app_css(cot_ctx *c)\n"
+	"{\n"
+	"\treturn cot_file(c, 200, \"static/app.css\", NULL);\n"
+	"}\n\n"
+	"static cot_result\n"
 	"blocked(cot_ctx *c)\n"
 	"{\n"
 	"\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
@@ -158,6 +163,7 @@ static const char app_src[] =
 	"\tCOT_GET(\"/stuck\", stuck),\n"
 	"\tCOT_GET(\"/blocked\", blocked),\n"
 	"\tCOT_GET(\"/file/:name\", file),\n"
+	"\tCOT_GET(\"/app-css\", app_css),\n"
 	")\n";
 
 static const char edit_good[] =
@@ -720,6 +726,38 @@ test_quiet(void)
 	T_CHECK("--quiet server exits 0", h_server_stop(&q) == 0);
 }
 
+/* True if GET /app-css (cot_file "static/app.css") answers the bytes of
+ * GET /static/app.css. */
+static bool
+app_css_matches(void)
+{
+	h_resp a = { 0 }, b = { 0 };
+	bool same = request("GET", "/app-css", NULL, NULL, &a) == 200 &&
+	            request("GET", "/static/app.css", NULL, NULL, &b) == 200 &&
+	            a.body_len > 0 && a.body_len == b.body_len &&
+	            memcmp(a.body, b.body, a.body_len) == 0;
+	h_resp_free(&a);
+	h_resp_free(&b);
+	return same;
+}
+
+/* cot_file("static/...") is the app's static file on both targets: the
+ * export has no app directory in production, so it must send its embedded
+ * copy, not whatever the working directory holds. */
+static void
+test_file_static(void)
+{
+	T_CHECK("cot_file(static/app.css) is the served static file", app_css_matches());
+	if (target.reloads)
+		return; /* the dev server serves static/ from the app itself */
+	char path[4200], moved[4300];
+	h_path(path, sizeof(path), "%s/static/app.css", app);
+	snprintf(moved, sizeof(moved), "%s.away", path);
+	T_CHECK("move static/app.css out of the working directory", rename(path, moved) == 0);
+	T_CHECK("export: cot_file(static/...) sends the embedded copy", app_css_matches());
+	rename(moved, path);
+}
+
 /* cot_file streams a file of the app; a missing one is a 404 like any other. */
 static void
 test_file(void)
@@ -747,6 +785,7 @@ test_file(void)
 	check_carries("404 (cot_file)", &r, "GET", 404);
 	h_resp_free(&r);
 	free(data);
+	test_file_static();
 }
 
 /* Writes the app's handlers and its 404 page into the scaffolded app. */
