@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
@@ -105,8 +106,14 @@ static int
 h_export_app(const h_target *t, const char *app, char *bin, char *db, size_t len,
              char *err, size_t errlen)
 {
-	snprintf(bin, len, "%s/.cot-export-bin", app);
-	snprintf(db, len, "%s/app.db", app);
+	char abs[PATH_MAX];
+	if (realpath(app, abs) == NULL) {
+		snprintf(err, errlen, "%s: %s", app, strerror(errno));
+		return -1;
+	}
+	/* absolute: the binary runs from the app directory (h_server_start) */
+	snprintf(bin, len, "%s/.cot-export-bin", abs);
+	snprintf(db, len, "%s/app.db", abs);
 	const char *argv[] = { t->cotdev, "export", app, "-o", bin, NULL };
 	h_cmd_result r;
 	h_run_cmd(argv, 2 * H_DEADLINE_MS, &r);
@@ -264,6 +271,12 @@ h_server_start(const h_target *t, const char *app, h_server *s, char *err, size_
 	}
 	if (pid == 0) {
 		dup2(p[1], STDOUT_FILENO);
+		/* The export runs from the app directory, where `cotdev run` works
+		 * too: relative paths a handler opens mean the same files. */
+		if (t->export_first && chdir(app) != 0) {
+			fprintf(stderr, "harness: cannot enter %s: %s\n", app, strerror(errno));
+			_exit(127);
+		}
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

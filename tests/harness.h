@@ -45,7 +45,8 @@ h_target h_target_dev(const char *cotdev);
 /*
  * The exported binary: h_server_start runs `COTDEV export APPDIR -o
  * APPDIR/.cot-export-bin`, then `that --port 0 --quiet --db APPDIR/app.db`
- * (argv holds "--port", "0", "--quiet").
+ * (argv holds "--port", "0", "--quiet") in APPDIR, the directory
+ * `cotdev run` works in.
  * h_target_dev("export:COTDEV") returns this target too, so a suite that
  * takes the cotdev path as argv[1] runs against the export when given
  * "export:build/cotdev" (TEST_CMDS: build/test_x@export:build/cotdev).
