@@ -21,7 +21,7 @@ RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/template.c runtime/template_cache.c runtime/static.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
-           devserver/scaffold.c devserver/tcclines.c
+           devserver/scaffold.c devserver/tcclines.c devserver/file.c
 HEADERS  = $(wildcard runtime/*.h devserver/*.h)
 
 # Debian packages the build and the tests need.
@@ -97,7 +97,7 @@ run: deps build/cotdev
 # ---- tests ---------------------------------------------------------------
 
 TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
-             build/test_reclaim build/test_error build/test_server
+             build/test_reclaim build/test_error build/test_server build/test_file
 TEST_INTEG = build/test_reload build/test_concurrency
 
 build/test_router: tests/test_router.c $(RUNTIME) $(HEADERS) | build
@@ -115,8 +115,11 @@ build/test_reclaim: tests/test_reclaim.c $(RUNTIME) $(HEADERS) | build
 build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c -o $@ -linotifytools
 
-build/test_compiler: tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c $(RUNTIME) -o $@ $(LIBS) $(DEV_LIBS)
+build/test_file: tests/test_file.c devserver/file.c devserver/file.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_file.c devserver/file.c -o $@
+
+build/test_compiler: tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c devserver/file.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c devserver/file.c $(RUNTIME) -o $@ $(LIBS) $(DEV_LIBS)
 
 build/test_reload: tests/test_reload.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_reload.c tests/harness.c -o $@ -lcurl -ljansson -lpthread

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "file.h"
 #include "tcclines.h"
 
 #define COMPILER_MSG_MAX (64 * 1024)
@@ -201,17 +202,8 @@ compiler_route_line(const char *src, const cot_route *r)
 static void
 compiler_fix_route_lines(const char *path, const cot_module *t)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL || t == NULL) {
-		if (f != NULL)
-			fclose(f);
-		return;
-	}
-	char *src = NULL;
-	size_t cap = 0;
-	ssize_t n = getdelim(&src, &cap, '\0', f);
-	fclose(f);
-	for (int i = 0; n > 0 && i < t->nroutes; i++) {
+	char *src = t != NULL ? file_read(path, NULL) : NULL;
+	for (int i = 0; src != NULL && i < t->nroutes; i++) {
 		int line = compiler_route_line(src, &t->routes[i]);
 		if (line > 0)
 			((cot_route *)&t->routes[i])->line = line;

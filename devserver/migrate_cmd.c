@@ -20,6 +20,7 @@
 
 #include "../runtime/db.h"
 #include "../runtime/migrate.h"
+#include "file.h"
 #include "migrate_cmd.h"
 
 #define MIGRATE_HOLD_HINT "cotdev migrate --apply --allow-destructive"
@@ -44,39 +45,6 @@ static const char usage_migrate[] =
 	"     --allow-destructive), or without --apply, the plan is not empty\n";
 
 /* ==== shared steps ===================================================== */
-
-/* Reads schema.sql; NULL when it is absent (*missing = 1) or unreadable. */
-static char *
-migrate_cmd_read(const char *path, int *missing)
-{
-	FILE *f = fopen(path, "r");
-	*missing = f == NULL && errno == ENOENT;
-	if (f == NULL)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-	char chunk[8192];
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			char *nb = realloc(buf, cap);
-			if (nb == NULL) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	if (buf == NULL)
-		buf = calloc(1, 1);
-	else
-		buf[len] = '\0';
-	return buf;
-}
 
 /* The summaries of the plan's steps that are (or are not) destructive. */
 static char *
@@ -110,12 +78,11 @@ static int
 migrate_cmd_plan(const char *db_path, const char *who, FILE *out, sqlite3 **db,
                  struct migrate_plan **plan)
 {
-	int missing = 0;
-	char *err = NULL, *text = migrate_cmd_read("schema.sql", &missing);
+	char *err = NULL, *text = file_read("schema.sql", NULL);
 	*db = NULL;
 	*plan = NULL;
 	if (text == NULL) {
-		if (missing)
+		if (errno == ENOENT)
 			return 1;
 		fprintf(out, "%s: cannot read schema.sql: %s\n", who, strerror(errno));
 		return -1;

@@ -42,6 +42,7 @@
 #include "../runtime/internal.h"
 #include "compiler.h"
 #include "deps.h"
+#include "file.h"
 #include "sqlcheck.h"
 #include "reloader.h"
 #include "watcher.h"
@@ -147,7 +148,6 @@ reloader_unit(const char *path)
 	return u;
 }
 
-static char *reloader_read(const char *path, size_t *len);
 
 /* ==== modules ========================================================== */
 
@@ -321,7 +321,7 @@ reloader_claim_text_routes(unit *u)
 {
 	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
 	size_t len;
-	char *src = reloader_read(u->path, &len);
+	char *src = file_read(u->path, &len);
 	for (const char *p = src; p != NULL && (p = strstr(p, "COT_")) != NULL; p += 4) {
 		for (int i = 0; methods[i] != NULL; i++) {
 			size_t ml = strlen(methods[i]);
@@ -430,33 +430,6 @@ reloader_compile(unit *u, uint64_t hash)
 	return -1;
 }
 
-/* Reads a file fully; NULL if it is gone. */
-static char *
-reloader_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, n = 0, got;
-	do {
-		if (n + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *nb = realloc(buf, cap + 1);
-			if (nb == NULL)
-				break;
-			buf = nb;
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-	} while (got > 0);
-	fclose(f);
-	if (buf != NULL)
-		buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* The file is gone or no longer declares routes: switch its routes off. */
 static void
 reloader_unload(unit *u)
@@ -511,7 +484,7 @@ reloader_refresh(const char *path, bool force, unsigned flags)
 	unit *known = reloader_find_unit(path);
 	if (removed_only && known != NULL && known->current != NULL && reloader_reappears(path))
 		return;
-	char *src = reloader_is_source(path) ? reloader_read(path, &len) : NULL;
+	char *src = reloader_is_source(path) ? file_read(path, &len) : NULL;
 	if (src != NULL && removed_only) {
 		free(src);
 		return;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "sqlcheck.h"
 
 #define SQLCHECK_MAX_PARTS 64
@@ -279,14 +280,8 @@ int
 sqlcheck_file(const char *path, sqlite3 *db, char **error)
 {
 	*error = NULL;
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	char *src = NULL;
-	size_t cap = 0;
-	ssize_t n = getdelim(&src, &cap, '\0', f);
-	fclose(f);
-	int rc = n >= 0 ? sqlcheck_source(path, src, db, error) : 0;
+	char *src = file_read(path, NULL);
+	int rc = src != NULL ? sqlcheck_source(path, src, db, error) : 0;
 	free(src);
 	return rc;
 }

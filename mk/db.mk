@@ -8,8 +8,8 @@ LIBS += -lsqlite3
 
 build/test_db: tests/test_db.c $(RUNTIME) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_db.c $(RUNTIME) -o $@ $(LIBS)
-build/test_sqlcheck: tests/test_sqlcheck.c devserver/sqlcheck.c devserver/sqlcheck.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_sqlcheck.c devserver/sqlcheck.c -o $@ -lsqlite3
+build/test_sqlcheck: tests/test_sqlcheck.c devserver/sqlcheck.c devserver/sqlcheck.h devserver/file.c | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_sqlcheck.c devserver/sqlcheck.c devserver/file.c -o $@ -lsqlite3
 TEST_BINS += build/test_db build/test_sqlcheck
 TEST_CMDS += build/test_db build/test_sqlcheck
 build/test_notes: tests/test_notes.c tests/harness.c tests/harness.h | build
