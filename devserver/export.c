@@ -250,10 +250,10 @@ export_write_embed(const char *path, const strvec *files)
 			st = (struct stat){ 0 };
 		fprintf(f, "\t{ ");
 		export_c_string(f, files->v[i]);
-		fprintf(f, ", cot_embed_%d, %lld, %lld },\n", i, (long long)st.st_size,
-		        (long long)st.st_mtime);
+		fprintf(f, ", cot_embed_%d, %lld, %lld, %ld },\n", i, (long long)st.st_size,
+		        (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
 	}
-	fprintf(f, "\t{ 0, 0, 0, 0 }\n};\nconst size_t app_embedded_count = %d;\n", files->n);
+	fprintf(f, "\t{ 0, 0, 0, 0, 0 }\n};\nconst size_t app_embedded_count = %d;\n", files->n);
 	return fclose(f);
 }
 

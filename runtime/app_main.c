@@ -220,8 +220,11 @@ app_static_write(const char *root, const embed_file *f)
 		return -1;
 	int ok = fwrite(f->data, 1, f->len, out) == f->len;
 	ok &= fclose(out) == 0;
-	struct timespec times[2] = { { (time_t)f->mtime, 0 }, { (time_t)f->mtime, 0 } };
-	utimensat(AT_FDCWD, path, times, 0); /* Last-Modified as at export */
+	/* the mtime as at export, to the nanosecond: Last-Modified, and a .gz
+	 * or .br sibling older than its file stays unused, as in development */
+	struct timespec mtime = { (time_t)f->mtime, f->mtime_nsec };
+	struct timespec times[2] = { mtime, mtime };
+	utimensat(AT_FDCWD, path, times, 0);
 	return ok ? 0 : -1;
 }
 

@@ -24,6 +24,9 @@ typedef struct embed_file {
 	const unsigned char *data;   /* len bytes, then a NUL */
 	size_t len;
 	long long mtime;             /* seconds since the epoch, at export time */
+	long mtime_nsec;             /* and the nanoseconds: static.c compares
+	                                a file's mtime with its .br/.gz sibling's
+	                                to the nanosecond, as in development */
 } embed_file;
 
 /*
