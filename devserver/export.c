@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/static.h"
 #include "export.h"
 
 #ifndef COT_EXPORT_RUNTIME
@@ -128,13 +129,12 @@ sv_compare(const void *a, const void *b)
 
 /* ==== scanning ========================================================= */
 
-/* Editor droppings and hidden files are never part of the app. */
+/* Editor droppings and hidden files are never part of the app (static.c
+ * refuses to serve them in development too). */
 static bool
 export_ignored(const char *name)
 {
-	size_t n = strlen(name);
-	return name[0] == '.' || name[0] == '#' || (n > 0 && name[n - 1] == '~') ||
-	       (n > 4 && strcmp(name + n - 4, ".swp") == 0);
+	return staticfile_ignored(name);
 }
 
 /* Adds the regular files under dir (relative to the cwd) to out, recursively;
@@ -464,6 +464,39 @@ export_link(export_state *x)
 	return failed;
 }
 
+/*
+ * Keeps of the static/ files found only those `cotdev run` serves, by the
+ * same rule (static.c): a symlink that leaves static/ is not the app's
+ * file, and embedding its target would publish it in production.
+ */
+static void
+export_filter_static(strvec *files)
+{
+	int root = open("static", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int k = 0;
+	for (int i = 0; i < files->n; i++) {
+		const char *why = "the app has no static/ directory";
+		int fd = -1;
+		if (strncmp(files->v[i], "static/", 7) == 0) {
+			if (root >= 0)
+				fd = staticfile_open(root, files->v[i] + 7, &why);
+			if (fd < 0) {
+				fprintf(stderr, "cotdev export: %s is not embedded: %s (cotdev run does "
+				        "not serve it either)\n", files->v[i], why);
+				free(files->v[i]);
+				continue;
+			}
+			close(fd);
+		}
+		files->v[k++] = files->v[i];
+	}
+	files->n = k;
+	if (files->v != NULL)
+		files->v[k] = NULL;
+	if (root >= 0)
+		close(root);
+}
+
 /* Scans the app; fails on a name the embedding cannot carry. */
 static int
 export_collect(export_state *x)
@@ -473,6 +506,7 @@ export_collect(export_state *x)
 	export_scan("handlers", ".c", &x->handlers);
 	export_scan("templates", NULL, &x->embedded);
 	export_scan("static", NULL, &x->embedded);
+	export_filter_static(&x->embedded);
 	struct stat st;
 	if (stat("schema.sql", &st) == 0 && S_ISREG(st.st_mode))
 		sv_push(&x->embedded, "schema.sql");

@@ -170,9 +170,10 @@ cot_result cot_send(cot_ctx *c, int status, const char *content_type,
 /*
  * The file at `path` as the body, streamed from disk. A path under static/
  * is the app's static file, in development and in an exported binary alike
- * (which serves its embedded copy); any other relative path is relative to
- * the app directory in development and, like --db, to the directory an
- * exported binary runs in;
+ * (which serves its embedded copy), by the rules /static/ serves by: no
+ * "..", no symlink out of static/, no dotfiles or editor backups (404); any
+ * other relative path is relative to the app directory in development and,
+ * like --db, to the directory an exported binary runs in;
  * `content_type` NULL guesses it from the extension. A missing file answers 404.
  */
 cot_result cot_file(cot_ctx *c, int status, const char *path, const char *content_type);

@@ -76,15 +76,30 @@ cot_redirect(cot_ctx *c, int status, const char *location)
  * in development, the extracted copy of the embedded one in an export. */
 const char *response_static_dir;
 
-/* path as the file system knows it: "static/..." goes to the served copy,
- * so a handler's cot_file("static/x.pdf") works in an export, which has no
- * app directory; anything else is relative to the working directory. */
-static const char *
-response_file_path(cot_ctx *c, const char *path)
+/*
+ * Opens the file cot_file sends. "static/..." is the static file /static/
+ * serves (static.c decides, under the served directory: the app's static/
+ * in development, the extracted copy of the embedded one in an export, which
+ * has no app directory), so a handler gets the same files in both; anything
+ * else is relative to the working directory. -1 with *why on failure.
+ */
+static int
+response_open(const char *path, const char **why)
 {
-	if (response_static_dir == NULL || strncmp(path, "static/", 7) != 0)
-		return path;
-	return arena_printf(&c->mem, "%s/%s", response_static_dir, path + 7);
+	if (strncmp(path, "static/", 7) != 0) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		*why = fd < 0 ? strerror(errno) : NULL;
+		return fd;
+	}
+	int root = response_static_dir == NULL ? -1
+	           : open(response_static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		*why = "the app has no static files";
+		return -1;
+	}
+	int fd = staticfile_open(root, path + 7, why);
+	close(root);
+	return fd;
 }
 
 /*
@@ -95,13 +110,15 @@ response_file_path(cot_ctx *c, const char *path)
 cot_result
 cot_file(cot_ctx *c, int status, const char *path, const char *content_type)
 {
-	int fd = open(response_file_path(c, path), O_RDONLY | O_CLOEXEC);
+	const char *why = NULL;
+	int fd = response_open(path, &why);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		int e = fd < 0 ? errno : EISDIR;
-		if (fd >= 0)
+		if (fd >= 0) {
+			why = strerror(EISDIR);
 			close(fd);
-		return cot_fail(c, 404, "cannot send %s: %s", path, strerror(e));
+		}
+		return cot_fail(c, 404, "cannot send %s: %s", path, why);
 	}
 	if (c->resp_fd > 0) /* a second cot_file replaces the first */
 		close(c->resp_fd);

@@ -12,7 +12,10 @@
  * any encoding, encoded slashes (%2f, %5c), raw backslashes, doubled or
  * leading slashes (absolute paths), NUL and other control bytes, invalid
  * percent-encoding. Refused with 404: dotfiles and dot-directories (.env,
- * .git/), directories (no listings), anything that is not a regular file.
+ * .git/), editor backup and swap files ("x~", "#x#", "x.swp": never part
+ * of the app, and `cotdev export` does not embed them, so development
+ * refuses them too), directories (no listings), anything that is not a
+ * regular file.
  * Double encoding (%252e) decodes once to a literal "%2e" name, nothing more.
  *
  * Opening. The decoded relative path is opened against the root directory fd
@@ -131,6 +134,20 @@ hex_value(int c)
 	return -1;
 }
 
+/* Editor droppings: backup ("x~", "#x#") and swap ("x.swp") files. */
+static bool
+name_is_dropping(const char *name, size_t len)
+{
+	return len > 0 && (name[0] == '#' || name[len - 1] == '~' ||
+			   (len > 4 && memcmp(name + len - 4, ".swp", 4) == 0));
+}
+
+bool
+staticfile_ignored(const char *name)
+{
+	return name[0] == '.' || name_is_dropping(name, strlen(name));
+}
+
 /* Judge one decoded segment; NULL when it may be served. */
 static const char *
 segment_check(const char *seg, size_t len, int *status)
@@ -143,6 +160,10 @@ segment_check(const char *seg, size_t len, int *status)
 	if (len > 0 && seg[0] == '.') {
 		*status = 404;
 		return "dotfiles are not served";
+	}
+	if (name_is_dropping(seg, len)) {
+		*status = 404;
+		return "editor backup and swap files are not served";
 	}
 	return NULL;
 }
@@ -292,6 +313,46 @@ open_reason(int err)
 	default:
 		return "file cannot be opened";
 	}
+}
+
+int
+staticfile_open(int root_fd, const char *rel, const char **why)
+{
+	int status, fd;
+	struct stat st;
+	size_t n = strlen(rel);
+
+	*why = NULL;
+	if (n == 0 || n >= PATH_MAX) {
+		*why = n ? "path too long" : "no file named";
+		return -1;
+	}
+	for (const char *seg = rel;;) {
+		const char *end = strchr(seg, '/');
+		size_t len = end ? (size_t)(end - seg) : strlen(seg);
+
+		if (len == 0) {
+			*why = "empty path segment";
+			return -1;
+		}
+		if ((*why = segment_check(seg, len, &status)) != NULL)
+			return -1;
+		if (end == NULL)
+			break;
+		seg = end + 1;
+	}
+	if ((fd = open_beneath(root_fd, rel)) < 0) {
+		*why = open_reason(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return -1;
+	}
+	/* the descriptor reads normally, like an open() without O_NONBLOCK */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 /* ---------------------------------------------------------- HTTP dates -- */

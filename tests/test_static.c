@@ -8,6 +8,7 @@
  *   static/stale.js (+.gz)     a variant older than its file: ignored
  *   static/only.css (+.gz)     gzip only
  *   static/empty.txt, sub/file.txt, sub/.hidden, .env, .git/config, fifo
+ *   static/backup.txt~, #draft.txt#, notes.swp   (editor droppings)
  *   static/in_link -> data.txt, sub/up -> ../data.txt   (stay inside)
  *   static/out_link -> ../secret.txt, abs_link -> <tmp>/secret.txt,
  *   static/dir_out -> ..                                  (leave static/)
@@ -88,6 +89,9 @@ setup(void)
 	put("static/sub/.hidden", "hidden", MTIME);
 	put("static/.env", "KEY=1", MTIME);
 	put("static/.git/config", "[core]", MTIME);
+	put("static/backup.txt~", "backup", MTIME);
+	put("static/#draft.txt#", "autosave", MTIME);
+	put("static/notes.swp", "swap", MTIME);
 	snprintf(path, sizeof path, "%s/static/fifo", tmp);
 	mkfifo(path, 0644);
 	link_to("data.txt", "static/in_link");
@@ -481,6 +485,74 @@ test_fallback(void)
 	staticfile_use_openat2(true);
 }
 
+/* The files that are the app's: one rule for /static/, cot_file and what
+ * `cotdev export` embeds. */
+static void
+test_app_files(void)
+{
+	static const struct {
+		const char *name;
+		bool ignored;
+	} names[] = {
+		{"app.css", false}, {".env", true}, {"backup.txt~", true},
+		{"#draft.txt#", true}, {"notes.swp", true}, {".notes.swp", true},
+		{"a~b.txt", false}, {"swp", false}, {"a#b", false},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char label[80];
+
+		snprintf(label, sizeof label, "ignored %s: %s", names[i].name,
+			 names[i].ignored ? "yes" : "no");
+		T_CHECK(label, staticfile_ignored(names[i].name) == names[i].ignored);
+	}
+	refused("editor backup", "backup.txt~", 404);
+	refused("emacs autosave", "%23draft.txt%23", 404);
+	refused("vim swap", "notes.swp", 404);
+
+	static const struct {
+		const char *rel, *why; /* why NULL: opens */
+	} opens[] = {
+		{"data.txt", NULL}, {"sub/file.txt", NULL}, {"in_link", NULL},
+		{"sub/up", NULL},
+		{"out_link", "symlink leaves static/"},
+		{"abs_link", "symlink leaves static/"},
+		{"dir_out/secret.txt", "symlink leaves static/"},
+		{"../secret.txt", "dot segment in path (traversal)"},
+		{"sub/../data.txt", "dot segment in path (traversal)"},
+		{".env", "dotfiles are not served"},
+		{"backup.txt~", "editor backup and swap files are not served"},
+		{"sub", "not a regular file"}, {"fifo", "not a regular file"},
+		{"", "no file named"}, {"sub//file.txt", "empty path segment"},
+		{"/data.txt", "empty path segment"}, {"nope.txt", "no such file"},
+	};
+	for (size_t i = 0; i < sizeof opens / sizeof opens[0]; i++) {
+		const char *why = "(unset)";
+		int fd = staticfile_open(root, opens[i].rel, &why);
+		char label[120];
+
+		snprintf(label, sizeof label, "staticfile_open %s: %s", opens[i].rel,
+			 opens[i].why ? opens[i].why : "opens");
+		if (opens[i].why == NULL)
+			T_CHECK(label, fd >= 0 && why == NULL);
+		else
+			T_CHECK(label, fd < 0 && why != NULL &&
+				strcmp(why, opens[i].why) == 0);
+		if ((fd >= 0) != (opens[i].why == NULL) || (fd < 0 && why &&
+		    opens[i].why && strcmp(why, opens[i].why) != 0))
+			printf("# %s: fd %d, why %s\n", opens[i].rel, fd, why ? why : "(null)");
+		if (fd >= 0)
+			close(fd);
+	}
+	const char *why;
+	int fd = staticfile_open(root, "data.txt", &why);
+	char buf[16] = "";
+	T_CHECK("staticfile_open reads the file, blocking",
+		fd >= 0 && read(fd, buf, sizeof buf - 1) == 10 &&
+		strcmp(buf, "0123456789") == 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK));
+	if (fd >= 0)
+		close(fd);
+}
+
 int
 main(void)
 {
@@ -492,6 +564,7 @@ main(void)
 	test_encodings();
 	test_traversal();
 	test_fallback();
+	test_app_files();
 	staticfile_result_close(&res);
 	close(root);
 	nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
