@@ -4,7 +4,10 @@
  * What runs in development ships as one file. The steps, in order:
  *
  *   1. scan: every .c under handlers/ is a module; every file under
- *      templates/ and static/, and schema.sql, is embedded.
+ *      templates/ and static/, and schema.sql, is embedded. The literal SQL
+ *      of every cot_db_* call is prepared against schema.sql (sqlcheck.c),
+ *      as `cotdev run` does at each reload: SQL that would fail there fails
+ *      the export, at its line, instead of shipping.
  *   2. generate, in a private temp dir: app_modules.c (the table of route
  *      tables) and app_embed.c (the embedded files, pulled in with the
  *      assembler's .incbin, so a large static file costs no C parsing).
@@ -47,8 +50,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/migrate.h"
 #include "../runtime/static.h"
 #include "export.h"
+#include "file.h"
+#include "sqlcheck.h"
 
 #ifndef COT_EXPORT_RUNTIME
 #define COT_EXPORT_RUNTIME ""
@@ -530,11 +536,55 @@ export_remove_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
+/*
+ * Prepares the SQL of every handler against schema.sql, as cotdev run does
+ * at each reload (there against app.db, which follows schema.sql): a file
+ * whose SQL does not prepare is a reload error in development, its routes
+ * answering 500, so it must not build into a binary that serves them.
+ * The schema is applied to an in-memory database the way the binary
+ * applies it at start. Returns the number of files that failed.
+ */
+static int
+export_check_sql(const export_state *x)
+{
+	char *schema = file_read("schema.sql", NULL);
+	if (schema == NULL)
+		return 0; /* no schema: nothing to check against, as in development */
+	sqlite3 *db = NULL;
+	struct migrate_plan *p = NULL;
+	char *why = NULL;
+	int failed = 0;
+	/* A schema.sql that does not load is the binary's start-up error
+	 * (app_main.c refuses to start and says why); nothing to check here. */
+	if (sqlite3_open(":memory:", &db) == SQLITE_OK && migrate_plan(db, schema, &p, &why) == 0 &&
+	    (migrate_plan_is_empty(p) || migrate_apply(db, p, 1, &why) >= 0)) {
+		for (int i = 0; i < x->handlers.n; i++) {
+			char *error = NULL;
+			if (sqlcheck_file(x->handlers.v[i], db, &error) != 0) {
+				fprintf(stderr, "%s\n", error ? error : x->handlers.v[i]);
+				failed++;
+			}
+			free(error);
+		}
+	}
+	free(why);
+	migrate_plan_free(p);
+	sqlite3_close(db);
+	free(schema);
+	if (failed)
+		fprintf(stderr, "cotdev export: %d file%s with SQL that does not prepare against "
+		        "schema.sql (cotdev run refuses %s at reload too); %s not written\n",
+		        failed, failed == 1 ? "" : "s", failed == 1 ? "it" : "them", x->out);
+	return failed;
+}
+
 /* Generates, compiles, isolates and links; returns the exit status. */
 static int
 export_build(export_state *x)
 {
 	char path[PATH_MAX + 32];
+	if (export_check_sql(x) != 0)
+		return 1;
 	snprintf(path, sizeof(path), "%s/app_modules.c", x->tmp);
 	if (export_write_modules(path, &x->handlers) != 0)
 		return 1;

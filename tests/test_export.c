@@ -245,7 +245,11 @@ make_app(const char *dir)
 	mkdir(path, 0755);
 	write_file(dir, "templates/page.html", "<p>{{who}} EMBEDDED-TEMPLATE-MARK</p>\n");
 	write_file(dir, "static/css/app.css", "body{color:#123} /* EMBEDDED-CSS-MARK */\n");
-	write_file(dir, "schema.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY); -- MARK\n");
+	/* the scaffold's notes table: the export prepares handlers/notes.c's SQL
+	 * against schema.sql, as cotdev run does at reload */
+	write_file(dir, "schema.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT "
+	           "NULL, body TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT "
+	           "CURRENT_TIMESTAMP); -- MARK\n");
 	return 0;
 }
 
@@ -420,6 +424,21 @@ check_errors(const char *app)
 	                    "handlers/dup.c") != NULL);
 	T_CHECK("route conflict: no binary written", access(bin, F_OK) != 0);
 	snprintf(path, sizeof(path), "%s/handlers/dup.c", app);
+	unlink(path);
+
+	/* SQL that does not prepare is a reload error in cotdev run: the
+	 * file's routes answer 500. The export must not ship it. */
+	write_file(app, "handlers/typo.c", "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
+	           "{\n\tcot_db_exec(c, \"UPDATE notes SET titel = 1\");\n"
+	           "\treturn cot_text(c, 200, \"x\");\n}\n\nCOT_ROUTES(COT_GET(\"/typo\", h),)\n");
+	rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	T_CHECK("SQL error: export exits non-zero", rc != 0);
+	T_CHECK("SQL error: handlers/typo.c:4: no such column: titel",
+	        strstr(out, "handlers/typo.c:4: no such column: titel") != NULL);
+	if (strstr(out, "handlers/typo.c:4: no such column: titel") == NULL)
+		printf("# %s\n", out);
+	T_CHECK("SQL error: no binary written", access(bin, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/handlers/typo.c", app);
 	unlink(path);
 }
 
