@@ -462,8 +462,10 @@ livereload_finish(cot_ctx *c)
 {
 	if (c->status >= 500)
 		livereload_report_failure(c);
+	/* A body streamed from a file (cot_file) is sent as it is, like a
+	 * /static/ page: its bytes are not in memory, resp_len is the file's */
 	if (c->content_type == NULL || strncasecmp(c->content_type, "text/html", 9) != 0 ||
-	    c->status == 204 || c->status == 304)
+	    c->status == 204 || c->status == 304 || c->resp_fd > 0)
 		return;
 	const char *body = c->resp_body ? c->resp_body : "";
 	char tag[128];
