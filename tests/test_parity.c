@@ -1177,6 +1177,7 @@ test_responses(void)
 	compare_get("/p/send");
 	compare_get("/p/file/hello.txt");
 	compare_get("/p/file/page.html");
+	compare_get("/p/file/big.html"); /* 3 MB of HTML streamed from the file */
 	compare_get("/p/file/missing.txt");
 	compare_get("/p/file-typed");
 	compare_get("/p/file-static");
@@ -1412,6 +1413,21 @@ set_mtime(const char *rel, time_t sec, long nsec)
 	return utimensat(AT_FDCWD, h_path(path, sizeof(path), "%s/%s", app, rel), t, 0) == 0;
 }
 
+/* data/big.html: a page cot_file streams, far larger than any buffer. */
+static bool
+write_big_html(void)
+{
+	size_t n = 3u * 1024 * 1024;
+	char *page = malloc(n + 64);
+	int k = sprintf(page, "<!doctype html><html><body><pre>");
+	for (size_t i = (size_t)k; i < n; i++)
+		page[i] = (char)('a' + i % 26);
+	strcpy(page + n, "</pre></body></html>\n");
+	bool ok = h_write_app_file(app, "data/big.html", page) == 0;
+	free(page);
+	return ok;
+}
+
 /* The scaffold plus this test's handlers, templates, data and static files. */
 static bool
 write_app(void)
@@ -1435,6 +1451,7 @@ write_app(void)
 	     h_write_app_file(app, "data/hello.txt", "hello from data/\n") == 0 &&
 	     h_write_app_file(app, "data/page.html",
 	                      "<!doctype html><html><body><p>a file</p></body></html>\n") == 0 &&
+	     write_big_html() &&
 	     h_write_app_file(app, "static/sub/deep.txt", "in a subdirectory\n") == 0 &&
 	     h_write_app_file(app, "static/page.html",
 	                      "<!doctype html><html><body><p>static</p></body></html>\n") == 0 &&
