@@ -73,6 +73,7 @@ static const char app_usage[] =
 	"  --list-files          list the embedded files, then exit\n"
 	"  --max-body N          largest request body, e.g. 512K, 10M (default 10M)\n"
 	"  --idle-timeout S      close a connection that sends nothing for S s (30)\n"
+	"  --cors ORIGIN         allow cross-origin requests from ORIGIN (or *)\n"
 	"  --timeout MS          stop a handler that runs longer with 503 (default\n"
 	"                        5000; 0: never)\n"
 	"  --exit-on-crash       after a handler crash is answered, drain and exit 70\n"
@@ -377,6 +378,7 @@ app_parse(int argc, char **argv, app_options *o)
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "cors", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -402,6 +404,7 @@ app_parse(int argc, char **argv, app_options *o)
 		case 'c': o->check_only = 1; break;
 		case 'l': o->list_files = 1; break;
 		case 'x': crash_exit_on_crash = true; break;
+		case 'C': o->cfg.cors_origin = optarg; break;
 		case 'I':
 			if (app_parse_int(optarg, 1, 86400, &o->cfg.idle_timeout_s) != 0) {
 				fprintf(stderr, "%s: --idle-timeout wants seconds 1-86400, got \"%s\"\n",

@@ -40,7 +40,8 @@
  *
  * The servers share the app directory and so app.db: every write below is
  * idempotent (INSERT OR REPLACE of fixed rows) or fails, so both servers
- * see the same rows. Both run with --timeout 1000 and --max-body 64K, and
+ * see the same rows. Both run with --timeout 1000, --max-body 64K and --cors
+ * (every answer then carries the CORS headers, compared like the rest), and
  * from the app directory, so relative cot_file paths name the same files.
  * Last, with the servers stopped: what `cotdev run` refuses to load (SQL
  * that does not prepare) `cotdev export` refuses to build, at the same line.
@@ -1243,6 +1244,11 @@ test_router(void)
 	compare("OPTIONS", "/p/thing", NULL, NULL);
 	compare("OPTIONS", "/p/params/1/x", NULL, NULL);
 	compare("OPTIONS", "/nope", NULL, NULL);
+	static const char *const preflight[] = { "Origin: https://app.example",
+		                                 "Access-Control-Request-Method: POST",
+		                                 "Access-Control-Request-Headers: content-type",
+		                                 NULL };
+	compare("OPTIONS", "/p/echo", preflight, NULL);
 	compare("HEAD", "/p/params/1/x", NULL, NULL);
 	compare("HEAD", "/p/html", NULL, NULL);
 	compare("HEAD", "/p/big", NULL, NULL);
@@ -1476,7 +1482,8 @@ static h_target
 make_target(h_target t)
 {
 	static const char *const flags[] = { "--port", "0", "--quiet", "--timeout", "1000",
-	                                     "--max-body", "64K", NULL };
+	                                     "--max-body", "64K", "--cors",
+	                                     "https://app.example", NULL };
 	h_target_flags(&t, flags);
 	return t;
 }
