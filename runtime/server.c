@@ -192,8 +192,14 @@ server_static(server *s, cot_ctx *c)
 	};
 	struct staticfile_result r;
 	staticfile_serve(&rq, &r);
-	for (size_t i = 0; i < r.nheaders; i++)
-		cot_set_header(c, r.headers[i].name, r.headers[i].value);
+	for (size_t i = 0; i < r.nheaders; i++) {
+		/* the type goes where server_send looks for it: a static HTML
+		 * page gets the document headers like a handler's page */
+		if (strcasecmp(r.headers[i].name, "Content-Type") == 0)
+			c->content_type = arena_strdup(&c->mem, r.headers[i].value);
+		else
+			cot_set_header(c, r.headers[i].name, r.headers[i].value);
+	}
 	if (r.status >= 400) {
 		staticfile_result_close(&r);
 		error_respond(c, r.status, arena_printf(&c->mem, "%s: %s", c->path, r.reason), NULL);

@@ -146,6 +146,11 @@ static const char app_src[] =
 	"\treturn cot_file(c, 200, cot_param(c, \"name\"), NULL);\n"
 	"}\n\n"
 	"static cot_result\n"
+	"page(cot_ctx *c)\n"
+	"{\n"
+	"\treturn cot_html(c, 200, \"<p>a page</p>\\n\");\n"
+	"}\n\n"
+	"static cot_result\n"
 	"app_css(cot_ctx *c)\n"
 	"{\n"
 	"\treturn cot_file(c, 200, \"static/app.css\", NULL);\n"
@@ -164,6 +169,7 @@ static const char app_src[] =
 	"\tCOT_GET(\"/blocked\", blocked),\n"
 	"\tCOT_GET(\"/file/:name\", file),\n"
 	"\tCOT_GET(\"/app-css\", app_css),\n"
+	"\tCOT_GET(\"/page\", page),\n"
 	")\n";
 
 static const char edit_good[] =
@@ -800,7 +806,40 @@ write_app(void)
 	       h_write_app_file(app, "handlers/10_b.c", mw_b_src) == 0 &&
 	       h_write_app_file(app, "handlers/app.c", app_src) == 0 &&
 	       h_write_app_file(app, "handlers/edit.c", edit_good) == 0 &&
-	       h_write_app_file(app, "templates/errors/404.html", page_404) == 0;
+	       h_write_app_file(app, "templates/errors/404.html", page_404) == 0 &&
+	       h_write_app_file(app, "static/page.html", "<p>static page</p>\n") == 0;
+}
+
+/* Value of header `name` in GET `path` equals `want` (NULL: is absent). */
+static bool
+header_is(const char *path, const char *name, const char *want)
+{
+	h_resp r;
+	request("GET", path, NULL, NULL, &r);
+	char *v = h_resp_header(&r, name);
+	bool ok = r.status == 200 && (want == NULL ? v == NULL : v != NULL && !strcmp(v, want));
+	free(v);
+	h_resp_free(&r);
+	return ok;
+}
+
+/* Framing and referrer rules matter for documents: every HTML answer gets
+ * them, a handler's page or a static one; other types do not. */
+static void
+test_document_headers(void)
+{
+	T_CHECK("a handler's HTML page has X-Frame-Options: SAMEORIGIN",
+	        header_is("/page", "X-Frame-Options", "SAMEORIGIN"));
+	T_CHECK("a static HTML page has X-Frame-Options: SAMEORIGIN",
+	        header_is("/static/page.html", "X-Frame-Options", "SAMEORIGIN"));
+	T_CHECK("a static HTML page has Referrer-Policy",
+	        header_is("/static/page.html", "Referrer-Policy", "strict-origin-when-cross-origin"));
+	T_CHECK("a static HTML page has one Content-Type, text/html",
+	        header_is("/static/page.html", "Content-Type", "text/html; charset=utf-8"));
+	T_CHECK("a stylesheet has no X-Frame-Options",
+	        header_is("/static/app.css", "X-Frame-Options", NULL));
+	T_CHECK("a stylesheet has X-Content-Type-Options: nosniff",
+	        header_is("/static/app.css", "X-Content-Type-Options", "nosniff"));
 }
 
 /*
@@ -859,6 +898,7 @@ main(int argc, char **argv)
 	test_statuses();
 	test_server_errors();
 	test_file();
+	test_document_headers();
 	test_quiet();
 
 	h_thread_done();
