@@ -18,7 +18,8 @@ DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
            runtime/middleware.c runtime/task.c runtime/symbolize.c \
-           runtime/template.c runtime/template_cache.c runtime/static.c
+           runtime/template.c runtime/template_cache.c runtime/static.c \
+           runtime/format.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
            devserver/scaffold.c devserver/tcclines.c devserver/file.c
@@ -97,7 +98,8 @@ run: deps build/cotdev
 # ---- tests ---------------------------------------------------------------
 
 TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
-             build/test_reclaim build/test_error build/test_server build/test_file
+             build/test_reclaim build/test_error build/test_server build/test_file \
+             build/test_format
 TEST_INTEG = build/test_reload build/test_concurrency
 
 build/test_router: tests/test_router.c $(RUNTIME) $(HEADERS) | build
@@ -114,6 +116,9 @@ build/test_reclaim: tests/test_reclaim.c $(RUNTIME) $(HEADERS) | build
 
 build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c -o $@ -linotifytools
+
+build/test_format: tests/test_format.c runtime/format.c $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_format.c runtime/format.c -o $@
 
 build/test_file: tests/test_file.c devserver/file.c devserver/file.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_file.c devserver/file.c -o $@

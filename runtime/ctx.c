@@ -90,7 +90,8 @@ arena_strdup(arena *a, const char *s)
 /*
  * printf into the arena. Formats straight into the arena's free space and
  * only formats a second time when that was too small: handlers call this
- * for every response, and one vsnprintf pass is half the cost of two.
+ * for every response, and one pass is half the cost of two. The common
+ * formats (%s, %d, ...) take format_fast instead of vsnprintf.
  */
 char *
 arena_vprintf(arena *a, const char *fmt, va_list ap)
@@ -104,10 +105,13 @@ arena_vprintf(arena *a, const char *fmt, va_list ap)
 		room = a->head->data + a->head->used;
 		avail = a->head->cap - a->head->used;
 	}
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(room, avail, fmt, ap2);
-	va_end(ap2);
+	int n = room != NULL ? format_fast(room, avail, fmt, ap) : -1;
+	if (n < 0) { /* a format it does not handle, or no room: printf proper */
+		va_list ap2;
+		va_copy(ap2, ap);
+		n = vsnprintf(room, avail, fmt, ap2);
+		va_end(ap2);
+	}
 	if (n < 0)
 		return arena_strdup(a, "");
 	if ((size_t)n < avail) {

@@ -31,6 +31,10 @@ void *arena_alloc(arena *a, size_t size);
 char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_vprintf(arena *a, const char *fmt, va_list ap);
+/* format.c: printf of %s %c %% %d %i %u (with length modifiers) only, without
+ * flags, width or precision; -1 for any other format or when out is too
+ * small. Used by arena_vprintf before vsnprintf. */
+int format_fast(char *out, size_t cap, const char *fmt, va_list ap);
 char *arena_printf(arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void arena_free(arena *a);
