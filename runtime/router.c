@@ -234,8 +234,12 @@ router_hex(int ch)
 size_t
 router_percent_decode(char *s, bool plus_is_space)
 {
-	char *o = s;
-	for (char *p = s; *p; p++) {
+	/* most paths have nothing to decode: find the first byte that needs it */
+	char *first = strpbrk(s, plus_is_space ? "%+" : "%");
+	if (first == NULL)
+		return strlen(s);
+	char *o = first;
+	for (char *p = first; *p; p++) {
 		if (*p == '%') {
 			int hi = router_hex((unsigned char)p[1]);
 			int lo = hi < 0 ? -1 : router_hex((unsigned char)p[2]);
