@@ -15,13 +15,13 @@
  *      dev server itself is built from (the Makefile's RUNTIME, baked in as
  *      COT_EXPORT_RUNTIME), runtime/app_main.c, the generated files, and each
  *      handler as its own translation unit with -DCOT_MODULE_SYMBOL=
- *      cot_module_N -DCOT_MIDDLEWARE_SYMBOL=cot_middleware_N. gcc runs with the app as its working directory and gets
- *      "handlers/x.c", so errors read "handlers/x.c:12:5: error: ..." just as
- *      in `cotdev run`.
+ *      cot_module_N -DCOT_MIDDLEWARE_SYMBOL=cot_middleware_N. gcc runs with
+ *      the app as its working directory and gets "handlers/x.c", so errors
+ *      read "handlers/x.c:12:5: error: ..." just as in `cotdev run`.
  *   4. isolate: objcopy keeps only cot_module_N and cot_middleware_N global
- *      in each handler object. In development every file is its own libtcc state, so two
- *      files may both define a non-static `render`; the export keeps that
- *      true instead of failing at link time. It also renames the object's
+ *      in each handler object. In development every file is its own libtcc
+ *      state, so two files may both define a non-static `render`; the export
+ *      keeps that true instead of failing at link time. It also renames the object's
  *      code sections to cot_handler_text, so all handler code ends up in
  *      one range the watchdog can recognise (crash_set_code): a stuck
  *      handler is interrupted only while it runs its own code.

@@ -24,8 +24,8 @@
  * symlinks that climb out -- atomically, with no check-then-use race.
  * Relative symlinks that stay inside static/ are served (a developer may link
  * vendor/lib.js to a versioned file), even to a dotfile: a link is the
- * developer's explicit choice, the dotfile rule is about request paths. Where openat2 is missing (ENOSYS, or a
- * seccomp filter answering EPERM) we walk the path one component at a time
+ * developer's explicit choice, the dotfile rule is about request paths.
+ * Where openat2 is missing (ENOSYS, or a seccomp filter answering EPERM) we walk the path one component at a time
  * with O_NOFOLLOW and refuse every symlink: stricter, never looser. Files are
  * opened O_NONBLOCK so a FIFO planted in static/ cannot hang a worker.
  *
