@@ -25,9 +25,10 @@
  * Relative symlinks that stay inside static/ are served (a developer may link
  * vendor/lib.js to a versioned file), even to a dotfile: a link is the
  * developer's explicit choice, the dotfile rule is about request paths.
- * Where openat2 is missing (ENOSYS, or a seccomp filter answering EPERM) we walk the path one component at a time
- * with O_NOFOLLOW and refuse every symlink: stricter, never looser. Files are
- * opened O_NONBLOCK so a FIFO planted in static/ cannot hang a worker.
+ * Where openat2 is missing (ENOSYS, or a seccomp filter answering EPERM)
+ * we walk the path one component at a time with O_NOFOLLOW and refuse every
+ * symlink: stricter, never looser. Files are opened O_NONBLOCK so a FIFO
+ * planted in static/ cannot hang a worker.
  *
  * Validators. The ETag is strong and built from size, mtime in nanoseconds and
  * inode: it costs one fstat, changes whenever the file is rewritten (editors
