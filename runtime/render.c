@@ -29,13 +29,6 @@ render_error_page(cot_ctx *c, int status, const char *detail)
 {
 	char name[64], err[256];
 	snprintf(name, sizeof(name), "errors/%d.html", status);
-	/* No page for this status is the usual case, not an error to log:
-	 * template_cache_render says -1 for a missing page and a broken one. */
-	template *page_tpl = NULL;
-	int found = template_cache_get(render_cache, name, &page_tpl, err, sizeof(err));
-	template_release(page_tpl);
-	if (found == TEMPLATE_NOT_FOUND)
-		return NULL;
 	json_t *data = json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title",
 	                         error_title(status), "detail", detail ? detail : "",
 	                         "request_id", c->request_id);
@@ -44,7 +37,7 @@ render_error_page(cot_ctx *c, int status, const char *detail)
 	                               &buf, err, sizeof(err));
 	json_decref(data);
 	char *page = rc == TEMPLATE_OK ? arena_strndup(&c->mem, buf.data, buf.len) : NULL;
-	if (rc == TEMPLATE_ERROR)
+	if (rc == TEMPLATE_ERROR) /* no page for the status is the usual case, not logged */
 		printf("error page %s: %s\n", name, err);
 	template_buf_free(&buf);
 	return page;

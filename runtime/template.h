@@ -134,7 +134,8 @@ int template_cache_get(template_cache *cache, const char *name, template **out,
 
 /* Render cache's template name with data into out, resolving partials from
  * the same cache. flags: TEMPLATE_STRICT, TEMPLATE_LAYOUT (see the layout
- * convention above). Returns 0, or -1 with "NAME:LINE: message" in err. */
+ * convention above). Returns TEMPLATE_OK; TEMPLATE_NOT_FOUND when there is
+ * no template `name`; or TEMPLATE_ERROR with "NAME:LINE: message" in err. */
 int template_cache_render(template_cache *cache, const char *name, json_t *data,
                           unsigned flags, template_buf *out, char *err,
                           size_t errsize);

@@ -336,12 +336,13 @@ template_cache_render(template_cache *cache, const char *name, json_t *data,
 {
 	template *page, *layout = NULL;
 	template_env env = { .resolve = cache_resolve, .ud = cache, .flags = flags };
-	if (template_cache_get(cache, name, &page, err, errsize) != TEMPLATE_OK)
-		return -1;
+	int found = template_cache_get(cache, name, &page, err, errsize);
+	if (found != TEMPLATE_OK)
+		return found; /* NOT_FOUND or ERROR, with its message */
 	if ((flags & TEMPLATE_LAYOUT) && strcmp(name, "layout.html") != 0 &&
 	    template_cache_get(cache, "layout.html", &layout, err, errsize) == TEMPLATE_ERROR) {
 		template_release(page);
-		return -1;
+		return TEMPLATE_ERROR;
 	}
 	int rc = template_render_with_layout(page, layout, data, &env, out, err, errsize);
 	template_release(layout);

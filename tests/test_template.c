@@ -138,7 +138,7 @@ cache_render(template_cache *cache, const char *name, unsigned flags)
 	char err[512];
 	template_buf out = { 0 };
 	json_t *data = json_pack("{s:s, s:s}", "x", "<x>", "title", "T&C");
-	if (template_cache_render(cache, name, data, flags, &out, err, sizeof err) < 0)
+	if (template_cache_render(cache, name, data, flags, &out, err, sizeof err) != TEMPLATE_OK)
 		snprintf(result, sizeof result, "ERROR: %s", err);
 	else
 		snprintf(result, sizeof result, "%s", out.data);
@@ -197,6 +197,15 @@ test_cache_files(void)
 		"ERROR: templates/../etc/passwd: bad template name");
 	T_CHECK("cache: NOT_FOUND for a missing file",
 		template_cache_get(cache, "none.html", &a, err, sizeof err) == TEMPLATE_NOT_FOUND);
+	template_buf none = { 0 };
+	T_CHECK("cache: rendering a missing template says NOT_FOUND, not ERROR",
+		template_cache_render(cache, "none.html", NULL, 0, &none, err, sizeof err) ==
+		TEMPLATE_NOT_FOUND);
+	template_buf_free(&none);
+	T_CHECK("cache: rendering a broken template says ERROR",
+		template_cache_render(cache, "../x", NULL, 0, &none, err, sizeof err) ==
+		TEMPLATE_ERROR);
+	template_buf_free(&none);
 	template_cache_free(cache);
 	remove_file("page.html");
 	remove_file("bad.html");
@@ -276,7 +285,7 @@ render_loop(void *arg)
 		template_buf out = { 0 };
 		json_t *data = json_pack("{s:s}", "x", "y");
 		if (template_cache_render(w->cache, "race.html", data, 0, &out, err,
-					  sizeof err) < 0 ||
+					  sizeof err) != TEMPLATE_OK ||
 		    (strcmp(out.data, "A y A") != 0 && strcmp(out.data, "B y B") != 0))
 			w->bad++;
 		template_buf_free(&out);
