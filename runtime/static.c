@@ -6,29 +6,8 @@
  * only copies it into a libmicrohttpd response and this file can be tested
  * without a socket. Choices, in the order a request meets them:
  *
- * Paths. The request path arrives still percent-encoded, and is decoded here
- * exactly once, segment by segment, so no spelling can smuggle a separator or
- * a dot segment past the checks. Refused with 400: "." and ".." segments in
- * any encoding, encoded slashes (%2f, %5c), raw backslashes, doubled or
- * leading slashes (absolute paths), NUL and other control bytes, invalid
- * percent-encoding. Refused with 404: dotfiles and dot-directories (.env,
- * .git/), editor backup and swap files ("x~", "#x#", "x.swp": never part
- * of the app, and `cotdev export` does not embed them, so development
- * refuses them too), directories (no listings), anything that is not a
- * regular file.
- * Double encoding (%252e) decodes once to a literal "%2e" name, nothing more.
- *
- * Opening. The decoded relative path is opened against the root directory fd
- * with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): the kernel refuses
- * any resolution that leaves static/ -- "..", absolute symlinks, relative
- * symlinks that climb out -- atomically, with no check-then-use race.
- * Relative symlinks that stay inside static/ are served (a developer may link
- * vendor/lib.js to a versioned file), even to a dotfile: a link is the
- * developer's explicit choice, the dotfile rule is about request paths.
- * Where openat2 is missing (ENOSYS, or a seccomp filter answering EPERM)
- * we walk the path one component at a time with O_NOFOLLOW and refuse every
- * symlink: stricter, never looser. Files are opened O_NONBLOCK so a FIFO
- * planted in static/ cannot hang a worker.
+ * Paths and opening: static_path.c (which files are the app's, and opening
+ * them without ever leaving static/).
  *
  * Validators. The ETag is strong and built from size, mtime in nanoseconds and
  * inode: it costs one fstat, changes whenever the file is rewritten (editors
@@ -59,23 +38,19 @@
  * The age check keeps a stale app.js.gz from hiding an edit in development.
  */
 #include "static.h"
+#include "static_path.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-static atomic_bool use_openat2 = true;
 
 /* ---------------------------------------------------------------- MIME -- */
 
@@ -119,241 +94,6 @@ staticfile_mime(const char *name)
 		if (strcasecmp(dot + 1, mime_types[i].ext) == 0)
 			return mime_types[i].type;
 	return "application/octet-stream";
-}
-
-/* ------------------------------------------------------- path decoding -- */
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Editor droppings: backup ("x~", "#x#") and swap ("x.swp") files. */
-static bool
-name_is_dropping(const char *name, size_t len)
-{
-	return len > 0 && (name[0] == '#' || name[len - 1] == '~' ||
-			   (len > 4 && memcmp(name + len - 4, ".swp", 4) == 0));
-}
-
-bool
-staticfile_ignored(const char *name)
-{
-	return name[0] == '.' || name_is_dropping(name, strlen(name));
-}
-
-/* Judge one decoded segment; NULL when it may be served. */
-static const char *
-segment_check(const char *seg, size_t len, int *status)
-{
-	if ((len == 1 && seg[0] == '.') ||
-	    (len == 2 && seg[0] == '.' && seg[1] == '.')) {
-		*status = 400;
-		return "dot segment in path (traversal)";
-	}
-	if (len > 0 && seg[0] == '.') {
-		*status = 404;
-		return "dotfiles are not served";
-	}
-	if (name_is_dropping(seg, len)) {
-		*status = 404;
-		return "editor backup and swap files are not served";
-	}
-	return NULL;
-}
-
-/*
- * Decode the raw path into out (cap bytes) as plain segments joined by '/'.
- * Returns NULL on success, else a reason with *status set to 400 or 404.
- */
-static const char *
-path_decode(const char *raw, char *out, size_t cap, int *status)
-{
-	size_t n = 0, seg = 0;
-	const char *why;
-
-	*status = 400;
-	if (raw[0] == '\0') {
-		*status = 404;
-		return "directory listing is not served";
-	}
-	if (raw[0] == '/')
-		return "absolute path or doubled slash";
-	for (const char *p = raw;; p++) {
-		int c = (unsigned char)*p;
-
-		if (c == '/' || c == '\0') {
-			if ((why = segment_check(out + seg, n - seg, status)))
-				return why;
-			if (c == '\0')
-				break;
-			if (p[1] == '/')
-				return "doubled slash in path";
-			if (p[1] == '\0') {
-				*status = 404;
-				return "directory listing is not served";
-			}
-			if (n + 2 >= cap)
-				return "path too long";
-			out[n++] = '/';
-			seg = n;
-			continue;
-		}
-		if (c == '\\')
-			return "backslash in path";
-		if (c == '%') {
-			int hi = hex_value(p[1]);
-			int lo = hi < 0 ? -1 : hex_value(p[2]);
-
-			if (hi < 0 || lo < 0)
-				return "invalid percent-encoding";
-			c = hi * 16 + lo;
-			p += 2;
-			if (c == '/' || c == '\\')
-				return "encoded slash in path";
-			if (c == 0)
-				return "NUL in path";
-		}
-		if (c < 0x20 || c == 0x7f)
-			return "control character in path";
-		if (n + 1 >= cap)
-			return "path too long";
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	return NULL;
-}
-
-/* ------------------------------------------------------------- opening -- */
-
-void
-staticfile_use_openat2(bool on)
-{
-	atomic_store(&use_openat2, on);
-}
-
-/*
- * Open rel beneath root by walking components with O_NOFOLLOW: no symlink
- * is followed anywhere. rel holds only checked segments. -1 with errno set.
- */
-static int
-open_walk(int root, const char *rel)
-{
-	char buf[PATH_MAX];
-	char *comp = buf, *slash;
-	int dir = root, fd, saved;
-
-	snprintf(buf, sizeof buf, "%s", rel);
-	while ((slash = strchr(comp, '/')) != NULL) {
-		*slash = '\0';
-		fd = openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		saved = errno;
-		if (dir != root)
-			close(dir);
-		if (fd < 0) {
-			errno = saved;
-			return -1;
-		}
-		dir = fd;
-		comp = slash + 1;
-	}
-	fd = openat(dir, comp,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	saved = errno;
-	if (dir != root)
-		close(dir);
-	errno = saved;
-	return fd;
-}
-
-/* Open rel for reading, never resolving outside root. -1 with errno set. */
-static int
-open_beneath(int root, const char *rel)
-{
-	if (atomic_load(&use_openat2)) {
-		struct open_how how = {
-			.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-		};
-		long fd;
-		int tries = 0;
-
-		/* EAGAIN: a concurrent rename made ".." unverifiable; retry. */
-		do
-			fd = syscall(SYS_openat2, root, rel, &how, sizeof how);
-		while (fd < 0 && errno == EAGAIN && ++tries < 4);
-		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-			return (int)fd;
-	}
-	return open_walk(root, rel);
-}
-
-/* A reason for a failed open_beneath, by errno. */
-static const char *
-open_reason(int err)
-{
-	switch (err) {
-	case EXDEV:
-		return "symlink leaves static/";
-	case ELOOP:
-		return "symlink refused";
-	case ENOENT:
-	case ENOTDIR:
-		return "no such file";
-	case EACCES:
-		return "file not readable";
-	case ENAMETOOLONG:
-		return "path too long";
-	default:
-		return "file cannot be opened";
-	}
-}
-
-int
-staticfile_open(int root_fd, const char *rel, const char **why)
-{
-	int status, fd;
-	struct stat st;
-	size_t n = strlen(rel);
-
-	*why = NULL;
-	if (n == 0 || n >= PATH_MAX) {
-		*why = n ? "path too long" : "no file named";
-		return -1;
-	}
-	for (const char *seg = rel;;) {
-		const char *end = strchr(seg, '/');
-		size_t len = end ? (size_t)(end - seg) : strlen(seg);
-
-		if (len == 0) {
-			*why = "empty path segment";
-			return -1;
-		}
-		if ((*why = segment_check(seg, len, &status)) != NULL)
-			return -1;
-		if (end == NULL)
-			break;
-		seg = end + 1;
-	}
-	if ((fd = open_beneath(root_fd, rel)) < 0) {
-		*why = open_reason(errno);
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		*why = "not a regular file";
-		close(fd);
-		return -1;
-	}
-	/* the descriptor reads normally, like an open() without O_NONBLOCK */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return fd;
 }
 
 /* ---------------------------------------------------------- HTTP dates -- */
@@ -556,7 +296,7 @@ variant_open(int root, const char *rel, const char *suffix,
 
 	if ((size_t)snprintf(name, sizeof name, "%s%s", rel, suffix) >= sizeof name)
 		return -1;
-	if ((fd = open_beneath(root, name)) < 0)
+	if ((fd = static_path_open_beneath(root, name)) < 0)
 		return -1;
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
 	    st->st_mtim.tv_sec < orig->st_mtim.tv_sec ||
@@ -718,14 +458,14 @@ open_request(const struct staticfile_request *req, char *rel, size_t cap,
 	     struct stat *st, struct staticfile_result *out)
 {
 	int status;
-	const char *why = path_decode(req->path ? req->path : "", rel, cap, &status);
+	const char *why = static_path_decode(req->path ? req->path : "", rel, cap, &status);
 
 	if (why != NULL) {
 		fail(out, status, why);
 		return -1;
 	}
-	if ((out->fd = open_beneath(req->root_fd, rel)) < 0) {
-		fail(out, 404, open_reason(errno));
+	if ((out->fd = static_path_open_beneath(req->root_fd, rel)) < 0) {
+		fail(out, 404, static_path_reason(errno));
 		return -1;
 	}
 	if (fstat(out->fd, st) != 0) {

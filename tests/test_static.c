@@ -1,5 +1,5 @@
 /*
- * test_static.c -- runtime/static.c against a real temporary static/ tree.
+ * test_static.c -- runtime/static.c and static_path.c against a real temporary static/ tree.
  *
  * Layout built by setup() under mkdtemp:
  *   secret.txt                 outside static/, must never be served
