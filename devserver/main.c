@@ -150,10 +150,11 @@ main_trace_contains(const void *debug, uintptr_t pc)
 }
 
 static int
-main_trace_lookup(const void *debug, uintptr_t pc, const char **file, int *line,
-                  const char **func)
+main_trace_lookup(const void *debug, uintptr_t pc, trace_site *sites, int max)
 {
-	return debug != NULL && tcclines_lookup(debug, pc, file, line, func);
+	(void)max; /* tcc does not inline: one site per address */
+	return debug != NULL &&
+	       tcclines_lookup(debug, pc, &sites[0].file, &sites[0].line, &sites[0].func);
 }
 
 /*

@@ -192,10 +192,20 @@ int crash_call(cot_ctx *c, const binding *b, crash_report *rep);
 int crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *, void *),
               void *arg, crash_report *rep);
 
-/* How traces read a module's line table (dev: tcclines); NULL in export. */
+/* One source location of a trace; file is NULL for code not the app's. */
+typedef struct trace_site {
+	const char *file;
+	const char *func;
+	int line;
+} trace_site;
+
+#define TRACE_MAX_INLINE 8 /* sites of one address: a function and its inliners */
+
+/* How traces read code's line tables (dev: tcclines; export: libdw). The
+ * lookup fills the sites of pc innermost first -- more than one where gcc
+ * inlined a function into its caller -- and returns how many (0: unknown). */
 extern int (*trace_contains_hook)(const void *debug, uintptr_t pc);
-extern int (*trace_lookup_hook)(const void *debug, uintptr_t pc, const char **file,
-                                int *line, const char **func);
+extern int (*trace_lookup_hook)(const void *debug, uintptr_t pc, trace_site *sites, int max);
 
 void trace_respond(cot_ctx *c, const binding *b, const crash_report *rep);
 

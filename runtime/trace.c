@@ -21,8 +21,7 @@
 #define TRACE_MAX_LINES 25
 #define TRACE_MAX_APP_FRAMES 8
 
-int (*trace_lookup_hook)(const void *debug, uintptr_t pc, const char **file, int *line,
-                         const char **func);
+int (*trace_lookup_hook)(const void *debug, uintptr_t pc, trace_site *sites, int max);
 
 /* Line `lineno` of `path`, trimmed, in the arena; NULL if unreadable. */
 static char *
@@ -96,50 +95,77 @@ trace_frame(arena *a, char **out, const char *file, int line, const char *func, 
 	return 2;
 }
 
+/* The app frames of a trace as they are collected, consecutive repeats
+ * (recursion) folded into the frame before. */
+typedef struct trace_state {
+	arena *a;
+	char *out;
+	const char *first; /* "file:line func" of the innermost app frame */
+	trace_site prev;   /* the frame waiting to be printed */
+	int repeat, shown, lines, more;
+} trace_state;
+
+/* Prints the frame waiting, if any, and makes `next` the one waiting. */
+static void
+trace_flush(trace_state *t, const trace_site *next)
+{
+	if (t->prev.file != NULL) {
+		if (t->shown < TRACE_MAX_APP_FRAMES && t->lines + 2 <= TRACE_MAX_LINES - 2) {
+			t->lines += trace_frame(t->a, &t->out, t->prev.file, t->prev.line,
+			                        t->prev.func, t->repeat);
+			t->shown++;
+		} else {
+			t->more += t->repeat;
+		}
+	}
+	t->prev = next ? *next : (trace_site){ 0 };
+	t->repeat = 1;
+}
+
+/* One app frame, innermost first. */
+static void
+trace_add(trace_state *t, const trace_site *s)
+{
+	if (t->first == NULL)
+		t->first = arena_printf(t->a, "%s:%d %s", s->file, s->line, s->func);
+	if (t->prev.file != NULL && s->line == t->prev.line && strcmp(s->file, t->prev.file) == 0)
+		t->repeat++; /* the same frame again: recursion */
+	else
+		trace_flush(t, s);
+}
+
 char *
 trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **detail)
 {
-	arena *a = &c->mem;
-	char *out = arena_printf(a, "%s %s (request %s)\n", c->method, c->path, c->request_id);
-	const char *first = NULL, *pfile = NULL, *pfunc = NULL;
-	int shown = 0, lines = 1, hidden = 0, more = 0, pline = 0, repeat = 0;
-	for (int i = 0; i <= r->npcs; i++) {
-		const char *file = NULL, *func = NULL;
-		int line = 0;
-		if (i < r->npcs) {
-			uintptr_t pc = i == 0 ? r->pcs[0] : r->pcs[i] - 1;
-			if (trace_lookup_hook == NULL ||
-			    !trace_lookup_hook(b->debug, pc, &file, &line, &func)) {
+	trace_state t = { .a = &c->mem, .lines = 1 };
+	t.out = arena_printf(t.a, "%s %s (request %s)\n", c->method, c->path, c->request_id);
+	int hidden = 0;
+	for (int i = 0; i < r->npcs; i++) {
+		/* a return address points after the call: pc - 1 is in the call's line */
+		uintptr_t pc = i == 0 ? r->pcs[0] : r->pcs[i] - 1;
+		trace_site sites[TRACE_MAX_INLINE];
+		int n = trace_lookup_hook ? trace_lookup_hook(b->debug, pc, sites, TRACE_MAX_INLINE)
+		                          : 0;
+		if (n == 0)
+			hidden++;
+		for (int j = 0; j < n; j++) {
+			if (sites[j].file == NULL)
 				hidden++;
-				continue;
-			}
-			if (first == NULL)
-				first = arena_printf(a, "%s:%d %s", file, line, func);
-			if (pfile != NULL && line == pline && strcmp(file, pfile) == 0) {
-				repeat++; /* the same frame again: recursion */
-				continue;
-			}
+			else
+				trace_add(&t, &sites[j]);
 		}
-		if (pfile != NULL) {
-			if (shown < TRACE_MAX_APP_FRAMES && lines + 2 <= TRACE_MAX_LINES - 2) {
-				lines += trace_frame(a, &out, pfile, pline, pfunc, repeat);
-				shown++;
-			} else {
-				more += repeat;
-			}
-		}
-		pfile = file, pline = line, pfunc = func, repeat = 1;
 	}
-	if (more > 0)
-		out = arena_printf(a, "%s  ... %d more frames of app code\n", out, more);
+	trace_flush(&t, NULL);
+	if (t.more > 0)
+		t.out = arena_printf(t.a, "%s  ... %d more frames of app code\n", t.out, t.more);
 	hidden += trace_outer_frames();
-	out = arena_printf(a, "%s  (%d framework frames hidden)", out, hidden);
+	t.out = arena_printf(t.a, "%s  (%d framework frames hidden)", t.out, hidden);
 	if (c->spawn_trail != NULL)
-		out = arena_printf(a, "%s\n%s", out, c->spawn_trail);
-	const char *what = trace_describe(a, r);
-	*detail = first ? arena_printf(a, "%s in %s", what, first)
-	                : arena_printf(a, "%s in %s (no line information)", what, b->file);
-	return out;
+		t.out = arena_printf(t.a, "%s\n%s", t.out, c->spawn_trail);
+	const char *what = trace_describe(t.a, r);
+	*detail = t.first ? arena_printf(t.a, "%s in %s", what, t.first)
+	                  : arena_printf(t.a, "%s in %s (no line information)", what, b->file);
+	return t.out;
 }
 
 /*

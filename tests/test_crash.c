@@ -117,6 +117,20 @@ static const char crash_src[] =
 	"\treturn cot_text(c, 200, \"%d\\n\", deep(0)); /*@overflow*/\n"
 	"}\n"
 	"\n"
+	"/* gcc -O2 puts this inside its caller: the export's trace still shows both */\n"
+	"static inline __attribute__((always_inline)) int\n"
+	"poke(volatile int *p)\n"
+	"{\n"
+	"\treturn *p; /*@poke*/\n"
+	"}\n"
+	"\n"
+	"static cot_result\n"
+	"do_inlined(cot_ctx *c)\n"
+	"{\n"
+	"\tint v = poke((volatile int *)(unsigned long)zero); /*@inlined*/\n"
+	"\treturn cot_text(c, 200, \"%d\\n\", v);\n"
+	"}\n"
+	"\n"
 	"static cot_result\n"
 	"do_stuck(cot_ctx *c)\n"
 	"{\n"
@@ -166,6 +180,7 @@ static const char crash_src[] =
 	"\tCOT_GET(\"/abort\", do_abort),\n"
 	"\tCOT_GET(\"/bus\", do_bus),\n"
 	"\tCOT_GET(\"/overflow\", do_overflow),\n"
+	"\tCOT_GET(\"/inlined\", do_inlined),\n"
 	"\tCOT_GET(\"/stuck\", do_stuck),\n"
 	"\tCOT_GET(\"/fail404\", do_fail404),\n"
 	"\tCOT_GET(\"/slow\", do_slow),\n"
@@ -479,6 +494,40 @@ test_kinds(void)
 	get_fresh("/ok", NULL, &r);
 	T_CHECK("after every crash kind a normal route still answers 200",
 	        r.status == 200 && strcmp(r.body, "fine\n") == 0);
+	h_resp_free(&r);
+}
+
+/*
+ * A crash in a function inlined into the handler: the export's code for it
+ * is the handler's, yet the trace names the inlined function at the
+ * faulting line and then the handler at the line of the call -- the two
+ * frames the dev server shows, where nothing is inlined.
+ */
+static void
+test_inlined(void)
+{
+	char want[256], where[128], caller[256];
+	snprintf(want, sizeof(want), "%s poke", site(where, sizeof(where), "crash.c", crash_src,
+	                                              "poke"));
+	snprintf(caller, sizeof(caller), "  %s do_inlined",
+	         site(where, sizeof(where), "crash.c", crash_src, "inlined"));
+	h_resp r;
+	size_t mark = h_server_mark(&srv);
+	get_fresh("/inlined", NULL, &r);
+	check_crash("inlined", &r, mark, 500, "/inlined", want, "NULL pointer");
+	char *id = h_resp_header(&r, "X-Request-Id");
+	char *log = id ? log_of_crash(mark, "/inlined", id) : NULL;
+	char *trace = log ? strstr(log, "\nGET /inlined (request ") : NULL; /* past line 1 */
+	char *at = trace ? strstr(trace, want) : NULL;
+	char *next = at ? strchr(at, '\n') : NULL;
+	while (next != NULL && strncmp(next + 1, "    ", 4) == 0) /* its source line */
+		next = strchr(next + 1, '\n');
+	T_CHECK("inlined: the log's next frame is the handler at the line of the call",
+	        next != NULL && strncmp(next + 1, caller, strlen(caller)) == 0);
+	if (next == NULL || strncmp(next + 1, caller, strlen(caller)) != 0)
+		printf("# want \"%s\" after \"%s\" in: %.800s\n", caller, want, log ? log : "");
+	free(log);
+	free(id);
 	h_resp_free(&r);
 }
 
@@ -957,6 +1006,7 @@ main(int argc, char **argv)
 	free(boot);
 
 	test_kinds();
+	test_inlined();
 	test_formats();
 	test_stuck_fail_middleware();
 	test_crash_beside_slow();
