@@ -269,6 +269,18 @@ check_build(const char *app, const char *bin)
 	T_CHECK("ldd: no libtcc, no inotifytools",
 	        strstr(out, "libmicrohttpd") != NULL && strstr(out, "tcc") == NULL &&
 	        strstr(out, "inotify") == NULL);
+	/* docs/deploy.md tells what to install on the server: every library the
+	 * binary needs, by its Debian package, must be in that sentence */
+	run(out, sizeof(out),
+	    "for l in $(readelf -d %s | sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/\\1/p' | "
+	    "grep -v '^libc\\.so'); do p=$(dpkg -S \"*/$l\" | head -1 | cut -d: -f1); "
+	    "[ -n \"$p\" ] && tr '\\n' ' ' < docs/deploy.md | grep -q \"Debian: [^)]*$p\" && "
+	    "echo \"ok $p\" || echo \"missing $l ($p)\"; done",
+	    bin);
+	T_CHECK("docs/deploy.md names the Debian package of every library the binary links",
+	        strstr(out, "ok libmicrohttpd12") != NULL && strstr(out, "missing") == NULL);
+	if (strstr(out, "ok libmicrohttpd12") == NULL || strstr(out, "missing") != NULL)
+		printf("# %s", out);
 	run(out, sizeof(out), "nm %s | grep -ci 'tcc_\\|inotify'", bin);
 	T_STREQ("nm: no tcc_ or inotify symbols", out, "0\n");
 	run(out, sizeof(out), "%s --list-files", bin);
