@@ -19,7 +19,9 @@
 # median of the per-round ratios to bare (targets: export >= 0.9, dev >=
 # 0.8). The table also shows the rounds' median requests/s and latencies and
 # the range of the per-round ratios. "cpu us/req" is the server's own CPU
-# time (utime+stime from /proc) per request.
+# time (utime+stime from /proc) per request. The last line says whether the
+# baseline held still: when bare's requests/s moved by more than a quarter
+# between rounds, something else was using the cores and the run says so.
 #
 # Environment: COTDEV (build/cotdev), BARE (build/bare_hello), SERVER_CPUS
 # (0), WRK_CPUS (the other cores), CONNECTIONS (32), DURATION (2s), ROUNDS (9).
@@ -136,4 +138,16 @@ awk '
     e = ratio["export"]; d = ratio["dev"]
     printf "export/bare %.3f (target >= 0.9: %s), dev/bare %.3f (target >= 0.8: %s)\n",
            e, ((e >= 0.9) ? "met" : "MISSED"), d, ((d >= 0.8) ? "met" : "MISSED")
+    # The baseline itself moving between rounds means other work shared the
+    # cores: the ratios then say more about the neighbours than about cot.
+    lo = 1e12; hi = 0
+    for (r = 1; r <= n["bare"]; r++) {
+      q = round_rps["bare", r] + 0; if (q < lo) lo = q; if (q > hi) hi = q
+    }
+    spread = (hi - lo) / m["bare"]
+    if (spread > 0.25)
+      printf "the machine was busy: bare varied by %.0f%% of its median between rounds " \
+             "(%.0f-%.0f requests/s); rerun when it is quiet\n", spread * 100, lo, hi
+    else
+      printf "the machine was quiet enough: bare varied by %.0f%% between rounds\n", spread * 100
   }' "$tmp/results"
