@@ -463,6 +463,7 @@ app_serve(const app_options *o, const char *prog)
 	symbolize_init();
 	crash_set_code(__start_cot_handler_text, __stop_cot_handler_text);
 	if (app_static_extract(&cfg) != 0 || crash_init(o->timeout_ms) != 0) {
+		close(cfg.bound_fd);
 		app_static_cleanup();
 		return 1;
 	}
@@ -513,7 +514,18 @@ main(int argc, char **argv)
 		return 1;
 	if (o.check_only)
 		return 0;
-	if (app_schema(o.db_path, o.allow_destructive) != 0)
+	/* The address first: a start that cannot serve must not have migrated
+	 * the database the process it was to replace is still using. Bound, not
+	 * listening: a refusal below drops no connection. */
+	char err[512];
+	if ((o.cfg.bound_fd = server_bind(&o.cfg, err, sizeof(err))) < 0) {
+		fprintf(stderr, "%s: %s\n", argv[0], err);
 		return 1;
+	}
+	o.cfg.has_bound_fd = true;
+	if (app_schema(o.db_path, o.allow_destructive) != 0) {
+		close(o.cfg.bound_fd);
+		return 1;
+	}
 	return app_serve(&o, argv[0]);
 }

@@ -251,6 +251,10 @@ typedef struct server_config {
 	const char *cors_origin;   /* Access-Control-Allow-Origin (NULL: no CORS) */
 	size_t max_body;           /* bytes; 0: default 10 MB */
 	int idle_timeout_s;        /* close a connection silent this long; 0: 30 */
+	/* A socket from server_bind, taken over by server_start (which listens
+	 * on it; server_stop closes it); when false, server_start binds one. */
+	bool has_bound_fd;
+	int bound_fd;
 	/* Called before every request is routed (dev: take pending reloads). */
 	void (*before_route)(void);
 	/*
@@ -269,6 +273,7 @@ typedef struct server server;
 extern bool server_dev_mode; /* traces and details go to clients */
 extern const char *response_static_dir; /* static/ as served; NULL: none */
 
+int server_bind(const server_config *cfg, char *err, size_t errlen);
 server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_parse_size(const char *s, size_t *out);
 int server_port(const server *s);

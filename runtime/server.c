@@ -525,8 +525,16 @@ server_parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-static int
-server_listen(const server_config *cfg, char *err, size_t errlen)
+/*
+ * Binds a socket to cfg's host and port (SO_REUSEPORT if asked), without
+ * listening yet. Returns it, or -1 with a message that names the address
+ * and what to do. Separate from server_start so a process can claim its
+ * address before it changes anything (the export migrates the database in
+ * between): a bound socket is not yet in the SO_REUSEPORT group, so the
+ * kernel sends it no connections that a refusal would then drop.
+ */
+int
+server_bind(const server_config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
 	if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
@@ -554,8 +562,16 @@ server_listen(const server_config *cfg, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, 1024) != 0) {
-		snprintf(err, errlen, "listen: %s", strerror(errno));
+	return fd;
+}
+
+/* The listening socket: cfg's bound one or a new one. */
+static int
+server_listen(const server_config *cfg, char *err, size_t errlen)
+{
+	int fd = cfg->has_bound_fd ? cfg->bound_fd : server_bind(cfg, err, errlen);
+	if (fd >= 0 && listen(fd, 1024) != 0) {
+		snprintf(err, errlen, "listen on %s:%d: %s", cfg->host, cfg->port, strerror(errno));
 		close(fd);
 		return -1;
 	}

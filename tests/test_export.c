@@ -407,6 +407,17 @@ check_schema(const char *bin)
 	}
 	run(out, sizeof(out), "sqlite3 %s .tables", db);
 	T_CHECK("schema: --allow-destructive dropped the table", strstr(out, "legacy") == NULL);
+
+	/* A start that cannot bind must not have migrated the database first:
+	 * the process it was meant to replace may still be serving from it.
+	 * 192.0.2.1 (TEST-NET-1) is an address no machine here has. */
+	snprintf(db, sizeof(db), "%s/nobind.db", tmpdir);
+	int rc = run(out, sizeof(out), "%s --host 192.0.2.1 --port 0 --db %s", bin, db);
+	T_CHECK("schema: a start that cannot listen exits 1 and says why",
+	        rc == 1 && strstr(out, "cannot listen on 192.0.2.1") != NULL);
+	T_CHECK("schema: ... and has not touched the database", access(db, F_OK) != 0);
+	if (rc != 1 || access(db, F_OK) == 0)
+		printf("# exit %d: %s\n", rc, out);
 }
 
 /* A compile error or a route conflict fails the export, like in dev. */
