@@ -265,6 +265,10 @@ check_build(const char *app, const char *bin)
 		printf("# %s\n", out);
 	T_CHECK("export prints size and time",
 	        strstr(out, "binary size") != NULL && strstr(out, " s\n") != NULL);
+	char said[1024] = "";
+	const char *needs = strstr(out, "the server needs these Debian packages: ");
+	if (needs != NULL)
+		snprintf(said, sizeof(said), "%.*s", (int)strcspn(needs + 40, "\n"), needs + 40);
 	run(out, sizeof(out), "ldd %s", bin);
 	T_CHECK("ldd: no libtcc, no inotifytools",
 	        strstr(out, "libmicrohttpd") != NULL && strstr(out, "tcc") == NULL &&
@@ -281,6 +285,12 @@ check_build(const char *app, const char *bin)
 	        strstr(out, "ok libmicrohttpd12") != NULL && strstr(out, "missing") == NULL);
 	if (strstr(out, "ok libmicrohttpd12") == NULL || strstr(out, "missing") != NULL)
 		printf("# %s", out);
+	/* ... and the export says the same packages, in the same order */
+	char want[1024] = "";
+	for (char *l = out; (l = strstr(l, "ok ")) != NULL; l += 3)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%.*s",
+		         *want ? " " : "", (int)strcspn(l + 3, "\n"), l + 3);
+	T_STREQ("export names the Debian packages the server needs", said, want);
 	run(out, sizeof(out), "nm %s | grep -ci 'tcc_\\|inotify'", bin);
 	T_STREQ("nm: no tcc_ or inotify symbols", out, "0\n");
 	run(out, sizeof(out), "%s --list-files", bin);
