@@ -67,32 +67,35 @@ symbolize_site(trace_site *s, const char *file, int line, const char *func)
 	s->func = func ? func : "?";
 }
 
-/* The innermost function containing pc, its own or inlined (DWARF scopes). */
+/* The first function among scopes[from..n) into *out; frees scopes. */
 static bool
-symbolize_innermost(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *out)
+symbolize_pick_func(Dwarf_Die *scopes, int n, int from, Dwarf_Die *out)
 {
-	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes(cu, pc, &scopes);
 	bool found = false;
-	for (int i = 0; i < n && !found; i++)
+	for (int i = from; i < n && !found; i++)
 		if ((found = symbolize_is_func(&scopes[i])))
 			*out = scopes[i];
 	free(scopes);
 	return found;
 }
 
-/* The function the inlined copy d sits in (which may be inlined itself). */
+/* The innermost function containing pc, its own or inlined (DWARF scopes). */
+static bool
+symbolize_innermost(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *out)
+{
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, pc, &scopes);
+	return symbolize_pick_func(scopes, n, 0, out);
+}
+
+/* The function the inlined copy d sits in (which may be inlined itself):
+ * its containing scopes are d, then what holds it, out to the unit. */
 static bool
 symbolize_inliner(Dwarf_Die *d, Dwarf_Die *out)
 {
-	Dwarf_Die *chain = NULL; /* d, then what contains it, out to the unit */
+	Dwarf_Die *chain = NULL;
 	int n = dwarf_getscopes_die(d, &chain);
-	bool found = false;
-	for (int i = 1; i < n && !found; i++)
-		if ((found = symbolize_is_func(&chain[i])))
-			*out = chain[i];
-	free(chain);
-	return found;
+	return symbolize_pick_func(chain, n, 1, out);
 }
 
 /*
