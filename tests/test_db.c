@@ -100,14 +100,20 @@ test_bad_values(void)
 	T_CHECK("wrong C type does not compile (gcc)", system(
 		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT ?\", p);}\\n'"
 		" | gcc -std=c11 -fsyntax-only -Iruntime -x c - 2>/dev/null") != 0);
-	T_CHECK("wrong C type does not compile (tcc)", system(
+	/* tcc unlinks its output before writing it, so as root `-o /dev/null` would
+	 * replace the device with a regular file: every output goes to a temp dir. */
+	char dir[] = "/tmp/test_db_tcc.XXXXXX", cmd[1024];
+	T_CHECK("temp dir for tcc", mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof cmd,
 		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT ?\", p);}\\n'"
-		" > /tmp/test_db_bad.c && tcc -Iruntime -c /tmp/test_db_bad.c -o /dev/null 2>/dev/null") != 0);
-	T_CHECK("right C types compile (tcc)", system(
+		" > %s/bad.c && tcc -Iruntime -c %s/bad.c -o %s/bad.o 2>%s/bad.err", dir, dir, dir, dir);
+	T_CHECK("wrong C type does not compile (tcc)", system(cmd) != 0);
+	snprintf(cmd, sizeof cmd,
 		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){const char *s=0; cot_db_exec(c, \"SELECT ?,?,?,?\", 1, 2.0, s, \"x\");}\\n'"
-		" > /tmp/test_db_ok.c && tcc -Iruntime -c /tmp/test_db_ok.c -o /dev/null") == 0);
-	unlink("/tmp/test_db_bad.c");
-	unlink("/tmp/test_db_ok.c");
+		" > %s/ok.c && tcc -Iruntime -c %s/ok.c -o %s/ok.o", dir, dir, dir);
+	T_CHECK("right C types compile (tcc)", system(cmd) == 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	T_CHECK("temp dir removed", system(cmd) == 0);
 }
 
 static void
