@@ -25,6 +25,7 @@
 #include "compiler.h"
 #include "reloader.h"
 #include "scaffold.h"
+#include "sqlcheck.h"
 #include "tcclines.h"
 
 #ifndef COT_HOME
@@ -45,12 +46,14 @@ static const char usage_main[] =
 	"`cotdev COMMAND --help` describes a command.\n";
 
 static const char usage_run[] =
-	"usage: cotdev run [--port N] [--host H] [--threads N] [DIR]\n"
+	"usage: cotdev run [--port N] [--host H] [--threads N] [--db PATH] [DIR]\n"
 	"\n"
 	"Serves the app in DIR (default .) and recompiles a handler when it is saved.\n"
 	"  --port N      port to listen on (default 8080; 0 picks a free one)\n"
 	"  --host H      IPv4 address to bind (default 127.0.0.1)\n"
 	"  --threads N   worker threads (default: one per core)\n"
+	"  --db PATH     the SQLite database, relative to where cotdev starts\n"
+	"                (default: app.db in DIR; PATH-wal/-shm land beside it)\n"
 	"  --quiet       no access-log line per request\n"
 	"  --timeout MS  stop a handler that runs longer (default 5000; 0: never)\n"
 	"  --cors ORIGIN allow cross-origin requests from ORIGIN (or *)\n"
@@ -65,7 +68,8 @@ static const char usage_new[] =
 static const char usage_check[] =
 	"usage: cotdev check [DIR]\n"
 	"\n"
-	"Compiles every handler of the app in DIR (default .) and reports errors.\n"
+	"Compiles every handler of the app in DIR (default .), prints each error\n"
+	"and one summary line (nothing for the files that compile).\n"
 	"Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
 
 static const char usage_routes[] =
@@ -142,6 +146,10 @@ main_new(int argc, char **argv)
 
 /* ==== cotdev run ======================================================= */
 
+/* The database `cotdev run` serves (--db), as a path that stays valid after
+ * main_enter_app's chdir. */
+static const char *main_db_path = "app.db";
+
 /* Traces read handler frames from the module's tcclines table. */
 static int
 main_trace_contains(const void *debug, uintptr_t pc)
@@ -193,7 +201,7 @@ static void
 main_on_event(const char *event, const char *file, const char *error)
 {
 	if (strcmp(event, "change") == 0 && strcmp(file, "schema.sql") == 0)
-		migrate_cmd_dev("app.db", 0);
+		migrate_cmd_dev(main_db_path, 0);
 	if (strcmp(event, "change") == 0 && strncmp(file, "templates/", 10) == 0 &&
 	    main_template_error(file))
 		return;
@@ -223,13 +231,15 @@ main_run(int argc, char **argv)
 		{ "cors", required_argument, NULL, 'C' },
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true };
 	int ch, budget_ms = 5000;
+	const char *db_arg = NULL;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:B:I:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:B:I:D:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (main_parse_port(optarg, &cfg.port) != 0) {
@@ -262,6 +272,13 @@ main_run(int argc, char **argv)
 				return main_usage(usage_run, 2);
 			}
 			break;
+		case 'D':
+			if (*optarg == '\0') {
+				fprintf(stderr, "cotdev run: --db wants a path\n");
+				return main_usage(usage_run, 2);
+			}
+			db_arg = optarg;
+			break;
 		case 'h': return main_usage(usage_run, 0);
 		default: return main_usage(usage_run, 2);
 		}
@@ -269,6 +286,18 @@ main_run(int argc, char **argv)
 	if (argc - optind > 1)
 		return main_usage(usage_run, 2);
 	const char *dir = optind < argc ? argv[optind] : ".";
+	char db_abs[PATH_MAX];
+	if (db_arg != NULL && db_arg[0] != '/') { /* relative to where cotdev started */
+		if (getcwd(db_abs, sizeof(db_abs)) == NULL ||
+		    strlen(db_abs) + strlen(db_arg) + 2 > sizeof(db_abs)) {
+			fprintf(stderr, "cotdev run: --db %s: path too long\n", db_arg);
+			return 1;
+		}
+		strcat(strcat(db_abs, "/"), db_arg);
+		db_arg = db_abs;
+	}
+	if (db_arg != NULL)
+		main_db_path = sqlcheck_db_path = db_arg;
 	if (main_enter_app(dir) != 0)
 		return 1;
 
@@ -280,11 +309,11 @@ main_run(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	char inc[PATH_MAX], err[1024];
-	if (db_init("app.db", err, sizeof(err)) != 0) {
+	if (db_init(main_db_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cotdev run: %s\n", err);
 		return 1;
 	}
-	migrate_cmd_dev("app.db", 1);
+	migrate_cmd_dev(main_db_path, 1);
 	main_include_dir(inc, sizeof(inc));
 	static const char *const watch_dirs[] = { "templates", "static", NULL };
 	static const char *const watch_files[] = { "schema.sql", NULL };
@@ -345,17 +374,21 @@ main_compile_once(int argc, char **argv, const char *usage, bool list)
 		return 1;
 	char inc[PATH_MAX], err[1024];
 	main_include_dir(inc, sizeof(inc));
+	/* check prints problems only: no line per file that compiled */
 	reloader_options ro = { .handlers_dir = "handlers", .include_dir = inc,
-	                        .color = isatty(STDOUT_FILENO), .quiet_reloads = list };
+	                        .color = isatty(STDOUT_FILENO), .quiet_reloads = true };
 	int failed = reloader_init(&ro, err, sizeof(err));
 	if (failed < 0) {
 		fprintf(stderr, "cotdev: %s\n", err);
 		return 1;
 	}
+	int files = reloader_file_count();
 	if (list)
 		reloader_routes(stdout);
 	else if (failed == 0)
-		printf("all handlers compiled\n");
+		printf("checked %d file%s: all compiled\n", files, files == 1 ? "" : "s");
+	else
+		printf("checked %d file%s: %d failed\n", files, files == 1 ? "" : "s", failed);
 	reloader_shutdown();
 	return failed > 0 ? 1 : 0;
 }

@@ -662,6 +662,13 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	return failed;
 }
 
+/* Files the reloader knows (handlers, helpers): `cotdev check`'s summary. */
+int
+reloader_file_count(void)
+{
+	return R.nunits;
+}
+
 int
 reloader_start(void)
 {

@@ -37,6 +37,7 @@ typedef struct reloader_options {
 
 int reloader_init(const reloader_options *opt, char *err, size_t errlen);
 int reloader_start(void);
+int reloader_file_count(void);
 void reloader_sync(void);
 void reloader_routes(FILE *out);
 void reloader_shutdown(void);

@@ -1,6 +1,7 @@
 /*
- * scaffold.c -- `cotdev new DIR`: copy app_template, then tell clangd where
- * cot.h is so editors resolve it with no setup.
+ * scaffold.c -- `cotdev new DIR`: copy app_template, write a .gitignore
+ * (database, secrets, build output), then tell clangd where cot.h is so
+ * editors resolve it with no setup.
  *
  * DIR may exist if it is empty; anything else is refused rather than merged,
  * so `cotdev new` can never overwrite a developer's files.
@@ -129,6 +130,40 @@ fail:
 	return -1;
 }
 
+/*
+ * What a new app keeps out of version control: the development database
+ * with SQLite's -wal/-shm/-journal files, secrets, and build output.
+ */
+static const char scaffold_gitignore[] =
+	"# Written by cotdev new: files that stay out of version control.\n"
+	"# the development database and SQLite's files beside it\n"
+	"/app.db\n"
+	"/app.db-*\n"
+	"*.db-wal\n"
+	"*.db-shm\n"
+	"# secrets: never commit them\n"
+	".env\n"
+	".env.*\n"
+	"/secrets/\n"
+	"*.pem\n"
+	"*.key\n"
+	"# build output (cotdev export -o BIN)\n"
+	"/build/\n"
+	".cot-export-bin\n";
+
+static int
+scaffold_gitignore_write(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/.gitignore", dir);
+	FILE *f = fopen(path, "wx");
+	if (f == NULL || fputs(scaffold_gitignore, f) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 scaffold_new(const char *home, const char *dir, char *err, size_t errlen)
 {
@@ -144,7 +179,8 @@ scaffold_new(const char *home, const char *dir, char *err, size_t errlen)
 	}
 	char tmpl[PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/app_template", home);
-	if (scaffold_copy_tree(tmpl, dir, err, errlen) != 0)
+	if (scaffold_copy_tree(tmpl, dir, err, errlen) != 0 ||
+	    scaffold_gitignore_write(dir, err, errlen) != 0)
 		return -1;
 	return scaffold_editor_config(home, dir, err, errlen);
 }

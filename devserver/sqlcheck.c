@@ -289,13 +289,14 @@ sqlcheck_file(const char *path, sqlite3 *db, char **error)
 /* ==== the dev server's app.db ========================================== */
 
 static sqlite3 *sqlcheck_db;
+const char *sqlcheck_db_path = "app.db";
 
 int
 sqlcheck_app(const char *path, char **error)
 {
 	*error = NULL;
 	if (sqlcheck_db == NULL &&
-	    sqlite3_open_v2("app.db", &sqlcheck_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	    sqlite3_open_v2(sqlcheck_db_path, &sqlcheck_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(sqlcheck_db);
 		sqlcheck_db = NULL;
 		return 0; /* no database yet: nothing to check against */

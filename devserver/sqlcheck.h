@@ -24,6 +24,9 @@ int sqlcheck_source(const char *path, const char *src, sqlite3 *db, char **error
  * Called on the reloader's thread only; sqlcheck_shutdown closes it.
  */
 int sqlcheck_app(const char *path, char **error);
+/* The database sqlcheck_app prepares against: "app.db" unless `cotdev run
+ * --db` names another. Set before the first check. */
+extern const char *sqlcheck_db_path;
 void sqlcheck_shutdown(void);
 
 #endif

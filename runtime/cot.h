@@ -142,6 +142,15 @@ long long cot_param_int(cot_ctx *c, const char *name);
 /* Query-string parameter, percent-decoded; NULL if absent. */
 const char *cot_query(cot_ctx *c, const char *name);
 
+/*
+ * Query parameter as a number: `def` when absent or empty. A value that is
+ * not a decimal integer, or lies outside [min, max], makes the request answer
+ * 400 naming the parameter once the handler returns; the function then
+ * returns `def`.   long long page = cot_query_int(c, "page", 1, 1, 1000);
+ */
+long long cot_query_int(cot_ctx *c, const char *name, long long def, long long min,
+                        long long max);
+
 /* Request header, case-insensitive name; NULL if absent. */
 const char *cot_header(cot_ctx *c, const char *name);
 
@@ -178,10 +187,17 @@ cot_result cot_send(cot_ctx *c, int status, const char *content_type,
  */
 cot_result cot_file(cot_ctx *c, int status, const char *path, const char *content_type);
 
+/* 204 No Content: no body, no Content-Type. */
+cot_result cot_no_content(cot_ctx *c);
+
 /* 30x redirect to `location`. */
 cot_result cot_redirect(cot_ctx *c, int status, const char *location);
 
-/* Adds a response header (copied). Call before returning a response. */
+/*
+ * Adds a response header (copied); an after hook may call it too.
+ * Content-Type replaces the type the response function chose (there is
+ * never a second one); an error rendered later picks its own again.
+ */
 void cot_set_header(cot_ctx *c, const char *name, const char *value);
 
 /*
@@ -193,6 +209,16 @@ void cot_set_header(cot_ctx *c, const char *name, const char *value);
 	cot_fail_at((c), __FILE__, __LINE__, (status), __VA_ARGS__)
 cot_result cot_fail_at(cot_ctx *c, const char *file, int line, int status,
                        const char *fmt, ...);
+
+/* cot_fail with a va_list, for the app's own helpers that take a format:
+ *     static cot_result deny(cot_ctx *c, const char *fmt, ...)
+ *     { va_list ap; va_start(ap, fmt);
+ *       cot_result r = cot_vfail(c, 403, fmt, ap); va_end(ap); return r; }
+ * The file and line recorded are those of the cot_vfail call. */
+#define cot_vfail(c, status, fmt, ap)                                          \
+	cot_vfail_at((c), __FILE__, __LINE__, (status), (fmt), (ap))
+cot_result cot_vfail_at(cot_ctx *c, const char *file, int line, int status,
+                        const char *fmt, va_list ap);
 
 /*
  * Renders templates/NAME (mustache; values HTML-escaped unless {{{raw}}})
@@ -218,6 +244,9 @@ void cot_spawn_at(cot_ctx *c, const char *file, int line, cot_task_fn fn, void *
 
 /* printf into memory that belongs to the request. */
 char *cot_sprintf(cot_ctx *c, const char *fmt, ...);
+
+/* cot_sprintf with a va_list (consumed, as by vprintf). */
+char *cot_vsprintf(cot_ctx *c, const char *fmt, va_list ap);
 
 /* Allocates `size` zeroed bytes that belong to the request. */
 void *cot_alloc(cot_ctx *c, size_t size);
@@ -313,6 +342,9 @@ int cot_set_cookie(cot_ctx *c, const char *name, const char *value,
  * SQLite, one connection per worker thread, statements cached per SQL text.
  * Parameters are `?` in the SQL and typed C values after it, at most 16:
  *     cot_db_one(c, "SELECT * FROM notes WHERE id = ?", id)
+ * `?1`, `?2`... number them (the Nth value after the SQL), so one value can
+ * be used twice; the call then passes as many values as the highest number:
+ *     cot_db_all(c, "SELECT * FROM notes WHERE title LIKE ?1 OR body LIKE ?1", pat)
  * Each value is wrapped by type (_Generic): integers, double/float, char *
  * (NULL binds SQL NULL), cot_null(), cot_blob(p, n). Any other type (a
  * struct, an int *, a char) is a compile error. A failed statement fails
@@ -439,8 +471,10 @@ int cot_db_rollback(cot_ctx *c);
 /* True once a db call of this request failed (the request answers with it). */
 int cot_db_failed(cot_ctx *c);
 
-/* Column `col` of a row. SQL NULL reads as "" / 0; an unknown column name or
- * text that is not a number fails the request (500). NULL row: "" / 0. */
+/* Column `col` of a row. SQL NULL reads as "" / 0 -- tell NULL from an empty
+ * or zero value with cot_row_is_null (true for NULL, and for a NULL row). An
+ * unknown column name or text that is not a number fails the request (500).
+ * NULL row: "" / 0. */
 const char *cot_row_text(cot_row *r, const char *col);
 long long cot_row_int(cot_row *r, const char *col);
 double cot_row_double(cot_row *r, const char *col);

@@ -7,6 +7,7 @@
  * buffer inside the context itself, so a small request does no malloc at all;
  * larger needs chain heap chunks.
  */
+#include <errno.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -237,6 +238,34 @@ cot_query(cot_ctx *c, const char *name)
 	return v;
 }
 
+/*
+ * A query parameter as a number in [min, max]: absent or empty gives `def`;
+ * anything else that is not a decimal integer in range makes the request
+ * answer 400 naming the parameter (form_reject) and gives `def` too.
+ */
+long long
+cot_query_int(cot_ctx *c, const char *name, long long def, long long min, long long max)
+{
+	const char *v = cot_query(c, name);
+	if (v == NULL || *v == '\0')
+		return def;
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	bool digits = (*v >= '0' && *v <= '9') || (*v == '-' && v[1] >= '0' && v[1] <= '9');
+	if (!digits || *end != '\0' || errno == ERANGE) {
+		form_reject(c, 400, arena_printf(&c->mem, "query parameter %s=\"%.40s\" is not "
+		            "an integer", name, v));
+		return def;
+	}
+	if (n < min || n > max) {
+		form_reject(c, 400, arena_printf(&c->mem, "query parameter %s=%lld is out of "
+		            "range (%lld to %lld)", name, n, min, max));
+		return def;
+	}
+	return n;
+}
+
 const char *
 cot_header(cot_ctx *c, const char *name)
 {
@@ -279,6 +308,12 @@ cot_sprintf(cot_ctx *c, const char *fmt, ...)
 	char *s = arena_vprintf(&c->mem, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+char *
+cot_vsprintf(cot_ctx *c, const char *fmt, va_list ap)
+{
+	return arena_vprintf(&c->mem, fmt, ap);
 }
 
 void *

@@ -242,6 +242,7 @@ error_respond(cot_ctx *c, int status, const char *detail, const char *trace)
 	c->status = status;
 	c->responded = true;
 	c->resp_body = NULL;
+	c->content_type_fixed = false; /* the error body has its own type */
 	const char *accept = cot_header(c, "Accept");
 	switch (error_negotiate(accept)) {
 	case FORMAT_JSON: error_render_json(c, status, detail, trace); break;

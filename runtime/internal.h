@@ -123,6 +123,7 @@ struct cot_ctx {
 	/* response */
 	int status;
 	const char *content_type;
+	bool content_type_fixed;   /* set by cot_set_header: responses keep it */
 	const char *resp_body;
 	size_t resp_len;
 	header_kv *resp_headers;

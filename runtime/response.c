@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,7 +23,8 @@ static cot_result
 response_set(cot_ctx *c, int status, const char *type, const char *body, size_t len)
 {
 	c->status = status;
-	c->content_type = type;
+	if (!c->content_type_fixed) /* cot_set_header's Content-Type wins */
+		c->content_type = type;
 	c->resp_body = body;
 	c->resp_len = len;
 	c->responded = true;
@@ -61,6 +63,12 @@ cot_send(cot_ctx *c, int status, const char *content_type, const void *body, siz
 {
 	char *copy = arena_strndup(&c->mem, body != NULL ? body : "", body != NULL ? len : 0);
 	return response_set(c, status, arena_strdup(&c->mem, content_type), copy, len);
+}
+
+cot_result
+cot_no_content(cot_ctx *c)
+{
+	return response_set(c, 204, NULL, "", 0);
 }
 
 cot_result
@@ -130,9 +138,19 @@ cot_file(cot_ctx *c, int status, const char *path, const char *content_type)
 	                    NULL, (size_t)st.st_size);
 }
 
+/*
+ * Content-Type is not a list header: it replaces the type the response
+ * function chose (and stays for the response made later), so a handler or
+ * an after hook never sends two. An error rendered afterwards picks its own.
+ */
 void
 cot_set_header(cot_ctx *c, const char *name, const char *value)
 {
+	if (strcasecmp(name, "Content-Type") == 0) {
+		c->content_type = arena_strdup(&c->mem, value);
+		c->content_type_fixed = true;
+		return;
+	}
 	header_kv *h = arena_alloc(&c->mem, sizeof(*h));
 	h->name = arena_strdup(&c->mem, name);
 	h->value = arena_strdup(&c->mem, value);
@@ -149,8 +167,16 @@ cot_fail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *detail = arena_vprintf(&c->mem, fmt, ap);
+	cot_result r = cot_vfail_at(c, file, line, status, fmt, ap);
 	va_end(ap);
+	return r;
+}
+
+cot_result
+cot_vfail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt,
+             va_list ap)
+{
+	char *detail = arena_vprintf(&c->mem, fmt, ap);
 	if (status < 400 || status > 599)
 		status = 500;
 	c->fail_file = arena_strdup(&c->mem, file);
