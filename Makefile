@@ -40,6 +40,16 @@ SPEC_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/spec /work/shared/spec) \
 # COMMAND:PACKAGE pairs the tests need, installed only when COMMAND is not on PATH.
 TEST_COMMAND_PACKAGES =
 
+# Every source compiles once per flavour, into build/opt (cotdev, -O2) or
+# build/san (ASan + UBSan: cotdev-san and every unit test, which link the same
+# runtime objects instead of recompiling the runtime each). Rules that list
+# objects as prerequisites use $$(RUNTIME_SAN): the mk/ files add to RUNTIME
+# after a rule may have been read, so the list is expanded when it is needed.
+opt_objs    = $(patsubst %.c,build/opt/%.o,$(1))
+san_objs    = $(patsubst %.c,build/san/%.o,$(1))
+RUNTIME_SAN = $(call san_objs,$(RUNTIME))
+.SECONDEXPANSION:
+
 # Each concern adds its sources, packages, test programs and test commands
 # in mk/NAME.mk (RUNTIME += ..., PACKAGES += ..., TEST_BINS += ...,
 # TEST_CMDS += prog@arg@arg -- '@' stands for a space inside one command).
@@ -52,13 +62,21 @@ include $(sort $(wildcard mk/*.mk))
 .PHONY: all run test deps test-deps clean format bench
 all: deps build/cotdev
 
-build/cotdev: $(RUNTIME) $(DEVSERVER) $(HEADERS) | build
-	$(CC) $(WARN) $(CFLAGS) $(DEFS) $(RUNTIME) $(DEVSERVER) -o $@ $(LIBS) $(DEV_LIBS)
+build/opt/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(DEFS) -c $< -o $@
+
+build/san/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) -c $< -o $@
+
+build/cotdev: $(call opt_objs,$(RUNTIME) $(DEVSERVER)) | build
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS) $(DEV_LIBS)
 
 # The same program under AddressSanitizer and UBSan; make test runs the
 # integration tests against it too.
-build/cotdev-san: $(RUNTIME) $(DEVSERVER) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) $(RUNTIME) $(DEVSERVER) -o $@ $(LIBS) $(DEV_LIBS)
+build/cotdev-san: $(call san_objs,$(RUNTIME) $(DEVSERVER)) | build
+	$(CC) -g $(SAN) $^ -o $@ $(LIBS) $(DEV_LIBS)
 
 build:
 	mkdir -p build
@@ -102,17 +120,17 @@ TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
              build/test_format
 TEST_INTEG = build/test_reload build/test_concurrency
 
-build/test_router: tests/test_router.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_router.c $(RUNTIME) -o $@ $(LIBS)
+build/test_router: tests/test_router.c $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_router.c $(RUNTIME_SAN) -o $@ $(LIBS)
 
-build/test_server: tests/test_server.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_server.c $(RUNTIME) -o $@ $(LIBS)
+build/test_server: tests/test_server.c $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_server.c $(RUNTIME_SAN) -o $@ $(LIBS)
 
-build/test_error: tests/test_error.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_error.c $(filter-out runtime/error.c,$(RUNTIME)) -o $@ $(LIBS)
+build/test_error: tests/test_error.c $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_error.c $(filter-out build/san/runtime/error.o,$(RUNTIME_SAN)) -o $@ $(LIBS)
 
-build/test_reclaim: tests/test_reclaim.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_reclaim.c $(RUNTIME) -o $@ $(LIBS)
+build/test_reclaim: tests/test_reclaim.c $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_reclaim.c $(RUNTIME_SAN) -o $@ $(LIBS)
 
 build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c -o $@ -linotifytools
@@ -123,8 +141,9 @@ build/test_format: tests/test_format.c runtime/format.c $(HEADERS) | build
 build/test_file: tests/test_file.c devserver/file.c devserver/file.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_file.c devserver/file.c -o $@
 
-build/test_compiler: tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c devserver/file.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c devserver/compiler.c devserver/api.c devserver/tcclines.c devserver/file.c $(RUNTIME) -o $@ $(LIBS) $(DEV_LIBS)
+COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/api.c devserver/tcclines.c devserver/file.c)
+build/test_compiler: tests/test_compiler.c $(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c $(COMPILER_SAN) $(RUNTIME_SAN) -o $@ $(LIBS) $(DEV_LIBS)
 
 build/test_reload: tests/test_reload.c tests/harness.c tests/harness.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_reload.c tests/harness.c -o $@ -lcurl -ljansson -lpthread
@@ -137,7 +156,11 @@ TEST_CMDS := $(TEST_UNITS) build/test_reload@build/cotdev \
              build/test_reload@build/cotdev-san build/test_concurrency@build/cotdev-san \
              $(TEST_CMDS)
 
-test: test-deps build/cotdev build/cotdev-san $(TEST_BINS)
+# Packages first, then every program in parallel (-j: one job per core), then
+# the tests one at a time: they measure and they share the machine.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+test: test-deps
+	@$(MAKE) --no-print-directory -j$(NPROC) build/cotdev build/cotdev-san $(TEST_BINS)
 	@COT_HOME=$(COT_HOME) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 	  tests/run $(TEST_CMDS)
@@ -155,3 +178,6 @@ format:
 
 clean:
 	rm -rf build
+
+print-%:
+	@echo $($*)

@@ -6,8 +6,8 @@ RUNTIME += runtime/db.c runtime/db_json.c runtime/migrate.c \
 DEVSERVER += devserver/sqlcheck.c devserver/migrate_cmd.c
 LIBS += -lsqlite3
 
-build/test_db: tests/test_db.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_db.c $(RUNTIME) -o $@ $(LIBS)
+build/test_db: tests/test_db.c $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_db.c $(RUNTIME_SAN) -o $@ $(LIBS)
 build/test_sqlcheck: tests/test_sqlcheck.c devserver/sqlcheck.c devserver/sqlcheck.h devserver/file.c | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_sqlcheck.c devserver/sqlcheck.c devserver/file.c -o $@ -lsqlite3
 TEST_BINS += build/test_db build/test_sqlcheck
