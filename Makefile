@@ -117,7 +117,7 @@ run: deps build/cotdev
 
 TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
              build/test_reclaim build/test_error build/test_server build/test_file \
-             build/test_format
+             build/test_format build/test_tcclines
 TEST_INTEG = build/test_reload build/test_concurrency
 
 build/test_router: tests/test_router.c $$(RUNTIME_SAN) $(HEADERS) | build
@@ -140,6 +140,10 @@ build/test_format: tests/test_format.c runtime/format.c $(HEADERS) | build
 
 build/test_file: tests/test_file.c devserver/file.c devserver/file.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_file.c devserver/file.c -o $@
+
+# tcclines.c reads libtcc's internals (its line table): the test guards it.
+build/test_tcclines: tests/test_tcclines.c $(call san_objs,devserver/tcclines.c) | build
+	$(CC) $(WARN) -O1 -g $(SAN) $^ -o $@ $(TCC_LIB) -ldl -lm
 
 COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/api.c devserver/tcclines.c devserver/file.c)
 build/test_compiler: tests/test_compiler.c $(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
