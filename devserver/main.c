@@ -19,6 +19,7 @@
 
 #include "../runtime/db.h"
 #include "../runtime/internal.h"
+#include "../runtime/limit.h"
 #include "export.h"
 #include "migrate_cmd.h"
 #include "livereload.h"
@@ -27,6 +28,9 @@
 #include "scaffold.h"
 #include "sqlcheck.h"
 #include "tcclines.h"
+
+#define MAIN_DRAIN_MS 5000 /* a developer waits for Ctrl-C; a second one skips it */
+#define MAIN_STOP_MS 2000
 
 #ifndef COT_HOME
 #define COT_HOME "."
@@ -55,10 +59,8 @@ static const char usage_run[] =
 	"  --db PATH     the SQLite database, relative to where cotdev starts\n"
 	"                (default: app.db in DIR; PATH-wal/-shm land beside it)\n"
 	"  --quiet       no access-log line per request\n"
-	"  --timeout MS  stop a handler that runs longer (default 5000; 0: never)\n"
 	"  --cors ORIGIN allow cross-origin requests from ORIGIN (or *)\n"
-	"  --max-body N  largest request body, e.g. 512K, 10M (default 10M; more: 413)\n"
-	"  --idle-timeout S  close a connection that sends nothing for S seconds (30)\n";
+	"limits (the same flags as an exported binary; --drain-timeout defaults to 5000):\n";
 
 static const char usage_new[] =
 	"usage: cotdev new DIR\n"
@@ -89,6 +91,8 @@ static int
 main_usage(const char *text, int code)
 {
 	fputs(text, code == 0 ? stdout : stderr);
+	if (text == usage_run)
+		fputs(limit_usage, code == 0 ? stdout : stderr);
 	return code;
 }
 
@@ -222,24 +226,33 @@ main_parse_port(const char *s, int *port)
 static int
 main_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	static const struct option own[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "timeout", required_argument, NULL, 'T' },
 		{ "cors", required_argument, NULL, 'C' },
-		{ "max-body", required_argument, NULL, 'B' },
-		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
 	};
-	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true };
-	int ch, budget_ms = 5000;
+	enum { NOWN = sizeof(own) / sizeof(own[0]) };
+	struct option opts[NOWN + LIMIT_NOPTIONS + 1];
+	memcpy(opts, own, sizeof(own));
+	memcpy(opts + NOWN, limit_options, sizeof(limit_options));
+	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true, .timeout_ms = 5000,
+	                      .drain_timeout_ms = MAIN_DRAIN_MS };
+	int ch;
+	char why[256];
 	const char *db_arg = NULL;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:H:t:qT:C:B:I:D:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:H:t:qC:D:h", opts, NULL)) != -1) {
+		int lim = limit_flag(ch, optarg, &cfg, why, sizeof(why));
+		if (lim < 0) {
+			fprintf(stderr, "cotdev run: %s\n", why);
+			return main_usage(usage_run, 2);
+		}
+		if (lim > 0)
+			continue;
 		switch (ch) {
 		case 'p':
 			if (main_parse_port(optarg, &cfg.port) != 0) {
@@ -251,27 +264,6 @@ main_run(int argc, char **argv)
 		case 't': cfg.threads = atoi(optarg); break;
 		case 'q': cfg.quiet = true; break;
 		case 'C': cfg.cors_origin = optarg; break;
-		case 'I':
-			cfg.idle_timeout_s = atoi(optarg);
-			if (cfg.idle_timeout_s <= 0) {
-				fprintf(stderr, "cotdev run: --idle-timeout wants seconds > 0\n");
-				return main_usage(usage_run, 2);
-			}
-			break;
-		case 'B':
-			if (server_parse_size(optarg, &cfg.max_body) != 0) {
-				fprintf(stderr, "cotdev run: --max-body wants a size like 512K, 10M "
-				        "or 1G, got \"%s\"\n", optarg);
-				return main_usage(usage_run, 2);
-			}
-			break;
-		case 'T':
-			budget_ms = atoi(optarg);
-			if (budget_ms < 0) {
-				fprintf(stderr, "cotdev run: --timeout wants milliseconds >= 0\n");
-				return main_usage(usage_run, 2);
-			}
-			break;
 		case 'D':
 			if (*optarg == '\0') {
 				fprintf(stderr, "cotdev run: --db wants a path\n");
@@ -334,7 +326,7 @@ main_run(int argc, char **argv)
 	}
 	trace_contains_hook = main_trace_contains;
 	trace_lookup_hook = main_trace_lookup;
-	if (crash_init(budget_ms) != 0) {
+	if (crash_init(cfg.timeout_ms) != 0) {
 		fprintf(stderr, "cotdev run: cannot install crash handlers\n");
 		reloader_shutdown();
 		return 1;
@@ -351,9 +343,21 @@ main_run(int argc, char **argv)
 
 	int sig = 0;
 	sigwait(&sigs, &sig);
-	printf("stopping (%s)\n", sig == SIGINT ? "interrupt" : "terminate");
+	printf("stopping (%s): finishing requests in flight\n",
+	       sig == SIGINT ? "interrupt" : "terminate");
+	fflush(stdout);
 	livereload_shutdown(); /* no suspended streams may outlive MHD */
-	server_stop(s);
+	long left = server_drain(s, cfg.drain_timeout_ms, &sigs);
+	if (left > 0)
+		printf("drain: %ld request%s still running after %d ms; stopping anyway\n",
+		       left, left == 1 ? "" : "s", cfg.drain_timeout_ms);
+	if (server_stop(s, MAIN_STOP_MS) != 0) {
+		/* a worker stuck in a handler: nothing it may use can be freed */
+		printf("exiting without the stuck handler threads (they cannot be stopped "
+		       "safely)\n");
+		fflush(stdout);
+		_exit(0);
+	}
 	db_shutdown();
 	crash_shutdown();
 	reloader_shutdown();

@@ -6,6 +6,7 @@
 #define COT_INTERNAL_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -252,6 +253,13 @@ typedef struct server_config {
 	const char *cors_origin;   /* Access-Control-Allow-Origin (NULL: no CORS) */
 	size_t max_body;           /* bytes; 0: default 10 MB */
 	int idle_timeout_s;        /* close a connection silent this long; 0: 30 */
+	/* limits.c: the flags both servers share (see limits_usage) */
+	int timeout_ms;            /* handler budget (crash_init); 0: none */
+	int drain_timeout_ms;      /* SIGTERM: wait this long for requests */
+	int head_timeout_s;        /* a request head must arrive within; 0: 10 */
+	int max_connections;       /* 0: derived from the descriptor limit */
+	int max_per_ip;            /* 0: no per-address limit */
+	size_t max_body_memory;    /* bodies in memory, all requests; 0: 64 MB */
 	/* A socket from server_bind, taken over by server_start (which listens
 	 * on it; server_stop closes it); when false, server_start binds one. */
 	bool has_bound_fd;
@@ -278,7 +286,7 @@ int server_bind(const server_config *cfg, char *err, size_t errlen);
 server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_parse_size(const char *s, size_t *out);
 int server_port(const server *s);
-long server_drain(server *s, int timeout_ms);
-void server_stop(server *s);
+long server_drain(server *s, int timeout_ms, const sigset_t *interrupt);
+int server_stop(server *s, int timeout_ms);
 
 #endif /* COT_INTERNAL_H */

@@ -637,28 +637,92 @@ server_port(const server *s)
 
 /*
  * Stops accepting connections and waits up to timeout_ms for the requests
- * in flight to complete (their responses fully sent). Returns how many were
- * still running. Call server_stop afterwards.
+ * in flight to complete (their responses fully sent). A signal in
+ * `interrupt` (a second SIGTERM or Ctrl-C; NULL: none) ends the wait at
+ * once. Returns how many were still running. Call server_stop afterwards.
  */
 long
-server_drain(server *s, int timeout_ms)
+server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 {
 	MHD_quiesce_daemon(s->mhd); /* MHD stops polling the listening socket */
 	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
-	struct timespec tick = { 0, 5 * 1000 * 1000 };
-	for (int ms = 0; ms < timeout_ms && atomic_load(&s->in_flight) > 0; ms += 5)
-		nanosleep(&tick, NULL);
+	double end = ctx_now_ms() + timeout_ms;
+	while (atomic_load(&s->in_flight) > 0 && ctx_now_ms() < end) {
+		struct timespec tick = { 0, 5 * 1000 * 1000 };
+		if (interrupt == NULL) {
+			nanosleep(&tick, NULL);
+		} else if (sigtimedwait(interrupt, NULL, &tick) > 0) {
+			printf("second signal: not waiting for the requests in flight\n");
+			fflush(stdout);
+			break;
+		}
+	}
 	return atomic_load(&s->in_flight);
 }
 
-void
-server_stop(server *s)
+/* MHD_stop_daemon on a thread of its own, so server_stop can give up on it. */
+typedef struct server_stopper {
+	pthread_mutex_t lock;
+	pthread_cond_t done_cond;
+	bool done;
+	struct MHD_Daemon *mhd;
+} server_stopper;
+
+static void *
+server_stop_thread(void *arg)
+{
+	server_stopper *st = arg;
+	MHD_stop_daemon(st->mhd);
+	pthread_mutex_lock(&st->lock);
+	st->done = true;
+	pthread_cond_signal(&st->done_cond);
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+/*
+ * Stops the server and frees it. MHD_stop_daemon joins every worker
+ * thread, and a thread stuck in a handler (a deadlock, a blocking call
+ * that never returns) never comes back: joining it hung the process until
+ * kill -9. So the join runs on a helper thread and we wait at most
+ * timeout_ms. Returns 0 when stopped; -1 when a worker did not return: the
+ * server is left as it is (a stuck thread may still use it), and the caller
+ * must end the process without freeing what handlers use (_exit after
+ * flushing its output) -- the only way to stop a thread that will not stop.
+ */
+int
+server_stop(server *s, int timeout_ms)
 {
 	if (s == NULL)
-		return;
-	MHD_stop_daemon(s->mhd);
+		return 0;
+	static server_stopper st = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	                             .done_cond = PTHREAD_COND_INITIALIZER };
+	st.mhd = s->mhd;
+	st.done = false;
+	pthread_t t;
+	if (pthread_create(&t, NULL, server_stop_thread, &st) != 0) {
+		server_stop_thread(&st);
+	} else {
+		pthread_detach(t);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&st.lock);
+		while (!st.done && pthread_cond_timedwait(&st.done_cond, &st.lock, &until) == 0)
+			;
+		bool done = st.done;
+		pthread_mutex_unlock(&st.lock);
+		if (!done)
+			return -1;
+	}
 	close(s->fd);
 	if (s->static_fd >= 0)
 		close(s->static_fd);
 	free(s);
+	return 0;
 }

@@ -1,0 +1,13 @@
+# hostile load (issue 14, part a): connection limits, request-head deadline,
+# body memory, stuck handlers, honest timeouts, exit() from handlers.
+# runtime/limit.c holds the limit flags both servers share.
+RUNTIME += runtime/limit.c
+
+# tests/test_hostile.c: one suite over `cotdev run`, its sanitized build and
+# the exported binary (stuck handlers, honest timeouts, exit() in handlers,
+# slowloris, connection limits, body memory).
+build/test_hostile: tests/test_hostile.c tests/harness.c tests/harness.h tests/t.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
+TEST_BINS += build/test_hostile
+TEST_CMDS += build/test_hostile@build/cotdev build/test_hostile@build/cotdev-san \
+             build/test_hostile@export:build/cotdev
