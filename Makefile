@@ -19,7 +19,7 @@ RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
            runtime/middleware.c runtime/task.c runtime/symbolize.c \
            runtime/template.c runtime/template_cache.c runtime/static.c \
-           runtime/format.c runtime/static_path.c
+           runtime/format.c runtime/static_path.c runtime/flags.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
            devserver/scaffold.c devserver/tcclines.c devserver/file.c
@@ -117,7 +117,7 @@ run: deps build/cotdev
 
 TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
              build/test_reclaim build/test_error build/test_server build/test_file \
-             build/test_format build/test_tcclines
+             build/test_format build/test_tcclines build/test_flags
 TEST_INTEG = build/test_reload build/test_concurrency
 
 build/test_router: tests/test_router.c $$(RUNTIME_SAN) $(HEADERS) | build
@@ -134,6 +134,9 @@ build/test_reclaim: tests/test_reclaim.c $$(RUNTIME_SAN) $(HEADERS) | build
 
 build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c -o $@ -linotifytools
+
+build/test_flags: tests/test_flags.c $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_flags.c $(RUNTIME_SAN) -o $@ $(LIBS)
 
 build/test_format: tests/test_format.c runtime/format.c $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_format.c runtime/format.c -o $@

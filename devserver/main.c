@@ -1,13 +1,13 @@
 /*
  * main.c -- the cotdev command line: new | run | check | routes.
  *
- * Each command parses its own flags with getopt_long; a bad flag prints the
- * command's usage and exits 2, like most Unix tools. `run` chdirs into the
+ * Each command parses its own flags; a bad flag prints the command's usage
+ * and exits 2, like most Unix tools. `run` takes the server flags of
+ * runtime/flags.c, the table an exported binary parses too. `run` chdirs into the
  * app directory, so every path the developer sees is relative to the app
  * ("handlers/notes.c:12"), exactly as written in the editor's project tree.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "../runtime/db.h"
+#include "../runtime/flags.h"
 #include "../runtime/internal.h"
-#include "../runtime/limit.h"
 #include "export.h"
 #include "migrate_cmd.h"
 #include "livereload.h"
@@ -29,7 +29,6 @@
 #include "sqlcheck.h"
 #include "tcclines.h"
 
-#define MAIN_DRAIN_MS 5000 /* a developer waits for Ctrl-C; a second one skips it */
 #define MAIN_STOP_MS 2000
 
 #ifndef COT_HOME
@@ -48,19 +47,6 @@ static const char usage_main[] =
 	"  migrate [DIR] show how schema.sql changes the database; --apply applies safe changes\n"
 	"\n"
 	"`cotdev COMMAND --help` describes a command.\n";
-
-static const char usage_run[] =
-	"usage: cotdev run [--port N] [--host H] [--threads N] [--db PATH] [DIR]\n"
-	"\n"
-	"Serves the app in DIR (default .) and recompiles a handler when it is saved.\n"
-	"  --port N      port to listen on (default 8080; 0 picks a free one)\n"
-	"  --host H      IPv4 address to bind (default 127.0.0.1)\n"
-	"  --threads N   worker threads (default: one per core)\n"
-	"  --db PATH     the SQLite database, relative to where cotdev starts\n"
-	"                (default: app.db in DIR; PATH-wal/-shm land beside it)\n"
-	"  --quiet       no access-log line per request\n"
-	"  --cors ORIGIN allow cross-origin requests from ORIGIN (or *)\n"
-	"limits (the same flags as an exported binary; --drain-timeout defaults to 5000):\n";
 
 static const char usage_new[] =
 	"usage: cotdev new DIR\n"
@@ -91,8 +77,6 @@ static int
 main_usage(const char *text, int code)
 {
 	fputs(text, code == 0 ? stdout : stderr);
-	if (text == usage_run)
-		fputs(limit_usage, code == 0 ? stdout : stderr);
 	return code;
 }
 
@@ -213,71 +197,16 @@ main_on_event(const char *event, const char *file, const char *error)
 }
 
 static int
-main_parse_port(const char *s, int *port)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < 0 || v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
-static int
 main_run(int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "cors", required_argument, NULL, 'C' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-	};
-	enum { NOWN = sizeof(own) / sizeof(own[0]) };
-	struct option opts[NOWN + LIMIT_NOPTIONS + 1];
-	memcpy(opts, own, sizeof(own));
-	memcpy(opts + NOWN, limit_options, sizeof(limit_options));
-	server_config cfg = { .host = "127.0.0.1", .port = 8080, .dev = true, .timeout_ms = 5000,
-	                      .drain_timeout_ms = MAIN_DRAIN_MS };
-	int ch;
-	char why[256];
-	const char *db_arg = NULL;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:H:t:qC:D:h", opts, NULL)) != -1) {
-		int lim = limit_flag(ch, optarg, &cfg, why, sizeof(why));
-		if (lim < 0) {
-			fprintf(stderr, "cotdev run: %s\n", why);
-			return main_usage(usage_run, 2);
-		}
-		if (lim > 0)
-			continue;
-		switch (ch) {
-		case 'p':
-			if (main_parse_port(optarg, &cfg.port) != 0) {
-				fprintf(stderr, "cotdev run: --port wants 0-65535, got \"%s\"\n", optarg);
-				return main_usage(usage_run, 2);
-			}
-			break;
-		case 'H': cfg.host = optarg; break;
-		case 't': cfg.threads = atoi(optarg); break;
-		case 'q': cfg.quiet = true; break;
-		case 'C': cfg.cors_origin = optarg; break;
-		case 'D':
-			if (*optarg == '\0') {
-				fprintf(stderr, "cotdev run: --db wants a path\n");
-				return main_usage(usage_run, 2);
-			}
-			db_arg = optarg;
-			break;
-		case 'h': return main_usage(usage_run, 0);
-		default: return main_usage(usage_run, 2);
-		}
-	}
-	if (argc - optind > 1)
-		return main_usage(usage_run, 2);
-	const char *dir = optind < argc ? argv[optind] : ".";
+	flags f;
+	flags_defaults(&f, FLAGS_DEV);
+	int rc = flags_parse(&f, FLAGS_DEV, "cotdev run", argc, argv);
+	if (rc >= 0)
+		return rc;
+	server_config cfg = f.cfg;
+	const char *db_arg = f.db_path;
+	const char *dir = f.dir;
 	char db_abs[PATH_MAX];
 	if (db_arg != NULL && db_arg[0] != '/') { /* relative to where cotdev started */
 		if (getcwd(db_abs, sizeof(db_abs)) == NULL ||
