@@ -70,5 +70,9 @@ const compiler_symbol compiler_api[] = {
 	API(cot_db_json_row),
 	API(cot_db_json_rows),
 	API(cot_fail_fields),
+	API(cot_field_error),
+	API(cot_field_errors),
+	API(cot_response_error),
+	API(cot_db_catch),
 	{ NULL, NULL },
 };

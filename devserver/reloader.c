@@ -490,7 +490,8 @@ reloader_refresh(const char *path, bool force, unsigned flags)
 		return;
 	}
 	bool handler = src != NULL && path[strlen(path) - 1] == 'c' &&
-	               (strstr(src, "COT_ROUTES") != NULL || strstr(src, "COT_MIDDLEWARE") != NULL);
+	               (strstr(src, "COT_ROUTES") != NULL || strstr(src, "COT_MIDDLEWARE") != NULL ||
+	                strstr(src, "COT_ERRORS") != NULL); /* COT_ERRORS is a middleware */
 	unit *u = handler ? reloader_unit(path) : known;
 	if (u != NULL) {
 		if (!handler)

@@ -127,6 +127,75 @@ typedef struct cot_middleware {
 /* What a before hook returns to let the request go on. */
 cot_result cot_next(cot_ctx *c);
 
+/* ---- errors, shaped by the app ------------------------------------------ */
+
+/* One message about one input field; a field may have several. */
+typedef struct cot_field {
+	const char *field;   /* "title", "author.name", "tags[2]" */
+	const char *message; /* "is required" */
+} cot_field;
+
+/*
+ * An error response, as after hooks see it. Every error passes here: cot's
+ * own (400 malformed body or path, 404 no route or bad :param, 405, 409/422
+ * from the database, 413, 414, 431, 500 crash or compile error, 503 stuck)
+ * and the app's cot_fail / cot_fail_fields. `code` names the kind:
+ *   malformed_body, malformed_path, bad_query, no_route, bad_parameter,
+ *   method_not_allowed, too_large, uri_too_long, headers_too_large,
+ *   unique_violation (409), constraint_violation (422), database_busy (503),
+ *   database_error (500), crash, timeout (503), compile_error, no_response,
+ *   api_misuse (500); and by status for the rest: bad_request, unauthorized,
+ *   forbidden, not_found, conflict, invalid (422), too_many_requests,
+ *   internal (500), unavailable (503), error.
+ * Everything belongs to the request.
+ */
+typedef struct cot_error {
+	int status;
+	const char *code;
+	const char *message;            /* the detail; NULL for a crash in production */
+	const cot_field *fields;       /* 400/422 only: cot_fail_fields and body reads */
+	int nfields;
+	const char *request_id;
+	const char *trace;              /* development only; NULL in an export */
+} cot_error;
+
+/*
+ * The error the response now is, for an after hook; NULL when it is not an
+ * error (or a later response with a status below 400 replaced it). A hook
+ * that returns a response (cot_json, cot_render, ...) replaces cot's body;
+ * cot_next keeps it.
+ */
+const cot_error *cot_response_error(cot_ctx *c);
+
+/*
+ * Declares the app's error renderer: fn(c, e) runs for every error response
+ * (an after hook; give it a file of its own, e.g. handlers/errors.c, since
+ * a file declares one COT_MIDDLEWARE). Return a response to replace cot's
+ * problem+json / HTML / text body, or cot_next(c) to keep it:
+ *     static cot_result shape(cot_ctx *c, const cot_error *e)
+ *     {
+ *             return cot_json(c, e->status, "{s:s, s:s?}", "error", e->code,
+ *                             "message", e->message);
+ *     }
+ *     COT_ERRORS(shape)
+ */
+#define COT_ERRORS(fn)                                                         \
+	static cot_result cot_errors_hook_(cot_ctx *c)                         \
+	{                                                                      \
+		const cot_error *e_ = cot_response_error(c);                   \
+		return e_ != NULL ? fn(c, e_) : cot_next(c);                   \
+	}                                                                      \
+	COT_MIDDLEWARE(NULL, cot_errors_hook_)
+
+/*
+ * Records one message about an input field (printf format). Once any is
+ * recorded, the request answers 422 listing them all when the handler
+ * returns, unless the handler answers with an error status itself.
+ * cot_field_errors says how many there are so far.
+ */
+void cot_field_error(cot_ctx *c, const char *field, const char *fmt, ...);
+int cot_field_errors(cot_ctx *c);
+
 /* ---- request ---------------------------------------------------------- */
 
 /* Path parameter `:name` of the matched route, percent-decoded; "" if absent. */
@@ -468,8 +537,22 @@ int cot_db_begin(cot_ctx *c);
 int cot_db_commit(cot_ctx *c);
 int cot_db_rollback(cot_ctx *c);
 
-/* True once a db call of this request failed (the request answers with it). */
+/*
+ * True once a db call of this request failed. The request answers with the
+ * failure (the statuses above), whatever the handler returns, with one
+ * exception: after a constraint failure (409, 422) a response with an
+ * error status the handler makes itself decides, e.g.
+ *     if (cot_db_exec(c, "INSERT INTO users (email) VALUES (?)", email) < 0)
+ *             return cot_fail_fields(c, "email", "is taken", NULL);
+ */
 int cot_db_failed(cot_ctx *c);
+
+/*
+ * Takes the request's db failure over: returns it (NULL if none) and clears
+ * it, so later db calls run again and the handler's response -- any status --
+ * is what the client gets. The error belongs to the request.
+ */
+const cot_error *cot_db_catch(cot_ctx *c);
 
 /* Column `col` of a row. SQL NULL reads as "" / 0 -- tell NULL from an empty
  * or zero value with cot_row_is_null (true for NULL, and for a NULL row). An
@@ -495,11 +578,14 @@ cot_result cot_db_json_row(cot_ctx *c, int status, cot_row *r);
 cot_result cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs);
 
 /*
- * 422 problem+json for invalid input: `fields` lists "name", "message"
- * pairs ending with NULL; they are sent as "errors": {"name": "message"}.
- *     return cot_fail_fields(c, "title", "is required", NULL);
+ * 422 for invalid input: "field", "message" pairs ending with NULL (a field
+ * may come more than once), added to those cot_field_error and the body
+ * readers recorded; cot_fail_fields(c, NULL) sends just those. JSON clients
+ * get problem+json with "errors": {"title": ["is required"], ...}, others
+ * the error page listing them; the app's COT_ERRORS hook sees them as fields.
+ *     return cot_fail_fields(c, "title", "is required", "title", "is too short", NULL);
  */
-cot_result cot_fail_fields(cot_ctx *c, const char *field, const char *message, ...);
+cot_result cot_fail_fields(cot_ctx *c, const char *field, ...);
 
 /* ---- templates -------------------------------------------------------- */
 

@@ -253,17 +253,19 @@ cot_query_int(cot_ctx *c, const char *name, long long def, long long min, long l
 	errno = 0;
 	long long n = strtoll(v, &end, 10);
 	bool digits = (*v >= '0' && *v <= '9') || (*v == '-' && v[1] >= '0' && v[1] <= '9');
-	if (!digits || *end != '\0' || errno == ERANGE) {
-		form_reject(c, 400, arena_printf(&c->mem, "query parameter %s=\"%.40s\" is not "
-		            "an integer", name, v));
-		return def;
-	}
-	if (n < min || n > max) {
-		form_reject(c, 400, arena_printf(&c->mem, "query parameter %s=%lld is out of "
-		            "range (%lld to %lld)", name, n, min, max));
-		return def;
-	}
-	return n;
+	const char *why = NULL;
+	if (!digits || *end != '\0' || errno == ERANGE)
+		why = arena_printf(&c->mem, "query parameter %s=\"%.40s\" is not an integer",
+		                   name, v);
+	else if (n < min || n > max)
+		why = arena_printf(&c->mem, "query parameter %s=%lld is out of range (%lld to "
+		                   "%lld)", name, n, min, max);
+	if (why == NULL)
+		return n;
+	form_reject(c, 400, why);
+	if (c->reject_detail == why) /* the first reject wins */
+		c->reject_code = "bad_query";
+	return def;
 }
 
 const char *

@@ -18,9 +18,12 @@
  * A failing statement fails the request through error_respond and records
  * reject_status, which the server re-applies after the handler returned, so
  * a `return cot_fail(c, 404, ...)` after a NULL row cannot hide a SQL error.
+ * Two ways out, both the handler's explicit choice: after a constraint
+ * failure (409/422) an error response of its own stands (server.c), and
+ * cot_db_catch takes any failure over.
  *
- * Rows as JSON (cot_row_json, cot_db_json_*) and cot_fail_fields live in
- * db_json.c; the row layout both files read is in db_internal.h.
+ * Rows as JSON (cot_row_json, cot_db_json_*) live in db_json.c; the row
+ * layout both files read is in db_internal.h.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -302,11 +305,18 @@ db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status,
 	c->db_failed = true;
 	c->db_trace = sql ? arena_printf(&c->mem, "%s\n  %s", where, sql)
 	                  : arena_strdup(&c->mem, where);
+	const char *code = status == 409 ? "unique_violation"
+	                   : status == 422 ? "constraint_violation"
+	                   : status == 503 ? "database_busy" : "database_error";
 	if (c->reject_status == 0) {
 		c->reject_status = status;
 		c->reject_detail = detail;
+		c->reject_code = code;
+		c->reject_db = true;
 	}
-	error_respond(c, status, detail, c->db_trace);
+	error_respond_as(c, status, code, detail, c->db_trace);
+	c->db_fail_seq = c->resp_seq;
+	c->db_err = c->err;
 }
 
 /* A transaction another request left open on this thread's connection. */
@@ -561,6 +571,23 @@ int
 cot_db_failed(cot_ctx *c)
 {
 	return c->db_failed;
+}
+
+const cot_error *
+cot_db_catch(cot_ctx *c)
+{
+	if (!c->db_failed)
+		return NULL;
+	cot_error *e = arena_alloc(&c->mem, sizeof(*e));
+	*e = c->db_err;
+	c->db_failed = false;
+	if (c->reject_db) { /* the handler answers now */
+		c->reject_status = 0;
+		c->reject_detail = NULL;
+		c->reject_code = NULL;
+		c->reject_db = false;
+	}
+	return e;
 }
 
 /* ==== transactions ===================================================== */

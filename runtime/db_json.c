@@ -1,5 +1,5 @@
 /*
- * db_json.c -- rows as JSON, and validation failures as a 422.
+ * db_json.c -- rows as JSON (through jansson: templates take these values).
  *
  * The rows db.c copied into the request's arena become jansson values here:
  * a row is an object keyed by column name, rows are an array of them.
@@ -8,21 +8,14 @@
  * UTF-8 cannot be a JSON string and becomes null rather than an error.
  * render.c takes the values (db_row_value, db_rows_value) as template data;
  * cot_row_json and friends dump them into request-owned strings.
- *
- * cot_fail_fields answers 422 with per-field messages: an RFC 9457
- * problem+json body with an "errors" object when the client asked for JSON,
- * otherwise the ordinary error page whose detail lists the fields.
  */
 #include <jansson.h>
 #include <sqlite3.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "db_internal.h"
-#include "form.h"
 
 /* ==== JSON ============================================================= */
 
@@ -131,46 +124,4 @@ cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs)
 		return db_keep_failure(c);
 	const char *s = rs ? db_dump(c, db_rows_value(rs)) : "[]";
 	return cot_send(c, status, "application/json", s, strlen(s));
-}
-
-/* ==== validation errors ================================================ */
-
-/* Whether the client asked for JSON rather than a page. */
-static bool
-db_wants_json(cot_ctx *c)
-{
-	const char *accept = form_header(c, "Accept");
-	if (accept == NULL || strstr(accept, "json") == NULL)
-		return false;
-	const char *html = strstr(accept, "text/html");
-	return html == NULL || html > strstr(accept, "json");
-}
-
-cot_result
-cot_fail_fields(cot_ctx *c, const char *field, const char *message, ...)
-{
-	json_t *errors = json_object();
-	char *text = arena_strdup(&c->mem, "invalid input:");
-	va_list ap;
-	va_start(ap, message);
-	for (int i = 0; field != NULL; i++) {
-		const char *msg = message ? message : "is invalid";
-		json_object_set_new(errors, field, json_string(msg));
-		text = arena_printf(&c->mem, "%s%s %s %s", text, i ? ";" : "", field, msg);
-		field = va_arg(ap, const char *);
-		message = field ? va_arg(ap, const char *) : NULL;
-	}
-	va_end(ap);
-	c->fail_detail = text;
-	if (!db_wants_json(c)) {
-		json_decref(errors);
-		error_respond(c, 422, text, NULL);
-		return (cot_result){ 422 };
-	}
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "type", "about:blank",
-	                      "title", error_title(422), "status", 422, "detail", text,
-	                      "instance", c->path ? c->path : "", "request_id",
-	                      c->request_id, "errors", errors);
-	const char *s = db_dump(c, j);
-	return cot_send(c, 422, "application/problem+json", s, strlen(s));
 }

@@ -11,13 +11,19 @@
  *   - text/plain otherwise (curl's default Accept is * / *).
  * In development the trace goes to the client; in production only the status
  * and request id do, and the trace goes to the log.
+ *
+ * Each error is also recorded as a cot_error (status, code, message, field
+ * errors, request id) that after hooks read with cot_response_error: the
+ * app's COT_ERRORS hook can replace the body with its own shape.
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "form.h"
 #include "internal.h"
 
 extern bool server_dev_mode;
@@ -155,17 +161,60 @@ error_html_escape(arena *a, const char *s)
 	return out;
 }
 
+const char *
+error_code_for(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 408: return "timeout";
+	case 409: return "conflict";
+	case 413: return "too_large";
+	case 414: return "uri_too_long";
+	case 415: return "unsupported_media_type";
+	case 422: return "invalid";
+	case 429: return "too_many_requests";
+	case 431: return "headers_too_large";
+	case 500: return "internal";
+	case 503: return "unavailable";
+	default: return "error";
+	}
+}
+
+/* "errors": {"field": ["message", ...], ...} in the order fields came. */
+static json_t *
+error_fields_json(const cot_error *e)
+{
+	json_t *errors = json_object();
+	for (int i = 0; errors != NULL && i < e->nfields; i++) {
+		json_t *list = json_object_get(errors, e->fields[i].field);
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(errors, e->fields[i].field, list);
+		}
+		json_array_append_new(list, json_string(e->fields[i].message));
+	}
+	return errors;
+}
+
 static void
 error_render_json(cot_ctx *c, int status, const char *detail, const char *trace)
 {
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}",
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}",
 	                      "type", "about:blank", "title", error_title(status),
-	                      "status", status, "instance", c->path ? c->path : "",
+	                      "status", status,
+	                      "code", c->err.code ? c->err.code : error_code_for(status),
+	                      "instance", c->path ? c->path : "",
 	                      "request_id", c->request_id);
 	if (j == NULL)
 		return;
 	if (detail != NULL)
 		json_object_set_new(j, "detail", json_string(detail));
+	if (c->err.nfields > 0)
+		json_object_set_new(j, "errors", error_fields_json(&c->err));
 	if (trace != NULL && server_dev_mode) {
 		json_t *lines = json_array();
 		const char *p = trace;
@@ -236,14 +285,49 @@ error_render_text(cot_ctx *c, int status, const char *detail, const char *trace)
 	c->content_type = "text/plain; charset=utf-8";
 }
 
+/* Records the error after hooks see (cot_response_error). */
+static void
+error_record(cot_ctx *c, int status, const char *code, const char *detail,
+             const char *trace)
+{
+	bool fields = (status == 400 || status == 422) && c->nfields > 0;
+	c->err = (cot_error){
+		.status = status, .code = code ? code : error_code_for(status),
+		.message = detail, .fields = fields ? c->fields : NULL,
+		.nfields = fields ? c->nfields : 0, .request_id = c->request_id,
+		.trace = server_dev_mode ? trace : NULL,
+	};
+	c->err_seq = ++c->resp_seq;
+}
+
+const cot_error *
+cot_response_error(cot_ctx *c)
+{
+	if (c->err.status == 0 || (c->err_seq != c->resp_seq && c->status < 400))
+		return NULL;
+	return &c->err;
+}
+
 void
 error_respond(cot_ctx *c, int status, const char *detail, const char *trace)
 {
+	error_respond_as(c, status, NULL, detail, trace);
+}
+
+void
+error_respond_as(cot_ctx *c, int status, const char *code, const char *detail,
+                 const char *trace)
+{
+	error_record(c, status, code, detail, trace);
+	if (c->resp_fd > 0) { /* a file the handler chose before failing */
+		close(c->resp_fd);
+		c->resp_fd = 0;
+	}
 	c->status = status;
 	c->responded = true;
 	c->resp_body = NULL;
 	c->content_type_fixed = false; /* the error body has its own type */
-	const char *accept = cot_header(c, "Accept");
+	const char *accept = form_header(c, "Accept"); /* tests set req_headers */
 	switch (error_negotiate(accept)) {
 	case FORMAT_JSON: error_render_json(c, status, detail, trace); break;
 	case FORMAT_HTML: error_render_html(c, status, detail, trace); break;

@@ -64,6 +64,7 @@ form_reject(cot_ctx *c, int status, const char *detail)
 		return;
 	c->reject_status = status;
 	c->reject_detail = detail;
+	c->reject_code = status == 400 ? "malformed_body" : "api_misuse";
 }
 
 /* ==== helpers ========================================================== */

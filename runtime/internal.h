@@ -151,6 +151,16 @@ struct cot_ctx {
 	/* ---- database (db.c) ---- */
 	bool db_failed;            /* a db call failed: later ones do nothing */
 	const char *db_trace;      /* "handlers/x.c:12 cot_db_one: SQL" of the failure */
+	/* ---- errors (error.c, fields.c) ---- */
+	const char *reject_code;   /* cot_error code of reject_status (NULL: by status) */
+	bool reject_db;            /* the reject is a db failure (db.c: see db_fail) */
+	unsigned resp_seq;         /* counts responses made (response_set, error_respond) */
+	unsigned db_fail_seq;      /* resp_seq right after the db failure was rendered */
+	cot_error db_err;          /* that failure, for cot_db_catch */
+	cot_error err;             /* the last error rendered (err.status 0: none) */
+	unsigned err_seq;          /* resp_seq when err was rendered */
+	cot_field *fields;           /* field errors so far (arena), in order */
+	int nfields, capfields;
 };
 
 void ctx_init(cot_ctx *c);
@@ -165,6 +175,12 @@ double ctx_now_ms(void);
  * NULL; `trace` is shown only in development.
  */
 void error_respond(cot_ctx *c, int status, const char *detail, const char *trace);
+/* error_respond with the cot_error code after hooks see (NULL: by status,
+ * "not_found" for 404...); see cot.h for the codes. */
+void error_respond_as(cot_ctx *c, int status, const char *code, const char *detail,
+                      const char *trace);
+/* The code a status gets when no more precise one is given. */
+const char *error_code_for(int status);
 /* The app's own page for a status (templates/errors/404.html), or NULL. */
 extern char *(*error_page_hook)(cot_ctx *c, int status, const char *detail);
 const char *error_title(int status);

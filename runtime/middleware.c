@@ -96,7 +96,7 @@ middleware_call(cot_ctx *c, _Atomic(binding *) *slot)
 		return 0;
 	int crashed = 0;
 	if (b->error != NULL) {
-		error_respond(c, 500, "middleware failed to compile", b->error);
+		error_respond_as(c, 500, "compile_error", "middleware failed to compile", b->error);
 		crashed = 1;
 	} else {
 		crash_report rep;

@@ -28,6 +28,7 @@ response_set(cot_ctx *c, int status, const char *type, const char *body, size_t 
 	c->resp_body = body;
 	c->resp_len = len;
 	c->responded = true;
+	c->resp_seq++;
 	return (cot_result){ status };
 }
 

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "fields.h"
 #include "static.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
@@ -103,6 +104,19 @@ server_request_id(cot_ctx *c)
 
 /* ==== dispatch ========================================================= */
 
+/*
+ * Whether the handler took a db constraint failure (409, 422) over by
+ * answering with an error of its own after it: then its answer stands.
+ * Other db failures (500, 503) are always answered, so a `return
+ * cot_fail(c, 404, ...)` after a NULL row cannot hide a broken query.
+ */
+static bool
+server_db_failure_handled(const cot_ctx *c)
+{
+	return c->reject_db && (c->reject_status == 409 || c->reject_status == 422) &&
+	       c->resp_seq > c->db_fail_seq && c->status >= 400;
+}
+
 /* Calls the handler; the binding's code is pinned by the lookup's reference. */
 static void
 server_call(cot_ctx *c, binding *b)
@@ -111,7 +125,7 @@ server_call(cot_ctx *c, binding *b)
 		const char *nl = strchr(b->error, '\n');
 		char *first = arena_strndup(&c->mem, b->error,
 		                            nl ? (size_t)(nl - b->error) : strlen(b->error));
-		error_respond(c, 500, first, b->error);
+		error_respond_as(c, 500, "compile_error", first, b->error);
 		return;
 	}
 	crash_report rep;
@@ -119,19 +133,21 @@ server_call(cot_ctx *c, binding *b)
 		trace_respond(c, b, &rep);
 		return;
 	}
-	if (c->reject_status != 0) { /* a bad body or API misuse seen by the API */
-		error_respond(c, c->reject_status, c->reject_detail, NULL);
+	if (c->reject_status != 0 && !server_db_failure_handled(c)) {
+		/* a bad body, API misuse or a db failure seen by the API */
+		error_respond_as(c, c->reject_status, c->reject_code, c->reject_detail, NULL);
 		return;
 	}
 	if (c->param_invalid) {
-		error_respond(c, 404, arena_printf(&c->mem, "%s names no resource: a path "
-		              "parameter is not a number", c->path), NULL);
+		error_respond_as(c, 404, "bad_parameter", arena_printf(&c->mem, "%s names no "
+		                 "resource: a path parameter is not a number", c->path), NULL);
 		return;
 	}
+	fields_reject(c);
 	if (!c->responded)
-		error_respond(c, 500, arena_printf(&c->mem, "the handler for %s %s returned "
-		              "without a response (%s:%d)", c->method, c->path, b->file, b->line),
-		              NULL);
+		error_respond_as(c, 500, "no_response", arena_printf(&c->mem, "the handler for "
+		                 "%s %s returned without a response (%s:%d)", c->method, c->path,
+		                 b->file, b->line), NULL);
 }
 
 /* Adds up the bytes of the request headers. */
@@ -167,14 +183,14 @@ server_check_limits(cot_ctx *c)
 	size_t header_bytes = 0;
 	if (strlen(c->raw_url) > SERVER_MAX_URL) {
 		c->path = "(too long)";
-		error_respond(c, 414, arena_printf(&c->mem, "the URL is longer than %d bytes",
+		error_respond_as(c, 414, "uri_too_long", arena_printf(&c->mem, "the URL is longer than %d bytes",
 		              SERVER_MAX_URL), NULL);
 		return 1;
 	}
 	if (c->conn != NULL)
 		server_header_bytes(c, &header_bytes);
 	if (header_bytes > SERVER_MAX_HEADERS) {
-		error_respond(c, 431, arena_printf(&c->mem, "request headers take %zu bytes; the "
+		error_respond_as(c, 431, "headers_too_large", arena_printf(&c->mem, "request headers take %zu bytes; the "
 		              "limit is %d", header_bytes, SERVER_MAX_HEADERS), NULL);
 		return 1;
 	}
@@ -248,14 +264,14 @@ server_dispatch(server *s, cot_ctx *c)
 	int n = router_split_path(&c->mem, c->raw_url, segs, ROUTER_MAX_SEGS);
 	if (n < 0) {
 		c->path = c->raw_url;
-		error_respond(c, 400, "malformed path: bad percent-encoding or too many segments",
-		              NULL);
+		error_respond_as(c, 400, "malformed_path", "malformed path: bad percent-encoding "
+		                 "or too many segments", NULL);
 		return;
 	}
 	switch (router_lookup(c->method, segs, n, &c->match)) {
 	case ROUTER_NOT_FOUND:
-		error_respond(c, 404, arena_printf(&c->mem, "no route for %s %s", c->method,
-		              c->path), NULL);
+		error_respond_as(c, 404, "no_route", arena_printf(&c->mem, "no route for %s %s",
+		                 c->method, c->path), NULL);
 		break;
 	case ROUTER_BAD_METHOD:
 		if (strcmp(c->method, "OPTIONS") == 0) { /* answered for every route */
@@ -416,7 +432,7 @@ server_refuse_large(server *s, cot_ctx *c)
 {
 	server_request_id(c);
 	c->path = c->raw_url;
-	error_respond(c, 413, arena_printf(&c->mem, "request body is larger than the limit "
+	error_respond_as(c, 413, "too_large", arena_printf(&c->mem, "request body is larger than the limit "
 	              "of %zu bytes", s->cfg.max_body), NULL);
 }
 

@@ -82,7 +82,86 @@ static const char api_src[] =
 	"\n"
 	"static cot_result retyped(cot_ctx *c) { return cot_text(c, 200, \"a,b\\n\"); }\n"
 	"\n"
+	"static cot_result\n"
+	"item(cot_ctx *c)\n"
+	"{\n"
+	"\treturn cot_text(c, 200, \"item %lld\\n\", cot_param_int(c, \"id\"));\n"
+	"}\n"
+	"\n"
+	"static cot_result\n"
+	"echo(cot_ctx *c)\n"
+	"{\n"
+	"\treturn cot_text(c, 200, \"%d\\n\", cot_body_json(c) != NULL);\n"
+	"}\n"
+	"\n"
+	"/* a UNIQUE violation nobody handles: 409 */\n"
+	"static cot_result\n"
+	"user_plain(cot_ctx *c)\n"
+	"{\n"
+	"\tcot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\"));\n"
+	"\treturn cot_text(c, 201, \"stored\\n\");\n"
+	"}\n"
+	"\n"
+	"/* the handler checks the result and answers its own 422 */\n"
+	"static cot_result\n"
+	"user_checked(cot_ctx *c)\n"
+	"{\n"
+	"\tif (cot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\")) < 0)\n"
+	"\t\treturn cot_fail_fields(c, \"email\", \"is taken\", \"email\", \"try another\", NULL);\n"
+	"\treturn cot_text(c, 201, \"stored\\n\");\n"
+	"}\n"
+	"\n"
+	"/* the handler takes the failure over and answers 200 */\n"
+	"static cot_result\n"
+	"user_caught(cot_ctx *c)\n"
+	"{\n"
+	"\tif (cot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\")) < 0) {\n"
+	"\t\tconst cot_error *e = cot_db_catch(c);\n"
+	"\t\tcot_row *u = cot_db_one(c, \"SELECT id FROM users WHERE email = ?\", cot_query(c, \"email\"));\n"
+	"\t\treturn cot_text(c, 200, \"exists %lld (%d %s)\\n\", cot_row_int(u, \"id\"), e->status, e->code);\n"
+	"\t}\n"
+	"\treturn cot_text(c, 201, \"stored\\n\");\n"
+	"}\n"
+	"\n"
+	"/* a success after an unhandled query error still answers the error */\n"
+	"static cot_result\n"
+	"bad_sql(cot_ctx *c)\n"
+	"{\n"
+	"\tcot_row *r = cot_db_one(c, \"SELECT id FROM users WHERE id = ?\", \"x\", 2);\n"
+	"\tif (r == NULL)\n"
+	"\t\treturn cot_fail(c, 404, \"no such user\");\n"
+	"\treturn cot_text(c, 200, \"found\\n\");\n"
+	"}\n"
+	"\n"
+	"static cot_result\n"
+	"fields(cot_ctx *c)\n"
+	"{\n"
+	"\tcot_field_error(c, \"title\", \"is required\");\n"
+	"\tcot_field_error(c, \"title\", \"must be under %d characters\", 200);\n"
+	"\tif (cot_query(c, \"forget\") != NULL)\n"
+	"\t\treturn cot_text(c, 200, \"forgot to check %d\\n\", cot_field_errors(c));\n"
+	"\treturn cot_fail_fields(c, \"body\", \"must be text\", NULL);\n"
+	"}\n"
+	"\n"
+	"static cot_result\n"
+	"crash(cot_ctx *c)\n"
+	"{\n"
+	"\tvolatile int *p = 0;\n"
+	"\treturn cot_text(c, 200, \"%d\\n\", *p);\n"
+	"}\n"
+	"\n"
+	"static cot_result teapot(cot_ctx *c) { return cot_fail(c, 418, \"short and stout\"); }\n"
+	"\n"
 	"COT_ROUTES(\n"
+	"\tCOT_GET(\"/item/:id\", item),\n"
+	"\tCOT_POST(\"/echo\", echo),\n"
+	"\tCOT_POST(\"/user/plain\", user_plain),\n"
+	"\tCOT_POST(\"/user/checked\", user_checked),\n"
+	"\tCOT_POST(\"/user/caught\", user_caught),\n"
+	"\tCOT_GET(\"/badsql\", bad_sql),\n"
+	"\tCOT_GET(\"/fields\", fields),\n"
+	"\tCOT_GET(\"/crash\", crash),\n"
+	"\tCOT_GET(\"/teapot\", teapot),\n"
 	"\tCOT_GET(\"/page\", page),\n"
 	"\tCOT_DELETE(\"/nothing\", nothing),\n"
 	"\tCOT_GET(\"/denied/:what\", denied),\n"
@@ -105,6 +184,40 @@ static const char mw_src[] =
 	"}\n"
 	"\n"
 	"COT_MIDDLEWARE(NULL, csv)\n";
+
+/*
+ * The app's error hook: requests with X-Shape get every error as one text
+ * line the checks read: "shaped STATUS CODE [MESSAGE] {FIELDS} id=ID".
+ */
+static const char errors_src[] =
+	"#include <cot.h>\n"
+	"\n"
+	"static cot_result\n"
+	"shape(cot_ctx *c, const cot_error *e)\n"
+	"{\n"
+	"\tif (cot_header(c, \"X-Shape\") == NULL)\n"
+	"\t\treturn cot_next(c);\n"
+	"\tchar *f = cot_sprintf(c, \"%s\", \"\");\n"
+	"\tfor (int i = 0; i < e->nfields; i++)\n"
+	"\t\tf = cot_sprintf(c, \"%s%s=%s;\", f, e->fields[i].field, e->fields[i].message);\n"
+	"\tcot_set_header(c, \"X-Shaped\", \"yes\");\n"
+	"\treturn cot_text(c, e->status, \"shaped %d %s [%s] {%s} id=%s\\n\", e->status, e->code,\n"
+	"\t                e->message ? e->message : \"(none)\", f, e->request_id);\n"
+	"}\n"
+	"\n"
+	"COT_ERRORS(shape)\n";
+
+static const char schema_sql[] =
+	"CREATE TABLE notes (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  title TEXT NOT NULL,\n"
+	"  body TEXT NOT NULL DEFAULT '',\n"
+	"  created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+	");\n"
+	"CREATE TABLE users (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  email TEXT NOT NULL UNIQUE\n"
+	");\n";
 
 static bool
 dev_only(const char *what)
@@ -191,6 +304,130 @@ test_small(void)
 	T_STREQ("... the hook's type", ct, "text/csv; charset=utf-8");
 	free(ct);
 	h_resp_free(&r);
+}
+
+/* ==== the error hook =================================================== */
+
+static const char *const shape_hdr[] = { "X-Shape: 1", "X-Request-Id: req-42", NULL };
+
+/* One request with X-Shape; true when the hook rendered `status` and the
+ * line starts with "shaped STATUS CODE [" and holds `needle`. */
+static bool shaped_quiet; /* polling: say nothing about a miss */
+
+static bool
+shaped(const char *method, const char *path, const char *body, long status,
+       const char *code, const char *needle)
+{
+	static h_client *cl;
+	if (cl == NULL)
+		cl = h_client_new();
+	const char *hdrs[5] = { shape_hdr[0], shape_hdr[1], NULL, NULL, NULL };
+	if (body != NULL)
+		hdrs[2] = "Content-Type: application/json";
+	h_resp r;
+	long got = h_request(cl, &srv, method, path, hdrs, body, &r);
+	char want[128];
+	snprintf(want, sizeof(want), "shaped %ld %s [", status, code);
+	bool ok = got == status && r.body && strncmp(r.body, want, strlen(want)) == 0 &&
+	          (needle == NULL || strstr(r.body, needle)) && strstr(r.body, "id=req-42\n");
+	char *x = h_resp_header(&r, "X-Shaped"), *rid = h_resp_header(&r, "X-Request-Id");
+	ok = ok && x != NULL && rid != NULL && strcmp(rid, "req-42") == 0;
+	if (!ok && !shaped_quiet)
+		printf("# %s %s -> %ld: %s", method, path, got, r.body ? r.body : r.err);
+	free(x);
+	free(rid);
+	h_resp_free(&r);
+	return ok;
+}
+
+static void
+test_error_hook(void)
+{
+	T_CHECK("hook: malformed JSON body -> 400 malformed_body",
+	        shaped("POST", "/echo", "{\"a\":", 400, "malformed_body", "malformed JSON"));
+	T_CHECK("hook: no route -> 404 no_route", shaped("GET", "/nope", NULL, 404, "no_route",
+	        "no route for GET /nope"));
+	T_CHECK("hook: non-numeric :id -> 404 bad_parameter",
+	        shaped("GET", "/item/abc", NULL, 404, "bad_parameter", "not a number"));
+	T_CHECK("hook: wrong method -> 405 method_not_allowed",
+	        shaped("DELETE", "/item/1", NULL, 405, "method_not_allowed", "allowed: GET"));
+	T_CHECK("hook: malformed path -> 400 malformed_path",
+	        shaped("GET", "/item/%zz", NULL, 400, "malformed_path", NULL));
+	T_CHECK("hook: bad query number -> 400 bad_query",
+	        shaped("GET", "/page?page=x", NULL, 400, "bad_query", "page=\"x\""));
+	T_CHECK("hook: static file missing -> 404 not_found",
+	        shaped("GET", "/static/none.css", NULL, 404, "not_found", NULL));
+	T_CHECK("hook: cot_fail -> its status, code by status",
+	        shaped("GET", "/teapot", NULL, 418, "error", "short and stout"));
+	T_CHECK("hook: a crash -> 500 crash", shaped("GET", "/crash", NULL, 500, "crash",
+	        target.reloads ? "segmentation fault" : "[(none)]"));
+	T_CHECK("hook: a body over --max-body -> 413 too_large",
+	        shaped("POST", "/echo", "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]",
+	               413, "too_large", "larger than the limit"));
+	/* the database */
+	h_resp r;
+	static const char *const plain[] = { "X-Shape: 1", NULL };
+	h_client *cl = h_client_new();
+	T_CHECK("db: a success is not shaped", h_request(cl, &srv, "POST", "/user/plain?email=b@x",
+	        plain, NULL, &r) == 201 && strcmp(r.body, "stored\n") == 0);
+	h_resp_free(&r);
+	T_CHECK("db: UNIQUE the handler ignores -> 409 unique_violation",
+	        shaped("POST", "/user/plain?email=b@x", NULL, 409, "unique_violation", "UNIQUE"));
+	T_CHECK("db: NOT NULL -> 422 constraint_violation",
+	        shaped("POST", "/user/plain", NULL, 422, "constraint_violation", "NOT NULL"));
+	T_CHECK("db: the handler that checks decides: its 422 with two messages for one field",
+	        shaped("POST", "/user/checked?email=b@x", NULL, 422, "invalid",
+	               "{email=is taken;email=try another;}"));
+	T_CHECK("db: cot_db_catch: the handler's 200, and later queries run",
+	        h_request(cl, &srv, "POST", "/user/caught?email=b@x", plain, NULL, &r) == 200 &&
+	        strcmp(r.body, "exists 1 (409 unique_violation)\n") == 0);
+	if (r.status != 200)
+		printf("# %s", r.body);
+	h_resp_free(&r);
+	T_CHECK("db: a query error is not hidden by the handler's 404",
+	        shaped("GET", "/badsql", NULL, 500, "database_error", "parameter"));
+	/* field errors */
+	T_CHECK("fields: several messages per field reach the hook",
+	        shaped("GET", "/fields", NULL, 422, "invalid",
+	               "{title=is required;title=must be under 200 characters;body=must be text;}"));
+	T_CHECK("fields: a handler that forgets to check still answers 422",
+	        shaped("GET", "/fields?forget=1", NULL, 422, "invalid",
+	               "{title=is required;title=must be under 200 characters;}"));
+	static const char *const json[] = { "Accept: application/json", NULL };
+	T_CHECK("fields: problem+json lists every message per field (no hook)",
+	        h_request(cl, &srv, "GET", "/fields", json, NULL, &r) == 422 &&
+	        strstr(r.body, "\"errors\": {") && strstr(r.body, "\"title\": [") &&
+	        strstr(r.body, "\"is required\",") &&
+	        strstr(r.body, "\"must be under 200 characters\"") &&
+	        strstr(r.body, "\"code\": \"invalid\""));
+	if (r.status != 422 || !strstr(r.body, "\"title\": ["))
+		printf("# %s", r.body);
+	h_resp_free(&r);
+	T_CHECK("no hook: cot's own text error", h_request(cl, &srv, "GET", "/nope", NULL, NULL,
+	        &r) == 404 && strstr(r.body, "404 Not Found: no route") == r.body);
+	h_resp_free(&r);
+	h_client_free(cl);
+	if (target.reloads) {
+		h_write_app_file(app, "handlers/zz_broken.c", "#include <cot.h>\n"
+		                 "static cot_result f(cot_ctx *c) { return nope(c); }\n"
+		                 "COT_ROUTES(COT_GET(\"/broken\", f),)\n");
+		bool ok = false;
+		shaped_quiet = true;
+		for (double t0 = h_now_ms(); !ok && h_now_ms() - t0 < H_DEADLINE_MS;)
+			ok = shaped("GET", "/broken", NULL, 500, "compile_error", "zz_broken.c:2");
+		shaped_quiet = false;
+		if (!ok)
+			shaped("GET", "/broken", NULL, 500, "compile_error", "zz_broken.c:2");
+		T_CHECK("hook: a compile error -> 500 compile_error", ok);
+		char path[4300];
+		unlink(h_path(path, sizeof(path), "%s/handlers/zz_broken.c", app));
+	}
 }
 
 /* ==== the command line ================================================= */
@@ -333,7 +570,11 @@ main(int argc, char **argv)
 	test_gitignore();
 	test_db_flag(); /* before the main server: app.db must not exist yet */
 	T_CHECK("write the app", h_write_app_file(app, "handlers/api.c", api_src) == 0 &&
-	        h_write_app_file(app, "handlers/zz_mw.c", mw_src) == 0);
+	        h_write_app_file(app, "handlers/zz_mw.c", mw_src) == 0 &&
+	        h_write_app_file(app, "handlers/errors.c", errors_src) == 0 &&
+	        h_write_app_file(app, "schema.sql", schema_sql) == 0);
+	static const char *const flags[] = { "--port", "0", "--quiet", "--max-body", "512", NULL };
+	h_target_flags(&target, flags);
 	char err[512];
 	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0) {
 		printf("not ok start %s: %s\n", argv[1], err);
@@ -342,6 +583,7 @@ main(int argc, char **argv)
 	}
 	test_query_int();
 	test_small();
+	test_error_hook();
 	h_thread_done();
 	T_CHECK("server exits 0 at SIGTERM", h_server_stop(&srv) == 0);
 	test_check();

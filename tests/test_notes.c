@@ -69,8 +69,8 @@ test_invalid(void)
 	h_resp r;
 	T_CHECK("missing title -> 422", req("POST", "/notes", json_hdrs, "{\"body\":5}", &r) == 422);
 	T_CHECK("... problem+json listing the fields", r.body &&
-	        strstr(r.body, "\"errors\"") && strstr(r.body, "\"title\":\"is required\"") &&
-	        strstr(r.body, "\"body\":\"must be a string\""));
+	        strstr(r.body, "\"errors\"") && strstr(r.body, "\"title\": [\n      \"is required\"") &&
+	        strstr(r.body, "\"body\": [\n      \"must be a string\""));
 	h_resp_free(&r);
 	T_CHECK("malformed JSON -> 400", req("POST", "/notes", json_hdrs, "{nope", &r) == 400);
 	h_resp_free(&r);
