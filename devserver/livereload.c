@@ -145,6 +145,13 @@ livereload_broadcast(const char *event, const char *text)
 	free(wake);
 }
 
+/* Sends an event to every open page (the dev console's `request`, `replay`). */
+void
+livereload_send(const char *event, const char *json)
+{
+	livereload_broadcast(event, json);
+}
+
 /* ==== the event stream (MHD callbacks) ================================= */
 
 /* MHD's content reader: hands out queued bytes, or suspends until there are. */

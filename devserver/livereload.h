@@ -15,6 +15,9 @@
  */
 void livereload_on_event(const char *event, const char *file, const char *error);
 
+/* Queues an event (data: one line of JSON) for every open page. */
+void livereload_send(const char *event, const char *json);
+
 /* server_config.dev_special: answers /_cot/live.js, /_cot/events, /_cot/routes. */
 struct MHD_Response *livereload_special(cot_ctx *c);
 

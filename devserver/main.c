@@ -24,6 +24,7 @@
 #include "migrate_cmd.h"
 #include "livereload.h"
 #include "compiler.h"
+#include "console.h"
 #include "reloader.h"
 #include "scaffold.h"
 #include "sqlcheck.h"
@@ -193,6 +194,7 @@ main_on_event(const char *event, const char *file, const char *error)
 	if (strcmp(event, "change") == 0 && strncmp(file, "templates/", 10) == 0 &&
 	    main_template_error(file))
 		return;
+	console_on_event(event, file); /* before the pages reload: replay takes its copy */
 	livereload_on_event(event, file, error);
 }
 
@@ -205,6 +207,17 @@ main_run(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	server_config cfg = f.cfg;
+	console_options con = { .inspector = !f.no_inspector, .replay = CONSOLE_REPLAY_GET };
+	if (f.replay != NULL && strcmp(f.replay, "get") != 0) {
+		con.replay = strcmp(f.replay, "all") == 0 ? CONSOLE_REPLAY_ALL
+		           : strcmp(f.replay, "off") == 0 ? CONSOLE_REPLAY_OFF : (console_replay_mode)-1;
+		if ((int)con.replay < 0) {
+			fprintf(stderr, "cotdev run: --replay wants get, all or off, got \"%s\"\n",
+			        f.replay);
+			flags_usage(stderr, FLAGS_DEV, "cotdev run");
+			return 2;
+		}
+	}
 	const char *db_arg = f.db_path;
 	const char *dir = f.dir;
 	char db_abs[PATH_MAX];
@@ -246,8 +259,12 @@ main_run(int argc, char **argv)
 		return 1;
 	}
 	cfg.before_route = reloader_sync;
-	cfg.dev_special = livereload_special;
-	cfg.dev_finish = livereload_finish;
+	con.host = cfg.host;
+	con.db_path = main_db_path;
+	console_init(&con);
+	cfg.dev_special = console_special;
+	cfg.dev_finish = console_finish;
+	cfg.dev_begin = console_begin;
 	cfg.static_dir = "static";
 	if (render_init("templates") != 0) {
 		fprintf(stderr, "cotdev run: out of memory\n");
@@ -268,6 +285,7 @@ main_run(int argc, char **argv)
 	}
 	reloader_start();
 	printf("cot dev server on http://%s:%d/ (app: %s)\n", cfg.host, server_port(s), dir);
+	console_started(cfg.host, server_port(s));
 	fflush(stdout);
 
 	int sig = 0;
@@ -276,6 +294,7 @@ main_run(int argc, char **argv)
 	       sig == SIGINT ? "interrupt" : "terminate");
 	fflush(stdout);
 	livereload_shutdown(); /* no suspended streams may outlive MHD */
+	console_shutdown();    /* its replay thread may be talking to the server */
 	long left = server_drain(s, cfg.drain_timeout_ms, &sigs);
 	if (left > 0)
 		printf("drain: %ld request%s still running after %d ms; stopping anyway\n",

@@ -159,38 +159,81 @@ migrate_cmd_dev(const char *db_path, int startup)
 
 /* Prints the plan, one step a line, destructive steps marked. */
 static void
-migrate_cmd_print(const struct migrate_plan *p)
+migrate_cmd_print(const struct migrate_plan *p, FILE *out)
 {
 	if (migrate_plan_is_empty(p)) {
-		printf("no changes: the database matches schema.sql\n");
+		fprintf(out, "no changes: the database matches schema.sql\n");
 		return;
 	}
-	printf("plan: %s\n", migrate_summary(p));
+	fprintf(out, "plan: %s\n", migrate_summary(p));
 	for (size_t i = 0; i < migrate_plan_count(p); i++)
-		printf("  %s%s\n    %s\n", migrate_step_summary(p, i),
-		       migrate_step_is_destructive(p, i) ? "  [destructive]" : "",
-		       migrate_step_sql(p, i));
+		fprintf(out, "  %s%s\n    %s\n", migrate_step_summary(p, i),
+		        migrate_step_is_destructive(p, i) ? "  [destructive]" : "",
+		        migrate_step_sql(p, i));
 }
 
 /* Applies p as asked; returns the exit status. */
 static int
-migrate_cmd_apply(sqlite3 *db, const struct migrate_plan *p, int destructive)
+migrate_cmd_apply(sqlite3 *db, const struct migrate_plan *p, int destructive, FILE *out,
+                  FILE *errout)
 {
 	if (migrate_plan_is_empty(p))
 		return 0;
 	char *err = NULL;
 	int held = migrate_apply(db, p, destructive, &err);
 	if (held < 0) {
-		fprintf(stderr, "cotdev migrate: failed, rolled back: %s\n", err ? err : "?");
+		fprintf(errout, "cotdev migrate: failed, rolled back: %s\n", err ? err : "?");
 		free(err);
 		return 1;
 	}
 	size_t done = migrate_plan_count(p) - (size_t)held;
-	printf("applied %zu step%s\n", done, done == 1 ? "" : "s");
+	fprintf(out, "applied %zu step%s\n", done, done == 1 ? "" : "s");
 	if (held > 0)
-		printf("held %d destructive step%s; apply with: %s\n", held,
-		       held == 1 ? "" : "s", MIGRATE_HOLD_HINT);
+		fprintf(out, "held %d destructive step%s; apply with: %s\n", held,
+		        held == 1 ? "" : "s", MIGRATE_HOLD_HINT);
 	return held > 0 ? 3 : 0;
+}
+
+unsigned long long
+migrate_cmd_plan_id(const struct migrate_plan *p)
+{
+	unsigned long long h = 1469598103934665603ull; /* FNV-1a of the steps' SQL */
+	for (size_t i = 0; i < migrate_plan_count(p); i++)
+		for (const char *s = migrate_step_sql(p, i); *s; s++)
+			h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/*
+ * The work of `cotdev migrate [--apply [--allow-destructive]]` in the app
+ * directory (the cwd): plan, print, apply as asked. The dev console's apply
+ * button runs this too; with expect_id != 0 it refuses (status 4) a plan
+ * other than the one the developer confirmed.
+ */
+int
+migrate_cmd_run(const char *db_path, int apply, int destructive, unsigned long long expect_id,
+                FILE *out, FILE *errout)
+{
+	sqlite3 *db;
+	struct migrate_plan *p;
+	int rc = migrate_cmd_plan(db_path, "cotdev migrate", errout, &db, &p);
+	if (rc != 0) {
+		if (rc == 1)
+			fprintf(errout, "cotdev migrate: there is no schema.sql\n");
+		return 1;
+	}
+	int status;
+	if (expect_id != 0 && migrate_cmd_plan_id(p) != expect_id) {
+		fprintf(errout, "the plan changed since it was shown; nothing applied\n");
+		status = 4;
+	} else {
+		migrate_cmd_print(p, out);
+		status = apply ? migrate_cmd_apply(db, p, destructive, out, errout)
+		               : migrate_plan_is_empty(p) ? 0 : 3;
+	}
+	migrate_plan_free(p);
+	sqlite3_close(db);
+	return status;
 }
 
 int
@@ -229,18 +272,5 @@ migrate_cmd_main(int argc, char **argv)
 		fprintf(stderr, "cotdev migrate: cannot enter %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	sqlite3 *db;
-	struct migrate_plan *p;
-	int rc = migrate_cmd_plan(db_path, "cotdev migrate", stderr, &db, &p);
-	if (rc != 0) {
-		if (rc == 1)
-			fprintf(stderr, "cotdev migrate: %s has no schema.sql\n", dir);
-		return 1;
-	}
-	migrate_cmd_print(p);
-	int status = apply ? migrate_cmd_apply(db, p, destructive)
-	                   : migrate_plan_is_empty(p) ? 0 : 3;
-	migrate_plan_free(p);
-	sqlite3_close(db);
-	return status;
+	return migrate_cmd_run(db_path, apply, destructive, 0, stdout, stderr);
 }

@@ -692,6 +692,24 @@ reloader_routes(FILE *out)
 	pthread_mutex_unlock(&R.lock);
 }
 
+/*
+ * Calls fn for every route currently served, under the reloader lock: the
+ * bindings' line tables cannot be freed meanwhile (for the dev console).
+ */
+void
+reloader_each_route(void (*fn)(void *arg, const char *method, const char *pattern,
+                               const struct binding *b), void *arg)
+{
+	pthread_mutex_lock(&R.lock);
+	int n = router_count();
+	for (int s = 0; s < n; s++) {
+		binding *b = router_binding(s);
+		if (b != NULL)
+			fn(arg, router_slot_method(s), router_slot_pattern(s), b);
+	}
+	pthread_mutex_unlock(&R.lock);
+}
+
 /* Stops the thread and frees everything; no request may be running. */
 void
 reloader_shutdown(void)

@@ -40,6 +40,9 @@ int reloader_start(void);
 int reloader_file_count(void);
 void reloader_sync(void);
 void reloader_routes(FILE *out);
+struct binding;
+void reloader_each_route(void (*fn)(void *arg, const char *method, const char *pattern,
+                                    const struct binding *b), void *arg);
 void reloader_shutdown(void);
 
 #endif

@@ -53,6 +53,7 @@ typedef struct db_conn {
 	/* the request that opened the current transaction */
 	const cot_ctx *tx_ctx;
 	char tx_request[33];
+	bool replay_tx;            /* a replay's own transaction is a savepoint */
 	LIST_ENTRY(db_conn) link;
 } db_conn;
 
@@ -61,6 +62,9 @@ static pthread_key_t db_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 static char *db_path;
 static LIST_HEAD(, db_conn) db_conns = LIST_HEAD_INITIALIZER(db_conns);
+
+void (*db_statement_hook)(cot_ctx *c, const char *sql, int n, const cot_value *params,
+                          long long rows, double ms);
 
 /* ==== connections ====================================================== */
 
@@ -299,8 +303,10 @@ db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status,
 		return;
 	if (k != NULL && !sqlite3_get_autocommit(k->db))
 		sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
-	if (k != NULL)
+	if (k != NULL) {
 		k->tx_ctx = NULL;
+		k->replay_tx = false;
+	}
 	char *detail = arena_strdup(&c->mem, msg);
 	c->db_failed = true;
 	c->db_trace = sql ? arena_printf(&c->mem, "%s\n  %s", where, sql)
@@ -333,6 +339,21 @@ db_drop_stale_tx(cot_ctx *c, db_conn *k)
 	k->tx_ctx = NULL;
 }
 
+/*
+ * Dev replay (devserver/console_replay.c): the request runs inside one
+ * transaction that db_request_end rolls back, so nothing it writes sticks;
+ * the handler's own begin/commit/rollback become a savepoint inside it.
+ */
+static void
+db_replay_begin(cot_ctx *c, db_conn *k)
+{
+	if (sqlite3_exec(k->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return; /* db_tx and the statements fail on their own */
+	k->tx_ctx = c;
+	k->replay_tx = false;
+	snprintf(k->tx_request, sizeof(k->tx_request), "%s", c->request_id);
+}
+
 /* The request's connection, or NULL after failing the request. */
 static db_conn *
 db_for_request(cot_ctx *c, const char *where)
@@ -347,6 +368,8 @@ db_for_request(cot_ctx *c, const char *where)
 		return NULL;
 	}
 	db_drop_stale_tx(c, k);
+	if (c->db_replay && k->tx_ctx != c)
+		db_replay_begin(c, k);
 	return k;
 }
 
@@ -435,6 +458,15 @@ db_finish(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const cha
 	return 0;
 }
 
+/* Dev console: tells db_statement_hook (NULL in the export) what ran. */
+static void
+db_report(cot_ctx *c, const char *sql, int n, const cot_value *params, double t0,
+          long long rows)
+{
+	if (db_statement_hook != NULL && sql != NULL)
+		db_statement_hook(c, sql, n, params, rows, ctx_now_ms() - t0);
+}
+
 static const char *
 db_where(cot_ctx *c, const char *file, int line, const char *fn)
 {
@@ -504,16 +536,21 @@ cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
               const cot_value *params)
 {
 	db_conn *k;
+	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_one");
 	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
-	if (st == NULL)
+	if (st == NULL) {
+		db_report(c, sql, n, params, t0, -1);
 		return NULL;
+	}
 	int rc = sqlite3_step(st);
 	cot_row *r = rc == SQLITE_ROW ? db_read_row(c, st, db_columns(c, st)) : NULL;
 	/* run an INSERT ... RETURNING to completion, as cot_db_exec would */
 	while (rc == SQLITE_ROW)
 		rc = sqlite3_step(st);
-	return db_finish(c, k, st, where, sql, rc) == 0 ? r : NULL;
+	int done = db_finish(c, k, st, where, sql, rc);
+	db_report(c, sql, n, params, t0, done == 0 ? r != NULL : -1);
+	return done == 0 ? r : NULL;
 }
 
 cot_rows *
@@ -523,15 +560,21 @@ cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	cot_rows *rs = arena_alloc(&c->mem, sizeof(*rs));
 	rs->c = c;
 	db_conn *k;
+	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_all");
 	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
-	if (st == NULL)
+	if (st == NULL) {
+		db_report(c, sql, n, params, t0, -1);
 		return rs;
+	}
 	rs->cols = db_columns(c, st);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		db_rows_push(rs, db_read_row(c, st, rs->cols));
 	if (db_finish(c, k, st, where, sql, rc) != 0)
+		rs->n = -1;
+	db_report(c, sql, n, params, t0, rs->n);
+	if (rs->n < 0)
 		rs->n = 0;
 	return rs;
 }
@@ -541,16 +584,19 @@ cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
                const cot_value *params)
 {
 	db_conn *k;
+	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_exec");
 	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
-	if (st == NULL)
-		return -1;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	if (db_finish(c, k, st, where, sql, rc) != 0)
-		return -1;
-	return sqlite3_changes64(k->db);
+	long long changes = -1;
+	if (st != NULL) {
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (db_finish(c, k, st, where, sql, rc) == 0)
+			changes = sqlite3_changes64(k->db);
+	}
+	db_report(c, sql, n, params, t0, changes);
+	return changes;
 }
 
 long long
@@ -592,6 +638,26 @@ cot_db_catch(cot_ctx *c)
 
 /* ==== transactions ===================================================== */
 
+/* db_tx inside a replay: the same answers, on a savepoint. */
+static int
+db_tx_replay(cot_ctx *c, db_conn *k, const char *fn, bool begin, const char *sql)
+{
+	if (begin == k->replay_tx) {
+		db_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
+		                                    : "no transaction is open");
+		return -1;
+	}
+	const char *sp = begin ? "SAVEPOINT cot_tx" : strncmp(sql, "COMMIT", 6) == 0
+	                 ? "RELEASE cot_tx" : "ROLLBACK TO cot_tx; RELEASE cot_tx";
+	if (sqlite3_exec(k->db, sp, NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(c, k, fn, sql, db_status_for(sqlite3_extended_errcode(k->db)),
+		        arena_strdup(&c->mem, sqlite3_errmsg(k->db)));
+		return -1;
+	}
+	k->replay_tx = begin;
+	return 0;
+}
+
 static int
 db_tx(cot_ctx *c, const char *fn, const char *sql)
 {
@@ -599,6 +665,8 @@ db_tx(cot_ctx *c, const char *fn, const char *sql)
 	if (k == NULL)
 		return -1;
 	bool begin = strncmp(sql, "BEGIN", 5) == 0;
+	if (c->db_replay)
+		return db_tx_replay(c, k, fn, begin, sql);
 	if (begin == !sqlite3_get_autocommit(k->db)) {
 		db_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
 		                                    : "no transaction is open");
@@ -651,6 +719,7 @@ db_request_end(cot_ctx *c)
 		return;
 	sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
 	k->tx_ctx = NULL;
+	k->replay_tx = false;
 }
 
 /* ==== column getters =================================================== */

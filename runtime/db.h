@@ -33,6 +33,15 @@ void db_request_end(cot_ctx *c);
 json_t *db_row_value(const cot_row *r);
 json_t *db_rows_value(const cot_rows *rs);
 
+/*
+ * Development only (NULL in the export): called on the request's thread
+ * after every cot_db_one/all/exec with the SQL, its parameters, the rows
+ * it returned or changed (-1: it failed) and the milliseconds it took.
+ * The arguments are valid only during the call.
+ */
+extern void (*db_statement_hook)(cot_ctx *c, const char *sql, int n,
+                                 const cot_value *params, long long rows, double ms);
+
 /* Statements cached on the calling thread's connection (for tests). */
 int db_cached_statements(void);
 

@@ -326,6 +326,7 @@ error_respond_as(cot_ctx *c, int status, const char *code, const char *detail,
 	c->status = status;
 	c->responded = true;
 	c->resp_body = NULL;
+	c->error_trace = trace;
 	c->content_type_fixed = false; /* the error body has its own type */
 	const char *accept = form_header(c, "Accept"); /* tests set req_headers */
 	switch (error_negotiate(accept)) {

@@ -75,6 +75,11 @@ static const flag_spec flags_table[] = {
 	  "then exit even if handlers are stuck (dev 5000, export 25000)" },
 	{ "cors", 'C', FLAGS_BOTH, FLAG_STRING, F(cfg.cors_origin), 0, 0, "ORIGIN",
 	  "allow cross-origin requests from ORIGIN (or *)" },
+	{ "replay", 0, FLAGS_DEV, FLAG_STRING, F(replay), 0, 0, "WHICH",
+	  "after a handler reloads, replay its last request with its\n"
+	  "writes rolled back: get (default: GET, HEAD), all, off" },
+	{ "no-inspector", 0, FLAGS_DEV, FLAG_BOOL, F(no_inspector), 0, 0, NULL,
+	  "record no requests for /_cot/requests (and replay none)" },
 	{ "exit-on-crash", 0, FLAGS_EXPORT, FLAG_BOOL, F(exit_on_crash), 0, 0, NULL,
 	  "after a handler crash is answered, drain and exit 70\n"
 	  "(for a supervisor to restart); default: keep serving" },

@@ -22,6 +22,8 @@ typedef struct flags {
 	bool check_only;        /* export: --check */
 	bool list_files;        /* export: --list-files */
 	bool exit_on_crash;     /* export: --exit-on-crash */
+	const char *replay;     /* dev: --replay get|all|off (devserver/console_replay.c) */
+	bool no_inspector;      /* dev: --no-inspector */
 } flags;
 
 /* Fills f with the defaults of program `which` (FLAGS_DEV or FLAGS_EXPORT). */

@@ -161,6 +161,9 @@ struct cot_ctx {
 	unsigned err_seq;          /* resp_seq when err was rendered */
 	cot_field *fields;           /* field errors so far (arena), in order */
 	int nfields, capfields;
+	bool db_replay;            /* dev replay: every write is rolled back (db.c) */
+	/* ---- dev console (devserver/console*.c) ---- */
+	const char *error_trace;   /* the trace error_respond last got, or NULL */
 };
 
 void ctx_init(cot_ctx *c);
@@ -284,13 +287,17 @@ typedef struct server_config {
 	void (*before_route)(void);
 	/*
 	 * Dev only: answers paths under /_cot/ itself. Returns a response to
-	 * queue (the server destroys it after queueing) or NULL for 404. The
+	 * queue (the server destroys it after queueing) or NULL for 404; the
+	 * status is c->status when set, else 200. The
 	 * connection allows MHD_suspend_connection (MHD_ALLOW_SUSPEND_RESUME).
 	 */
 	struct MHD_Response *(*dev_special)(cot_ctx *c);
 	/* Dev only: sees every response (success or error) before it is sent;
 	 * may replace c->resp_body/resp_len (e.g. inject a script into HTML). */
 	void (*dev_finish)(cot_ctx *c);
+	/* Dev only: sees every routed request before its handler runs (the
+	 * console starts its capture, marks replays). */
+	void (*dev_begin)(cot_ctx *c);
 } server_config;
 
 typedef struct server server;

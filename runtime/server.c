@@ -254,6 +254,8 @@ server_dispatch(server *s, cot_ctx *c)
 	server_request_id(c);
 	if (s->cfg.before_route != NULL)
 		s->cfg.before_route();
+	if (s->cfg.dev_begin != NULL)
+		s->cfg.dev_begin(c);
 
 	if (s->static_fd >= 0 && strncmp(c->raw_url, "/static/", 8) == 0) {
 		server_static(s, c);
@@ -314,7 +316,7 @@ server_special(server *s, cot_ctx *c, enum MHD_Result *ret)
 	struct MHD_Response *r = s->cfg.dev_special(c);
 	if (r == NULL)
 		return 0;
-	*ret = MHD_queue_response(c->conn, MHD_HTTP_OK, r);
+	*ret = MHD_queue_response(c->conn, c->status > 0 ? (unsigned)c->status : MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return 1;
 }

@@ -36,7 +36,10 @@
  *   - a symlink leaving static/ is a 404 on both; development's says
  *     "symlink leaves static/", the export, which did not embed it, "no
  *     such file".
- *   - /_cot/ belongs to the dev server (live reload); the export 404s it.
+ *   - /_cot/ belongs to the dev server (live reload, the dev console); the
+ *     export 404s it. The console's additions to dev's error answers (the
+ *     routes and nearest matches of a 404, the link from an HTML error page
+ *     to the request inspector) are taken out of the dev body.
  *
  * The servers share the app directory and so app.db: every write below is
  * idempotent (INSERT OR REPLACE of fixed rows) or fails, so both servers
@@ -677,6 +680,53 @@ canon_headers(const side *s, const char *path, bool dev)
 	return out;
 }
 
+/* Removes the span [from ... to] from s's body; counts the raw bytes. */
+static bool
+strip_span(side *s, const char *from, const char *to)
+{
+	const char *a = strstr(s->body, from), *b = a ? strstr(a, to) : NULL;
+	if (b == NULL)
+		return false;
+	b += strlen(to);
+	size_t n = (size_t)(b - a), ids = 0;
+	for (const char *m = a; (m = strstr(m, ID_MARK)) != NULL && m < b; m += strlen(ID_MARK))
+		ids++;
+	s->stripped += n + ids * (strlen(s->id ? s->id : "") - strlen(ID_MARK));
+	memmove((char *)a, b, strlen(b) + 1);
+	s->len -= n;
+	return true;
+}
+
+/*
+ * What the dev console adds to dev's answers (devserver/console*.c), by
+ * design: the routes and "did you mean" on a 404 for a path no route
+ * matches (HTML section, problem+json "suggestions", text lines), and on an
+ * HTML error page the link to the request's inspector entry.
+ */
+static void
+strip_console(side *s)
+{
+	const char *type = s->type ? s->type : "";
+	if (strncmp(type, "text/html", 9) == 0) {
+		strip_span(s, "<section id=\"cot-routes\"", "</section>\n");
+		strip_span(s, "<p class=\"cot-request\"", "</p>\n");
+	} else if (strncmp(type, "application/problem+json", 24) == 0) {
+		json_t *j = json_loadb(s->body, s->len, 0, NULL);
+		char *again = NULL;
+		if (json_object_del(j, "suggestions") == 0 &&
+		    (again = json_dumps(j, JSON_INDENT(2))) != NULL) {
+			s->stripped += s->len - strlen(again);
+			s->len = strlen(again);
+			free(s->body);
+			s->body = again;
+		}
+		json_decref(j);
+	} else if (strncmp(type, "text/plain", 10) == 0) {
+		while (strip_span(s, "did you mean: ", "\n"))
+			;
+	}
+}
+
 /* Fills the normalized fields of s from its answer. */
 static void
 normalize(side *s, const char *path, bool dev)
@@ -698,6 +748,8 @@ normalize(side *s, const char *path, bool dev)
 		if (before - s->len == strlen(LR_PREFIX ID_MARK LR_SUFFIX))
 			s->stripped = strlen(LR_PREFIX) + strlen(s->id) + strlen(LR_SUFFIX);
 	}
+	if (dev)
+		strip_console(s);
 	s->hdrs = canon_headers(s, path, dev);
 }
 
