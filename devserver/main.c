@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/auth.h"
 #include "../runtime/db.h"
 #include "../runtime/flags.h"
 #include "../runtime/internal.h"
@@ -40,7 +41,7 @@ static const char usage_main[] =
 	"usage: cotdev COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
-	"  new DIR        create an app in DIR from the template\n"
+	"  new [--auth] DIR  create an app in DIR from the template (--auth: accounts)\n"
 	"  run [DIR]      serve the app in DIR (default .), reloading handlers on save\n"
 	"  check [DIR]    compile every handler once; exit 1 if any fails\n"
 	"  routes [DIR]   print the app's routes\n"
@@ -50,9 +51,12 @@ static const char usage_main[] =
 	"`cotdev COMMAND --help` describes a command.\n";
 
 static const char usage_new[] =
-	"usage: cotdev new DIR\n"
+	"usage: cotdev new [--auth] DIR\n"
 	"\n"
-	"Creates a new app in DIR (which must not exist or be empty).\n";
+	"Creates a new app in DIR (which must not exist or be empty), with its app\n"
+	"secret in DIR/.cot-secret (kept out of git by DIR/.gitignore).\n"
+	"  --auth   add accounts: users, sign-up, log-in, log-out pages, a current-user\n"
+	"           middleware, and notes that belong to their user\n";
 
 static const char usage_check[] =
 	"usage: cotdev check [DIR]\n"
@@ -121,10 +125,15 @@ main_new(int argc, char **argv)
 {
 	if (main_wants_help(argc, argv))
 		return main_usage(usage_new, 0);
+	bool auth = argc == 3 && strcmp(argv[1], "--auth") == 0;
+	if (auth) {
+		argc--;
+		argv++;
+	}
 	if (argc != 2 || argv[1][0] == '-')
 		return main_usage(usage_new, 2);
 	char err[1024];
-	if (scaffold_new(main_home(), argv[1], err, sizeof(err)) != 0) {
+	if (scaffold_new(main_home(), argv[1], auth, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cotdev new: %s\n", err);
 		return 1;
 	}
@@ -243,6 +252,10 @@ main_run(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	char inc[PATH_MAX], err[1024];
+	if (secret_init_dev(err, sizeof(err)) != 0) {
+		fprintf(stderr, "cotdev run: %s\n", err);
+		return 1;
+	}
 	if (db_init(main_db_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cotdev run: %s\n", err);
 		return 1;

@@ -1,7 +1,13 @@
 /*
- * scaffold.c -- `cotdev new DIR`: copy app_template, write a .gitignore
- * (database, secrets, build output), then tell clangd where cot.h is so
- * editors resolve it with no setup.
+ * scaffold.c -- `cotdev new [--auth] DIR`: copy app_template, write a
+ * .gitignore (database, secrets, build output) and the app secret
+ * (.cot-secret, which that .gitignore keeps out of version control), then
+ * tell clangd where cot.h is so editors resolve it with no setup.
+ *
+ * --auth lays app_template_auth over the copy: accounts (users table,
+ * sign-up, log-in, log-out, a current-user middleware) and per-user notes.
+ * Its files replace the template's of the same name (schema.sql, notes.c,
+ * the layout); everything else is the plain template.
  *
  * DIR may exist if it is empty; anything else is refused rather than merged,
  * so `cotdev new` can never overwrite a developer's files.
@@ -16,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/auth.h"
 #include "scaffold.h"
 
 /* 1 if dir is missing or empty, 0 if it holds something, -1 if not a dir. */
@@ -61,8 +68,9 @@ scaffold_copy_file(const char *from, const char *to, mode_t mode)
 	return rc;
 }
 
+/* replace: the overlay's files take the place of the template's */
 static int
-scaffold_copy_tree(const char *from, const char *to, char *err, size_t errlen)
+scaffold_copy_tree(const char *from, const char *to, bool replace, char *err, size_t errlen)
 {
 	if (mkdir(to, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", to, strerror(errno));
@@ -85,8 +93,9 @@ scaffold_copy_tree(const char *from, const char *to, char *err, size_t errlen)
 		if (stat(src, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode))
-			rc = scaffold_copy_tree(src, dst, err, errlen);
-		else if (scaffold_copy_file(src, dst, st.st_mode) != 0) {
+			rc = scaffold_copy_tree(src, dst, replace, err, errlen);
+		else if ((replace && unlink(dst) != 0 && errno != ENOENT) ||
+		         scaffold_copy_file(src, dst, st.st_mode) != 0) {
 			snprintf(err, errlen, "cannot copy %s to %s: %s", src, dst, strerror(errno));
 			rc = -1;
 		}
@@ -141,7 +150,8 @@ static const char scaffold_gitignore[] =
 	"/app.db-*\n"
 	"*.db-wal\n"
 	"*.db-shm\n"
-	"# secrets: never commit them\n"
+	"# secrets: never commit them (.cot-secret: the app secret, cotdev new)\n"
+	"/.cot-secret\n"
 	".env\n"
 	".env.*\n"
 	"/secrets/\n"
@@ -165,7 +175,7 @@ scaffold_gitignore_write(const char *dir, char *err, size_t errlen)
 }
 
 int
-scaffold_new(const char *home, const char *dir, char *err, size_t errlen)
+scaffold_new(const char *home, const char *dir, bool auth, char *err, size_t errlen)
 {
 	int empty = scaffold_is_empty(dir);
 	if (empty < 0) {
@@ -179,8 +189,15 @@ scaffold_new(const char *home, const char *dir, char *err, size_t errlen)
 	}
 	char tmpl[PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/app_template", home);
-	if (scaffold_copy_tree(tmpl, dir, err, errlen) != 0 ||
-	    scaffold_gitignore_write(dir, err, errlen) != 0)
+	if (scaffold_copy_tree(tmpl, dir, false, err, errlen) != 0)
+		return -1;
+	snprintf(tmpl, sizeof(tmpl), "%s/app_template_auth", home);
+	if (auth && scaffold_copy_tree(tmpl, dir, true, err, errlen) != 0)
+		return -1;
+	char secret[PATH_MAX];
+	snprintf(secret, sizeof(secret), "%s/" SECRET_DEV_FILE, dir);
+	if (scaffold_gitignore_write(dir, err, errlen) != 0 ||
+	    secret_create_file(secret, err, errlen) != 0)
 		return -1;
 	return scaffold_editor_config(home, dir, err, errlen);
 }

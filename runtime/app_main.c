@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "db.h"
 #include "embed.h"
 #include "flags.h"
@@ -396,6 +397,7 @@ main(int argc, char **argv)
 	if (o.db_path == NULL)
 		o.db_path = "./app.db";
 	crash_exit_on_crash = o.exit_on_crash;
+	session_secure = o.secure_cookies;
 	embed_register(app_embedded, app_embedded_count);
 	if (o.list_files) {
 		app_list_files();
@@ -405,10 +407,15 @@ main(int argc, char **argv)
 		return 1;
 	if (o.check_only)
 		return 0;
+	char err[512];
+	/* No weak default: without a secret anyone could forge sessions. */
+	if (secret_init_export(o.secret_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", argv[0], err);
+		return 1;
+	}
 	/* The address first: a start that cannot serve must not have migrated
 	 * the database the process it was to replace is still using. Bound, not
 	 * listening: a refusal below drops no connection. */
-	char err[512];
 	if ((o.cfg.bound_fd = server_bind(&o.cfg, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s: %s\n", argv[0], err);
 		return 1;

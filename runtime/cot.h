@@ -587,6 +587,89 @@ cot_result cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs);
  */
 cot_result cot_fail_fields(cot_ctx *c, const char *field, ...);
 
+/* ---- accounts: sessions, CSRF, passwords, tokens, rate limits ---------- */
+
+/*
+ * Per-request state: middleware stores a value, handlers read it.
+ *     cot_set(c, "user", cot_db_one(c, "SELECT ... WHERE id = ?", id));
+ *     cot_row *user = cot_get(c, "user");
+ * The value must belong to the request already (a row, a cot_sprintf or
+ * cot_alloc result); nothing is copied or freed. cot_get: NULL if unset.
+ */
+void cot_set(cot_ctx *c, const char *key, void *value);
+void *cot_get(cot_ctx *c, const char *key);
+
+/*
+ * The session: string values in an encrypted, authenticated cookie
+ * (cot_session; HttpOnly, SameSite=Lax, Secure behind https or with
+ * --secure-cookies; 14 days from its last change). Tampered, expired or
+ * foreign cookies read as no session. Strings returned belong to the request.
+ * cot_session_get: NULL if unset. cot_session_set: value NULL removes the
+ * key; 0, or -1 (no app secret: the request answers 500).
+ */
+const char *cot_session_get(cot_ctx *c, const char *key);
+int cot_session_set(cot_ctx *c, const char *key, const char *value);
+/* Ends the session: the cookie is deleted (log-out). */
+void cot_session_clear(cot_ctx *c);
+/* New session id and CSRF token, values kept. Call it on log-in, before
+ * storing the user: a session planted before log-in never gains the user. */
+int cot_session_regenerate(cot_ctx *c);
+/* The session's random id; NULL when the request has no session. */
+const char *cot_session_id(cot_ctx *c);
+/* Lifetime of the session cookie from now, in seconds (default 14 days). */
+void cot_session_max_age(cot_ctx *c, long long seconds);
+
+/*
+ * CSRF: unsafe requests from browsers must carry the session's token
+ * (templates: {{{csrf_field}}} inside each <form>, or {{csrf_token}}); see
+ * README "Accounts" for the whole rule. The token, for scripts that send
+ * it as X-CSRF-Token; creates the session. NULL without an app secret.
+ */
+const char *cot_csrf_token(cot_ctx *c);
+
+/*
+ * Passwords: argon2id (libsodium crypto_pwhash_str, ~50-100 ms, 19 MiB).
+ * cot_password_hash: the string to store (belongs to the request; NULL on
+ * failure). cot_password_verify: 1 if the password matches `hash`; a NULL
+ * hash (no such user) costs the same time and returns 0.
+ * cot_password_needs_rehash: 1 when `hash` uses other parameters: after a
+ * successful verify, store cot_password_hash of the password again.
+ */
+const char *cot_password_hash(cot_ctx *c, const char *password);
+int cot_password_verify(const char *hash, const char *password);
+int cot_password_needs_rehash(const char *hash);
+
+/*
+ * The token of "Authorization: Bearer TOKEN" or "Authorization: Token
+ * TOKEN" (also Token token="TOKEN"); NULL if none. Belongs to the request.
+ * Requests that carry one are exempt from CSRF and see no cookie session.
+ */
+const char *cot_bearer(cot_ctx *c);
+
+/*
+ * JWT (RFC 7519), HS256 with a key derived from the app secret.
+ * cot_jwt_sign: `claims` (borrowed; NULL: none) plus "iat" and, when
+ * ttl_seconds > 0, "exp"; the token belongs to the request.
+ * cot_jwt_verify: the claims (belong to the request: do not decref), or
+ * NULL with the reason in *why (may be NULL): not HS256 ("alg": "none"
+ * included), bad signature, expired (60 s of clock skew allowed), nbf.
+ */
+const char *cot_jwt_sign(cot_ctx *c, struct json_t *claims, long long ttl_seconds);
+struct json_t *cot_jwt_verify(cot_ctx *c, const char *token, const char **why);
+
+/*
+ * Rate limit: a token bucket of `limit` requests per `per_seconds` for
+ * (scope, key); key NULL: the client's IP. Returns 0 when allowed, else
+ * the seconds until the next request is (Retry-After is set): answer
+ *     return cot_fail(c, 429, "too many attempts: try again in %d s", wait);
+ * Buckets are per process.
+ */
+int cot_rate_limit(cot_ctx *c, const char *scope, const char *key, int limit,
+                   int per_seconds);
+
+/* The client's IP address (the connection's peer), as text. */
+const char *cot_client_ip(cot_ctx *c);
+
 /* ---- templates -------------------------------------------------------- */
 
 /*

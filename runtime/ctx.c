@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "db.h"
 #include "form.h"
 #include "internal.h"
@@ -191,6 +192,7 @@ ctx_free(cot_ctx *c)
 	c->body = NULL;
 	db_request_end(c); /* rolls back a transaction the handler left open */
 	json_request_free(c);
+	auth_request_free(c);
 	if (c->resp_fd > 0) /* a file response that was never handed to MHD */
 		close(c->resp_fd);
 	c->resp_fd = 0;

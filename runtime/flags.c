@@ -83,6 +83,12 @@ static const flag_spec flags_table[] = {
 	{ "exit-on-crash", 0, FLAGS_EXPORT, FLAG_BOOL, F(exit_on_crash), 0, 0, NULL,
 	  "after a handler crash is answered, drain and exit 70\n"
 	  "(for a supervisor to restart); default: keep serving" },
+	{ "secret-file", 0, FLAGS_EXPORT, FLAG_STRING, F(secret_file), 0, 0, "PATH",
+	  "the app secret, one per line: the first signs, the others\n"
+	  "still verify (default: $COT_SECRET, else the file\n"
+	  "$COT_SECRET_FILE; one is required)" },
+	{ "secure-cookies", 0, FLAGS_EXPORT, FLAG_BOOL, F(secure_cookies), 0, 0, NULL,
+	  "mark session cookies Secure (set it behind https)" },
 };
 
 #define FLAGS_COUNT (sizeof(flags_table) / sizeof(flags_table[0]))

@@ -164,6 +164,8 @@ struct cot_ctx {
 	bool db_replay;            /* dev replay: every write is rolled back (db.c) */
 	/* ---- dev console (devserver/console*.c) ---- */
 	const char *error_trace;   /* the trace error_respond last got, or NULL */
+	/* ---- accounts: session, vars, JWT claims (auth.h) ---- */
+	struct auth_request *auth; /* NULL until used (arena) */
 };
 
 void ctx_init(cot_ctx *c);

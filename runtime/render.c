@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "db.h"
 #include "internal.h"
 #include "template.h"
@@ -79,13 +80,12 @@ cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
 {
 	char err[512];
 	template_buf buf = { 0 };
-	json_t *empty = NULL;
-	if (data == NULL)
-		data = empty = json_object();
+	/* {{{csrf_field}}} and {{csrf_token}}: placeholders, filled below */
+	json_t *page = csrf_template_data(data);
 	int rc = render_cache == NULL ? TEMPLATE_ERROR
-	         : template_cache_render(render_cache, name, data,
+	         : template_cache_render(render_cache, name, page,
 	                                 TEMPLATE_STRICT | TEMPLATE_LAYOUT, &buf, err, sizeof(err));
-	json_decref(empty);
+	json_decref(page);
 	if (rc != TEMPLATE_OK) {
 		template_buf_free(&buf);
 		if (render_cache == NULL)
@@ -98,6 +98,7 @@ cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
 	char *body = arena_strndup(&c->mem, buf.data ? buf.data : "", buf.len);
 	size_t len = buf.len;
 	template_buf_free(&buf);
+	csrf_fill(c, body, len); /* only a page that shows a token makes a session */
 	c->status = status;
 	c->content_type = "text/html; charset=utf-8";
 	c->resp_body = body;

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "internal.h"
 #include "fields.h"
 #include "static.h"
@@ -289,7 +290,7 @@ server_dispatch(server *s, cot_ctx *c)
 		              c->path, c->method, c->match.allow), NULL);
 		break;
 	case ROUTER_FOUND:
-		if (!middleware_before(c))
+		if (!csrf_check(c) && !middleware_before(c))
 			server_call(c, c->match.b);
 		break;
 	}
@@ -347,6 +348,7 @@ static void
 server_after(server *s, cot_ctx *c)
 {
 	middleware_after(c);
+	session_finish(c); /* Set-Cookie when the session changed */
 	if (s->cfg.cors_origin != NULL && !server_has_header(c, "Access-Control-Allow-Origin")) {
 		cot_set_header(c, "Access-Control-Allow-Origin", s->cfg.cors_origin);
 		cot_set_header(c, "Vary", "Origin");

@@ -279,6 +279,13 @@ h_server_start(const h_target *t, const char *app, h_server *s, char *err, size_
 			fprintf(stderr, "harness: cannot enter %s: %s\n", app, strerror(errno));
 			_exit(127);
 		}
+		/* An export needs the app secret (secret.c): the one `cotdev new`
+		 * wrote, as a deployment would pass it, unless the test set one. */
+		if (t->export_first && getenv("COT_SECRET") == NULL &&
+		    getenv("COT_SECRET_FILE") == NULL)
+			setenv(access(".cot-secret", R_OK) == 0 ? "COT_SECRET_FILE" : "COT_SECRET",
+			       access(".cot-secret", R_OK) == 0 ? ".cot-secret"
+			       : "harness-test-secret-0123456789abcdef0123", 1);
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -484,6 +484,8 @@ main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	cotdev = argv[1];
+	/* the binaries below need an app secret to start (secret.c) */
+	setenv("COT_SECRET", "test-export-secret-0123456789abcdef0123456789", 0);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cot-test-export-XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;

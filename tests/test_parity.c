@@ -577,6 +577,8 @@ typedef struct side {
 #define LR_PREFIX "<script src=\"/_cot/live.js\" data-request-id=\""
 #define LR_SUFFIX "\"></script>"
 #define ID_MARK "{request-id}"
+#define CSRF_PREFIX "name=\"_csrf\" value=\""
+#define CSRF_MARK "{csrf-token-of-the-session-43-characters--}" /* same length */
 
 /* Start of the last header block (after a 100 Continue, the final one). */
 static const char *
@@ -669,6 +671,11 @@ canon_headers(const side *s, const char *path, bool dev)
 			if (value[0] == '"' && dash != NULL && strchr(dash + 1, '-') != NULL)
 				strcpy(dash, "-(mtime-inode)\"");
 		}
+		/* a session cookie is random per answer (runtime/session.c) */
+		if (!strcmp(name, "set-cookie") && !strncmp(value, "cot_session=", 12) &&
+		    value[12] != ';')
+			snprintf(value, sizeof(value), "cot_session={session}%s", strchr(value, ';')
+			         ? strchr(value, ';') : "");
 		if (is_static(path) && !strcmp(name, "cache-control") &&
 		    !strcmp(value, dev ? "no-cache" : "public, max-age=31536000"))
 			snprintf(value, sizeof(value), "(no-cache in development, a year in the export)");
@@ -740,6 +747,15 @@ normalize(side *s, const char *path, bool dev)
 	s->body = replace_all(s->r.body ? s->r.body : "", &len,
 	                      s->id && *s->id ? s->id : "\001none", ID_MARK);
 	s->len = len;
+	/* a form's CSRF token is its session's, random per answer (csrf.c) */
+	const char *tok = strstr(s->body, CSRF_PREFIX);
+	if (tok != NULL && strlen(tok) >= strlen(CSRF_PREFIX) + 43) {
+		char token[44];
+		snprintf(token, sizeof(token), "%s", tok + strlen(CSRF_PREFIX));
+		char *b = replace_all(s->body, &s->len, token, CSRF_MARK);
+		free(s->body);
+		s->body = b;
+	}
 	if (dev && s->type && strncmp(s->type, "text/html", 9) == 0) {
 		size_t before = s->len;
 		char *b = replace_all(s->body, &s->len, LR_PREFIX ID_MARK LR_SUFFIX, "");

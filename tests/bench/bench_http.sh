@@ -78,6 +78,8 @@ start() {
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 "$COTDEV" new "$tmp/app" >/dev/null
+# the export refuses to start without an app secret (runtime/secret.c)
+export COT_SECRET=${COT_SECRET:-bench-secret-0123456789abcdef0123456789}
 "$COTDEV" export "$tmp/app" -o "$tmp/app-bin" | sed 's/^/# /'
 start bare taskset -c "$SERVER_CPUS" "$BARE" 0 "$THREADS"
 start export taskset -c "$SERVER_CPUS" "$tmp/app-bin" --port 0 --threads "$THREADS" --quiet --db "$tmp/export.db"

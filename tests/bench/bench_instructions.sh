@@ -15,6 +15,8 @@ PORT=${PORT:-18199}
 tmp=$(mktemp -d /tmp/cot-bench-ir-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 "$COTDEV" new "$tmp/app" >/dev/null
+# the export refuses to start without an app secret (runtime/secret.c)
+export COT_SECRET=${COT_SECRET:-bench-secret-0123456789abcdef0123456789}
 "$COTDEV" export "$tmp/app" -o "$tmp/app-bin" >/dev/null
 total() { # total NAME N CMD... -> program total of instructions
 	local name=$1 n=$2 pid urls i

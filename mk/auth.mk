@@ -1,0 +1,13 @@
+# accounts: the app secret, cookie sessions, CSRF, passwords, JWT, rate
+# limits, per-request state (runtime/secret.c session.c csrf.c password.c
+# jwt.c ratelimit.c vars.c; auth.h), all on libsodium. The runtime links it,
+# so exports do too (LIBS reaches COT_EXPORT_LIBS) and name libsodium23.
+RUNTIME  += runtime/secret.c runtime/session.c runtime/csrf.c runtime/password.c \
+            runtime/jwt.c runtime/ratelimit.c runtime/vars.c
+LIBS     += -lsodium
+PACKAGES += libsodium-dev
+
+build/test_auth: tests/test_auth.c tests/api_test.h $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests $< $(RUNTIME_SAN) -o $@ $(LIBS)
+TEST_BINS += build/test_auth
+TEST_CMDS += build/test_auth
