@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/internal.h"
 #include "compiler.h"
 #include "file.h"
 #include "tcclines.h"
@@ -216,6 +217,9 @@ compiler_add_api(TCCState *s)
 {
 	for (const compiler_symbol *sym = compiler_api; sym->name != NULL; sym++)
 		tcc_add_symbol(s, sym->name, sym->addr);
+	/* exit() and its kin in handler code answer 500 instead (crash_exit.c) */
+	for (const crash_exit_symbol *e = crash_exit_symbols; e->name != NULL; e++)
+		tcc_add_symbol(s, e->name, e->addr);
 }
 
 /* Checks the module table tcc produced; writes a message into log on error. */

@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/internal.h"
 #include "../runtime/migrate.h"
 #include "../runtime/static.h"
 #include "export.h"
@@ -427,6 +428,10 @@ export_isolate(export_state *x, int nhandlers)
 		for (int k = 0; export_text_sections[k] != NULL; k++)
 			sv_pushf(&jobs[i].argv, "--rename-section=%s=cot_handler_text",
 			         export_text_sections[k]);
+		/* exit() and its kin answer 500, as tcc_add_symbol makes them in
+		 * development (runtime/crash_exit.c) */
+		for (const crash_exit_symbol *e = crash_exit_symbols; e->name != NULL; e++)
+			sv_pushf(&jobs[i].argv, "--redefine-sym=%s=%s", e->name, e->replacement);
 		sv_pushf(&jobs[i].argv, "%s/h_%d.o", x->tmp, i);
 		snprintf(jobs[i].log, sizeof(jobs[i].log), "%s/objcopy_%d.log", x->tmp, i);
 	}

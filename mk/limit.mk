@@ -11,3 +11,5 @@ build/test_hostile: tests/test_hostile.c tests/harness.c tests/harness.h tests/t
 TEST_BINS += build/test_hostile
 TEST_CMDS += build/test_hostile@build/cotdev build/test_hostile@build/cotdev-san \
              build/test_hostile@export:build/cotdev
+RUNTIME += runtime/guard.c
+RUNTIME += runtime/crash_exit.c

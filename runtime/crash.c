@@ -43,6 +43,7 @@
 
 #define CRASH_ALTSTACK (64 * 1024)
 #define CRASH_MAX_RUNNING 256
+#define CRASH_GRACE_MS 1000 /* running outside handler code: abandoned after */
 
 typedef struct crash_frame {
 	sigjmp_buf jmp;
@@ -56,11 +57,27 @@ typedef struct crash_frame {
 static _Thread_local crash_frame *volatile crash_current;
 static _Thread_local bool crash_thread_ready;
 
-/* Calls in flight, for the watchdog. */
+/*
+ * Calls in flight, for the watchdog. A slot goes FREE -> CLAIMED (the
+ * owner fills it) -> RUNNING; the owner takes it back to FREE when the call
+ * ends, unless the watchdog moved it RUNNING -> ABANDONING -> ABANDONED
+ * first: then the owner waits out ABANDONING (the watchdog is writing the
+ * 503 on the request's socket, which must stay open until it is done) and
+ * drops its own answer.
+ */
+enum { CRASH_FREE, CRASH_CLAIMED, CRASH_RUNNING, CRASH_ABANDONING, CRASH_ABANDONED };
+
 static struct {
+	atomic_int state;
 	_Atomic(pthread_t) thread;
-	_Atomic double deadline_ms; /* 0: slot free; -1: being claimed */
+	atomic_int tid;
+	_Atomic double deadline_ms;
+	_Atomic(cot_ctx *) ctx;
+	_Atomic(const binding *) b;
 } crash_running[CRASH_MAX_RUNNING];
+
+void (*crash_abandon_hook)(cot_ctx *c, const binding *b, pid_t tid, int budget_ms);
+static atomic_int crash_abandoned_now; /* abandoned calls not yet returned */
 
 static int crash_budget_ms;
 static pthread_t crash_watchdog_thread;
@@ -193,11 +210,44 @@ crash_on_signal(int sig, siginfo_t *si, void *ucv)
 	f->rep->code = si->si_code;
 	f->rep->addr = (uintptr_t)si->si_addr;
 	f->rep->stuck = sig == SIGUSR2;
+	f->rep->exit_call = NULL;
 	if (f->b->debug != NULL) {
 		crash_walk(f, uc);
 		crash_scan_stack(f);
 	} else {
 		crash_unwind(f, uc); /* gcc code keeps no frame pointers: use .eh_frame */
+	}
+	siglongjmp(f->jmp, 1);
+}
+
+/*
+ * Handler code called exit(status) (or _exit, _Exit, quick_exit: see
+ * crash_exit.c, which both servers route those calls to): answered like a
+ * crash, from the handler's own stack -- a 500 with a trace naming the
+ * call -- instead of ending the process and every request in flight with
+ * it. Returns only when the calling thread is not running a handler (a
+ * thread the handler started itself); the caller then really exits.
+ */
+void
+crash_leave(const char *call, int status)
+{
+	crash_frame *f = crash_current;
+	if (f == NULL || atomic_exchange(&f->in_signal, true))
+		return;
+	ucontext_t uc;
+	getcontext(&uc);
+	crash_report *r = f->rep;
+	r->sig = 0;
+	r->code = 0;
+	r->addr = 0;
+	r->stuck = false;
+	r->exit_call = call;
+	r->exit_status = status;
+	if (f->b->debug != NULL) {
+		crash_walk(f, &uc);
+		crash_scan_stack(f);
+	} else {
+		crash_unwind(f, &uc);
 	}
 	siglongjmp(f->jmp, 1);
 }
@@ -222,6 +272,74 @@ crash_thread_setup(void)
 
 /* ==== watchdog ========================================================= */
 
+/*
+ * The scheduler's state of thread tid: 'R' running or runnable, 'S' or 'D'
+ * asleep in the kernel (a system call), '?' unknown. From /proc, so the
+ * watchdog can leave a thread in a system call alone.
+ */
+static char
+crash_thread_state(int tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
+}
+
+/* Gives up on slot i's call: the hook answers 503 and replaces the worker. */
+static void
+crash_abandon(int i)
+{
+	int running = CRASH_RUNNING;
+	if (!atomic_compare_exchange_strong(&crash_running[i].state, &running, CRASH_ABANDONING))
+		return; /* it ended meanwhile */
+	atomic_fetch_add(&crash_abandoned_now, 1);
+	if (crash_abandon_hook != NULL)
+		crash_abandon_hook(atomic_load(&crash_running[i].ctx), atomic_load(&crash_running[i].b),
+		                   atomic_load(&crash_running[i].tid), crash_budget_ms);
+	atomic_store(&crash_running[i].state, CRASH_ABANDONED);
+}
+
+/*
+ * Past its deadline a call is stopped where that is safe and abandoned
+ * where it is not:
+ * - a thread the kernel says is running gets SIGUSR2, which jumps out only
+ *   when it interrupted the handler's own code (a loop); elsewhere (libc,
+ *   the runtime, a library) it returns, since jumping out of malloc could
+ *   leave a lock held for good;
+ * - a thread asleep in the kernel (sleep, a lock, a read) is never
+ *   signalled: a signal would make its system call fail with EINTR or
+ *   return early (sleep(60) used to return after 5 s), changing what the
+ *   handler sees. It is abandoned at once: answered 503 from here, and its
+ *   worker replaced; when the call returns (if ever), its answer is dropped;
+ * - a thread still running outside its code CRASH_GRACE_MS past the
+ *   deadline (a long computation in a library) is abandoned too.
+ * An abandoned thread that runs its own code again is still signalled, so
+ * a loop entered later is stopped and the thread comes back.
+ * The one window left: a thread read as running that enters a system call
+ * before the signal arrives. /proc offers nothing tighter without stopping
+ * the thread; it is microseconds once per tick past a deadline.
+ */
+static void
+crash_watch(int i, double now)
+{
+	int st = atomic_load(&crash_running[i].state);
+	double deadline = atomic_load(&crash_running[i].deadline_ms);
+	if ((st != CRASH_RUNNING && st != CRASH_ABANDONED) || now <= deadline)
+		return;
+	char ts = crash_thread_state(atomic_load(&crash_running[i].tid));
+	if (ts == 'R')
+		pthread_kill(atomic_load(&crash_running[i].thread), SIGUSR2);
+	if (st == CRASH_RUNNING && (ts != 'R' || now > deadline + CRASH_GRACE_MS))
+		crash_abandon(i);
+}
+
 static void *
 crash_watchdog(void *arg)
 {
@@ -230,30 +348,59 @@ crash_watchdog(void *arg)
 		struct timespec tick = { 0, 20 * 1000 * 1000 };
 		nanosleep(&tick, NULL);
 		double now = ctx_now_ms();
-		for (int i = 0; i < CRASH_MAX_RUNNING; i++) {
-			double d = atomic_load(&crash_running[i].deadline_ms);
-			if (d > 0 && now > d)
-				pthread_kill(atomic_load(&crash_running[i].thread), SIGUSR2);
-		}
+		for (int i = 0; i < CRASH_MAX_RUNNING; i++)
+			crash_watch(i, now);
 	}
 	return NULL;
 }
 
 static int
-crash_register(double deadline)
+crash_register(cot_ctx *c, const binding *b, double deadline)
 {
 	for (int i = 0; i < CRASH_MAX_RUNNING; i++) {
-		double zero = 0;
-		/* claim with -1 first: the watchdog ignores it, and no other
-		 * thread can overwrite `thread` between our store and publish */
-		if (atomic_load(&crash_running[i].deadline_ms) == 0 &&
-		    atomic_compare_exchange_strong(&crash_running[i].deadline_ms, &zero, -1.0)) {
+		int free_state = CRASH_FREE;
+		/* claim first: the watchdog ignores a claimed slot while we fill it */
+		if (atomic_load(&crash_running[i].state) == CRASH_FREE &&
+		    atomic_compare_exchange_strong(&crash_running[i].state, &free_state,
+		                                   CRASH_CLAIMED)) {
 			atomic_store(&crash_running[i].thread, pthread_self());
+			atomic_store(&crash_running[i].tid, gettid());
 			atomic_store(&crash_running[i].deadline_ms, deadline);
+			atomic_store(&crash_running[i].ctx, c);
+			atomic_store(&crash_running[i].b, b);
+			atomic_store(&crash_running[i].state, CRASH_RUNNING);
 			return i;
 		}
 	}
 	return -1; /* more calls than slots: this one runs without a budget */
+}
+
+/*
+ * Frees slot i at the end of its call. Returns true when the watchdog had
+ * abandoned it: the 503 went out, the caller must not answer.
+ */
+static bool
+crash_unregister(int i)
+{
+	if (i < 0)
+		return false;
+	int running = CRASH_RUNNING;
+	if (atomic_compare_exchange_strong(&crash_running[i].state, &running, CRASH_FREE))
+		return false;
+	while (atomic_load(&crash_running[i].state) == CRASH_ABANDONING) {
+		struct timespec t = { 0, 1000 * 1000 };
+		nanosleep(&t, NULL);
+	}
+	atomic_store(&crash_running[i].state, CRASH_FREE);
+	atomic_fetch_sub(&crash_abandoned_now, 1);
+	return true;
+}
+
+/* Calls abandoned by the watchdog whose threads have not come back. */
+int
+crash_abandoned(void)
+{
+	return atomic_load(&crash_abandoned_now);
 }
 
 /* ==== public =========================================================== */
@@ -339,25 +486,27 @@ crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *,
 	}
 	crash_thread_setup();
 	crash_frame f = { .rep = rep, .b = b };
+	rep->abandoned = false;
 	f.stack_top = (uintptr_t)__builtin_frame_address(0);
 	f.deadline_ms = crash_budget_ms > 0 ? c->start_ms + crash_budget_ms : 0;
 	atomic_init(&f.in_signal, false);
-	volatile int slot = f.deadline_ms > 0 ? crash_register(f.deadline_ms) : -1;
+	volatile int slot = f.deadline_ms > 0 ? crash_register(c, b, f.deadline_ms) : -1;
 	/*
 	 * No signal mask is saved (that is a system call per request): every
 	 * handler is installed SA_NODEFER with an empty sa_mask, so jumping out
 	 * of one leaves the thread's mask as it was.
 	 */
-	if (sigsetjmp(f.jmp, 0) != 0) {
-		crash_current = NULL;
-		if (slot >= 0)
-			atomic_store(&crash_running[slot].deadline_ms, 0);
+	volatile int rc = 1;
+	if (sigsetjmp(f.jmp, 0) == 0) {
+		crash_current = &f;
+		call(c, b, arg);
+		rc = 0;
+	}
+	crash_current = NULL;
+	if (crash_unregister(slot)) { /* answered 503 by the watchdog already */
+		c->abandoned = true;
+		rep->abandoned = true;
 		return 1;
 	}
-	crash_current = &f;
-	call(c, b, arg);
-	crash_current = NULL;
-	if (slot >= 0)
-		atomic_store(&crash_running[slot].deadline_ms, 0);
-	return 0;
+	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cot.h"
 
@@ -133,6 +134,7 @@ struct cot_ctx {
 	bool responded;
 	bool param_invalid;        /* cot_param_int saw a non-number */
 	bool too_large;            /* body went over the limit */
+	bool abandoned;            /* the watchdog answered 503; send nothing */
 	/* failure, when the handler called cot_fail */
 	const char *fail_file;
 	int fail_line;
@@ -200,6 +202,9 @@ typedef struct crash_report {
 	uintptr_t addr;            /* si_addr */
 	uintptr_t sp;              /* stack pointer at the fault */
 	bool stuck;                /* stopped by the watchdog */
+	bool abandoned;            /* the watchdog answered 503 and gave up on it */
+	const char *exit_call;     /* "exit", "_exit"...: handler code called it */
+	int exit_status;
 	int npcs;
 	uintptr_t pcs[CRASH_MAX_PCS]; /* faulting pc, then return addresses */
 } crash_report;
@@ -209,6 +214,21 @@ extern bool crash_exit_on_crash;
 extern atomic_bool crash_exit_requested;
 
 int crash_init(int budget_ms);
+/* Called by the watchdog (its thread) when it abandons a call stuck outside
+ * its own code: answer c with 503 and replace worker thread tid. c's
+ * thread is still inside the call and does not touch c's response meanwhile. */
+extern void (*crash_abandon_hook)(cot_ctx *c, const binding *b, pid_t tid, int budget_ms);
+int crash_abandoned(void);
+void crash_leave(const char *call, int status);
+/* crash_exit.c: what handler code gets for exit, _exit, _Exit, quick_exit --
+ * dev binds them with tcc_add_symbol, the export with objcopy
+ * --redefine-sym on each handler object, so the same calls are caught. */
+typedef struct crash_exit_symbol {
+	const char *name;          /* "exit" */
+	const char *replacement;   /* "crash_exit_exit" */
+	const void *addr;
+} crash_exit_symbol;
+extern const crash_exit_symbol crash_exit_symbols[];
 void crash_set_code(const void *lo, const void *hi);
 void crash_shutdown(void);
 int crash_call(cot_ctx *c, const binding *b, crash_report *rep);
@@ -260,6 +280,19 @@ int render_init(const char *dir);
 int render_add_embedded(const char *name, const char *src, char *err, size_t errlen);
 void render_shutdown(void);
 int render_check(const char *name, char *err, size_t errlen);
+
+/* ==== connections (guard.c) ========================================== */
+
+enum MHD_ConnectionNotificationCode;
+void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code);
+void guard_head(struct MHD_Connection *conn);
+void guard_done(struct MHD_Connection *conn);
+int guard_fd(struct MHD_Connection *conn);
+int guard_cut_thread(pid_t tid, int except_fd);
+int guard_start(int head_timeout_s);
+void guard_stop(void);
+long guard_cut_heads(void);
 
 /* ==== server (server.c) ================================================ */
 

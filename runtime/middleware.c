@@ -126,7 +126,7 @@ void
 middleware_after(cot_ctx *c)
 {
 	int order[MIDDLEWARE_MAX];
-	int n = middleware_order(order);
+	int n = c->abandoned ? 0 : middleware_order(order); /* nothing will be sent */
 	for (int i = n - 1; i >= 0; i--)
 		middleware_call(c, &middleware_slots[order[i]].after);
 }

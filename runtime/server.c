@@ -36,6 +36,7 @@
 #include "auth.h"
 #include "internal.h"
 #include "fields.h"
+#include "limit.h"
 #include "static.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
@@ -47,15 +48,26 @@
  */
 #define SERVER_MAX_URL 8192          /* longer: 414 */
 #define SERVER_MAX_HEADERS 16384     /* all header bytes; more: 431 */
+#define SERVER_DEFAULT_HEAD_TIMEOUT_S 10
+/* The first daemon and the one-thread daemons that replace abandoned
+ * workers (see server_abandon); past this many, the process is beyond
+ * repair and says so. */
+#define SERVER_MAX_DAEMONS 33
 
 struct server {
 	server_config cfg;
-	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd[SERVER_MAX_DAEMONS];
+	atomic_int ndaemons;
+	pthread_mutex_t replace_lock; /* ndaemons grows under it; draining set under it */
+	bool draining;
+	int connection_limit;
 	int fd;
 	int port;
 	int static_fd;             /* static/ opened O_PATH, or -1 */
 	atomic_long in_flight;     /* requests between first call and completion */
 };
+
+static server *server_current; /* for the watchdog's abandon hook */
 
 bool server_dev_mode;
 
@@ -360,6 +372,8 @@ server_after(server *s, cot_ctx *c)
 static enum MHD_Result
 server_send(server *s, cot_ctx *c)
 {
+	if (c->abandoned)
+		return MHD_NO; /* answered 503 by the watchdog: MHD closes the connection */
 	server_after(s, c);
 	struct MHD_Response *r;
 	if (c->resp_fd > 0) { /* MHD closes the fd when done */
@@ -456,6 +470,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		c->raw_url = url;
 		*con_cls = c;
 		atomic_fetch_add(&s->in_flight, 1);
+		guard_head(conn); /* the head is in: no head deadline until it completes */
 		/* A declared body over the limit is refused before it is read
 		 * (MHD then closes the connection instead of reading it). */
 		const char *cl = cot_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -503,8 +518,8 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                  enum MHD_RequestTerminationCode toe)
 {
 	server *s = cls;
-	(void)conn;
 	(void)toe;
+	guard_done(conn);
 	cot_ctx *c = *con_cls;
 	if (c == NULL)
 		return;
@@ -526,6 +541,105 @@ server_unescape(void *cls, struct MHD_Connection *conn, char *uri)
 	(void)cls;
 	(void)conn;
 	return strlen(uri);
+}
+
+/* ==== stuck handlers =================================================== */
+
+/*
+ * Why abandon and replace, not exit: a worker stuck in a handler (a
+ * deadlock, a read that never returns) cannot be stopped safely -- its
+ * thread may hold locks, and pthread_cancel or a jump out of libc would
+ * leave them held. Exiting would drop every other request in flight and
+ * make one bad route take the whole service down until a supervisor
+ * restarts it (in development, there is none). So the watchdog gives up on
+ * the call: the client gets its 503 now, the thread's other connections
+ * are shut down (their clients reconnect to a live worker) and a fresh
+ * daemon with one worker takes its place on the same listening socket.
+ * The stuck thread keeps its memory and its connection until the call
+ * returns -- then its answer is dropped and it serves again -- or until
+ * the process exits (server_stop does not wait for it). Past
+ * SERVER_MAX_DAEMONS - 1 replacements the process is leaking a thread per
+ * bad request: the export then exits for its supervisor (status 70, as
+ * --exit-on-crash), the dev server says so and keeps what it has.
+ */
+
+static struct MHD_Daemon *server_daemon(server *s, int threads);
+
+/* The 503 written on the socket of an abandoned request. */
+static void
+server_abandon_answer(int fd, const cot_ctx *c, const char *detail)
+{
+	char body[1024], head[512];
+	int blen = server_dev_mode
+	           ? snprintf(body, sizeof(body), "503 Service Unavailable: %s\n%s %s (request %s)\n",
+	                      detail, c->method, c->path ? c->path : c->raw_url, c->request_id)
+	           : snprintf(body, sizeof(body), "503 Service Unavailable\nrequest %s\n",
+	                      c->request_id);
+	if (blen < 0 || (size_t)blen >= sizeof(body))
+		blen = (int)strlen(body);
+	int hlen = snprintf(head, sizeof(head), "HTTP/1.1 503 Service Unavailable\r\n"
+	                    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+	                    "Connection: close\r\nX-Request-Id: %s\r\n"
+	                    "X-Content-Type-Options: nosniff\r\n\r\n", blen, c->request_id);
+	bool head_only = strcmp(c->method, "HEAD") == 0;
+	/* the socket is non-blocking and empty (MHD writes nothing while the
+	 * handler runs): a few hundred bytes fit in its buffer */
+	if (send(fd, head, (size_t)hlen, MSG_NOSIGNAL | MSG_DONTWAIT) == hlen && !head_only &&
+	    send(fd, body, (size_t)blen, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		hlen = 0;
+	shutdown(fd, SHUT_WR); /* the client sees the end of the answer */
+}
+
+/* Starts a one-worker daemon in place of an abandoned worker. */
+static void
+server_replace(server *s)
+{
+	pthread_mutex_lock(&s->replace_lock);
+	int n = atomic_load(&s->ndaemons);
+	if (s->draining) {
+		/* stopping anyway */
+	} else if (n >= SERVER_MAX_DAEMONS) {
+		printf("cot: %d worker threads are stuck in handlers; no more are replaced%s\n",
+		       crash_abandoned(), s->cfg.dev ? "" : ". Exiting (status 70) for the supervisor to restart "
+		       "a clean process");
+		if (!s->cfg.dev && !atomic_exchange(&crash_exit_requested, true))
+			kill(getpid(), SIGTERM);
+	} else if ((s->mhd[n] = server_daemon(s, 1)) != NULL) {
+		atomic_store(&s->ndaemons, n + 1);
+	} else {
+		printf("cot: cannot start a worker in place of a stuck one\n");
+	}
+	pthread_mutex_unlock(&s->replace_lock);
+	fflush(stdout);
+}
+
+/* crash_abandon_hook: runs on the watchdog thread while c's thread is stuck. */
+static void
+server_abandon(cot_ctx *c, const binding *b, pid_t tid, int budget_ms)
+{
+	server *s = server_current;
+	const char *file = b != NULL && b->file != NULL ? b->file : "(unknown)";
+	int line = b != NULL ? b->line : 0;
+	char detail[512];
+	snprintf(detail, sizeof(detail), "the handler ran past its time budget of %d ms, blocked "
+	         "outside its own code (a system call or a library, where stopping it could "
+	         "leave a lock held); its worker was abandoned and replaced (route at %s:%d)",
+	         budget_ms, file, line);
+	const char *path = c->path ? c->path : c->raw_url ? c->raw_url : "?";
+	if (c->conn == NULL) { /* a background task: nobody to answer */
+		printf("task stopped: %s\n%s\n", detail, c->spawn_trail ? c->spawn_trail : "");
+		fflush(stdout);
+		return;
+	}
+	printf("stopped %s %s: %s\n%s %s (request %s)\n", c->method, path, detail, c->method,
+	       path, c->request_id);
+	fflush(stdout);
+	int fd = guard_fd(c->conn);
+	if (fd >= 0)
+		server_abandon_answer(fd, c, detail);
+	guard_cut_thread(tid, fd);
+	if (s != NULL)
+		server_replace(s);
 }
 
 /* ==== lifecycle ======================================================== */
@@ -598,6 +712,45 @@ server_listen(const server_config *cfg, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * One MHD daemon on s's listening socket with `threads` workers and its
+ * share of the connection limit. Several daemons may poll one listening
+ * socket: whichever worker wakes first accepts (the socket is non-blocking).
+ */
+static struct MHD_Daemon *
+server_daemon(server *s, int threads)
+{
+	const server_config *cfg = &s->cfg;
+	unsigned limit = (unsigned)(s->connection_limit * threads / cfg->threads);
+	/* one worker is MHD's internal thread without a pool (a pool of 1 or 0
+	 * makes MHD warn) */
+	struct MHD_OptionItem pool[] = {
+		{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	return MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+			(cfg->dev ? MHD_ALLOW_SUSPEND_RESUME : 0), 0, NULL, NULL,
+		server_access, s,
+		MHD_OPTION_LISTEN_SOCKET, s->fd,
+		MHD_OPTION_ARRAY, pool,
+		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s,
+		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
+		/* MHD's default is FD_SETSIZE - 4 (1020) whatever the fd limit:
+		 * limit.c derives ours from RLIMIT_NOFILE */
+		MHD_OPTION_CONNECTION_LIMIT, limit > 0 ? limit : 1u,
+		/* 0 means none to MHD as well */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
+		/* Slow clients: a connection that sends nothing for this long is
+		 * closed by MHD. MHD 0.9.75 cannot queue an answer while a request
+		 * is still arriving (measured), so no 408 goes out: it just closes.
+		 * A head that trickles in is cut by guard.c at --head-timeout. */
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)(cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : 30),
+		MHD_OPTION_END);
+}
+
 server *
 server_start(const server_config *cfg, char *err, size_t errlen)
 {
@@ -605,12 +758,19 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	if (s == NULL)
 		return NULL;
 	s->cfg = *cfg;
+	pthread_mutex_init(&s->replace_lock, NULL);
 	if (s->cfg.max_body == 0)
 		s->cfg.max_body = SERVER_DEFAULT_MAX_BODY;
+	if (s->cfg.head_timeout_s <= 0)
+		s->cfg.head_timeout_s = SERVER_DEFAULT_HEAD_TIMEOUT_S;
 	if (s->cfg.threads <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		s->cfg.threads = n > 0 ? (int)n : 2;
 	}
+	char note[256];
+	s->connection_limit = limit_connections(cfg->max_connections, note, sizeof(note));
+	if (note[0] != '\0')
+		fprintf(stderr, "cot: %s\n", note);
 	server_dev_mode = cfg->dev;
 	response_static_dir = cfg->static_dir;
 	s->static_fd = cfg->static_dir != NULL
@@ -626,26 +786,17 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	socklen_t alen = sizeof(addr);
 	getsockname(s->fd, (struct sockaddr *)&addr, &alen);
 	s->port = ntohs(addr.sin_port);
-	s->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-			(cfg->dev ? MHD_ALLOW_SUSPEND_RESUME : 0), 0, NULL, NULL,
-		server_access, s,
-		MHD_OPTION_LISTEN_SOCKET, s->fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
-		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
-		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
-		/* Slow clients: a connection that sends nothing for this long is
-		 * closed by MHD. MHD 0.9.75 cannot queue an answer while a request
-		 * is still arriving (measured), so no 408 goes out: it just closes. */
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)(s->cfg.idle_timeout_s > 0 ? s->cfg.idle_timeout_s : 30),
-		MHD_OPTION_END);
-	if (s->mhd == NULL) {
+	if (guard_start(s->cfg.head_timeout_s) != 0 ||
+	    (s->mhd[0] = server_daemon(s, s->cfg.threads)) == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);
+		guard_stop();
 		close(s->fd);
 		free(s);
 		return NULL;
 	}
+	atomic_store(&s->ndaemons, 1);
+	server_current = s;
+	crash_abandon_hook = server_abandon;
 	return s;
 }
 
@@ -664,10 +815,15 @@ server_port(const server *s)
 long
 server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 {
-	MHD_quiesce_daemon(s->mhd); /* MHD stops polling the listening socket */
+	pthread_mutex_lock(&s->replace_lock); /* no replacement daemon from now on */
+	s->draining = true;
+	pthread_mutex_unlock(&s->replace_lock);
+	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
+		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
 	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
 	double end = ctx_now_ms() + timeout_ms;
-	while (atomic_load(&s->in_flight) > 0 && ctx_now_ms() < end) {
+	/* abandoned requests (answered 503 already) are not waited for */
+	while (atomic_load(&s->in_flight) - crash_abandoned() > 0 && ctx_now_ms() < end) {
 		struct timespec tick = { 0, 5 * 1000 * 1000 };
 		if (interrupt == NULL) {
 			nanosleep(&tick, NULL);
@@ -677,7 +833,7 @@ server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 			break;
 		}
 	}
-	return atomic_load(&s->in_flight);
+	return atomic_load(&s->in_flight) - crash_abandoned();
 }
 
 /* MHD_stop_daemon on a thread of its own, so server_stop can give up on it. */
@@ -685,14 +841,15 @@ typedef struct server_stopper {
 	pthread_mutex_t lock;
 	pthread_cond_t done_cond;
 	bool done;
-	struct MHD_Daemon *mhd;
+	server *s;
 } server_stopper;
 
 static void *
 server_stop_thread(void *arg)
 {
 	server_stopper *st = arg;
-	MHD_stop_daemon(st->mhd);
+	for (int i = atomic_load(&st->s->ndaemons) - 1; i >= 0; i--)
+		MHD_stop_daemon(st->s->mhd[i]);
 	pthread_mutex_lock(&st->lock);
 	st->done = true;
 	pthread_cond_signal(&st->done_cond);
@@ -715,9 +872,11 @@ server_stop(server *s, int timeout_ms)
 {
 	if (s == NULL)
 		return 0;
+	if (crash_abandoned() > 0)
+		return -1; /* their workers would never be joined */
 	static server_stopper st = { .lock = PTHREAD_MUTEX_INITIALIZER,
 	                             .done_cond = PTHREAD_COND_INITIALIZER };
-	st.mhd = s->mhd;
+	st.s = s;
 	st.done = false;
 	pthread_t t;
 	if (pthread_create(&t, NULL, server_stop_thread, &st) != 0) {
@@ -740,6 +899,10 @@ server_stop(server *s, int timeout_ms)
 		if (!done)
 			return -1;
 	}
+	guard_stop();
+	if (server_current == s)
+		server_current = NULL;
+	pthread_mutex_destroy(&s->replace_lock);
 	close(s->fd);
 	if (s->static_fd >= 0)
 		close(s->static_fd);

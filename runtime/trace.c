@@ -50,6 +50,9 @@ trace_describe(arena *a, const crash_report *r)
 {
 	if (r->stuck)
 		return "the handler ran past its time budget and was stopped";
+	if (r->exit_call != NULL)
+		return arena_printf(a, "%s(%d) was called: a handler answers with a response and "
+		                    "cannot end the server", r->exit_call, r->exit_status);
 	switch (r->sig) {
 	case SIGSEGV: {
 		uintptr_t d = r->addr > r->sp ? r->addr - r->sp : r->sp - r->addr;
@@ -175,6 +178,8 @@ trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **d
 void
 trace_respond(cot_ctx *c, const binding *b, const crash_report *rep)
 {
+	if (rep->abandoned)
+		return; /* the watchdog answered 503 and logged it; nothing to send */
 	const char *detail;
 	char *trace = trace_format(c, b, rep, &detail);
 	c->resp_headers = NULL; /* half-built headers of the crashed code */

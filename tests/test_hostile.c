@@ -78,8 +78,37 @@ static const char hostile_src[] =
 	"\treturn cot_text(c, 200, \"slept\\n\");\n"
 	"}\n"
 	"\n"
+	"/* Answers after ms milliseconds, or once the file ?release= exists. */\n"
+	"static cot_result\n"
+	"pause_ms(cot_ctx *c)\n"
+	"{\n"
+	"\tconst char *release = cot_query(c, \"release\");\n"
+	"\tprintf(\"pause entered %s\\n\", cot_request_id(c));\n"
+	"\tfflush(stdout);\n"
+	"\tfor (int i = 0; i < 2000 && (release == NULL || access(release, F_OK) != 0); i++)\n"
+	"\t\tusleep(1000);\n"
+	"\treturn cot_text(c, 200, \"paused\\n\");\n"
+	"}\n"
+	"\n"
+	"static cot_result\n"
+	"do_exit(cot_ctx *c)\n"
+	"{\n"
+	"\texit(3); /*@exit*/\n"
+	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+	"}\n"
+	"\n"
+	"static cot_result\n"
+	"do__exit(cot_ctx *c)\n"
+	"{\n"
+	"\t_exit(4); /*@_exit*/\n"
+	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+	"}\n"
+	"\n"
 	"COT_ROUTES(\n"
 	"\tCOT_GET(\"/ok\", ok),\n"
+	"\tCOT_GET(\"/pause\", pause_ms),\n"
+	"\tCOT_GET(\"/exit\", do_exit),\n"
+	"\tCOT_GET(\"/_exit\", do__exit),\n"
 	"\tCOT_GET(\"/deadlock\", deadlock),\n"
 	"\tCOT_GET(\"/sleep/:n\", sleeper),\n"
 	")\n";
@@ -180,6 +209,228 @@ test_stop_with_stuck_handler(void)
 	bg_join(&r);
 }
 
+/* ==== stuck handlers and honest timeouts =============================== */
+
+/* GET path on a fresh connection until it answers 200; how many tries. */
+static int
+ok_on_fresh_connection(const h_server *srv, int *tries)
+{
+	double end = h_now_ms() + H_DEADLINE_MS;
+	*tries = 0;
+	while (h_now_ms() < end) {
+		h_client *k = h_client_new();
+		h_resp r;
+		long st = h_request(k, srv, "GET", "/ok", NULL, NULL, &r);
+		h_resp_free(&r);
+		h_client_free(k);
+		(*tries)++;
+		if (st == 200)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * --timeout must not change what a handler's system calls return: the
+ * watchdog used to signal the thread every 20 ms past the budget, so
+ * sleep(2) returned early and every later sleep(1) at once. Now a thread
+ * asleep in the kernel is never signalled: the client gets 503 when the
+ * budget is over, and the handler, left alone, reports what its calls
+ * returned -- all full sleeps -- when it is done.
+ */
+static void
+test_sleep_is_not_interrupted(h_server *srv)
+{
+	size_t mark = h_server_mark(srv);
+	h_client *k = h_client_new();
+	h_resp r;
+	long st = h_request(k, srv, "GET", "/sleep/2", NULL, NULL, &r);
+	h_client_free(k);
+	char *id = h_resp_header(&r, "X-Request-Id");
+	T_CHECK("sleep past --timeout: the client gets 503", st == 503);
+	if (st != 503)
+		printf("# %ld %s %s\n", st, r.body ? r.body : "", r.err);
+	T_CHECK("sleep past --timeout: the 503 names the request id",
+	        id != NULL && r.body != NULL && strstr(r.body, id) != NULL);
+	h_resp_free(&r);
+	char want[256];
+	snprintf(want, sizeof(want), "sleeper %s: sleep(2) left 0, 0 of 2 sleep(1) returned early",
+	         id ? id : "?");
+	bool honest = id != NULL && h_server_wait_output(srv, mark, "returned early", H_DEADLINE_MS);
+	char *out = h_server_output(srv, NULL);
+	T_CHECK("sleep past --timeout: every sleep() in the handler slept its full time",
+	        honest && out != NULL && strstr(out + mark, want) != NULL);
+	if (out != NULL && strstr(out + mark, want) == NULL)
+		printf("# want \"%s\" in: %.600s\n", want, out + mark);
+	free(out);
+	free(id);
+	int tries;
+	T_CHECK("sleep past --timeout: the server answers afterwards",
+	        ok_on_fresh_connection(srv, &tries));
+}
+
+/*
+ * Two requests deadlocked on one mutex used to occupy both workers for
+ * good: no 503, nothing else answered. Now each is answered 503 when its
+ * budget is over (or, if it waited behind the other on the same worker,
+ * its connection is closed), and other clients are served meanwhile.
+ */
+static void
+test_deadlock_keeps_service(h_server *srv)
+{
+	size_t mark = h_server_mark(srv);
+	bg_request a, b;
+	bg_start(&a, srv, "/deadlock");
+	T_CHECK("deadlock: the first request is in its handler",
+	        h_server_wait_output(srv, mark, "deadlock entered", H_DEADLINE_MS));
+	bg_start(&b, srv, "/deadlock");
+	pthread_join(a.thread, NULL);
+	T_CHECK("deadlock: the stuck request is answered 503", a.resp.status == 503);
+	if (a.resp.status != 503)
+		printf("# %ld %s %s\n", a.resp.status, a.resp.body ? a.resp.body : "", a.resp.err);
+	char *id = h_resp_header(&a.resp, "X-Request-Id");
+	char line[256];
+	snprintf(line, sizeof(line), "GET /deadlock (request %s)", id ? id : "?");
+	T_CHECK("deadlock: the log says the request was stopped, with its request id",
+	        id != NULL && h_server_wait_output(srv, mark, line, H_DEADLINE_MS) &&
+	        h_server_count_output(srv, mark, (size_t)-1, "stopped GET /deadlock: ") >= 1);
+	free(id);
+	pthread_join(b.thread, NULL);
+	T_CHECK("deadlock: the second one is answered 503 or its connection closed, never left "
+	        "hanging", b.resp.status == 503 || b.resp.status == 0);
+	int tries;
+	bool ok = ok_on_fresh_connection(srv, &tries);
+	T_CHECK("deadlock: with both requests stuck for good, other clients are answered 200", ok);
+	int good = 0;
+	for (int i = 0; i < 20; i++) {
+		h_resp r;
+		h_client *k = h_client_new();
+		good += h_request(k, srv, "GET", "/ok", NULL, NULL, &r) == 200;
+		h_resp_free(&r);
+		h_client_free(k);
+	}
+	T_CHECK("deadlock: 20 of 20 new connections answered 200 afterwards", good == 20);
+	if (good != 20)
+		printf("# %d of 20\n", good);
+	h_resp_free(&a.resp);
+	h_resp_free(&b.resp);
+}
+
+/* The server of the tests above stops at SIGTERM with its stuck threads. */
+static void
+test_stop_after_abandon(h_server *srv)
+{
+	size_t mark = h_server_mark(srv);
+	kill(srv->pid, SIGTERM);
+	bool said = h_server_wait_output(srv, mark, "exiting without the stuck handler threads",
+	                                 H_DEADLINE_MS);
+	T_CHECK("abandoned threads: SIGTERM ends the process, saying it leaves them", said);
+	int rc = h_server_stop(srv);
+	T_CHECK("abandoned threads: exit status 0 without kill -9", rc == 0);
+	if (rc != 0)
+		printf("# exit status %d\n", rc);
+}
+
+static void
+test_stuck(void)
+{
+	static const char *const flags[] = { "--threads", "2", "--timeout", "1000", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("stuck: the server starts", false);
+		return;
+	}
+	test_sleep_is_not_interrupted(&srv);
+	test_deadlock_keeps_service(&srv);
+	test_stop_after_abandon(&srv);
+}
+
+/* ==== exit() from a handler =========================================== */
+
+/* Line of the line holding "@marker" in src; 0 if absent. */
+static int
+line_of(const char *src, const char *marker)
+{
+	char tag[64];
+	snprintf(tag, sizeof(tag), "/*@%s*/", marker);
+	const char *at = strstr(src, tag);
+	int line = 1;
+	for (const char *p = src; at != NULL && p < at; p++)
+		line += *p == '\n';
+	return at != NULL ? line : 0;
+}
+
+/*
+ * exit() or _exit() in a handler used to end the server with nothing
+ * logged, dropping every request in flight. Now it is a crash of that
+ * request: 500, a trace naming the call and the handler's line, and a
+ * request in flight beside it completes.
+ */
+static void
+test_exit_call(h_server *srv, const char *call, const char *path, int status)
+{
+	char release[4200], pause_path[4400], name[512], want[256], call_s[64];
+	h_path(release, sizeof(release), "%s/release-%s", app, call);
+	unlink(release);
+	snprintf(pause_path, sizeof(pause_path), "/pause?release=%s", release);
+	size_t mark = h_server_mark(srv);
+	bg_request slow;
+	bg_start(&slow, srv, pause_path);
+	bool entered = h_server_wait_output(srv, mark, "pause entered", H_DEADLINE_MS);
+	h_client *k = h_client_new();
+	h_resp r;
+	long st = h_request(k, srv, "GET", path, NULL, NULL, &r);
+	h_client_free(k);
+	snprintf(name, sizeof(name), "%s() in a handler: answered 500", call);
+	T_CHECK(name, st == 500);
+	if (st != 500)
+		printf("# %ld %s %s\n", st, r.body ? r.body : "", r.err);
+	snprintf(call_s, sizeof(call_s), "%s(%d) was called", call, status);
+	snprintf(want, sizeof(want), "handlers/hostile.c:%d", line_of(hostile_src, call));
+	bool logged = h_server_wait_output(srv, mark, call_s, H_DEADLINE_MS) &&
+	              h_server_wait_output(srv, mark, want, H_DEADLINE_MS);
+	snprintf(name, sizeof(name), "%s() in a handler: the log's trace names the call and %s",
+	         call, want);
+	T_CHECK(name, logged);
+	if (!logged) {
+		char *out = h_server_output(srv, NULL);
+		printf("# want \"%s\" and \"%s\" in: %.800s\n", call_s, want, out ? out + mark : "");
+		free(out);
+	}
+	if (target.reloads) {
+		snprintf(name, sizeof(name), "%s() in a handler: the dev answer shows the trace", call);
+		T_CHECK(name, r.body != NULL && strstr(r.body, call_s) != NULL &&
+		        strstr(r.body, want) != NULL);
+	}
+	h_resp_free(&r);
+	h_save_inplace(release, "go\n");
+	pthread_join(slow.thread, NULL);
+	snprintf(name, sizeof(name), "%s() in a handler: a request in flight beside it completes "
+	         "with 200", call);
+	T_CHECK(name, entered && slow.resp.status == 200);
+	h_resp_free(&slow.resp);
+	int tries;
+	snprintf(name, sizeof(name), "%s() in a handler: the server keeps serving", call);
+	T_CHECK(name, ok_on_fresh_connection(srv, &tries));
+}
+
+static void
+test_exit(void)
+{
+	static const char *const flags[] = { "--threads", "2", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("exit: the server starts", false);
+		return;
+	}
+	test_exit_call(&srv, "exit", "/exit", 3);
+	test_exit_call(&srv, "_exit", "/_exit", 4);
+	int rc = h_server_stop(&srv);
+	T_CHECK("exit: the server exits 0 at SIGTERM (no sanitizer report, no leak)", rc == 0);
+	if (rc != 0)
+		printf("# exit status %d\n", rc);
+}
+
 /* ==== main ============================================================= */
 
 int
@@ -201,6 +452,8 @@ main(int argc, char **argv)
 	        h_write_app_file(app, "handlers/hostile.c", hostile_src) == 0);
 
 	test_stop_with_stuck_handler();
+	test_stuck();
+	test_exit();
 
 	h_thread_done();
 	h_rmtree(app);

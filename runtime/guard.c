@@ -1,0 +1,201 @@
+/*
+ * guard.c -- every open connection, so slow and stuck ones can be cut.
+ *
+ * libmicrohttpd 0.9.75 has an idle timeout (reset by every byte) but no
+ * deadline for a whole request head: a client sending one header line
+ * every 10 s was never dropped, and 1,030 of them locked every client out.
+ * MHD tells us when a connection opens and closes (NOTIFY_CONNECTION), and
+ * server.c tells us when a request head has arrived (the access handler's
+ * first call) and when a request is complete. A connection that has been
+ * waiting for a request head longer than --head-timeout -- since it opened,
+ * or since its previous answer -- is shut down by the guard thread.
+ * shutdown(2) leaves the descriptor to MHD: its worker sees end-of-file and
+ * closes the connection as if the client had left. So a keep-alive
+ * connection idle between requests is closed after --head-timeout too
+ * (like Apache's KeepAliveTimeout): MHD shows no byte of a head before the
+ * whole head, so "idle" and "dribbling a head" look the same from here.
+ *
+ * The same list serves the stuck-handler policy (crash.c, server.c): when a
+ * worker thread is abandoned, its other connections are shut down, so their
+ * clients reconnect to a live worker instead of waiting on a dead one.
+ *
+ * Safety of shutdown on a descriptor MHD owns: MHD calls the CLOSED
+ * notification, which takes guard_lock, before it closes the socket, and
+ * the guard holds guard_lock while it calls shutdown -- so the descriptor
+ * shut down is always still this connection's, never a reused number.
+ */
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define GUARD_TICK_MS 100
+
+typedef struct guard_conn {
+	LIST_ENTRY(guard_conn) link;
+	int fd;
+	pid_t tid;                 /* the MHD worker that owns the connection */
+	_Atomic double ready_ms;   /* when it began waiting for a request head */
+	atomic_bool in_request;    /* a head arrived; the request is not complete */
+	bool cut;                  /* already shut down by us */
+} guard_conn;
+
+static struct {
+	pthread_mutex_t lock;
+	LIST_HEAD(, guard_conn) conns;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	double head_ms;
+	atomic_long cut_heads;     /* connections cut for a late head */
+} G = { .lock = PTHREAD_MUTEX_INITIALIZER, .conns = LIST_HEAD_INITIALIZER(G.conns) };
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection opens or closes. */
+void
+guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+             enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		guard_conn *g = calloc(1, sizeof(*g));
+		if (g == NULL)
+			return; /* unguarded, not refused */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		g->fd = ci != NULL ? ci->connect_fd : -1;
+		g->tid = gettid();
+		atomic_init(&g->ready_ms, ctx_now_ms());
+		atomic_init(&g->in_request, false);
+		pthread_mutex_lock(&G.lock);
+		LIST_INSERT_HEAD(&G.conns, g, link);
+		pthread_mutex_unlock(&G.lock);
+		*socket_context = g;
+		return;
+	}
+	guard_conn *g = *socket_context;
+	if (g == NULL)
+		return;
+	pthread_mutex_lock(&G.lock);
+	LIST_REMOVE(g, link);
+	pthread_mutex_unlock(&G.lock);
+	free(g);
+	*socket_context = NULL;
+}
+
+static guard_conn *
+guard_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A request head has arrived on conn (the access handler's first call). */
+void
+guard_head(struct MHD_Connection *conn)
+{
+	guard_conn *g = guard_of(conn);
+	if (g != NULL)
+		atomic_store_explicit(&g->in_request, true, memory_order_relaxed);
+}
+
+/* conn's request is complete: the clock for the next head starts now. */
+void
+guard_done(struct MHD_Connection *conn)
+{
+	guard_conn *g = guard_of(conn);
+	if (g == NULL)
+		return;
+	atomic_store_explicit(&g->ready_ms, ctx_now_ms(), memory_order_relaxed);
+	atomic_store_explicit(&g->in_request, false, memory_order_release);
+}
+
+/* The socket of conn, or -1. */
+int
+guard_fd(struct MHD_Connection *conn)
+{
+	guard_conn *g = guard_of(conn);
+	return g != NULL ? g->fd : -1;
+}
+
+/*
+ * Shuts down every connection of worker thread tid but except_fd: the
+ * thread is abandoned (stuck in a handler) and will not serve them.
+ * Returns how many.
+ */
+int
+guard_cut_thread(pid_t tid, int except_fd)
+{
+	int n = 0;
+	pthread_mutex_lock(&G.lock);
+	guard_conn *g;
+	LIST_FOREACH(g, &G.conns, link)
+		if (g->tid == tid && g->fd >= 0 && g->fd != except_fd && !g->cut) {
+			shutdown(g->fd, SHUT_RDWR);
+			g->cut = true;
+			n++;
+		}
+	pthread_mutex_unlock(&G.lock);
+	return n;
+}
+
+static void *
+guard_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&G.stop)) {
+		struct timespec tick = { 0, GUARD_TICK_MS * 1000 * 1000 };
+		nanosleep(&tick, NULL);
+		double now = ctx_now_ms();
+		pthread_mutex_lock(&G.lock);
+		guard_conn *g;
+		LIST_FOREACH(g, &G.conns, link) {
+			if (g->cut || g->fd < 0 ||
+			    atomic_load_explicit(&g->in_request, memory_order_acquire) ||
+			    now - atomic_load_explicit(&g->ready_ms, memory_order_relaxed) < G.head_ms)
+				continue;
+			shutdown(g->fd, SHUT_RDWR); /* MHD sees EOF and closes it */
+			g->cut = true;
+			atomic_fetch_add(&G.cut_heads, 1);
+		}
+		pthread_mutex_unlock(&G.lock);
+	}
+	return NULL;
+}
+
+/* Starts the guard thread: heads must arrive within head_timeout_s. */
+int
+guard_start(int head_timeout_s)
+{
+	if (G.started)
+		return 0;
+	G.head_ms = head_timeout_s * 1000.0;
+	atomic_store(&G.stop, false);
+	if (pthread_create(&G.thread, NULL, guard_main, NULL) != 0)
+		return -1;
+	G.started = true;
+	return 0;
+}
+
+void
+guard_stop(void)
+{
+	if (!G.started)
+		return;
+	atomic_store(&G.stop, true);
+	pthread_join(G.thread, NULL);
+	G.started = false;
+}
+
+/* Connections cut so far for not sending a head in time. */
+long
+guard_cut_heads(void)
+{
+	return atomic_load(&G.cut_heads);
+}
