@@ -2,21 +2,25 @@
  * password.c -- password hashing: argon2id through libsodium's
  * crypto_pwhash_str, never a home-made primitive.
  *
- * Cost: t=2 passes over m=19 MiB, one lane -- OWASP's argon2id baseline;
- * measured on this project's machine (2 cores) at 60-110 ms per hash when
- * quiet (tests/bench/bench_password.c prints it beside the cost of a plain
- * request). libsodium's "interactive" preset (64 MiB) took 300-400 ms here.
- * The parameters are part of the stored string, so raising them later only
- * makes cot_password_needs_rehash say yes for old hashes: verify, then store
- * a fresh hash.
+ * Cost: t=2 passes over m=19 MiB, one lane -- OWASP's argon2id baseline.
+ * Measured on this project's machine (2 cores) while it was shared with
+ * other builds: 110-290 ms per hash standalone (load average 1-20), where
+ * libsodium's "interactive" preset (64 MiB) took 3.3 times as long; `make
+ * bench-password` prints the current cost beside a plain request. The
+ * parameters are part of the stored string, so changing them later only
+ * makes cot_password_needs_rehash say yes for old hashes: verify, then
+ * store a fresh hash.
  *
- * Where it runs: on the request's own worker thread. Handlers are
- * synchronous, so handing the hash to another thread would leave the worker
- * waiting just the same; what it does do is bound how many hashes run at
- * once (one per core, a semaphore), so a burst of log-ins cannot take every
- * core or N x 19 MiB of memory, and the other worker threads keep serving.
- * The price, measured by the benchmark, is that requests queued on the same
- * worker thread wait for the hash; rate-limit log-in routes (ratelimit.c).
+ * Where it runs: on the request's own worker thread, and that blocks the
+ * other connections libmicrohttpd gave that thread (bench_password: a GET
+ * sharing the thread with a hashing client waits for the hash, p50 0.5 ms
+ * -> 225 ms). Handing only the hash to another thread would not help, since
+ * the synchronous handler waits for it on the worker all the same; what
+ * would is running handlers off the polling threads (suspend the
+ * connection, resume with the answer) -- a change to server.c, not made
+ * here. What this file does: at most one hash per core at once (a
+ * semaphore), so a burst of log-ins cannot take every core or N x 19 MiB,
+ * and log-in routes should be rate limited (ratelimit.c).
  *
  * cot_password_verify(NULL, pw) costs the same as a real check, so the time
  * of a failed log-in does not tell whether the account exists.

@@ -1,0 +1,132 @@
+/*
+ * bench_password.c -- what password hashing costs, and what it costs the
+ * other requests of the server. Not a pass/fail test: it prints a table of
+ * times and ratios measured side by side in one run.
+ *
+ * usage: bench_password COTDEV        (make bench-password)
+ *
+ * `cotdev run --threads 2` serves a scaffolded app plus a probe handler
+ * that hashes a password (cot_password_hash: argon2id, runtime/password.c).
+ * Measured: the round trip of GET /hello/x alone (the baseline), one hash
+ * round trip, and GET /hello/x again while 1 and then 2 client threads hash
+ * in a loop -- how much a hash on the worker threads delays the requests
+ * that share them (handlers are synchronous: a hash occupies its worker
+ * thread, wherever the hashing itself runs).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+
+#define HELLOS 300
+#define HASHES 10
+
+static h_server srv;
+static atomic_bool hashing;
+
+static const char probe[] =
+	"#include <cot.h>\n"
+	"static cot_result hash(cot_ctx *c)\n"
+	"{\n"
+	"\treturn cot_text(c, 200, \"%s\\n\", cot_password_hash(c, \"correct horse\"));\n"
+	"}\n"
+	"COT_ROUTES(COT_POST(\"/bench/hash\", hash))\n";
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* p50 and p99 of n round trips of method path, in ms. */
+static void
+measure(const char *method, const char *path, int n, double *p50, double *p99)
+{
+	h_client *c = h_client_new();
+	double *t = calloc((size_t)n, sizeof(double));
+	for (int i = 0; i < n; i++) {
+		h_resp r;
+		double t0 = h_now_ms();
+		h_request(c, &srv, method, path, NULL, "", &r);
+		t[i] = h_now_ms() - t0;
+		h_resp_free(&r);
+	}
+	qsort(t, (size_t)n, sizeof(double), cmp);
+	*p50 = t[n / 2];
+	*p99 = t[n * 99 / 100];
+	free(t);
+	h_client_free(c);
+}
+
+static void *
+hasher(void *arg)
+{
+	(void)arg;
+	h_client *c = h_client_new(); /* its own connection, assigned a worker */
+	while (atomic_load(&hashing)) {
+		h_resp r;
+		h_request(c, &srv, "POST", "/bench/hash", NULL, "", &r);
+		h_resp_free(&r);
+	}
+	h_client_free(c);
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s COTDEV\n", argv[0]);
+		return 2;
+	}
+	h_target t = h_target_dev(argv[1]);
+	static const char *const flags[] = { "--port", "0", "--quiet", "--threads", "2", NULL };
+	h_target_flags(&t, flags);
+	char app[4096], err[1024];
+	if (h_scaffold(&t, app, sizeof(app)) != 0)
+		return 1;
+	h_write_app_file(app, "handlers/bench.c", probe);
+	if (h_server_start(&t, app, &srv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	double b50, b99, h50, h99, l50[3], l99[3];
+	measure("GET", "/hello/x", HELLOS, &b50, &b99);
+	measure("POST", "/bench/hash", HASHES, &h50, &h99);
+	l50[0] = b50;
+	l99[0] = b99;
+	for (int k = 1; k <= 2; k++) {
+		pthread_t th[2];
+		atomic_store(&hashing, true);
+		for (int i = 0; i < k; i++)
+			pthread_create(&th[i], NULL, hasher, NULL);
+		measure("GET", "/hello/x", HELLOS, &l50[k], &l99[k]);
+		atomic_store(&hashing, false);
+		for (int i = 0; i < k; i++)
+			pthread_join(th[i], NULL);
+	}
+	printf("| measure | p50 ms | p99 ms | p50 x baseline | p99 x baseline |\n|---|---|---|---|---|\n");
+	printf("| GET /hello/x alone (baseline) | %.3f | %.3f | 1.00 | 1.00 |\n", b50, b99);
+	printf("| one password hash (POST, round trip) | %.1f | %.1f | %.0f | |\n", h50, h99,
+	       h50 / b50);
+	for (int k = 1; k <= 2; k++)
+		printf("| GET /hello/x while %d client%s hash | %.3f | %.3f | %.2f | %.2f |\n", k,
+		       k == 1 ? "" : "s", l50[k], l99[k], l50[k] / b50, l99[k] / b99);
+	FILE *la = fopen("/proc/loadavg", "r");
+	char load[128] = "?";
+	if (la != NULL) {
+		if (fgets(load, sizeof(load), la) == NULL)
+			snprintf(load, sizeof(load), "?\n");
+		fclose(la);
+	}
+	printf("load average while measuring (other work on the machine inflates every "
+	       "time above): %s", load);
+	h_thread_done();
+	h_server_stop(&srv);
+	h_rmtree(app);
+	return 0;
+}
