@@ -19,7 +19,8 @@ RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
            runtime/middleware.c runtime/task.c runtime/symbolize.c \
            runtime/template.c runtime/template_cache.c runtime/static.c \
-           runtime/format.c runtime/static_path.c runtime/flags.c
+           runtime/format.c runtime/static_path.c runtime/flags.c \
+           runtime/accesslog.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
            devserver/scaffold.c devserver/tcclines.c devserver/file.c

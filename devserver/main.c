@@ -249,7 +249,9 @@ main_run(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigset_t blocked = sigs; /* SIGHUP too: server_wait_stop reopens the log */
+	sigaddset(&blocked, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 
 	char inc[PATH_MAX], err[1024];
 	if (secret_init_dev(err, sizeof(err)) != 0) {
@@ -301,8 +303,7 @@ main_run(int argc, char **argv)
 	console_started(cfg.host, server_port(s));
 	fflush(stdout);
 
-	int sig = 0;
-	sigwait(&sigs, &sig);
+	int sig = server_wait_stop(&sigs);
 	printf("stopping (%s): finishing requests in flight\n",
 	       sig == SIGINT ? "interrupt" : "terminate");
 	fflush(stdout);

@@ -338,7 +338,9 @@ app_serve(const flags *o, const char *prog)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigset_t blocked = sigs; /* SIGHUP too: server_wait_stop reopens the log */
+	sigaddset(&blocked, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 
 	char err[1024];
 	server_config cfg = o->cfg;
@@ -358,8 +360,7 @@ app_serve(const flags *o, const char *prog)
 	printf("cot app on http://%s:%d/\n", o->cfg.host, server_port(s));
 	fflush(stdout);
 
-	int sig = 0;
-	sigwait(&sigs, &sig);
+	int sig = server_wait_stop(&sigs);
 	printf("stopping (%s): finishing requests in flight\n",
 	       sig == SIGINT ? "interrupt" : "terminate");
 	fflush(stdout);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { FLAG_BOOL, FLAG_INT, FLAG_SIZE, FLAG_STRING } flag_kind;
+typedef enum { FLAG_BOOL, FLAG_INT, FLAG_SIZE, FLAG_STRING, FLAG_CHOICE } flag_kind;
 
 typedef struct flag_spec {
 	const char *name;  /* long name, without "--" */
@@ -25,7 +25,8 @@ typedef struct flag_spec {
 	flag_kind kind;
 	size_t offset;     /* of the field in struct flags */
 	long lo, hi;       /* FLAG_INT: accepted range */
-	const char *arg;   /* the value's name in the usage ("N", "PATH") */
+	const char *arg;   /* the value's name in the usage ("N", "PATH");
+	                    * FLAG_CHOICE: the choices, "a|b", stored as 0, 1 */
 	const char *help;  /* one line; "\n" continues it on the next */
 } flag_spec;
 
@@ -73,6 +74,12 @@ static const flag_spec flags_table[] = {
 	{ "drain-timeout", 0, FLAGS_BOTH, FLAG_INT, F(cfg.drain_timeout_ms), 0, 3600000, "MS",
 	  "at SIGTERM/SIGINT, wait this long for requests in flight,\n"
 	  "then exit even if handlers are stuck (dev 5000, export 25000)" },
+	{ "access-log", 0, FLAGS_BOTH, FLAG_STRING, F(cfg.access_log), 0, 0, "PATH",
+	  "append access lines to PATH (default: stdout); SIGHUP\n"
+	  "reopens it (logrotate)" },
+	{ "log-format", 0, FLAGS_BOTH, FLAG_CHOICE, F(cfg.log_format), 0, 0, "text|json",
+	  "access and error lines as text (default) or one JSON\n"
+	  "object per line" },
 	{ "cors", 'C', FLAGS_BOTH, FLAG_STRING, F(cfg.cors_origin), 0, 0, "ORIGIN",
 	  "allow cross-origin requests from ORIGIN (or *)" },
 	{ "replay", 0, FLAGS_DEV, FLAG_STRING, F(replay), 0, 0, "WHICH",
@@ -182,6 +189,21 @@ flags_store(flags *f, const flag_spec *s, const char *prog, const char *val)
 		        : s->arg && strcmp(s->arg, "S") == 0 ? "seconds" : "a number",
 		        s->lo, s->hi, val);
 		return -1;
+	case FLAG_CHOICE: {
+		size_t n = strlen(val);
+		int i = 0;
+		for (const char *c = s->arg; *c != '\0'; i++) {
+			size_t len = strcspn(c, "|");
+			if (len == n && strncmp(c, val, n) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+			c += len + (c[len] == '|');
+		}
+		fprintf(stderr, "%s: --%s wants one of %s, got \"%s\"\n", prog, s->name, s->arg,
+		        val);
+		return -1;
+	}
 	case FLAG_SIZE:
 		if (server_parse_size(val, (size_t *)field) == 0)
 			return 0;

@@ -303,6 +303,8 @@ typedef struct server_config {
 	bool dev;                  /* development: traces in responses */
 	bool reuse_port;           /* SO_REUSEPORT: several processes, one port */
 	bool quiet;                /* no access-log line per request */
+	const char *access_log;    /* file for access lines (NULL: stdout) */
+	int log_format;            /* ACCESSLOG_TEXT or ACCESSLOG_JSON */
 	const char *static_dir;    /* served at /static/ (NULL: none) */
 	const char *cors_origin;   /* Access-Control-Allow-Origin (NULL: no CORS) */
 	size_t max_body;           /* bytes; 0: default 10 MB */
@@ -344,6 +346,7 @@ int server_bind(const server_config *cfg, char *err, size_t errlen);
 server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_parse_size(const char *s, size_t *out);
 int server_port(const server *s);
+int server_wait_stop(const sigset_t *stop);
 long server_drain(server *s, int timeout_ms, const sigset_t *interrupt);
 int server_stop(server *s, int timeout_ms);
 

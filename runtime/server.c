@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "auth.h"
 #include "internal.h"
 #include "fields.h"
@@ -313,9 +314,13 @@ server_dispatch(server *s, cot_ctx *c)
 static void
 server_log(const cot_ctx *c)
 {
-	double ms = ctx_now_ms() - c->start_ms;
-	printf("%s %s %d %zuB %.2fms %s\n", c->method, c->path ? c->path : c->raw_url,
-	       c->status, c->resp_len, ms, c->request_id);
+	accesslog_request_info r = {
+		.method = c->method, .path = c->path ? c->path : c->raw_url,
+		.request_id = c->request_id, .status = c->status,
+		.bytes = c->resp_len,
+		.ms = ctx_now_ms() - c->start_ms, .conn = c->conn,
+	};
+	accesslog_request(&r);
 }
 
 /* Answers /_cot/... in development; returns MHD_NO if not such a path. */
@@ -782,6 +787,13 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
+	if (accesslog_start(cfg->access_log, cfg->log_format, err, errlen) != 0) {
+		close(s->fd);
+		if (s->static_fd >= 0)
+			close(s->static_fd);
+		free(s);
+		return NULL;
+	}
 	struct sockaddr_in addr;
 	socklen_t alen = sizeof(addr);
 	getsockname(s->fd, (struct sockaddr *)&addr, &alen);
@@ -812,6 +824,30 @@ server_port(const server *s)
  * `interrupt` (a second SIGTERM or Ctrl-C; NULL: none) ends the wait at
  * once. Returns how many were still running. Call server_stop afterwards.
  */
+/*
+ * Waits for a signal of `stop` (SIGINT, SIGTERM), which the caller blocked
+ * in every thread together with SIGHUP; a SIGHUP meanwhile reopens the
+ * access log (logrotate moved the file). Returns the stop signal.
+ */
+int
+server_wait_stop(const sigset_t *stop)
+{
+	sigset_t set = *stop;
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			return sig;
+		char err[512];
+		if (accesslog_reopen(err, sizeof(err)) != 0) {
+			fprintf(stderr, "SIGHUP: %s\n", err);
+			fflush(stderr);
+		}
+	}
+}
+
 long
 server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 {
@@ -896,13 +932,16 @@ server_stop(server *s, int timeout_ms)
 			;
 		bool done = st.done;
 		pthread_mutex_unlock(&st.lock);
-		if (!done)
+		if (!done) {
+			accesslog_flush(); /* the caller exits without the stuck threads */
 			return -1;
+		}
 	}
 	guard_stop();
 	if (server_current == s)
 		server_current = NULL;
 	pthread_mutex_destroy(&s->replace_lock);
+	accesslog_stop(); /* every line of every request answered is out */
 	close(s->fd);
 	if (s->static_fd >= 0)
 		close(s->static_fd);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accesslog.h"
 #include "internal.h"
 
 #define TRACE_MAX_LINES 25
@@ -183,9 +184,8 @@ trace_respond(cot_ctx *c, const binding *b, const crash_report *rep)
 	const char *detail;
 	char *trace = trace_format(c, b, rep, &detail);
 	c->resp_headers = NULL; /* half-built headers of the crashed code */
-	printf("%s %s %s: %s\n%s\n", rep->stuck ? "stopped" : "crash in", c->method, c->path,
-	       detail, trace);
-	fflush(stdout);
+	accesslog_error(c->method, c->path, c->request_id, rep->stuck ? "stopped" : "crash in",
+	                detail, trace);
 	/* production clients get the status and the request id, nothing else */
 	error_respond_as(c, rep->stuck ? 503 : 500, rep->stuck ? "timeout" : "crash",
 	                 server_dev_mode ? detail : NULL, trace);

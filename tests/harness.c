@@ -243,7 +243,10 @@ h_server_start(const h_target *t, const char *app, h_server *s, char *err, size_
 	int n = 0;
 	char bin[4200], db[4200];
 	if (t->export_first) {
-		if (h_export_app(t, app, bin, db, sizeof(bin), err, errlen) != 0)
+		snprintf(bin, sizeof(bin), "%s/.cot-export-bin", app);
+		snprintf(db, sizeof(db), "%s/app.db", app);
+		if ((!t->reuse_export || access(bin, X_OK) != 0) &&
+		    h_export_app(t, app, bin, db, sizeof(bin), err, errlen) != 0)
 			return -1;
 		argv[n++] = bin;
 	}

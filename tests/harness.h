@@ -37,6 +37,8 @@ typedef struct h_target {
 	bool reloads;                        /* false: no hot reload (export) */
 	bool export_first;                   /* `cotdev export APPDIR`, then serve
 	                                        the binary (argv unused) */
+	bool reuse_export;                   /* export_first: serve the binary an
+	                                        earlier start exported, if there */
 } h_target;
 
 /* `COTDEV run --port 0 --quiet APPDIR`. */
