@@ -9,3 +9,18 @@ TEST_CMDS += build/test_handler_api@build/cotdev build/test_handler_api@export:b
 # field errors (cot_field_error, cot_fail_fields) that the error pipeline
 # renders and the app's COT_ERRORS hook sees
 RUNTIME += runtime/fields.c
+# the JSON writer (runtime/jw.c) and typed reads of JSON bodies
+# (runtime/body_read.c); tests/test_jw.c checks both without a server
+RUNTIME += runtime/jw.c runtime/body_read.c
+build/test_jw: tests/test_jw.c tests/api_test.h $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests $< $(RUNTIME) -o $@ $(LIBS)
+TEST_BINS += build/test_jw
+TEST_CMDS += build/test_jw
+# make bench-json: rows to JSON, the writer against cot_db_json_rows, in one
+# run (tests/bench/bench_json.c; exits 1 if the writer is slower)
+build/bench_json: tests/bench/bench_json.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O2 -g -Iruntime $< $(RUNTIME) -o $@ $(LIBS)
+BENCH_BINS += build/bench_json
+.PHONY: bench-json
+bench-json: build/bench_json
+	./build/bench_json

@@ -670,19 +670,168 @@ int cot_rate_limit(cot_ctx *c, const char *scope, const char *key, int limit,
 /* The client's IP address (the connection's peer), as text. */
 const char *cot_client_ip(cot_ctx *c);
 
+/* ---- JSON writer ------------------------------------------------------ */
+
+/*
+ * Nested JSON written straight into the request's memory (no tree, nothing
+ * to free), checked by the compiler:
+ *     cot_jw *j = cot_jw_new(c);
+ *     cot_jw_obj(j);
+ *     cot_jw_put(j, "id", id);                 // long long -> 42
+ *     cot_jw_put(j, "title", title);           // char * -> "..." (NULL -> null)
+ *     cot_jw_put(j, "done", cot_jbool(n > 0)); // bool (a _Bool variable works too)
+ *     cot_jw_put(j, "author", author_row);     // cot_row * -> {...}
+ *     cot_jw_put_arr(j, "tags");
+ *     for (...) cot_jw_val(j, tag);
+ *     cot_jw_end(j);                           // ]
+ *     cot_jw_end(j);                           // }
+ *     return cot_jw_send(c, 200, j);
+ * Values: integers, double/float, char * (escaped; must be UTF-8), _Bool,
+ * cot_row * (an object of its columns, or null), cot_rows * (an array), and
+ * cot_jbool(x), cot_jnull(), cot_jraw(json_text). Any other C type is a
+ * compile error. Rows keep SQL types: NULL -> null, INTEGER, REAL, TEXT, and
+ * BLOB as base64. Misuse (a value without a key in an object, a missing
+ * cot_jw_end, text that is not UTF-8, NaN) makes cot_jw_send answer 500
+ * naming it and the path ("at $.notes[2].title: ...").
+ */
+typedef struct cot_jw cot_jw;
+
+/* One value for the writer; made by cot_jw_val/cot_jw_put and the helpers. */
+typedef struct cot_jv {
+	int type; /* COT_JV_* */
+	union {
+		long long i;
+		double d;
+		const char *s;
+		const cot_row *row;
+		const cot_rows *rows;
+	} u;
+} cot_jv;
+
+enum { COT_JV_NULL, COT_JV_INT, COT_JV_UINT, COT_JV_DOUBLE, COT_JV_BOOL, COT_JV_STR,
+       COT_JV_RAW, COT_JV_ROW, COT_JV_ROWS };
+
+static inline cot_jv cot_jv_int_(long long x)
+{ cot_jv v; v.type = COT_JV_INT; v.u.i = x; return v; }
+static inline cot_jv cot_jv_uint_(unsigned long long x)
+{ cot_jv v; v.type = COT_JV_UINT; v.u.i = (long long)x; return v; }
+static inline cot_jv cot_jv_double_(double x)
+{ cot_jv v; v.type = COT_JV_DOUBLE; v.u.d = x; return v; }
+static inline cot_jv cot_jv_str_(const char *x)
+{ cot_jv v; v.type = x ? COT_JV_STR : COT_JV_NULL; v.u.s = x; return v; }
+static inline cot_jv cot_jv_row_(const cot_row *x)
+{ cot_jv v; v.type = COT_JV_ROW; v.u.row = x; return v; }
+static inline cot_jv cot_jv_rows_(const cot_rows *x)
+{ cot_jv v; v.type = COT_JV_ROWS; v.u.rows = x; return v; }
+static inline cot_jv cot_jv_same_(cot_jv x) { return x; }
+
+/* true/false from any scalar (x != 0). */
+static inline cot_jv cot_jbool(long long x)
+{ cot_jv v; v.type = COT_JV_BOOL; v.u.i = x != 0; return v; }
+static inline cot_jv cot_jv_bool_(_Bool x) { return cot_jbool(x); }
+/* null. */
+static inline cot_jv cot_jnull(void)
+{ cot_jv v; v.type = COT_JV_NULL; v.u.i = 0; return v; }
+/* JSON text embedded as it is (checked to be one JSON value at send). */
+static inline cot_jv cot_jraw(const char *json)
+{ cot_jv v; v.type = COT_JV_RAW; v.u.s = json; return v; }
+
+#define COT_JV_(x) _Generic((x),                                               \
+	_Bool: cot_jv_bool_, short: cot_jv_int_, int: cot_jv_int_,              \
+	long: cot_jv_int_, long long: cot_jv_int_,                             \
+	unsigned short: cot_jv_int_, unsigned: cot_jv_int_,                    \
+	unsigned long: cot_jv_uint_, unsigned long long: cot_jv_uint_,         \
+	float: cot_jv_double_, double: cot_jv_double_,                         \
+	char *: cot_jv_str_, const char *: cot_jv_str_,                        \
+	cot_row *: cot_jv_row_, const cot_row *: cot_jv_row_,                  \
+	cot_rows *: cot_jv_rows_, const cot_rows *: cot_jv_rows_,              \
+	cot_jv: cot_jv_same_)(x)
+
+/* A new, empty writer; it belongs to the request. */
+cot_jw *cot_jw_new(cot_ctx *c);
+
+/* Opens an object / array (at top level, in an array, or after a key);
+ * cot_jw_end closes the innermost one. */
+void cot_jw_obj(cot_jw *j);
+void cot_jw_arr(cot_jw *j);
+void cot_jw_end(cot_jw *j);
+
+/* The key of the next value in an object (copied as it is written). */
+void cot_jw_key(cot_jw *j, const char *key);
+
+/* A value: in an array, at top level, or after cot_jw_key. */
+#define cot_jw_val(j, v) cot_jw_value((j), COT_JV_(v))
+/* A member of the open object: key and value. */
+#define cot_jw_put(j, key, v) cot_jw_put_value((j), (key), COT_JV_(v))
+void cot_jw_value(cot_jw *j, cot_jv v);
+void cot_jw_put_value(cot_jw *j, const char *key, cot_jv v);
+
+/* A member holding an object / array that the next calls fill (end it). */
+void cot_jw_put_obj(cot_jw *j, const char *key);
+void cot_jw_put_arr(cot_jw *j, const char *key);
+
+/* The row's columns as members of the open object, so more members (a
+ * nested list, say) can follow:  cot_jw_obj(j); cot_jw_fields(j, note);
+ * cot_jw_put(j, "comments", comments); cot_jw_end(j); */
+void cot_jw_fields(cot_jw *j, cot_row *r);
+
+/* Marks columns (NULL-terminated names) for the rows this writer writes
+ * afterwards: cot_jw_bools -> true/false (from 0/1; NULL stays null);
+ * cot_jw_raws -> the column's text is JSON (e.g. SQLite's json_group_array),
+ * embedded as a nested value. */
+void cot_jw_bools(cot_jw *j, const char *col, ...);
+void cot_jw_raws(cot_jw *j, const char *col, ...);
+
+/* The JSON text (NUL-terminated, the request's), or NULL when the writer
+ * is unfinished or was misused; cot_jw_error then says why. */
+const char *cot_jw_text(cot_jw *j);
+const char *cot_jw_error(cot_jw *j);
+
+/* application/json response of the writer's text (one call, no copy). */
+cot_result cot_jw_send(cot_ctx *c, int status, cot_jw *j);
+
+/* ---- reading JSON bodies ---------------------------------------------- */
+
+/*
+ * Typed values from the JSON request body by path: "title", "author.name",
+ * "tags[0]", "items[2].qty". A malformed body answers 400 (see
+ * cot_body_json). A required value that is missing, or any value of the
+ * wrong type, records a field error naming the path ("author.name": "is
+ * required" / "must be a string"), so the request answers 422 listing them
+ * all unless the handler answers with an error itself; the call then
+ * returns "" / 0 / the default. _or variants: missing or null -> `def`.
+ */
+const char *cot_body_str(cot_ctx *c, const char *path);
+const char *cot_body_str_or(cot_ctx *c, const char *path, const char *def);
+long long cot_body_int(cot_ctx *c, const char *path);
+long long cot_body_int_or(cot_ctx *c, const char *path, long long def);
+double cot_body_double(cot_ctx *c, const char *path);
+double cot_body_double_or(cot_ctx *c, const char *path, double def);
+int cot_body_bool(cot_ctx *c, const char *path);
+int cot_body_bool_or(cot_ctx *c, const char *path, int def);
+
+/* Whether `path` is present and not null. */
+int cot_body_has(cot_ctx *c, const char *path);
+
+/* Elements of the array at `path`: 0 when missing or null; a value that is
+ * not an array records "must be an array". */
+int cot_body_count(cot_ctx *c, const char *path);
+
 /* ---- templates -------------------------------------------------------- */
 
 /*
  * cot_render(c, status, "note.html", data) renders templates/note.html
  * (mustache, HTML-escaped by default) wrapped in templates/layout.html when
  * it exists. `data` is a cot_row * (its columns are the names), a cot_rows *
- * ({{#rows}}...{{/rows}} and {{count}}) or a json_t * (borrowed; NULL for
- * none). A template error answers 500 naming templates/x.html:LINE.
+ * ({{#rows}}...{{/rows}} and {{count}}), a cot_jw * (a finished JSON writer)
+ * or a json_t * (borrowed; NULL for none). A template error answers 500 naming templates/x.html:LINE.
  */
 cot_result cot_render_row(cot_ctx *c, int status, const char *name, cot_row *row);
 cot_result cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows);
+cot_result cot_render_jw(cot_ctx *c, int status, const char *name, cot_jw *j);
 #define cot_render(c, status, name, data)                                      \
 	_Generic((data), cot_row *: cot_render_row, cot_rows *: cot_render_rows,   \
+	         cot_jw *: cot_render_jw,                                          \
 	         default: cot_render_json)((c), (status), (name), (data))
 
 #ifdef __cplusplus

@@ -19,6 +19,12 @@
 void
 fields_add(cot_ctx *c, const char *field, const char *message)
 {
+	field = field ? field : "";
+	message = message ? message : "is invalid";
+	for (int i = 0; i < c->nfields; i++) /* reading a field twice says it once */
+		if (strcmp(c->fields[i].field, field) == 0 &&
+		    strcmp(c->fields[i].message, message) == 0)
+			return;
 	if (c->nfields == c->capfields) {
 		int cap = c->capfields ? c->capfields * 2 : 8;
 		cot_field *nf = arena_alloc(&c->mem, (size_t)cap * sizeof(*nf));
@@ -27,8 +33,8 @@ fields_add(cot_ctx *c, const char *field, const char *message)
 		c->fields = nf;
 		c->capfields = cap;
 	}
-	c->fields[c->nfields].field = arena_strdup(&c->mem, field ? field : "");
-	c->fields[c->nfields].message = arena_strdup(&c->mem, message ? message : "is invalid");
+	c->fields[c->nfields].field = arena_strdup(&c->mem, field);
+	c->fields[c->nfields].message = arena_strdup(&c->mem, message);
 	c->nfields++;
 }
 

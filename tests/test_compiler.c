@@ -240,9 +240,10 @@ test_api_table(void)
 				q--;
 			if (q != text && q[-1] != '\n')
 				continue;
-			for (; *p; p++) {
-				if (*p == '\n' && p[-1] != '\\')
+			for (char prev = 0; *p; p++) { /* prev: before blanking */
+				if (*p == '\n' && prev != '\\')
 					break;
+				prev = *p;
 				if (*p != '\n')
 					*p = ' ';
 			}

@@ -152,6 +152,35 @@ static const char api_src[] =
 	"\n"
 	"static cot_result teapot(cot_ctx *c) { return cot_fail(c, 418, \"short and stout\"); }\n"
 	"\n"
+	"/* the JSON writer and body readers as compiled by tcc (dev) and gcc (export) */\n"
+	"static cot_result\n"
+	"order(cot_ctx *c)\n"
+	"{\n"
+	"\tconst char *who = cot_body_str(c, \"customer.name\");\n"
+	"\tint n = cot_body_count(c, \"items\");\n"
+	"\tlong long total = 0;\n"
+	"\tfor (int i = 0; i < n; i++)\n"
+	"\t\ttotal += cot_body_int(c, cot_sprintf(c, \"items[%d].qty\", i));\n"
+	"\t_Bool rush = cot_body_bool_or(c, \"rush\", 0);\n"
+	"\tif (cot_field_errors(c) > 0)\n"
+	"\t\treturn cot_fail_fields(c, NULL);\n"
+	"\tcot_jw *j = cot_jw_new(c);\n"
+	"\tcot_jw_obj(j);\n"
+	"\tcot_jw_put(j, \"customer\", who);\n"
+	"\tcot_jw_put(j, \"total\", total);\n"
+	"\tcot_jw_put(j, \"rush\", rush);\n"
+	"\tcot_jw_put(j, \"big\", cot_jbool(total > 10));\n"
+	"\tcot_jw_put(j, \"half\", total / 2.0);\n"
+	"\tcot_jw_put(j, \"unsigned\", (unsigned)n);\n"
+	"\tcot_jw_put(j, \"none\", cot_jnull());\n"
+	"\tcot_jw_bools(j, \"flag\", NULL);\n"
+	"\tcot_jw_raws(j, \"tags\", NULL);\n"
+	"\tcot_jw_put(j, \"row\", cot_db_one(c, \"SELECT 1 AS flag, NULL AS gone, \"\n"
+	"\t           \"json_array('a', 'b') AS tags\"));\n"
+	"\tcot_jw_end(j);\n"
+	"\treturn cot_jw_send(c, 201, j);\n"
+	"}\n"
+	"\n"
 	"COT_ROUTES(\n"
 	"\tCOT_GET(\"/item/:id\", item),\n"
 	"\tCOT_POST(\"/echo\", echo),\n"
@@ -162,6 +191,7 @@ static const char api_src[] =
 	"\tCOT_GET(\"/fields\", fields),\n"
 	"\tCOT_GET(\"/crash\", crash),\n"
 	"\tCOT_GET(\"/teapot\", teapot),\n"
+	"\tCOT_POST(\"/order\", order),\n"
 	"\tCOT_GET(\"/page\", page),\n"
 	"\tCOT_DELETE(\"/nothing\", nothing),\n"
 	"\tCOT_GET(\"/denied/:what\", denied),\n"
@@ -430,6 +460,41 @@ test_error_hook(void)
 	}
 }
 
+static void
+test_writer(void)
+{
+	h_resp r;
+	h_client *cl = h_client_new();
+	static const char *const hdrs[] = { "Content-Type: application/json", NULL };
+	T_CHECK("JSON writer in a handler: typed values, a row with bool/raw/NULL columns",
+	        h_request(cl, &srv, "POST", "/order", hdrs, "{\"customer\":{\"name\":\"ann\"},"
+	                  "\"items\":[{\"qty\":3},{\"qty\":9}],\"rush\":true}", &r) == 201 &&
+	        strcmp(r.body, "{\"customer\":\"ann\",\"total\":12,\"rush\":true,\"big\":true,"
+	               "\"half\":6.0,\"unsigned\":2,\"none\":null,\"row\":{\"flag\":true,"
+	               "\"gone\":null,\"tags\":[\"a\",\"b\"]}}") == 0);
+	if (r.status != 201 || strstr(r.body, "\"row\":{\"flag\":true") == NULL)
+		printf("# %ld %s\n", r.status, r.body);
+	char *ct = h_resp_header(&r, "Content-Type");
+	T_STREQ("... as application/json", ct, "application/json");
+	free(ct);
+	h_resp_free(&r);
+	static const char *const json[] = { "Content-Type: application/json",
+	                                    "Accept: application/json", NULL };
+	T_CHECK("body readers: 422 naming every bad path",
+	        h_request(cl, &srv, "POST", "/order", json, "{\"customer\":{},"
+	                  "\"items\":[{\"qty\":\"3\"},{}],\"rush\":1}", &r) == 422 &&
+	        strstr(r.body, "\"customer.name\": [") && strstr(r.body, "\"items[0].qty\": [\n"
+	        "      \"must be an integer\"") && strstr(r.body, "\"items[1].qty\": [\n"
+	        "      \"is required\"") && strstr(r.body, "\"rush\": [\n      \"must be true or false\""));
+	if (r.status != 422)
+		printf("# %ld %s\n", r.status, r.body);
+	h_resp_free(&r);
+	T_CHECK("body readers: a body that is not JSON -> 400", h_request(cl, &srv, "POST",
+	        "/order", json, "{\"customer\"", &r) == 400);
+	h_resp_free(&r);
+	h_client_free(cl);
+}
+
 /* ==== the command line ================================================= */
 
 static bool
@@ -584,6 +649,7 @@ main(int argc, char **argv)
 	test_query_int();
 	test_small();
 	test_error_hook();
+	test_writer();
 	h_thread_done();
 	T_CHECK("server exits 0 at SIGTERM", h_server_stop(&srv) == 0);
 	test_check();

@@ -144,7 +144,7 @@ test_form_errors(void)
 	req("POST", "/notes", json_hdrs, "{\"title\":\"\"}", &r);
 	T_CHECK("JSON clients still get problem+json", r.status == 422 &&
 	        has_type(&r, "application/problem+json") && r.body &&
-	        strstr(r.body, "\"title\":\"is required\""));
+	        strstr(r.body, "\"title\": [\n      \"is required\""));
 	h_resp_free(&r);
 	req("POST", "/notes/1", form_hdrs, "title=&body=new+text", &r);
 	T_CHECK("edit with empty title: 422 note page, error shown",
