@@ -11,9 +11,10 @@
  *
  * tcc reports "PATH:LINE: error: MSG" with no column. We turn each message
  * into gcc's "PATH:LINE:COL: error: MSG" followed by the source line and a
- * caret, so terminals and editors can jump to it. The column is a best
- * effort: the first quoted name of the message found on that line, else the
- * line's first non-blank character.
+ * caret, so terminals and editors can jump to it. A missing token moves to
+ * where gcc reports it, just past the token before (errline.c). Otherwise
+ * the column is a best effort: the first quoted name of the message found on
+ * that line, else the line's first non-blank character.
  */
 #include <libtcc.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "../runtime/internal.h"
 #include "compiler.h"
+#include "errline.h"
 #include "file.h"
 #include "tcclines.h"
 
@@ -134,9 +136,15 @@ compiler_format_line(char **out, size_t *len, const char *line)
 		return;
 	}
 	const char *rest = line + consumed;
+	int col = 0;
+	char *whole = file_read(path, NULL);
+	int moved = errline_fix(whole, rest, &lineno, &col); /* where gcc would say */
+	free(whole);
 	char *src = compiler_source_line(path, lineno);
-	int col = src ? compiler_guess_column(src, rest) : 1;
-	compiler_append(out, len, "%s:%d:%d: %s\n", path, lineno, col, rest);
+	if (col == 0)
+		col = src ? compiler_guess_column(src, rest) : 1;
+	compiler_append(out, len, "%s:%d:%d: %s%s\n", path, lineno, col, rest,
+	                moved == 2 ? " (at the end of the file: is a '}' missing?)" : "");
 	if (src != NULL) {
 		compiler_append(out, len, "%5d | %s\n      | ", lineno, src);
 		for (int i = 1; i < col; i++)

@@ -24,3 +24,10 @@ BENCH_BINS += build/bench_json
 .PHONY: bench-json
 bench-json: build/bench_json
 	./build/bench_json
+# compile errors where gcc reports them (devserver/errline.c), checked on a
+# table of common mistakes against gcc itself (tests/test_errline.c)
+DEVSERVER += devserver/errline.c
+build/test_errline: tests/test_errline.c $$(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) -Itests $< $(COMPILER_SAN) $(RUNTIME_SAN) -o $@ $(LIBS) $(DEV_LIBS)
+TEST_BINS += build/test_errline
+TEST_CMDS += build/test_errline

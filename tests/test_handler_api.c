@@ -495,6 +495,43 @@ test_writer(void)
 	h_client_free(cl);
 }
 
+/* A missing ';' is reported on its own line (not the next one), in the
+ * answer as in the terminal. */
+static void
+test_error_line(void)
+{
+	if (!dev_only("compile error lines"))
+		return;
+	static const char semi[] =
+		"#include <cot.h>\n"
+		"\n"
+		"static cot_result\n"
+		"f(cot_ctx *c)\n"
+		"{\n"
+		"\tcot_db_begin(c)\n"
+		"\treturn cot_text(c, 200, \"hi\\n\");\n"
+		"}\n"
+		"COT_ROUTES(COT_GET(\"/semi\", f),)\n";
+	size_t mark = h_server_mark(&srv);
+	h_write_app_file(app, "handlers/zz_semi.c", semi);
+	h_resp r = { 0 };
+	bool ok = false;
+	for (double t0 = h_now_ms(); !ok && h_now_ms() - t0 < H_DEADLINE_MS;) {
+		h_resp_free(&r);
+		ok = get("/semi", &r) == 500 && strstr(r.body, "handlers/zz_semi.c:6:17: error: "
+		                                        "';' expected") != NULL;
+	}
+	T_CHECK("missing ';' at the end of line 6: the answer says 6:17", ok);
+	T_CHECK("... with line 6 under it", r.body && strstr(r.body, "    6 | \tcot_db_begin(c)\n"));
+	if (!ok)
+		printf("# %s\n", r.body ? r.body : r.err);
+	h_resp_free(&r);
+	T_CHECK("... and so does the terminal",
+	        h_server_wait_output(&srv, mark, "handlers/zz_semi.c:6:17: error:", H_DEADLINE_MS));
+	char path[4300];
+	unlink(h_path(path, sizeof(path), "%s/handlers/zz_semi.c", app));
+}
+
 /* ==== the command line ================================================= */
 
 static bool
@@ -650,6 +687,7 @@ main(int argc, char **argv)
 	test_small();
 	test_error_hook();
 	test_writer();
+	test_error_line();
 	h_thread_done();
 	T_CHECK("server exits 0 at SIGTERM", h_server_stop(&srv) == 0);
 	test_check();
