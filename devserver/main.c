@@ -137,8 +137,8 @@ main_new(int argc, char **argv)
 		fprintf(stderr, "cotdev new: %s\n", err);
 		return 1;
 	}
-	printf("created %s\n\nnext:\n  cotdev run %s\n  open http://127.0.0.1:8080/\n",
-	       argv[1], argv[1]);
+	printf("created %s\n\nnext:\n  cotdev run %s\n  open http://127.0.0.1:8080/%s\n",
+	       argv[1], argv[1], auth ? "signup" : "");
 	return 0;
 }
 

@@ -5,6 +5,10 @@
  * a wrong password is refused, and a form posted from another origin is
  * refused by the CSRF check.
  *
+ * Then, on `cotdev run` only, the plain app of `cotdev new` (no --auth):
+ * its note forms, which carry {{{csrf_field}}}, still create, edit and
+ * delete in a real browser with CSRF checking on.
+ *
  * COT_EXPORT=1 runs the same against the binary of `cotdev export` (given
  * the app's .cot-secret with --secret-file) instead of `cotdev run`;
  * COTDEV=build/cotdev-san runs it on the sanitizer build.
@@ -114,6 +118,35 @@ try {
 		t.expect(resp.status() === 403, `status ${resp.status()}`);
 		t.expect((await evil.content()).includes('refused'), 'no explanation on the page');
 	});
+
+	if (!EXPORT) {
+		const plain = t.makeApp();
+		const psrv = await t.startServer(plain);
+		try {
+			const page = await (await browser.newContext()).newPage();
+			await t.check('template app: the new-note form posts with its token', async () => {
+				await page.goto(psrv.url + 'notes/new');
+				await page.fill('#title', 'plain note');
+				await Promise.all([page.waitForURL(/\/notes\/\d+$/, WAIT),
+				                   page.click('form[action="/notes"] button[type=submit]')]);
+				t.expect((await page.textContent('h1')) === 'plain note', 'no note page');
+			});
+			await t.check('template app: the edit and delete forms post too', async () => {
+				await page.click('details.edit summary');
+				await page.fill('#title', 'plain note, edited');
+				await Promise.all([page.waitForNavigation(WAIT),
+				                   page.click('details.edit button[type=submit]')]);
+				t.expect((await page.textContent('h1')) === 'plain note, edited', 'not edited');
+				await Promise.all([page.waitForURL(/\/notes$/, WAIT), page.click('button.danger')]);
+				t.expect(!(await page.content()).includes('plain note, edited'), 'not deleted');
+			});
+		} finally {
+			const code = await t.stopServer(psrv);
+			if (code !== 0)
+				t.notOk('template app: server exits cleanly', `exit code ${code}`);
+			fs.rmSync(path.dirname(plain), { recursive: true, force: true });
+		}
+	}
 } finally {
 	await browser.close();
 	const code = await t.stopServer(srv);
