@@ -26,7 +26,7 @@ deps_contains(const deps_list *d, const char *path)
 	return false;
 }
 
-static void
+void
 deps_add(deps_list *d, const char *path)
 {
 	if (deps_contains(d, path))

@@ -14,6 +14,8 @@ typedef struct deps_list {
 
 void deps_scan(const char *path, deps_list *out);
 bool deps_contains(const deps_list *d, const char *path);
+/* Adds a copy of path unless the list holds it already. */
+void deps_add(deps_list *d, const char *path);
 void deps_free(deps_list *d);
 int deps_normalize(const char *dir, const char *name, char *out, size_t outlen);
 

@@ -53,6 +53,7 @@
 #include "../runtime/internal.h"
 #include "../runtime/migrate.h"
 #include "../runtime/static.h"
+#include "deps.h"
 #include "export.h"
 #include "file.h"
 #include "sqlcheck.h"
@@ -541,8 +542,21 @@ export_remove_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
+/* One file's SQL against db; 1 (after saying why) when it does not prepare. */
+static int
+export_check_sql_file(const char *path, sqlite3 *db)
+{
+	char *error = NULL;
+	int bad = sqlcheck_file(path, db, &error) != 0;
+	if (bad)
+		fprintf(stderr, "%s\n", error ? error : path);
+	free(error);
+	return bad;
+}
+
 /*
- * Prepares the SQL of every handler against schema.sql, as cotdev run does
+ * Prepares the SQL of every handler and of the files handlers include
+ * against schema.sql, as cotdev run does
  * at each reload (there against app.db, which follows schema.sql): a file
  * whose SQL does not prepare is a reload error in development, its routes
  * answering 500, so it must not build into a binary that serves them.
@@ -563,14 +577,21 @@ export_check_sql(const export_state *x)
 	 * (app_main.c refuses to start and says why); nothing to check here. */
 	if (sqlite3_open(":memory:", &db) == SQLITE_OK && migrate_plan(db, schema, &p, &why) == 0 &&
 	    (migrate_plan_is_empty(p) || migrate_apply(db, p, 1, &why) >= 0)) {
+		/* each handler, then each file a handler includes (once) */
+		deps_list seen = { 0 };
 		for (int i = 0; i < x->handlers.n; i++) {
-			char *error = NULL;
-			if (sqlcheck_file(x->handlers.v[i], db, &error) != 0) {
-				fprintf(stderr, "%s\n", error ? error : x->handlers.v[i]);
-				failed++;
+			deps_list d = { 0 };
+			deps_scan(x->handlers.v[i], &d);
+			for (int j = -1; j < d.n; j++) {
+				const char *f = j < 0 ? x->handlers.v[i] : d.paths[j];
+				if (deps_contains(&seen, f))
+					continue;
+				deps_add(&seen, f);
+				failed += export_check_sql_file(f, db);
 			}
-			free(error);
+			deps_free(&d);
 		}
+		deps_free(&seen);
 	}
 	free(why);
 	migrate_plan_free(p);

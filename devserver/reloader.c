@@ -47,6 +47,10 @@
 #include "reloader.h"
 #include "watcher.h"
 
+/* How often the schema is looked at for changes made by other processes
+ * (`cotdev migrate --apply`): a read of one pragma, about 10 µs. */
+#define RELOADER_SCHEMA_POLL_MS 250
+
 typedef struct unit unit;
 
 typedef struct module {
@@ -69,6 +73,7 @@ struct unit {
 	module *current;
 	deps_list deps;            /* files it #includes, transitively */
 	int mw_slot;               /* middleware slot, -1 until it declares some */
+	bool sql_error;            /* current is an error: its SQL did not prepare */
 };
 
 static struct {
@@ -82,6 +87,7 @@ static struct {
 	pthread_t thread;
 	atomic_bool stop;
 	reloader_options opt;
+	long long schema_version;  /* app.db's when the SQL was last checked */
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER, .evfd = -1 };
 
 /* ==== small helpers ==================================================== */
@@ -394,10 +400,12 @@ reloader_compile(unit *u, uint64_t hash)
 	compiler_options co = { R.opt.include_dir, R.opt.tcc_options };
 	u->hash = hash;
 	deps_scan(u->path, &u->deps);
+	u->sql_error = false;
 	if (compiler_compile(u->path, &co, &cm, &error) == 0 &&
-	    sqlcheck_app(u->path, &error) != 0) {
+	    sqlcheck_app(u->path, (const char *const *)u->deps.paths, u->deps.n, &error) != 0) {
 		/* SQL that does not prepare against app.db is a reload error too */
 		compiler_module_free(&cm);
+		u->sql_error = true;
 	} else if (error == NULL) {
 		static const cot_module no_routes = { COT_ABI, NULL, NULL, 0 };
 		const cot_module *t = cm.table ? cm.table : &no_routes;
@@ -533,6 +541,49 @@ reloader_changed(const char *path, unsigned flags)
 			reloader_refresh(R.units[i]->path, true, WATCHER_COMPLETE);
 }
 
+/* ==== the schema changed ============================================== */
+
+/*
+ * The SQL check of every handler is only as fresh as the schema it ran
+ * against. When app.db's schema changes -- schema.sql saved, a rename
+ * applied, `cotdev migrate --apply --allow-destructive` run from another
+ * terminal -- check every unit's SQL again: a unit whose SQL no longer
+ * prepares gets the error a reload would give it (its routes answer it, the
+ * terminal and the browser show it), and a unit held back by a SQL error is
+ * compiled again, since the new schema may be the fix. Lock held.
+ */
+static void
+reloader_recheck_sql(void)
+{
+	long long v = sqlcheck_app_schema_version();
+	if (v == R.schema_version)
+		return;
+	R.schema_version = v;
+	for (int i = 0; i < R.nunits; i++) {
+		unit *u = R.units[i];
+		if (u->current == NULL)
+			continue;
+		if (u->current->error != NULL) {
+			if (u->sql_error)
+				reloader_compile(u, u->hash);
+			continue;
+		}
+		char *error = NULL;
+		if (sqlcheck_app(u->path, (const char *const *)u->deps.paths, u->deps.n,
+		                 &error) == 0)
+			continue;
+		u->sql_error = true;
+		R.opt.stats.errors++;
+		printf("%serror%s: the schema changed and the SQL of %s no longer prepares "
+		       "(its routes answer with this until it does):\n%s\n",
+		       reloader_color("\033[1;31m"), reloader_color("\033[0m"), u->path, error);
+		fflush(stdout);
+		reloader_publish_error(u, error);
+		if (R.opt.on_event != NULL)
+			R.opt.on_event("error", u->path, error);
+	}
+}
+
 /* ==== the loop ========================================================= */
 
 /* Takes every waiting event and compiles what changed. Lock held. */
@@ -544,6 +595,7 @@ reloader_process(void)
 	for (int i = 0; i < ch.n; i++)
 		reloader_changed(ch.paths[i], ch.flags[i]);
 	watcher_changes_free(&ch);
+	reloader_recheck_sql(); /* a saved schema.sql has been applied by now */
 	reloader_reclaim_all();
 }
 
@@ -584,10 +636,17 @@ reloader_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&R.stop)) {
 		struct pollfd p[2] = { { watcher_get_fd(), POLLIN, 0 }, { R.evfd, POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		int n = poll(p, 2, RELOADER_SCHEMA_POLL_MS);
+		if (n < 0 && errno != EINTR)
 			break;
 		if (atomic_load(&R.stop))
 			break;
+		if (n == 0) { /* quiet: has another process changed the schema? */
+			pthread_mutex_lock(&R.lock);
+			reloader_recheck_sql();
+			pthread_mutex_unlock(&R.lock);
+			continue;
+		}
 		if (p[0].revents & POLLIN) {
 			reloader_debounce();
 			reloader_sync();
@@ -653,6 +712,7 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	watcher_changes ch = { 0 };
 	reloader_scan(opt->handlers_dir, &ch);
 	pthread_mutex_lock(&R.lock);
+	R.schema_version = sqlcheck_app_schema_version();
 	for (int i = 0; i < ch.n; i++)
 		reloader_refresh(ch.paths[i], false, WATCHER_COMPLETE);
 	pthread_mutex_unlock(&R.lock);

@@ -31,6 +31,7 @@ typedef struct sqlcheck_sql {
 	int nparts;
 	size_t part_off[SQLCHECK_MAX_PARTS];
 	int part_line[SQLCHECK_MAX_PARTS];
+	int nargs;                 /* values passed after the SQL; -1: unknown */
 } sqlcheck_sql;
 
 typedef struct sqlcheck_scan {
@@ -193,7 +194,19 @@ sqlcheck_call(sqlcheck_scan *s, sqlcheck_sql *q)
 		sqlcheck_skip_space(&t);
 	}
 	/* "SELECT " COLUMNS " FROM x": not all literal, so not checkable */
-	return q->text != NULL && (*t.p == ',' || *t.p == ')');
+	if (q->text == NULL || (*t.p != ',' && *t.p != ')'))
+		return 0;
+	/* the values bound to the SQL's parameters: one per top-level comma */
+	q->nargs = 0;
+	if (*t.p == ',') {
+		t.p++;
+		do
+			q->nargs++;
+		while (sqlcheck_skip_arg(&t));
+		if (*t.p != ')')
+			q->nargs = -1; /* ran off the end: not a call we understand */
+	}
+	return 1;
 }
 
 /* ==== checking ========================================================= */
@@ -235,9 +248,17 @@ sqlcheck_one(const char *path, const sqlcheck_sql *q, sqlite3 *db, char **out,
 	}
 	while (tail != NULL && (isspace((unsigned char)*tail) || *tail == ';'))
 		tail++;
-	if (st == NULL)
+	int want = st != NULL ? sqlite3_bind_parameter_count(st) : 0;
+	if (st == NULL) {
 		sqlcheck_report(out, len, path, q->part_line[0], "the SQL holds no statement");
-	else if (tail != NULL && *tail != '\0')
+	} else if (q->nargs >= 0 && want != q->nargs) {
+		/* the same words as db.c's run-time check */
+		char msg[128];
+		snprintf(msg, sizeof(msg), "the SQL has %d parameter%s, the call passes %d", want,
+		         want == 1 ? "" : "s", q->nargs);
+		sqlcheck_report(out, len, path, q->part_line[0], msg);
+	}
+	if (st != NULL && tail != NULL && *tail != '\0')
 		sqlcheck_report(out, len, path, sqlcheck_line_of(q, (int)(tail - q->text)),
 		                "one statement per call: the SQL holds more");
 	sqlite3_finalize(st);
@@ -291,17 +312,64 @@ sqlcheck_file(const char *path, sqlite3 *db, char **error)
 static sqlite3 *sqlcheck_db;
 const char *sqlcheck_db_path = "app.db";
 
-int
-sqlcheck_app(const char *path, char **error)
+/* The read-only connection to app.db, opened on first use; NULL: no app.db. */
+static sqlite3 *
+sqlcheck_app_db(void)
 {
-	*error = NULL;
 	if (sqlcheck_db == NULL &&
 	    sqlite3_open_v2(sqlcheck_db_path, &sqlcheck_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(sqlcheck_db);
 		sqlcheck_db = NULL;
-		return 0; /* no database yet: nothing to check against */
 	}
-	return sqlcheck_file(path, sqlcheck_db, error);
+	return sqlcheck_db;
+}
+
+/* Appends the malloc'd error `more` to *error (a newline between). */
+static void
+sqlcheck_join(char **error, char *more)
+{
+	if (*error == NULL) {
+		*error = more;
+		return;
+	}
+	size_t a = strlen(*error), b = strlen(more);
+	char *nb = realloc(*error, a + b + 2);
+	if (nb != NULL) {
+		nb[a] = '\n';
+		memcpy(nb + a + 1, more, b + 1);
+		*error = nb;
+	}
+	free(more);
+}
+
+int
+sqlcheck_app(const char *path, const char *const *includes, int nincludes, char **error)
+{
+	*error = NULL;
+	sqlite3 *db = sqlcheck_app_db();
+	if (db == NULL)
+		return 0; /* no database yet: nothing to check against */
+	for (int i = -1; i < nincludes; i++) {
+		char *e = NULL;
+		if (sqlcheck_file(i < 0 ? path : includes[i], db, &e) != 0 && e != NULL)
+			sqlcheck_join(error, e);
+	}
+	return *error != NULL ? -1 : 0;
+}
+
+long long
+sqlcheck_app_schema_version(void)
+{
+	sqlite3 *db = sqlcheck_app_db();
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	/* running a statement (not only preparing one) is what makes SQLite
+	 * notice another connection's schema change and reload its own copy */
+	if (db != NULL && sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
 
 void

@@ -259,15 +259,26 @@ cot_result cot_file(cot_ctx *c, int status, const char *path, const char *conten
 /* 204 No Content: no body, no Content-Type. */
 cot_result cot_no_content(cot_ctx *c);
 
-/* 30x redirect to `location`. */
+/* 30x redirect to `location`. A location with CR, LF or another control
+ * byte is a bug: the request answers 500 naming this call's file:line. */
 cot_result cot_redirect(cot_ctx *c, int status, const char *location);
+#define cot_redirect(c, status, location)                                      \
+	cot_redirect_at((c), __FILE__, __LINE__, (status), (location))
+cot_result cot_redirect_at(cot_ctx *c, const char *file, int line, int status,
+                           const char *location);
 
 /*
  * Adds a response header (copied); an after hook may call it too.
  * Content-Type replaces the type the response function chose (there is
- * never a second one); an error rendered later picks its own again.
+ * never a second one); an error rendered later picks its own again. A name
+ * that is not a token or a value with CR, LF or another control byte adds
+ * nothing and makes the request answer 500 naming this call's file:line.
  */
 void cot_set_header(cot_ctx *c, const char *name, const char *value);
+#define cot_set_header(c, name, value)                                         \
+	cot_set_header_at((c), __FILE__, __LINE__, (name), (value))
+void cot_set_header_at(cot_ctx *c, const char *file, int line, const char *name,
+                       const char *value);
 
 /*
  * Fails the request: the error pipeline renders `status` with the formatted

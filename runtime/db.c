@@ -319,6 +319,7 @@ db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status,
 		c->reject_detail = detail;
 		c->reject_code = code;
 		c->reject_db = true;
+		c->reject_trace = c->db_trace;
 	}
 	error_respond_as(c, status, code, detail, c->db_trace);
 	c->db_fail_seq = c->resp_seq;

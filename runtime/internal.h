@@ -149,6 +149,7 @@ struct cot_ctx {
 	const char *body_json_error; /* why the body is not JSON; NULL: not tried or fine */
 	int reject_status;         /* non-0: answer this status instead (400 bad body, */
 	const char *reject_detail; /*   500 API misuse) with this detail; see form.h */
+	const char *reject_trace;  /* and this trace (NULL: none): where it happened */
 	header_kv *req_headers;    /* tests only: request headers when conn is NULL */
 	/* ---- database (db.c) ---- */
 	bool db_failed;            /* a db call failed: later ones do nothing */
@@ -255,6 +256,12 @@ void trace_respond(cot_ctx *c, const binding *b, const crash_report *rep);
 /* gcc-built code (exports): traces resolved with libdw (symbolize.c). */
 void symbolize_init(void);
 void symbolize_shutdown(void);
+
+/*
+ * "CALL\n  handlers/x.c:12\n       12 | source" for an API call made at
+ * file:line (just CALL when file is NULL), in the request's arena.
+ */
+char *trace_call_at(cot_ctx *c, const char *file, int line, const char *call);
 
 /* A short trace of a crash, in the request's arena; *detail gets one line. */
 char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,

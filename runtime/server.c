@@ -131,6 +131,22 @@ server_db_failure_handled(const cot_ctx *c)
 	       c->resp_seq > c->db_fail_seq && c->status >= 400;
 }
 
+/*
+ * Answers what the API recorded in reject_status, with the trace that says
+ * where (a SQL error: the call's file:line and its SQL). A server error is a
+ * bug in the app: it is logged with its trace, as a crash is.
+ */
+static void
+server_reject(cot_ctx *c)
+{
+	if (c->reject_status >= 500) {
+		printf("error in %s %s: %s\n%s\n", c->method, c->path, c->reject_detail,
+		       c->reject_trace ? c->reject_trace : "");
+		fflush(stdout);
+	}
+	error_respond_as(c, c->reject_status, c->reject_code, c->reject_detail, c->reject_trace);
+}
+
 /* Calls the handler; the binding's code is pinned by the lookup's reference. */
 static void
 server_call(cot_ctx *c, binding *b)
@@ -149,7 +165,7 @@ server_call(cot_ctx *c, binding *b)
 	}
 	if (c->reject_status != 0 && !server_db_failure_handled(c)) {
 		/* a bad body, API misuse or a db failure seen by the API */
-		error_respond_as(c, c->reject_status, c->reject_code, c->reject_detail, NULL);
+		server_reject(c);
 		return;
 	}
 	if (c->param_invalid) {

@@ -172,6 +172,19 @@ trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **d
 	return t.out;
 }
 
+char *
+trace_call_at(cot_ctx *c, const char *file, int line, const char *call)
+{
+	char *out = arena_printf(&c->mem, "%s\n", call);
+	if (file != NULL) /* "file:line cot_redirect", as a db error names its call */
+		trace_frame(&c->mem, &out, file, line,
+		            arena_strndup(&c->mem, call, strcspn(call, "(")), 1);
+	size_t len = strlen(out);
+	if (len > 0 && out[len - 1] == '\n')
+		out[len - 1] = '\0';
+	return out;
+}
+
 /*
  * A handler (or hook) crashed or was stopped: log the trace (terminal in
  * development, log in production) and answer through the error pipeline.

@@ -77,6 +77,31 @@ test_literals(void)
 		"cot_db_exec(c, \"DELETE FROM notes;\");"), "");
 }
 
+/* The number of values passed must match the SQL's parameters, as db.c
+ * checks at run time: a missing value is a reload error, not a 500. */
+static void
+test_argument_count(void)
+{
+	T_STREQ("one ? and one value", check(
+		"cot_db_one(c, \"SELECT id FROM notes WHERE id = ?\", id);"), "");
+	T_STREQ("a value missing", check(
+		"\n  cot_db_one(c, \"SELECT id FROM notes WHERE id = ? AND title = ?\", id);"),
+		"handlers/x.c:2: the SQL has 2 parameters, the call passes 1");
+	T_STREQ("a value too many", check(
+		"cot_db_exec(c, \"DELETE FROM notes\", 7);"),
+		"handlers/x.c:1: the SQL has 0 parameters, the call passes 1");
+	T_STREQ("none of two", check(
+		"cot_db_all(c, \"SELECT ?1, ?2\");"),
+		"handlers/x.c:1: the SQL has 2 parameters, the call passes 0");
+	T_STREQ("values with calls, commas and strings inside count once each", check(
+		"cot_db_exec(c, \"UPDATE notes SET title = ?, body = ? WHERE id = ?\",\n"
+		"            f(a, b), cot_blob(p, n), \"x, y\");"), "");
+	T_STREQ("numbered parameters count by the highest", check(
+		"cot_db_one(c, \"SELECT id FROM notes WHERE id = ?1 OR id = ?1\", 3);"), "");
+	T_STREQ("an unfinished call is not judged", check(
+		"cot_db_one(c, \"SELECT id FROM notes WHERE id = ?\", a, b"), "");
+}
+
 static void
 test_never_runs(void)
 {
@@ -113,6 +138,7 @@ main(void)
 	             NULL, NULL, NULL);
 	test_finds_errors();
 	test_literals();
+	test_argument_count();
 	test_never_runs();
 	test_file();
 	sqlite3_close(db);
