@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../runtime/auth.h"
+#include "../runtime/hostallow.h"
 #include "../runtime/db.h"
 #include "../runtime/flags.h"
 #include "../runtime/internal.h"
@@ -241,6 +242,18 @@ main_run(int argc, char **argv)
 	}
 	if (db_arg != NULL)
 		main_db_path = sqlcheck_db_path = db_arg;
+	/* DNS rebinding: only local names, the bound address and --allowed-hosts
+	 * (hostallow.c); bound to every interface, IP addresses too */
+	char hosts[1024], why[256];
+	if (cfg.allowed_hosts != NULL &&
+	    hostallow_valid_list(cfg.allowed_hosts, why, sizeof(why)) != 0) {
+		fprintf(stderr, "cotdev run: %s\n", why);
+		return 2;
+	}
+	snprintf(hosts, sizeof(hosts), "localhost,127.0.0.1,[::1],%s%s%s", cfg.host,
+	         cfg.allowed_hosts ? "," : "", cfg.allowed_hosts ? cfg.allowed_hosts : "");
+	cfg.allowed_hosts = hosts;
+	cfg.allow_any_ip = strcmp(cfg.host, "0.0.0.0") == 0;
 	if (main_enter_app(dir) != 0)
 		return 1;
 

@@ -21,10 +21,10 @@
  * changed. The background thread does the same work when no request comes,
  * so the terminal and the browser hear about a save at once.
  *
- * Module structs and their bindings are never freed while the server runs:
- * a request may hold a stale pointer to a binding for the few instructions
- * between reading a slot and checking it again (see router.c). They are a
- * few hundred bytes per reload and go at shutdown.
+ * Module structs and their bindings outlive their code a little: a request
+ * may hold a stale pointer to a binding for the few instructions between
+ * reading a slot and checking it again (see router.c), so they are freed
+ * only once router_quiet says no thread can be looking at them.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -196,11 +196,27 @@ module_retire(module *m)
 	module_reclaim(m);
 }
 
+/*
+ * Frees what retired modules hold: their code once no request runs it, then
+ * the module struct and its bindings once no thread can still be looking at
+ * them (router_quiet). Without the second step every reload kept a few
+ * hundred bytes per route for the life of the server. Lock held.
+ */
 static void
 reloader_reclaim_all(void)
 {
-	for (module *m = R.all_modules; m != NULL; m = m->next_all)
+	for (module **pm = &R.all_modules; *pm != NULL;) {
+		module *m = *pm;
 		module_reclaim(m);
+		if (m->freed && router_quiet(&m->owner)) {
+			*pm = m->next_all;
+			free(m->bindings);
+			free(m->slots);
+			free(m);
+			continue;
+		}
+		pm = &m->next_all;
+	}
 }
 
 /* Any thread: a retired module lost its last request. */

@@ -13,3 +13,32 @@ build/test_sqlfresh: tests/test_sqlfresh.c tests/harness.c tests/harness.h tests
 	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread
 TEST_BINS += build/test_sqlfresh
 TEST_CMDS += build/test_sqlfresh@build/cotdev
+# runtime/strict.c: request-head checks libmicrohttpd 0.9.75 does not make;
+# runtime/hostallow.c: the Host allow-list (DNS rebinding)
+RUNTIME += runtime/strict.c runtime/hostallow.c
+# tests/test_strict.c: the table of malformed heads over a raw socket
+build/test_strict: tests/test_strict.c tests/harness.c tests/harness.h tests/t.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread
+TEST_BINS += build/test_strict
+TEST_CMDS += build/test_strict@build/cotdev build/test_strict@build/cotdev-san \
+             build/test_strict@export:build/cotdev
+build/test_hostallow: tests/test_hostallow.c runtime/hostallow.c runtime/hostallow.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_hostallow.c runtime/hostallow.c -o $@
+TEST_BINS += build/test_hostallow
+TEST_CMDS += build/test_hostallow
+# the template's pages, live reload and overlay under the default CSP
+TEST_CMDS += node@tests/browser/csp.mjs
+# memory per reload (make bench-reload-mem; RELOADS=N for fewer saves)
+build/bench_reload_mem: tests/bench/bench_reload_mem.c tests/harness.c tests/harness.h | build
+	$(CC) $(WARN) -O2 -g tests/bench/bench_reload_mem.c tests/harness.c -o $@ -lcurl -lpthread
+BENCH_BINS += build/bench_reload_mem
+RELOADS ?= 10000
+.PHONY: bench-reload-mem
+bench-reload-mem: test-deps build/cotdev build/bench_reload_mem
+	./build/bench_reload_mem build/cotdev $(RELOADS)
+# crash.c's per-thread alternate stack is freed with its thread (no ASan:
+# it brings its own alternate stack, which crash.c then keeps)
+build/test_altstack: tests/test_altstack.c $(RUNTIME) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g -Iruntime tests/test_altstack.c $(RUNTIME) -o $@ $(LIBS)
+TEST_BINS += build/test_altstack
+TEST_CMDS += build/test_altstack

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "hostallow.h"
 #include "db.h"
 #include "embed.h"
 #include "flags.h"
@@ -395,6 +396,12 @@ main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	o.cfg.reuse_port = true;
+	char why[256];
+	if (o.cfg.allowed_hosts != NULL &&
+	    hostallow_valid_list(o.cfg.allowed_hosts, why, sizeof(why)) != 0) {
+		fprintf(stderr, "%s: %s\n", argv[0], why);
+		return 2;
+	}
 	if (o.db_path == NULL)
 		o.db_path = "./app.db";
 	crash_exit_on_crash = o.exit_on_crash;

@@ -252,6 +252,25 @@ crash_leave(const char *call, int status)
 	siglongjmp(f->jmp, 1);
 }
 
+/* Runs as a thread that set up an alternate stack exits: switch it off,
+ * then free it (64 KB per thread: threads that come and go add up). */
+static void
+crash_altstack_free(void *sp)
+{
+	stack_t off = { .ss_flags = SS_DISABLE };
+	sigaltstack(&off, NULL);
+	free(sp);
+}
+
+static pthread_key_t crash_altstack_key;
+static pthread_once_t crash_altstack_once = PTHREAD_ONCE_INIT;
+
+static void
+crash_altstack_key_create(void)
+{
+	pthread_key_create(&crash_altstack_key, crash_altstack_free);
+}
+
 /* Each thread that runs handlers needs its own alternate signal stack. */
 static void
 crash_thread_setup(void)
@@ -263,11 +282,15 @@ crash_thread_setup(void)
 	if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE) &&
 	    old.ss_size >= CRASH_ALTSTACK / 2)
 		return; /* one is there already (AddressSanitizer installs its own) */
+	pthread_once(&crash_altstack_once, crash_altstack_key_create);
 	stack_t ss = { .ss_sp = malloc(CRASH_ALTSTACK), .ss_size = CRASH_ALTSTACK };
-	if (ss.ss_sp != NULL && sigaltstack(&ss, NULL) != 0)
+	if (ss.ss_sp != NULL && sigaltstack(&ss, NULL) != 0) {
 		free(ss.ss_sp);
-	/* The alternate stack lives as long as the thread; MHD's workers live
-	 * as long as the server, so it is not worth a destructor. */
+		return;
+	}
+	/* freed with the thread: a worker may be replaced, a task thread ends */
+	if (ss.ss_sp != NULL)
+		pthread_setspecific(crash_altstack_key, ss.ss_sp);
 }
 
 /* ==== watchdog ========================================================= */

@@ -82,6 +82,14 @@ static const flag_spec flags_table[] = {
 	  "object per line" },
 	{ "cors", 'C', FLAGS_BOTH, FLAG_STRING, F(cfg.cors_origin), 0, 0, "ORIGIN",
 	  "allow cross-origin requests from ORIGIN (or *)" },
+	{ "allowed-hosts", 0, FLAGS_DEV, FLAG_STRING, F(cfg.allowed_hosts), 0, 0, "LIST",
+	  "Host names to answer besides localhost, 127.0.0.1, [::1]\n"
+	  "and --host (comma-separated; .example.com: it and every\n"
+	  "name under it); others get 421 (DNS rebinding)" },
+	{ "allowed-hosts", 0, FLAGS_EXPORT, FLAG_STRING, F(cfg.allowed_hosts), 0, 0, "LIST",
+	  "answer only these Host names (comma-separated;\n"
+	  ".example.com: it and every name under it); others get 421.\n"
+	  "Default: any (docs/deploy.md)" },
 	{ "replay", 0, FLAGS_DEV, FLAG_STRING, F(replay), 0, 0, "WHICH",
 	  "after a handler reloads, replay its last request with its\n"
 	  "writes rolled back: get (default: GET, HEAD), all, off" },

@@ -100,6 +100,7 @@ enum router_result router_lookup(const char *method, char **segs, int nsegs,
                                  route_match *m);
 binding *router_acquire(_Atomic(binding *) *slot);
 void router_release(binding *b);
+bool router_quiet(code_owner *o);
 int router_split_path(arena *a, const char *raw, char **segs, int max);
 size_t router_percent_decode(char *s, bool plus_is_space);
 void router_reset(void);
@@ -315,6 +316,10 @@ typedef struct server_config {
 	const char *static_dir;    /* served at /static/ (NULL: none) */
 	const char *cors_origin;   /* Access-Control-Allow-Origin (NULL: no CORS) */
 	size_t max_body;           /* bytes; 0: default 10 MB */
+	/* Host names answered (hostallow.c), comma-separated; NULL: any. Other
+	 * names get 421. allow_any_ip: IP literals too (bound to 0.0.0.0). */
+	const char *allowed_hosts;
+	bool allow_any_ip;
 	int idle_timeout_s;        /* close a connection silent this long; 0: 30 */
 	/* limits.c: the flags both servers share (see limits_usage) */
 	int timeout_ms;            /* handler budget (crash_init); 0: none */

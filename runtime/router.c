@@ -17,9 +17,16 @@
  * looks at the count of the old owner. With sequentially consistent atomics
  * one of the two always sees the other, so code is never freed under a
  * running request, and a request never enters code that was retired before
- * it arrived. Bindings and owners themselves are never freed while the
- * server runs (they are small), which is what makes the speculative
- * increment on a stale binding harmless.
+ * it arrived.
+ *
+ * The speculative increment may land on a binding that was just retired, so
+ * the memory of bindings and owners must outlive every such look: acquiring
+ * and releasing happen inside a window counted in router_busy, and the
+ * reloader frees a retired owner's structs (router_quiet) only when it sees
+ * its count at zero and then no thread inside a window. A thread that read
+ * the old binding before it was unbound is still in its window, or holds a
+ * reference, or has let go of it; seen in that order with sequentially
+ * consistent atomics, none of the three can touch the memory afterwards.
  *
  * Slots are limited to ROUTER_MAX_SLOTS for the life of the process; that is
  * the price of never moving them.
@@ -50,6 +57,9 @@ static atomic_int router_first[ROUTER_MAX_SEGS + 1];
 static int router_last[ROUTER_MAX_SEGS + 1]; /* reloader thread only */
 
 void (*router_owner_idle_hook)(code_owner *o);
+
+/* Threads inside router_acquire or router_release (see the top). */
+static atomic_long router_busy;
 
 /* ==== patterns ========================================================= */
 
@@ -312,13 +322,18 @@ router_match_segs(const route_slot *s, char **segs, int nsegs, route_match *m)
 binding *
 router_acquire(_Atomic(binding *) *slot)
 {
+	atomic_fetch_add(&router_busy, 1);
 	for (;;) {
 		binding *b = atomic_load(slot);
-		if (b == NULL || b->owner == NULL)
+		if (b == NULL || b->owner == NULL) {
+			atomic_fetch_sub(&router_busy, 1);
 			return b;
+		}
 		atomic_fetch_add(&b->owner->refs, 1);
-		if (atomic_load(slot) == b)
+		if (atomic_load(slot) == b) {
+			atomic_fetch_sub(&router_busy, 1);
 			return b;
+		}
 		router_release(b);
 	}
 }
@@ -329,10 +344,25 @@ router_release(binding *b)
 {
 	if (b == NULL || b->owner == NULL)
 		return;
+	atomic_fetch_add(&router_busy, 1);
 	code_owner *o = b->owner;
 	if (atomic_fetch_sub(&o->refs, 1) == 1 && atomic_load(&o->retired) &&
 	    router_owner_idle_hook != NULL)
 		router_owner_idle_hook(o);
+	atomic_fetch_sub(&router_busy, 1);
+}
+
+/*
+ * True when the structs of `o` (retired, its code already freed) may be
+ * freed: no reference, and no thread between reading a binding and taking
+ * or dropping its reference. Reloader thread, after the slots stopped
+ * pointing at o's bindings.
+ */
+bool
+router_quiet(code_owner *o)
+{
+	return atomic_load(&o->retired) && atomic_load(&o->refs) == 0 &&
+	       atomic_load(&router_busy) == 0;
 }
 
 static void

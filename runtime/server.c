@@ -39,6 +39,8 @@
 #include "fields.h"
 #include "limit.h"
 #include "static.h"
+#include "hostallow.h"
+#include "strict.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
 /*
@@ -365,14 +367,28 @@ server_has_header(const cot_ctx *c, const char *name)
 }
 
 /*
- * Security headers on every response; the last two only matter for
- * documents (framing, the referrer of what a page loads), so they go with
- * HTML only -- each header costs libmicrohttpd three allocations.
+ * Security headers on every response; the others only matter for
+ * documents (framing, the referrer of what a page loads, what a page may
+ * load and run), so they go with HTML only -- each header costs
+ * libmicrohttpd three allocations. A handler's own header of the same name
+ * wins.
+ *
+ * The Content-Security-Policy allows scripts only from the app's own origin
+ * and no inline script: an injected <script> or onclick= does not run. The
+ * template's pages and the dev server's live-reload script (/_cot/live.js,
+ * whose overlay adds a <style>) satisfy it; inline styles stay allowed,
+ * since error pages and the overlay use them and they cannot run code.
  */
+#define SERVER_CSP                                                             \
+	"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " \
+	"img-src 'self' data:; object-src 'none'; base-uri 'self'; "           \
+	"form-action 'self'; frame-ancestors 'self'"
+
 static const char *const server_secure_headers[][2] = {
 	{ "X-Content-Type-Options", "nosniff" },
 	{ "X-Frame-Options", "SAMEORIGIN" },
 	{ "Referrer-Policy", "strict-origin-when-cross-origin" },
+	{ "Content-Security-Policy", SERVER_CSP },
 };
 
 /* Built-in after-steps every response passes, errors included. The security
@@ -475,6 +491,35 @@ server_refuse_large(server *s, cot_ctx *c)
 	              "of %zu bytes", s->cfg.max_body), NULL);
 }
 
+/*
+ * A request head MHD accepted but cot refuses (strict.c): answered at once,
+ * before the body is read, and the connection closed after the answer.
+ */
+static bool
+server_refuse_head(server *s, cot_ctx *c, const char *version, bool nul_in_target)
+{
+	strict_verdict v;
+	const char *host = cot_header(c, "Host");
+	if (strict_check(c, version, nul_in_target, &v) != 0) {
+		server_request_id(c);
+		c->path = c->raw_url;
+		error_respond(c, v.status, v.detail, NULL);
+		cot_set_header(c, "Connection", "close");
+		return true;
+	}
+	if (!hostallow_check(s->cfg.allowed_hosts, s->cfg.allow_any_ip, host)) {
+		server_request_id(c);
+		c->path = c->raw_url;
+		error_respond(c, 421, arena_printf(&c->mem, "this server does not answer to Host "
+		              "\"%s\" (it answers to %s%s). A page that reaches it under another "
+		              "name may be a DNS-rebinding attack; to allow the name, add it with "
+		              "--allowed-hosts", host, s->cfg.allowed_hosts,
+		              s->cfg.allow_any_ip ? " and IP addresses" : ""), NULL);
+		return true;
+	}
+	return false;
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
               const char *version, const char *upload_data, size_t *upload_size,
@@ -482,8 +527,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 {
 	server *s = cls;
 	cot_ctx *c = *con_cls;
-	(void)version;
-	if (c == NULL) {
+	if (c == NULL || strict_is_nul_marker(c)) {
+		bool nul_in_target = c != NULL;
 		if ((c = server_ctx_new()) == NULL)
 			return MHD_NO;
 		c->conn = conn;
@@ -492,6 +537,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		*con_cls = c;
 		atomic_fetch_add(&s->in_flight, 1);
 		guard_head(conn); /* the head is in: no head deadline until it completes */
+		if (server_refuse_head(s, c, version, nul_in_target))
+			return server_send(s, c);
 		/* A declared body over the limit is refused before it is read
 		 * (MHD then closes the connection instead of reading it). */
 		const char *cl = cot_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -542,7 +589,7 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	guard_done(conn);
 	cot_ctx *c = *con_cls;
-	if (c == NULL)
+	if (c == NULL || strict_is_nul_marker(c)) /* ended before the handler's first call */
 		return;
 	server_ctx_done(c);
 	*con_cls = NULL;
@@ -758,6 +805,7 @@ server_daemon(server *s, int threads)
 		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
+		MHD_OPTION_URI_LOG_CALLBACK, strict_uri_log, s,
 		/* MHD's default is FD_SETSIZE - 4 (1020) whatever the fd limit:
 		 * limit.c derives ours from RLIMIT_NOFILE */
 		MHD_OPTION_CONNECTION_LIMIT, limit > 0 ? limit : 1u,

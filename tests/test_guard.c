@@ -167,6 +167,88 @@ test_sql_location(void)
 	        h_server_wait_output(&srv, mark, "SELECT imag FROM notes", H_DEADLINE_MS));
 }
 
+/* ==== Host allow-list and Content-Security-Policy ====================== */
+
+static long
+get_host(const char *path, const char *host, h_resp *r)
+{
+	char h[256];
+	snprintf(h, sizeof(h), "Host: %s", host);
+	const char *headers[] = { h, NULL };
+	return get(path, headers, r);
+}
+
+/*
+ * Both servers run with --allowed-hosts localhost,127.0.0.1,.example.org:
+ * the dev server adds it to its local names, the export checks only it.
+ */
+static void
+test_hosts(void)
+{
+	h_resp r;
+	get_host("/", "attacker.example", &r);
+	T_CHECK("Host attacker.example: 421", r.status == 421);
+	T_CHECK("421 says why and what to do", r.body && strstr(r.body, "attacker.example") &&
+	        strstr(r.body, "--allowed-hosts"));
+	h_resp_free(&r);
+	get_host("/", "attacker.example:80", &r);
+	T_CHECK("Host attacker.example:80: 421", r.status == 421);
+	h_resp_free(&r);
+	get_host("/", "localhost.attacker.example", &r);
+	T_CHECK("a name that only starts like localhost: 421", r.status == 421);
+	h_resp_free(&r);
+	get_host("/", "localhost:1234", &r);
+	T_CHECK("Host localhost, any port: 200", r.status == 200);
+	h_resp_free(&r);
+	get_host("/", "LOCALHOST", &r);
+	T_CHECK("Host names compare without case: 200", r.status == 200);
+	h_resp_free(&r);
+	get_host("/", "app.example.org:8080", &r);
+	T_CHECK("a name under an allowed .example.org: 200", r.status == 200);
+	h_resp_free(&r);
+	get_host("/", "example.org", &r);
+	T_CHECK(".example.org allows example.org itself: 200", r.status == 200);
+	h_resp_free(&r);
+	get_host("/", "badexample.org", &r);
+	T_CHECK(".example.org does not allow badexample.org: 421", r.status == 421);
+	h_resp_free(&r);
+	if (target.reloads) {
+		get_host("/", "[::1]:8080", &r);
+		T_CHECK("dev: Host [::1]: 200", r.status == 200);
+		h_resp_free(&r);
+		get_host("/_cot/routes", "attacker.example", &r);
+		T_CHECK("dev: /_cot/ refuses a foreign Host too (DNS rebinding)", r.status == 421);
+		h_resp_free(&r);
+		get_host("/_cot/routes", "127.0.0.1:9", &r);
+		T_CHECK("dev: /_cot/ answers 127.0.0.1", r.status == 200);
+		h_resp_free(&r);
+	}
+}
+
+static void
+test_csp(void)
+{
+	h_resp r;
+	get("/", NULL, &r);
+	char *csp = h_resp_header(&r, "Content-Security-Policy");
+	T_CHECK("an HTML page carries a Content-Security-Policy without inline scripts",
+	        r.status == 200 && csp && strstr(csp, "script-src 'self';") &&
+	        !strstr(csp, "script-src 'self' 'unsafe-inline'"));
+	free(csp);
+	h_resp_free(&r);
+	const char *html[] = { "Accept: text/html", NULL };
+	get("/sql-bad", html, &r);
+	csp = h_resp_header(&r, "Content-Security-Policy");
+	T_CHECK("an HTML error page carries it too", r.status == 500 && csp != NULL);
+	free(csp);
+	h_resp_free(&r);
+	get("/redir-ok", NULL, &r);
+	csp = h_resp_header(&r, "Content-Security-Policy");
+	T_CHECK("a non-HTML answer does not", r.status == 302 && csp == NULL);
+	free(csp);
+	h_resp_free(&r);
+}
+
 /* ==== main ============================================================= */
 
 int
@@ -176,7 +258,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s COTDEV | export:COTDEV\n", argv[0]);
 		return 2;
 	}
-	static const char *const flags[] = { "--port", "0", NULL };
+	static const char *const flags[] = { "--port", "0", "--allowed-hosts",
+		                             "localhost,127.0.0.1,.example.org", NULL };
 	static char cotdev[4096];
 	target = h_target_dev(argv[1]);
 	if (realpath(target.cotdev, cotdev) == NULL) {
@@ -199,6 +282,8 @@ main(int argc, char **argv)
 	}
 	test_header_values();
 	test_sql_location();
+	test_hosts();
+	test_csp();
 	h_thread_done();
 	T_CHECK("server exits 0 at SIGTERM", h_server_stop(&srv) == 0);
 	h_rmtree(app);
