@@ -1,5 +1,5 @@
 /*
- * test_guard.c -- what the server refuses to let an app or a client get
+ * test_refuse.c -- what the server refuses to let an app or a client get
  * wrong quietly, over HTTP against `cotdev run` and the exported binary:
  *
  *   - a response header with CR/LF (cot_redirect, cot_set_header) is a loud
@@ -10,7 +10,7 @@
  *     rebinding), the export only --allowed-hosts when given;
  *   - HTML pages carry a Content-Security-Policy the template satisfies.
  *
- * usage: test_guard COTDEV | export:COTDEV
+ * usage: test_refuse COTDEV | export:COTDEV
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,7 +30,7 @@ static h_server srv;
 static char app[4096];
 
 /* The app's handler; each "//@NAME" comment marks a line the tests look for. */
-static const char guard_src[] =
+static const char refuse_src[] =
 	"#include <cot.h>\n"
 	"\n"
 	"static const char *const dynamic_sql = \"SELECT imag FROM notes\";\n"
@@ -68,13 +68,13 @@ static const char guard_src[] =
 	"\tCOT_GET(\"/sql-bad\", sql_bad),\n"
 	")\n";
 
-/* Line of the marker in guard_src. */
+/* Line of the marker in refuse_src. */
 static int
 line_of(const char *marker)
 {
-	const char *p = strstr(guard_src, marker);
+	const char *p = strstr(refuse_src, marker);
 	int line = 1;
-	for (const char *q = guard_src; p != NULL && q < p; q++)
+	for (const char *q = refuse_src; p != NULL && q < p; q++)
 		line += *q == '\n';
 	return p ? line : -1;
 }
@@ -97,7 +97,7 @@ check_loud(const char *name, const char *path, const char *call, const char *mar
 	h_resp r;
 	size_t mark = h_server_mark(&srv);
 	get(path, NULL, &r);
-	snprintf(site, sizeof(site), "handlers/guard.c:%d", line_of(marker));
+	snprintf(site, sizeof(site), "handlers/refuse.c:%d", line_of(marker));
 	snprintf(n, sizeof(n), "%s: 500", name);
 	T_CHECK(n, r.status == 500);
 	char *loc = h_resp_header(&r, "Location"), *cookie = h_resp_header(&r, "Set-Cookie");
@@ -139,7 +139,7 @@ test_sql_location(void)
 {
 	h_resp r;
 	char site[128];
-	snprintf(site, sizeof(site), "handlers/guard.c:%d cot_db_one", line_of("//@sql"));
+	snprintf(site, sizeof(site), "handlers/refuse.c:%d cot_db_one", line_of("//@sql"));
 	size_t mark = h_server_mark(&srv);
 	get("/sql-bad", NULL, &r);
 	T_CHECK("SQL error at run time: 500", r.status == 500);
@@ -272,7 +272,7 @@ main(int argc, char **argv)
 		T_CHECK("scaffold an app", false);
 		return T_DONE();
 	}
-	T_CHECK("write the app", h_write_app_file(app, "handlers/guard.c", guard_src) == 0);
+	T_CHECK("write the app", h_write_app_file(app, "handlers/refuse.c", refuse_src) == 0);
 	T_CHECK("enter the app directory", chdir(app) == 0);
 	char err[512];
 	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0) {
