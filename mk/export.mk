@@ -22,4 +22,5 @@ bench-instructions: test-deps build/cotdev build/bare_hello
 	tests/bench/bench_instructions.sh
 
 bench-http: test-deps build/cotdev build/bare_hello
+	$(call install_missing,nginx-light,)
 	tests/bench/bench_http.sh

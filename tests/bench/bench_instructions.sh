@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench_instructions.sh -- instructions per request (valgrind callgrind) of the
-# bare libmicrohttpd server, the exported binary and `cotdev run`, as ratios
+# bare libmicrohttpd server, the exported binary (--quiet, and as shipped with
+# its access log on) and `cotdev run`, as ratios
 # to bare. Unlike requests/s (bench_http.sh), an instruction count does not
 # move with what else the machine is doing, so small per-request costs show.
 # Each server answers N1 and then N2 keep-alive requests (one curl, one
@@ -43,9 +44,12 @@ per_request() { # per_request NAME CMD...
 }
 bare=$(per_request bare "$BARE" "$PORT")
 export=$(per_request export "$tmp/app-bin" --port "$PORT" --quiet --threads 1 --db "$tmp/app.db")
+# as shipped: the access log on (into a file; the kernel's write is not counted)
+shipped=$(per_request shipped "$tmp/app-bin" --port "$PORT" --threads 1 --db "$tmp/app.db" \
+	--access-log "$tmp/access.log")
 dev=$(per_request dev "$COTDEV" run --port "$PORT" --quiet --threads 1 "$tmp/app")
 echo "instructions per GET /hello/world (callgrind, keep-alive, $((N2 - N1)) requests)"
 printf '%-8s %12s %8s\n' server instructions ratio
-for s in bare export dev; do
+for s in bare export shipped dev; do
 	printf '%-8s %12d %8.3f\n' "$s" "${!s}" "$(echo "$bare / ${!s}" | bc -l)"
 done
