@@ -167,7 +167,8 @@ console_started(const char *host, int port)
 {
 	console_replay_start(port);
 	if (CON.loopback)
-		printf("dev console: http://%s:%d/_cot/\n", host, port);
+		printf("dev console: http://%s:%d/_cot/ (a log line's request id: "
+		       "/_cot/requests#ID)\n", host, port);
 	else
 		printf("dev console (bound to %s: it wants this token): "
 		       "http://HOST:%d/_cot/?token=%s\n", host, port, CON.token);
@@ -268,8 +269,17 @@ console_api(cot_ctx *c, const char *rest)
 {
 	if (strcmp(rest, "routes") == 0)
 		return console_json(c, 200, console_routes_json());
-	if (strcmp(rest, "editor") == 0)
-		return console_json(c, 200, console_editor_json());
+	if (strcmp(rest, "editor") == 0) { /* ?file=F&line=N: that link; else the setting */
+		const char *file = console_arg(c, "file"), *line = console_arg(c, "line");
+		json_t *j = console_editor_json();
+		char *href = file ? console_editor_href(file, line ? atoi(line) : 1) : NULL;
+		if (href != NULL)
+			json_object_set_new(j, "href", json_string(href));
+		free(href);
+		return console_json(c, 200, j);
+	}
+	if (strcmp(rest, "replays/latest") == 0)
+		return console_json(c, 200, console_requests_last_replay());
 	if (strcmp(rest, "open") == 0)
 		return console_editor_open(c);
 	if (strncmp(rest, "requests", 8) == 0 && (rest[8] == '\0' || rest[8] == '/'))

@@ -210,7 +210,7 @@
 			tr.appendChild(el('td', { class: statusClass(e.status), text: String(e.status) }));
 			tr.appendChild(el('td', { class: 'mono', text: e.method }));
 			tr.appendChild(el('td', { class: 'mono path', text: e.path }));
-			tr.appendChild(el('td', { class: 'note', text: e.ms.toFixed(1) + ' ms' +
+			tr.appendChild(el('td', { class: 'note', text: e.ms.toFixed(2) + ' ms' +
 				(e.queries ? ' · ' + e.queries + ' SQL' : '') + (e.replay ? ' · replay' : '') }));
 			tr.onclick = function () { location.hash = e.id; };
 			if (!rows[e.seq]) list.insertBefore(tr, list.firstChild);
@@ -281,8 +281,7 @@
 					headers: { 'X-Cot-Console': '1' } }).then(function (r) { return r.json(); })
 					.then(function (j) {
 						out.textContent = (j.output || '') + (j.errors || '') + (j.error || '');
-						state.applied = j;
-						return dbPage(main);
+						return dbPage(main).then(function () { state.applied = j; });
 					});
 			} }));
 		main.appendChild(out);

@@ -69,6 +69,9 @@ int console_requests_last_for(const char *file, console_request_copy *out);
 /* The same for the entry with request id `id`. */
 int console_requests_copy_of(const char *id, console_request_copy *out);
 void console_request_copy_free(console_request_copy *r);
+/* The latest replay outcome ({} if none yet; new reference), for the
+ * overlay of a page that reloaded before the outcome was broadcast. */
+json_t *console_requests_last_replay(void);
 /* Attaches a replay's outcome to the entry `id` and tells the browsers. */
 void console_requests_replayed(const char *id, json_t *replay);
 

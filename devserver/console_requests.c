@@ -57,6 +57,7 @@ typedef struct req_entry {
 	int status;
 	char id[33];
 	char method[16];
+	/* the strings below live in the same allocation, behind the struct */
 	char *path;
 	char *route_file;          /* handler file of the route, or NULL */
 	int route_line;
@@ -75,6 +76,7 @@ static struct {
 	pthread_mutex_t lock;
 	bool on;
 	uint64_t next_seq;         /* seq of the next entry; entries start at 1 */
+	json_t *last_replay;       /* the latest replay outcome, or NULL */
 	req_entry *ring[REQ_MAX];
 } RQ = { .lock = PTHREAD_MUTEX_INITIALIZER, .next_seq = 1 };
 
@@ -97,13 +99,6 @@ req_entry_free(req_entry *e)
 		free(e->sql[i].params);
 	}
 	free(e->sql);
-	free(e->path);
-	free(e->route_file);
-	free(e->req_headers);
-	free(e->resp_headers);
-	free(e->req_body);
-	free(e->resp_body);
-	free(e->trace);
 	json_decref(e->replayed);
 	free(e);
 }
@@ -186,6 +181,8 @@ console_requests_shutdown(void)
 		req_entry_free(RQ.ring[i]);
 		RQ.ring[i] = NULL;
 	}
+	json_decref(RQ.last_replay);
+	RQ.last_replay = NULL;
 	pthread_mutex_unlock(&RQ.lock);
 	free(req_tl.sql);
 	req_tl.sql = NULL;
@@ -206,48 +203,99 @@ console_requests_begin(cot_ctx *c)
 	req_tl.c = c;
 }
 
-typedef struct req_buf {
-	char *s;
-	size_t n;
-} req_buf;
+/*
+ * Header lines are gathered as (name, value) pairs first and copied once:
+ * the entry is one allocation, with every string it keeps right behind the
+ * struct (freed with it), so a request costs one malloc and one free here.
+ */
+#define REQ_PAIRS 64
+
+typedef struct req_pairs {
+	const char *k[REQ_PAIRS], *v[REQ_PAIRS];
+	int n;
+	size_t bytes;              /* of "k: v\n" lines, at most REQ_HEADERS_MAX */
+} req_pairs;
+
+static void
+req_pair(req_pairs *p, const char *k, const char *v)
+{
+	size_t n = strlen(k) + strlen(v ? v : "") + 3;
+	if (p->n == REQ_PAIRS || p->bytes + n > REQ_HEADERS_MAX)
+		return;
+	p->k[p->n] = k;
+	p->v[p->n++] = v ? v : "";
+	p->bytes += n;
+}
 
 static enum MHD_Result
-req_header_line(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+req_header_pair(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	(void)kind;
-	req_buf *b = cls;
-	int w = snprintf(b->s + b->n, REQ_HEADERS_MAX - b->n, "%s: %s\n", key, value ? value : "");
-	if (w < 0 || (size_t)w >= REQ_HEADERS_MAX - b->n) {
-		b->n = REQ_HEADERS_MAX - 1;
-		return MHD_NO;
-	}
-	b->n += (size_t)w;
+	req_pair(cls, key, value);
 	return MHD_YES;
 }
 
-/* The response headers as server.c will send them (security headers aside). */
+/* Appends n bytes of s at *at in the entry's block; returns where they went. */
 static char *
-req_response_headers(const cot_ctx *c)
+req_put(char **at, const char *s, size_t n)
 {
-	char buf[REQ_HEADERS_MAX];
-	req_buf b = { buf, 0 };
-	buf[0] = '\0';
-	if (c->content_type != NULL)
-		req_header_line(&b, MHD_HEADER_KIND, "Content-Type", c->content_type);
-	for (const header_kv *h = c->resp_headers; h != NULL && b.n < REQ_HEADERS_MAX - 1;
-	     h = h->next)
-		req_header_line(&b, MHD_HEADER_KIND, h->name, h->value);
-	req_header_line(&b, MHD_HEADER_KIND, "X-Request-Id", c->request_id);
-	return strdup(buf);
+	char *out = *at;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	*at += n + 1;
+	return out;
+}
+
+static char *
+req_put_pairs(char **at, const req_pairs *p)
+{
+	char *out = *at, *o = out;
+	for (int i = 0; i < p->n; i++) {
+		size_t kl = strlen(p->k[i]), vl = strlen(p->v[i]);
+		memcpy(o, p->k[i], kl);
+		o[kl] = ':';
+		o[kl + 1] = ' ';
+		memcpy(o + kl + 2, p->v[i], vl);
+		o[kl + 2 + vl] = '\n';
+		o += kl + vl + 3;
+	}
+	*o = '\0';
+	*at = o + 1;
+	return out;
+}
+
+static size_t
+req_min(size_t a, size_t b)
+{
+	return a < b ? a : b;
 }
 
 /* Fills a new entry from c; NULL when out of memory. */
 static req_entry *
 req_entry_new(cot_ctx *c)
 {
-	req_entry *e = calloc(1, sizeof(*e));
+	req_pairs in = { .n = 0 }, out = { .n = 0 };
+	if (c->conn != NULL)
+		MHD_get_connection_values(c->conn, MHD_HEADER_KIND, req_header_pair, &in);
+	if (c->content_type != NULL)
+		req_pair(&out, "Content-Type", c->content_type);
+	for (const header_kv *h = c->resp_headers; h != NULL; h = h->next)
+		req_pair(&out, h->name, h->value);
+	req_pair(&out, "X-Request-Id", c->request_id);
+	const char *path = c->path ? c->path : c->raw_url ? c->raw_url : "";
+	const char *file = c->match.b != NULL ? c->match.b->file : NULL;
+	bool from_fd = c->resp_fd > 0; /* cot_file, /static/: not in memory, size only */
+	const char *trace = c->error_trace != NULL && c->status >= 400 ? c->error_trace : NULL;
+	size_t lpath = req_min(strlen(path), REQ_PATH_MAX), lfile = file ? strlen(file) : 0;
+	size_t lreq = req_min(c->body_len, REQ_BODY_MAX);
+	size_t lresp = from_fd ? 0 : req_min(c->resp_len, REQ_BODY_MAX);
+	size_t ltrace = trace ? req_min(strlen(trace), REQ_TRACE_MAX) : 0;
+	req_entry *e = malloc(sizeof(*e) + lpath + lfile + lreq + lresp + ltrace + in.bytes +
+	                      out.bytes + 8);
 	if (e == NULL)
 		return NULL;
+	memset(e, 0, sizeof(*e));
+	char *at = (char *)(e + 1);
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	e->ms = ctx_now_ms() - c->start_ms;
@@ -255,28 +303,21 @@ req_entry_new(cot_ctx *c)
 	e->status = c->status;
 	memcpy(e->id, c->request_id, sizeof(e->id));
 	snprintf(e->method, sizeof(e->method), "%s", c->method ? c->method : "?");
-	const char *path = c->path ? c->path : c->raw_url ? c->raw_url : "";
-	e->path = req_copy(path, strlen(path), REQ_PATH_MAX, NULL);
-	if (c->match.b != NULL && c->match.b->file != NULL) {
-		e->route_file = strdup(c->match.b->file);
+	e->path = req_put(&at, path, lpath);
+	if (file != NULL) {
+		e->route_file = req_put(&at, file, lfile);
 		e->route_line = c->match.b->line;
 	}
-	char hbuf[REQ_HEADERS_MAX];
-	req_buf b = { hbuf, 0 };
-	hbuf[0] = '\0';
-	if (c->conn != NULL)
-		MHD_get_connection_values(c->conn, MHD_HEADER_KIND, req_header_line, &b);
-	e->req_headers = strdup(hbuf);
-	e->resp_headers = req_response_headers(c);
+	e->req_headers = req_put_pairs(&at, &in);
+	e->resp_headers = req_put_pairs(&at, &out);
 	e->req_body_total = c->body_len;
-	e->req_body = req_copy(c->body ? c->body : "", c->body_len, REQ_BODY_MAX,
-	                       &e->req_body_len);
-	/* a file sent from disk (cot_file, /static/) is not in memory: size only */
-	e->resp_body_total = c->resp_fd > 0 ? (size_t)c->resp_fd_len : c->resp_len;
-	e->resp_body = req_copy(c->resp_body && c->resp_fd <= 0 ? c->resp_body : "",
-	                        c->resp_fd > 0 ? 0 : c->resp_len, REQ_BODY_MAX, &e->resp_body_len);
-	if (c->error_trace != NULL && c->status >= 400)
-		e->trace = req_copy(c->error_trace, strlen(c->error_trace), REQ_TRACE_MAX, NULL);
+	e->req_body_len = lreq;
+	e->req_body = req_put(&at, c->body ? c->body : "", lreq);
+	e->resp_body_total = from_fd ? (size_t)c->resp_fd_len : c->resp_len;
+	e->resp_body_len = lresp;
+	e->resp_body = req_put(&at, c->resp_body && !from_fd ? c->resp_body : "", lresp);
+	if (trace != NULL)
+		e->trace = req_put(&at, trace, ltrace);
 	e->spawned = c->tasks != NULL;
 	e->replay = c->db_replay;
 	if (req_tl.c == c) {
@@ -517,6 +558,15 @@ console_requests_copy_of(const char *id, console_request_copy *out)
 	return rc;
 }
 
+json_t *
+console_requests_last_replay(void)
+{
+	pthread_mutex_lock(&RQ.lock);
+	json_t *j = RQ.last_replay ? json_deep_copy(RQ.last_replay) : json_object();
+	pthread_mutex_unlock(&RQ.lock);
+	return j;
+}
+
 void
 console_requests_replayed(const char *id, json_t *replay)
 {
@@ -528,6 +578,8 @@ console_requests_replayed(const char *id, json_t *replay)
 		e->replayed = json_incref(replay);
 		seq = e->seq;
 	}
+	json_decref(RQ.last_replay);
+	RQ.last_replay = json_pack("{s:s,s:O}", "id", id, "replay", replay);
 	pthread_mutex_unlock(&RQ.lock);
 	json_t *ev = json_pack("{s:I,s:s,s:O}", "seq", (json_int_t)seq, "id", id, "replay", replay);
 	char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;

@@ -11,6 +11,10 @@
  *           `reload` clears it (the page reloads). Not named "error": that
  *           name would also fire EventSource's connection-error handler.
  *   fail    a request somewhere answered 5xx: overlay naming the request
+ *           (its id links to the request inspector, /_cot/requests)
+ *   replay  a handler save replayed its last request (dev console): a small
+ *           note in a corner with the outcome and a link to the diff; a
+ *           page that reloaded meanwhile asks /_cot/api/replays/latest
  *
  * Reconnects with its own back-off (0.5 s doubling to 8 s) instead of the
  * browser's fixed retry, so a stopped server costs a few requests a minute;
@@ -42,6 +46,7 @@
 			if (lost) return reload();
 			state.status = 'open';
 			delay = 500;
+			latestReplay();
 		};
 		es.onerror = function () {
 			es.close();
@@ -68,6 +73,7 @@
 			hidden = false;
 			render();
 		});
+		on('replay', function (d) { replayNote(d); });
 		on('fail', function (d) {
 			if (d.request_id === own) return;
 			state.fails.push(d);
@@ -138,8 +144,8 @@
 	function errorItem(d) {
 		var item = el('div', 'item');
 		item.appendChild(el('div', 'kind', 'compile error'));
-		item.appendChild(el('div', 'loc', d.at + (d.line ? ':' + d.line : '') +
-			(d.col ? ':' + d.col : '')));
+		editorLink(item.appendChild(el('div', 'loc', d.at + (d.line ? ':' + d.line : '') +
+			(d.col ? ':' + d.col : ''))), d.at, d.line);
 		item.appendChild(el('div', 'msg', d.message));
 		var pre = el('pre');
 		(d.excerpt && d.excerpt.length ? d.excerpt : []).forEach(function (l) {
@@ -161,11 +167,34 @@
 		return item;
 	}
 
+	/* Makes e (file:line text) open the editor, when the console says how. */
+	function editorLink(e, file, line) {
+		fetch('/_cot/api/editor?file=' + encodeURIComponent(file) + '&line=' + (line || 1))
+			.then(function (r) { return r.ok ? r.json() : null; })
+			.then(function (j) {
+				if (!j || !j.href) return;
+				e.style.cursor = 'pointer';
+				e.title = 'open in ' + j.editor;
+				e.onclick = function () {
+					if (j.mode === 'command')
+						fetch(j.href, { method: 'POST', headers: { 'X-Cot-Console': '1' } });
+					else
+						location.href = j.href;
+				};
+			}, function () {});
+	}
+
 	function failItem(d) {
 		var item = el('div', 'item');
 		item.appendChild(el('div', 'kind', 'request failed · ' + d.status));
-		item.appendChild(el('div', 'loc', d.method + ' ' + d.path + '  (request ' +
-			d.request_id + ')' + (d.file ? '  at ' + d.file + ':' + d.line : '')));
+		var loc = item.appendChild(el('div', 'loc', d.method + ' ' + d.path + '  ('));
+		var link = loc.appendChild(el('a', null, 'request ' + d.request_id));
+		link.href = '/_cot/requests#' + encodeURIComponent(d.request_id);
+		link.style.color = 'inherit';
+		loc.appendChild(document.createTextNode(')'));
+		if (d.file)
+			editorLink(loc.appendChild(el('span', null, '  at ' + d.file + ':' + d.line)),
+				d.file, d.line);
 		if (d.detail) item.appendChild(el('div', 'msg', d.detail));
 		if (d.trace) item.appendChild(el('pre')).appendChild(el('span', 'ln', d.trace));
 		return item;
@@ -203,6 +232,51 @@
 		hidden = true;
 		state.fails = [];
 		render();
+	}
+
+	/* ---- replay-on-save notes (devserver/console_replay.c) --------------- */
+
+	var loadedAt = Date.now();
+	state.replays = [];
+
+	/* A page that reloaded after its handler's save missed the `replay`
+	 * event of its own request: ask for the latest outcome once. */
+	function latestReplay() {
+		if (state.replayAsked) return;
+		state.replayAsked = true;
+		fetch('/_cot/api/replays/latest').then(function (r) {
+			return r.ok ? r.json() : null;
+		}).then(function (d) {
+			if (d && d.replay && d.replay.path === location.pathname &&
+			    d.replay.at > loadedAt - 15000) replayNote(d);
+		}, function () {});
+	}
+
+	function replayNote(d) {
+		var r = d.replay || {};
+		state.replays.push(d);
+		var host = document.getElementById('cot-replay-note');
+		if (!host) {
+			host = document.createElement('div');
+			host.id = 'cot-replay-note';
+			host.attachShadow({ mode: 'open' });
+			document.documentElement.appendChild(host);
+		}
+		var root = host.shadowRoot;
+		root.textContent = '';
+		root.appendChild(el('style', null, ':host{all:initial}.n{position:fixed;right:12px;' +
+			'bottom:12px;z-index:2147483646;max-width:420px;background:#1d1f27;color:#e8e8ea;' +
+			'font:13px/1.4 system-ui,sans-serif;padding:10px 14px;border-radius:6px;' +
+			'border-left:4px solid #7cc4ff;box-shadow:0 6px 20px rgba(0,0,0,.35);cursor:pointer}' +
+			'a{color:#7cc4ff}'));
+		var what = r.skipped ? 'not replayed: ' + r.skipped : r.error ? r.error :
+			r.status_before + ' \u2192 ' + r.status_after + (r.changed ? ', the answer changed' :
+			', same answer') + ' (writes rolled back)';
+		var n = root.appendChild(el('div', 'n', 'replayed ' + r.method + ' ' + r.path +
+			' after saving ' + r.file + ': ' + what + ' '));
+		var a = n.appendChild(el('a', null, 'diff'));
+		a.href = '/_cot/requests#' + encodeURIComponent(d.id);
+		n.onclick = function (e) { if (e.target !== a) host.remove(); };
 	}
 
 	document.addEventListener('keydown', function (e) {

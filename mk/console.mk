@@ -17,3 +17,4 @@ build/test_console: tests/test_console.c tests/harness.c tests/harness.h tests/t
 TEST_BINS += build/test_console
 TEST_CMDS += build/test_console@build/cotdev build/test_console@build/cotdev-san \
              build/test_console@export:build/cotdev
+TEST_CMDS += node@tests/browser/console.mjs

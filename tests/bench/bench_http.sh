@@ -7,6 +7,8 @@
 #   export  the app of `cotdev new`, built with `cotdev export`, --quiet
 #   shipped the same binary as shipped: its access log on (into a file)
 #   dev     the same app under `cotdev run --quiet`
+#   devoff  the same with --no-inspector: dev/devoff, per round, is what the
+#           request inspector (/_cot/requests) costs (target >= 0.9)
 #   nginx   Debian's nginx (make bench-http installs nginx-light) with its
 #           default access log, `return 200` -- when nginx is there
 #
@@ -96,7 +98,12 @@ start export taskset -c "$SERVER_CPUS" "$tmp/app-bin" --port 0 --threads "$THREA
 start dev taskset -c "$SERVER_CPUS" "$COTDEV" run --port 0 --threads "$THREADS" --quiet "$tmp/app"
 start shipped taskset -c "$SERVER_CPUS" "$tmp/app-bin" --port 0 --threads "$THREADS" \
   --access-log "$tmp/shipped-access.log" --db "$tmp/shipped.db"
-SERVERS="bare export shipped dev"
+# the dev server without the request inspector (a copy of the app: its own
+# watcher and app.db), for the inspector's cost
+cp -r "$tmp/app" "$tmp/app-off" && rm -f "$tmp"/app-off/app.db*
+start devoff taskset -c "$SERVER_CPUS" "$COTDEV" run --port 0 --threads "$THREADS" --quiet \
+  --no-inspector "$tmp/app-off"
+SERVERS="bare export shipped dev devoff"
 
 # nginx on a free port with its default access log format, one worker per
 # server core, everything in $tmp; skipped (and said so) without nginx.
@@ -200,6 +207,16 @@ awk '
            e, ((e >= 0.95) ? "met" : "MISSED"), d, ((d >= 0.9) ? "met" : "MISSED")
     printf "access log cost: shipped/export --quiet %.3f (target >= 0.95: %s)\n",
            sh / e, ((sh / e >= 0.95) ? "met" : "MISSED")
+    # per round: dev with the request inspector over dev without it
+    lo = 1e9; hi = 0; ratios = ""
+    for (r = 1; r <= n["devoff"]; r++) {
+      q = round_rps["dev", r] / round_rps["devoff", r]; if (q < lo) lo = q; if (q > hi) hi = q
+      ratios = ratios " " q
+    }
+    q = median(ratios)
+    printf "request inspector cost: dev/devoff (--no-inspector) %.3f (rounds %.3f-%.3f; " \
+           "cpu us/req %.2f vs %.2f; target >= 0.9: %s)\n", q, lo, hi, median(cpu["dev"]),
+           median(cpu["devoff"]), ((q >= 0.9) ? "met" : "MISSED")
     if ("nginx" in ratio) {
       # per round: shipped over nginx measured seconds apart
       lo = 1e9; hi = 0; ratios = ""
