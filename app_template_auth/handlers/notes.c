@@ -19,9 +19,13 @@
  * Invalid input answers 422 naming the wrong fields: a problem+json body for
  * JSON clients, the form again (values kept, each error by its field) for
  * browsers. Every value reaches the page through {{name}}, which escapes it.
+ *
+ * JSON goes out through cot's JSON writer (cot_jw_*: typed by the compiler,
+ * written into the request's memory, nothing to free) and comes in through
+ * cot_body_str_or, which names a wrong field ("body": "must be a string")
+ * by itself.
  */
 #include <cot.h>
-#include <jansson.h> /* after cot.h: cot.h makes it work under tcc */
 #include <string.h>
 
 #include "user.h"
@@ -31,7 +35,6 @@
 typedef struct note_input {
 	const char *title;
 	const char *body; /* NULL: not given */
-	const char *bad_body;
 } note_input;
 
 /* What is wrong with an input: NULL where a field is fine. */
@@ -61,34 +64,26 @@ from_form(cot_ctx *c)
 	return !sends_json(c) && !wants_json(c);
 }
 
-/* Reads title and body from a JSON or form body. Returns -1 when the body
- * is not usable (the request already answers 400). */
-static int
+/* Reads title and body from a JSON or form body. A body that is not JSON
+ * answers 400 by itself; a "body" that is not a string is a field error. */
+static void
 read_input(cot_ctx *c, note_input *in)
 {
-	memset(in, 0, sizeof(*in));
-	if (!sends_json(c)) {
+	if (sends_json(c)) {
+		in->title = cot_body_str_or(c, "title", NULL);
+		in->body = cot_body_str_or(c, "body", NULL);
+	} else {
 		in->title = cot_form(c, "title");
 		in->body = cot_form(c, "body");
-		return 0;
 	}
-	json_t *j = cot_body_json(c);
-	if (j == NULL || !json_is_object(j))
-		return -1;
-	json_t *title = json_object_get(j, "title"), *body = json_object_get(j, "body");
-	in->title = json_is_string(title) ? json_string_value(title) : NULL;
-	if (body != NULL && !json_is_string(body))
-		in->bad_body = "must be a string";
-	in->body = json_is_string(body) ? json_string_value(body) : NULL;
-	return 0;
 }
 
 /* Fills *err; returns 1 when the input is good. */
 static int
-check_input(const note_input *in, note_errors *err)
+check_input(cot_ctx *c, const note_input *in, note_errors *err)
 {
 	err->title = NULL;
-	err->body = in->bad_body;
+	err->body = cot_field_errors(c) > 0 ? "must be a string" : NULL;
 	if (in->title == NULL || in->title[strspn(in->title, " \t\r\n")] == '\0')
 		err->title = "is required";
 	else if (strlen(in->title) > TITLE_MAX)
@@ -96,46 +91,57 @@ check_input(const note_input *in, note_errors *err)
 	return err->title == NULL && err->body == NULL;
 }
 
-/* 422 problem+json naming the wrong fields (for API clients). */
+/* 422 problem+json naming the wrong fields (for API clients); the body
+ * reader recorded a wrong "body" already. */
 static cot_result
 fail_fields(cot_ctx *c, const note_errors *err)
 {
-	if (err->title != NULL && err->body != NULL)
-		return cot_fail_fields(c, "title", err->title, "body", err->body, NULL);
 	if (err->title != NULL)
 		return cot_fail_fields(c, "title", err->title, NULL);
-	return cot_fail_fields(c, "body", err->body, NULL);
+	return cot_fail_fields(c, NULL);
+}
+
+/* A note as the JSON API shows it. */
+static cot_result
+note_json(cot_ctx *c, int status, cot_row *n)
+{
+	cot_jw *j = cot_jw_new(c);
+	cot_jw_val(j, n); /* {"id": 1, "title": "...", "body": "...", "created_at": "..."} */
+	return cot_jw_send(c, status, j);
 }
 
 /* ==== pages ============================================================ */
 
-/* {"form": {title, body}, "errors": {...}}: what note_form.html shows. A
+/* "form": {title, body} and "errors": {...}: what note_form.html shows. A
  * field without an error is left out, so {{#errors.title}} is false. */
-static json_t *
-form_data(const char *title, const char *body, const note_errors *err)
+static void
+form_data(cot_jw *j, const char *title, const char *body, const note_errors *err)
 {
-	json_t *page = json_pack("{s:{s:s, s:s}}", "form", "title", title ? title : "",
-	                         "body", body ? body : "");
-	if (page != NULL && err != NULL) {
-		json_t *errors = json_object();
-		if (err->title != NULL)
-			json_object_set_new(errors, "title", json_string(err->title));
-		if (err->body != NULL)
-			json_object_set_new(errors, "body", json_string(err->body));
-		json_object_set_new(page, "errors", errors);
-	}
-	return page;
+	cot_jw_put_obj(j, "form");
+	cot_jw_put(j, "title", title ? title : "");
+	cot_jw_put(j, "body", body ? body : "");
+	cot_jw_end(j);
+	if (err == NULL)
+		return;
+	cot_jw_put_obj(j, "errors");
+	if (err->title != NULL)
+		cot_jw_put(j, "title", err->title);
+	if (err->body != NULL)
+		cot_jw_put(j, "body", err->body);
+	cot_jw_end(j);
 }
 
 /* templates/new.html: empty, or the rejected input with its errors (422). */
 static cot_result
 new_page(cot_ctx *c, int status, const note_input *in, const note_errors *err)
 {
-	json_t *page = form_data(in ? in->title : "", in ? in->body : "", err);
-	json_object_update_new(page, page_data(c, "New note"));
-	cot_result r = cot_render(c, status, "new.html", page);
-	json_decref(page);
-	return r;
+	cot_jw *j = cot_jw_new(c);
+	cot_jw_obj(j);
+	cot_jw_put(j, "title", "New note");
+	put_me(c, j);
+	form_data(j, in ? in->title : "", in ? in->body : "", err);
+	cot_jw_end(j);
+	return cot_render(c, status, "new.html", j);
 }
 
 /* templates/note.html: the note, and its edit form (with the rejected input
@@ -143,15 +149,16 @@ new_page(cot_ctx *c, int status, const note_input *in, const note_errors *err)
 static cot_result
 note_page(cot_ctx *c, int status, cot_row *n, const note_input *in, const note_errors *err)
 {
-	json_t *page = in ? form_data(in->title, in->body, err)
-	                  : form_data(cot_row_text(n, "title"), cot_row_text(n, "body"), NULL);
-	json_object_update_new(page, page_data(c, cot_row_text(n, "title")));
-	json_object_set_new(page, "id", json_integer(cot_row_int(n, "id")));
-	json_object_set_new(page, "body", json_string(cot_row_text(n, "body")));
-	json_object_set_new(page, "created_at", json_string(cot_row_text(n, "created_at")));
-	cot_result r = cot_render(c, status, "note.html", page);
-	json_decref(page);
-	return r;
+	cot_jw *j = cot_jw_new(c);
+	cot_jw_obj(j);
+	cot_jw_fields(j, n); /* id, title, body, created_at */
+	put_me(c, j);
+	if (in != NULL)
+		form_data(j, in->title, in->body, err);
+	else
+		form_data(j, cot_row_text(n, "title"), cot_row_text(n, "body"), NULL);
+	cot_jw_end(j);
+	return cot_render(c, status, "note.html", j);
 }
 
 /* ==== handlers ========================================================= */
@@ -179,19 +186,22 @@ static cot_result
 list_notes(cot_ctx *c)
 {
 	NEED_USER(uid);
-	if (wants_json(c))
-		return cot_db_json_rows(c, 200, cot_db_all(c,
-			"SELECT id, title, body, created_at FROM notes WHERE user_id = ? ORDER BY id",
-			uid));
+	cot_jw *j = cot_jw_new(c);
+	if (wants_json(c)) {
+		cot_jw_val(j, cot_db_all(c, "SELECT id, title, body, created_at FROM notes "
+		                         "WHERE user_id = ? ORDER BY id", uid));
+		return cot_jw_send(c, 200, j);
+	}
 	/* newest first; minutes are enough on a page */
 	cot_rows *notes = cot_db_all(c, "SELECT id, title, substr(body, 1, 280) AS body, "
 	                             "substr(created_at, 1, 16) AS created_at FROM notes "
 	                             "WHERE user_id = ? ORDER BY id DESC", uid);
-	json_t *page = page_data(c, "Notes");
-	json_object_set_new(page, "rows", json_loads(cot_rows_json(notes), 0, NULL));
-	cot_result r = cot_render(c, 200, "notes.html", page);
-	json_decref(page);
-	return r;
+	cot_jw_obj(j);
+	cot_jw_put(j, "title", "Notes");
+	put_me(c, j);
+	cot_jw_put(j, "rows", notes); /* [] is false: {{^rows}} shows the empty state */
+	cot_jw_end(j);
+	return cot_render(c, 200, "notes.html", j);
 }
 
 static cot_result
@@ -208,20 +218,19 @@ create_note(cot_ctx *c)
 	NEED_USER(uid);
 	note_input in;
 	note_errors err;
-	if (read_input(c, &in) != 0)
-		return cot_fail(c, 400, "the body must be a JSON object");
-	if (!check_input(&in, &err))
+	read_input(c, &in);
+	if (!check_input(c, &in, &err))
 		return from_form(c) ? new_page(c, 422, &in, &err) : fail_fields(c, &err);
 	cot_row *n = cot_db_one(c, "INSERT INTO notes (user_id, title, body) VALUES (?, ?, ?) "
 	                        "RETURNING id, title, body, created_at", uid, in.title,
 	                        in.body ? in.body : "");
-	if (n == NULL)
+	if (n == NULL) /* a failed INSERT answers for itself; this is only a safeguard */
 		return cot_fail(c, 500, "the note was not stored");
 	const char *where = cot_sprintf(c, "/notes/%lld", cot_row_int(n, "id"));
 	if (!sends_json(c))
 		return cot_redirect(c, 303, where);
 	cot_set_header(c, "Location", where);
-	return cot_db_json_row(c, 201, n);
+	return note_json(c, 201, n);
 }
 
 /* The user's note of the :id parameter; NULL when there is none. */
@@ -241,7 +250,7 @@ show_note(cot_ctx *c)
 		                        "WHERE id = ? AND user_id = ?", cot_param_int(c, "id"), uid);
 		if (n == NULL)
 			return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
-		return cot_db_json_row(c, 200, n);
+		return note_json(c, 200, n);
 	}
 	cot_row *n = find_note(c, uid);
 	if (n == NULL)
@@ -256,9 +265,8 @@ update_note(cot_ctx *c)
 	note_input in;
 	note_errors err;
 	int page = strcmp(cot_method(c), "POST") == 0 && from_form(c);
-	if (read_input(c, &in) != 0)
-		return cot_fail(c, 400, "the body must be a JSON object");
-	if (!check_input(&in, &err)) {
+	read_input(c, &in);
+	if (!check_input(c, &in, &err)) {
 		if (!page)
 			return fail_fields(c, &err);
 		cot_row *old = find_note(c, uid);
@@ -274,7 +282,7 @@ update_note(cot_ctx *c)
 		return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
 	if (page)
 		return cot_redirect(c, 303, cot_sprintf(c, "/notes/%lld", cot_row_int(n, "id")));
-	return cot_db_json_row(c, 200, n);
+	return note_json(c, 200, n);
 }
 
 static cot_result
@@ -287,7 +295,7 @@ delete_note(cot_ctx *c)
 		return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
 	if (strcmp(cot_method(c), "POST") == 0)
 		return cot_redirect(c, 303, "/notes");
-	return cot_send(c, 204, "text/plain", "", 0);
+	return cot_no_content(c);
 }
 
 /* /notes/new comes before /notes/:id: the first pattern that matches wins. */

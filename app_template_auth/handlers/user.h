@@ -30,4 +30,17 @@ page_data(cot_ctx *c, const char *title)
 	return page;
 }
 
+/* "me": {id, email} into an object being written with cot_jw (the layout's
+ * navigation shows it); nothing when no one is signed in. */
+static inline void
+put_me(cot_ctx *c, cot_jw *j)
+{
+	cot_row *u = current_user(c);
+	if (u == NULL)
+		return;
+	cot_jw_put_obj(j, "me");
+	cot_jw_fields(j, u); /* id, email */
+	cot_jw_end(j);
+}
+
 #endif
