@@ -149,7 +149,9 @@ build/test_file: tests/test_file.c devserver/file.c devserver/file.h | build
 build/test_tcclines: tests/test_tcclines.c $(call san_objs,devserver/tcclines.c) | build
 	$(CC) $(WARN) -O1 -g $(SAN) $^ -o $@ $(TCC_LIB) -ldl -lm
 
-COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/errline.c devserver/api.c devserver/tcclines.c devserver/file.c)
+COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/errline.c devserver/api.c \
+               devserver/tcclines.c devserver/file.c \
+               devserver/linkcheck.c devserver/libs.c devserver/ctoken.c)
 build/test_compiler: tests/test_compiler.c $(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c $(COMPILER_SAN) $(RUNTIME_SAN) -o $@ $(LIBS) $(DEV_LIBS)
 

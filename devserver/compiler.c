@@ -26,6 +26,7 @@
 #include "compiler.h"
 #include "errline.h"
 #include "file.h"
+#include "linkcheck.h"
 #include "tcclines.h"
 
 #define COMPILER_MSG_MAX (64 * 1024)
@@ -233,9 +234,11 @@ compiler_add_api(TCCState *s)
 /* Checks the module table tcc produced; writes a message into log on error. */
 static int
 compiler_check_table(const char *path, const cot_module *t, const cot_middleware *mw,
-                     compiler_log *log)
+                     bool shared, compiler_log *log)
 {
 	char msg[512];
+	if (t == NULL && mw == NULL && shared)
+		return 0;
 	if (t == NULL && mw == NULL) {
 		snprintf(msg, sizeof(msg), "%s:1: error: no COT_ROUTES or COT_MIDDLEWARE found", path);
 	} else if (mw != NULL && mw->abi != COT_ABI) {
@@ -262,6 +265,89 @@ compiler_check_table(const char *path, const cot_module *t, const cot_middleware
 }
 
 /*
+ * The link check's errors replace tcc's "undefined symbol" lines, which
+ * name neither the file nor the line.
+ */
+static void
+compiler_use_link_errors(compiler_log *log, const linkcheck_scope *scope)
+{
+	compiler_log kept = { NULL, 0 };
+	const char *p = log->buf;
+	while (p != NULL && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = strndup(p, n);
+		if (line != NULL && strstr(line, "undefined symbol '") == NULL)
+			compiler_on_error(&kept, line);
+		free(line);
+		p += n + (nl ? 1 : 0);
+	}
+	free(log->buf);
+	*log = kept;
+	compiler_on_error(log, scope->errors);
+}
+
+typedef struct compiler_exports_ctx {
+	compiler_module *m;
+	int cap;
+	bool failed;
+} compiler_exports_ctx;
+
+static void
+compiler_on_symbol(void *opaque, const char *name, const void *val)
+{
+	compiler_exports_ctx *x = opaque;
+	compiler_module *m = x->m;
+	const char *a = val, *code = m->code;
+	/* its own code and data only: not libraries, API, or linker symbols */
+	if (a < code || a >= code + m->size || strncmp(name, "__", 2) == 0 ||
+	    strchr(name, '@') != NULL || !strcmp(name, "_etext") || !strcmp(name, "_edata") ||
+	    !strcmp(name, "_end"))
+		return;
+	if (m->nexports == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 16;
+		compiler_export *ne = realloc(m->exports, (size_t)x->cap * sizeof(*ne));
+		if (ne == NULL) {
+			x->failed = true;
+			return;
+		}
+		m->exports = ne;
+	}
+	m->exports[m->nexports++] = (compiler_export){ strdup(name), (void *)val };
+}
+
+static int
+compiler_export_cmp(const void *a, const void *b)
+{
+	return strcmp(((const compiler_export *)a)->name, ((const compiler_export *)b)->name);
+}
+
+/* Lists the non-static symbols a shared module defines, sorted by name. */
+static int
+compiler_list_exports(TCCState *s, compiler_module *m, compiler_log *log)
+{
+	compiler_exports_ctx x = { m, 0, false };
+	tcc_list_symbols(s, &x, compiler_on_symbol);
+	if (x.failed) {
+		compiler_on_error(log, "tcc: error: out of memory listing symbols");
+		return -1;
+	}
+	if (m->nexports > 0)
+		qsort(m->exports, (size_t)m->nexports, sizeof(*m->exports), compiler_export_cmp);
+	return 0;
+}
+
+/* The address of `name` in shared module m, or NULL. */
+void *
+compiler_find_export(const compiler_module *m, const char *name)
+{
+	compiler_export key = { (char *)name, NULL };
+	const compiler_export *e = m->nexports == 0 ? NULL :
+		bsearch(&key, m->exports, (size_t)m->nexports, sizeof(key), compiler_export_cmp);
+	return e != NULL ? e->addr : NULL;
+}
+
+/*
  * Compiles `path` (relative to the app directory, the current directory)
  * into memory we own, with a line table for traces (-g costs nothing
  * measurable here: docs/tcc-debug.md). On success returns 0 and fills *out;
@@ -284,15 +370,29 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	tcc_set_options(s, "-g");
 	if (opt->options != NULL)
 		tcc_set_options(s, opt->options);
+	if (opt->cflags != NULL && *opt->cflags)
+		tcc_set_options(s, opt->cflags);
 	tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
 	tcc_add_include_path(s, opt->include_dir);
+	tcc_add_include_path(s, "lib"); /* #include "util.h" finds lib/util.h */
 	compiler_add_api(s);
-	int ok = tcc_add_file(s, path) == 0 &&
-	         (out->code = tcclines_relocate(s, &out->size)) != NULL;
+	int ok = tcc_add_file(s, path) == 0;
+	if (ok) {
+		if (opt->scope != NULL)
+			linkcheck_enter(opt->scope);
+		out->code = tcclines_relocate(s, &out->size);
+		linkcheck_leave();
+		ok = out->code != NULL && (opt->scope == NULL || opt->scope->nerrors == 0);
+		if (opt->scope != NULL && opt->scope->nerrors > 0)
+			compiler_use_link_errors(&log, opt->scope);
+	}
+	if (ok && opt->shared)
+		ok = compiler_list_exports(s, out, &log) == 0;
 	if (ok) {
 		out->table = tcc_get_symbol(s, COMPILER_TABLE_SYMBOL);
 		out->middleware = tcc_get_symbol(s, COMPILER_MIDDLEWARE_SYMBOL);
-		ok = compiler_check_table(path, out->table, out->middleware, &log) == 0;
+		ok = compiler_check_table(path, out->table, out->middleware, opt->shared,
+		                          &log) == 0;
 	}
 	if (ok) {
 		out->lines = tcclines_build(s, out->code, out->size);
@@ -314,6 +414,9 @@ void
 compiler_module_free(compiler_module *m)
 {
 	tcclines_free(m->lines);
+	for (int i = 0; i < m->nexports; i++)
+		free(m->exports[i].name);
+	free(m->exports);
 	if (m->code != NULL)
 		tcclines_unmap(m->code, m->size);
 	memset(m, 0, sizeof(*m));

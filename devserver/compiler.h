@@ -6,6 +6,7 @@
 #define COT_COMPILER_H
 
 #include <libtcc.h>
+#include <stdbool.h>
 
 #include "../runtime/cot.h"
 
@@ -23,10 +24,23 @@ typedef struct compiler_symbol {
 /* The public API handed to tcc (api.c); ends with { NULL, NULL }. */
 extern const compiler_symbol compiler_api[];
 
+struct linkcheck_scope;
+
 typedef struct compiler_options {
 	const char *include_dir; /* where cot.h lives */
 	const char *options;     /* extra tcc options, e.g. "-g"; may be NULL */
+	const char *cflags;      /* the declared libraries' cflags; may be NULL */
+	/* Which symbols the file may link against (linkcheck.h); NULL: any the
+	 * process has, as libtcc does by itself. */
+	struct linkcheck_scope *scope;
+	bool shared;             /* a lib/ file: no route table, list its exports */
 } compiler_options;
+
+/* A non-static symbol a shared (lib/) module defines, for other modules. */
+typedef struct compiler_export {
+	char *name;
+	void *addr;
+} compiler_export;
 
 /*
  * A compiled handler file: its code image (owned, mapped by tcclines), its
@@ -38,11 +52,14 @@ typedef struct compiler_module {
 	struct tcclines *lines;
 	const cot_module *table;      /* NULL when the file declares only middleware */
 	const cot_middleware *middleware; /* NULL when it declares none */
+	compiler_export *exports;     /* shared modules only: sorted by name */
+	int nexports;
 } compiler_module;
 
 int compiler_compile(const char *path, const compiler_options *opt, compiler_module *out,
                      char **error);
 void compiler_module_free(compiler_module *m);
+void *compiler_find_export(const compiler_module *m, const char *name);
 char *compiler_format(const char *raw);
 int compiler_guess_column(const char *src, const char *msg);
 

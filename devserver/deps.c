@@ -3,7 +3,8 @@
  *
  * tcc 0.9.27 records dependencies only in internal state, so we read them
  * from the source: every `#include "x"` line, resolved against the including
- * file's directory like the preprocessor does, then followed recursively.
+ * file's directory like the preprocessor does (then the app's lib/, which
+ * the compilers get as -Ilib), then followed recursively.
  * Conditional includes are followed too (a change to them recompiles one
  * file too many, never one too few). System includes (<...>) are not
  * watched. Cycles stop at the visited check.
@@ -117,7 +118,9 @@ deps_walk(const char *path, deps_list *out, int depth)
 		if (sscanf(p, "include \"%1023[^\"]\"", name) != 1)
 			continue;
 		struct stat st;
-		if (deps_normalize(dir, name, full, sizeof(full)) != 0 || stat(full, &st) != 0)
+		/* as the compilers search: the including file's directory, then lib/ */
+		if ((deps_normalize(dir, name, full, sizeof(full)) != 0 || stat(full, &st) != 0) &&
+		    (deps_normalize("lib", name, full, sizeof(full)) != 0 || stat(full, &st) != 0))
 			continue;
 		if (deps_contains(out, full))
 			continue;

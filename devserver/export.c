@@ -55,6 +55,7 @@
 #include "../runtime/static.h"
 #include "deps.h"
 #include "export.h"
+#include "export_check.h"
 #include "file.h"
 #include "sqlcheck.h"
 
@@ -350,6 +351,8 @@ typedef struct export_state {
 	char out[PATH_MAX];        /* absolute output path */
 	int jobs;
 	strvec handlers, embedded, objects;
+	strvec libsrc;             /* the .c files of lib/: shared code, linked once */
+	libs_set *hlibs, *llibs;   /* each file's COT_LIBS */
 } export_state;
 
 /* The flags every gcc compile gets. */
@@ -361,16 +364,20 @@ export_cc(strvec *a, const export_state *x)
 	if (isatty(STDERR_FILENO))
 		sv_push(a, "-fdiagnostics-color=always");
 	sv_pushf(a, "-I%s/runtime", x->home);
+	sv_push(a, "-Ilib"); /* as cotdev run: #include "util.h" finds lib/util.h */
 }
 
-/* One compile job: src -> tmp/obj; `define` is NULL or -D flags (words). */
+/* One compile job: src -> tmp/obj; `define` is NULL or -D flags (words);
+ * `libs` the file's declared libraries (their cflags), or NULL. */
 static void
 export_add_compile(export_state *x, export_job *j, const char *src, const char *obj,
-                   const char *define)
+                   const char *define, const libs_set *libs)
 {
 	export_cc(&j->argv, x);
 	if (define != NULL)
 		sv_push_words(&j->argv, define);
+	if (libs != NULL)
+		sv_push_words(&j->argv, libs->cflags);
 	sv_push(&j->argv, src);
 	sv_push(&j->argv, "-o");
 	sv_pushf(&j->argv, "%s/%s", x->tmp, obj);
@@ -384,27 +391,32 @@ export_plan(export_state *x, export_job **out)
 {
 	strvec rt = { 0 };
 	sv_push_words(&rt, COT_EXPORT_RUNTIME);
-	int n = rt.n + x->handlers.n + 3, k = 0;
+	int n = rt.n + x->handlers.n + x->libsrc.n + 3, k = 0;
 	export_job *jobs = calloc((size_t)n, sizeof(*jobs));
 	for (int i = 0; i < rt.n; i++) {
 		char src[PATH_MAX], obj[64];
 		snprintf(src, sizeof(src), "%s/%s", x->home, rt.v[i]);
 		snprintf(obj, sizeof(obj), "rt_%d.o", i);
-		export_add_compile(x, &jobs[k++], src, obj, NULL);
+		export_add_compile(x, &jobs[k++], src, obj, NULL, NULL);
 	}
 	char src[PATH_MAX];
 	snprintf(src, sizeof(src), "%s/runtime/app_main.c", x->home);
-	export_add_compile(x, &jobs[k++], src, "app_main.o", NULL);
+	export_add_compile(x, &jobs[k++], src, "app_main.o", NULL, NULL);
 	snprintf(src, sizeof(src), "%s/app_modules.c", x->tmp);
-	export_add_compile(x, &jobs[k++], src, "app_modules.o", NULL);
+	export_add_compile(x, &jobs[k++], src, "app_modules.o", NULL, NULL);
 	snprintf(src, sizeof(src), "%s/app_embed.c", x->tmp);
-	export_add_compile(x, &jobs[k++], src, "app_embed.o", NULL);
+	export_add_compile(x, &jobs[k++], src, "app_embed.o", NULL, NULL);
+	for (int i = 0; i < x->libsrc.n; i++) { /* shared code: one object each */
+		char obj[64];
+		snprintf(obj, sizeof(obj), "l_%d.o", i);
+		export_add_compile(x, &jobs[k++], x->libsrc.v[i], obj, NULL, &x->llibs[i]);
+	}
 	for (int i = 0; i < x->handlers.n; i++) {
 		char obj[64], def[128];
 		snprintf(obj, sizeof(obj), "h_%d.o", i);
 		snprintf(def, sizeof(def), "-DCOT_MODULE_SYMBOL=cot_module_%d "
 		         "-DCOT_MIDDLEWARE_SYMBOL=cot_middleware_%d", i, i);
-		export_add_compile(x, &jobs[k++], x->handlers.v[i], obj, def);
+		export_add_compile(x, &jobs[k++], x->handlers.v[i], obj, def, &x->hlibs[i]);
 	}
 	sv_free(&rt);
 	*out = jobs;
@@ -421,7 +433,17 @@ static const char *const export_text_sections[] = {
 static int
 export_isolate(export_state *x, int nhandlers)
 {
-	export_job *jobs = calloc((size_t)(nhandlers ? nhandlers : 1), sizeof(*jobs));
+	int nlib = x->libsrc.n;
+	export_job *jobs = calloc((size_t)(nhandlers + nlib + 1), sizeof(*jobs));
+	for (int i = 0; i < nlib; i++) { /* shared code keeps its globals */
+		export_job *j = &jobs[nhandlers + i];
+		sv_push(&j->argv, "objcopy");
+		for (int k = 0; export_text_sections[k] != NULL; k++)
+			sv_pushf(&j->argv, "--rename-section=%s=cot_handler_text",
+			         export_text_sections[k]);
+		sv_pushf(&j->argv, "%s/l_%d.o", x->tmp, i);
+		snprintf(j->log, sizeof(j->log), "%s/objcopy_l%d.log", x->tmp, i);
+	}
 	for (int i = 0; i < nhandlers; i++) {
 		sv_push(&jobs[i].argv, "objcopy");
 		sv_pushf(&jobs[i].argv, "--keep-global-symbol=cot_module_%d", i);
@@ -436,8 +458,8 @@ export_isolate(export_state *x, int nhandlers)
 		sv_pushf(&jobs[i].argv, "%s/h_%d.o", x->tmp, i);
 		snprintf(jobs[i].log, sizeof(jobs[i].log), "%s/objcopy_%d.log", x->tmp, i);
 	}
-	int failed = export_run_jobs(jobs, nhandlers, x->jobs, x->app);
-	for (int i = 0; i < nhandlers; i++)
+	int failed = export_run_jobs(jobs, nhandlers + nlib, x->jobs, x->app);
+	for (int i = 0; i < nhandlers + nlib; i++)
 		sv_free(&jobs[i].argv);
 	free(jobs);
 	return failed;
@@ -457,6 +479,11 @@ export_link(export_state *x)
 	sv_push(&j[0].argv, "-o");
 	sv_push(&j[0].argv, tmpbin);
 	sv_push_words(&j[0].argv, COT_EXPORT_LIBS);
+	sv_push(&j[0].argv, "-lm"); /* part of the C library for handlers, as in cotdev run */
+	for (int i = 0; i < x->handlers.n + x->libsrc.n; i++) {
+		const libs_set *l = i < x->handlers.n ? &x->hlibs[i] : &x->llibs[i - x->handlers.n];
+		sv_push_words(&j[0].argv, l->ldflags);
+	}
 	snprintf(j[0].log, sizeof(j[0].log), "%s/link.log", x->tmp);
 	int failed = export_run_jobs(&j[0], 1, 1, x->app);
 	if (failed == 0) {
@@ -516,6 +543,7 @@ export_collect(export_state *x)
 	if (chdir(x->app) != 0)
 		return -1;
 	export_scan("handlers", ".c", &x->handlers);
+	export_scan("lib", ".c", &x->libsrc);
 	export_scan("templates", NULL, &x->embedded);
 	export_scan("static", NULL, &x->embedded);
 	export_filter_static(&x->embedded);
@@ -523,6 +551,8 @@ export_collect(export_state *x)
 	if (stat("schema.sql", &st) == 0 && S_ISREG(st.st_mode))
 		sv_push(&x->embedded, "schema.sql");
 	qsort(x->handlers.v, (size_t)x->handlers.n, sizeof(char *), sv_compare);
+	if (x->libsrc.n > 0)
+		qsort(x->libsrc.v, (size_t)x->libsrc.n, sizeof(char *), sv_compare);
 	qsort(x->embedded.v, (size_t)x->embedded.n, sizeof(char *), sv_compare);
 	for (int i = 0; i < x->embedded.n; i++)
 		if (!export_embeddable(x->embedded.v[i])) {
@@ -611,6 +641,14 @@ export_build(export_state *x)
 	char path[PATH_MAX + 32];
 	if (export_check_sql(x) != 0)
 		return 1;
+	x->hlibs = calloc((size_t)x->handlers.n + 1, sizeof(libs_set));
+	x->llibs = calloc((size_t)x->libsrc.n + 1, sizeof(libs_set));
+	if (x->hlibs == NULL || x->llibs == NULL ||
+	    export_libs_declared(x->handlers.v, x->handlers.n, x->hlibs) != 0 ||
+	    export_libs_declared(x->libsrc.v, x->libsrc.n, x->llibs) != 0) {
+		fprintf(stderr, "cotdev export: %s not written\n", x->out);
+		return 1;
+	}
 	snprintf(path, sizeof(path), "%s/app_modules.c", x->tmp);
 	if (export_write_modules(path, &x->handlers) != 0)
 		return 1;
@@ -626,6 +664,12 @@ export_build(export_state *x)
 	if (failed) {
 		fprintf(stderr, "cotdev export: %d file%s failed to compile; %s not written\n",
 		        failed, failed == 1 ? "" : "s", x->out);
+		return 1;
+	}
+	if (export_check_all(x->tmp, x->handlers.v, x->handlers.n, x->hlibs, x->libsrc.v,
+	                     x->libsrc.n, x->llibs) != 0) {
+		fprintf(stderr, "cotdev export: files use libraries they do not declare "
+		        "(cotdev run refuses them too); %s not written\n", x->out);
 		return 1;
 	}
 	if (export_isolate(x, x->handlers.n) != 0 || export_link(x) != 0) {
@@ -795,7 +839,14 @@ export_main(int argc, char **argv, const char *home)
 		fprintf(stderr, "cotdev export: build files kept in %s\n", x.tmp);
 	else
 		nftw(x.tmp, export_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (int i = 0; x.hlibs != NULL && i < x.handlers.n; i++)
+		libs_set_free(&x.hlibs[i]);
+	for (int i = 0; x.llibs != NULL && i < x.libsrc.n; i++)
+		libs_set_free(&x.llibs[i]);
+	free(x.hlibs);
+	free(x.llibs);
 	sv_free(&x.handlers);
+	sv_free(&x.libsrc);
 	sv_free(&x.embedded);
 	sv_free(&x.objects);
 	return rc;

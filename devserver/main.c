@@ -27,6 +27,7 @@
 #include "livereload.h"
 #include "compiler.h"
 #include "console.h"
+#include "editor.h"
 #include "reloader.h"
 #include "scaffold.h"
 #include "sqlcheck.h"
@@ -62,9 +63,9 @@ static const char usage_new[] =
 static const char usage_check[] =
 	"usage: cotdev check [DIR]\n"
 	"\n"
-	"Compiles every handler of the app in DIR (default .), prints each error\n"
-	"and one summary line (nothing for the files that compile).\n"
-	"Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
+	"Compiles every handler and lib/ file of the app in DIR (default .), prints\n"
+	"each error (libraries used without COT_LIBS included) and one summary line\n"
+	"(nothing for the files that compile).\n"	"Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
 
 static const char usage_routes[] =
 	"usage: cotdev routes [DIR]\n"
@@ -196,9 +197,15 @@ main_template_error(const char *file)
  * "reload"/"error"/"remove" for handler files, "change" for files under
  * templates/ and static/ and for schema.sql. One line per consumer.
  */
+static char main_inc[PATH_MAX];
+static bool main_editor_ready; /* after the first full refresh of the editor files */
+
 static void
 main_on_event(const char *event, const char *file, const char *error)
 {
+	if (main_editor_ready && strcmp(event, "change") != 0 &&
+	    (strncmp(file, "handlers/", 9) == 0 || strncmp(file, "lib/", 4) == 0))
+		editor_changed(file, strcmp(event, "remove") == 0, main_inc);
 	if (strcmp(event, "change") == 0 && strcmp(file, "schema.sql") == 0)
 		migrate_cmd_dev(main_db_path, 0);
 	if (strcmp(event, "change") == 0 && strncmp(file, "templates/", 10) == 0 &&
@@ -279,13 +286,18 @@ main_run(int argc, char **argv)
 	main_include_dir(inc, sizeof(inc));
 	static const char *const watch_dirs[] = { "templates", "static", NULL };
 	static const char *const watch_files[] = { "schema.sql", NULL };
-	reloader_options ro = { .handlers_dir = "handlers", .include_dir = inc, .watch = true,
+	reloader_options ro = { .handlers_dir = "handlers", .lib_dir = "lib", .include_dir = inc, .watch = true,
 	                        .watch_dirs = watch_dirs, .watch_files = watch_files,
 	                        .on_event = main_on_event, .color = isatty(STDOUT_FILENO) };
 	if (reloader_init(&ro, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cotdev run: %s\n", err);
 		return 1;
 	}
+	snprintf(main_inc, sizeof(main_inc), "%s", inc);
+	if (editor_refresh(inc) != 0)
+		fprintf(stderr, "cotdev run: cannot write compile_commands.json or .clangd: %s\n",
+		        strerror(errno));
+	main_editor_ready = true;
 	cfg.before_route = reloader_sync;
 	con.host = cfg.host;
 	con.db_path = main_db_path;
@@ -337,6 +349,7 @@ main_run(int argc, char **argv)
 	crash_shutdown();
 	reloader_shutdown();
 	render_shutdown();
+	editor_shutdown();
 	return 0;
 }
 
@@ -354,7 +367,7 @@ main_compile_once(int argc, char **argv, const char *usage, bool list)
 	char inc[PATH_MAX], err[1024];
 	main_include_dir(inc, sizeof(inc));
 	/* check prints problems only: no line per file that compiled */
-	reloader_options ro = { .handlers_dir = "handlers", .include_dir = inc,
+	reloader_options ro = { .handlers_dir = "handlers", .lib_dir = "lib", .include_dir = inc,
 	                        .color = isatty(STDOUT_FILENO), .quiet_reloads = true };
 	int failed = reloader_init(&ro, err, sizeof(err));
 	if (failed < 0) {

@@ -43,6 +43,8 @@
 #include "compiler.h"
 #include "deps.h"
 #include "file.h"
+#include "libs.h"
+#include "linkcheck.h"
 #include "sqlcheck.h"
 #include "reloader.h"
 #include "watcher.h"
@@ -65,6 +67,13 @@ typedef struct module {
 	unit *unit;
 	bool freed;
 	struct module *next_all;
+	/* Shared code (lib/): the shared modules this code calls into, and for
+	 * a shared module how many live modules call into it. A shared module
+	 * is freed only when retired and no module that calls it remains. */
+	struct module **links;
+	int nlinks;
+	int linked_by;
+	unit *broken_by;           /* error module: the lib/ file that does not compile */
 } module;
 
 struct unit {
@@ -74,6 +83,8 @@ struct unit {
 	deps_list deps;            /* files it #includes, transitively */
 	int mw_slot;               /* middleware slot, -1 until it declares some */
 	bool sql_error;            /* current is an error: its SQL did not prepare */
+	bool shared;               /* a lib/ file: exports functions, has no routes */
+	char *error;               /* shared: its compile error (current = last good) */
 };
 
 static struct {
@@ -109,6 +120,14 @@ reloader_hash(const char *s, size_t n)
 		h *= 1099511628211u;
 	}
 	return h | 1; /* 0 means "never compiled" */
+}
+
+/* True for a path under dir (NULL: no such directory). */
+static bool
+reloader_in_dir(const char *path, const char *dir)
+{
+	size_t n = dir != NULL ? strlen(dir) : 0;
+	return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
 static bool
@@ -176,12 +195,37 @@ module_new(unit *u, int nbindings)
 static void
 module_reclaim(module *m)
 {
-	if (m->freed || !atomic_load(&m->owner.retired) || atomic_load(&m->owner.refs) != 0)
+	if (m->freed || !atomic_load(&m->owner.retired) || atomic_load(&m->owner.refs) != 0 ||
+	    m->linked_by != 0)
 		return;
 	compiler_module_free(&m->code);
 	free(m->error);
 	m->error = NULL;
 	m->freed = true;
+	for (int i = 0; i < m->nlinks; i++) { /* it no longer calls them */
+		assert(m->links[i]->linked_by > 0);
+		m->links[i]->linked_by--;
+		module_reclaim(m->links[i]);
+	}
+	free(m->links);
+	m->links = NULL;
+	m->nlinks = 0;
+}
+
+/* Records that m's code calls into the shared modules of the link scope. */
+static void
+module_link(module *m, const linkcheck_scope *scope)
+{
+	if (scope->nowners == 0)
+		return;
+	m->links = calloc((size_t)scope->nowners, sizeof(module *));
+	if (m->links == NULL)
+		abort(); /* a module calling freed code is worse than stopping */
+	for (int i = 0; i < scope->nowners; i++) {
+		m->links[i] = scope->owners[i];
+		m->links[i]->linked_by++;
+	}
+	m->nlinks = scope->nowners;
 }
 
 /* Marks a module as no longer reachable from any slot. Lock held. */
@@ -398,66 +442,230 @@ reloader_publish_error(unit *u, char *error)
 
 /* ==== compiling a unit ================================================= */
 
+static void reloader_compile_users(unit *lib, int depth);
+
 static void
 reloader_report_error(const unit *u, const char *error)
 {
-	printf("%serror%s compiling %s (its routes answer with this until it compiles):\n%s\n",
-	       reloader_color("\033[1;31m"), reloader_color("\033[0m"), u->path, error);
+	printf("%serror%s compiling %s (%s):\n%s\n", reloader_color("\033[1;31m"),
+	       reloader_color("\033[0m"), u->path, u->shared ? "handlers that use it answer "
+	       "with this until it compiles" : "its routes answer with this until it compiles",
+	       error);
 	fflush(stdout);
+}
+
+/* Finds `name` among the shared modules other than the one compiling. */
+static void *
+reloader_shared_lookup(void *ctx, const char *name, void **owner)
+{
+	const unit *self = ctx;
+	for (int i = 0; i < R.nunits; i++) {
+		unit *u = R.units[i];
+		if (!u->shared || u == self || u->current == NULL)
+			continue;
+		void *a = compiler_find_export(&u->current->code, name);
+		if (a != NULL) {
+			*owner = u->current;
+			return a;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Does `u` use the shared file `lib`: its code calls into it, it includes
+ * lib's header (lib/util.c -> lib/util.h), or it is broken because of it?
+ */
+static bool
+reloader_uses(const unit *u, const unit *lib)
+{
+	if (u == lib)
+		return false;
+	const module *m = u->current;
+	for (int i = 0; m != NULL && i < m->nlinks; i++)
+		if (m->links[i]->unit == lib)
+			return true;
+	if (m != NULL && m->broken_by == lib)
+		return true;
+	char header[4096];
+	snprintf(header, sizeof(header), "%s", lib->path);
+	header[strlen(header) - 1] = 'h';
+	return deps_contains(&u->deps, header);
+}
+
+/* The compile error of a shared file `u` uses, as u's own error; or NULL. */
+static char *
+reloader_broken_dependency(const unit *u, unit **lib)
+{
+	for (int i = 0; i < R.nunits; i++) {
+		unit *l = R.units[i];
+		if (!l->shared || l->error == NULL || !reloader_uses(u, l))
+			continue;
+		size_t n = strlen(u->path) + strlen(l->path) + strlen(l->error) + 64;
+		char *e = malloc(n);
+		if (e != NULL)
+			snprintf(e, n, "%s: error: it uses %s, which does not compile:\n%s", u->path,
+			         l->path, l->error);
+		*lib = l;
+		return e;
+	}
+	return NULL;
+}
+
+/* Publishes a good compile of a handler file; -1 with err on a route clash. */
+static int
+reloader_publish_handler(unit *u, compiler_module *cm, const linkcheck_scope *scope,
+                         double t0, char *err, size_t errlen)
+{
+	static const cot_module no_routes = { COT_ABI, NULL, NULL, 0 };
+	const cot_module *t = cm->table ? cm->table : &no_routes;
+	module *m = module_new(u, t->nroutes);
+	m->code = *cm;
+	module_link(m, scope);
+	if (reloader_claim_slots(u, t, m, err, errlen) != 0 ||
+	    reloader_claim_middleware(u, m, err, errlen) != 0) {
+		atomic_store(&m->owner.retired, true);
+		module_reclaim(m);
+		return -1;
+	}
+	reloader_publish(u, m);
+	R.opt.stats.reloads++;
+	if (!R.opt.quiet_reloads)
+		printf("%sreloaded%s %s in %.1f ms (%d route%s%s)\n", reloader_color("\033[32m"),
+		       reloader_color("\033[0m"), u->path, reloader_now_ms() - t0, t->nroutes,
+		       t->nroutes == 1 ? "" : "s", m->has_mw ? ", middleware" : "");
+	return 0;
+}
+
+/* Publishes a good compile of a shared file: its exports replace the old. */
+static void
+reloader_publish_shared(unit *u, compiler_module *cm, const linkcheck_scope *scope,
+                        double t0)
+{
+	module *m = module_new(u, 0);
+	m->code = *cm;
+	module_link(m, scope);
+	module *old = u->current;
+	u->current = m;
+	free(u->error);
+	u->error = NULL;
+	module_retire(old);
+	R.opt.stats.reloads++;
+	if (!R.opt.quiet_reloads)
+		printf("%sreloaded%s %s in %.1f ms (shared: %d symbol%s)\n",
+		       reloader_color("\033[32m"), reloader_color("\033[0m"), u->path,
+		       reloader_now_ms() - t0, cm->nexports, cm->nexports == 1 ? "" : "s");
+}
+
+/* Compiles and links `u` against its declared libraries and lib/. */
+static int
+reloader_compile_code(unit *u, compiler_module *cm, linkcheck_scope *scope, libs_set *libs,
+                      char **error)
+{
+	if (libs_declared(u->path, &u->deps, libs, error) != 0)
+		return -1;
+	*scope = (linkcheck_scope){ .path = u->path, .deps = &u->deps, .libs = libs,
+	                            .shared = reloader_shared_lookup, .shared_ctx = u };
+	compiler_options co = { R.opt.include_dir, R.opt.tcc_options, libs->cflags, scope,
+	                        u->shared };
+	if (compiler_compile(u->path, &co, cm, error) != 0)
+		return -1;
+	if (sqlcheck_app(u->path, (const char *const *)u->deps.paths, u->deps.n, error) != 0) {
+		/* SQL that does not prepare against app.db is a reload error too */
+		compiler_module_free(cm);
+		u->sql_error = true;
+		return -1;
+	}
+	return 0;
 }
 
 /* Compiles `u` from disk and publishes the result. Lock held. */
 static int
-reloader_compile(unit *u, uint64_t hash)
+reloader_compile_depth(unit *u, uint64_t hash, int depth)
 {
 	double t0 = reloader_now_ms();
 	compiler_module cm;
-	char *error = NULL;
-	compiler_options co = { R.opt.include_dir, R.opt.tcc_options };
+	char *error = NULL, err[768];
+	linkcheck_scope scope = { 0 };
+	libs_set libs = { 0 };
+	unit *blame = NULL;
 	u->hash = hash;
 	deps_scan(u->path, &u->deps);
 	u->sql_error = false;
-	if (compiler_compile(u->path, &co, &cm, &error) == 0 &&
-	    sqlcheck_app(u->path, (const char *const *)u->deps.paths, u->deps.n, &error) != 0) {
-		/* SQL that does not prepare against app.db is a reload error too */
-		compiler_module_free(&cm);
-		u->sql_error = true;
-	} else if (error == NULL) {
-		static const cot_module no_routes = { COT_ABI, NULL, NULL, 0 };
-		const cot_module *t = cm.table ? cm.table : &no_routes;
-		module *m = module_new(u, t->nroutes);
-		m->code = cm;
-		char err[768];
-		if (reloader_claim_slots(u, t, m, err, sizeof(err)) == 0 &&
-		    reloader_claim_middleware(u, m, err, sizeof(err)) == 0) {
-			reloader_publish(u, m);
-			R.opt.stats.reloads++;
-			if (!R.opt.quiet_reloads)
-				printf("%sreloaded%s %s in %.1f ms (%d route%s%s)\n",
-				       reloader_color("\033[32m"), reloader_color("\033[0m"),
-				       u->path, reloader_now_ms() - t0, t->nroutes,
-				       t->nroutes == 1 ? "" : "s", m->has_mw ? ", middleware" : "");
-			fflush(stdout);
-			if (R.opt.on_event != NULL)
-				R.opt.on_event("reload", u->path, NULL);
-			return 0;
-		}
-		atomic_store(&m->owner.retired, true);
-		module_reclaim(m);
+	if (!u->shared)
+		error = reloader_broken_dependency(u, &blame);
+	int rc = error == NULL ? reloader_compile_code(u, &cm, &scope, &libs, &error) : -1;
+	if (rc == 0 && u->shared) {
+		reloader_publish_shared(u, &cm, &scope, t0);
+	} else if (rc == 0 && reloader_publish_handler(u, &cm, &scope, t0, err,
+	                                                sizeof(err)) != 0) {
 		error = compiler_format(err);
+		rc = -1;
 	}
-	R.opt.stats.errors++;
-	reloader_report_error(u, error);
-	reloader_publish_error(u, error);
-	if (R.opt.on_event != NULL)
-		R.opt.on_event("error", u->path, error);
-	return -1;
+	linkcheck_scope_free(&scope);
+	libs_set_free(&libs);
+	if (rc == 0) {
+		fflush(stdout);
+		if (R.opt.on_event != NULL)
+			R.opt.on_event("reload", u->path, NULL);
+	} else {
+		R.opt.stats.errors++;
+		reloader_report_error(u, error);
+		if (R.opt.on_event != NULL)
+			R.opt.on_event("error", u->path, error);
+		if (u->shared) {
+			free(u->error);
+			u->error = error; /* the last good code stays current */
+		} else {
+			reloader_publish_error(u, error);
+			u->current->broken_by = blame;
+		}
+	}
+	if (u->shared)
+		reloader_compile_users(u, depth + 1);
+	return rc;
+}
+
+static int
+reloader_compile(unit *u, uint64_t hash)
+{
+	return reloader_compile_depth(u, hash, 0);
+}
+
+/*
+ * A shared file changed (compiled, broke, or went away): every file that
+ * uses it is compiled again, so it links the new code -- or answers with
+ * the shared file's error. Shared files that use it pass it on.
+ */
+static void
+reloader_compile_users(unit *lib, int depth)
+{
+	if (depth > 8)
+		return; /* shared files that use each other in a cycle */
+	for (int i = 0; i < R.nunits; i++) {
+		unit *u = R.units[i];
+		if (u->hash != 0 && reloader_uses(u, lib))
+			reloader_compile_depth(u, u->hash, depth);
+	}
 }
 
 /* The file is gone or no longer declares routes: switch its routes off. */
 static void
 reloader_unload(unit *u)
 {
+	if (u->shared) { /* its users link again, and fail if they still call it */
+		module *old = u->current;
+		u->current = NULL;
+		u->hash = 0;
+		free(u->error);
+		u->error = NULL;
+		module_retire(old);
+		printf("removed %s (shared code)\n", u->path);
+		if (R.opt.on_event != NULL)
+			R.opt.on_event("remove", u->path, NULL);
+		reloader_compile_users(u, 1);
+		return;
+	}
 	if (u->current == NULL)
 		return;
 	int n = u->current->error ? 0 : u->current->nbindings;
@@ -513,10 +721,14 @@ reloader_refresh(const char *path, bool force, unsigned flags)
 		free(src);
 		return;
 	}
-	bool handler = src != NULL && path[strlen(path) - 1] == 'c' &&
-	               (strstr(src, "COT_ROUTES") != NULL || strstr(src, "COT_MIDDLEWARE") != NULL ||
-	                strstr(src, "COT_ERRORS") != NULL); /* COT_ERRORS is a middleware */
+	bool is_c = src != NULL && path[strlen(path) - 1] == 'c';
+	bool shared = is_c && reloader_in_dir(path, R.opt.lib_dir);
+	bool handler = shared || (is_c && (strstr(src, "COT_ROUTES") != NULL ||
+	                                   strstr(src, "COT_MIDDLEWARE") != NULL ||
+	                                   strstr(src, "COT_ERRORS") != NULL)); /* a middleware */
 	unit *u = handler ? reloader_unit(path) : known;
+	if (u != NULL && handler)
+		u->shared = shared;
 	if (u != NULL) {
 		if (!handler)
 			reloader_unload(u);
@@ -530,8 +742,7 @@ reloader_refresh(const char *path, bool force, unsigned flags)
 static bool
 reloader_in_handlers(const char *path)
 {
-	size_t n = strlen(R.opt.handlers_dir);
-	return strncmp(path, R.opt.handlers_dir, n) == 0 && path[n] == '/';
+	return reloader_in_dir(path, R.opt.handlers_dir);
 }
 
 /* One changed path: itself, and every unit that includes it. */
@@ -539,7 +750,7 @@ static void
 reloader_changed(const char *path, unsigned flags)
 {
 	size_t n = strlen(path);
-	if (!reloader_in_handlers(path)) {
+	if (!reloader_in_handlers(path) && !reloader_in_dir(path, R.opt.lib_dir)) {
 		const char *p = strncmp(path, "./", 2) == 0 ? path + 2 : path;
 		if (R.opt.on_event != NULL)
 			R.opt.on_event("change", p, NULL);
@@ -577,7 +788,7 @@ reloader_recheck_sql(void)
 	R.schema_version = v;
 	for (int i = 0; i < R.nunits; i++) {
 		unit *u = R.units[i];
-		if (u->current == NULL)
+		if (u->current == NULL || u->shared) /* shared: checked when compiled */
 			continue;
 		if (u->current->error != NULL) {
 			if (u->sql_error)
@@ -717,6 +928,9 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	R.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	const char *dirs[16] = { opt->handlers_dir };
 	int nd = 1;
+	struct stat lst;
+	if (opt->lib_dir != NULL && stat(opt->lib_dir, &lst) == 0 && S_ISDIR(lst.st_mode))
+		dirs[nd++] = opt->lib_dir;
 	for (int i = 0; opt->watch_dirs != NULL && opt->watch_dirs[i] && nd < 15; i++) {
 		struct stat st;
 		if (stat(opt->watch_dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
@@ -726,6 +940,8 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	if (opt->watch && watcher_init(dirs, opt->watch_files, err, errlen) != 0)
 		return -1;
 	watcher_changes ch = { 0 };
+	if (opt->lib_dir != NULL) /* shared code first: handlers link against it */
+		reloader_scan(opt->lib_dir, &ch);
 	reloader_scan(opt->handlers_dir, &ch);
 	pthread_mutex_lock(&R.lock);
 	R.schema_version = sqlcheck_app_schema_version();
@@ -735,7 +951,8 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	watcher_changes_free(&ch);
 	int failed = 0;
 	for (int i = 0; i < R.nunits; i++)
-		failed += R.units[i]->current != NULL && R.units[i]->current->error != NULL;
+		failed += R.units[i]->error != NULL ||
+		          (R.units[i]->current != NULL && R.units[i]->current->error != NULL);
 	return failed;
 }
 
@@ -802,10 +1019,14 @@ reloader_shutdown(void)
 	for (int i = 0; i < R.nunits; i++)
 		if (R.units[i]->mw_slot >= 0)
 			middleware_bind(R.units[i]->mw_slot, NULL, NULL);
+	/* retire all first: a shared module goes once its last caller has */
+	for (module *m = R.all_modules; m != NULL; m = m->next_all)
+		atomic_store(&m->owner.retired, true);
+	for (module *m = R.all_modules; m != NULL; m = m->next_all)
+		module_reclaim(m);
 	for (module *m = R.all_modules, *next; m != NULL; m = next) {
 		next = m->next_all;
-		atomic_store(&m->owner.retired, true);
-		module_reclaim(m);
+		free(m->links);
 		free(m->bindings);
 		free(m->slots);
 		free(m);
@@ -813,6 +1034,7 @@ reloader_shutdown(void)
 	R.all_modules = NULL;
 	for (int i = 0; i < R.nunits; i++) {
 		deps_free(&R.units[i]->deps);
+		free(R.units[i]->error);
 		free(R.units[i]->path);
 		free(R.units[i]);
 	}

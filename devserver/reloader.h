@@ -14,6 +14,9 @@ typedef struct reloader_stats {
 
 typedef struct reloader_options {
 	const char *handlers_dir;  /* "handlers", relative to the app directory */
+	/* Shared C code ("lib"): each .c is compiled once, exports its non-static
+	 * symbols to the handlers, and is reloaded like them. May be NULL. */
+	const char *lib_dir;
 	/* More directories to watch recursively (templates, static), NULL-ended;
 	 * a change there is reported as ("change", path, NULL). May be NULL. */
 	const char *const *watch_dirs;

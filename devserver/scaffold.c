@@ -2,7 +2,7 @@
  * scaffold.c -- `cotdev new [--auth] DIR`: copy app_template, write a
  * .gitignore (database, secrets, build output) and the app secret
  * (.cot-secret, which that .gitignore keeps out of version control), then
- * tell clangd where cot.h is so editors resolve it with no setup.
+ * tell clangd where cot.h is so editors resolve it with no setup (editor.c).
  *
  * --auth lays app_template_auth over the copy: accounts (users table,
  * sign-up, log-in, log-out, a current-user middleware) and per-user notes.
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../runtime/auth.h"
+#include "editor.h"
 #include "scaffold.h"
 
 /* 1 if dir is missing or empty, 0 if it holds something, -1 if not a dir. */
@@ -104,39 +105,28 @@ scaffold_copy_tree(const char *from, const char *to, bool replace, char *err, si
 	return rc;
 }
 
-/* Writes .clangd and compile_commands.json pointing at the runtime headers. */
+/* Writes .clangd and compile_commands.json (editor.c) in the new app. */
 static int
 scaffold_editor_config(const char *home, const char *dir, char *err, size_t errlen)
 {
-	char abs_home[PATH_MAX], abs_dir[PATH_MAX], path[PATH_MAX];
-	if (realpath(home, abs_home) == NULL || realpath(dir, abs_dir) == NULL) {
-		snprintf(err, errlen, "cannot resolve %s: %s", dir, strerror(errno));
+	char abs_home[PATH_MAX], inc[PATH_MAX + 16], cwd[PATH_MAX];
+	if (realpath(home, abs_home) == NULL || getcwd(cwd, sizeof(cwd)) == NULL) {
+		snprintf(err, errlen, "cannot resolve %s: %s", home, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/.clangd", dir);
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
-		goto fail;
-	fprintf(f, "# Written by cotdev new: lets clangd find <cot.h>.\n"
-	        "CompileFlags:\n  Add: [-std=c11, -Wall, -Wextra, \"-I%s/runtime\"]\n",
-	        abs_home);
-	if (fclose(f) != 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/compile_commands.json", dir);
-	f = fopen(path, "w");
-	if (f == NULL)
-		goto fail;
-	fprintf(f, "[\n  {\n    \"directory\": \"%s\",\n"
-	        "    \"file\": \"handlers/hello.c\",\n"
-	        "    \"arguments\": [\"cc\", \"-std=c11\", \"-Wall\", \"-Wextra\", "
-	        "\"-I%s/runtime\", \"-c\", \"handlers/hello.c\"]\n  }\n]\n",
-	        abs_dir, abs_home);
-	if (fclose(f) != 0)
-		goto fail;
+	snprintf(inc, sizeof(inc), "%s/runtime", abs_home);
+	if (chdir(dir) != 0) {
+		snprintf(err, errlen, "cannot enter %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	int rc = editor_refresh(inc);
+	editor_shutdown();
+	if (chdir(cwd) != 0 || rc != 0) {
+		snprintf(err, errlen, "cannot write the editor files in %s: %s", dir,
+		         strerror(errno));
+		return -1;
+	}
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-	return -1;
 }
 
 /*

@@ -95,6 +95,17 @@ typedef struct cot_module {
 		(int)(sizeof(cot_routes_) / sizeof(cot_routes_[0])) };
 
 /*
+ * Declares the C libraries this file calls, by pkg-config name, or -lNAME
+ * for a library without a .pc file:  COT_LIBS("libsodium", "zlib", "-lm")
+ * Compiles to nothing: `cotdev run`, `check` and `export` read the line
+ * (in the file and the headers it #includes with quotes) and add the
+ * library's cflags and libs for this file only. A symbol from a library the
+ * file does not declare is an error, even where cotdev happens to load it.
+ * libc, libm and jansson (cot's JSON) need no declaration.
+ */
+#define COT_LIBS(...)
+
+/*
  * Middleware: hooks that run around every handler of the app, declared in
  * any handler file (and reloaded like routes):
  *

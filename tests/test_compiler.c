@@ -19,7 +19,7 @@
 #define COT_HOME "."
 #endif
 
-static compiler_options opts = { COT_HOME "/runtime", NULL };
+static compiler_options opts = { .include_dir = COT_HOME "/runtime" };
 
 static int
 write_file(const char *path, const char *s)

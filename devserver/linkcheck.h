@@ -1,0 +1,52 @@
+/*
+ * linkcheck.h -- which symbols one file may link against: cot's API, the C
+ * library (libc, libm), jansson, the libraries it declares with COT_LIBS,
+ * and the app's shared code in lib/. Nothing else, even where the process
+ * happens to have it loaded.
+ */
+#ifndef COT_LINKCHECK_H
+#define COT_LINKCHECK_H
+
+#include <stddef.h>
+
+#include "deps.h"
+#include "libs.h"
+
+typedef struct linkcheck_scope {
+	const char *path;      /* the file being linked, relative to the app */
+	const deps_list *deps; /* its quoted includes, to find a symbol's first use */
+	const libs_set *libs;  /* what it declares */
+	/* The app's shared code: the address of `name` in another shared module
+	 * (or NULL), setting *owner to that module. May be NULL. */
+	void *(*shared)(void *ctx, const char *name, void **owner);
+	void *shared_ctx;
+	/* results */
+	char *errors;          /* raw "FILE:LINE: error: ..." lines, malloc'd, or NULL */
+	size_t errlen;
+	int nerrors;
+	void **owners;         /* shared modules it links against, deduplicated */
+	int nowners;
+} linkcheck_scope;
+
+/*
+ * While a scope is entered, every symbol libtcc resolves through the
+ * process (dlsym(RTLD_DEFAULT, ...), wrapped with ld --wrap=dlsym) goes
+ * through linkcheck_resolve instead. Enter and leave around tcc_relocate,
+ * under the reloader lock.
+ */
+void linkcheck_enter(linkcheck_scope *s);
+void linkcheck_leave(void);
+
+/* 0 and *addr when the file may use `name`; else -1 and one error line
+ * appended to s->errors naming where `name` is first used and which
+ * library to declare. */
+int linkcheck_resolve(linkcheck_scope *s, const char *name, void **addr);
+
+/* Line (1-based) and file of the first use of identifier `name` in path or
+ * its includes; a use inside a function body wins over a prototype. */
+int linkcheck_first_use(const char *path, const deps_list *deps, const char *name,
+                        const char **file);
+
+void linkcheck_scope_free(linkcheck_scope *s);
+
+#endif
