@@ -30,6 +30,17 @@
  * compile error event is not called "error": EventSource fires its own
  * connection-error handler for a server event of that name.
  *
+ * Every open page gets every event; the page decides whether one concerns
+ * it. The handshake is the injected script tag: it names the handler file
+ * that served the page and each template the response read (c->rendered,
+ * noted by render.c), and the method and status of the request. A `reload`
+ * for one of those files makes the page refetch itself (header X-Cot-Live:
+ * 1, which keeps the refetch out of the access log and out of `fail` events)
+ * and morph its DOM in place; other pages do nothing. A file that declares
+ * middleware concerns every page ("all": true). Header files need nothing
+ * here: the reloader recompiles the handlers that include one and sends a
+ * `reload` for each of them.
+ *
  * The current compile errors are kept per file, so a page that connects
  * while a handler is broken (the 500 page of that route, or any other page)
  * gets them at once and shows the overlay. The script itself is
@@ -385,7 +396,9 @@ livereload_on_event(const char *event, const char *file, const char *error)
 	pthread_mutex_unlock(&LR.lock);
 	bool css = strcmp(event, "change") == 0 && strncmp(file, "static/", 7) == 0 &&
 	           livereload_ends_with(file, ".css");
-	json_t *o = json_pack("{s:s,s:s}", "file", file, "kind", event);
+	/* "all": the file's middleware runs for every page, each may differ */
+	json_t *o = json_pack("{s:s,s:s,s:b}", "file", file, "kind", event,
+	                      "all", middleware_declared(file));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (s != NULL)
@@ -464,10 +477,55 @@ livereload_body_end(const char *s, size_t len)
 	return len;
 }
 
+/* `s` escaped for a double-quoted HTML attribute, in the request's arena. */
+static const char *
+livereload_attr(cot_ctx *c, const char *s)
+{
+	if (strpbrk(s, "&\"<>") == NULL)
+		return s;
+	char *out = arena_alloc(&c->mem, strlen(s) * 6 + 1), *o = out;
+	if (out == NULL)
+		return "";
+	for (; *s; s++) {
+		const char *e = *s == '&' ? "&amp;" : *s == '"' ? "&quot;"
+		              : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+		if (e != NULL)
+			o = stpcpy(o, e);
+		else
+			*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The script tag, carrying what the page needs to know about itself: the
+ * method and status of the request that made it (a POST result is not
+ * refetched; an error status changing class is not morphed) and the files
+ * that made it -- the handler file of its route and every template it read
+ * -- so a save refreshes only the pages it concerns.
+ */
+static const char *
+livereload_tag(cot_ctx *c)
+{
+	const char *handler = c->match.b != NULL && c->match.b->file ? c->match.b->file : "";
+	const char *files = arena_printf(&c->mem, "%s%s%s", handler,
+	                                 *handler && c->rendered ? " " : "",
+	                                 c->rendered ? c->rendered : "");
+	return arena_printf(&c->mem, "<script src=\"/_cot/live.js\" data-request-id=\"%s\" "
+	                    "data-method=\"%s\" data-status=\"%d\" data-files=\"%s\"></script>",
+	                    c->request_id, livereload_attr(c, c->method ? c->method : ""),
+	                    c->status, livereload_attr(c, files));
+}
+
 void
 livereload_finish(cot_ctx *c)
 {
-	if (c->status >= 500)
+	/* the page's own refetch (overlay.js) is no user request: no log line,
+	 * no `fail` event on every page -- the page that asked shows it */
+	const char *live = c->conn != NULL ? cot_header(c, "X-Cot-Live") : NULL;
+	c->live_fetch = live != NULL && strcmp(live, "1") == 0;
+	if (c->status >= 500 && !c->live_fetch)
 		livereload_report_failure(c);
 	/* A body streamed from a file (cot_file) is sent as it is, like a
 	 * /static/ page: its bytes are not in memory, resp_len is the file's */
@@ -475,16 +533,14 @@ livereload_finish(cot_ctx *c)
 	    c->status == 204 || c->status == 304 || c->resp_fd > 0)
 		return;
 	const char *body = c->resp_body ? c->resp_body : "";
-	char tag[128];
-	int taglen = snprintf(tag, sizeof(tag),
-	                      "<script src=\"/_cot/live.js\" data-request-id=\"%s\"></script>",
-	                      c->request_id);
-	size_t at = livereload_body_end(body, c->resp_len), n = c->resp_len + (size_t)taglen;
+	const char *tag = livereload_tag(c);
+	size_t taglen = tag ? strlen(tag) : 0;
+	size_t at = livereload_body_end(body, c->resp_len), n = c->resp_len + taglen;
 	char *out = arena_alloc(&c->mem, n + 1);
-	if (out == NULL)
+	if (out == NULL || tag == NULL)
 		return;
 	memcpy(out, body, at);
-	memcpy(out + at, tag, (size_t)taglen);
+	memcpy(out + at, tag, taglen);
 	memcpy(out + at + taglen, body + at, c->resp_len - at);
 	out[n] = '\0';
 	c->resp_body = out;

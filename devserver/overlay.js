@@ -3,12 +3,13 @@
  * (served as /_cot/live.js; embedded into the binary at build time).
  *
  * One EventSource on /_cot/events per page. Events:
- *   reload  a handler, template or other file changed: reload the page
+ *   reload  a file changed (handler, template, static file, schema.sql):
+ *           pages it concerns update themselves (below); the rest stay still
  *   css     a stylesheet under static/ changed: swap its <link> with a
  *           cache-busting query (no reload, form state stays)
  *   compile-error  a handler failed to compile: overlay with file:line,
- *           message and source excerpt; the page underneath stays; the next
- *           `reload` clears it (the page reloads). Not named "error": that
+ *           message and source excerpt; the page underneath stays; the
+ *           `reload` of the fixed file clears it. Not named "error": that
  *           name would also fire EventSource's connection-error handler.
  *   fail    a request somewhere answered 5xx: overlay naming the request
  *           (its id links to the request inspector, /_cot/requests)
@@ -16,26 +17,87 @@
  *           note in a corner with the outcome and a link to the diff; a
  *           page that reloaded meanwhile asks /_cot/api/replays/latest
  *
+ * Which pages a save concerns. The script tag carries the handshake
+ * (livereload.c): the handler file that served this page and every
+ * template its response read (data-files), and the method and status of
+ * that request. A `reload` for one of those files, for a file declaring
+ * middleware ("all"), for schema.sql or for a file of a kind we cannot
+ * place concerns the page; so does any handler or template save while the
+ * page is an error page (the save may be the fix). A static file other
+ * than CSS concerns the pages that load it (src/href/poster/srcset): a
+ * changed script or image reloads them. Every other page does nothing --
+ * no fetch.
+ *
+ * Updating a concerned page: it refetches its own URL with GET (same
+ * cookies, a browser's Accept, header X-Cot-Live: 1 so the server neither
+ * logs it nor broadcasts its failure) and morphs the live DOM into the
+ * answer (see "morph" below), keeping scroll, focus and caret, typed
+ * values, open <details> and playing media. It falls back to a full reload
+ * only when morphing would be wrong: the page or the answer has
+ * <meta name="cot-reload" content="full">; the answer is not HTML or was
+ * redirected (the page moved); its scripts differ (a morph cannot re-run
+ * them; this script's own tag excepted). An answer whose status turned into
+ * an error (4xx/5xx after a success) is not morphed and not reloaded: the
+ * page stays and the overlay shows the failure; the save that fixes it
+ * morphs the page back. A page made by a POST (data-method) is not
+ * refetched -- its URL may mean something else to a GET -- and not
+ * reloaded either: a reload sends the form again (Chromium does it without
+ * asking), so a bar offers "reload and resend" instead. Saves that arrive
+ * during a refetch are folded into one more refetch after it, so a burst of
+ * saves ends showing the last version.
+ *
+ * Why our own morph rather than idiomorph or morphdom from npm: the script
+ * is embedded into cotdev by the C build, which needs no node or npm today
+ * (only the browser tests do), and the state rules we want -- typed values
+ * kept, <details> left as the user set them, stylesheet links left alone
+ * when only our cache-busting query differs, nodes other scripts added to
+ * <head>/<body> kept -- are options or patches there but a few lines here.
+ *
  * Reconnects with its own back-off (0.5 s doubling to 8 s) instead of the
  * browser's fixed retry, so a stopped server costs a few requests a minute;
  * a connection that comes back after being lost reloads the page once (the
  * server restarted, its code may differ). window.__cot exposes the state for
- * the browser tests.
+ * the browser tests and the benchmark.
  */
 (function () {
 	'use strict';
 	if (window.__cot) return;
 	var script = document.currentScript;
-	var own = script ? script.getAttribute('data-request-id') : null;
 	var state = window.__cot = {
-		status: 'connecting', errors: {}, fails: [], connects: 0, cssSwaps: 0
+		status: 'connecting', errors: {}, fails: [], connects: 0, cssSwaps: 0,
+		page: pageInfo(script),
+		busy: false, fetches: 0, morphs: 0, ignored: [], eventAt: 0, morphedAt: 0,
+		postNotice: null, lastReload: takeReloadReason()
 	};
 	var delay = 500, lost = false, reloading = false, hidden = false;
 
-	function reload() {
+	function now() { return performance.timeOrigin + performance.now(); }
+
+	/* What the server said about this page in the script tag. */
+	function pageInfo(tag) {
+		var files = tag ? tag.getAttribute('data-files') : '';
+		return {
+			request: tag ? tag.getAttribute('data-request-id') : null,
+			method: (tag && tag.getAttribute('data-method')) || 'GET',
+			status: Number(tag && tag.getAttribute('data-status')) || 200,
+			files: files ? files.split(' ').filter(Boolean) : []
+		};
+	}
+
+	/* Why the previous page of this tab reloaded itself (tests read it). */
+	function takeReloadReason() {
+		try {
+			var r = sessionStorage.getItem('cot-reload');
+			sessionStorage.removeItem('cot-reload');
+			return r;
+		} catch (x) { return null; }
+	}
+
+	function reload(why) {
 		if (reloading) return;
 		reloading = true;
 		state.status = 'reloading';
+		try { sessionStorage.setItem('cot-reload', why); } catch (x) { /* private mode */ }
 		location.reload();
 	}
 
@@ -43,7 +105,7 @@
 		state.connects++;
 		var es = new EventSource('/_cot/events');
 		es.onopen = function () {
-			if (lost) return reload();
+			if (lost) return reload('the server restarted');
 			state.status = 'open';
 			delay = 500;
 			latestReplay();
@@ -63,10 +125,7 @@
 				fn(d);
 			});
 		}
-		on('reload', function (d) {
-			delete state.errors[d.file];
-			reload();
-		});
+		on('reload', changed);
 		on('css', swapCss);
 		on('compile-error', function (d) {
 			state.errors[d.file] = d;
@@ -75,12 +134,362 @@
 		});
 		on('replay', function (d) { replayNote(d); });
 		on('fail', function (d) {
-			if (d.request_id === own) return;
-			state.fails.push(d);
-			if (state.fails.length > 5) state.fails.shift();
-			hidden = false;
-			render();
+			if (d.request_id === state.page.request) return;
+			addFail(d);
 		});
+	}
+
+	/* ---- which saves concern this page ---------------------------------- */
+
+	function changed(d) {
+		if (d.file in state.errors) {
+			delete state.errors[d.file];
+			render();
+		}
+		if (/^static\//.test(d.file)) {
+			if (usesStatic(d.file)) return reload('it uses ' + d.file);
+			return ignore(d.file);
+		}
+		if (!concerns(d)) return ignore(d.file);
+		state.eventAt = now();
+		refresh(d.file);
+	}
+
+	function concerns(d) {
+		var p = state.page;
+		if (d.all || d.file === 'schema.sql') return true;
+		if (!/^(handlers|templates)\//.test(d.file)) return true; /* cannot place it */
+		return p.files.indexOf(d.file) >= 0 || p.status >= 400;
+	}
+
+	function ignore(file) {
+		state.ignored.push(file);
+		if (state.ignored.length > 20) state.ignored.shift();
+	}
+
+	var ASSET_ATTRS = ['src', 'href', 'poster', 'srcset', 'data'];
+
+	/* Whether an element of the page loads static/REL (links <a> do not). */
+	function usesStatic(file) {
+		var rel = file.replace(/^static\//, '');
+		var els = document.querySelectorAll('[src],[href],[poster],[srcset],[data]');
+		for (var i = 0; i < els.length; i++) {
+			if (els[i].nodeName === 'A' || els[i].nodeName === 'AREA') continue;
+			for (var k = 0; k < ASSET_ATTRS.length; k++) {
+				var v = els[i].getAttribute(ASSET_ATTRS[k]);
+				if (v && v.split(',').some(function (u) { return samePath(u.trim().split(/\s+/)[0], rel); }))
+					return true;
+			}
+		}
+		/* a module imported by a module script does not show in the DOM */
+		return /\.m?js$/.test(rel) && document.querySelector('script[type="module"]') !== null;
+	}
+
+	function samePath(url, rel) {
+		try {
+			var u = new URL(url, location.href);
+			return u.origin === location.origin && u.pathname.slice(-rel.length - 1) === '/' + rel;
+		} catch (x) { return false; }
+	}
+
+	/* ---- refetch ---------------------------------------------------------- */
+
+	var again = false;
+	var ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+	function optedOut(doc) {
+		return doc.querySelector('meta[name="cot-reload"][content="full"]') !== null;
+	}
+
+	/* A save concerns the page: refetch it, or queue one more refetch. */
+	function refresh(file) {
+		if (reloading) return;
+		if (optedOut(document)) return reload('the page asks for full reloads');
+		var m = state.page.method;
+		if (m !== 'GET' && m !== 'HEAD') {
+			state.postNotice = { file: file, method: m };
+			return render();
+		}
+		if (state.busy) {
+			again = true;
+			return;
+		}
+		state.busy = true;
+		refetch().then(settle, settle);
+	}
+
+	function settle() {
+		state.busy = false;
+		if (again) {
+			again = false;
+			refresh('');
+		}
+	}
+
+	function refetch() {
+		state.fetches++;
+		return fetch(location.href, {
+			headers: { 'X-Cot-Live': '1', 'Accept': ACCEPT },
+			credentials: 'same-origin', cache: 'no-store'
+		}).then(function (r) {
+			return r.text().then(function (text) {
+				try {
+					apply(r, text);
+				} catch (e) { /* a bug of ours must not leave a half-morphed page */
+					reload('the morph failed: ' + e);
+				}
+			});
+		}, function () {
+			/* the server is gone: the event stream notices and reconnects */
+		});
+	}
+
+	function apply(r, text) {
+		if (reloading) return;
+		if (r.redirected) return reload('the page now redirects');
+		if (!/^text\/html/i.test(r.headers.get('Content-Type') || ''))
+			return reload('the page is no longer HTML');
+		var doc = new DOMParser().parseFromString(text, 'text/html');
+		if (r.status >= 400 && state.page.status < 400) return failed(r, doc);
+		if (optedOut(doc)) return reload('the page asks for full reloads');
+		if (scriptsOf(document) !== scriptsOf(doc)) return reload('its scripts changed');
+		var info = pageInfo(doc.querySelector('script[src="/_cot/live.js"]'));
+		morphPage(doc);
+		state.page = info;
+		state.fails = state.fails.filter(function (f) { return !f.live; });
+		render();
+		state.morphs++;
+		state.morphedAt = now();
+	}
+
+	/* Scripts of a document as one string: the page's code, this one excepted. */
+	function scriptsOf(doc) {
+		var out = [];
+		for (var i = 0; i < doc.scripts.length; i++) {
+			var s = doc.scripts[i], src = s.getAttribute('src');
+			if (src === '/_cot/live.js') continue;
+			out.push((s.getAttribute('type') || '') + ' ' + (src !== null ? 'src=' + src : s.text));
+		}
+		return out.join('\n');
+	}
+
+	/* The refetch answered an error: keep the page, show why in the overlay. */
+	function failed(r, doc) {
+		for (var f in state.errors)
+			if (state.page.files.indexOf(f) >= 0) return; /* its compile error shows */
+		var h1 = doc.querySelector('h1'), p = h1 && h1.nextElementSibling;
+		var trace = doc.querySelector('pre.cot-trace');
+		state.fails = state.fails.filter(function (x) { return !x.live; });
+		addFail({
+			live: true, status: r.status, method: 'GET',
+			path: location.pathname + location.search,
+			request_id: r.headers.get('X-Request-Id') || '?',
+			detail: p && p.nodeName === 'P' ? p.textContent : (h1 ? h1.textContent : ''),
+			trace: trace ? trace.textContent : null
+		});
+	}
+
+	function addFail(d) {
+		state.fails.push(d);
+		if (state.fails.length > 5) state.fails.shift();
+		hidden = false;
+		render();
+	}
+
+	/* ---- morph -------------------------------------------------------------
+	 *
+	 * morphPage(doc) turns the live <head> and <body> into those of `doc`
+	 * (the parsed answer) touching as little as it can:
+	 *  - A node equal to its new twin (isEqualNode) is left alone, subtree
+	 *    and all; a changed one is updated in place: text, attributes,
+	 *    children, recursively. Only nodes with no counterpart are removed
+	 *    or inserted (the new ones are adopted from `doc`, not cloned).
+	 *  - Children are matched in order. An element with an id matches the
+	 *    old sibling with that id (moved into place if it must be); one
+	 *    without matches the next old sibling of the same tag, except that
+	 *    an exact twin a few siblings ahead on either side means an insert
+	 *    or a delete, so a row added at the top of a list shifts nothing.
+	 *  - State that lives in the DOM stays: an input or textarea the user
+	 *    typed into keeps its value (only the value attribute, its default,
+	 *    changes -- the browser keeps a "dirty" value), <details>/<dialog>
+	 *    keep `open`, a kept <video> keeps playing, focus, caret and scroll
+	 *    are restored if a move disturbed them.
+	 *  - Never touched: elements marked data-cot-keep, and children of
+	 *    <head>/<body> that the server did not send (added by other scripts).
+	 */
+
+	var LOOKAHEAD = 16;
+	var served = typeof WeakSet === 'function' ? new WeakSet() : null;
+
+	function markServed() {
+		[document.head, document.body].forEach(function (p) {
+			for (var n = p && p.firstChild; n; n = n.nextSibling) served.add(n);
+		});
+	}
+	if (served) {
+		if (document.readyState === 'loading')
+			document.addEventListener('DOMContentLoaded', markServed);
+		else
+			markServed();
+	}
+
+	function kept(n, top) {
+		return (n.nodeType === 1 && n.hasAttribute('data-cot-keep')) ||
+		       (top && served !== null && !served.has(n));
+	}
+
+	function morphPage(doc) {
+		var active = document.activeElement, sel = selectionOf(active);
+		var sx = window.scrollX, sy = window.scrollY;
+		syncAttrs(document.documentElement, doc.documentElement);
+		morphChildren(document.head, doc.head, true);
+		syncAttrs(document.body, doc.body);
+		morphChildren(document.body, doc.body, true);
+		if (active && active !== document.activeElement && active.isConnected) {
+			active.focus({ preventScroll: true });
+			if (sel) try { active.setSelectionRange(sel[0], sel[1], sel[2]); } catch (x) { /* */ }
+		}
+		if (window.scrollX !== sx || window.scrollY !== sy) window.scrollTo(sx, sy);
+	}
+
+	function selectionOf(el) {
+		try {
+			return el && typeof el.selectionStart === 'number' ?
+				[el.selectionStart, el.selectionEnd, el.selectionDirection] : null;
+		} catch (x) { return null; }
+	}
+
+	/* Makes the children of `from` (live) those of `to` (parsed). */
+	function morphChildren(from, to, top) {
+		var news = Array.prototype.slice.call(to.childNodes), wanted = {};
+		news.forEach(function (n) { if (n.nodeType === 1 && n.id) wanted[n.id] = true; });
+		var cur = from.firstChild;
+		for (var i = 0; i < news.length; i++) {
+			while (cur && kept(cur, top)) cur = cur.nextSibling;
+			var nw = news[i], m = match(cur, nw, news, i, wanted, top);
+			if (m === null) {
+				var add = document.adoptNode(nw);
+				from.insertBefore(add, cur);
+				if (top && served) served.add(add);
+				continue;
+			}
+			if (m !== cur) cur = bringUp(from, cur, m, wanted, top);
+			else cur = cur.nextSibling;
+			if (!m.isEqualNode(nw)) morphNode(m, nw);
+		}
+		while (cur) {
+			var next = cur.nextSibling;
+			if (!kept(cur, top)) from.removeChild(cur);
+			cur = next;
+		}
+	}
+
+	/* The old node that becomes `nw`, or null: insert `nw`. */
+	function match(cur, nw, news, i, wanted, top) {
+		var o, k;
+		if (nw.nodeType === 1 && nw.id) {
+			for (o = cur; o; o = o.nextSibling)
+				if (o.nodeType === 1 && o.id === nw.id && o.nodeName === nw.nodeName &&
+				    !kept(o, top))
+					return o;
+			return null;
+		}
+		if (cur === null) return null;
+		if (cur.isEqualNode(nw)) return cur;
+		for (o = cur.nextSibling, k = 0; o && k < LOOKAHEAD; o = o.nextSibling, k++) {
+			if (o.nodeType === 1 && wanted[o.id]) break;
+			if (!kept(o, top) && o.isEqualNode(nw)) return o;      /* cur.. deleted */
+		}
+		for (k = i + 1; k < news.length && k <= i + LOOKAHEAD; k++)
+			if (news[k].isEqualNode(cur)) return null;            /* nw inserted */
+		if (similar(cur, nw, wanted)) return cur;
+		/* cur has no place here: a similar node a little further on does,
+		 * unless that one is where the next new element belongs */
+		var next = null;
+		for (k = i + 1; k < news.length && next === null; k++)
+			if (news[k].nodeType === 1) next = news[k];
+		for (o = cur.nextSibling, k = 0; o && k < LOOKAHEAD; o = o.nextSibling, k++) {
+			if (o.nodeType === 1 && wanted[o.id]) break;
+			if (o.nodeType === 1 && next && similar(o, next, wanted)) break;
+			if (!kept(o, top) && similar(o, nw, wanted)) return o;
+		}
+		return null;
+	}
+
+	/* Same kind of node, and not an element some later sibling wants by id. */
+	function similar(o, nw, wanted) {
+		return o.nodeType === nw.nodeType && o.nodeName === nw.nodeName &&
+		       !(o.nodeType === 1 && o.id && (wanted[o.id] || nw.id !== o.id));
+	}
+
+	/*
+	 * `m` matched ahead of `cur`: the nodes between are deletions, unless one
+	 * is wanted later by id or kept -- then `m` moves up instead (a reorder).
+	 * Returns the new cursor.
+	 */
+	function bringUp(from, cur, m, wanted, top) {
+		var between = [];
+		for (var o = cur; o !== m; o = o.nextSibling) {
+			if (kept(o, top) || (o.nodeType === 1 && wanted[o.id])) {
+				from.insertBefore(m, cur);
+				return cur;
+			}
+			between.push(o);
+		}
+		between.forEach(function (n) { from.removeChild(n); });
+		return m.nextSibling;
+	}
+
+	function morphNode(old, nw) {
+		if (old.nodeType !== 1) {
+			if (old.nodeValue !== nw.nodeValue) old.nodeValue = nw.nodeValue;
+			return;
+		}
+		syncAttrs(old, nw);
+		if (old.nodeName === 'TEXTAREA') {
+			/* its text is its default value; a typed (dirty) value stays */
+			if (old.defaultValue !== nw.defaultValue) old.defaultValue = nw.defaultValue;
+		} else if (old.nodeName === 'TEMPLATE') {
+			if (old.innerHTML !== nw.innerHTML) old.innerHTML = nw.innerHTML;
+		} else {
+			morphChildren(old, nw, false);
+		}
+	}
+
+	/* Attribute values the user, not the server, owns (or that only our
+	 * cache-busting query changed). */
+	function ownedByPage(el, name, value) {
+		if (name === 'open' && (el.nodeName === 'DETAILS' || el.nodeName === 'DIALOG'))
+			return true;
+		if (name === 'href' && el.nodeName === 'LINK' && value !== null) {
+			var u = new URL(el.getAttribute('href') || '', location.href);
+			u.searchParams.delete('cot');
+			return u.href === new URL(value, location.href).href;
+		}
+		return false;
+	}
+
+	function syncAttrs(old, nw) {
+		var a = nw.attributes, i, at;
+		for (i = 0; i < a.length; i++) {
+			at = a[i];
+			if (ownedByPage(old, at.name, at.value)) continue;
+			if (at.namespaceURI) {
+				if (old.getAttributeNS(at.namespaceURI, at.localName) !== at.value)
+					old.setAttributeNS(at.namespaceURI, at.name, at.value);
+			} else if (old.getAttribute(at.name) !== at.value) {
+				old.setAttribute(at.name, at.value);
+			}
+		}
+		var b = old.attributes;
+		for (i = b.length - 1; i >= 0; i--) {
+			at = b[i];
+			if (at.namespaceURI ? nw.hasAttributeNS(at.namespaceURI, at.localName)
+			                    : nw.hasAttribute(at.name)) continue;
+			if (ownedByPage(old, at.name, null)) continue;
+			if (at.namespaceURI) old.removeAttributeNS(at.namespaceURI, at.localName);
+			else old.removeAttribute(at.name);
+		}
 	}
 
 	/* ---- stylesheets ---------------------------------------------------- */
@@ -102,6 +511,7 @@
 			u.searchParams.set('cot', String(Date.now()));
 			var link = old.cloneNode();
 			link.href = u.href;
+			if (served && served.has(old)) served.add(link); /* the morph may update it */
 			/* drop the old sheet once the new one applies: no unstyled flash */
 			link.onload = link.onerror = function () {
 				old.remove();
@@ -132,7 +542,14 @@
 		'.n{display:inline-block;width:4em;color:#777;text-align:right;margin-right:1em}' +
 		'.hint{color:#999;margin-top:16px;font-family:system-ui,sans-serif}' +
 		'button{float:right;background:none;border:0;color:#aaa;font-size:22px;' +
-		'cursor:pointer;line-height:1}';
+		'cursor:pointer;line-height:1}' +
+		'.bar{position:fixed;left:16px;right:16px;bottom:16px;z-index:2147483647;' +
+		'background:#1d1f27;color:#e8e8ea;border-left:6px solid #f5a623;border-radius:6px;' +
+		'padding:10px 14px;font:14px/1.5 system-ui,sans-serif;' +
+		'box-shadow:0 6px 24px rgba(0,0,0,.35)}' +
+		'.bar button{font-size:18px;margin-left:8px}' +
+		'.bar .resend{float:none;font-size:14px;color:#1d1f27;background:#f5a623;' +
+		'border-radius:4px;padding:2px 10px;margin-left:12px}';
 
 	function el(tag, cls, text) {
 		var e = document.createElement(tag);
@@ -200,10 +617,24 @@
 		return item;
 	}
 
+	function noticeBar(n) {
+		var bar = el('div', 'bar');
+		bar.appendChild(el('span', null, n.file ? n.file + ' changed. ' : 'The code changed. '));
+		bar.appendChild(el('span', null, 'This page answers a ' + n.method + ' request: it ' +
+			'is not refetched, and reloading it sends the form again.'));
+		var again = bar.appendChild(el('button', 'resend', 'Reload and resend'));
+		again.onclick = function () { reload('resend asked by hand'); };
+		var close = bar.appendChild(el('button', null, '\u00d7'));
+		close.title = 'Hide';
+		close.onclick = function () { state.postNotice = null; render(); };
+		return bar;
+	}
+
 	function render() {
 		var host = document.getElementById('cot-overlay');
 		var files = Object.keys(state.errors);
-		if (hidden || (!files.length && !state.fails.length)) {
+		var modal = !hidden && (files.length || state.fails.length);
+		if (!modal && !state.postNotice) {
 			if (host) host.remove();
 			return;
 		}
@@ -216,6 +647,8 @@
 		var root = host.shadowRoot;
 		root.textContent = '';
 		root.appendChild(el('style', null, CSS));
+		if (state.postNotice) root.appendChild(noticeBar(state.postNotice));
+		if (!modal) return;
 		var bg = root.appendChild(el('div', 'bg'));
 		var panel = bg.appendChild(el('div', 'panel'));
 		var close = panel.appendChild(el('button', null, '\u00d7'));
@@ -223,8 +656,9 @@
 		close.onclick = hide;
 		files.forEach(function (f) { panel.appendChild(errorItem(state.errors[f])); });
 		state.fails.forEach(function (d) { panel.appendChild(failItem(d)); });
-		panel.appendChild(el('div', 'hint', files.length ?
-			'Fix the file and save: this page reloads by itself.' :
+		var live = state.fails.some(function (d) { return d.live; });
+		panel.appendChild(el('div', 'hint', files.length || live ?
+			'Fix the file and save: this page updates by itself.' :
 			'cotdev run shows the full trace in its terminal.'));
 	}
 

@@ -170,6 +170,9 @@ struct cot_ctx {
 	const char *error_trace;   /* the trace error_respond last got, or NULL */
 	/* ---- accounts: session, vars, JWT claims (auth.h) ---- */
 	struct auth_request *auth; /* NULL until used (arena) */
+	/* ---- development: live reload (render.c, livereload.c) ---- */
+	const char *rendered;      /* templates read, "templates/a.html templates/layout.html" */
+	bool live_fetch;           /* a live-reload refetch: not a user request, not logged */
 };
 
 void ctx_init(cot_ctx *c);
@@ -277,6 +280,7 @@ void task_shutdown(void);
 /* ==== middleware (middleware.c) ====================================== */
 
 int middleware_slot_for(const char *file);
+bool middleware_declared(const char *file);
 void middleware_bind(int slot, binding *before, binding *after);
 void middleware_reset(void);
 int middleware_before(cot_ctx *c);

@@ -58,6 +58,18 @@ middleware_bind(int slot, binding *before, binding *after)
 	atomic_store(&middleware_slots[slot].after, after);
 }
 
+/* Whether `file` declares (or once declared) middleware: a change to it
+ * concerns every page. Reloader thread only. */
+bool
+middleware_declared(const char *file)
+{
+	int n = atomic_load(&middleware_count);
+	for (int i = 0; i < n; i++)
+		if (strcmp(middleware_slots[i].file, file) == 0)
+			return true;
+	return false;
+}
+
 /* Frees the slots; only when no request can run. */
 void
 middleware_reset(void)

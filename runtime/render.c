@@ -9,6 +9,10 @@
  * goes into {{{content}}}). Errors -- a missing template, an unclosed
  * section, an unknown partial -- become a 500 through the error pipeline
  * naming templates/x.html:LINE, like a compile error.
+ *
+ * In development every template a response read (page, layout, partials)
+ * is noted in c->rendered; the live-reload script gets the list with the
+ * page and refreshes the page only when one of them is saved.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,32 @@
 #include "template.h"
 
 static template_cache *render_cache;
+
+extern bool server_dev_mode;
+
+/* Adds "templates/NAME" to c->rendered once (render thread; arena memory). */
+static void
+render_note_used(void *ud, const char *name)
+{
+	cot_ctx *c = ud;
+	const char *had = c->rendered ? c->rendered : "";
+	size_t n = strlen(name);
+	for (const char *p = strstr(had, name); p != NULL; p = strstr(p + 1, name))
+		if (p - had >= 10 && strncmp(p - 10, "templates/", 10) == 0 &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return;
+	c->rendered = arena_printf(&c->mem, "%s%stemplates/%s", had, *had ? " " : "", name);
+}
+
+/* template_cache_render, noting what it read when live reload wants it. */
+static int
+render_template(cot_ctx *c, const char *name, json_t *data, template_buf *buf, char *err,
+                size_t errlen)
+{
+	return template_cache_render_used(render_cache, name, data,
+	                                  TEMPLATE_STRICT | TEMPLATE_LAYOUT, buf, err, errlen,
+	                                  server_dev_mode ? render_note_used : NULL, c);
+}
 
 /*
  * templates/errors/STATUS.html, when the app has one, rendered with
@@ -34,8 +64,7 @@ render_error_page(cot_ctx *c, int status, const char *detail)
 	                         error_title(status), "detail", detail ? detail : "",
 	                         "request_id", c->request_id);
 	template_buf buf = { 0 };
-	int rc = template_cache_render(render_cache, name, data, TEMPLATE_STRICT | TEMPLATE_LAYOUT,
-	                               &buf, err, sizeof(err));
+	int rc = render_template(c, name, data, &buf, err, sizeof(err));
 	json_decref(data);
 	char *page = rc == TEMPLATE_OK ? arena_strndup(&c->mem, buf.data, buf.len) : NULL;
 	if (rc == TEMPLATE_ERROR) /* no page for the status is the usual case, not logged */
@@ -83,8 +112,7 @@ cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
 	/* {{{csrf_field}}} and {{csrf_token}}: placeholders, filled below */
 	json_t *page = csrf_template_data(data);
 	int rc = render_cache == NULL ? TEMPLATE_ERROR
-	         : template_cache_render(render_cache, name, page,
-	                                 TEMPLATE_STRICT | TEMPLATE_LAYOUT, &buf, err, sizeof(err));
+	         : render_template(c, name, page, &buf, err, sizeof(err));
 	json_decref(page);
 	if (rc != TEMPLATE_OK) {
 		template_buf_free(&buf);

@@ -437,7 +437,7 @@ server_send(server *s, cot_ctx *c)
 	enum MHD_Result ret = MHD_queue_response(c->conn, (unsigned)c->status, r);
 	MHD_destroy_response(r);
 	task_submit(c);
-	if (!s->cfg.quiet)
+	if (!s->cfg.quiet && !c->live_fetch) /* a live-reload refetch is no user request */
 		server_log(c);
 	return ret;
 }

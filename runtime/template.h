@@ -140,4 +140,12 @@ int template_cache_render(template_cache *cache, const char *name, json_t *data,
                           unsigned flags, template_buf *out, char *err,
                           size_t errsize);
 
+/* template_cache_render that also calls used(used_ud, NAME) for each template
+ * it read -- the page, the layout, every partial (a name may come more than
+ * once) -- so the dev server can tell which saved files concern a page. */
+int template_cache_render_used(template_cache *cache, const char *name, json_t *data,
+                               unsigned flags, template_buf *out, char *err,
+                               size_t errsize, void (*used)(void *ud, const char *name),
+                               void *used_ud);
+
 #endif

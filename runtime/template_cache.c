@@ -324,26 +324,52 @@ template_cache_get(template_cache *cache, const char *name, template **out,
 	return cache_get_file(cache, name, out, err, errsize);
 }
 
+/* What a render resolves partials with: the cache, and who wants to know
+ * which templates the render read (NULL: nobody). */
+struct render_env {
+	template_cache *cache;
+	void (*used)(void *ud, const char *name);
+	void *used_ud;
+};
+
 static int
 cache_resolve(void *ud, const char *name, template **out, char *err, size_t errsize)
 {
-	return template_cache_get(ud, name, out, err, errsize);
+	struct render_env *re = ud;
+	int rc = template_cache_get(re->cache, name, out, err, errsize);
+	if (rc == TEMPLATE_OK && re->used != NULL)
+		re->used(re->used_ud, name);
+	return rc;
 }
 
 int
 template_cache_render(template_cache *cache, const char *name, json_t *data,
 		      unsigned flags, template_buf *out, char *err, size_t errsize)
 {
+	return template_cache_render_used(cache, name, data, flags, out, err, errsize,
+					  NULL, NULL);
+}
+
+int
+template_cache_render_used(template_cache *cache, const char *name, json_t *data,
+			   unsigned flags, template_buf *out, char *err, size_t errsize,
+			   void (*used)(void *ud, const char *name), void *used_ud)
+{
 	template *page, *layout = NULL;
-	template_env env = { .resolve = cache_resolve, .ud = cache, .flags = flags };
+	struct render_env re = { cache, used, used_ud };
+	template_env env = { .resolve = cache_resolve, .ud = &re, .flags = flags };
 	int found = template_cache_get(cache, name, &page, err, errsize);
 	if (found != TEMPLATE_OK)
 		return found; /* NOT_FOUND or ERROR, with its message */
+	if (used != NULL)
+		used(used_ud, name);
 	if ((flags & TEMPLATE_LAYOUT) && strcmp(name, "layout.html") != 0 &&
 	    template_cache_get(cache, "layout.html", &layout, err, errsize) == TEMPLATE_ERROR) {
 		template_release(page);
 		return TEMPLATE_ERROR;
 	}
+	if (layout != NULL && used != NULL)
+		used(used_ud, "layout.html");
 	int rc = template_render_with_layout(page, layout, data, &env, out, err, errsize);
 	template_release(layout);
 	template_release(page);

@@ -247,6 +247,15 @@ test_layout(void)
 	remove_file("layout.html");
 }
 
+/* template_cache_render_used's callback: appends " NAME" to the buffer. */
+static void
+note_used(void *ud, const char *name)
+{
+	char *buf = ud;
+	size_t n = strlen(buf);
+	snprintf(buf + n, 256 - n, " %s", name);
+}
+
 static void
 test_embedded(void)
 {
@@ -262,6 +271,18 @@ test_embedded(void)
 	T_STREQ("embedded: render with partial and layout",
 		cache_render(cache, "page.html", TEMPLATE_LAYOUT | TEMPLATE_STRICT),
 		"<body><p>&lt;x&gt;</p><footer>T&amp;C</footer></body>");
+	char used[256] = "";
+	template_buf out = { 0 };
+	json_t *rows = json_pack("{s:[i,i,i]}", "r", 1, 2, 3);
+	template_cache_add_embedded(cache, "list.html", "{{#r}}{{>foot.html}}{{/r}}", err,
+				    sizeof err);
+	T_CHECK("embedded: render_used renders",
+		template_cache_render_used(cache, "list.html", rows, TEMPLATE_LAYOUT, &out, err,
+					   sizeof err, note_used, used) == TEMPLATE_OK);
+	T_STREQ("embedded: render_used names page, layout and each partial use", used,
+		" list.html layout.html foot.html foot.html foot.html");
+	template_buf_free(&out);
+	json_decref(rows);
 	T_CHECK("embedded: parse error at add time",
 		template_cache_add_embedded(cache, "bad.html", "\n{{/x}}", err, sizeof err) < 0);
 	T_STREQ("embedded: error names templates/NAME:LINE", err,

@@ -1,7 +1,8 @@
 /*
  * css.mjs -- a saved stylesheet under static/ is swapped in the open page
  * without a reload: a typed input value and page state survive, the new
- * rule applies. The page links /static/app.css when the server serves
+ * rule applies; a later morph of the page keeps the swapped stylesheet. A
+ * template the page did not render leaves it alone. The page links /static/app.css when the server serves
  * static files, else a test handler that reads static/app.css from disk
  * (static file serving is another concern of the runtime; the live-reload
  * path is the same either way: a change event for static/app.css).
@@ -80,10 +81,24 @@ try {
 		t.expect(links.length === 1 && /[?&]cot=\d+/.test(links[0]), JSON.stringify(links));
 	});
 
-	await t.check('a template change reloads the page', async () => {
+	await t.check('a template the page did not render leaves it alone', async () => {
 		t.writeApp(app, 'templates/page.html', '<p>{{x}}</p>\n');
-		await page.waitForFunction(() => window.__notReloaded === undefined, null,
-		                           { timeout: t.DEADLINE_MS });
+		await t.waitIgnored(page, 'templates/page.html');
+		t.expect(await page.evaluate(() => window.__notReloaded === true &&
+		                             window.__cot.fetches === 0), 'page refetched or reloaded');
+	});
+
+	await t.check('an edit of its handler morphs the page, the swapped stylesheet stays', async () => {
+		const n = await t.morphs(page);
+		t.writeApp(app, 'handlers/form.c', FORM.replace('<h1>form</h1>', '<h1>form two</h1>'));
+		await t.waitMorphs(page, n);
+		await t.waitText(page, 'h1', 'form two');
+		const c = await borderColor(page);
+		t.expect(c === 'rgb(0, 0, 255)', `border is ${c}`);
+		const links = await page.$$eval('link[rel=stylesheet]', (ls) => ls.map((l) => l.href));
+		t.expect(links.length === 1 && /[?&]cot=\d+/.test(links[0]), JSON.stringify(links));
+		t.expect(await page.inputValue('#name') === 'typed by hand', 'typed value lost');
+		t.expect(await page.evaluate(() => window.__notReloaded === true), 'page reloaded');
 	});
 } finally {
 	await browser.close();

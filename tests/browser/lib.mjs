@@ -88,11 +88,11 @@ export function homeWith(app, title) {
 	return templateHome.get(app).replace(/<h1>[^<]*<\/h1>/, `<h1>${title}</h1>`);
 }
 
-/* Starts `cotdev run`; resolves once it printed its URL. */
-export function startServer(app, port = 0) {
+/* Starts `cotdev run` (--quiet unless opts.log); resolves once it printed its URL. */
+export function startServer(app, port = 0, opts = {}) {
 	return new Promise((resolve, reject) => {
-		const proc = spawn(COTDEV, ['run', '--port', String(port), '--quiet', app],
-		                   { stdio: ['ignore', 'pipe', 'pipe'] });
+		const args = ['run', '--port', String(port), ...(opts.log ? [] : ['--quiet']), app];
+		const proc = spawn(COTDEV, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 		let out = '';
 		const timer = setTimeout(() => {
 			proc.kill('SIGKILL');
@@ -160,6 +160,44 @@ export async function waitText(page, selector, text, ms = DEADLINE_MS) {
 		}, selector).catch(() => '(page gone)');
 		throw new Error(`${selector} is not "${text}" after ${ms} ms (it is ${JSON.stringify(now)})`);
 	}
+}
+
+/* Resolves once the page's live-reload script has morphed more than `n` times. */
+export async function waitMorphs(page, n, ms = DEADLINE_MS) {
+	try {
+		await page.waitForFunction((k) => window.__cot && window.__cot.morphs > k, n,
+		                           { timeout: ms, polling: 5 });
+	} catch (e) {
+		const st = await page.evaluate(() => window.__cot &&
+			{ morphs: window.__cot.morphs, fetches: window.__cot.fetches,
+			  ignored: window.__cot.ignored }).catch(() => '(page gone)');
+		throw new Error(`no morph after ${ms} ms: ${JSON.stringify(st)}`);
+	}
+}
+
+/* The page's count of morphs so far. */
+export async function morphs(page) {
+	return page.evaluate(() => window.__cot.morphs);
+}
+
+/* Resolves once the page's script has looked at a save of `file` and let it be. */
+export async function waitIgnored(page, file, ms = DEADLINE_MS) {
+	try {
+		await page.waitForFunction((f) => window.__cot && window.__cot.ignored.includes(f),
+		                           file, { timeout: ms, polling: 5 });
+	} catch (e) {
+		const st = await page.evaluate(() => window.__cot &&
+			{ fetches: window.__cot.fetches, ignored: window.__cot.ignored })
+			.catch(() => '(page gone)');
+		throw new Error(`the save of ${file} was not let be in ${ms} ms: ${JSON.stringify(st)}`);
+	}
+}
+
+/* Counts the page's live-reload refetches (requests with X-Cot-Live). */
+export function countRefetches(page) {
+	const seen = { n: 0 };
+	page.on('request', (r) => { if (r.headers()['x-cot-live'] === '1') seen.n++; });
+	return seen;
 }
 
 /* The overlay's text ("" when there is none). */
