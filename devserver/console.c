@@ -329,6 +329,7 @@ console_on_event(const char *event, const char *file)
 void
 console_begin(cot_ctx *c)
 {
+	livereload_begin(c); /* a page's own refetch is not a request to show */
 	if (console_replay_is_replay(c))
 		c->db_replay = true;
 	console_requests_begin(c);

@@ -21,7 +21,8 @@
  * Each new entry is announced on the live-reload event stream as
  * `request` {"seq": N}; the inspector page then fetches what it needs.
  * Requests to /_cot/ itself are not recorded (server.c answers them before
- * the pipeline), so watching the inspector does not fill it.
+ * the pipeline), so watching the inspector does not fill it; nor are the
+ * refetches live reload makes after a save (c->live_fetch, X-Cot-Live).
  */
 #include <microhttpd.h>
 #include <pthread.h>
@@ -334,7 +335,7 @@ req_entry_new(cot_ctx *c)
 void
 console_requests_finish(cot_ctx *c)
 {
-	if (!RQ.on)
+	if (!RQ.on || c->live_fetch) /* a page refetching itself after a save */
 		return;
 	req_entry *e = req_entry_new(c);
 	if (e == NULL)

@@ -518,13 +518,26 @@ livereload_tag(cot_ctx *c)
 	                    c->status, livereload_attr(c, files));
 }
 
+/* Whether `c` is a page's own refetch (overlay.js sends X-Cot-Live: 1). */
+static bool
+livereload_is_refetch(cot_ctx *c)
+{
+	const char *live = c->conn != NULL ? cot_header(c, "X-Cot-Live") : NULL;
+	return live != NULL && strcmp(live, "1") == 0;
+}
+
+void
+livereload_begin(cot_ctx *c)
+{
+	c->live_fetch = livereload_is_refetch(c);
+}
+
 void
 livereload_finish(cot_ctx *c)
 {
 	/* the page's own refetch (overlay.js) is no user request: no log line,
 	 * no `fail` event on every page -- the page that asked shows it */
-	const char *live = c->conn != NULL ? cot_header(c, "X-Cot-Live") : NULL;
-	c->live_fetch = live != NULL && strcmp(live, "1") == 0;
+	c->live_fetch = c->live_fetch || livereload_is_refetch(c);
 	if (c->status >= 500 && !c->live_fetch)
 		livereload_report_failure(c);
 	/* A body streamed from a file (cot_file) is sent as it is, like a

@@ -21,6 +21,10 @@ void livereload_send(const char *event, const char *json);
 /* server_config.dev_special: answers /_cot/live.js, /_cot/events, /_cot/routes. */
 struct MHD_Response *livereload_special(cot_ctx *c);
 
+/* Part of server_config.dev_begin: marks a page's own live-reload refetch
+ * (c->live_fetch), which logs and the request inspector leave out. */
+void livereload_begin(cot_ctx *c);
+
 /* server_config.dev_finish: injects the script into HTML, reports 5xx failures. */
 void livereload_finish(cot_ctx *c);
 

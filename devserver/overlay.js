@@ -66,7 +66,7 @@
 	var state = window.__cot = {
 		status: 'connecting', errors: {}, fails: [], connects: 0, cssSwaps: 0,
 		page: pageInfo(script),
-		busy: false, fetches: 0, morphs: 0, ignored: [], eventAt: 0, morphedAt: 0,
+		busy: false, fetches: 0, morphs: 0, timing: {}, ignored: [], eventAt: 0, morphedAt: 0,
 		postNotice: null, lastReload: takeReloadReason()
 	};
 	var delay = 500, lost = false, reloading = false, hidden = false;
@@ -228,11 +228,13 @@
 
 	function refetch() {
 		state.fetches++;
+		var t0 = now();
 		return fetch(location.href, {
 			headers: { 'X-Cot-Live': '1', 'Accept': ACCEPT },
 			credentials: 'same-origin', cache: 'no-store'
 		}).then(function (r) {
 			return r.text().then(function (text) {
+				state.timing = { fetch: now() - t0 };
 				try {
 					apply(r, text);
 				} catch (e) { /* a bug of ours must not leave a half-morphed page */
@@ -249,14 +251,18 @@
 		if (r.redirected) return reload('the page now redirects');
 		if (!/^text\/html/i.test(r.headers.get('Content-Type') || ''))
 			return reload('the page is no longer HTML');
+		var t0 = now();
 		var doc = new DOMParser().parseFromString(text, 'text/html');
+		state.timing.parse = now() - t0;
 		if (r.status >= 400 && state.page.status < 400) return failed(r, doc);
 		if (optedOut(doc)) return reload('the page asks for full reloads');
 		if (scriptsOf(document) !== scriptsOf(doc)) return reload('its scripts changed');
 		var info = pageInfo(doc.querySelector('script[src="/_cot/live.js"]'));
+		t0 = now();
 		morphPage(doc);
+		state.timing.morph = now() - t0;
 		state.page = info;
-		state.fails = state.fails.filter(function (f) { return !f.live; });
+		state.fails = []; /* they are about code this save replaced */
 		render();
 		state.morphs++;
 		state.morphedAt = now();
@@ -312,8 +318,10 @@
 	 *  - State that lives in the DOM stays: an input or textarea the user
 	 *    typed into keeps its value (only the value attribute, its default,
 	 *    changes -- the browser keeps a "dirty" value), <details>/<dialog>
-	 *    keep `open`, a kept <video> keeps playing, focus, caret and scroll
-	 *    are restored if a move disturbed them.
+	 *    keep `open`, a kept <video> keeps playing, focus and caret are
+	 *    restored if a move disturbed them. Scroll stays because the nodes
+	 *    do (no forced layout to read and reset it: the browser's scroll
+	 *    anchoring keeps what is in view in place if content above grows).
 	 *  - Never touched: elements marked data-cot-keep, and children of
 	 *    <head>/<body> that the server did not send (added by other scripts).
 	 */
@@ -340,7 +348,6 @@
 
 	function morphPage(doc) {
 		var active = document.activeElement, sel = selectionOf(active);
-		var sx = window.scrollX, sy = window.scrollY;
 		syncAttrs(document.documentElement, doc.documentElement);
 		morphChildren(document.head, doc.head, true);
 		syncAttrs(document.body, doc.body);
@@ -349,7 +356,6 @@
 			active.focus({ preventScroll: true });
 			if (sel) try { active.setSelectionRange(sel[0], sel[1], sel[2]); } catch (x) { /* */ }
 		}
-		if (window.scrollX !== sx || window.scrollY !== sy) window.scrollTo(sx, sy);
 	}
 
 	function selectionOf(el) {
@@ -373,9 +379,10 @@
 				if (top && served) served.add(add);
 				continue;
 			}
+			var equal = matchedEqual;
 			if (m !== cur) cur = bringUp(from, cur, m, wanted, top);
 			else cur = cur.nextSibling;
-			if (!m.isEqualNode(nw)) morphNode(m, nw);
+			if (!equal && !m.isEqualNode(nw)) morphNode(m, nw);
 		}
 		while (cur) {
 			var next = cur.nextSibling;
@@ -384,9 +391,12 @@
 		}
 	}
 
+	var matchedEqual = false; /* match() found the node equal to nw already */
+
 	/* The old node that becomes `nw`, or null: insert `nw`. */
 	function match(cur, nw, news, i, wanted, top) {
 		var o, k;
+		matchedEqual = false;
 		if (nw.nodeType === 1 && nw.id) {
 			for (o = cur; o; o = o.nextSibling)
 				if (o.nodeType === 1 && o.id === nw.id && o.nodeName === nw.nodeName &&
@@ -395,11 +405,13 @@
 			return null;
 		}
 		if (cur === null) return null;
+		matchedEqual = true;
 		if (cur.isEqualNode(nw)) return cur;
 		for (o = cur.nextSibling, k = 0; o && k < LOOKAHEAD; o = o.nextSibling, k++) {
 			if (o.nodeType === 1 && wanted[o.id]) break;
 			if (!kept(o, top) && o.isEqualNode(nw)) return o;      /* cur.. deleted */
 		}
+		matchedEqual = false;
 		for (k = i + 1; k < news.length && k <= i + LOOKAHEAD; k++)
 			if (news[k].isEqualNode(cur)) return null;            /* nw inserted */
 		if (similar(cur, nw, wanted)) return cur;

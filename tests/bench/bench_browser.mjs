@@ -19,7 +19,8 @@
  *   notes       GET /notes, a save of templates/notes.html
  *   notes-1000  GET /notes with 1,000 rows, a save of templates/notes.html
  *
- * Prints p50 and p90 of each over N saves (default 15, BENCH_N) and the
+ * The morph is split into the page's refetch (request to body read), the
+ * DOMParser parse and the morph itself. Prints p50 and p90 of each over N saves (default 15, BENCH_N) and the
  * ratio morph/reload. The targets of issue 21 are printed as verdicts
  * (save->morphed p50 <= 30 ms and <= 0.5x the reload on the template's
  * pages); they are reported, not asserted: timings never fail a test.
@@ -55,7 +56,7 @@ async function clockOffset(page) {
 /* One scenario: N saves made by save(i), each followed by a page.reload(). */
 async function scenario(name, page, url, selector, save) {
 	await page.goto(url);
-	const event = [], morph = [], reload = [];
+	const event = [], morph = [], reload = [], fetchMs = [], parseMs = [], domMs = [];
 	for (let i = 0; i < N + 2; i++) {
 		await t.waitLive(page);
 		const off = await clockOffset(page);
@@ -64,7 +65,7 @@ async function scenario(name, page, url, selector, save) {
 		const want = save(i);
 		await t.waitMorphs(page, n);
 		const st = await page.evaluate((s) => ({
-			e: window.__cot.eventAt, m: window.__cot.morphedAt,
+			e: window.__cot.eventAt, m: window.__cot.morphedAt, tm: window.__cot.timing,
 			text: document.querySelector(s).textContent,
 		}), selector);
 		if (st.text !== want)
@@ -77,9 +78,12 @@ async function scenario(name, page, url, selector, save) {
 			event.push(st.e - t0);
 			morph.push(st.m - t0);
 			reload.push(dcl - t1);
+			fetchMs.push(st.tm.fetch);
+			parseMs.push(st.tm.parse);
+			domMs.push(st.tm.morph);
 		}
 	}
-	return { name, event, morph, reload };
+	return { name, event, morph, reload, fetchMs, parseMs, domMs };
 }
 
 function report(r) {
@@ -89,6 +93,9 @@ function report(r) {
 	console.log(`${r.name}`);
 	console.log(`  save -> event       ${f(r.event)}`);
 	console.log(`  save -> morphed     ${f(r.morph)}`);
+	console.log(`    of which refetch  ${f(r.fetchMs)}`);
+	console.log(`    parse             ${f(r.parseMs)}`);
+	console.log(`    morph             ${f(r.domMs)}`);
 	console.log(`  page.reload()       ${f(r.reload)}`);
 	console.log(`  morph/reload p50 ${ratio.toFixed(2)}x, p90 ` +
 	            `${(pct(r.morph, 0.9) / pct(r.reload, 0.9)).toFixed(2)}x`);

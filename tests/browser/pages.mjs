@@ -102,9 +102,11 @@ export function postC(version) {
 static cot_result
 form(cot_ctx *c)
 {
+	const char *token = cot_csrf_token(c); /* unsafe methods need it */
 	return cot_html(c, 200, "<!doctype html><title>form</title><form method=\\"post\\" "
-		"action=\\"/submit\\"><input name=\\"word\\" id=\\"word\\"><button id=\\"go\\">go</button>"
-		"</form>");
+		"action=\\"/submit\\"><input type=\\"hidden\\" name=\\"_csrf\\" value=\\"%s\\">"
+		"<input name=\\"word\\" id=\\"word\\"><button id=\\"go\\">go</button></form>",
+		token ? token : "");
 }
 
 static cot_result
