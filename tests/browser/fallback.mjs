@@ -68,7 +68,7 @@ try {
 	await t.check('a changed <head> script reloads the page fully', async () => {
 		await mark(page);
 		t.writeApp(app, 'handlers/page.c', p.pageC({ title: 'Head script',
-			head: '<script>window.headScript = 2;</script>' }));
+			head: '<script src="/static/head.js"></script>' }));
 		const why = await waitReloaded(page, 'Head script');
 		t.expect(why === 'its scripts changed', `reload reason: ${why}`);
 		t.expect(await page.evaluate(() => window.headScript) === 2, 'new script did not run');
@@ -79,7 +79,7 @@ try {
 		await mark(page);
 		const n = await t.morphs(page);
 		t.writeApp(app, 'handlers/page.c', p.pageC({ title: 'Same script',
-			head: '<script>window.headScript = 2;</script>' }));
+			head: '<script src="/static/head.js"></script>' }));
 		await t.waitMorphs(page, n);
 		await t.waitText(page, 'h1', 'Same script');
 		t.expect(await sameDocument(page), 'the page reloaded');

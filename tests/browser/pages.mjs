@@ -162,5 +162,6 @@ export function appFiles() {
 		'static/dot.svg': dotSvg('red'),
 		'static/used.js': 'window.usedJs = 1;\n',
 		'static/unused.js': 'window.unusedJs = 1;\n',
+		'static/head.js': 'window.headScript = 2;\n', /* no inline scripts: the CSP */
 	};
 }
