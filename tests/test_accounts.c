@@ -14,7 +14,10 @@
  * a bearer-token JSON post is accepted; JWT: tampered, expired and
  * "alg": "none" tokens are refused; a rate limit answers 429 with
  * Retry-After through the error pipeline; one user never sees another's
- * notes; and the export refuses to start without an app secret.
+ * notes; and the export refuses to start without an app secret. Last, on
+ * the dev server: key rotation across a restart -- with a new secret first
+ * in .cot-secret and the old one after it, a session made before still
+ * works and is re-issued under the new secret, which alone then suffices.
  */
 #include <jansson.h>
 #include <sodium.h>
@@ -30,6 +33,7 @@ static h_target target;
 static h_server srv;
 static char app[4096];
 static h_client *cl;
+static char *alice_cookie; /* a session made under the app's first secret */
 
 static const char probe_src[] =
 	"#include <cot.h>\n"
@@ -284,6 +288,7 @@ test_sessions(void)
 	req("GET", "/t/session", c2, NULL, &r, NULL, NULL, NULL);
 	T_CHECK("session: the new cookie is alice's", has(&r, "who=alice"));
 	h_resp_free(&r);
+	alice_cookie = c2 ? strdup(c2) : NULL;
 	free(tok);
 
 	/* expiry: a 1-second session is refused by the server once past */
@@ -478,6 +483,50 @@ test_app(void)
 	free(b.cookie);
 }
 
+/* ==== key rotation ===================================================== */
+
+#define NEW_SECRET "rotated-secret-0123456789abcdef0123456789abcdef"
+
+static void
+restart_with_secret(const char *text)
+{
+	char err[1024];
+	h_write_app_file(app, ".cot-secret", text);
+	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0)
+		printf("# restart: %s\n", err);
+}
+
+static void
+test_rotation(void)
+{
+	char path[4200], old[4096] = "";
+	FILE *f = fopen(h_path(path, sizeof(path), "%s/.cot-secret", app), "r");
+	if (f != NULL) {
+		old[fread(old, 1, sizeof(old) - 1, f)] = '\0';
+		fclose(f);
+	}
+	char both[8192];
+	snprintf(both, sizeof(both), NEW_SECRET "\n%s", old);
+	restart_with_secret(both);
+	h_resp r;
+	req("GET", "/t/session", alice_cookie, NULL, &r, NULL, NULL, NULL);
+	char *reissued = session_cookie(&r);
+	T_CHECK("rotation: a session from the old secret still works", has(&r, "who=alice"));
+	T_CHECK("rotation: ... and is re-issued under the new one", reissued != NULL);
+	h_resp_free(&r);
+	h_server_stop(&srv);
+	restart_with_secret(NEW_SECRET "\n");
+	req("GET", "/t/session", reissued, NULL, &r, NULL, NULL, NULL);
+	T_CHECK("rotation: the re-issued cookie needs only the new secret", has(&r, "who=alice"));
+	h_resp_free(&r);
+	req("GET", "/t/session", alice_cookie, NULL, &r, NULL, NULL, NULL);
+	T_CHECK("rotation: with the old secret gone, its cookies are no session",
+	        r.status == 200 && has(&r, "who=none"));
+	h_resp_free(&r);
+	T_CHECK("rotation: server stops cleanly", h_server_stop(&srv) == 0);
+	free(reissued);
+}
+
 /* ==== the export needs its secret ====================================== */
 
 static void
@@ -545,11 +594,14 @@ main(int argc, char **argv)
 	test_sessions();
 	test_jwt();
 	test_app();
-	h_client_free(cl);
-	h_thread_done();
 	T_CHECK("server stops cleanly", h_server_stop(&srv) == 0);
 	if (target.export_first)
 		test_export_secret();
+	else
+		test_rotation();
+	h_client_free(cl);
+	h_thread_done();
+	free(alice_cookie);
 	h_rmtree(tmpl);
 	return T_DONE();
 }
