@@ -22,7 +22,12 @@
  *     response functions (cot_text, cot_html, cot_fail, ...).
  *
  * The same file compiles with libtcc in `cotdev run` and with gcc in
- * `cotdev export`, so this header uses only C11 that both accept.
+ * `cotdev export`, so this header uses only C11 that both accept. The
+ * machinery its macros expand to lives in cot_impl.h, which it includes.
+ *
+ * Sections: routes, middleware, request, request bodies (forms, JSON),
+ * responses, JSON responses and the JSON writer, templates, errors,
+ * database, accounts, background tasks, memory.
  */
 #ifndef COT_H
 #define COT_H
@@ -50,32 +55,16 @@ typedef struct cot_result {
 /* A request handler. */
 typedef cot_result (*cot_handler)(cot_ctx *c);
 
-/* One entry of a module's route table; build it with COT_GET and friends. */
-typedef struct cot_route {
-	const char *method;  /* "GET", "POST", ... */
-	const char *pattern; /* "/notes/:id": literal segments and :params */
-	cot_handler handler;
-	int line;            /* line of the COT_GET(...) in the handler file */
-} cot_route;
+/* Rows of a query (see the database section). */
+typedef struct cot_row cot_row;
+typedef struct cot_rows cot_rows;
 
-/* A module's route table, as COT_ROUTES emits it. */
-typedef struct cot_module {
-	int abi;             /* COT_ABI of the cot.h the module was built with */
-	const char *file;    /* __FILE__ of the module */
-	const cot_route *routes;
-	int nroutes;
-} cot_module;
+/* A JSON writer (see the JSON responses section). */
+typedef struct cot_jw cot_jw;
 
-#define COT_ABI 1
+#include "cot_impl.h"
 
-/*
- * The symbol COT_ROUTES defines. The dev server looks it up in each compiled
- * module; `cotdev export` renames it per translation unit with
- * -DCOT_MODULE_SYMBOL=cot_module_N so many modules link into one binary.
- */
-#ifndef COT_MODULE_SYMBOL
-#define COT_MODULE_SYMBOL cot_module_table
-#endif
+/* ---- routes ------------------------------------------------------------ */
 
 #define COT_ROUTE(method, pattern, fn) { method, pattern, fn, __LINE__ }
 #define COT_GET(pattern, fn) COT_ROUTE("GET", pattern, fn)
@@ -93,6 +82,8 @@ typedef struct cot_module {
 	const cot_module COT_MODULE_SYMBOL = {                                 \
 		COT_ABI, __FILE__, cot_routes_,                                \
 		(int)(sizeof(cot_routes_) / sizeof(cot_routes_[0])) };
+
+/* ---- middleware -------------------------------------------------------- */
 
 /*
  * Declares the C libraries this file calls, by pkg-config name, or -lNAME
@@ -121,16 +112,6 @@ typedef struct cot_module {
  * response, errors included, and may add headers (return cot_next(c)).
  * Files run in file-name order; after hooks in reverse.
  */
-typedef struct cot_middleware {
-	int abi;
-	const char *file;
-	cot_handler before; /* may be NULL */
-	cot_handler after;  /* may be NULL */
-} cot_middleware;
-
-#ifndef COT_MIDDLEWARE_SYMBOL
-#define COT_MIDDLEWARE_SYMBOL cot_middleware_table
-#endif
 
 #define COT_MIDDLEWARE(before, after)                                          \
 	const cot_middleware COT_MIDDLEWARE_SYMBOL = { COT_ABI, __FILE__, before, after };
@@ -138,7 +119,324 @@ typedef struct cot_middleware {
 /* What a before hook returns to let the request go on. */
 cot_result cot_next(cot_ctx *c);
 
-/* ---- errors, shaped by the app ------------------------------------------ */
+/* ---- request ---------------------------------------------------------- */
+
+/* Path parameter `:name` of the matched route, percent-decoded; "" if absent. */
+const char *cot_param(cot_ctx *c, const char *name);
+
+/*
+ * Path parameter as a number. A value that is not a decimal integer makes the
+ * request answer 404 (the path names no such resource) once the handler
+ * returns, whatever the handler then does; the function returns 0.
+ */
+long long cot_param_int(cot_ctx *c, const char *name);
+
+/* Query-string parameter, percent-decoded; NULL if absent. */
+const char *cot_query(cot_ctx *c, const char *name);
+
+/*
+ * Query parameter as a number: `def` when absent or empty. A value that is
+ * not a decimal integer, or lies outside [min, max], makes the request answer
+ * 400 naming the parameter once the handler returns; the function then
+ * returns `def`.   long long page = cot_query_int(c, "page", 1, 1, 1000);
+ */
+long long cot_query_int(cot_ctx *c, const char *name, long long def, long long min,
+                        long long max);
+
+/* Request header, case-insensitive name; NULL if absent. */
+const char *cot_header(cot_ctx *c, const char *name);
+
+/* Request method ("GET") and decoded path ("/notes/7"). */
+const char *cot_method(cot_ctx *c);
+const char *cot_path(cot_ctx *c);
+
+/* Request body; *len receives its length (may be NULL). NUL-terminated. */
+const char *cot_body(cot_ctx *c, size_t *len);
+
+/* The request id (also sent as X-Request-Id). */
+const char *cot_request_id(cot_ctx *c);
+
+/* Cookie `name` from the request's Cookie header (RFC 6265), without
+ * surrounding quotes, not decoded; NULL if absent. Belongs to the request. */
+const char *cot_cookie(cot_ctx *c, const char *name);
+
+/* ---- request bodies: forms --------------------------------------------- */
+
+/* An uploaded file of a multipart/form-data body. Everything belongs to the
+ * request; `data` is NUL-terminated but may hold NUL bytes: use `len`. */
+typedef struct cot_upload {
+	const char *name;         /* form field name */
+	const char *filename;     /* as the client sent it: never trust it as a path */
+	const char *content_type; /* "application/octet-stream" when not given */
+	const char *data;
+	size_t len;
+} cot_upload;
+
+/*
+ * Form field of an application/x-www-form-urlencoded or multipart/form-data
+ * body, decoded; NULL if absent or a file part. First of repeated names. The
+ * string belongs to the request. A malformed body makes the request answer
+ * 400 naming the problem once the handler returns (see cot_form_error).
+ */
+const char *cot_form(cot_ctx *c, const char *name);
+
+/* File part `name` of a multipart body; NULL if absent or if no file was
+ * chosen (empty filename and content). Belongs to the request. */
+const cot_upload *cot_form_file(cot_ctx *c, const char *name);
+
+/* Why the body gave no form: malformed (the request answers 400) or not a
+ * form Content-Type (no forced answer). NULL when the form parsed fine. */
+const char *cot_form_error(cot_ctx *c);
+
+/* ---- request bodies: JSON ---------------------------------------------- */
+
+/*
+ * A JSON value (jansson). Handlers that build or read values include
+ * <jansson.h> AFTER cot.h: under tcc, cot_impl.h routes the __atomic
+ * builtins jansson.h's json_incref/json_decref use (tcc 0.9.27 has none)
+ * to cot_atomic_add_size/cot_atomic_sub_size, which handlers never call.
+ */
+typedef struct json_t json_t;
+
+/*
+ * The request body parsed as JSON (any value at top level); the value belongs
+ * to the request (decref'd when it ends): json_incref what you keep. NULL for
+ * an empty or malformed body; the request then answers 400 naming line,
+ * column and byte of the error once the handler returns.
+ */
+json_t *cot_body_json(cot_ctx *c);
+
+/*
+ * Typed values from the JSON request body by path: "title", "author.name",
+ * "tags[0]", "items[2].qty". A malformed body answers 400 (see
+ * cot_body_json). A required value that is missing, or any value of the
+ * wrong type, records a field error naming the path ("author.name": "is
+ * required" / "must be a string"), so the request answers 422 listing them
+ * all unless the handler answers with an error itself; the call then
+ * returns "" / 0 / the default. _or variants: missing or null -> `def`.
+ */
+const char *cot_body_str(cot_ctx *c, const char *path);
+const char *cot_body_str_or(cot_ctx *c, const char *path, const char *def);
+long long cot_body_int(cot_ctx *c, const char *path);
+long long cot_body_int_or(cot_ctx *c, const char *path, long long def);
+double cot_body_double(cot_ctx *c, const char *path);
+double cot_body_double_or(cot_ctx *c, const char *path, double def);
+int cot_body_bool(cot_ctx *c, const char *path);
+int cot_body_bool_or(cot_ctx *c, const char *path, int def);
+
+/* Whether `path` is present and not null. */
+int cot_body_has(cot_ctx *c, const char *path);
+
+/* Elements of the array at `path`: 0 when missing or null; a value that is
+ * not an array records "must be an array". */
+int cot_body_count(cot_ctx *c, const char *path);
+
+/* ---- responses -------------------------------------------------------- */
+
+/* text/plain; charset=utf-8 body from a printf format. */
+cot_result cot_text(cot_ctx *c, int status, const char *fmt, ...);
+
+/* text/html; charset=utf-8 body from a printf format. Nothing is escaped. */
+cot_result cot_html(cot_ctx *c, int status, const char *fmt, ...);
+
+/* Body of any type; bytes are copied into the request. */
+cot_result cot_send(cot_ctx *c, int status, const char *content_type,
+                    const void *body, size_t len);
+
+/*
+ * The file at `path` as the body, streamed from disk. A path under static/
+ * is the app's static file, in development and in an exported binary alike
+ * (which serves its embedded copy), by the rules /static/ serves by: no
+ * "..", no symlink out of static/, no dotfiles or editor backups (404); any
+ * other relative path is relative to the app directory in development and,
+ * like --db, to the directory an exported binary runs in;
+ * `content_type` NULL guesses it from the extension. A missing file answers 404.
+ */
+cot_result cot_file(cot_ctx *c, int status, const char *path, const char *content_type);
+
+/* 204 No Content: no body, no Content-Type. */
+cot_result cot_no_content(cot_ctx *c);
+
+/* 30x redirect to `location`. A location with CR, LF or another control
+ * byte is a bug: the request answers 500 naming this call's file:line. */
+cot_result cot_redirect(cot_ctx *c, int status, const char *location);
+#define cot_redirect(c, status, location)                                      \
+	cot_redirect_at((c), __FILE__, __LINE__, (status), (location))
+cot_result cot_redirect_at(cot_ctx *c, const char *file, int line, int status,
+                           const char *location);
+
+/*
+ * Adds a response header (copied); an after hook may call it too.
+ * Content-Type replaces the type the response function chose (there is
+ * never a second one); an error rendered later picks its own again. A name
+ * that is not a token or a value with CR, LF or another control byte adds
+ * nothing and makes the request answer 500 naming this call's file:line.
+ */
+void cot_set_header(cot_ctx *c, const char *name, const char *value);
+#define cot_set_header(c, name, value)                                         \
+	cot_set_header_at((c), __FILE__, __LINE__, (name), (value))
+void cot_set_header_at(cot_ctx *c, const char *file, int line, const char *name,
+                       const char *value);
+
+enum { COT_SAMESITE_LAX = 0, COT_SAMESITE_STRICT = 1, COT_SAMESITE_NONE = 2 };
+
+/* Attributes of cot_set_cookie; a zeroed struct (or NULL) means Path=/,
+ * SameSite=Lax, a session cookie, neither HttpOnly nor Secure. */
+typedef struct cot_cookie_opts {
+	const char *path;   /* NULL: "/" */
+	const char *domain; /* NULL: host-only */
+	long long max_age;  /* seconds; 0: session cookie; < 0: delete (Max-Age=0) */
+	int http_only;      /* not readable by page scripts */
+	int secure;         /* HTTPS only; SameSite=None requires it */
+	int same_site;      /* COT_SAMESITE_LAX (default), _STRICT or _NONE */
+} cot_cookie_opts;
+
+/*
+ * Adds a Set-Cookie header. The name must be an RFC 6265 token and the value
+ * cookie-octets (no space, quote, comma, semicolon or backslash: encode
+ * them). Invalid input emits nothing, returns -1 and makes the request answer
+ * 500 naming the problem once the handler returns; 0 on success.
+ */
+int cot_set_cookie(cot_ctx *c, const char *name, const char *value,
+                   const cot_cookie_opts *opts);
+
+/* ---- JSON responses ---------------------------------------------------- */
+
+/* application/json body built by json_pack-style `fmt` ("{s:s, s:i}", ...).
+ * A bad format or argument answers 500 naming the problem instead. */
+cot_result cot_json(cot_ctx *c, int status, const char *fmt, ...);
+
+/* application/json body from a value; steals the reference (NULL: 500). */
+cot_result cot_json_value(cot_ctx *c, int status, json_t *value);
+
+/*
+ * Nested JSON written straight into the request's memory (no tree, nothing
+ * to free), checked by the compiler:
+ *     cot_jw *j = cot_jw_new(c);
+ *     cot_jw_obj(j);
+ *     cot_jw_put(j, "id", id);                 // long long -> 42
+ *     cot_jw_put(j, "title", title);           // char * -> "..." (NULL -> null)
+ *     cot_jw_put(j, "done", cot_jbool(n > 0)); // bool (a _Bool variable works too)
+ *     cot_jw_put(j, "author", author_row);     // cot_row * -> {...}
+ *     cot_jw_put_arr(j, "tags");
+ *     for (...) cot_jw_val(j, tag);
+ *     cot_jw_end(j);                           // ]
+ *     cot_jw_end(j);                           // }
+ *     return cot_jw_send(c, 200, j);
+ * Values: integers, double/float, char * (escaped; must be UTF-8), _Bool,
+ * cot_row * (an object of its columns, or null), cot_rows * (an array), and
+ * cot_jbool(x), cot_jnull(), cot_jraw(json_text). Any other C type is a
+ * compile error. Rows keep SQL types: NULL -> null, INTEGER, REAL, TEXT, and
+ * BLOB as base64. Misuse (a value without a key in an object, a missing
+ * cot_jw_end, text that is not UTF-8, NaN) makes cot_jw_send answer 500
+ * naming it and the path ("at $.notes[2].title: ...").
+ */
+
+/* true/false from an integer: cot_jbool(count > 0). */
+static inline cot_jv cot_jbool(long long x)
+{ cot_jv v; v.type = COT_JV_BOOL; v.u.i = x != 0; return v; }
+
+/* null. */
+static inline cot_jv cot_jnull(void)
+{ cot_jv v; v.type = COT_JV_NULL; v.u.i = 0; return v; }
+/* JSON text embedded as it is (checked to be one JSON value at send). */
+static inline cot_jv cot_jraw(const char *json)
+{ cot_jv v; v.type = COT_JV_RAW; v.u.s = json; return v; }
+
+/* A new, empty writer; it belongs to the request. */
+cot_jw *cot_jw_new(cot_ctx *c);
+
+/* Opens an object / array (at top level, in an array, or after a key);
+ * cot_jw_end closes the innermost one. */
+void cot_jw_obj(cot_jw *j);
+void cot_jw_arr(cot_jw *j);
+void cot_jw_end(cot_jw *j);
+
+/* The key of the next value in an object (copied as it is written). */
+void cot_jw_key(cot_jw *j, const char *key);
+
+/* A value: in an array, at top level, or after cot_jw_key. */
+#define cot_jw_val(j, v) cot_jw_value((j), COT_JV_(v))
+/* A member of the open object: key and value. */
+#define cot_jw_put(j, key, v) cot_jw_put_value((j), (key), COT_JV_(v))
+void cot_jw_value(cot_jw *j, cot_jv v);
+void cot_jw_put_value(cot_jw *j, const char *key, cot_jv v);
+
+/* A member holding an object / array that the next calls fill (end it). */
+void cot_jw_put_obj(cot_jw *j, const char *key);
+void cot_jw_put_arr(cot_jw *j, const char *key);
+
+/* The row's columns as members of the open object, so more members (a
+ * nested list, say) can follow:  cot_jw_obj(j); cot_jw_fields(j, note);
+ * cot_jw_put(j, "comments", comments); cot_jw_end(j); */
+void cot_jw_fields(cot_jw *j, cot_row *r);
+
+/* Marks columns (NULL-terminated names) for the rows this writer writes
+ * afterwards: cot_jw_bools -> true/false (from 0/1; NULL stays null);
+ * cot_jw_raws -> the column's text is JSON (e.g. SQLite's json_group_array),
+ * embedded as a nested value. */
+void cot_jw_bools(cot_jw *j, const char *col, ...);
+void cot_jw_raws(cot_jw *j, const char *col, ...);
+
+/* The JSON text (NUL-terminated, the request's), or NULL when the writer
+ * is unfinished or was misused; cot_jw_error then says why. */
+const char *cot_jw_text(cot_jw *j);
+const char *cot_jw_error(cot_jw *j);
+
+/* application/json response of the writer's text (one call, no copy). */
+cot_result cot_jw_send(cot_ctx *c, int status, cot_jw *j);
+
+/* ---- templates -------------------------------------------------------- */
+
+/*
+ * cot_render(c, status, "note.html", data) renders templates/note.html
+ * (mustache, HTML-escaped by default) wrapped in templates/layout.html when
+ * it exists. `data` is a cot_row * (its columns are the names), a cot_rows *
+ * ({{#rows}}...{{/rows}} and {{count}}), a cot_jw * (a finished JSON writer)
+ * or a json_t * (borrowed; NULL for none). A template error answers 500 naming templates/x.html:LINE.
+ */
+
+cot_result cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data);
+
+cot_result cot_render_row(cot_ctx *c, int status, const char *name, cot_row *row);
+cot_result cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows);
+cot_result cot_render_jw(cot_ctx *c, int status, const char *name, cot_jw *j);
+#define cot_render(c, status, name, data)                                      \
+	_Generic((data), cot_row *: cot_render_row, cot_rows *: cot_render_rows,   \
+	         cot_jw *: cot_render_jw,                                          \
+	         default: cot_render_json)((c), (status), (name), (data))
+
+/* ---- errors ------------------------------------------------------------ */
+
+/*
+ * Fails the request: the error pipeline renders `status` with the formatted
+ * message for the client (problem+json, HTML or text, by its Accept header).
+ * Records the file and line of the call, so logs point at the decision.
+ */
+#define cot_fail(c, status, ...)                                               \
+	cot_fail_at((c), __FILE__, __LINE__, (status), __VA_ARGS__)
+cot_result cot_fail_at(cot_ctx *c, const char *file, int line, int status,
+                       const char *fmt, ...);
+
+/* cot_fail with a va_list, for the app's own helpers that take a format:
+ *     static cot_result deny(cot_ctx *c, const char *fmt, ...)
+ *     { va_list ap; va_start(ap, fmt);
+ *       cot_result r = cot_vfail(c, 403, fmt, ap); va_end(ap); return r; }
+ * The file and line recorded are those of the cot_vfail call. */
+#define cot_vfail(c, status, fmt, ap)                                          \
+	cot_vfail_at((c), __FILE__, __LINE__, (status), (fmt), (ap))
+cot_result cot_vfail_at(cot_ctx *c, const char *file, int line, int status,
+                        const char *fmt, va_list ap);
+
+/*
+ * 422 for invalid input: "field", "message" pairs ending with NULL (a field
+ * may come more than once), added to those cot_field_error and the body
+ * readers recorded; cot_fail_fields(c, NULL) sends just those. JSON clients
+ * get problem+json with "errors": {"title": ["is required"], ...}, others
+ * the error page listing them; the app's COT_ERRORS hook sees them as fields.
+ *     return cot_fail_fields(c, "title", "is required", "title", "is too short", NULL);
+ */
+cot_result cot_fail_fields(cot_ctx *c, const char *field, ...);
 
 /* One message about one input field; a field may have several. */
 typedef struct cot_field {
@@ -207,227 +505,7 @@ const cot_error *cot_response_error(cot_ctx *c);
 void cot_field_error(cot_ctx *c, const char *field, const char *fmt, ...);
 int cot_field_errors(cot_ctx *c);
 
-/* ---- request ---------------------------------------------------------- */
-
-/* Path parameter `:name` of the matched route, percent-decoded; "" if absent. */
-const char *cot_param(cot_ctx *c, const char *name);
-
-/*
- * Path parameter as a number. A value that is not a decimal integer makes the
- * request answer 404 (the path names no such resource) once the handler
- * returns, whatever the handler then does; the function returns 0.
- */
-long long cot_param_int(cot_ctx *c, const char *name);
-
-/* Query-string parameter, percent-decoded; NULL if absent. */
-const char *cot_query(cot_ctx *c, const char *name);
-
-/*
- * Query parameter as a number: `def` when absent or empty. A value that is
- * not a decimal integer, or lies outside [min, max], makes the request answer
- * 400 naming the parameter once the handler returns; the function then
- * returns `def`.   long long page = cot_query_int(c, "page", 1, 1, 1000);
- */
-long long cot_query_int(cot_ctx *c, const char *name, long long def, long long min,
-                        long long max);
-
-/* Request header, case-insensitive name; NULL if absent. */
-const char *cot_header(cot_ctx *c, const char *name);
-
-/* Request method ("GET") and decoded path ("/notes/7"). */
-const char *cot_method(cot_ctx *c);
-const char *cot_path(cot_ctx *c);
-
-/* Request body; *len receives its length (may be NULL). NUL-terminated. */
-const char *cot_body(cot_ctx *c, size_t *len);
-
-/* The request id (also sent as X-Request-Id). */
-const char *cot_request_id(cot_ctx *c);
-
-/* ---- response --------------------------------------------------------- */
-
-/* text/plain; charset=utf-8 body from a printf format. */
-cot_result cot_text(cot_ctx *c, int status, const char *fmt, ...);
-
-/* text/html; charset=utf-8 body from a printf format. Nothing is escaped. */
-cot_result cot_html(cot_ctx *c, int status, const char *fmt, ...);
-
-/* Body of any type; bytes are copied into the request. */
-cot_result cot_send(cot_ctx *c, int status, const char *content_type,
-                    const void *body, size_t len);
-
-/*
- * The file at `path` as the body, streamed from disk. A path under static/
- * is the app's static file, in development and in an exported binary alike
- * (which serves its embedded copy), by the rules /static/ serves by: no
- * "..", no symlink out of static/, no dotfiles or editor backups (404); any
- * other relative path is relative to the app directory in development and,
- * like --db, to the directory an exported binary runs in;
- * `content_type` NULL guesses it from the extension. A missing file answers 404.
- */
-cot_result cot_file(cot_ctx *c, int status, const char *path, const char *content_type);
-
-/* 204 No Content: no body, no Content-Type. */
-cot_result cot_no_content(cot_ctx *c);
-
-/* 30x redirect to `location`. A location with CR, LF or another control
- * byte is a bug: the request answers 500 naming this call's file:line. */
-cot_result cot_redirect(cot_ctx *c, int status, const char *location);
-#define cot_redirect(c, status, location)                                      \
-	cot_redirect_at((c), __FILE__, __LINE__, (status), (location))
-cot_result cot_redirect_at(cot_ctx *c, const char *file, int line, int status,
-                           const char *location);
-
-/*
- * Adds a response header (copied); an after hook may call it too.
- * Content-Type replaces the type the response function chose (there is
- * never a second one); an error rendered later picks its own again. A name
- * that is not a token or a value with CR, LF or another control byte adds
- * nothing and makes the request answer 500 naming this call's file:line.
- */
-void cot_set_header(cot_ctx *c, const char *name, const char *value);
-#define cot_set_header(c, name, value)                                         \
-	cot_set_header_at((c), __FILE__, __LINE__, (name), (value))
-void cot_set_header_at(cot_ctx *c, const char *file, int line, const char *name,
-                       const char *value);
-
-/*
- * Fails the request: the error pipeline renders `status` with the formatted
- * message for the client (problem+json, HTML or text, by its Accept header).
- * Records the file and line of the call, so logs point at the decision.
- */
-#define cot_fail(c, status, ...)                                               \
-	cot_fail_at((c), __FILE__, __LINE__, (status), __VA_ARGS__)
-cot_result cot_fail_at(cot_ctx *c, const char *file, int line, int status,
-                       const char *fmt, ...);
-
-/* cot_fail with a va_list, for the app's own helpers that take a format:
- *     static cot_result deny(cot_ctx *c, const char *fmt, ...)
- *     { va_list ap; va_start(ap, fmt);
- *       cot_result r = cot_vfail(c, 403, fmt, ap); va_end(ap); return r; }
- * The file and line recorded are those of the cot_vfail call. */
-#define cot_vfail(c, status, fmt, ap)                                          \
-	cot_vfail_at((c), __FILE__, __LINE__, (status), (fmt), (ap))
-cot_result cot_vfail_at(cot_ctx *c, const char *file, int line, int status,
-                        const char *fmt, va_list ap);
-
-/*
- * Renders templates/NAME (mustache; values HTML-escaped unless {{{raw}}})
- * with `data` (borrowed; NULL for none), wrapped in templates/layout.html
- * when it exists. A template error answers 500 naming templates/x.html:LINE.
- */
-cot_result cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data);
-
-/* ---- background tasks ------------------------------------------------ */
-
-/* Work handed off by a handler; `c` is a child context (see cot_spawn). */
-typedef void (*cot_task_fn)(cot_ctx *c, void *arg);
-
-/*
- * Runs fn(child, arg) after this request's response, on a worker pool. The
- * child context keeps the request's method, path, parameters and id; a crash
- * or cot_fail in the task logs a trace ending "spawned by FILE:LINE during
- * METHOD PATH (request ID)". `arg` must outlive the request. A task keeps its
- * module's code alive across reloads until it returns.
- */
-#define cot_spawn(c, fn, arg) cot_spawn_at((c), __FILE__, __LINE__, (fn), (arg))
-void cot_spawn_at(cot_ctx *c, const char *file, int line, cot_task_fn fn, void *arg);
-
-/* printf into memory that belongs to the request. */
-char *cot_sprintf(cot_ctx *c, const char *fmt, ...);
-
-/* cot_sprintf with a va_list (consumed, as by vprintf). */
-char *cot_vsprintf(cot_ctx *c, const char *fmt, va_list ap);
-
-/* Allocates `size` zeroed bytes that belong to the request. */
-void *cot_alloc(cot_ctx *c, size_t size);
-
-/* ---- request and response API (form, json, cookies) ---- */
-
-/*
- * A JSON value (jansson). Handlers that build or read values include
- * <jansson.h> AFTER cot.h: under tcc, cot.h routes the __atomic builtins
- * jansson.h's json_incref/json_decref use (tcc 0.9.27 has none) to
- * cot_atomic_add_size/cot_atomic_sub_size, which handlers never call.
- */
-typedef struct json_t json_t;
-size_t cot_atomic_add_size(volatile size_t *p, size_t v);
-size_t cot_atomic_sub_size(volatile size_t *p, size_t v);
-#if defined(__TINYC__) && !defined(__ATOMIC_RELEASE)
-#define __ATOMIC_ACQUIRE 2
-#define __ATOMIC_RELEASE 3
-#define __atomic_add_fetch(p, v, order) cot_atomic_add_size((p), (v))
-#define __atomic_sub_fetch(p, v, order) cot_atomic_sub_size((p), (v))
-#endif
-
-/* An uploaded file of a multipart/form-data body. Everything belongs to the
- * request; `data` is NUL-terminated but may hold NUL bytes: use `len`. */
-typedef struct cot_upload {
-	const char *name;         /* form field name */
-	const char *filename;     /* as the client sent it: never trust it as a path */
-	const char *content_type; /* "application/octet-stream" when not given */
-	const char *data;
-	size_t len;
-} cot_upload;
-
-/*
- * Form field of an application/x-www-form-urlencoded or multipart/form-data
- * body, decoded; NULL if absent or a file part. First of repeated names. The
- * string belongs to the request. A malformed body makes the request answer
- * 400 naming the problem once the handler returns (see cot_form_error).
- */
-const char *cot_form(cot_ctx *c, const char *name);
-
-/* File part `name` of a multipart body; NULL if absent or if no file was
- * chosen (empty filename and content). Belongs to the request. */
-const cot_upload *cot_form_file(cot_ctx *c, const char *name);
-
-/* Why the body gave no form: malformed (the request answers 400) or not a
- * form Content-Type (no forced answer). NULL when the form parsed fine. */
-const char *cot_form_error(cot_ctx *c);
-
-/*
- * The request body parsed as JSON (any value at top level); the value belongs
- * to the request (decref'd when it ends): json_incref what you keep. NULL for
- * an empty or malformed body; the request then answers 400 naming line,
- * column and byte of the error once the handler returns.
- */
-json_t *cot_body_json(cot_ctx *c);
-
-/* application/json body built by json_pack-style `fmt` ("{s:s, s:i}", ...).
- * A bad format or argument answers 500 naming the problem instead. */
-cot_result cot_json(cot_ctx *c, int status, const char *fmt, ...);
-
-/* application/json body from a value; steals the reference (NULL: 500). */
-cot_result cot_json_value(cot_ctx *c, int status, json_t *value);
-
-/* Cookie `name` from the request's Cookie header (RFC 6265), without
- * surrounding quotes, not decoded; NULL if absent. Belongs to the request. */
-const char *cot_cookie(cot_ctx *c, const char *name);
-
-enum { COT_SAMESITE_LAX = 0, COT_SAMESITE_STRICT = 1, COT_SAMESITE_NONE = 2 };
-
-/* Attributes of cot_set_cookie; a zeroed struct (or NULL) means Path=/,
- * SameSite=Lax, a session cookie, neither HttpOnly nor Secure. */
-typedef struct cot_cookie_opts {
-	const char *path;   /* NULL: "/" */
-	const char *domain; /* NULL: host-only */
-	long long max_age;  /* seconds; 0: session cookie; < 0: delete (Max-Age=0) */
-	int http_only;      /* not readable by page scripts */
-	int secure;         /* HTTPS only; SameSite=None requires it */
-	int same_site;      /* COT_SAMESITE_LAX (default), _STRICT or _NONE */
-} cot_cookie_opts;
-
-/*
- * Adds a Set-Cookie header. The name must be an RFC 6265 token and the value
- * cookie-octets (no space, quote, comma, semicolon or backslash: encode
- * them). Invalid input emits nothing, returns -1 and makes the request answer
- * 500 naming the problem once the handler returns; 0 on success.
- */
-int cot_set_cookie(cot_ctx *c, const char *name, const char *value,
-                   const cot_cookie_opts *opts);
-
-/* ---- database ---- */
+/* ---- database -------------------------------------------------------- */
 
 /*
  * SQLite, one connection per worker thread, statements cached per SQL text.
@@ -443,33 +521,6 @@ int cot_set_cookie(cot_ctx *c, const char *name, const char *value,
  * for NOT NULL/CHECK/FOREIGN KEY, 503 when busy) and later db calls of the
  * request do nothing. Rows and strings belong to the request.
  */
-typedef struct cot_row cot_row;
-typedef struct cot_rows cot_rows;
-
-/* One bound parameter; made by the cot_db_* macros, cot_null and cot_blob. */
-typedef struct cot_value {
-	int type; /* COT_VALUE_* */
-	union {
-		long long i;
-		double d;
-		const char *s;
-		struct { const void *p; size_t n; } b;
-	} u;
-} cot_value;
-
-enum { COT_VALUE_NULL, COT_VALUE_INT, COT_VALUE_DOUBLE, COT_VALUE_TEXT,
-       COT_VALUE_BLOB, COT_VALUE_BAD };
-
-static inline cot_value cot_value_int_(long long x)
-{ cot_value v; v.type = COT_VALUE_INT; v.u.i = x; return v; }
-static inline cot_value cot_value_uint_(unsigned long long x)
-{ cot_value v; v.type = x > 9223372036854775807ULL ? COT_VALUE_BAD : COT_VALUE_INT;
-  v.u.i = (long long)x; return v; }
-static inline cot_value cot_value_double_(double x)
-{ cot_value v; v.type = COT_VALUE_DOUBLE; v.u.d = x; return v; }
-static inline cot_value cot_value_text_(const char *x)
-{ cot_value v; v.type = x ? COT_VALUE_TEXT : COT_VALUE_NULL; v.u.s = x; return v; }
-static inline cot_value cot_value_same_(cot_value x) { return x; }
 
 /* SQL NULL as a parameter. */
 static inline cot_value cot_null(void)
@@ -478,60 +529,6 @@ static inline cot_value cot_null(void)
 /* A BLOB parameter: n bytes at p (bound as a copy). */
 static inline cot_value cot_blob(const void *p, size_t n)
 { cot_value v; v.type = COT_VALUE_BLOB; v.u.b.p = p; v.u.b.n = n; return v; }
-
-#define COT_V_(x) _Generic((x),                                                \
-	_Bool: cot_value_int_, short: cot_value_int_, int: cot_value_int_,     \
-	long: cot_value_int_, long long: cot_value_int_,                       \
-	unsigned short: cot_value_uint_, unsigned: cot_value_uint_,            \
-	unsigned long: cot_value_uint_, unsigned long long: cot_value_uint_,   \
-	float: cot_value_double_, double: cot_value_double_,                   \
-	char *: cot_value_text_, const char *: cot_value_text_,                \
-	cot_value: cot_value_same_)(x)
-
-/* Argument plumbing: "sql, a, b" -> "sql, 2, (const cot_value[2]){...}".
- * The array has an explicit size because tcc 0.9.27 rejects unsized
- * compound literals with run-time initialisers. */
-#define COT_CAT_(a, b) COT_CAT2_(a, b)
-#define COT_CAT2_(a, b) a##b
-#define COT_NP_(...) COT_NP2_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, \
-	7, 6, 5, 4, 3, 2, 1, 0, _)
-#define COT_NP2_(s, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13,  \
-	a14, a15, a16, n, ...) n
-#define COT_VS1_(a) COT_V_(a)
-#define COT_VS2_(a, ...) COT_V_(a), COT_VS1_(__VA_ARGS__)
-#define COT_VS3_(a, ...) COT_V_(a), COT_VS2_(__VA_ARGS__)
-#define COT_VS4_(a, ...) COT_V_(a), COT_VS3_(__VA_ARGS__)
-#define COT_VS5_(a, ...) COT_V_(a), COT_VS4_(__VA_ARGS__)
-#define COT_VS6_(a, ...) COT_V_(a), COT_VS5_(__VA_ARGS__)
-#define COT_VS7_(a, ...) COT_V_(a), COT_VS6_(__VA_ARGS__)
-#define COT_VS8_(a, ...) COT_V_(a), COT_VS7_(__VA_ARGS__)
-#define COT_VS9_(a, ...) COT_V_(a), COT_VS8_(__VA_ARGS__)
-#define COT_VS10_(a, ...) COT_V_(a), COT_VS9_(__VA_ARGS__)
-#define COT_VS11_(a, ...) COT_V_(a), COT_VS10_(__VA_ARGS__)
-#define COT_VS12_(a, ...) COT_V_(a), COT_VS11_(__VA_ARGS__)
-#define COT_VS13_(a, ...) COT_V_(a), COT_VS12_(__VA_ARGS__)
-#define COT_VS14_(a, ...) COT_V_(a), COT_VS13_(__VA_ARGS__)
-#define COT_VS15_(a, ...) COT_V_(a), COT_VS14_(__VA_ARGS__)
-#define COT_VS16_(a, ...) COT_V_(a), COT_VS15_(__VA_ARGS__)
-#define COT_DBA0_(s) s, 0, (const cot_value *)0
-#define COT_DBAN_(n, s, ...) s, n, (const cot_value[n]){ COT_VS##n##_(__VA_ARGS__) }
-#define COT_DBA1_(s, ...) COT_DBAN_(1, s, __VA_ARGS__)
-#define COT_DBA2_(s, ...) COT_DBAN_(2, s, __VA_ARGS__)
-#define COT_DBA3_(s, ...) COT_DBAN_(3, s, __VA_ARGS__)
-#define COT_DBA4_(s, ...) COT_DBAN_(4, s, __VA_ARGS__)
-#define COT_DBA5_(s, ...) COT_DBAN_(5, s, __VA_ARGS__)
-#define COT_DBA6_(s, ...) COT_DBAN_(6, s, __VA_ARGS__)
-#define COT_DBA7_(s, ...) COT_DBAN_(7, s, __VA_ARGS__)
-#define COT_DBA8_(s, ...) COT_DBAN_(8, s, __VA_ARGS__)
-#define COT_DBA9_(s, ...) COT_DBAN_(9, s, __VA_ARGS__)
-#define COT_DBA10_(s, ...) COT_DBAN_(10, s, __VA_ARGS__)
-#define COT_DBA11_(s, ...) COT_DBAN_(11, s, __VA_ARGS__)
-#define COT_DBA12_(s, ...) COT_DBAN_(12, s, __VA_ARGS__)
-#define COT_DBA13_(s, ...) COT_DBAN_(13, s, __VA_ARGS__)
-#define COT_DBA14_(s, ...) COT_DBAN_(14, s, __VA_ARGS__)
-#define COT_DBA15_(s, ...) COT_DBAN_(15, s, __VA_ARGS__)
-#define COT_DBA16_(s, ...) COT_DBAN_(16, s, __VA_ARGS__)
-#define COT_DB_ARGS_(...) COT_CAT_(COT_DBA, COT_CAT_(COT_NP_(__VA_ARGS__), _))(__VA_ARGS__)
 
 /* The first row of the result, or NULL when there is none (or on error). */
 #define cot_db_one(c, ...) cot_db_one_at((c), __FILE__, __LINE__, COT_DB_ARGS_(__VA_ARGS__))
@@ -598,16 +595,6 @@ const char *cot_rows_json(cot_rows *rs);
 /* application/json responses of a row or rows. A NULL row answers 404. */
 cot_result cot_db_json_row(cot_ctx *c, int status, cot_row *r);
 cot_result cot_db_json_rows(cot_ctx *c, int status, cot_rows *rs);
-
-/*
- * 422 for invalid input: "field", "message" pairs ending with NULL (a field
- * may come more than once), added to those cot_field_error and the body
- * readers recorded; cot_fail_fields(c, NULL) sends just those. JSON clients
- * get problem+json with "errors": {"title": ["is required"], ...}, others
- * the error page listing them; the app's COT_ERRORS hook sees them as fields.
- *     return cot_fail_fields(c, "title", "is required", "title", "is too short", NULL);
- */
-cot_result cot_fail_fields(cot_ctx *c, const char *field, ...);
 
 /* ---- accounts: sessions, CSRF, passwords, tokens, rate limits ---------- */
 
@@ -692,169 +679,31 @@ int cot_rate_limit(cot_ctx *c, const char *scope, const char *key, int limit,
 /* The client's IP address (the connection's peer), as text. */
 const char *cot_client_ip(cot_ctx *c);
 
-/* ---- JSON writer ------------------------------------------------------ */
+/* ---- background tasks ------------------------------------------------ */
+
+/* Work handed off by a handler; `c` is a child context (see cot_spawn). */
+typedef void (*cot_task_fn)(cot_ctx *c, void *arg);
 
 /*
- * Nested JSON written straight into the request's memory (no tree, nothing
- * to free), checked by the compiler:
- *     cot_jw *j = cot_jw_new(c);
- *     cot_jw_obj(j);
- *     cot_jw_put(j, "id", id);                 // long long -> 42
- *     cot_jw_put(j, "title", title);           // char * -> "..." (NULL -> null)
- *     cot_jw_put(j, "done", cot_jbool(n > 0)); // bool (a _Bool variable works too)
- *     cot_jw_put(j, "author", author_row);     // cot_row * -> {...}
- *     cot_jw_put_arr(j, "tags");
- *     for (...) cot_jw_val(j, tag);
- *     cot_jw_end(j);                           // ]
- *     cot_jw_end(j);                           // }
- *     return cot_jw_send(c, 200, j);
- * Values: integers, double/float, char * (escaped; must be UTF-8), _Bool,
- * cot_row * (an object of its columns, or null), cot_rows * (an array), and
- * cot_jbool(x), cot_jnull(), cot_jraw(json_text). Any other C type is a
- * compile error. Rows keep SQL types: NULL -> null, INTEGER, REAL, TEXT, and
- * BLOB as base64. Misuse (a value without a key in an object, a missing
- * cot_jw_end, text that is not UTF-8, NaN) makes cot_jw_send answer 500
- * naming it and the path ("at $.notes[2].title: ...").
+ * Runs fn(child, arg) after this request's response, on a worker pool. The
+ * child context keeps the request's method, path, parameters and id; a crash
+ * or cot_fail in the task logs a trace ending "spawned by FILE:LINE during
+ * METHOD PATH (request ID)". `arg` must outlive the request. A task keeps its
+ * module's code alive across reloads until it returns.
  */
-typedef struct cot_jw cot_jw;
+#define cot_spawn(c, fn, arg) cot_spawn_at((c), __FILE__, __LINE__, (fn), (arg))
+void cot_spawn_at(cot_ctx *c, const char *file, int line, cot_task_fn fn, void *arg);
 
-/* One value for the writer; made by cot_jw_val/cot_jw_put and the helpers. */
-typedef struct cot_jv {
-	int type; /* COT_JV_* */
-	union {
-		long long i;
-		double d;
-		const char *s;
-		const cot_row *row;
-		const cot_rows *rows;
-	} u;
-} cot_jv;
+/* ---- memory: allocation helpers ---------------------------------------- */
 
-enum { COT_JV_NULL, COT_JV_INT, COT_JV_UINT, COT_JV_DOUBLE, COT_JV_BOOL, COT_JV_STR,
-       COT_JV_RAW, COT_JV_ROW, COT_JV_ROWS };
+/* printf into memory that belongs to the request. */
+char *cot_sprintf(cot_ctx *c, const char *fmt, ...);
 
-static inline cot_jv cot_jv_int_(long long x)
-{ cot_jv v; v.type = COT_JV_INT; v.u.i = x; return v; }
-static inline cot_jv cot_jv_uint_(unsigned long long x)
-{ cot_jv v; v.type = COT_JV_UINT; v.u.i = (long long)x; return v; }
-static inline cot_jv cot_jv_double_(double x)
-{ cot_jv v; v.type = COT_JV_DOUBLE; v.u.d = x; return v; }
-static inline cot_jv cot_jv_str_(const char *x)
-{ cot_jv v; v.type = x ? COT_JV_STR : COT_JV_NULL; v.u.s = x; return v; }
-static inline cot_jv cot_jv_row_(const cot_row *x)
-{ cot_jv v; v.type = COT_JV_ROW; v.u.row = x; return v; }
-static inline cot_jv cot_jv_rows_(const cot_rows *x)
-{ cot_jv v; v.type = COT_JV_ROWS; v.u.rows = x; return v; }
-static inline cot_jv cot_jv_same_(cot_jv x) { return x; }
+/* cot_sprintf with a va_list (consumed, as by vprintf). */
+char *cot_vsprintf(cot_ctx *c, const char *fmt, va_list ap);
 
-/* true/false from any scalar (x != 0). */
-static inline cot_jv cot_jbool(long long x)
-{ cot_jv v; v.type = COT_JV_BOOL; v.u.i = x != 0; return v; }
-static inline cot_jv cot_jv_bool_(_Bool x) { return cot_jbool(x); }
-/* null. */
-static inline cot_jv cot_jnull(void)
-{ cot_jv v; v.type = COT_JV_NULL; v.u.i = 0; return v; }
-/* JSON text embedded as it is (checked to be one JSON value at send). */
-static inline cot_jv cot_jraw(const char *json)
-{ cot_jv v; v.type = COT_JV_RAW; v.u.s = json; return v; }
-
-#define COT_JV_(x) _Generic((x),                                               \
-	_Bool: cot_jv_bool_, short: cot_jv_int_, int: cot_jv_int_,              \
-	long: cot_jv_int_, long long: cot_jv_int_,                             \
-	unsigned short: cot_jv_int_, unsigned: cot_jv_int_,                    \
-	unsigned long: cot_jv_uint_, unsigned long long: cot_jv_uint_,         \
-	float: cot_jv_double_, double: cot_jv_double_,                         \
-	char *: cot_jv_str_, const char *: cot_jv_str_,                        \
-	cot_row *: cot_jv_row_, const cot_row *: cot_jv_row_,                  \
-	cot_rows *: cot_jv_rows_, const cot_rows *: cot_jv_rows_,              \
-	cot_jv: cot_jv_same_)(x)
-
-/* A new, empty writer; it belongs to the request. */
-cot_jw *cot_jw_new(cot_ctx *c);
-
-/* Opens an object / array (at top level, in an array, or after a key);
- * cot_jw_end closes the innermost one. */
-void cot_jw_obj(cot_jw *j);
-void cot_jw_arr(cot_jw *j);
-void cot_jw_end(cot_jw *j);
-
-/* The key of the next value in an object (copied as it is written). */
-void cot_jw_key(cot_jw *j, const char *key);
-
-/* A value: in an array, at top level, or after cot_jw_key. */
-#define cot_jw_val(j, v) cot_jw_value((j), COT_JV_(v))
-/* A member of the open object: key and value. */
-#define cot_jw_put(j, key, v) cot_jw_put_value((j), (key), COT_JV_(v))
-void cot_jw_value(cot_jw *j, cot_jv v);
-void cot_jw_put_value(cot_jw *j, const char *key, cot_jv v);
-
-/* A member holding an object / array that the next calls fill (end it). */
-void cot_jw_put_obj(cot_jw *j, const char *key);
-void cot_jw_put_arr(cot_jw *j, const char *key);
-
-/* The row's columns as members of the open object, so more members (a
- * nested list, say) can follow:  cot_jw_obj(j); cot_jw_fields(j, note);
- * cot_jw_put(j, "comments", comments); cot_jw_end(j); */
-void cot_jw_fields(cot_jw *j, cot_row *r);
-
-/* Marks columns (NULL-terminated names) for the rows this writer writes
- * afterwards: cot_jw_bools -> true/false (from 0/1; NULL stays null);
- * cot_jw_raws -> the column's text is JSON (e.g. SQLite's json_group_array),
- * embedded as a nested value. */
-void cot_jw_bools(cot_jw *j, const char *col, ...);
-void cot_jw_raws(cot_jw *j, const char *col, ...);
-
-/* The JSON text (NUL-terminated, the request's), or NULL when the writer
- * is unfinished or was misused; cot_jw_error then says why. */
-const char *cot_jw_text(cot_jw *j);
-const char *cot_jw_error(cot_jw *j);
-
-/* application/json response of the writer's text (one call, no copy). */
-cot_result cot_jw_send(cot_ctx *c, int status, cot_jw *j);
-
-/* ---- reading JSON bodies ---------------------------------------------- */
-
-/*
- * Typed values from the JSON request body by path: "title", "author.name",
- * "tags[0]", "items[2].qty". A malformed body answers 400 (see
- * cot_body_json). A required value that is missing, or any value of the
- * wrong type, records a field error naming the path ("author.name": "is
- * required" / "must be a string"), so the request answers 422 listing them
- * all unless the handler answers with an error itself; the call then
- * returns "" / 0 / the default. _or variants: missing or null -> `def`.
- */
-const char *cot_body_str(cot_ctx *c, const char *path);
-const char *cot_body_str_or(cot_ctx *c, const char *path, const char *def);
-long long cot_body_int(cot_ctx *c, const char *path);
-long long cot_body_int_or(cot_ctx *c, const char *path, long long def);
-double cot_body_double(cot_ctx *c, const char *path);
-double cot_body_double_or(cot_ctx *c, const char *path, double def);
-int cot_body_bool(cot_ctx *c, const char *path);
-int cot_body_bool_or(cot_ctx *c, const char *path, int def);
-
-/* Whether `path` is present and not null. */
-int cot_body_has(cot_ctx *c, const char *path);
-
-/* Elements of the array at `path`: 0 when missing or null; a value that is
- * not an array records "must be an array". */
-int cot_body_count(cot_ctx *c, const char *path);
-
-/* ---- templates -------------------------------------------------------- */
-
-/*
- * cot_render(c, status, "note.html", data) renders templates/note.html
- * (mustache, HTML-escaped by default) wrapped in templates/layout.html when
- * it exists. `data` is a cot_row * (its columns are the names), a cot_rows *
- * ({{#rows}}...{{/rows}} and {{count}}), a cot_jw * (a finished JSON writer)
- * or a json_t * (borrowed; NULL for none). A template error answers 500 naming templates/x.html:LINE.
- */
-cot_result cot_render_row(cot_ctx *c, int status, const char *name, cot_row *row);
-cot_result cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows);
-cot_result cot_render_jw(cot_ctx *c, int status, const char *name, cot_jw *j);
-#define cot_render(c, status, name, data)                                      \
-	_Generic((data), cot_row *: cot_render_row, cot_rows *: cot_render_rows,   \
-	         cot_jw *: cot_render_jw,                                          \
-	         default: cot_render_json)((c), (status), (name), (data))
+/* Allocates `size` zeroed bytes that belong to the request. */
+void *cot_alloc(cot_ctx *c, size_t size);
 
 #ifdef __cplusplus
 }
