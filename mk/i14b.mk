@@ -38,7 +38,12 @@ bench-reload-mem: test-deps build/cotdev build/bench_reload_mem
 	./build/bench_reload_mem build/cotdev $(RELOADS)
 # crash.c's per-thread alternate stack is freed with its thread (no ASan:
 # it brings its own alternate stack, which crash.c then keeps)
-build/test_altstack: tests/test_altstack.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g -Iruntime tests/test_altstack.c $(RUNTIME) -o $@ $(LIBS)
+build/test_altstack: tests/test_altstack.c $$(call opt_objs,$$(RUNTIME)) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g -Iruntime tests/test_altstack.c $(call opt_objs,$(RUNTIME)) -o $@ $(LIBS)
 TEST_BINS += build/test_altstack
 TEST_CMDS += build/test_altstack
+# retired module structs are freed under concurrent lookups (router_quiet)
+build/test_quiet: tests/test_quiet.c $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_quiet.c $(RUNTIME_SAN) -o $@ $(LIBS)
+TEST_BINS += build/test_quiet
+TEST_CMDS += build/test_quiet
