@@ -314,7 +314,8 @@
 	 *    old sibling with that id (moved into place if it must be); one
 	 *    without matches the next old sibling of the same tag, except that
 	 *    an exact twin a few siblings ahead on either side means an insert
-	 *    or a delete, so a row added at the top of a list shifts nothing.
+	 *    or a delete (the nearer one wins; a tie inserts), so a row added
+	 *    at the top of a list or removed from it moves no other row.
 	 *  - State that lives in the DOM stays: an input or textarea the user
 	 *    typed into keeps its value (only the value attribute, its default,
 	 *    changes -- the browser keeps a "dirty" value), <details>/<dialog>
@@ -345,6 +346,12 @@
 		return (n.nodeType === 1 && n.hasAttribute('data-cot-keep')) ||
 		       (top && served !== null && !served.has(n));
 	}
+
+	/* For the browser tests: morphs element `from` into parsed element `to`. */
+	state.morphInto = function (from, to) {
+		syncAttrs(from, to);
+		morphChildren(from, to, false);
+	};
 
 	function morphPage(doc) {
 		var active = document.activeElement, sel = selectionOf(active);
@@ -405,15 +412,31 @@
 			return null;
 		}
 		if (cur === null) return null;
-		matchedEqual = true;
-		if (cur.isEqualNode(nw)) return cur;
-		for (o = cur.nextSibling, k = 0; o && k < LOOKAHEAD; o = o.nextSibling, k++) {
-			if (o.nodeType === 1 && wanted[o.id]) break;
-			if (!kept(o, top) && o.isEqualNode(nw)) return o;      /* cur.. deleted */
+		if (cur.isEqualNode(nw)) {
+			matchedEqual = true;
+			return cur;
 		}
-		matchedEqual = false;
+		/* the nearer of: nw's twin ahead in the old list (the nodes before
+		 * it were deleted) or cur's twin ahead in the new list (nw is new);
+		 * on a tie, insert -- it destroys nothing */
+		var del = null, ins = LOOKAHEAD + 1;
 		for (k = i + 1; k < news.length && k <= i + LOOKAHEAD; k++)
-			if (news[k].isEqualNode(cur)) return null;            /* nw inserted */
+			if (news[k].isEqualNode(cur)) {
+				ins = k - i;
+				break;
+			}
+		for (o = cur.nextSibling, k = 1; o && k < ins; o = o.nextSibling, k++) {
+			if (o.nodeType === 1 && wanted[o.id]) break;
+			if (!kept(o, top) && o.isEqualNode(nw)) {
+				del = o;
+				break;
+			}
+		}
+		if (del !== null) {
+			matchedEqual = true;
+			return del;
+		}
+		if (ins <= LOOKAHEAD) return null;
 		if (similar(cur, nw, wanted)) return cur;
 		/* cur has no place here: a similar node a little further on does,
 		 * unless that one is where the next new element belongs */

@@ -114,6 +114,82 @@ try {
 		t.expect(r.same, 'list items were recreated');
 	});
 
+	await t.check('a row added on top or removed from a list without ids moves no other row',
+	              async () => {
+		const order = ['c', 'a', 'b'];
+		const rows = async () => page.evaluate(() => {
+			const lis = [...document.querySelectorAll('#rows li')];
+			const same = lis.filter((l) => window.__rows && window.__rows.includes(l)).length;
+			window.__rows = lis;
+			return { text: lis.map((l) => l.textContent).join(','), same };
+		});
+		await rows();
+		let n = await t.morphs(page);
+		t.writeApp(app, 'handlers/page.c', p.pageC({ title: 'Second', fresh: 'v2', order,
+			rows: ['r0', 'r1', 'r2', 'r3', 'r4'] }));
+		await t.waitMorphs(page, n);
+		let r = await rows();
+		t.expect(r.text === 'r0,r1,r2,r3,r4' && r.same === 4, JSON.stringify(r));
+		n = await t.morphs(page);
+		t.writeApp(app, 'handlers/page.c', p.pageC({ title: 'Second', fresh: 'v2', order,
+			rows: ['r0', 'r1', 'r3', 'r4'] }));
+		await t.waitMorphs(page, n);
+		r = await rows();
+		t.expect(r.text === 'r0,r1,r3,r4' && r.same === 4, JSON.stringify(r));
+	});
+
+	await t.check('the morph turns random trees into random edits of them, exactly', async () => {
+		/* property test in the page: whatever the edit (insert, delete, move,
+		 * retag, re-id, text and attribute changes), the morphed tree
+		 * serializes exactly like the target */
+		const bad = await page.evaluate((seed) => {
+			let x = seed;
+			const rnd = (n) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+			const tags = ['div', 'p', 'span', 'li', 'section'];
+			function tree(depth) {
+				let h = '';
+				for (let i = rnd(6); i > 0; i--) {
+					if (rnd(3) === 0) { h += ['\n', 'text ' + rnd(9), ' '][rnd(3)]; continue; }
+					const tag = tags[rnd(tags.length)];
+					const id = rnd(3) === 0 ? ` id="k${rnd(8)}"` : '';
+					const cls = rnd(2) ? ` class="c${rnd(3)}"` : '';
+					h += `<${tag}${id}${cls}>${depth ? tree(depth - 1) : 'leaf ' + rnd(4)}</${tag}>`;
+				}
+				return h;
+			}
+			function edit(html) {
+				const d = document.createElement('div');
+				d.innerHTML = html;
+				const all = [...d.querySelectorAll('*')];
+				for (let n = rnd(5) + 1; n > 0 && all.length; n--) {
+					const e = all[rnd(all.length)];
+					if (!e.isConnected) continue;
+					switch (rnd(6)) {
+					case 0: e.remove(); break;
+					case 1: e.parentNode.insertBefore(e, e.parentNode.firstChild); break;
+					case 2: e.setAttribute('class', 'c' + rnd(5)); break;
+					case 3: e.insertAdjacentHTML('beforebegin', tree(1)); break;
+					case 4: e.textContent = 'changed ' + rnd(9); break;
+					case 5: if (e.id) e.removeAttribute('id'); else e.id = 'k' + rnd(8); break;
+					}
+				}
+				return d.innerHTML;
+			}
+			const fails = [];
+			for (let i = 0; i < 400; i++) {
+				const a = tree(2), b = rnd(4) === 0 ? tree(2) : edit(a);
+				const live = document.createElement('div');
+				live.innerHTML = a;
+				const doc = new DOMParser().parseFromString(`<div>${b}</div>`, 'text/html');
+				const want = doc.body.firstChild.innerHTML;
+				window.__cot.morphInto(live, doc.body.firstChild);
+				if (live.innerHTML !== want) fails.push({ a, b, got: live.innerHTML });
+			}
+			return fails.length ? `${fails.length} of 400 differ, e.g. ${JSON.stringify(fails[0])}` : null;
+		}, 20261201);
+		t.expect(bad === null, bad);
+	});
+
 	await t.check('a header the page handler includes refreshes the page', async () => {
 		const n = await t.morphs(page);
 		t.writeApp(app, 'handlers/shared.h', p.sharedH('second sub'));

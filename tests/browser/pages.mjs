@@ -4,6 +4,7 @@
  * test can save a new version of a page in one call.
  *
  *   /page    handlers/page.c: cot_html with a form, <details>, a keyed list,
+ *            a list without ids,
  *            an <audio>, an <img>, a part that never changes, a tall block
  *            to scroll, a static script; includes handlers/shared.h
  *   /tpl     handlers/tpl.c: templates/tpl.html inside templates/layout.html
@@ -28,6 +29,8 @@ export function pageHtml(o = {}) {
 		(o.fresh || 'v1') + '"> <textarea id="notes"></textarea></form>\n' +
 		'<details id="more"><summary>more</summary><p>inside</p></details>\n' +
 		'<ul id="list">' + order.map((k) => `<li id="item-${k}">${k}</li>`).join('') + '</ul>\n' +
+		'<ol id="rows">' + (o.rows || ['r1', 'r2', 'r3', 'r4']).map((r) => `<li>${r}</li>`)
+			.join('\n') + '</ol>\n' +
 		'<audio id="tone" src="/static/tone.wav" loop></audio>\n' +
 		'<img id="dot" src="/static/dot.svg" alt="dot" width="8" height="8">\n' +
 		'<section id="still"><p>This part never changes.</p><p>Nor this.</p></section>\n' +
