@@ -33,6 +33,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "../runtime/accesslog.h"
 #include "../runtime/db.h"
 #include "console.h"
 #include "console_internal.h"
@@ -43,6 +44,7 @@
 static struct {
 	bool loopback;             /* bound to 127.x: no token, Host checked */
 	char token[33];            /* non-loopback: the console's password */
+	bool log_links;            /* the access log is text on a terminal */
 } CON;
 
 /* ==== replies ========================================================== */
@@ -148,6 +150,7 @@ console_init(const console_options *o)
 	/* any other address, 127.0.0.2 too, may be reached by more than this
 	 * machine's own browser (a forwarded port, a container's bridge) */
 	CON.loopback = strcmp(o->host, "127.0.0.1") == 0 || strcmp(o->host, "localhost") == 0;
+	CON.log_links = o->log_to_terminal;
 	if (!CON.loopback) {
 		unsigned char raw[16];
 		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
@@ -166,6 +169,11 @@ void
 console_started(const char *host, int port)
 {
 	console_replay_start(port);
+	if (CON.loopback && CON.log_links && console_requests_recording()) {
+		static char link[96]; /* read by the log writer until exit */
+		snprintf(link, sizeof(link), "http://%s:%d/_cot/requests#", host, port);
+		accesslog_id_link = link;
+	}
 	if (CON.loopback)
 		printf("dev console: http://%s:%d/_cot/ (a log line's request id: "
 		       "/_cot/requests#ID)\n", host, port);
@@ -353,14 +361,71 @@ console_link_request(cot_ctx *c)
 	console_insert_html(c, link);
 }
 
+/*
+ * The file:line places of a development trace block (<pre class="cot-trace">)
+ * become links that open the editor (vscode://, idea://; a command editor
+ * needs a POST, which a plain page cannot make: those stay text).
+ */
+static void
+console_link_trace(cot_ctx *c)
+{
+	static const char open[] = "<pre class=\"cot-trace\">";
+	const char *body = c->resp_body ? c->resp_body : "";
+	const char *a = c->content_type && strncmp(c->content_type, "text/html", 9) == 0 &&
+	                c->status >= 400 && c->resp_fd <= 0 ? strstr(body, open) : NULL;
+	const char *b = a ? strstr(a, "</pre>") : NULL;
+	json_t *mode = b ? console_editor_json() : NULL;
+	bool ok = mode && strcmp(json_string_value(json_object_get(mode, "mode")), "command") != 0 &&
+	          strcmp(json_string_value(json_object_get(mode, "mode")), "none") != 0;
+	json_decref(mode);
+	if (!ok)
+		return;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (f == NULL)
+		return;
+	fwrite(body, 1, (size_t)(a - body), f);
+	for (const char *p = a; p < b; ) {
+		/* "handlers/x.c:12" or "lib/y.c:3" at a word start */
+		bool start = (strncmp(p, "handlers/", 9) == 0 || strncmp(p, "lib/", 4) == 0) &&
+		             (p == a || p[-1] == ' ' || p[-1] == '\n' || p[-1] == '>');
+		size_t n = start ? strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                          "0123456789_-./") : 0;
+		int line = n > 0 && p[n] == ':' ? atoi(p + n + 1) : 0;
+		if (line <= 0) {
+			fputc(*p++, f);
+			continue;
+		}
+		size_t d = strspn(p + n + 1, "0123456789");
+		char file[512];
+		snprintf(file, sizeof(file), "%.*s", (int)(n < 511 ? n : 511), p);
+		char *href = console_editor_href(file, line);
+		char *esc = href ? console_escape(href) : NULL;
+		fprintf(f, "<a class=\"cot-editor\" href=\"%s\">%.*s</a>", esc ? esc : "",
+		        (int)(n + 1 + d), p);
+		free(esc);
+		free(href);
+		p += n + 1 + d;
+	}
+	fputs(b, f);
+	fclose(f);
+	if (out != NULL) {
+		c->resp_body = arena_strndup(&c->mem, out, len);
+		c->resp_len = len;
+	}
+	free(out);
+}
+
 void
 console_finish(cot_ctx *c)
 {
 	if (c->status == 404 && c->match.b == NULL)
 		console_routes_not_found(c);
-	console_link_request(c);
 	console_requests_finish(c); /* before the live script goes in: what the handler sent */
 	if (c->db_replay)
 		db_request_end(c); /* the replay's writes go before its answer does */
-	livereload_finish(c);
+	livereload_finish(c); /* reads the trace for the overlay: before it gets links */
+	console_link_request(c);
+	console_link_trace(c);
 }

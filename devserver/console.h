@@ -22,6 +22,7 @@ typedef struct console_options {
 	const char *host;          /* --host: loopback or not decides the token */
 	const char *db_path;       /* the app's database (app.db, or --db) */
 	bool inspector;            /* record requests (--no-inspector: off) */
+	bool log_to_terminal;      /* text access log on a tty: ids become links */
 	console_replay_mode replay;
 } console_options;
 

@@ -216,11 +216,18 @@
 			if (!rows[e.seq]) list.insertBefore(tr, list.firstChild);
 			rows[e.seq] = tr;
 		}
+		/* one fetch at a time: a burst of `request` events costs one more */
+		var inflight = null, again = false;
 		function poll() {
-			return api('requests?after=' + last).then(function (j) {
+			if (inflight) { again = true; return inflight; }
+			inflight = api('requests?after=' + last).then(function (j) {
 				j.entries.forEach(add);
 				last = Math.max(last, j.last);
-			});
+			}).then(function () {
+				inflight = null;
+				if (again) { again = false; return poll(); }
+			}, function (e) { inflight = null; throw e; });
+			return inflight;
 		}
 		function route() {
 			var key = decodeURIComponent(location.hash.slice(1));

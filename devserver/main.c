@@ -19,6 +19,7 @@
 
 #include "../runtime/auth.h"
 #include "../runtime/hostallow.h"
+#include "../runtime/accesslog.h"
 #include "../runtime/db.h"
 #include "../runtime/flags.h"
 #include "../runtime/internal.h"
@@ -300,6 +301,8 @@ main_run(int argc, char **argv)
 	main_editor_ready = true;
 	cfg.before_route = reloader_sync;
 	con.host = cfg.host;
+	con.log_to_terminal = cfg.access_log == NULL && cfg.log_format == ACCESSLOG_TEXT &&
+	                      !cfg.quiet && isatty(STDOUT_FILENO);
 	con.db_path = main_db_path;
 	console_init(&con);
 	cfg.dev_special = console_special;

@@ -387,6 +387,8 @@ accesslog_client(const accesslog_request_info *r, char *buf, size_t len)
 		          buf, (socklen_t)len);
 }
 
+const char *accesslog_id_link;
+
 void
 accesslog_request(const accesslog_request_info *r)
 {
@@ -427,7 +429,15 @@ accesslog_request(const accesslog_request_info *r)
 		accesslog_puts(&o, "B ");
 		accesslog_putms(&o, r->ms);
 		accesslog_puts(&o, "ms ");
+		if (accesslog_id_link != NULL) { /* OSC 8: the id opens the inspector */
+			accesslog_puts(&o, "\033]8;;");
+			accesslog_puts(&o, accesslog_id_link);
+			accesslog_puts(&o, r->request_id);
+			accesslog_puts(&o, "\033\\");
+		}
 		accesslog_puts(&o, r->request_id);
+		if (accesslog_id_link != NULL)
+			accesslog_puts(&o, "\033]8;;\033\\");
 	}
 	*o.p++ = '\n';
 	accesslog_append(line, (size_t)(o.p - line));

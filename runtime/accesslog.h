@@ -22,6 +22,10 @@ typedef struct accesslog_request_info {
 
 /* Starts the writer; path NULL: stdout. Again: changes path and format. */
 int accesslog_start(const char *path, int format, char *err, size_t errlen);
+/* Development, when the text log goes to a terminal: each request id is a
+ * hyperlink (OSC 8) to this prefix + the id -- the dev console's inspector
+ * entry. NULL (the default, and always in the export): plain text. */
+extern const char *accesslog_id_link;
 /* One line for a request; never blocks on the output (see accesslog.c). */
 void accesslog_request(const accesslog_request_info *r);
 /* A crash or stopped handler: its line and trace, written out at once. */

@@ -236,6 +236,12 @@ test_inspector(void)
 	        strstr(jstr(e, "trace"), "handlers/boom.c:5") &&
 	        json_array_size(json_object_get(e, "trace_links")) > 0);
 	json_decref(e);
+	h_resp page;
+	T_CHECK("error page: the trace's file:line opens the editor (vscode:// by default)",
+	        req("GET", "/boom", accept_html, NULL, &page) == 500 &&
+	        strstr(page.body, "<a class=\"cot-editor\" href=\"vscode://file/") &&
+	        strstr(page.body, "/handlers/boom.c:5\">handlers/boom.c:5</a>"));
+	h_resp_free(&page);
 	char path[4200];
 	h_delete(h_path(path, sizeof(path), "%s/handlers/boom.c", app));
 
@@ -541,6 +547,7 @@ test_token(void)
 	h_target_flags(&t, flags);
 	h_server s2;
 	char err[512];
+	setenv("COT_EDITOR", "idea", 1); /* this server's links: idea:// */
 	if (h_server_start(&t, app, &s2, err, sizeof(err)) != 0) {
 		printf("not ok token: server starts: %s\n", err);
 		return;
@@ -574,6 +581,26 @@ test_token(void)
 	const char *const with_cookie[] = { hdr, NULL };
 	T_CHECK("token: ... and the cookie opens the API",
 	        h_request(c2, &s2, "GET", "/_cot/api/routes", with_cookie, NULL, &r) == 200);
+	h_resp_free(&r);
+	json_t *ed = NULL;
+	if (h_request(c2, &s2, "GET", "/_cot/api/editor?file=handlers/hello.c&line=3", with_cookie,
+	              NULL, &r) == 200)
+		ed = json_loads(r.body, 0, NULL);
+	const char *href = json_string_value(json_object_get(ed, "href"));
+	T_CHECK("editor: COT_EDITOR=idea links idea://open?file=ABS&line=N",
+	        href && strncmp(href, "idea://open?file=/", 18) == 0 &&
+	        strstr(href, "/handlers/hello.c&line=3"));
+	json_decref(ed);
+	h_resp_free(&r);
+	static const char *const with_both[] = { "X-Cot-Console: 1", NULL, NULL };
+	T_CHECK("editor: /_cot/api/open runs nothing without the console's header",
+	        h_request(c2, &s2, "POST", "/_cot/api/open?file=handlers/hello.c&line=1",
+	                  with_cookie, "", &r) == 405);
+	h_resp_free(&r);
+	const char *both[] = { with_both[0], hdr, NULL };
+	T_CHECK("editor: ... nor for an editor that opens from its own link (409)",
+	        h_request(c2, &s2, "POST", "/_cot/api/open?file=handlers/hello.c&line=1",
+	                  both, "", &r) == 409);
 	h_resp_free(&r);
 	T_CHECK("token: --no-inspector records nothing",
 	        h_request(c2, &s2, "GET", "/hello/x", NULL, NULL, &r) == 200);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_instructions.sh -- instructions per request (valgrind callgrind) of the
 # bare libmicrohttpd server, the exported binary (--quiet, and as shipped with
-# its access log on) and `cotdev run`, as ratios
-# to bare. Unlike requests/s (bench_http.sh), an instruction count does not
+# its access log on) and `cotdev run` (with the request inspector, and
+# without: --no-inspector), as ratios to bare. Unlike requests/s (bench_http.sh), an instruction count does not
 # move with what else the machine is doing, so small per-request costs show.
 # Each server answers N1 and then N2 keep-alive requests (one curl, one
 # connection) in two runs; (total(N2) - total(N1)) / (N2 - N1) removes start-up.
@@ -48,8 +48,14 @@ export=$(per_request export "$tmp/app-bin" --port "$PORT" --quiet --threads 1 --
 shipped=$(per_request shipped "$tmp/app-bin" --port "$PORT" --threads 1 --db "$tmp/app.db" \
 	--access-log "$tmp/access.log")
 dev=$(per_request dev "$COTDEV" run --port "$PORT" --quiet --threads 1 "$tmp/app")
+# without the request inspector (/_cot/requests): dev/devoff is what it costs
+devoff=$(per_request devoff "$COTDEV" run --port "$PORT" --quiet --threads 1 --no-inspector \
+	"$tmp/app")
 echo "instructions per GET /hello/world (callgrind, keep-alive, $((N2 - N1)) requests)"
 printf '%-8s %12s %8s\n' server instructions ratio
-for s in bare export shipped dev; do
+for s in bare export shipped dev devoff; do
 	printf '%-8s %12d %8.3f\n' "$s" "${!s}" "$(echo "$bare / ${!s}" | bc -l)"
 done
+insp=$(echo "$devoff / $dev" | bc -l)
+printf 'request inspector cost: devoff/dev %.3f (%d more instructions a request; target >= 0.9: %s)\n' \
+	"$insp" "$((dev - devoff))" "$(echo "$insp >= 0.9" | bc -l | sed 's/1/met/;s/0/MISSED/')"
