@@ -122,37 +122,43 @@ migrate_cmd_report(const struct migrate_plan *p, int held)
 	free(risky);
 }
 
+/* Plans and applies under one write lock (migrate_sync), so a second
+ * process on the same app.db cannot make the plan stale in between. */
 int
 migrate_cmd_dev(const char *db_path, int startup)
 {
-	sqlite3 *db;
-	struct migrate_plan *p;
-	int rc = migrate_cmd_plan(db_path, "schema.sql", stdout, &db, &p);
-	if (rc != 0) {
-		if (rc == 1 && !startup)
+	char *err = NULL, *text = file_read("schema.sql", NULL);
+	if (text == NULL) {
+		if (errno != ENOENT)
+			printf("schema.sql: cannot read schema.sql: %s\n", strerror(errno));
+		else if (!startup)
 			printf("schema.sql: removed; the database keeps its schema\n");
 		fflush(stdout);
-		return rc < 0 ? -1 : 0;
+		return errno == ENOENT ? 0 : -1;
 	}
-	if (migrate_plan_is_empty(p)) {
+	struct migrate_plan *p = NULL;
+	sqlite3 *db = db_open(db_path, &err);
+	int held = db != NULL ? migrate_sync(db, text, 0, &p, &err) : -1;
+	if (held < 0) {
+		if (err != NULL && strncmp(err, "schema.sql:", 11) == 0)
+			printf("%s\n", err); /* it names the file and line already */
+		else
+			printf("schema.sql: migration failed, nothing applied: %s\n",
+			       err ? err : "cannot open the database");
+		if (db != NULL)
+			printf("schema.sql: the database keeps its current schema\n");
+	} else if (migrate_plan_is_empty(p)) {
 		if (!startup)
 			printf("schema.sql: no changes\n");
 	} else {
-		char *err = NULL;
-		int held = migrate_apply(db, p, 0, &err);
-		if (held < 0) {
-			printf("schema.sql: migration failed, nothing applied: %s\n",
-			       err ? err : "unknown error");
-			rc = -1;
-		} else {
-			migrate_cmd_report(p, held);
-		}
-		free(err);
+		migrate_cmd_report(p, held);
 	}
 	fflush(stdout);
+	free(err);
+	free(text);
 	migrate_plan_free(p);
 	sqlite3_close(db);
-	return rc;
+	return held < 0 ? -1 : 0;
 }
 
 /* ==== cotdev migrate =================================================== */

@@ -11,7 +11,10 @@
  * exactly the runtime's dispatch and nothing of the dev server's reload
  * machinery.
  *
- * Shutdown: SIGTERM or SIGINT stops accepting connections, lets the
+ * Shutdown: SIGTERM or SIGINT stops accepting connections; for up to
+ * --drain-delay ms (less once no connection is open) requests arriving on
+ * connections already open are still answered, with "Connection: close",
+ * and /_cot/health answers 503 (server_drain_delay); then it lets the
  * requests in flight finish (server_drain, at most --drain-timeout, default
  * 25 s: flags.c; a second signal cuts the wait short), then stops the server
  * and exits 0 -- what a supervisor (systemd, a container runtime) expects
@@ -262,35 +265,33 @@ app_schema_refuse(const char *db_path, const struct migrate_plan *p)
 	        "to apply them (data they drop is lost), or fix schema.sql.\n");
 }
 
-/* Plans the embedded schema.sql against the open database and applies it. */
+/*
+ * Brings the open database to the embedded schema.sql, planning and
+ * applying under one write lock: the processes of one deployment started
+ * together queue on it and exactly one applies each change. A plan with
+ * destructive steps changes nothing unless allow_destructive.
+ */
 static int
 app_schema_apply(sqlite3 *db, const char *db_path, const char *sql, int allow_destructive)
 {
 	struct migrate_plan *p = NULL;
 	char *why = NULL;
-	int rc = 0;
-	if (migrate_plan(db, sql, &p, &why) != 0) {
-		fprintf(stderr, "%s\n", why ? why : "schema.sql: cannot plan the migration");
-		free(why);
-		return -1;
-	}
-	if (migrate_plan_is_empty(p)) {
-		migrate_plan_free(p);
-		return 0;
-	}
-	if (migrate_plan_has_destructive(p) && !allow_destructive) {
+	int flags = MIGRATE_ALL_OR_NOTHING | (allow_destructive ? MIGRATE_DESTRUCTIVE : 0);
+	int held = migrate_sync(db, sql, flags, &p, &why);
+	if (held < 0) {
+		if (why != NULL && strncmp(why, "schema.sql:", 11) == 0)
+			fprintf(stderr, "%s\n", why);
+		else
+			fprintf(stderr, "%s: migration failed, nothing applied: %s\n", db_path,
+			        why ? why : "unknown error");
+	} else if (held > 0) {
 		app_schema_refuse(db_path, p);
-		rc = -1;
-	} else if (migrate_apply(db, p, allow_destructive, &why) < 0) {
-		fprintf(stderr, "%s: migration failed, nothing applied: %s\n", db_path,
-		        why ? why : "unknown error");
-		rc = -1;
-	} else {
+	} else if (!migrate_plan_is_empty(p)) {
 		printf("schema: %s\n", migrate_summary(p));
 	}
 	free(why);
 	migrate_plan_free(p);
-	return rc;
+	return held == 0 ? 0 : -1;
 }
 
 /*
@@ -362,9 +363,10 @@ app_serve(const flags *o, const char *prog)
 	fflush(stdout);
 
 	int sig = server_wait_stop(&sigs);
-	printf("stopping (%s): finishing requests in flight\n",
+	printf("stopping (%s): draining, then finishing requests in flight\n",
 	       sig == SIGINT ? "interrupt" : "terminate");
 	fflush(stdout);
+	server_drain_delay(s, cfg.drain_delay_ms);
 	long left = server_drain(s, cfg.drain_timeout_ms, &sigs);
 	if (left > 0)
 		printf("drain: %ld request%s still running after %d ms; stopping anyway\n",

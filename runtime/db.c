@@ -704,6 +704,27 @@ cot_db_rollback(cot_ctx *c)
 }
 
 int
+db_ping(char *err, size_t errlen)
+{
+	char *why = NULL;
+	db_conn *k = db_conn_get(&why);
+	if (k == NULL) {
+		snprintf(err, errlen, "%s", why ? why : "cannot open the database");
+		free(why);
+		return -1;
+	}
+	sqlite3_stmt *st = db_prepare(k, "SELECT count(*) FROM sqlite_schema", &why);
+	int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
+	if (rc != SQLITE_ROW) {
+		snprintf(err, errlen, "%s", why ? why : sqlite3_errmsg(k->db));
+		free(why);
+	}
+	if (st != NULL)
+		sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
 db_cached_statements(void)
 {
 	pthread_once(&db_key_once, db_key_create);

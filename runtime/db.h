@@ -42,6 +42,10 @@ json_t *db_rows_value(const cot_rows *rs);
 extern void (*db_statement_hook)(cot_ctx *c, const char *sql, int n,
                                  const cot_value *params, long long rows, double ms);
 
+/* Whether the calling thread's connection answers a query (opened if
+ * needed): 0, or -1 with err filled. For the health endpoint. */
+int db_ping(char *err, size_t errlen);
+
 /* Statements cached on the calling thread's connection (for tests). */
 int db_cached_statements(void);
 

@@ -80,6 +80,10 @@ static const flag_spec flags_table[] = {
 	{ "log-format", 0, FLAGS_BOTH, FLAG_CHOICE, F(cfg.log_format), 0, 0, "text|json",
 	  "access and error lines as text (default) or one JSON\n"
 	  "object per line" },
+	{ "drain-delay", 0, FLAGS_EXPORT, FLAG_INT, F(cfg.drain_delay_ms), 0, 3600000, "MS",
+	  "at SIGTERM, first keep answering requests that arrive on\n"
+	  "connections already open, with Connection: close, this\n"
+	  "long (default 3000; ends once none is open)" },
 	{ "cors", 'C', FLAGS_BOTH, FLAG_STRING, F(cfg.cors_origin), 0, 0, "ORIGIN",
 	  "allow cross-origin requests from ORIGIN (or *)" },
 	{ "allowed-hosts", 0, FLAGS_DEV, FLAG_STRING, F(cfg.allowed_hosts), 0, 0, "LIST",
@@ -121,7 +125,9 @@ static const char flags_export_head[] =
 static const char flags_export_tail[] =
 	"\n"
 	"Several processes may listen on one port (SO_REUSEPORT). SIGTERM stops\n"
-	"accepting, finishes the requests in flight and exits 0.\n";
+	"accepting, drains (--drain-delay), finishes the requests in flight and\n"
+	"exits 0. GET /_cot/health answers 200 while serving with a working\n"
+	"database, 503 while draining or when the database fails.\n";
 
 void
 flags_defaults(flags *f, int which)
@@ -134,6 +140,8 @@ flags_defaults(flags *f, int which)
 	/* A developer waits at Ctrl-C (a second one skips the wait); a
 	 * supervisor stopping a production process gives it longer. */
 	f->cfg.drain_timeout_ms = which == FLAGS_DEV ? 5000 : 25000;
+	/* behind a proxy: time for requests already on their way (app_main.c) */
+	f->cfg.drain_delay_ms = which == FLAGS_DEV ? 0 : 3000;
 	f->dir = ".";
 }
 

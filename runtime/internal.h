@@ -328,6 +328,7 @@ typedef struct server_config {
 	/* limits.c: the flags both servers share (see limits_usage) */
 	int timeout_ms;            /* handler budget (crash_init); 0: none */
 	int drain_timeout_ms;      /* SIGTERM: wait this long for requests */
+	int drain_delay_ms;        /* SIGTERM: answer open connections this long first */
 	int head_timeout_s;        /* a request head must arrive within; 0: 10 */
 	int max_connections;       /* 0: derived from the descriptor limit */
 	int max_per_ip;            /* 0: no per-address limit */
@@ -363,6 +364,7 @@ server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_parse_size(const char *s, size_t *out);
 int server_port(const server *s);
 int server_wait_stop(const sigset_t *stop);
+void server_drain_delay(server *s, int delay_ms);
 long server_drain(server *s, int timeout_ms, const sigset_t *interrupt);
 int server_stop(server *s, int timeout_ms);
 

@@ -58,6 +58,20 @@ int migrate_plan(sqlite3 *live, const char *schema_sql, struct migrate_plan **ou
 int migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive,
 		  char **err);
 
+/* Plan schema_sql against live and apply the plan, both under one write
+ * lock (BEGIN IMMEDIATE is taken before planning), so N processes started
+ * together apply each change exactly once and none fails. Flags:
+ * MIGRATE_DESTRUCTIVE also runs destructive steps; MIGRATE_ALL_OR_NOTHING
+ * applies nothing when a destructive step would be held. Returns the
+ * number of destructive steps held (0: the database now matches), with
+ * *out the plan made under the lock (free it; the applied part is every
+ * step when 0 is returned and the flags allowed it), or -1 with *err set
+ * (free() it) after rolling back; *out is then NULL. */
+#define MIGRATE_DESTRUCTIVE 1
+#define MIGRATE_ALL_OR_NOTHING 2
+int migrate_sync(sqlite3 *live, const char *schema_sql, int flags,
+		 struct migrate_plan **out, char **err);
+
 /* One line: "+ table notes; + column notes.created_at; ~ rebuild notes
  * (type change); - table old (destructive)", or "no changes". */
 const char *migrate_summary(const struct migrate_plan *p);

@@ -15,6 +15,12 @@
  * COMMIT and any violation rolls the plan back. The applied steps are
  * recorded in _cot_migrations in the same transaction.
  *
+ * migrate_sync takes the write lock BEFORE planning: several processes
+ * started together against one database (app@1 app@2 app@3) queue on the
+ * lock, the first applies the plan, the others then plan against the
+ * migrated schema and find nothing to do. Planning outside the lock made
+ * all but the first fail with "the schema changed since the plan was made".
+ *
  * The plan's read-only accessors live here too, at the end: this file is
  * what callers do with a plan once migrate.c has made it.
  */
@@ -155,44 +161,108 @@ out:
 	return rc;
 }
 
+/* Counts the steps that run and the ones held back. */
+static void
+count_steps(const struct migrate_plan *p, int allow_destructive, int *todo, int *held)
+{
+	*todo = *held = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		*held += p->steps[i].destructive && !allow_destructive;
+		*todo += !(p->steps[i].destructive && !allow_destructive);
+	}
+}
+
+/* The write lock a migration runs under: foreign keys off (they cannot
+ * change inside a transaction), then BEGIN IMMEDIATE. */
+struct migrate_lock {
+	int fk, legacy;
+};
+
+static int lock_release(sqlite3 *live, const struct migrate_lock *l, int commit,
+			char **err);
+
+/* Returns 0 with the lock held, or -1 with *err set and nothing held. */
+static int
+lock_take(sqlite3 *live, struct migrate_lock *l, char **err)
+{
+	if (!sqlite3_get_autocommit(live)) {
+		*err = migrate_strdup("a migration cannot run inside a transaction");
+		return -1;
+	}
+	l->fk = pragma_int(live, "PRAGMA foreign_keys");
+	l->legacy = pragma_int(live, "PRAGMA legacy_alter_table");
+	if (exec(live, "PRAGMA foreign_keys=OFF", "foreign_keys", err) == 0 &&
+	    exec(live, "BEGIN IMMEDIATE", "taking the database's write lock", err) == 0)
+		return 0;
+	lock_release(live, l, 0, err);
+	return -1;
+}
+
+/* Commits when commit is set and everything before succeeded, else rolls
+ * back; puts the pragmas back. Returns 0 when committed. */
+static int
+lock_release(sqlite3 *live, const struct migrate_lock *l, int commit, char **err)
+{
+	char restore[96];
+	int rc = -1;
+	if (commit && exec(live, "COMMIT", "committing the migration", err) == 0)
+		rc = 0;
+	if (!sqlite3_get_autocommit(live))
+		sqlite3_exec(live, "ROLLBACK", NULL, NULL, NULL);
+	snprintf(restore, sizeof restore,
+		 "PRAGMA legacy_alter_table=%d; PRAGMA foreign_keys=%d;", l->legacy,
+		 l->fk);
+	sqlite3_exec(live, restore, NULL, NULL, NULL);
+	return rc;
+}
+
 int
 migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive,
 	      char **err)
 {
-	int held = 0, todo = 0, fk, legacy, rc = -1;
-	char restore[96];
+	struct migrate_lock l;
+	int held, todo, ok;
 	*err = NULL;
-	for (size_t i = 0; i < p->n; i++) {
-		held += p->steps[i].destructive && !allow_destructive;
-		todo += !(p->steps[i].destructive && !allow_destructive);
-	}
+	count_steps(p, allow_destructive, &todo, &held);
 	if (todo == 0)
 		return held;
-	if (!sqlite3_get_autocommit(live)) {
-		*err = migrate_strdup("migrate_apply cannot run inside a "
-				      "transaction");
+	if (lock_take(live, &l, err) != 0)
+		return -1;
+	ok = check_unchanged(live, p, err) == 0 &&
+	     run_steps(live, p, allow_destructive, err) == 0 &&
+	     (!l.fk || check_foreign_keys(live, err) == 0);
+	return lock_release(live, &l, ok, err) == 0 ? held : -1;
+}
+
+int
+migrate_sync(sqlite3 *live, const char *schema_sql, int flags,
+	     struct migrate_plan **out, char **err)
+{
+	struct migrate_lock l;
+	struct migrate_plan *p = NULL;
+	int allow = (flags & MIGRATE_DESTRUCTIVE) != 0, held, todo, ok;
+	*out = NULL;
+	*err = NULL;
+	if (lock_take(live, &l, err) != 0)
+		return -1;
+	if (migrate_plan(live, schema_sql, &p, err) != 0) {
+		lock_release(live, &l, 0, err);
 		return -1;
 	}
-	fk = pragma_int(live, "PRAGMA foreign_keys");
-	legacy = pragma_int(live, "PRAGMA legacy_alter_table");
-	if (exec(live, "PRAGMA foreign_keys=OFF", "foreign_keys", err) ||
-	    exec(live, "BEGIN IMMEDIATE", "starting the migration", err))
-		goto restore;
-	if (check_unchanged(live, p, err) ||
-	    run_steps(live, p, allow_destructive, err) ||
-	    (fk && check_foreign_keys(live, err)) ||
-	    exec(live, "COMMIT", "committing the migration", err)) {
-		if (!sqlite3_get_autocommit(live))
-			sqlite3_exec(live, "ROLLBACK", NULL, NULL, NULL);
-		goto restore;
+	count_steps(p, allow, &todo, &held);
+	if (todo == 0 || (held > 0 && (flags & MIGRATE_ALL_OR_NOTHING))) {
+		lock_release(live, &l, 0, err); /* nothing written: roll back */
+		*out = p;
+		return held;
 	}
-	rc = held;
-restore:
-	snprintf(restore, sizeof restore,
-		 "PRAGMA legacy_alter_table=%d; PRAGMA foreign_keys=%d;", legacy,
-		 fk);
-	sqlite3_exec(live, restore, NULL, NULL, NULL);
-	return rc;
+	ok = run_steps(live, p, allow, err) == 0 &&
+	     (!l.fk || check_foreign_keys(live, err) == 0);
+	if (lock_release(live, &l, ok, err) != 0) {
+		migrate_plan_free(p);
+		return -1;
+	}
+	*out = p;
+	return held;
 }
 
 /* ---- reading a plan ------------------------------------------------ */

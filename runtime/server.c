@@ -35,6 +35,7 @@
 
 #include "accesslog.h"
 #include "auth.h"
+#include "health.h"
 #include "internal.h"
 #include "fields.h"
 #include "limit.h"
@@ -68,6 +69,7 @@ struct server {
 	int port;
 	int static_fd;             /* static/ opened O_PATH, or -1 */
 	atomic_long in_flight;     /* requests between first call and completion */
+	atomic_bool closing;       /* SIGTERM: answer with Connection: close */
 };
 
 static server *server_current; /* for the watchdog's abandon hook */
@@ -434,6 +436,10 @@ server_send(server *s, cot_ctx *c)
 	if (c->content_type != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, c->content_type);
 	MHD_add_response_header(r, "X-Request-Id", c->request_id);
+	/* draining: MHD closes the connection after this response, so a proxy
+	 * learns to open its next one elsewhere instead of finding it reset */
+	if (atomic_load_explicit(&s->closing, memory_order_relaxed))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(c->conn, (unsigned)c->status, r);
 	MHD_destroy_response(r);
 	task_submit(c);
@@ -571,6 +577,11 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		return MHD_YES;
 	}
 	enum MHD_Result special;
+	if (health_is_path(c->method, c->raw_url)) {
+		server_request_id(c);
+		health_respond(c, atomic_load(&s->closing));
+		return server_send(s, c);
+	}
 	if (server_special(s, c, &special))
 		return special;
 	if (c->too_large) {
@@ -883,6 +894,38 @@ server_port(const server *s)
 }
 
 /*
+ * Starts the drain: stops accepting connections; from now on every
+ * response says "Connection: close" and the health endpoint answers 503.
+ * Then waits up to delay_ms -- less when no connection is left open --
+ * while requests that arrive on connections already open are still
+ * answered: a proxy that picked an idle keep-alive connection just before
+ * the drain gets its answer instead of a reset. Call server_drain next.
+ */
+void
+server_drain_delay(server *s, int delay_ms)
+{
+	atomic_store(&s->closing, true);
+	pthread_mutex_lock(&s->replace_lock); /* no replacement daemon from now on */
+	s->draining = true;
+	pthread_mutex_unlock(&s->replace_lock);
+	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
+		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
+	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+	for (int ms = 0; ms < delay_ms; ms += 5) {
+		unsigned open = 0;
+		for (int i = 0; i < atomic_load(&s->ndaemons); i++) {
+			const union MHD_DaemonInfo *di =
+				MHD_get_daemon_info(s->mhd[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+			open += di != NULL ? di->num_connections : 1;
+		}
+		if (open == 0)
+			break;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/*
  * Stops accepting connections and waits up to timeout_ms for the requests
  * in flight to complete (their responses fully sent). A signal in
  * `interrupt` (a second SIGTERM or Ctrl-C; NULL: none) ends the wait at
@@ -915,6 +958,7 @@ server_wait_stop(const sigset_t *stop)
 long
 server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 {
+	atomic_store(&s->closing, true);
 	pthread_mutex_lock(&s->replace_lock); /* no replacement daemon from now on */
 	s->draining = true;
 	pthread_mutex_unlock(&s->replace_lock);
