@@ -468,6 +468,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	cotdev = argv[1];
+	/* an exported binary will not start without the app secret */
+	setenv("COT_SECRET", "test-cluster-secret-0123456789abcdef0123456789", 0);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cot-test-cluster-XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
