@@ -62,6 +62,14 @@ test_params(void)
 	T_STREQ("int as text", cot_row_text(r, "i"), "9007199254740993");
 	T_CHECK("no failure so far", !cot_db_failed(c) && c->reject_status == 0);
 	T_CHECK("no row: NULL", cot_db_one(c, "SELECT * FROM t WHERE i = ?", -1) == NULL);
+	r = cot_db_one(c, "SELECT ?1 + ?1 AS twice, ?2 AS s, ?1 AS once", 21, "x");
+	T_CHECK("?1-numbered parameters: one value used twice", cot_row_int(r, "twice") == 42 &&
+	        cot_row_int(r, "once") == 21 && strcmp(cot_row_text(r, "s"), "x") == 0);
+	T_CHECK("... the call passes as many values as the highest number",
+	        !cot_db_failed(c) && c->reject_status == 0);
+	r = cot_db_one(c, "SELECT NULL AS n, '' AS e");
+	T_CHECK("cot_row_is_null tells NULL from empty text", cot_row_is_null(r, "n") &&
+	        !cot_row_is_null(r, "e") && strcmp(cot_row_text(r, "n"), "") == 0);
 	T_CHECK("no row is not a failure", !cot_db_failed(c));
 	done(c);
 }
