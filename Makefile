@@ -151,7 +151,7 @@ build/test_tcclines: tests/test_tcclines.c $(call san_objs,devserver/tcclines.c)
 
 COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/errline.c devserver/api.c \
                devserver/tcclines.c devserver/file.c \
-               devserver/linkcheck.c devserver/libs.c devserver/ctoken.c)
+               devserver/linkcheck.c devserver/libs.c devserver/ctoken.c devserver/hcache.c)
 build/test_compiler: tests/test_compiler.c $(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c $(COMPILER_SAN) $(RUNTIME_SAN) -o $@ $(LIBS) $(DEV_LIBS)
 

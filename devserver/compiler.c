@@ -26,10 +26,15 @@
 #include "compiler.h"
 #include "errline.h"
 #include "file.h"
+#include "hcache.h"
 #include "linkcheck.h"
 #include "tcclines.h"
 
 #define COMPILER_MSG_MAX (64 * 1024)
+
+/* COT_HEADER_CACHE=0 turns the header cache off (to measure it, or if a
+ * header ever misbehaves with it). */
+bool compiler_header_cache = true;
 
 typedef struct compiler_log {
 	char *buf;
@@ -370,6 +375,14 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	tcc_set_options(s, "-g");
 	if (opt->options != NULL)
 		tcc_set_options(s, opt->options);
+	const char *stubs = NULL, *flat = compiler_header_cache ?
+		hcache_header(path, opt->include_dir, opt->cflags, &stubs) : NULL;
+	if (flat != NULL) { /* its system headers, preprocessed once (hcache.c) */
+		char inc[400];
+		snprintf(inc, sizeof(inc), "-include %s", flat);
+		tcc_set_options(s, inc);
+		tcc_add_include_path(s, stubs); /* first: before any other -I */
+	}
 	if (opt->cflags != NULL && *opt->cflags)
 		tcc_set_options(s, opt->cflags);
 	tcc_set_output_type(s, TCC_OUTPUT_MEMORY);

@@ -56,6 +56,9 @@ typedef struct compiler_module {
 	int nexports;
 } compiler_module;
 
+/* Leading system #includes preprocessed once (hcache.c); true by default. */
+extern bool compiler_header_cache;
+
 int compiler_compile(const char *path, const compiler_options *opt, compiler_module *out,
                      char **error);
 void compiler_module_free(compiler_module *m);

@@ -43,6 +43,7 @@
 #include "compiler.h"
 #include "deps.h"
 #include "file.h"
+#include "hcache.h"
 #include "libs.h"
 #include "linkcheck.h"
 #include "sqlcheck.h"
@@ -924,6 +925,8 @@ int
 reloader_init(const reloader_options *opt, char *err, size_t errlen)
 {
 	R.opt = *opt;
+	const char *hc = getenv("COT_HEADER_CACHE");
+	compiler_header_cache = hc == NULL || strcmp(hc, "0") != 0;
 	router_owner_idle_hook = reloader_owner_idle;
 	R.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	const char *dirs[16] = { opt->handlers_dir };
@@ -1045,6 +1048,7 @@ reloader_shutdown(void)
 	router_reset();
 	middleware_reset();
 	sqlcheck_shutdown();
+	hcache_shutdown();
 	if (R.opt.watch)
 		watcher_close();
 	if (R.evfd >= 0)
