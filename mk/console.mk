@@ -18,3 +18,4 @@ TEST_BINS += build/test_console
 TEST_CMDS += build/test_console@build/cotdev build/test_console@build/cotdev-san \
              build/test_console@export:build/cotdev
 TEST_CMDS += node@tests/browser/console.mjs
+TEST_CMDS += env@COTDEV=build/cotdev-san@node@tests/browser/console.mjs
