@@ -162,6 +162,11 @@ csrf_fill(cot_ctx *c, char *html, size_t len)
 	char *p = memmem(html, len, csrf_placeholder, CSRF_TOKEN_LEN);
 	if (p == NULL)
 		return;
+	static const char escaped[] = "value=&quot;"; /* {{csrf_field}}: escaped markup */
+	if ((size_t)(p - html) >= sizeof(escaped) - 1 &&
+	    memcmp(p - (sizeof(escaped) - 1), escaped, sizeof(escaped) - 1) == 0)
+		printf("%s %s: the page shows {{csrf_field}} escaped, as text: write "
+		       "{{{csrf_field}}} (three braces) so it is a form field\n", c->method, c->path);
 	const char *token = session_csrf_token(c);
 	if (token == NULL || strlen(token) != CSRF_TOKEN_LEN)
 		token = "no-app-secret-so-no-csrf-token-is-possible_"; /* 500 follows */

@@ -268,6 +268,28 @@ test_csrf(void)
 	session_finish(c);
 	T_CHECK("csrf: a page without a token makes no session", !t_resp_header(c, "Set-Cookie"));
 	t_free(c);
+	/* {{csrf_field}} (two braces) escapes the markup: the log says so */
+	c = req("GET", NULL);
+	data = csrf_template_data(NULL);
+	char *esc = strdup(json_string_value(json_object_get(data, "csrf_field")));
+	json_decref(data);
+	char *q = strstr(esc, "value=\"");
+	char page2[256];
+	snprintf(page2, sizeof(page2), "&lt;input type=&quot;hidden&quot; name=&quot;_csrf&quot; "
+	         "value=&quot;%.43s&quot;&gt;", q ? q + 7 : "");
+	fflush(stdout);
+	char logbuf[512] = "";
+	FILE *mem = fmemopen(logbuf, sizeof(logbuf), "w");
+	FILE *saved = stdout;
+	stdout = mem;
+	csrf_fill(c, page2, strlen(page2));
+	fflush(mem);
+	stdout = saved;
+	fclose(mem);
+	T_CHECK("csrf: {{csrf_field}} with two braces is named in the log",
+	        strstr(logbuf, "{{{csrf_field}}} (three braces)") != NULL);
+	free(esc);
+	t_free(c);
 
 	char body[200];
 	snprintf(body, sizeof(body), "title=x&_csrf=%s", tok);
