@@ -248,6 +248,13 @@ static const char unknown_pkg[] =
 	"static cot_result u(cot_ctx *c) { return cot_text(c, 200, \"u\\n\"); }\n"
 	"COT_ROUTES(COT_GET(\"/unknown\", u),)\n";
 
+/* A -lNAME that is not installed: the load error says why. */
+static const char noload[] =
+	"#include <cot.h>\n"
+	"COT_LIBS(\"-lnosuchlib\")\n"
+	"static cot_result u(cot_ctx *c) { return cot_text(c, 200, \"u\\n\"); }\n"
+	"COT_ROUTES(COT_GET(\"/noload\", u),)\n";
+
 static int
 make_app(void)
 {
@@ -324,6 +331,7 @@ test_undeclared_dev(void)
 	h_write_app_file(app, "handlers/undeclared.c", undeclared_zlib);
 	h_write_app_file(app, "handlers/nettle.c", undeclared_nettle);
 	h_write_app_file(app, "handlers/unknown.c", unknown_pkg);
+	h_write_app_file(app, "handlers/noload.c", noload);
 	T_CHECK("undeclared zlib: 500 naming file:line and COT_LIBS(\"zlib\")",
 	        body_has("/undeclared", 500, zlib_msg) &&
 	        body_has("/undeclared", 500, "add COT_LIBS(\"zlib\")"));
@@ -334,6 +342,9 @@ test_undeclared_dev(void)
 	        body_has("/unknown", 500, "handlers/unknown.c:2:") &&
 	        body_has("/unknown", 500, "pkg-config does not know \"libnosuchthing\"") &&
 	        body_has("/unknown", 500, "apt-get install libnosuchthing-dev"));
+	T_CHECK("-lNAME that does not load: says why",
+	        body_has("/noload", 500, "handlers/noload.c:2:") &&
+	        body_has("/noload", 500, "no shared library libnosuchlib.so found"));
 	T_CHECK("other routes keep serving", body_has("/a", 200, "a 42"));
 }
 
@@ -496,6 +507,7 @@ main(int argc, char **argv)
 	if (target.reloads) {
 		test_undeclared_dev();
 		h_delete(h_path(err, sizeof(err), "%s/handlers/unknown.c", app));
+		h_delete(h_path(err, sizeof(err), "%s/handlers/noload.c", app));
 		test_edit_under_load();
 	}
 	T_CHECK("server exits cleanly", h_server_stop(&srv) == 0);
