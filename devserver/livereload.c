@@ -44,7 +44,8 @@
  * The current compile errors are kept per file, so a page that connects
  * while a handler is broken (the 500 page of that route, or any other page)
  * gets them at once and shows the overlay. The script itself is
- * devserver/overlay.js, embedded at build time as build/livereload_js.h.
+ * devserver/overlay.js with devserver/morph.js, embedded at build time as
+ * build/livereload_js.h.
  */
 #include <jansson.h>
 #include <microhttpd.h>

@@ -1,5 +1,5 @@
 # live reload, error overlay and browser tests: devserver/livereload.c,
-# devserver/overlay.js (embedded as build/livereload_js.h), tests/browser/.
+# devserver/overlay.js and morph.js (embedded as build/livereload_js.h), tests/browser/.
 DEVSERVER += devserver/livereload.c
 HEADERS += build/livereload_js.h
 TEST_PACKAGES += chromium
@@ -7,11 +7,14 @@ TEST_PACKAGES += chromium
 # conflicts with Debian's npm): install Debian's only when the command is missing.
 TEST_COMMAND_PACKAGES += node:nodejs npm:npm
 
-# The overlay script as a C array, NUL-terminated; od is in coreutils.
-build/livereload_js.h: devserver/overlay.js | build
-	{ echo '/* generated from devserver/overlay.js by mk/livereload.mk */'; \
+# The live-reload script as a C array, NUL-terminated; od is in coreutils.
+# morph.js and overlay.js go into one function, so the morph's names stay
+# out of the page's global scope.
+build/livereload_js.h: devserver/morph.js devserver/overlay.js | build
+	{ echo '/* generated from devserver/morph.js and overlay.js by mk/livereload.mk */'; \
 	  echo 'static const char livereload_js[] = {'; \
-	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  { echo "(function () { 'use strict';"; cat devserver/morph.js devserver/overlay.js; \
+	    echo '})();'; } | od -An -v -tx1 | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0x00 };'; } > $@.tmp && mv $@.tmp $@
 
 # playwright-core only (no browser download): the tests drive /usr/bin/chromium.
