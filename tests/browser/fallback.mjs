@@ -53,6 +53,10 @@ try {
 	await t.check('an answer turning into a 500 shows the overlay over the kept page', async () => {
 		const before = refetches.n;
 		t.writeApp(app, 'handlers/page.c', p.pageC({ title: 'Failing', status: 500 }));
+		/* the page's own refetch failed (the dev console's replay of the
+		 * request may report a 500 too, maybe first: not the one we want) */
+		await page.waitForFunction(() => window.__cot.fails.some((f) => f.live &&
+		                           f.status === 500), null, { timeout: t.DEADLINE_MS });
 		await t.waitOverlay(page, 'request failed · 500');
 		t.expect(refetches.n > before, 'no refetch');
 		t.expect(await page.textContent('h1') === 'Fixed', 'the error answer was morphed in');
