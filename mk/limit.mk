@@ -13,3 +13,13 @@ TEST_CMDS += build/test_hostile@build/cotdev build/test_hostile@build/cotdev-san
              build/test_hostile@export:build/cotdev
 RUNTIME += runtime/guard.c
 RUNTIME += runtime/crash_exit.c
+RUNTIME += runtime/body.c
+
+# make stress: slowloris, flood, body memory and stuck handlers against
+# `cotdev run` and the export, with figures (tests/stress/stress.c). Not in
+# `make test`: it takes minutes and measures, it does not judge.
+build/stress: tests/stress/stress.c tests/harness.c tests/harness.h | build
+	$(CC) $(WARN) -O2 -g $< tests/harness.c -o $@ -lcurl -lpthread
+.PHONY: stress
+stress: test-deps build/cotdev build/stress
+	./build/stress build/cotdev $(STRESS_SECONDS)

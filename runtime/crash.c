@@ -377,6 +377,16 @@ crash_watchdog(void *arg)
 	return NULL;
 }
 
+/* The calling thread's kernel id; gettid() is a system call, once per thread. */
+static int
+crash_tid(void)
+{
+	static _Thread_local int tid;
+	if (tid == 0)
+		tid = (int)gettid();
+	return tid;
+}
+
 static int
 crash_register(cot_ctx *c, const binding *b, double deadline)
 {
@@ -387,7 +397,7 @@ crash_register(cot_ctx *c, const binding *b, double deadline)
 		    atomic_compare_exchange_strong(&crash_running[i].state, &free_state,
 		                                   CRASH_CLAIMED)) {
 			atomic_store(&crash_running[i].thread, pthread_self());
-			atomic_store(&crash_running[i].tid, gettid());
+			atomic_store(&crash_running[i].tid, crash_tid());
 			atomic_store(&crash_running[i].deadline_ms, deadline);
 			atomic_store(&crash_running[i].ctx, c);
 			atomic_store(&crash_running[i].b, b);

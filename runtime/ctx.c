@@ -188,8 +188,7 @@ ctx_free(cot_ctx *c)
 		router_release(c->match.b);
 		c->match.b = NULL;
 	}
-	free(c->body);
-	c->body = NULL;
+	body_free(c);
 	db_request_end(c); /* rolls back a transaction the handler left open */
 	json_request_free(c);
 	auth_request_free(c);

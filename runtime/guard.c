@@ -56,6 +56,16 @@ static struct {
 	atomic_long cut_heads;     /* connections cut for a late head */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER, .conns = LIST_HEAD_INITIALIZER(G.conns) };
 
+/* The calling worker's kernel thread id (gettid() is a system call). */
+static pid_t
+guard_tid(void)
+{
+	static _Thread_local pid_t tid;
+	if (tid == 0)
+		tid = gettid();
+	return tid;
+}
+
 /* MHD_OPTION_NOTIFY_CONNECTION: a connection opens or closes. */
 void
 guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -69,7 +79,7 @@ guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		g->fd = ci != NULL ? ci->connect_fd : -1;
-		g->tid = gettid();
+		g->tid = guard_tid();
 		atomic_init(&g->ready_ms, ctx_now_ms());
 		atomic_init(&g->in_request, false);
 		pthread_mutex_lock(&G.lock);

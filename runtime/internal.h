@@ -120,9 +120,12 @@ struct cot_ctx {
 	const char *raw_url;
 	char request_id[33];
 	route_match match;
-	char *body;
+	char *body;                /* NUL-terminated; memory or a mapped spool (body.c) */
 	size_t body_len;
-	size_t body_cap;
+	size_t body_cap;           /* bytes malloc'd and reserved; 0: none */
+	int body_fd;               /* the spool file, when body_spooled */
+	bool body_spooled, body_mapped;
+	const char *body_error;    /* the body could not be stored: why */
 	/* response */
 	int status;
 	const char *content_type;
@@ -292,6 +295,15 @@ int render_init(const char *dir);
 int render_add_embedded(const char *name, const char *src, char *err, size_t errlen);
 void render_shutdown(void);
 int render_check(const char *name, char *err, size_t errlen);
+
+/* ==== request bodies (body.c) ========================================= */
+
+void body_set_memory_limit(size_t bytes);
+size_t body_memory_in_use(void);
+void body_begin(cot_ctx *c, size_t declared);
+int body_append(cot_ctx *c, const char *data, size_t n);
+int body_finish(cot_ctx *c);
+void body_free(cot_ctx *c);
 
 /* ==== connections (guard.c) ========================================== */
 

@@ -443,6 +443,10 @@ server_send(server *s, cot_ctx *c)
 	enum MHD_Result ret = MHD_queue_response(c->conn, (unsigned)c->status, r);
 	MHD_destroy_response(r);
 	task_submit(c);
+	/* The body is read by the handler and the after-steps only (answers are
+	 * copies): give back its memory or mapping now, not when the answer has
+	 * been written -- MHD may finish many bodies before it writes. */
+	body_free(c);
 	if (!s->cfg.quiet && !c->live_fetch) /* a live-reload refetch is no user request */
 		server_log(c);
 	return ret;
@@ -488,13 +492,21 @@ server_ctx_done(cot_ctx *c)
 		free(c);
 }
 
+/* 413: `declared` is the Content-Length, or ~0 for a body that ran over
+ * while it arrived (c->body_len then counts what came). */
 static void
-server_refuse_large(server *s, cot_ctx *c)
+server_refuse_large(server *s, cot_ctx *c, unsigned long long declared)
 {
 	server_request_id(c);
 	c->path = c->raw_url;
-	error_respond_as(c, 413, "too_large", arena_printf(&c->mem, "request body is larger than the limit "
-	              "of %zu bytes", s->cfg.max_body), NULL);
+	const char *what = declared != ~0ULL
+		? arena_printf(&c->mem, "the request body of %llu bytes (Content-Length) is larger "
+		               "than the limit of %zu bytes (--max-body)", declared, s->cfg.max_body)
+		: arena_printf(&c->mem, "the request body is larger than the limit of %zu bytes "
+		               "(--max-body): %zu bytes arrived without a Content-Length",
+		               s->cfg.max_body, c->body_len);
+	body_free(c);
+	error_respond_as(c, 413, "too_large", what, NULL);
 }
 
 /*
@@ -548,32 +560,23 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		/* A declared body over the limit is refused before it is read
 		 * (MHD then closes the connection instead of reading it). */
 		const char *cl = cot_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-			server_refuse_large(s, c);
+		unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : ~0ULL;
+		if (cl != NULL && declared > s->cfg.max_body) {
+			server_refuse_large(s, c, declared);
 			return server_send(s, c);
 		}
+		body_begin(c, (size_t)declared); /* memory or a spool file: body.c */
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
 		size_t n = *upload_size;
 		*upload_size = 0;
-		if (c->body_len + n > s->cfg.max_body) {
+		if (c->too_large || c->body_len + n > s->cfg.max_body) {
 			c->too_large = true; /* keep reading, answer once the body is over */
+			c->body_len += n;    /* counted, not kept: the 413 says how much came */
 			return MHD_YES;
 		}
-		if (c->body_len + n + 1 > c->body_cap) {
-			size_t cap = c->body_cap ? c->body_cap * 2 : 4096;
-			while (cap < c->body_len + n + 1)
-				cap *= 2;
-			char *nb = realloc(c->body, cap);
-			if (nb == NULL)
-				return MHD_NO;
-			c->body = nb;
-			c->body_cap = cap;
-		}
-		memcpy(c->body + c->body_len, upload_data, n);
-		c->body_len += n;
-		c->body[c->body_len] = '\0';
+		body_append(c, upload_data, n); /* a failure is answered at the end */
 		return MHD_YES;
 	}
 	enum MHD_Result special;
@@ -585,7 +588,12 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 	if (server_special(s, c, &special))
 		return special;
 	if (c->too_large) {
-		server_refuse_large(s, c);
+		server_refuse_large(s, c, ~0ULL);
+	} else if (body_finish(c) != 0) {
+		server_request_id(c);
+		c->path = c->raw_url;
+		error_respond(c, 503, arena_printf(&c->mem, "the request body (%zu bytes) could "
+		              "not be stored: %s", c->body_len, c->body_error), NULL);
 	} else {
 		server_dispatch(s, c);
 	}
@@ -882,6 +890,7 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	atomic_store(&s->ndaemons, 1);
+	body_set_memory_limit(s->cfg.max_body_memory);
 	server_current = s;
 	crash_abandon_hook = server_abandon;
 	return s;

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -104,8 +106,21 @@ static const char hostile_src[] =
 	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
 	"}\n"
 	"\n"
+	"/* The body's length and a checksum of its bytes. */\n"
+	"static cot_result\n"
+	"sum(cot_ctx *c)\n"
+	"{\n"
+	"\tsize_t n;\n"
+	"\tconst unsigned char *b = (const unsigned char *)cot_body(c, &n);\n"
+	"\tunsigned long h = 0;\n"
+	"\tfor (size_t i = 0; i < n; i++)\n"
+	"\t\th = h * 31 + b[i];\n"
+	"\treturn cot_text(c, 200, \"%zu %lu %d\\n\", n, h, b[n] == 0);\n"
+	"}\n"
+	"\n"
 	"COT_ROUTES(\n"
 	"\tCOT_GET(\"/ok\", ok),\n"
+	"\tCOT_POST(\"/sum\", sum),\n"
 	"\tCOT_GET(\"/pause\", pause_ms),\n"
 	"\tCOT_GET(\"/exit\", do_exit),\n"
 	"\tCOT_GET(\"/_exit\", do__exit),\n"
@@ -431,6 +446,419 @@ test_exit(void)
 		printf("# exit status %d\n", rc);
 }
 
+/* ==== raw sockets ====================================================== */
+
+/* A TCP connection to the server, from source address `from` (NULL: any). */
+static int
+raw_connect(const h_server *srv, const char *from)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (from != NULL) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		inet_pton(AF_INET, from, &src.sin_addr);
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port) };
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+raw_send(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Reads until the peer closes (or the deadline); the bytes go to buf
+ * (NUL-terminated, truncated to cap). Returns the count, -1 on a reset
+ * before any byte.
+ */
+static long
+raw_read_all(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	double end = h_now_ms() + H_DEADLINE_MS;
+	while (h_now_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		char tmp[4096];
+		ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			buf[got < cap ? got : cap - 1] = '\0';
+			return n < 0 && got == 0 ? -1 : (long)got;
+		}
+		size_t room = got < cap - 1 ? cap - 1 - got : 0;
+		memcpy(buf + got, tmp, (size_t)n < room ? (size_t)n : room);
+		got += (size_t)n < room ? (size_t)n : room;
+	}
+	buf[got] = '\0';
+	return (long)got;
+}
+
+/* True when the peer has closed fd (EOF or reset) -- polled, not waited for. */
+static bool
+raw_closed(void *arg)
+{
+	int fd = *(int *)arg;
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* GET /ok on a raw connection with Connection: close: the status, 0 if none. */
+static int
+raw_get_ok(const h_server *srv, const char *from)
+{
+	int fd = raw_connect(srv, from);
+	if (fd < 0)
+		return 0;
+	static const char req[] = "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char buf[2048];
+	int st = 0;
+	if (raw_send(fd, req, sizeof(req) - 1) == 0 && raw_read_all(fd, buf, sizeof(buf)) > 12 &&
+	    strncmp(buf, "HTTP/1.1 ", 9) == 0)
+		st = atoi(buf + 9);
+	close(fd);
+	return st;
+}
+
+/* ==== slow and idle connections ======================================== */
+
+/*
+ * Slowloris: a client dribbling header lines -- each resets the idle
+ * timeout -- was never dropped. With --head-timeout 1 it is cut while it
+ * is still sending, and a normal client is served meanwhile.
+ */
+static void
+test_slowloris(void)
+{
+	static const char *const flags[] = { "--head-timeout", "1", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("slowloris: the server starts", false);
+		return;
+	}
+	int fd = raw_connect(&srv, NULL);
+	bool sent = fd >= 0 && raw_send(fd, "GET /ok HTTP/1.1\r\n", 18) == 0;
+	int lines = 0;
+	double end = h_now_ms() + H_DEADLINE_MS;
+	while (sent && !raw_closed(&fd) && h_now_ms() < end) {
+		/* one line every 200 ms: never idle long enough for --idle-timeout */
+		struct timespec t = { 0, 200 * 1000 * 1000 };
+		nanosleep(&t, NULL);
+		if (raw_send(fd, "X-Slow: 1\r\n", 11) != 0)
+			break;
+		lines++;
+	}
+	bool cut = fd >= 0 && (raw_closed(&fd) || h_now_ms() < end);
+	T_CHECK("slowloris: a connection dribbling header lines is cut (--head-timeout)", cut);
+	T_CHECK("slowloris: it was cut while it kept sending (not by the idle timeout)", lines >= 2);
+	printf("# %d header lines sent before the cut\n", lines);
+	if (fd >= 0)
+		close(fd);
+
+	/* idle connections too: opened, nothing sent */
+	int idle[50], open_n = 0;
+	for (int i = 0; i < 50; i++)
+		if ((idle[i] = raw_connect(&srv, NULL)) >= 0)
+			open_n++;
+	T_CHECK("idle: a normal client is served while 50 idle connections are open",
+	        raw_get_ok(&srv, NULL) == 200);
+	int closed = 0;
+	for (int i = 0; i < 50; i++)
+		if (idle[i] >= 0) {
+			closed += h_wait_for(raw_closed, &idle[i], H_DEADLINE_MS);
+			close(idle[i]);
+		}
+	T_CHECK("idle: all 50 idle connections are closed by the server (--head-timeout)",
+	        open_n == 50 && closed == 50);
+	if (closed != 50)
+		printf("# %d of %d closed\n", closed, open_n);
+	int rc = h_server_stop(&srv);
+	T_CHECK("slowloris: the server exits 0 at SIGTERM", rc == 0);
+}
+
+/*
+ * libmicrohttpd's default connection limit is 1020 whatever the descriptor
+ * limit: 1,030 idle connections locked every client out. Now the limit
+ * comes from RLIMIT_NOFILE, so 1,100 idle connections leave room.
+ */
+static void
+test_connection_limit(void)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < 2600) {
+		printf("# skipped: connection limit: the descriptor limit here is %ld, too low for "
+		       "1,100 connections on both ends\n", (long)rl.rlim_cur);
+		return;
+	}
+	static const char *const flags[] = { NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("connection limit: the server starts", false);
+		return;
+	}
+	enum { N = 1100 };
+	static int fds[N];
+	int n = 0;
+	for (int i = 0; i < N; i++)
+		if ((fds[i] = raw_connect(&srv, NULL)) >= 0)
+			n++;
+	/* the idle ones are accepted (MHD closes at once what is over its limit) */
+	int st = raw_get_ok(&srv, NULL);
+	int still_open = 0;
+	for (int i = 0; i < N; i++)
+		still_open += fds[i] >= 0 && !raw_closed(&fds[i]);
+	T_CHECK("connection limit: with 1,100 idle connections open, a new client is answered 200",
+	        n == N && st == 200);
+	printf("# %d idle connections opened, %d still open at the check; the client got %d\n", n,
+	       still_open, st);
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+
+	/* per address: off by default (a proxy is every client); with the flag,
+	 * one address cannot take them all */
+	int rc = h_server_stop(&srv);
+	T_CHECK("connection limit: the server exits 0 at SIGTERM", rc == 0);
+	static const char *const per_ip[] = { "--max-connections-per-ip", "4", NULL };
+	if (!start(&srv, per_ip)) {
+		T_CHECK("per-ip: the server starts", false);
+		return;
+	}
+	int held[4];
+	for (int i = 0; i < 4; i++)
+		held[i] = raw_connect(&srv, "127.0.0.1");
+	int fifth = raw_get_ok(&srv, "127.0.0.1");
+	int other = raw_get_ok(&srv, "127.0.0.2");
+	T_CHECK("per-ip: the 5th connection from one address is refused", fifth == 0);
+	T_CHECK("per-ip: another address is served meanwhile", other == 200);
+	for (int i = 0; i < 4; i++)
+		if (held[i] >= 0)
+			close(held[i]);
+	rc = h_server_stop(&srv);
+	T_CHECK("per-ip: the server exits 0 at SIGTERM", rc == 0);
+}
+
+/* ==== request bodies =================================================== */
+
+static long
+rss_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kb = -1;
+	size_t fl = strlen(field);
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, fl) == 0)
+			kb = atol(line + fl);
+	if (f != NULL)
+		fclose(f);
+	return kb;
+}
+
+/* True when the binary has AddressSanitizer (its quarantine keeps memory). */
+static bool
+is_asan_binary(const char *path)
+{
+	h_cmd_result r;
+	const char *argv[] = { "/usr/bin/nm", "-D", path, NULL };
+	bool asan = h_run_cmd(argv, H_DEADLINE_MS, &r) == 0 && r.out != NULL &&
+	            strstr(r.out, "__asan_init") != NULL;
+	h_cmd_result_free(&r);
+	return asan;
+}
+
+/* POSTs `len` bytes of a pattern to /sum; the answer body into out. */
+static int
+post_sum(const h_server *srv, size_t len, bool chunked, char *out, size_t outcap,
+         unsigned long *want_hash)
+{
+	int fd = raw_connect(srv, NULL);
+	if (fd < 0)
+		return 0;
+	char head[256];
+	int hl = chunked
+	         ? snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: x\r\nConnection: close"
+	                    "\r\nTransfer-Encoding: chunked\r\n\r\n")
+	         : snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: x\r\nConnection: close"
+	                    "\r\nContent-Length: %zu\r\n\r\n", len);
+	int ok = raw_send(fd, head, (size_t)hl) == 0;
+	char block[16384]; /* per thread: several post at once */
+	unsigned long h = 0;
+	for (size_t off = 0; ok && off < len;) {
+		size_t n = len - off < sizeof(block) ? len - off : sizeof(block);
+		for (size_t i = 0; i < n; i++) {
+			block[i] = (char)('a' + (off + i) % 23);
+			h = h * 31 + (unsigned char)block[i];
+		}
+		if (chunked) {
+			char sz[32];
+			int sl = snprintf(sz, sizeof(sz), "%zx\r\n", n);
+			ok = raw_send(fd, sz, (size_t)sl) == 0 && raw_send(fd, block, n) == 0 &&
+			     raw_send(fd, "\r\n", 2) == 0;
+		} else {
+			ok = raw_send(fd, block, n) == 0;
+		}
+		off += n;
+	}
+	if (ok && chunked)
+		ok = raw_send(fd, "0\r\n\r\n", 5) == 0;
+	char buf[8192];
+	int st = 0;
+	/* a refused body may be cut short by the server: read what came */
+	if (raw_read_all(fd, buf, sizeof(buf)) > 12 && strncmp(buf, "HTTP/1.1 ", 9) == 0) {
+		st = atoi(buf + 9);
+		const char *b = strstr(buf, "\r\n\r\n");
+		snprintf(out, outcap, "%s", b ? b + 4 : "");
+	}
+	close(fd);
+	if (want_hash != NULL)
+		*want_hash = h;
+	return st;
+}
+
+typedef struct body_job {
+	const h_server *srv;
+	size_t len;
+	int status;
+	bool right;
+	pthread_t t;
+} body_job;
+
+static void *
+body_job_main(void *arg)
+{
+	body_job *j = arg;
+	char out[256], want[256];
+	unsigned long h;
+	j->status = post_sum(j->srv, j->len, false, out, sizeof(out), &h);
+	snprintf(want, sizeof(want), "%zu %lu 1\n", j->len, h);
+	j->right = strcmp(out, want) == 0;
+	return NULL;
+}
+
+/*
+ * Bodies arrive whole and exact whatever their size and framing (memory
+ * for small ones, a spool file for large ones); over --max-body they get a
+ * 413 that says which limit and how large; and 30 concurrent 4 MB bodies
+ * take far less than 120 MB at their peak and give their memory back.
+ */
+static void
+test_bodies(void)
+{
+	static const char *const flags[] = { "--threads", "2", "--max-body", "6M", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("bodies: the server starts", false);
+		return;
+	}
+	static const struct {
+		size_t len;
+		bool chunked;
+		const char *what;
+	} cases[] = {
+		{ 1000, false, "1 KB with Content-Length (memory)" },
+		{ 65536, false, "64 KB with Content-Length (memory)" },
+		{ 3u << 20, false, "3 MB with Content-Length (spooled)" },
+		{ 200000, true, "200 KB chunked (memory, then spooled)" },
+		{ 5u << 20, true, "5 MB chunked (spooled)" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[256], want[256], name[256];
+		unsigned long h;
+		int st = post_sum(&srv, cases[i].len, cases[i].chunked, out, sizeof(out), &h);
+		snprintf(want, sizeof(want), "%zu %lu 1\n", cases[i].len, h);
+		snprintf(name, sizeof(name), "body %s: the handler sees every byte, NUL-terminated",
+		         cases[i].what);
+		T_CHECK(name, st == 200 && strcmp(out, want) == 0);
+		if (st != 200 || strcmp(out, want) != 0)
+			printf("# %d %s (want %s)\n", st, out, want);
+	}
+
+	char out[1024];
+	int st = post_sum(&srv, 7u << 20, false, out, sizeof(out), NULL);
+	T_CHECK("body over --max-body with Content-Length: 413 naming the size and the limit",
+	        st == 413 && strstr(out, "7340032 bytes (Content-Length)") != NULL &&
+	        strstr(out, "limit of 6291456 bytes (--max-body)") != NULL);
+	if (st != 413)
+		printf("# %d %.300s\n", st, out);
+	st = post_sum(&srv, 7u << 20, true, out, sizeof(out), NULL);
+	T_CHECK("chunked body over --max-body: 413 naming the limit",
+	        st == 413 && strstr(out, "limit of 6291456 bytes (--max-body)") != NULL &&
+	        strstr(out, "without a Content-Length") != NULL);
+	if (st != 413)
+		printf("# %d %.300s\n", st, out);
+
+	char bin[4200];
+	bool asan = is_asan_binary(target.reloads ? cotdev_arg
+	                           : h_path(bin, sizeof(bin), "%s/.cot-export-bin", app));
+	enum { JOBS = 30 };
+	body_job jobs[JOBS];
+	char clear[64];
+	snprintf(clear, sizeof(clear), "/proc/%d/clear_refs", (int)srv.pid);
+	FILE *cr = fopen(clear, "w"); /* "5": VmHWM starts again from VmRSS */
+	if (cr != NULL) {
+		fputs("5", cr);
+		fclose(cr);
+	}
+	long before = rss_kb(srv.pid, "VmRSS:");
+	for (int i = 0; i < JOBS; i++) {
+		jobs[i] = (body_job){ .srv = &srv, .len = 4u << 20 };
+		pthread_create(&jobs[i].t, NULL, body_job_main, &jobs[i]);
+	}
+	int right = 0;
+	for (int i = 0; i < JOBS; i++) {
+		pthread_join(jobs[i].t, NULL);
+		right += jobs[i].status == 200 && jobs[i].right;
+	}
+	long peak = rss_kb(srv.pid, "VmHWM:"), after = rss_kb(srv.pid, "VmRSS:");
+	T_CHECK("30 concurrent 4 MB bodies: all arrive whole", right == JOBS);
+	for (int i = 0; i < JOBS && right != JOBS; i++)
+		if (jobs[i].status != 200 || !jobs[i].right)
+			printf("# job %d: status %d, %s\n", i, jobs[i].status,
+			       jobs[i].right ? "right" : "wrong answer");
+	printf("# RSS %ld kB before, peak %ld kB, %ld kB after 30 x 4 MB bodies (120 MB sent)\n",
+	       before, peak, after);
+	if (asan) {
+		printf("# (AddressSanitizer's quarantine keeps freed memory: no RSS checks here)\n");
+	} else {
+		T_CHECK("30 concurrent 4 MB bodies: peak RSS grows by less than a third of the 120 MB",
+		        before > 0 && peak > 0 && peak - before < 40 * 1024);
+		T_CHECK("30 concurrent 4 MB bodies: RSS afterwards within 8 MB of before",
+		        before > 0 && after > 0 && after - before < 8 * 1024);
+	}
+	int rc = h_server_stop(&srv);
+	T_CHECK("bodies: the server exits 0 at SIGTERM (no leak)", rc == 0);
+}
+
 /* ==== main ============================================================= */
 
 int
@@ -454,6 +882,9 @@ main(int argc, char **argv)
 	test_stop_with_stuck_handler();
 	test_stuck();
 	test_exit();
+	test_slowloris();
+	test_connection_limit();
+	test_bodies();
 
 	h_thread_done();
 	h_rmtree(app);
