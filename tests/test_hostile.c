@@ -535,7 +535,7 @@ raw_get_ok(const h_server *srv, const char *from)
 	int fd = raw_connect(srv, from);
 	if (fd < 0)
 		return 0;
-	static const char req[] = "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char req[] = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	char buf[2048];
 	int st = 0;
 	if (raw_send(fd, req, sizeof(req) - 1) == 0 && raw_read_all(fd, buf, sizeof(buf)) > 12 &&
@@ -706,9 +706,9 @@ post_sum(const h_server *srv, size_t len, bool chunked, char *out, size_t outcap
 		return 0;
 	char head[256];
 	int hl = chunked
-	         ? snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: x\r\nConnection: close"
+	         ? snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close"
 	                    "\r\nTransfer-Encoding: chunked\r\n\r\n")
-	         : snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: x\r\nConnection: close"
+	         : snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close"
 	                    "\r\nContent-Length: %zu\r\n\r\n", len);
 	int ok = raw_send(fd, head, (size_t)hl) == 0;
 	char block[16384]; /* per thread: several post at once */

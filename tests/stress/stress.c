@@ -133,7 +133,7 @@ static void *
 normal_main(void *arg)
 {
 	normal_stats *st = arg;
-	static const char req[] = "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char req[] = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	while (!atomic_load(&stress_stop)) {
 		st->sent++;
 		int fd = stress_connect();
@@ -227,7 +227,7 @@ body_main(void *arg)
 	static const char block[65536];
 	enum { LEN = 10 << 20 };
 	char head[160];
-	int hl = snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	int hl = snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
 	                  "Content-Length: %d\r\n\r\n", LEN);
 	while (!atomic_load(&stress_stop)) {
 		int fd = stress_connect();
@@ -259,7 +259,7 @@ static void *
 stuck_one(void *arg)
 {
 	attack_stats *a = arg;
-	static const char req[] = "GET /deadlock HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char req[] = "GET /deadlock HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	int fd = stress_connect();
 	atomic_fetch_add(&a->opened, 1);
 	int st = fd >= 0 && stress_send(fd, req, sizeof(req) - 1) == 0 ? stress_status(fd, 30000)
@@ -333,7 +333,7 @@ stress_attack(const char *server, h_server *srv, const char *name, void *(*attac
 	normal_stats after = { 0 };
 	for (int i = 0; i < 10; i++) {
 		int fd = stress_connect();
-		static const char req[] = "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+		static const char req[] = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 		after.sent++;
 		after.answered += fd >= 0 && stress_send(fd, req, sizeof(req) - 1) == 0 &&
 		                  stress_status(fd, 2000) == 200;
