@@ -15,12 +15,19 @@
  * crash).
  *
  * Stuck handlers: a watchdog thread looks at the running calls every tick.
- * Past its budget, a call gets SIGUSR2. The signal handler jumps out only
- * when the thread's pc is inside the handler's own code (a loop in the
- * handler; in an export, inside the section that holds all handler code):
- * interrupting libc or the runtime in the middle of malloc could
- * leave a lock held forever. Otherwise it returns and the watchdog tries
- * again on the next tick.
+ * Past its budget, a call whose thread the kernel says is running gets
+ * SIGUSR2. The signal handler jumps out only when the thread's pc is inside
+ * the handler's own code (a loop in the handler; in an export, inside the
+ * section that holds all handler code): interrupting libc or the runtime in
+ * the middle of malloc could leave a lock held forever. Otherwise it
+ * returns and the watchdog tries again on the next tick. A thread asleep in
+ * a system call is never signalled (that would change what the call
+ * returns); it is abandoned instead -- answered 503 by server.c's hook and
+ * its worker replaced -- and so is one still outside its own code
+ * CRASH_GRACE_MS past the budget (see crash_watch).
+ *
+ * exit() and its kin called by handler code arrive in crash_leave
+ * (crash_exit.c) and are answered like a crash.
  *
  * What recovery cannot undo: heap memory the handler malloc'd itself (the
  * API gives request-owned memory, so handlers rarely do), and locks taken
@@ -520,6 +527,7 @@ crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *,
 	crash_thread_setup();
 	crash_frame f = { .rep = rep, .b = b };
 	rep->abandoned = false;
+	rep->npcs = 0;
 	f.stack_top = (uintptr_t)__builtin_frame_address(0);
 	f.deadline_ms = crash_budget_ms > 0 ? c->start_ms + crash_budget_ms : 0;
 	atomic_init(&f.in_signal, false);

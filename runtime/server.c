@@ -671,9 +671,11 @@ server_abandon_answer(int fd, const cot_ctx *c, const char *detail)
 	bool head_only = strcmp(c->method, "HEAD") == 0;
 	/* the socket is non-blocking and empty (MHD writes nothing while the
 	 * handler runs): a few hundred bytes fit in its buffer */
-	if (send(fd, head, (size_t)hlen, MSG_NOSIGNAL | MSG_DONTWAIT) == hlen && !head_only &&
-	    send(fd, body, (size_t)blen, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		hlen = 0;
+	bool sent = send(fd, head, (size_t)hlen, MSG_NOSIGNAL | MSG_DONTWAIT) == hlen;
+	if (sent && !head_only)
+		sent = send(fd, body, (size_t)blen, MSG_NOSIGNAL | MSG_DONTWAIT) == blen;
+	if (!sent)
+		printf("cot: the 503 for request %s could not be written\n", c->request_id);
 	shutdown(fd, SHUT_WR); /* the client sees the end of the answer */
 }
 

@@ -60,9 +60,11 @@ task_run(task *t)
 	if (c->match.b == NULL) {
 		t->fn(c, t->arg);
 	} else if (crash_run(c, c->match.b, task_trampoline, t, &rep) != 0) {
-		const char *detail;
-		char *trace = trace_format(c, c->match.b, &rep, &detail);
-		printf("task crashed: %s\n%s\n", detail, trace);
+		if (!rep.abandoned) { /* abandoned: the watchdog logged "task stopped" */
+			const char *detail;
+			char *trace = trace_format(c, c->match.b, &rep, &detail);
+			printf("task crashed: %s\n%s\n", detail, trace);
+		}
 	} else if (c->fail_detail != NULL) {
 		printf("task failed: %s (%s:%d)\n%s\n", c->fail_detail, c->fail_file,
 		       c->fail_line, c->spawn_trail);
