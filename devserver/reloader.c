@@ -47,6 +47,7 @@
 #include "libs.h"
 #include "linkcheck.h"
 #include "sqlcheck.h"
+#include "tcclines.h"
 #include "reloader.h"
 #include "watcher.h"
 
@@ -227,6 +228,14 @@ module_link(module *m, const linkcheck_scope *scope)
 		m->links[i]->linked_by++;
 	}
 	m->nlinks = scope->nowners;
+	/* traces and the watchdog see the shared code it calls as its own */
+	const tcclines *lines[64];
+	size_t n = 0;
+	for (int i = 0; i < m->nlinks && n < 64; i++)
+		if (m->links[i]->code.lines != NULL)
+			lines[n++] = m->links[i]->code.lines;
+	if (tcclines_link(m->code.lines, lines, n) != 0)
+		abort(); /* out of memory */
 }
 
 /* Marks a module as no longer reachable from any slot. Lock held. */

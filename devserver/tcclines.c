@@ -80,6 +80,10 @@ struct tcclines {
 	struct tl_func *funcs; /* sorted by start, disjoint */
 	struct tl_line *lines; /* per function, sorted by pc */
 	char *strs;            /* copy of .stabstr, then function names */
+	/* shared (lib/) modules this module calls: their code counts as its
+	 * own for traces and the watchdog; they outlive it (reloader.c) */
+	const struct tcclines **links;
+	size_t nlinks;
 };
 
 /* The raw table read from a TCCState, before it is copied. */
@@ -342,6 +346,12 @@ tcclines_lookup(const tcclines *t, uintptr_t pc, const char **file, int *line,
 {
 	if (t == NULL)
 		return 0;
+	if (pc < t->lo || pc >= t->hi) {
+		for (size_t i = 0; i < t->nlinks; i++)
+			if (pc >= t->links[i]->lo && pc < t->links[i]->hi)
+				return tcclines_lookup(t->links[i], pc, file, line, func);
+		return 0;
+	}
 	const struct tl_func *fn = find_func(t, pc);
 	if (fn == NULL)
 		return 0;
@@ -357,7 +367,30 @@ tcclines_lookup(const tcclines *t, uintptr_t pc, const char **file, int *line,
 int
 tcclines_contains(const tcclines *t, uintptr_t pc)
 {
-	return t != NULL && pc >= t->lo && pc < t->hi;
+	if (t == NULL)
+		return 0;
+	if (pc >= t->lo && pc < t->hi)
+		return 1;
+	for (size_t i = 0; i < t->nlinks; i++)
+		if (pc >= t->links[i]->lo && pc < t->links[i]->hi)
+			return 1;
+	return 0;
+}
+
+int
+tcclines_link(tcclines *t, const tcclines *const *links, size_t n)
+{
+	if (t == NULL || n == 0)
+		return 0;
+	const struct tcclines **v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		v[i] = links[i];
+	free(t->links);
+	t->links = v;
+	t->nlinks = n;
+	return 0;
 }
 
 size_t
@@ -369,6 +402,8 @@ tcclines_count(const tcclines *t)
 void
 tcclines_free(tcclines *t)
 {
+	if (t != NULL)
+		free(t->links);
 	free(t);
 }
 

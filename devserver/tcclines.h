@@ -75,6 +75,10 @@ int tcclines_contains(const tcclines *t, uintptr_t pc);
 /* Number of functions with line information (0 when built without -g). */
 size_t tcclines_count(const tcclines *t);
 
+/* Makes the code of `links` (shared lib/ modules t's code calls, which
+ * must outlive t) count as t's for tcclines_contains and _lookup. */
+int tcclines_link(tcclines *t, const tcclines *const *links, size_t n);
+
 /* Free t and its strings. NULL is allowed. */
 void tcclines_free(tcclines *t);
 

@@ -86,7 +86,8 @@ peer_start(void)
 static const char util_h[] =
 	"/* shared by handlers/a.c and handlers/b.c */\n"
 	"int twice(int x);\n"
-	"const char *util_version(void);\n";
+	"const char *util_version(void);\n"
+	"int util_deref(int *p);\n";
 
 static char *
 util_c(char *buf, size_t len, int version, bool broken)
@@ -104,6 +105,12 @@ util_c(char *buf, size_t len, int version, bool broken)
 	         "util_version(void)\n"
 	         "{\n"
 	         "\treturn \"v%d\";\n"
+	         "}\n"
+	         "\n"
+	         "int\n"
+	         "util_deref(int *p)\n"
+	         "{\n"
+	         "\treturn *p;\n"
 	         "}\n",
 	         broken ? "" : ";", version);
 	return buf;
@@ -119,7 +126,13 @@ static const char user_a[] =
 	"\treturn cot_text(c, 200, \"a %d %s\\n\", twice(21), util_version());\n"
 	"}\n"
 	"\n"
-	"COT_ROUTES(COT_GET(\"/a\", a),)\n";
+	"static cot_result\n"
+	"crash(cot_ctx *c)\n"
+	"{\n"
+	"\treturn cot_text(c, 200, \"%d\\n\", util_deref(NULL));\n"
+	"}\n"
+	"\n"
+	"COT_ROUTES(COT_GET(\"/a\", a), COT_GET(\"/a/crash\", crash),)\n";
 
 static const char user_b[] =
 	"#include <cot.h>\n"
@@ -346,6 +359,9 @@ test_undeclared_dev(void)
 	        body_has("/noload", 500, "handlers/noload.c:2:") &&
 	        body_has("/noload", 500, "no shared library libnosuchlib.so found"));
 	T_CHECK("other routes keep serving", body_has("/a", 200, "a 42"));
+	T_CHECK("a crash in lib/ code: its trace names lib/util.c:18 util_deref",
+	        body_has("/a/crash", 500, "lib/util.c:18 util_deref") &&
+	        body_has("/a/crash", 500, "handlers/a.c:13 crash"));
 }
 
 /* The same files refused by `cotdev check` and `cotdev export`. */
