@@ -28,7 +28,7 @@
 #define COT_HOME "."
 #endif
 
-static compiler_options opts = { COT_HOME "/runtime", NULL };
+static compiler_options opts = { .include_dir = COT_HOME "/runtime" };
 
 typedef struct mistake {
 	const char *name;
