@@ -62,6 +62,9 @@
 #ifndef COT_EXPORT_RUNTIME
 #define COT_EXPORT_RUNTIME ""
 #endif
+#ifndef COT_EXPORT_CFLAGS /* include paths the runtime's libraries need */
+#define COT_EXPORT_CFLAGS ""
+#endif
 #ifndef COT_EXPORT_LIBS
 #define COT_EXPORT_LIBS "-lmicrohttpd -ljansson -lpthread"
 #endif
@@ -365,6 +368,7 @@ export_cc(strvec *a, const export_state *x)
 		sv_push(a, "-fdiagnostics-color=always");
 	sv_pushf(a, "-I%s/runtime", x->home);
 	sv_push(a, "-Ilib"); /* as cotdev run: #include "util.h" finds lib/util.h */
+	sv_push_words(a, COT_EXPORT_CFLAGS);
 }
 
 /* One compile job: src -> tmp/obj; `define` is NULL or -D flags (words);

@@ -21,6 +21,7 @@
 #include "../runtime/hostallow.h"
 #include "../runtime/accesslog.h"
 #include "../runtime/db.h"
+#include "../runtime/db_pg.h"
 #include "../runtime/flags.h"
 #include "../runtime/internal.h"
 #include "export.h"
@@ -239,7 +240,10 @@ main_run(int argc, char **argv)
 	const char *db_arg = f.db_path;
 	const char *dir = f.dir;
 	char db_abs[PATH_MAX];
-	if (db_arg != NULL && db_arg[0] != '/') { /* relative to where cotdev started */
+	if (db_arg == NULL && getenv("DATABASE_URL") != NULL && *getenv("DATABASE_URL") != '\0')
+		db_arg = getenv("DATABASE_URL"); /* a URL there keeps its password out of ps */
+	if (db_arg != NULL && db_arg[0] != '/' && !DBPG_IS_URL(db_arg)) {
+		/* relative to where cotdev started */
 		if (getcwd(db_abs, sizeof(db_abs)) == NULL ||
 		    strlen(db_abs) + strlen(db_arg) + 2 > sizeof(db_abs)) {
 			fprintf(stderr, "cotdev run: --db %s: path too long\n", db_arg);
@@ -283,6 +287,8 @@ main_run(int argc, char **argv)
 		fprintf(stderr, "cotdev run: %s\n", err);
 		return 1;
 	}
+	if (db_engine_is_pg())
+		sqlcheck_prepare_hook = dbpg_check; /* handler SQL prepared on PostgreSQL */
 	migrate_cmd_dev(main_db_path, 1);
 	main_include_dir(inc, sizeof(inc));
 	static const char *const watch_dirs[] = { "templates", "static", NULL };

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "../runtime/db.h"
+#include "../runtime/db_pg.h"
 #include "../runtime/migrate.h"
+#include "../runtime/pgschema.h"
 #include "file.h"
 #include "migrate_cmd.h"
 
@@ -122,6 +124,32 @@ migrate_cmd_report(const struct migrate_plan *p, int held)
 	free(risky);
 }
 
+/* PostgreSQL (DATABASE_URL): the same, through pgschema.c. */
+static int
+migrate_cmd_dev_pg(const char *url, const char *text, int startup)
+{
+	char *err = NULL, *summary = NULL, *held_list = NULL;
+	PGconn *pg = dbpg_connect(url, &err);
+	int held = pg ? pgschema_sync(pg, text, 0, 10000, &summary, &held_list, &err) : -1;
+	if (held < 0 && err != NULL && strncmp(err, "schema.sql:", 11) == 0)
+		printf("%s\n", err);
+	else if (held < 0)
+		printf("schema.sql: migration failed, nothing applied: %s\n", err ? err : "?");
+	else if (strcmp(summary, "no changes") != 0)
+		printf("schema.sql: applied %s\n", summary);
+	else if (!startup && held == 0)
+		printf("schema.sql: no changes\n");
+	if (held > 0)
+		printf("schema.sql: held %d destructive change%s (%s); apply with: %s\n", held,
+		       held == 1 ? "" : "s", held_list, MIGRATE_HOLD_HINT);
+	fflush(stdout);
+	free(err);
+	free(summary);
+	free(held_list);
+	PQfinish(pg);
+	return held < 0 ? -1 : 0;
+}
+
 /* Plans and applies under one write lock (migrate_sync), so a second
  * process on the same app.db cannot make the plan stale in between. */
 int
@@ -135,6 +163,11 @@ migrate_cmd_dev(const char *db_path, int startup)
 			printf("schema.sql: removed; the database keeps its schema\n");
 		fflush(stdout);
 		return errno == ENOENT ? 0 : -1;
+	}
+	if (DBPG_IS_URL(db_path)) {
+		int rc = migrate_cmd_dev_pg(db_path, text, startup);
+		free(text);
+		return rc;
 	}
 	struct migrate_plan *p = NULL;
 	sqlite3 *db = db_open(db_path, &err);
@@ -242,6 +275,38 @@ migrate_cmd_run(const char *db_path, int apply, int destructive, unsigned long l
 	return status;
 }
 
+/* cotdev migrate on PostgreSQL: the plan made and, without --apply, rolled
+ * back (PGSCHEMA_DRY_RUN); the same exit statuses. */
+static int
+migrate_cmd_run_pg(const char *url, int apply, int destructive)
+{
+	char *err = NULL, *summary = NULL, *held_list = NULL, *text = file_read("schema.sql", NULL);
+	if (text == NULL) {
+		fprintf(stderr, "cotdev migrate: no schema.sql\n");
+		return 1;
+	}
+	PGconn *pg = dbpg_connect(url, &err);
+	int flags = (apply ? 0 : PGSCHEMA_DRY_RUN) | (destructive ? PGSCHEMA_DESTRUCTIVE : 0);
+	int held = pg ? pgschema_sync(pg, text, flags, 10000, &summary, &held_list, &err) : -1;
+	int status = 1;
+	if (held < 0) {
+		fprintf(stderr, "cotdev migrate: %s\n", err ? err : "failed");
+	} else {
+		int changes = strcmp(summary, "no changes") != 0;
+		printf("%s: %s\n", apply ? "applied" : "plan", summary);
+		if (held > 0)
+			printf("held %d destructive step%s: %s; apply with: %s\n", held,
+			       held == 1 ? "" : "s", held_list, MIGRATE_HOLD_HINT);
+		status = held > 0 || (!apply && changes) ? 3 : 0;
+	}
+	free(err);
+	free(summary);
+	free(held_list);
+	free(text);
+	PQfinish(pg);
+	return status;
+}
+
 int
 migrate_cmd_main(int argc, char **argv)
 {
@@ -253,7 +318,9 @@ migrate_cmd_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int apply = 0, destructive = 0, ch;
-	const char *db_path = "app.db";
+	const char *db_path = "app.db", *env = getenv("DATABASE_URL");
+	if (env != NULL && *env != '\0')
+		db_path = env;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -270,7 +337,8 @@ migrate_cmd_main(int argc, char **argv)
 	}
 	const char *dir = optind < argc ? argv[optind] : ".";
 	char abs[4096];
-	if (db_path[0] != '/' && strcmp(db_path, "app.db") != 0 && getcwd(abs, 2048) != NULL) {
+	if (db_path[0] != '/' && strcmp(db_path, "app.db") != 0 && !DBPG_IS_URL(db_path) &&
+	    getcwd(abs, 2048) != NULL) {
 		snprintf(abs + strlen(abs), sizeof(abs) - strlen(abs), "/%s", db_path);
 		db_path = abs; /* --db is relative to where cotdev was started */
 	}
@@ -278,5 +346,7 @@ migrate_cmd_main(int argc, char **argv)
 		fprintf(stderr, "cotdev migrate: cannot enter %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
+	if (DBPG_IS_URL(db_path))
+		return migrate_cmd_run_pg(db_path, apply, destructive);
 	return migrate_cmd_run(db_path, apply, destructive, 0, stdout, stderr);
 }

@@ -234,11 +234,37 @@ sqlcheck_report(char **out, size_t *len, const char *path, int line, const char 
 	*len += (size_t)n;
 }
 
+int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, char **err);
+
+/* sqlcheck_one through sqlcheck_prepare_hook (the app's other engine):
+ * errors at the literal's first line, the server's words. */
+static void
+sqlcheck_one_hook(const char *path, const sqlcheck_sql *q, char **out, size_t *len)
+{
+	char *err = NULL;
+	int want = 0;
+	if (sqlcheck_prepare_hook(q->text, &want, &err) != 0) {
+		sqlcheck_report(out, len, path, q->part_line[0], err ? err : "does not prepare");
+		free(err);
+		return;
+	}
+	if (q->nargs >= 0 && want != q->nargs) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "the SQL has %d parameter%s, the call passes %d", want,
+		         want == 1 ? "" : "s", q->nargs);
+		sqlcheck_report(out, len, path, q->part_line[0], msg);
+	}
+}
+
 /* Prepares one SQL string; reports a problem into out. */
 static void
 sqlcheck_one(const char *path, const sqlcheck_sql *q, sqlite3 *db, char **out,
              size_t *len)
 {
+	if (db == NULL) {
+		sqlcheck_one_hook(path, q, out, len);
+		return;
+	}
 	sqlite3_stmt *st = NULL;
 	const char *tail = NULL;
 	if (sqlite3_prepare_v2(db, q->text, -1, &st, &tail) != SQLITE_OK) {
@@ -311,11 +337,20 @@ sqlcheck_file(const char *path, sqlite3 *db, char **error)
 
 static sqlite3 *sqlcheck_db;
 const char *sqlcheck_db_path = "app.db";
+static bool sqlcheck_enabled = true;
+
+void
+sqlcheck_set_enabled(bool on)
+{
+	sqlcheck_enabled = on;
+}
 
 /* The read-only connection to app.db, opened on first use; NULL: no app.db. */
 static sqlite3 *
 sqlcheck_app_db(void)
 {
+	if (!sqlcheck_enabled)
+		return NULL;
 	if (sqlcheck_db == NULL &&
 	    sqlite3_open_v2(sqlcheck_db_path, &sqlcheck_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(sqlcheck_db);
@@ -346,8 +381,8 @@ int
 sqlcheck_app(const char *path, const char *const *includes, int nincludes, char **error)
 {
 	*error = NULL;
-	sqlite3 *db = sqlcheck_app_db();
-	if (db == NULL)
+	sqlite3 *db = sqlcheck_prepare_hook != NULL ? NULL : sqlcheck_app_db();
+	if (db == NULL && sqlcheck_prepare_hook == NULL)
 		return 0; /* no database yet: nothing to check against */
 	for (int i = -1; i < nincludes; i++) {
 		char *e = NULL;

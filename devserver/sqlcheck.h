@@ -6,6 +6,7 @@
 #define COT_SQLCHECK_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 /*
  * Prepares (never runs) every literal SQL string passed to a cot_db_* call
@@ -33,6 +34,14 @@ extern const char *sqlcheck_db_path;
 /* app.db's schema version (PRAGMA schema_version: it changes with every
  * change of the schema, by any process); -1 without app.db. */
 long long sqlcheck_app_schema_version(void);
+
+/* Off: sqlcheck_app checks nothing. On by default. */
+void sqlcheck_set_enabled(bool on);
+
+/* When set, sqlcheck_app prepares through it instead of app.db: the app's
+ * database is PostgreSQL (devserver/main.c sets dbpg_check). Returns 0
+ * with *nparams, or -1 with *err (malloc'd). */
+extern int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, char **err);
 void sqlcheck_shutdown(void);
 
 #endif

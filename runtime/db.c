@@ -22,6 +22,9 @@
  * failure (409/422) an error response of its own stands (server.c), and
  * cot_db_catch takes any failure over.
  *
+ * PostgreSQL: db_init with a postgres:// URL sends every call below to
+ * db_pg.c, which fills the same rows; the column getters here serve both.
+ *
  * Rows as JSON (cot_row_json, cot_db_json_*) live in db_json.c; the row
  * layout both files read is in db_internal.h.
  */
@@ -35,6 +38,7 @@
 
 #include "db.h"
 #include "db_internal.h"
+#include "db_pg.h"
 
 #define DB_BUCKETS 64
 #define DB_MAX_STMTS 256
@@ -62,6 +66,9 @@ static pthread_key_t db_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 static char *db_path;
 static LIST_HEAD(, db_conn) db_conns = LIST_HEAD_INITIALIZER(db_conns);
+/* The engine db_init chose: PostgreSQL for a postgres:// URL (db_pg.c),
+ * else SQLite. Set before serving, read by every call. */
+static bool db_is_pg;
 
 void (*db_statement_hook)(cot_ctx *c, const char *sql, int n, const cot_value *params,
                           long long rows, double ms);
@@ -128,6 +135,9 @@ db_key_create(void)
 int
 db_init(const char *path, char *err, size_t errlen)
 {
+	db_is_pg = DBPG_IS_URL(path);
+	if (db_is_pg)
+		return dbpg_init(path, err, errlen);
 	pthread_once(&db_key_once, db_key_create);
 	char *why = NULL;
 	sqlite3 *db = db_open(path, &why);
@@ -144,9 +154,17 @@ db_init(const char *path, char *err, size_t errlen)
 	return db_path != NULL ? 0 : -1;
 }
 
+bool
+db_engine_is_pg(void)
+{
+	return db_is_pg;
+}
+
 void
 db_shutdown(void)
 {
+	if (db_is_pg)
+		dbpg_shutdown();
 	pthread_mutex_lock(&db_lock);
 	db_conn *k;
 	while ((k = LIST_FIRST(&db_conns)) != NULL) {
@@ -307,6 +325,15 @@ db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status,
 		k->tx_ctx = NULL;
 		k->replay_tx = false;
 	}
+	db_fail_request(c, where, sql, status, msg);
+}
+
+void
+db_fail_request(cot_ctx *c, const char *where, const char *sql, int status,
+                const char *msg)
+{
+	if (c->db_failed)
+		return;
 	char *detail = arena_strdup(&c->mem, msg);
 	c->db_failed = true;
 	c->db_trace = sql ? arena_printf(&c->mem, "%s\n  %s", where, sql)
@@ -518,7 +545,7 @@ db_read_row(cot_ctx *c, sqlite3_stmt *st, const db_cols *cols)
 	return r;
 }
 
-static void
+void
 db_rows_push(cot_rows *rs, cot_row *r)
 {
 	if (rs->n == rs->cap) {
@@ -539,6 +566,12 @@ cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	db_conn *k;
 	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_one");
+	if (db_is_pg) {
+		bool failed = c->db_failed;
+		cot_row *r = dbpg_one(c, where, sql, n, params);
+		db_report(c, sql, n, params, t0, !failed && c->db_failed ? -1 : r != NULL);
+		return r;
+	}
 	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
 	if (st == NULL) {
 		db_report(c, sql, n, params, t0, -1);
@@ -563,6 +596,12 @@ cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	db_conn *k;
 	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_all");
+	if (db_is_pg) {
+		bool failed = c->db_failed;
+		dbpg_all(c, where, sql, n, params, rs);
+		db_report(c, sql, n, params, t0, !failed && c->db_failed ? -1 : rs->n);
+		return rs;
+	}
 	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
 	if (st == NULL) {
 		db_report(c, sql, n, params, t0, -1);
@@ -587,6 +626,11 @@ cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	db_conn *k;
 	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_exec");
+	if (db_is_pg) {
+		long long changes = dbpg_exec(c, where, sql, n, params);
+		db_report(c, sql, n, params, t0, changes);
+		return changes;
+	}
 	sqlite3_stmt *st = db_start(c, &k, where, sql, n, params);
 	long long changes = -1;
 	if (st != NULL) {
@@ -603,6 +647,8 @@ cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 long long
 cot_db_last_id(cot_ctx *c)
 {
+	if (db_is_pg)
+		return dbpg_last_id(c);
 	db_conn *k = db_for_request(c, "cot_db_last_id");
 	return k ? sqlite3_last_insert_rowid(k->db) : 0;
 }
@@ -610,6 +656,8 @@ cot_db_last_id(cot_ctx *c)
 long long
 cot_db_changes(cot_ctx *c)
 {
+	if (db_is_pg)
+		return dbpg_changes(c);
 	db_conn *k = db_for_request(c, "cot_db_changes");
 	return k ? sqlite3_changes64(k->db) : 0;
 }
@@ -688,24 +736,32 @@ db_tx(cot_ctx *c, const char *fn, const char *sql)
 int
 cot_db_begin(cot_ctx *c)
 {
+	if (db_is_pg)
+		return dbpg_tx(c, "cot_db_begin", "BEGIN");
 	return db_tx(c, "cot_db_begin", "BEGIN IMMEDIATE");
 }
 
 int
 cot_db_commit(cot_ctx *c)
 {
+	if (db_is_pg)
+		return dbpg_tx(c, "cot_db_commit", "COMMIT");
 	return db_tx(c, "cot_db_commit", "COMMIT");
 }
 
 int
 cot_db_rollback(cot_ctx *c)
 {
+	if (db_is_pg)
+		return dbpg_tx(c, "cot_db_rollback", "ROLLBACK");
 	return db_tx(c, "cot_db_rollback", "ROLLBACK");
 }
 
 int
 db_ping(char *err, size_t errlen)
 {
+	if (db_is_pg)
+		return dbpg_ping(err, errlen);
 	char *why = NULL;
 	db_conn *k = db_conn_get(&why);
 	if (k == NULL) {
@@ -727,6 +783,8 @@ db_ping(char *err, size_t errlen)
 int
 db_cached_statements(void)
 {
+	if (db_is_pg)
+		return dbpg_cached_statements();
 	pthread_once(&db_key_once, db_key_create);
 	db_conn *k = pthread_getspecific(db_key);
 	return k != NULL ? k->nstmts : 0;
@@ -735,6 +793,10 @@ db_cached_statements(void)
 void
 db_request_end(cot_ctx *c)
 {
+	if (db_is_pg) {
+		dbpg_request_end(c);
+		return;
+	}
 	pthread_once(&db_key_once, db_key_create);
 	db_conn *k = pthread_getspecific(db_key);
 	if (k == NULL || sqlite3_get_autocommit(k->db) || k->tx_ctx != c)

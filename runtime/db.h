@@ -11,10 +11,14 @@
 
 #include "internal.h"
 
-/* Sets the database file every worker connection opens ("app.db" in the
- * app directory in dev, --db PATH in export). Call once, before serving;
- * checks that the file opens. Returns 0, or -1 with err filled. */
+/* Sets the database every worker connection opens: a SQLite file
+ * ("app.db" in the app directory in dev, --db PATH in export) or a
+ * postgres:// URL (db_pg.c). Call once, before serving; checks that it
+ * opens. Returns 0, or -1 with err filled. */
 int db_init(const char *path, char *err, size_t errlen);
+
+/* Whether db_init was given a PostgreSQL URL (postgres://...). */
+bool db_engine_is_pg(void);
 
 /* Closes every worker connection; call after the server has stopped. */
 void db_shutdown(void);

@@ -41,9 +41,12 @@ static const flag_spec flags_table[] = {
 	  "worker threads (default: one per core)" },
 	{ "db", 'd', FLAGS_DEV, FLAG_STRING, F(db_path), 0, 0, "PATH",
 	  "the SQLite database, relative to where cotdev starts\n"
-	  "(default: app.db in DIR; PATH-wal/-shm land beside it)" },
-	{ "db", 'd', FLAGS_EXPORT, FLAG_STRING, F(db_path), 0, 0, "PATH",
-	  "SQLite database (default ./app.db)" },
+	  "(default: app.db in DIR; PATH-wal/-shm land beside it),\n"
+	  "or PostgreSQL as postgres://... (default: $DATABASE_URL)" },
+	{ "db", 'd', FLAGS_EXPORT, FLAG_STRING, F(db_path), 0, 0, "PATH|URL",
+	  "SQLite database (default ./app.db), or PostgreSQL as\n"
+	  "postgres://...; default: $DATABASE_URL when set (which\n"
+	  "keeps a password out of ps)" },
 	{ "allow-destructive", 0, FLAGS_EXPORT, FLAG_BOOL, F(allow_destructive), 0, 0, NULL,
 	  "apply schema changes that drop data" },
 	{ "quiet", 'q', FLAGS_BOTH, FLAG_BOOL, F(cfg.quiet), 0, 0, NULL,

@@ -253,8 +253,13 @@ h_server_start(const h_target *t, const char *app, h_server *s, char *err, size_
 	for (int i = 0; i < H_TARGET_MAX_ARGS && t->argv[i] != NULL; i++)
 		argv[n++] = t->argv[i];
 	if (t->export_first) {
-		argv[n++] = "--db";
-		argv[n++] = db;
+		/* tests/pg_run: the binary reads the PostgreSQL URL from the
+		 * environment, as a deployment keeps its password out of ps */
+		const char *url = getenv("DATABASE_URL");
+		if (url == NULL || *url == '\0') {
+			argv[n++] = "--db";
+			argv[n++] = db;
+		}
 	} else {
 		argv[n++] = app;
 	}

@@ -1,0 +1,22 @@
+# PostgreSQL behind the cot_db API (runtime/db_pg.c, libpq): --db
+# postgres://... or DATABASE_URL. Its tests start a private cluster
+# (tests/pg.c: initdb into a temp dir as the postgres user, a free port,
+# the socket in the temp dir) and stop it; the binaries are in PG_BIN.
+PG_INCLUDE = /usr/include/postgresql
+PG_BIN = /usr/lib/postgresql/15/bin
+RUNTIME += runtime/db_pg.c runtime/pgschema.c
+PACKAGES += libpq-dev
+TEST_PACKAGES += postgresql-15
+WARN += -I$(PG_INCLUDE)
+LIBS += -lpq
+DEFS += -DCOT_EXPORT_CFLAGS='"-I$(PG_INCLUDE)"'
+
+build/test_db_pg: tests/test_db_pg.c tests/pg.c tests/pg.h $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_db_pg.c tests/pg.c $(RUNTIME_SAN) -o $@ $(LIBS)
+TEST_BINS += build/test_db_pg
+TEST_CMDS += build/test_db_pg
+build/pg_run: tests/pg_run.c tests/pg.c tests/pg.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Itests tests/pg_run.c tests/pg.c -o $@
+TEST_BINS += build/pg_run
+TEST_CMDS += build/pg_run@build/test_notes@build/cotdev \
+             build/pg_run@build/test_notes@export:build/cotdev
