@@ -529,7 +529,10 @@ crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *,
 	rep->abandoned = false;
 	rep->npcs = 0;
 	f.stack_top = (uintptr_t)__builtin_frame_address(0);
-	f.deadline_ms = crash_budget_ms > 0 ? c->start_ms + crash_budget_ms : 0;
+	/* the budget is the handler's own: from this call, not from when the
+	 * request began -- a slow upload is --idle-timeout's business, and
+	 * counting it here got handlers of large bodies stopped on entry */
+	f.deadline_ms = crash_budget_ms > 0 ? ctx_now_ms() + crash_budget_ms : 0;
 	atomic_init(&f.in_signal, false);
 	volatile int slot = f.deadline_ms > 0 ? crash_register(c, b, f.deadline_ms) : -1;
 	/*
