@@ -12,7 +12,7 @@ DEFS     = -DCOT_HOME='"$(COT_HOME)"'
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 TCC_LIB  = /usr/lib/x86_64-linux-gnu/libtcc.a
-LIBS     = -lmicrohttpd -ljansson -lpthread -ldw
+LIBS     = -lmicrohttpd -ljansson -lpthread -ldw -lz
 DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 
 RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
@@ -20,7 +20,7 @@ RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
            runtime/middleware.c runtime/task.c runtime/symbolize.c \
            runtime/template.c runtime/template_cache.c runtime/static.c \
            runtime/format.c runtime/static_path.c runtime/flags.c \
-           runtime/accesslog.c
+           runtime/accesslog.c runtime/accept.c runtime/compress.c
 DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
            devserver/watcher.c devserver/deps.c devserver/reloader.c \
            devserver/scaffold.c devserver/tcclines.c devserver/file.c
@@ -29,7 +29,7 @@ HEADERS  = $(wildcard runtime/*.h devserver/*.h)
 # Debian packages the build and the tests need.
 # Debian packages `make run` needs; TEST_PACKAGES are added for `make test`.
 PACKAGES = gcc make pkg-config libtcc-dev tcc libmicrohttpd-dev \
-           libinotifytools0-dev libjansson-dev libsqlite3-dev libdw-dev
+           libinotifytools0-dev libjansson-dev libsqlite3-dev libdw-dev zlib1g-dev
 TEST_PACKAGES = libcurl4-openssl-dev curl
 
 # Conformance data from other projects (mustache spec, sqldef cases) lives

@@ -35,6 +35,7 @@
 
 #include "accesslog.h"
 #include "auth.h"
+#include "compress.h"
 #include "health.h"
 #include "internal.h"
 #include "fields.h"
@@ -414,6 +415,7 @@ server_send(server *s, cot_ctx *c)
 	if (c->abandoned)
 		return MHD_NO; /* answered 503 by the watchdog: MHD closes the connection */
 	server_after(s, c);
+	compress_response(c);
 	struct MHD_Response *r;
 	if (c->resp_fd > 0) { /* MHD closes the fd when done */
 		r = MHD_create_response_from_fd_at_offset64(c->resp_fd_len, c->resp_fd,
