@@ -71,6 +71,7 @@ static struct {
 	char path[PATH_MAX];
 	int format;
 	atomic_ulong dropped;
+	atomic_bool urgent;        /* an error: write everything now */
 	unsigned long dropped_told;
 } accesslog = {
 	.reg_mu = PTHREAD_MUTEX_INITIALIZER,
@@ -182,10 +183,13 @@ accesslog_writer(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		int rc = pthread_cond_timedwait(&accesslog.wake, &accesslog.reg_mu, &until);
+		int rc = 0;
+		if (!atomic_load(&accesslog.urgent))
+			rc = pthread_cond_timedwait(&accesslog.wake, &accesslog.reg_mu, &until);
 		pthread_mutex_unlock(&accesslog.reg_mu);
-		/* woken: a buffer filled; timed out: time to write what there is */
-		accesslog_drain(rc == ETIMEDOUT);
+		/* woken: a buffer filled, or an error wants out now; timed out:
+		 * time to write what there is */
+		accesslog_drain(rc == ETIMEDOUT || atomic_exchange(&accesslog.urgent, false));
 		pthread_mutex_lock(&accesslog.reg_mu);
 	}
 	pthread_mutex_unlock(&accesslog.reg_mu);
@@ -292,6 +296,18 @@ accesslog_append(const char *line, size_t len)
 	pthread_mutex_unlock(&b->mu);
 	if (wake)
 		pthread_cond_signal(&accesslog.wake);
+}
+
+/* Asks the writer to write every buffer now, without waiting for it: an
+ * error line and its request's access line should be seen at once, but
+ * the worker that saw the error must not block on the output. */
+static void
+accesslog_urgent(void)
+{
+	pthread_mutex_lock(&accesslog.reg_mu);
+	atomic_store(&accesslog.urgent, true);
+	pthread_cond_signal(&accesslog.wake);
+	pthread_mutex_unlock(&accesslog.reg_mu);
 }
 
 /* ==== lines ============================================================= */
@@ -441,6 +457,8 @@ accesslog_request(const accesslog_request_info *r)
 	}
 	*o.p++ = '\n';
 	accesslog_append(line, (size_t)(o.p - line));
+	if (r->status >= 500 && accesslog.started)
+		accesslog_urgent();
 }
 
 void
@@ -483,7 +501,8 @@ accesslog_error(const char *method, const char *path, const char *request_id,
 		free(line);
 	}
 	/* an error is worth seeing now, with the lines before it */
-	accesslog_flush();
+	if (accesslog.started)
+		accesslog_urgent();
 }
 
 /* ==== open, reopen, flush ============================================== */

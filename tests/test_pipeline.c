@@ -273,22 +273,50 @@ stamp_of(const h_resp *r, const char *name)
 	return t;
 }
 
-/* The server's log line holding `id` (malloc'd), waiting for it; or NULL. */
+/* The access line among out: the last line that ends with id (malloc'd). */
+static char *
+log_line_in(const char *out, const char *id)
+{
+	char *line = NULL;
+	for (const char *p = out; p != NULL && (p = strstr(p, id)) != NULL; p += strlen(id)) {
+		if (p[strlen(id)] != '\n' && p[strlen(id)] != '\0')
+			continue;
+		const char *start = p;
+		while (start > out && start[-1] != '\n')
+			start--;
+		free(line);
+		line = strndup(start, (size_t)(p - start) + strlen(id));
+	}
+	return line;
+}
+
+typedef struct {
+	h_server *s;
+	const char *id;
+} log_wait;
+
+static bool
+log_has_line(void *arg)
+{
+	log_wait *w = arg;
+	char *out = h_server_output(w->s, NULL);
+	char *line = log_line_in(out, w->id);
+	free(out);
+	free(line);
+	return line != NULL;
+}
+
+/* The server's access line for `id` (malloc'd), waiting for it; or NULL.
+ * Lines are written in batches (runtime/accesslog.c): a crash's trace,
+ * which names the id too, may come out before the request's access line. */
 static char *
 log_line(h_server *s, const char *id)
 {
-	if (id == NULL || !h_server_wait_output(s, 0, id, H_DEADLINE_MS))
+	log_wait w = { s, id };
+	if (id == NULL || !h_wait_for(log_has_line, &w, H_DEADLINE_MS))
 		return NULL;
-	char *out = h_server_output(s, NULL), *line = NULL;
-	/* the access line is the one that ends with the id */
-	for (char *p = out; p != NULL && (p = strstr(p, id)) != NULL; p += strlen(id)) {
-		if (p[strlen(id)] != '\n' && p[strlen(id)] != '\0')
-			continue;
-		char *start = p;
-		while (start > out && start[-1] != '\n')
-			start--;
-		line = strndup(start, (size_t)(p - start) + strlen(id));
-	}
+	char *out = h_server_output(s, NULL);
+	char *line = log_line_in(out, id);
 	free(out);
 	return line;
 }
