@@ -331,6 +331,8 @@ start_unread(int *out_fd, int *port)
 			h_path(db, sizeof(db), "%s/app.db", app);
 			if (chdir(app) != 0)
 				_exit(127);
+			/* the app secret `cotdev new` wrote (runtime/secret.c) */
+			setenv("COT_SECRET_FILE", ".cot-secret", 0);
 			execl(bin, bin, "--port", "0", "--threads", "1", "--db", db, (char *)NULL);
 		} else {
 			const char *cot = target.cotdev;
