@@ -15,10 +15,14 @@
  *   2. the file's declared libraries, each looked up in its own handle
  *      (dlopen'ed RTLD_LOCAL by libs.c) and accepted only from that
  *      library's own object, as a linker would;
- *   3. the C library (libc, libm, the dynamic loader) and jansson, which
- *      cot.h exposes: taken from RTLD_DEFAULT as the dynamic linker would
- *      bind them (so under ASan, malloc is ASan's), when libc, libm or
- *      jansson defines the name;
+ *   3. the C library and jansson, which cot.h exposes: taken from
+ *      RTLD_DEFAULT as the dynamic linker would bind them (so under ASan,
+ *      malloc is ASan's), when libc, libm, libpthread, libdl or jansson
+ *      defines the name. "The C library" is every object glibc itself
+ *      maps: its libraries, the dynamic loader, and the kernel's vDSO,
+ *      where glibc binds time() and gettimeofday() (IFUNCs) -- so the
+ *      object an address lands in is judged by what it is, not by the
+ *      library the name was looked up in;
  *   4. anything else is an error naming where the file first uses the
  *      symbol and, when it can be found, the library to declare.
  *
@@ -31,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "ctoken.h"
 #include "file.h"
@@ -43,15 +48,20 @@ void *__wrap_dlsym(void *handle, const char *name);
  * it, under the reloader lock, and libtcc runs on that thread. */
 static linkcheck_scope *linkcheck_current;
 
-/* Objects whose symbols every file may use, by their file name's start. */
+/* Objects whose symbols every file may use, by their file name's start:
+ * glibc's own (the parts libs.c never loads: libc, libm, libpthread, libdl,
+ * librt, libutil; libm's libmvec; the dynamic loader; the vDSO, also found
+ * by address below), jansson, and what gcc or the sanitizers put in every
+ * program. */
 static const char *const linkcheck_base_names[] = {
-	"libc.so", "libm.so", "ld-linux", "libjansson.so", "libasan.so", "libubsan.so",
-	"libgcc_s.so", "libmvec.so", NULL,
+	"libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so",
+	"libmvec.so", "ld-linux", "linux-vdso", "linux-gate", "libjansson.so",
+	"libasan.so", "libubsan.so", "libgcc_s.so", NULL,
 };
 
 /* Handles of the objects that define the "always there" names. */
 static const char *const linkcheck_base_libs[] = {
-	"libc.so.6", "libm.so.6", "libjansson.so.4", NULL,
+	"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "libjansson.so.4", NULL,
 };
 
 void *
@@ -188,22 +198,33 @@ linkcheck_reject(linkcheck_scope *s, const char *name, const char *found_in)
 
 /* ==== the policy ======================================================= */
 
-/* The file name of the object defining address a ("" for the program). */
+/* The file name of the object defining address a ("" for the program);
+ * *vdso tells whether that object is the kernel's vDSO. */
 static const char *
-linkcheck_object_of(void *a)
+linkcheck_object_of(void *a, bool *vdso)
 {
 	Dl_info info;
 	struct link_map *map = NULL;
+	*vdso = false;
 	if (dladdr1(a, &info, (void **)&map, RTLD_DL_LINKMAP) == 0 || map == NULL)
 		return NULL;
+	/* the vDSO by its address, whatever the loader names it on this arch */
+	unsigned long ehdr = getauxval(AT_SYSINFO_EHDR);
+	*vdso = ehdr != 0 && (unsigned long)info.dli_fbase == ehdr;
 	return map->l_name;
 }
 
+/* True when address a lies in an object every file may use: glibc's own
+ * (the vDSO included), jansson, the program's copies of libc data. */
 static bool
-linkcheck_is_base_object(const char *path)
+linkcheck_is_base_addr(void *a)
 {
+	bool vdso;
+	const char *path = a ? linkcheck_object_of(a, &vdso) : NULL;
 	if (path == NULL)
 		return false;
+	if (vdso)
+		return true;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	if (*base == '\0')
@@ -214,11 +235,12 @@ linkcheck_is_base_object(const char *path)
 	return false;
 }
 
-/* True when libc, libm or jansson defines `name` itself. */
+/* True when glibc (libc, libm, libpthread, libdl) or jansson defines `name`
+ * itself; the address may be in the vDSO (an IFUNC like time). */
 static bool
 linkcheck_in_base(const char *name)
 {
-	static void *handles[8];
+	static void *handles[sizeof(linkcheck_base_libs) / sizeof(linkcheck_base_libs[0])];
 	static bool opened;
 	if (!opened) {
 		for (int i = 0; linkcheck_base_libs[i] != NULL; i++)
@@ -227,7 +249,7 @@ linkcheck_in_base(const char *name)
 	}
 	for (int i = 0; linkcheck_base_libs[i] != NULL; i++) {
 		void *a = handles[i] ? __real_dlsym(handles[i], name) : NULL;
-		if (a != NULL && linkcheck_is_base_object(linkcheck_object_of(a)))
+		if (a != NULL && linkcheck_is_base_addr(a))
 			return true;
 	}
 	return false;
@@ -260,11 +282,12 @@ linkcheck_resolve(linkcheck_scope *s, const char *name, void **addr)
 		if ((*addr = libs_own_symbol(s->libs->pkgs[i], name)) != NULL)
 			return 0;
 	void *a = __real_dlsym(RTLD_DEFAULT, name);
-	const char *obj = a ? linkcheck_object_of(a) : NULL;
+	bool vdso;
+	const char *obj = a ? linkcheck_object_of(a, &vdso) : NULL;
 	if (linkcheck_in_base(name)) {
 		/* bind as the dynamic linker would (ASan's malloc, the program's
-		 * copy of stdout), else libc's own */
-		*addr = a != NULL && linkcheck_is_base_object(obj) ? a : NULL;
+		 * copy of stdout, the vDSO's time), else libc's own */
+		*addr = linkcheck_is_base_addr(a) ? a : NULL;
 		if (*addr == NULL)
 			for (int i = 0; linkcheck_base_libs[i] != NULL && *addr == NULL; i++) {
 				void *h = dlopen(linkcheck_base_libs[i], RTLD_LAZY | RTLD_NOLOAD);

@@ -1,8 +1,8 @@
 /*
  * linkcheck.h -- which symbols one file may link against: cot's API, the C
- * library (libc, libm), jansson, the libraries it declares with COT_LIBS,
- * and the app's shared code in lib/. Nothing else, even where the process
- * happens to have it loaded.
+ * library (libc, libm, libpthread, libdl, the vDSO), jansson, the libraries
+ * it declares with COT_LIBS, and the app's shared code in lib/. Nothing
+ * else, even where the process happens to have it loaded.
  */
 #ifndef COT_LINKCHECK_H
 #define COT_LINKCHECK_H

@@ -13,7 +13,10 @@
  *   - dev only: lib/util.c edited under load from two client threads, then
  *     broken and fixed: no failed and no stale answers, the broken file's
  *     error (lib/util.c:LINE) on both handlers' routes, other routes serving;
- *   - the export's package line lists libsodium23, zlib1g and libcurl.
+ *   - the export's package line lists libsodium23, zlib1g and libcurl;
+ *   - libc needs no declaration even where glibc binds it to the vDSO:
+ *     time(), gettimeofday() and clock_gettime() (regression: they were
+ *     once refused as symbols of linux-vdso.so.1).
  *
  * usage: test_libs COTDEV | test_libs export:COTDEV
  */
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -223,6 +227,31 @@ static const char crypto_c[] =
 	"\tCOT_GET(\"/fetch/:port\", fetch),\n"
 	")\n";
 
+/* libc functions that glibc answers from the vDSO (time and gettimeofday
+ * are IFUNCs resolving into linux-vdso.so.1), plus libpthread's: part of
+ * the C library, so no COT_LIBS. Answers the three clocks' seconds. */
+static const char clock_c[] =
+	"#include <cot.h>\n"
+	"#include <pthread.h>\n"
+	"#include <sys/time.h>\n"
+	"#include <time.h>\n"
+	"\n"
+	"static cot_result\n"
+	"clocks(cot_ctx *c)\n"
+	"{\n"
+	"\tstruct timeval tv;\n"
+	"\tstruct timespec ts, mono;\n"
+	"\ttime_t t = time(NULL);\n"
+	"\tif (gettimeofday(&tv, NULL) != 0 || clock_gettime(CLOCK_REALTIME, &ts) != 0 ||\n"
+	"\t    clock_gettime(CLOCK_MONOTONIC, &mono) != 0)\n"
+	"\t\treturn cot_fail(c, 500, \"a clock failed\");\n"
+	"\treturn cot_text(c, 200, \"time %lld gettimeofday %lld clock_gettime %lld thread %d\\n\",\n"
+	"\t                (long long)t, (long long)tv.tv_sec, (long long)ts.tv_sec,\n"
+	"\t                pthread_self() != 0);\n"
+	"}\n"
+	"\n"
+	"COT_ROUTES(COT_GET(\"/clock\", clocks),)\n";
+
 /* Uses zlib without declaring it (cotdev loads libz through libdw). */
 static const char undeclared_zlib[] =
 	"#include <cot.h>\n"
@@ -280,6 +309,7 @@ make_app(void)
 	h_write_app_file(app, "handlers/a.c", user_a);
 	h_write_app_file(app, "handlers/b.c", user_b);
 	h_write_app_file(app, "handlers/crypto.c", crypto_c);
+	h_write_app_file(app, "handlers/clock.c", clock_c);
 	return 0;
 }
 
@@ -297,6 +327,28 @@ body_has(const char *path, long status, const char *needle)
 	return ok;
 }
 
+/* The clocks /clock read lie between the test's own reads around it. */
+static bool
+clocks_answer(void)
+{
+	h_resp r;
+	time_t before = time(NULL);
+	long st = h_get(&srv, "/clock", &r);
+	time_t after = time(NULL);
+	long long t[3] = { 0, 0, 0 };
+	int thread = 0;
+	bool ok = st == 200 && r.body != NULL &&
+	          sscanf(r.body, "time %lld gettimeofday %lld clock_gettime %lld thread %d",
+	                 &t[0], &t[1], &t[2], &thread) == 4 && thread == 1;
+	for (int i = 0; i < 3 && ok; i++)
+		ok = t[i] >= (long long)before && t[i] <= (long long)after;
+	if (!ok)
+		printf("# GET /clock [%lld..%lld] -> %ld %s\n", (long long)before,
+		       (long long)after, st, r.body ? r.body : r.err);
+	h_resp_free(&r);
+	return ok;
+}
+
 static void
 test_libraries(void)
 {
@@ -310,6 +362,8 @@ test_libraries(void)
 	T_CHECK("libcurl: a request to a second server", body_has(path, 200, "200 peer says 7"));
 	T_CHECK("lib/util.c shared by handlers/a.c", body_has("/a", 200, "a 42 v1"));
 	T_CHECK("... and handlers/b.c", body_has("/b", 200, "b 10 v1"));
+	T_CHECK("libc through the vDSO: time, gettimeofday, clock_gettime, no COT_LIBS",
+	        clocks_answer());
 }
 
 /* Runs `cotdev ARGS... app`, returns the exit code; output in r. */
