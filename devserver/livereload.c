@@ -513,9 +513,12 @@ livereload_tag(cot_ctx *c)
 	const char *files = arena_printf(&c->mem, "%s%s%s", handler,
 	                                 *handler && c->rendered ? " " : "",
 	                                 c->rendered ? c->rendered : "");
+	/* HEAD answers what GET would, Content-Length included */
+	const char *method = c->method == NULL ? ""
+	                     : strcmp(c->method, "HEAD") == 0 ? "GET" : c->method;
 	return arena_printf(&c->mem, "<script src=\"/_cot/live.js\" data-request-id=\"%s\" "
 	                    "data-method=\"%s\" data-status=\"%d\" data-files=\"%s\"></script>",
-	                    c->request_id, livereload_attr(c, c->method ? c->method : ""),
+	                    c->request_id, livereload_attr(c, method),
 	                    c->status, livereload_attr(c, files));
 }
 

@@ -7,6 +7,9 @@ TEST_PACKAGES += wrk bc valgrind
 # The export compiles exactly the runtime the dev server is built from and
 # links the same libraries (never DEV_LIBS); both are baked into cotdev.
 DEFS      += -DCOT_EXPORT_RUNTIME='"$(RUNTIME)"' -DCOT_EXPORT_LIBS='"$(LIBS)"'
+# Both lists are baked into export.o: it must be rebuilt when a make file
+# adds a runtime source or a library (else exports miss the new file).
+$(call opt_objs,devserver/export.c) $(call san_objs,devserver/export.c): $(MAKEFILE_LIST)
 
 build/test_export: tests/test_export.c tests/t.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_export.c -o $@

@@ -98,9 +98,9 @@ compress_has_header(const cot_ctx *c, const char *name)
 }
 
 void
-compress_response(cot_ctx *c)
+compress_response(cot_ctx *c, size_t app_len)
 {
-	if (c->resp_fd > 0 || c->resp_len < COMPRESS_MIN_BYTES || c->resp_body == NULL ||
+	if (c->resp_fd > 0 || app_len < COMPRESS_MIN_BYTES || c->resp_body == NULL ||
 	    c->status < 200 || c->status == 204 || c->status == 206 || c->status == 304 ||
 	    c->resp_len > (size_t)UINT32_MAX || !compress_type(c->content_type) ||
 	    compress_has_header(c, "Content-Encoding"))

@@ -22,9 +22,11 @@ bool compress_type(const char *content_type);
  * Gzips c's in-memory body in place (in the request arena) when the client
  * accepts gzip, the type is text, the body is large enough and the handler
  * did not set a Content-Encoding itself; adds Content-Encoding and Vary.
- * A file response (cot_file), 1xx/204/206/304 and HEAD-less bodies stay.
+ * A file response (cot_file) and 1xx/204/206/304 stay. app_len is the
+ * body's length as the app made it: the size threshold applies to that, so
+ * what the dev server adds to a page (its script) changes nothing.
  */
-void compress_response(cot_ctx *c);
+void compress_response(cot_ctx *c, size_t app_len);
 
 /* gzip of in[0..len) into a malloc'd buffer; NULL if it does not shrink. */
 unsigned char *compress_gzip(const void *in, size_t len, size_t *outlen);

@@ -405,8 +405,12 @@ server_after(server *s, cot_ctx *c)
 		cot_set_header(c, "Access-Control-Allow-Origin", s->cfg.cors_origin);
 		cot_set_header(c, "Vary", "Origin");
 	}
+	/* gzip is decided on the app's own body, before the dev server adds
+	 * its script: dev and the export then answer with the same headers */
+	size_t app_len = c->resp_len;
 	if (s->cfg.dev_finish != NULL)
 		s->cfg.dev_finish(c);
+	compress_response(c, app_len);
 }
 
 static enum MHD_Result
@@ -415,7 +419,6 @@ server_send(server *s, cot_ctx *c)
 	if (c->abandoned)
 		return MHD_NO; /* answered 503 by the watchdog: MHD closes the connection */
 	server_after(s, c);
-	compress_response(c);
 	struct MHD_Response *r;
 	if (c->resp_fd > 0) { /* MHD closes the fd when done */
 		r = MHD_create_response_from_fd_at_offset64(c->resp_fd_len, c->resp_fd,

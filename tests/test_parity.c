@@ -574,8 +574,7 @@ typedef struct side {
 	char *hdrs;         /* canonical header lines (see canon_headers) */
 } side;
 
-#define LR_PREFIX "<script src=\"/_cot/live.js\" data-request-id=\""
-#define LR_SUFFIX "\"></script>"
+#define LR_TAG "<script src=\"/_cot/live.js\""
 #define ID_MARK "{request-id}"
 #define CSRF_PREFIX "name=\"_csrf\" value=\""
 #define CSRF_MARK "{csrf-token-of-the-session-43-characters--}" /* same length */
@@ -665,6 +664,13 @@ canon_headers(const side *s, const char *path, bool dev)
 		p = eol;
 		if (!strcmp(name, "date") || !strcmp(name, "x-request-id") ||
 		    !strcmp(name, "content-length"))
+			continue;
+		/* Whether an answer could be gzipped follows its body, which differs by
+		 * design on error pages (dev shows the trace); and the export serves
+		 * static text from .gz siblings it made at start, dev reads files as
+		 * they are. test_compress checks Vary on each server. */
+		if (!strcmp(name, "vary") && !strcmp(value, "Accept-Encoding") &&
+		    (is_static(path) || s->r.status >= 400))
 			continue;
 		if (is_static(path) && !strcmp(name, "etag")) {
 			char *dash = strchr(value, '-');
@@ -756,14 +762,10 @@ normalize(side *s, const char *path, bool dev)
 		free(s->body);
 		s->body = b;
 	}
-	if (dev && s->type && strncmp(s->type, "text/html", 9) == 0) {
-		size_t before = s->len;
-		char *b = replace_all(s->body, &s->len, LR_PREFIX ID_MARK LR_SUFFIX, "");
-		free(s->body);
-		s->body = b;
-		if (before - s->len == strlen(LR_PREFIX ID_MARK LR_SUFFIX))
-			s->stripped = strlen(LR_PREFIX) + strlen(s->id) + strlen(LR_SUFFIX);
-	}
+	/* dev's live-reload script tag, whatever it carries (the request id,
+	 * and for the morph the method, status and files of the page) */
+	if (dev && s->type && strncmp(s->type, "text/html", 9) == 0)
+		strip_span(s, LR_TAG, "</script>");
 	if (dev)
 		strip_console(s);
 	s->hdrs = canon_headers(s, path, dev);
