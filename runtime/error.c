@@ -327,7 +327,9 @@ error_respond_as(cot_ctx *c, int status, const char *code, const char *detail,
 	c->status = status;
 	c->responded = true;
 	c->resp_body = NULL;
-	c->error_trace = trace;
+	/* kept past this call (the dev console reads it when the request ends):
+	 * a copy, since callers may pass a buffer of their own stack */
+	c->error_trace = trace != NULL ? arena_strdup(&c->mem, trace) : NULL;
 	c->content_type_fixed = false; /* the error body has its own type */
 	const char *accept = form_header(c, "Accept"); /* tests set req_headers */
 	switch (error_negotiate(accept)) {
