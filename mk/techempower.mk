@@ -12,4 +12,5 @@ build/te_sqlite_loop: tests/bench/te_sqlite_loop.c | build
 BENCH_BINS += build/te_sqlite_loop
 .PHONY: bench-techempower
 bench-techempower: test-deps build/cotdev build/bare_hello build/te_sqlite_loop
+	$(call install_missing,sqlite3,)
 	tests/bench/bench_techempower.sh
