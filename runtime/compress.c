@@ -6,9 +6,8 @@
  * static files are compressed once, not per request: static.c serves a
  * name.gz (or .br) sibling that is at least as new as the file, and the
  * exported binary writes those siblings for its embedded text files when
- * it starts (app_main.c). gzip only: Debian's libbrotli compresses text
- * ~15% smaller but at the speed that pays off only for static files, which
- * can be shipped as .br by the app.
+ * it starts (app_main.c). gzip only: brotli was not measured here; an app
+ * can ship .br siblings of its static files, which static.c serves.
  *
  * "Vary: Accept-Encoding" goes on every response that could have been
  * compressed, also when this client did not ask, so a shared cache never
@@ -23,8 +22,10 @@
 #include "accept.h"
 #include "compress.h"
 
-/* Level 5: measured on the template's pages, within 3% of level 9's size
- * at less than half its time (zlib's default 6 sits in between). */
+/* Level 5: on the template's app.css and pages together (14.6 KB), zlib
+ * gave 4565 bytes at level 5, 4557 at 6 and 4559 at 9, in 84, 95 and 105 us
+ * (one run, Debian 12's zlib through Python): the size stops shrinking
+ * past 5, the time does not stop growing. */
 #define COMPRESS_LEVEL 5
 
 bool
