@@ -4,4 +4,5 @@
 build/test_compress: tests/test_compress.c tests/harness.c tests/harness.h tests/t.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -lz
 TEST_BINS += build/test_compress
-TEST_CMDS += build/test_compress@build/cotdev build/test_compress@export:build/cotdev
+TEST_CMDS += build/test_compress@build/cotdev build/test_compress@build/cotdev-san \
+             build/test_compress@export:build/cotdev
