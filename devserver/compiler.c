@@ -18,6 +18,9 @@
  */
 #include <libtcc.h>
 #include <stdarg.h>
+#include <ctype.h>
+#include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,9 +187,54 @@ compiler_format(const char *raw)
 
 /* ==== compiling ======================================================== */
 
+/* Steps back from p over blanks (and newlines); returns the new position. */
+static const char *
+compiler_back_blanks(const char *src, const char *p)
+{
+	while (p > src && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r'))
+		p--;
+	return p;
+}
+
+/* Whether the identifier ending at p (exclusive) is `name`. */
+static bool
+compiler_ident_before(const char *src, const char *p, const char *name)
+{
+	size_t n = strlen(name);
+	return (size_t)(p - src) >= n && strncmp(p - n, name, n) == 0 &&
+	       (p - (ptrdiff_t)n == src || !(isalnum((unsigned char)p[-(ptrdiff_t)n - 1]) ||
+	                                     p[-(ptrdiff_t)n - 1] == '_'));
+}
+
 /*
- * Line of the `COT_<METHOD>("pattern"` that declares a route, searched in
- * the source after COT_ROUTES; 0 if not found (a route built by a macro).
+ * Whether the pattern literal at p is the one of route r: written as
+ * COT_<METHOD>("pattern", ...) or COT_ROUTE("METHOD", "pattern", ...), so
+ * that GET /notes and POST /notes each get their own line.
+ */
+static bool
+compiler_route_at(const char *src, const char *p, const cot_route *r)
+{
+	const char *q = compiler_back_blanks(src, p);
+	char macro[64];
+	if (q > src && q[-1] == '(') {
+		snprintf(macro, sizeof(macro), "COT_%s", r->method);
+		return compiler_ident_before(src, compiler_back_blanks(src, q - 1), macro);
+	}
+	if (q <= src || q[-1] != ',')
+		return false;
+	char lit[64];
+	int n = snprintf(lit, sizeof(lit), "\"%s\"", r->method);
+	q = compiler_back_blanks(src, q - 1);
+	if (q - src < n || strncmp(q - n, lit, (size_t)n) != 0)
+		return false;
+	q = compiler_back_blanks(src, q - n);
+	return q > src && q[-1] == '(' &&
+	       compiler_ident_before(src, compiler_back_blanks(src, q - 1), "COT_ROUTE");
+}
+
+/*
+ * Line of the route macro that declares r, searched in the source after
+ * COT_ROUTES; 0 if not found (a route built by another macro).
  */
 static int
 compiler_route_line(const char *src, const cot_route *r)
@@ -195,10 +243,7 @@ compiler_route_line(const char *src, const cot_route *r)
 	char needle[512];
 	snprintf(needle, sizeof(needle), "\"%s\"", r->pattern);
 	for (const char *p = start ? start : src; (p = strstr(p, needle)) != NULL; p++) {
-		const char *q = p; /* the route macro must precede the pattern */
-		while (q > src && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n' || q[-1] == '('))
-			q--;
-		if (q - src < 4 || q[-1] < 'A' || q[-1] > 'Z')
+		if (!compiler_route_at(src, p, r))
 			continue;
 		int line = 1;
 		for (const char *c = src; c < p; c++)

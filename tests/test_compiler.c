@@ -41,6 +41,39 @@ compile(const char *path, const char *src, compiler_module *m, char **error)
 	return compiler_compile(path, &opts, m, error);
 }
 
+/* One pattern under several methods: each route gets its own line, not the
+ * first line that names the pattern (cotdev routes, traces, errors). */
+static void
+test_route_lines(void)
+{
+	compiler_module m;
+	char *error;
+	int rc = compile("handlers/lines.c",
+	                 "#include <cot.h>\n"
+	                 "static cot_result h(cot_ctx *c) { return cot_text(c, 200, \"x\"); }\n"
+	                 "COT_ROUTES(\n"
+	                 "\tCOT_GET(\"/n\", h),\n"              /* 4 */
+	                 "\tCOT_GET(\"/n/new\", h),\n"          /* 5 */
+	                 "\tCOT_POST(\"/n\", h),\n"             /* 6 */
+	                 "\tCOT_ROUTE(\"PATCH\", \"/n\", h),\n" /* 7 */
+	                 "\tCOT_DELETE(\n\t\t\"/n\", h),\n"      /* 8, pattern on 9 */
+	                 ")\n",
+	                 &m, &error);
+	T_CHECK("one pattern, several methods: compiles", rc == 0 && m.table != NULL &&
+	                                                  m.table->nroutes == 5);
+	if (rc != 0 || m.table == NULL || m.table->nroutes != 5) {
+		free(error);
+		return;
+	}
+	T_CHECK("GET /n on line 4", m.table->routes[0].line == 4);
+	T_CHECK("GET /n/new on line 5", m.table->routes[1].line == 5);
+	T_CHECK("POST /n on its own line 6, not GET's", m.table->routes[2].line == 6);
+	T_CHECK("COT_ROUTE(\"PATCH\", \"/n\") on line 7", m.table->routes[3].line == 7);
+	T_CHECK("DELETE with its pattern on the next line: the pattern's line 9",
+	        m.table->routes[4].line == 9);
+	compiler_module_free(&m);
+}
+
 static void
 test_good(void)
 {
@@ -305,6 +338,7 @@ main(void)
 	}
 	mkdir("handlers", 0755);
 	test_good();
+	test_route_lines();
 	test_errors();
 	test_format();
 	if (chdir(old) != 0)
