@@ -122,19 +122,25 @@ accesslog_tell_dropped(void)
 	accesslog_write_all(line, (size_t)n);
 }
 
+/* Hands b's filling buffer to the writer (b->mu held, b->out empty). */
+static void
+accesslog_swap(accesslog_buf *b)
+{
+	char *t = b->out;
+	b->out = b->fill;
+	b->out_len = b->fill_len;
+	b->fill = t;
+	b->fill_len = 0;
+}
+
 /* Writes what b has: its handed-over buffer, and with `all` its filling one
  * too. Holds write_mu; takes b->mu only to swap, never while writing. */
 static void
 accesslog_drain_buf(accesslog_buf *b, bool all)
 {
 	pthread_mutex_lock(&b->mu);
-	if (b->out_len == 0 && all && b->fill_len > 0) {
-		char *t = b->out;
-		b->out = b->fill;
-		b->out_len = b->fill_len;
-		b->fill = t;
-		b->fill_len = 0;
-	}
+	if (b->out_len == 0 && all && b->fill_len > 0)
+		accesslog_swap(b);
 	if (b->out_len == 0) {
 		pthread_mutex_unlock(&b->mu);
 		return;
@@ -284,11 +290,7 @@ accesslog_append(const char *line, size_t len)
 			atomic_fetch_add(&accesslog.dropped, 1);
 			return;
 		}
-		char *t = b->out;
-		b->out = b->fill;
-		b->out_len = b->fill_len;
-		b->fill = t;
-		b->fill_len = 0;
+		accesslog_swap(b);
 		wake = true;
 	}
 	memcpy(b->fill + b->fill_len, line, len);

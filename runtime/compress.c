@@ -132,22 +132,13 @@ compress_gzip(const void *in, size_t len, size_t *outlen)
 	return out;
 }
 
-static bool
-compress_has_header(const cot_ctx *c, const char *name)
-{
-	for (const header_kv *h = c->resp_headers; h != NULL; h = h->next)
-		if (strcasecmp(h->name, name) == 0)
-			return true;
-	return false;
-}
-
 void
 compress_response(cot_ctx *c, size_t app_len)
 {
 	if (c->resp_fd > 0 || app_len < COMPRESS_MIN_BYTES || c->resp_body == NULL ||
 	    c->status < 200 || c->status == 204 || c->status == 206 || c->status == 304 ||
 	    c->resp_len > (size_t)UINT32_MAX || !compress_type(c->content_type) ||
-	    compress_has_header(c, "Content-Encoding"))
+	    response_has_header(c, "Content-Encoding"))
 		return;
 	cot_set_header(c, "Vary", "Accept-Encoding");
 	if (accept_q(cot_header(c, "Accept-Encoding"), "gzip", "x-gzip") <= 0)

@@ -375,6 +375,7 @@ int server_bind(const server_config *cfg, char *err, size_t errlen);
 server *server_start(const server_config *cfg, char *err, size_t errlen);
 int server_parse_size(const char *s, size_t *out);
 int server_port(const server *s);
+bool response_has_header(const cot_ctx *c, const char *name);
 int server_wait_stop(const sigset_t *stop);
 void server_drain_delay(server *s, int delay_ms);
 long server_drain(server *s, int timeout_ms, const sigset_t *interrupt);

@@ -288,3 +288,13 @@ cot_vfail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt
 	error_respond(c, status, detail, trace);
 	return (cot_result){ status };
 }
+
+/* Whether the response has a header `name` (any case) so far. */
+bool
+response_has_header(const cot_ctx *c, const char *name)
+{
+	for (const header_kv *h = c->resp_headers; h != NULL; h = h->next)
+		if (strcasecmp(h->name, name) == 0)
+			return true;
+	return false;
+}

@@ -360,15 +360,6 @@ server_special(server *s, cot_ctx *c, enum MHD_Result *ret)
 	return 1;
 }
 
-static bool
-server_has_header(const cot_ctx *c, const char *name)
-{
-	for (const header_kv *h = c->resp_headers; h != NULL; h = h->next)
-		if (strcasecmp(h->name, name) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Security headers on every response; the others only matter for
  * documents (framing, the referrer of what a page loads, what a page may
@@ -401,7 +392,7 @@ server_after(server *s, cot_ctx *c)
 {
 	middleware_after(c);
 	session_finish(c); /* Set-Cookie when the session changed */
-	if (s->cfg.cors_origin != NULL && !server_has_header(c, "Access-Control-Allow-Origin")) {
+	if (s->cfg.cors_origin != NULL && !response_has_header(c, "Access-Control-Allow-Origin")) {
 		cot_set_header(c, "Access-Control-Allow-Origin", s->cfg.cors_origin);
 		cot_set_header(c, "Vary", "Origin");
 	}
@@ -435,7 +426,7 @@ server_send(server *s, cot_ctx *c)
 	bool html = c->content_type != NULL && strncmp(c->content_type, "text/html", 9) == 0;
 	size_t nsecure = html ? sizeof(server_secure_headers) / sizeof(server_secure_headers[0]) : 1;
 	for (size_t i = 0; i < nsecure; i++)
-		if (!server_has_header(c, server_secure_headers[i][0]))
+		if (!response_has_header(c, server_secure_headers[i][0]))
 			MHD_add_response_header(r, server_secure_headers[i][0],
 			                        server_secure_headers[i][1]);
 	if (c->content_type != NULL)
