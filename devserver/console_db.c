@@ -40,7 +40,7 @@ console_db_init(const char *path)
 }
 
 static sqlite3 *
-cdb_open(char *err, size_t errlen)
+console_db_open(char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(cdb_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
@@ -56,14 +56,14 @@ cdb_open(char *err, size_t errlen)
 
 /* "name" with inner quotes doubled, for an identifier in SQL. */
 static char *
-cdb_quote(const char *name)
+console_db_quote(const char *name)
 {
 	return sqlite3_mprintf("\"%w\"", name);
 }
 
 /* The first column of the first row of sql (with one text parameter). */
 static long long
-cdb_count(sqlite3 *db, const char *sql)
+console_db_count(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
 	long long n = -1;
@@ -75,7 +75,7 @@ cdb_count(sqlite3 *db, const char *sql)
 
 /* A cell as JSON: numbers as numbers, text cut to DB_CELL_MAX, blobs as a size. */
 static json_t *
-cdb_cell(sqlite3_stmt *st, int i)
+console_db_cell(sqlite3_stmt *st, int i)
 {
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
@@ -97,13 +97,13 @@ cdb_cell(sqlite3_stmt *st, int i)
 
 /* Rows of a query as arrays (new reference). */
 static json_t *
-cdb_rows(sqlite3_stmt *st)
+console_db_rows(sqlite3_stmt *st)
 {
 	json_t *rows = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *row = json_array();
 		for (int i = 0; i < sqlite3_column_count(st); i++)
-			json_array_append_new(row, cdb_cell(st, i));
+			json_array_append_new(row, console_db_cell(st, i));
 		json_array_append_new(rows, row);
 	}
 	return rows;
@@ -111,9 +111,9 @@ cdb_rows(sqlite3_stmt *st)
 
 /* PRAGMA-style query of one table, rows as objects by column name. */
 static json_t *
-cdb_pragma(sqlite3 *db, const char *pragma, const char *table)
+console_db_pragma(sqlite3 *db, const char *pragma, const char *table)
 {
-	char *q = cdb_quote(table);
+	char *q = console_db_quote(table);
 	char *sql = sqlite3_mprintf("PRAGMA %s(%s)", pragma, q);
 	sqlite3_free(q);
 	sqlite3_stmt *st;
@@ -122,7 +122,7 @@ cdb_pragma(sqlite3 *db, const char *pragma, const char *table)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			json_t *o = json_object();
 			for (int i = 0; i < sqlite3_column_count(st); i++)
-				json_object_set_new(o, sqlite3_column_name(st, i), cdb_cell(st, i));
+				json_object_set_new(o, sqlite3_column_name(st, i), console_db_cell(st, i));
 			json_array_append_new(out, o);
 		}
 		sqlite3_finalize(st);
@@ -133,29 +133,29 @@ cdb_pragma(sqlite3 *db, const char *pragma, const char *table)
 
 /* One table: columns, indexes (with their columns), row count. */
 static json_t *
-cdb_table(sqlite3 *db, const char *name)
+console_db_table(sqlite3 *db, const char *name)
 {
-	json_t *indexes = cdb_pragma(db, "index_list", name);
+	json_t *indexes = console_db_pragma(db, "index_list", name);
 	size_t i;
 	json_t *ix;
 	json_array_foreach(indexes, i, ix) {
-		json_t *cols = cdb_pragma(db, "index_info",
+		json_t *cols = console_db_pragma(db, "index_info",
 		                          json_string_value(json_object_get(ix, "name")));
 		json_object_set_new(ix, "columns", cols);
 	}
-	char *q = cdb_quote(name);
+	char *q = console_db_quote(name);
 	char *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
-	long long rows = sql ? cdb_count(db, sql) : -1;
+	long long rows = sql ? console_db_count(db, sql) : -1;
 	sqlite3_free(sql);
 	sqlite3_free(q);
 	return json_pack("{s:s,s:o,s:o,s:I}", "name", name, "columns",
-	                 cdb_pragma(db, "table_xinfo", name), "indexes", indexes,
+	                 console_db_pragma(db, "table_xinfo", name), "indexes", indexes,
 	                 "rows", (json_int_t)rows);
 }
 
 /* Whether `name` is a table of the database (so it may be quoted into SQL). */
 static bool
-cdb_is_table(sqlite3 *db, const char *name)
+console_db_is_table(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st;
 	bool yes = false;
@@ -172,12 +172,12 @@ cdb_is_table(sqlite3 *db, const char *name)
 
 /* What a held step loses, in words ("12 rows of table old"). */
 static char *
-cdb_loses(sqlite3 *db, const char *summary)
+console_db_loses(sqlite3 *db, const char *summary)
 {
 	char name[256], col[256];
-	if (sscanf(summary, "- table %255s", name) == 1 && cdb_is_table(db, name)) {
-		char *q = cdb_quote(name), *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
-		long long n = cdb_count(db, sql);
+	if (sscanf(summary, "- table %255s", name) == 1 && console_db_is_table(db, name)) {
+		char *q = console_db_quote(name), *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
+		long long n = console_db_count(db, sql);
 		sqlite3_free(sql);
 		sqlite3_free(q);
 		char *out = sqlite3_mprintf("%lld row%s of table %s", n, n == 1 ? "" : "s", name);
@@ -185,7 +185,7 @@ cdb_loses(sqlite3 *db, const char *summary)
 		sqlite3_free(out);
 		return copy;
 	}
-	if (sscanf(summary, "~ rebuild %255s", name) == 1 && cdb_is_table(db, name)) {
+	if (sscanf(summary, "~ rebuild %255s", name) == 1 && console_db_is_table(db, name)) {
 		char *out = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&out, &len);
@@ -195,9 +195,9 @@ cdb_loses(sqlite3 *db, const char *summary)
 			p += 12;
 			if (sscanf(p, "%255[^,) ]", col) != 1)
 				continue;
-			char *qt = cdb_quote(name), *qc = cdb_quote(col);
+			char *qt = console_db_quote(name), *qc = console_db_quote(col);
 			char *sql = sqlite3_mprintf("SELECT count(*) FROM %s WHERE %s IS NOT NULL", qt, qc);
-			long long n = cdb_count(db, sql);
+			long long n = console_db_count(db, sql);
 			fprintf(f, "%s%lld value%s of column %s.%s", k++ ? ", " : "", n,
 			        n == 1 ? "" : "s", name, col);
 			sqlite3_free(sql);
@@ -205,8 +205,8 @@ cdb_loses(sqlite3 *db, const char *summary)
 			sqlite3_free(qc);
 		}
 		if (k == 0) {
-			char *q = cdb_quote(name), *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
-			long long n = cdb_count(db, sql);
+			char *q = console_db_quote(name), *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
+			long long n = console_db_count(db, sql);
 			fprintf(f, "the %lld row%s of %s are copied; values that do not fit the new "
 			        "type change", n, n == 1 ? "" : "s", name);
 			sqlite3_free(sql);
@@ -220,7 +220,7 @@ cdb_loses(sqlite3 *db, const char *summary)
 
 /* {summary, id, steps: [{summary, sql, destructive, loses}]} or {error}. */
 static json_t *
-cdb_plan(sqlite3 *db)
+console_db_plan(sqlite3 *db)
 {
 	char *text = file_read("schema.sql", NULL), *err = NULL;
 	if (text == NULL)
@@ -233,7 +233,7 @@ cdb_plan(sqlite3 *db)
 		json_t *steps = json_array();
 		for (size_t i = 0; i < migrate_plan_count(p); i++) {
 			bool d = migrate_step_is_destructive(p, i);
-			char *loses = d ? cdb_loses(db, migrate_step_summary(p, i)) : NULL;
+			char *loses = d ? console_db_loses(db, migrate_step_summary(p, i)) : NULL;
 			json_array_append_new(steps, json_pack("{s:s,s:s,s:b,s:s?}",
 			                      "summary", migrate_step_summary(p, i),
 			                      "sql", migrate_step_sql(p, i), "destructive", d,
@@ -256,7 +256,7 @@ cdb_plan(sqlite3 *db)
 
 /* GET /_cot/api/db: every table, the live schema, the plan. */
 static json_t *
-cdb_overview(sqlite3 *db)
+console_db_overview(sqlite3 *db)
 {
 	json_t *tables = json_array();
 	sqlite3_stmt *st;
@@ -270,22 +270,22 @@ cdb_overview(sqlite3 *db)
 			const char *name = (const char *)sqlite3_column_text(st, 1);
 			fprintf(f, "%s;\n", (const char *)sqlite3_column_text(st, 2));
 			if (strcmp(type, "table") == 0)
-				json_array_append_new(tables, cdb_table(db, name));
+				json_array_append_new(tables, console_db_table(db, name));
 		}
 		sqlite3_finalize(st);
 	}
 	fclose(f);
 	json_t *o = json_pack("{s:s,s:o,s:s?,s:o}", "database", cdb_path, "tables", tables,
-	                      "schema_live", live, "plan", cdb_plan(db));
+	                      "schema_live", live, "plan", console_db_plan(db));
 	free(live);
 	return o;
 }
 
 /* GET /_cot/api/db/TABLE?offset=N&limit=M: rows, read-only. */
 static struct MHD_Response *
-cdb_rows_page(cot_ctx *c, sqlite3 *db, const char *table)
+console_db_rows_page(cot_ctx *c, sqlite3 *db, const char *table)
 {
-	if (!cdb_is_table(db, table))
+	if (!console_db_is_table(db, table))
 		return console_fail(c, 404, "no such table");
 	const char *so = console_arg(c, "offset"), *sl = console_arg(c, "limit");
 	long long offset = so ? atoll(so) : 0, limit = sl ? atoll(sl) : 50;
@@ -293,7 +293,7 @@ cdb_rows_page(cot_ctx *c, sqlite3 *db, const char *table)
 		offset = 0;
 	if (limit < 1 || limit > DB_PAGE_MAX)
 		limit = 50;
-	char *q = cdb_quote(table);
+	char *q = console_db_quote(table);
 	char *sql = sqlite3_mprintf("SELECT * FROM %s LIMIT %lld OFFSET %lld", q, limit, offset);
 	char *csql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
 	sqlite3_free(q);
@@ -306,9 +306,9 @@ cdb_rows_page(cot_ctx *c, sqlite3 *db, const char *table)
 	json_t *cols = json_array();
 	for (int i = 0; i < sqlite3_column_count(st); i++)
 		json_array_append_new(cols, json_string(sqlite3_column_name(st, i)));
-	json_t *rows = cdb_rows(st);
+	json_t *rows = console_db_rows(st);
 	sqlite3_finalize(st);
-	long long total = cdb_count(db, csql);
+	long long total = console_db_count(db, csql);
 	sqlite3_free(sql);
 	sqlite3_free(csql);
 	return console_json(c, 200, json_pack("{s:s,s:o,s:o,s:I,s:I,s:I}", "table", table,
@@ -319,7 +319,7 @@ cdb_rows_page(cot_ctx *c, sqlite3 *db, const char *table)
 /* POST /_cot/api/db/apply?plan=ID: what `cotdev migrate --apply
  * --allow-destructive` does, for exactly the plan the page showed. */
 static struct MHD_Response *
-cdb_apply(cot_ctx *c)
+console_db_apply(cot_ctx *c)
 {
 	if (!console_from_page(c))
 		return console_fail(c, 403, "apply from the console page (X-Cot-Console: 1)");
@@ -358,20 +358,20 @@ console_db_api(cot_ctx *c, const char *rest)
 	if (strcmp(rest, "apply") == 0) {
 		if (strcmp(c->method, "POST") != 0)
 			return console_fail(c, 405, "apply is a POST");
-		return cdb_apply(c);
+		return console_db_apply(c);
 	}
 	if (strcmp(c->method, "GET") != 0)
 		return console_fail(c, 405, "the database page is read-only; schema changes go "
 		                    "through schema.sql");
 	char err[512];
-	sqlite3 *db = cdb_open(err, sizeof(err));
+	sqlite3 *db = console_db_open(err, sizeof(err));
 	if (db == NULL)
 		return console_fail(c, 500, err);
 	char *table = arena_strdup(&c->mem, rest); /* the URL's table name, decoded */
 	if (router_percent_decode(table, false) == (size_t)-1)
 		table = "";
-	struct MHD_Response *r = *rest == '\0' ? console_json(c, 200, cdb_overview(db))
-	                                       : cdb_rows_page(c, db, table);
+	struct MHD_Response *r = *rest == '\0' ? console_json(c, 200, console_db_overview(db))
+	                                       : console_db_rows_page(c, db, table);
 	sqlite3_close(db);
 	return r;
 }

@@ -29,10 +29,10 @@
 
 #define EDITOR_MAX_ARGS 32
 
-enum editor_mode { EDITOR_VSCODE, EDITOR_IDEA, EDITOR_NONE, EDITOR_COMMAND };
+enum console_editor_mode { EDITOR_VSCODE, EDITOR_IDEA, EDITOR_NONE, EDITOR_COMMAND };
 
 static const char *
-editor_setting(void)
+console_editor_setting(void)
 {
 	const char *e = getenv("COT_EDITOR");
 	if (e == NULL || *e == '\0')
@@ -41,8 +41,8 @@ editor_setting(void)
 }
 
 /* Which kind of link the setting makes. */
-static enum editor_mode
-editor_mode(const char *e)
+static enum console_editor_mode
+console_editor_mode(const char *e)
 {
 	const char *base = strrchr(e, '/') ? strrchr(e, '/') + 1 : e;
 	size_t n = strcspn(base, " ");
@@ -62,7 +62,7 @@ editor_mode(const char *e)
 
 /* Percent-encodes what a URL path or query value cannot hold as it is. */
 static void
-editor_url_encode(FILE *f, const char *s)
+console_editor_url_encode(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
@@ -77,8 +77,8 @@ editor_url_encode(FILE *f, const char *s)
 char *
 console_editor_href(const char *file, int line)
 {
-	const char *e = editor_setting();
-	enum editor_mode m = editor_mode(e);
+	const char *e = console_editor_setting();
+	enum console_editor_mode m = console_editor_mode(e);
 	if (m == EDITOR_NONE)
 		return NULL;
 	char abs[2 * PATH_MAX], cwd[PATH_MAX], *out = NULL;
@@ -95,17 +95,17 @@ console_editor_href(const char *file, int line)
 	switch (m) {
 	case EDITOR_VSCODE:
 		fputs("vscode://file", f);
-		editor_url_encode(f, abs);
+		console_editor_url_encode(f, abs);
 		fprintf(f, ":%d", line);
 		break;
 	case EDITOR_IDEA:
 		fputs("idea://open?file=", f);
-		editor_url_encode(f, abs);
+		console_editor_url_encode(f, abs);
 		fprintf(f, "&line=%d", line);
 		break;
 	default:
 		fputs("/_cot/api/open?file=", f);
-		editor_url_encode(f, file);
+		console_editor_url_encode(f, file);
 		fprintf(f, "&line=%d", line);
 	}
 	fclose(f);
@@ -116,15 +116,15 @@ json_t *
 console_editor_json(void)
 {
 	static const char *const names[] = { "vscode", "idea", "none", "command" };
-	const char *e = editor_setting();
-	return json_pack("{s:s,s:s}", "mode", names[editor_mode(e)], "editor", e);
+	const char *e = console_editor_setting();
+	return json_pack("{s:s,s:s}", "mode", names[console_editor_mode(e)], "editor", e);
 }
 
 /* ==== running a command ================================================ */
 
 /* argv for the command with file and line in (strings malloc'd in *buf). */
 static int
-editor_argv(const char *cmd, const char *file, int line, char **argv, char *buf, size_t cap)
+console_editor_argv(const char *cmd, const char *file, int line, char **argv, char *buf, size_t cap)
 {
 	char ln[16];
 	snprintf(ln, sizeof(ln), "%d", line);
@@ -167,7 +167,7 @@ editor_argv(const char *cmd, const char *file, int line, char **argv, char *buf,
 
 /* Runs argv detached (a grandchild that init reaps); 0 when it started. */
 static int
-editor_spawn(char **argv)
+console_editor_spawn(char **argv)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -190,8 +190,8 @@ console_editor_open(cot_ctx *c)
 {
 	if (strcmp(c->method, "POST") != 0 || !console_from_page(c))
 		return console_fail(c, 405, "POST it from a console page (X-Cot-Console: 1)");
-	const char *e = editor_setting();
-	if (editor_mode(e) != EDITOR_COMMAND)
+	const char *e = console_editor_setting();
+	if (console_editor_mode(e) != EDITOR_COMMAND)
 		return console_fail(c, 409, "the editor opens from its own link (COT_EDITOR)");
 	const char *file = console_arg(c, "file"), *ls = console_arg(c, "line");
 	int line = ls ? atoi(ls) : 1;
@@ -200,7 +200,7 @@ console_editor_open(cot_ctx *c)
 	    stat(file, &st) != 0 || !S_ISREG(st.st_mode) || line < 1)
 		return console_fail(c, 400, "file must name a file of the app");
 	char *argv[EDITOR_MAX_ARGS], buf[8192];
-	if (editor_argv(e, file, line, argv, buf, sizeof(buf)) != 0 || editor_spawn(argv) != 0)
+	if (console_editor_argv(e, file, line, argv, buf, sizeof(buf)) != 0 || console_editor_spawn(argv) != 0)
 		return console_fail(c, 500, "cannot run the editor command");
 	return console_json(c, 200, json_pack("{s:s,s:s,s:i}", "ran", argv[0], "file", file,
 	                                      "line", line));

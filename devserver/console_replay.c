@@ -82,7 +82,7 @@ static const char *const replay_effects[] = {
 };
 
 static bool
-replay_ident_char(char ch)
+console_replay_ident_char(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
 	       ch == '_';
@@ -90,16 +90,16 @@ replay_ident_char(char ch)
 
 /* The first effect `src` names as a call (NAME then "("), or NULL. */
 static const char *
-replay_effect_in(const char *src)
+console_replay_effect_in(const char *src)
 {
 	for (const char *p = src; *p; p++) {
-		if (!replay_ident_char(*p) || (p > src && replay_ident_char(p[-1])))
+		if (!console_replay_ident_char(*p) || (p > src && console_replay_ident_char(p[-1])))
 			continue;
 		if (strncmp(p, "curl_", 5) == 0)
 			return "curl_*";
 		for (int i = 0; replay_effects[i]; i++) {
 			size_t n = strlen(replay_effects[i]);
-			if (strncmp(p, replay_effects[i], n) != 0 || replay_ident_char(p[n]))
+			if (strncmp(p, replay_effects[i], n) != 0 || console_replay_ident_char(p[n]))
 				continue;
 			const char *q = p + n;
 			while (*q == ' ' || *q == '\t')
@@ -113,7 +113,7 @@ replay_effect_in(const char *src)
 
 /* The text of line `line` (1-based) of src, in out. */
 static void
-replay_line(const char *src, int line, char *out, size_t outlen)
+console_replay_line(const char *src, int line, char *out, size_t outlen)
 {
 	const char *p = src;
 	for (int i = 1; i < line && p != NULL; i++)
@@ -123,14 +123,14 @@ replay_line(const char *src, int line, char *out, size_t outlen)
 
 /* NULL when the request may be replayed, else why not (static text). */
 static const char *
-replay_refusal(const char *file, int route_line, const console_request_copy *r,
+console_replay_refusal(const char *file, int route_line, const console_request_copy *r,
                char *why, size_t whylen)
 {
 	char *src = file_read(file, NULL);
 	if (src == NULL)
 		return "the handler file cannot be read";
 	char line[512];
-	replay_line(src, route_line, line, sizeof(line));
+	console_replay_line(src, route_line, line, sizeof(line));
 	bool opt_in = strstr(line, "@replay") != NULL, opt_out = strstr(line, "@noreplay") != NULL;
 	bool safe_method = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
 	const char *no = NULL;
@@ -146,11 +146,11 @@ replay_refusal(const char *file, int route_line, const console_request_copy *r,
 	if (no == NULL && !opt_in) {
 		deps_list deps = { 0 };
 		deps_scan(file, &deps);
-		const char *effect = replay_effect_in(src);
+		const char *effect = console_replay_effect_in(src);
 		const char *where = file;
 		for (int i = 0; effect == NULL && i < deps.n; i++) {
 			char *dep = file_read(deps.paths[i], NULL);
-			if (dep != NULL && (effect = replay_effect_in(dep)) != NULL)
+			if (dep != NULL && (effect = console_replay_effect_in(dep)) != NULL)
 				where = deps.paths[i];
 			free(dep);
 		}
@@ -169,7 +169,7 @@ replay_refusal(const char *file, int route_line, const console_request_copy *r,
 
 /* Whether a recorded request header is sent again as it was. */
 static bool
-replay_keeps_header(const char *line)
+console_replay_keeps_header(const char *line)
 {
 	static const char *const drop[] = { "Host:", "Content-Length:", "Connection:",
 		"X-Request-Id:", "X-Cot-Replay:", "Transfer-Encoding:", "Expect:",
@@ -182,7 +182,7 @@ replay_keeps_header(const char *line)
 
 /* Sends the request and reads until the server closes; 0 on a response. */
 static int
-replay_send(const console_request_copy *r, const char *id, char *err, size_t errlen)
+console_replay_send(const console_request_copy *r, const char *id, char *err, size_t errlen)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)RP.port) };
@@ -203,7 +203,7 @@ replay_send(const console_request_copy *r, const char *id, char *err, size_t err
 	        RP.secret, id);
 	for (const char *p = r->headers; *p; ) {
 		size_t n = strcspn(p, "\n");
-		if (replay_keeps_header(p))
+		if (console_replay_keeps_header(p))
 			fprintf(f, "%.*s\r\n", (int)n, p);
 		p += n + (p[n] == '\n');
 	}
@@ -232,7 +232,7 @@ replay_send(const console_request_copy *r, const char *id, char *err, size_t err
 
 /* Splits text into lines (pointers into a copy that *keep owns). */
 static int
-replay_lines(const char *text, size_t len, char **keep, char ***lines)
+console_replay_lines(const char *text, size_t len, char **keep, char ***lines)
 {
 	*keep = malloc(len + 1);
 	int n = 0, cap = 64;
@@ -262,10 +262,10 @@ replay_lines(const char *text, size_t len, char **keep, char ***lines)
  * most REPLAY_DIFF_LINES. Enough to see what an edit changed in an answer.
  */
 static json_t *
-replay_diff(const char *a, size_t alen, const char *b, size_t blen)
+console_replay_diff(const char *a, size_t alen, const char *b, size_t blen)
 {
 	char *ka, *kb, **la, **lb;
-	int na = replay_lines(a, alen, &ka, &la), nb = replay_lines(b, blen, &kb, &lb);
+	int na = console_replay_lines(a, alen, &ka, &la), nb = console_replay_lines(b, blen, &kb, &lb);
 	int pre = 0, suf = 0;
 	while (pre < na && pre < nb && strcmp(la[pre], lb[pre]) == 0)
 		pre++;
@@ -288,7 +288,7 @@ replay_diff(const char *a, size_t alen, const char *b, size_t blen)
 
 /* Headers minus those that differ on every request. */
 static char *
-replay_stable_headers(const char *h)
+console_replay_stable_headers(const char *h)
 {
 	char *out = strdup(h ? h : ""), *o = out;
 	if (out == NULL)
@@ -308,7 +308,7 @@ replay_stable_headers(const char *h)
 
 /* The replay's own body with its request id put back to the original's. */
 static char *
-replay_unid(const char *body, size_t len, const char *id, const char *orig, size_t *outlen)
+console_replay_unid(const char *body, size_t len, const char *id, const char *orig, size_t *outlen)
 {
 	size_t il = strlen(id), ol = strlen(orig);
 	char *out = malloc(len * (ol > il ? ol : il) / (il ? il : 1) + len + 1), *o = out;
@@ -330,7 +330,7 @@ replay_unid(const char *body, size_t len, const char *id, const char *orig, size
 
 /* Builds the outcome from the original and the replay's own entry. */
 static json_t *
-replay_compare(const console_request_copy *before, const char *id, const char *file)
+console_replay_compare(const console_request_copy *before, const char *id, const char *file)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "file", file, "replay_id", id,
 	                      "method", before->method, "path", before->path,
@@ -341,13 +341,13 @@ replay_compare(const console_request_copy *before, const char *id, const char *f
 		return o;
 	}
 	size_t blen;
-	char *body = replay_unid(after.resp_body, after.resp_body_len, id, before->id, &blen);
-	char *h1 = replay_stable_headers(before->resp_headers);
-	char *h2 = replay_stable_headers(after.resp_headers);
+	char *body = console_replay_unid(after.resp_body, after.resp_body_len, id, before->id, &blen);
+	char *h1 = console_replay_stable_headers(before->resp_headers);
+	char *h2 = console_replay_stable_headers(after.resp_headers);
 	json_object_set_new(o, "status_after", json_integer(after.status));
-	json_object_set_new(o, "headers_diff", replay_diff(h1 ? h1 : "", h1 ? strlen(h1) : 0,
+	json_object_set_new(o, "headers_diff", console_replay_diff(h1 ? h1 : "", h1 ? strlen(h1) : 0,
 	                                                   h2 ? h2 : "", h2 ? strlen(h2) : 0));
-	json_t *bd = replay_diff(before->resp_body, before->resp_body_len, body ? body : "",
+	json_t *bd = console_replay_diff(before->resp_body, before->resp_body_len, body ? body : "",
 	                         body ? blen : 0);
 	bool same = json_array_size(bd) == 0;
 	json_object_set_new(o, "body_diff", bd);
@@ -363,11 +363,11 @@ replay_compare(const console_request_copy *before, const char *id, const char *f
 /* ==== the thread ======================================================= */
 
 static void
-replay_run(replay_job *j)
+console_replay_run(replay_job *j)
 {
 	char why[512], id[33];
 	console_request_copy *r = &j->req;
-	const char *no = replay_refusal(j->file, r->route_line, r, why, sizeof(why));
+	const char *no = console_replay_refusal(j->file, r->route_line, r, why, sizeof(why));
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	double at = (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
@@ -380,8 +380,8 @@ replay_run(replay_job *j)
 	}
 	snprintf(id, sizeof(id), "%.20s-replay%u", r->id, ++RP.count);
 	char err[256];
-	json_t *o = replay_send(r, id, err, sizeof(err)) == 0
-	            ? replay_compare(r, id, j->file)
+	json_t *o = console_replay_send(r, id, err, sizeof(err)) == 0
+	            ? console_replay_compare(r, id, j->file)
 	            : json_pack("{s:s,s:s,s:s,s:s}", "file", j->file, "method", r->method,
 	                        "path", r->path, "error", err);
 	json_object_set_new(o, "at", json_real(at));
@@ -390,7 +390,7 @@ replay_run(replay_job *j)
 }
 
 static void *
-replay_main(void *arg)
+console_replay_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&RP.lock);
@@ -402,7 +402,7 @@ replay_main(void *arg)
 		replay_job j = RP.queue[0];
 		memmove(RP.queue, RP.queue + 1, sizeof(RP.queue[0]) * (size_t)--RP.n);
 		pthread_mutex_unlock(&RP.lock);
-		replay_run(&j);
+		console_replay_run(&j);
 		free(j.file);
 		console_request_copy_free(&j.req);
 		pthread_mutex_lock(&RP.lock);
@@ -426,7 +426,7 @@ console_replay_start(int port)
 {
 	RP.port = port;
 	if (RP.mode != CONSOLE_REPLAY_OFF && RP.secret[0] != '\0' &&
-	    pthread_create(&RP.thread, NULL, replay_main, NULL) == 0)
+	    pthread_create(&RP.thread, NULL, console_replay_main, NULL) == 0)
 		RP.started = true;
 }
 

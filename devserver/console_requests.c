@@ -91,7 +91,7 @@ static _Thread_local struct {
 /* ==== entries ========================================================== */
 
 static void
-req_entry_free(req_entry *e)
+console_req_entry_free(req_entry *e)
 {
 	if (e == NULL)
 		return;
@@ -106,7 +106,7 @@ req_entry_free(req_entry *e)
 
 /* A malloc'd copy of at most max bytes of s (binary-safe, NUL-terminated). */
 static char *
-req_copy(const char *s, size_t n, size_t max, size_t *kept)
+console_req_copy(const char *s, size_t n, size_t max, size_t *kept)
 {
 	size_t k = n < max ? n : max;
 	char *out = malloc(k + 1);
@@ -123,7 +123,7 @@ req_copy(const char *s, size_t n, size_t max, size_t *kept)
 /* ==== capture (request threads) ======================================== */
 
 static void
-req_statement(cot_ctx *c, const char *sql, int n, const cot_value *params, long long rows,
+console_req_statement(cot_ctx *c, const char *sql, int n, const cot_value *params, long long rows,
               double ms)
 {
 	if (req_tl.c != c)
@@ -155,7 +155,7 @@ req_statement(cot_ctx *c, const char *sql, int n, const cot_value *params, long 
 		o += w > 0 ? ((size_t)w < room ? (size_t)w : room - 1) : 0;
 	}
 	req_sql *s = &req_tl.sql[req_tl.n++];
-	s->sql = req_copy(sql, strlen(sql), REQ_SQL_TEXT_MAX, NULL);
+	s->sql = console_req_copy(sql, strlen(sql), REQ_SQL_TEXT_MAX, NULL);
 	s->params = strdup(pbuf);
 	s->rows = rows;
 	s->ms = ms;
@@ -165,7 +165,7 @@ void
 console_requests_init(bool on)
 {
 	RQ.on = on;
-	db_statement_hook = on ? req_statement : NULL;
+	db_statement_hook = on ? console_req_statement : NULL;
 }
 
 bool
@@ -179,7 +179,7 @@ console_requests_shutdown(void)
 {
 	pthread_mutex_lock(&RQ.lock);
 	for (int i = 0; i < REQ_MAX; i++) {
-		req_entry_free(RQ.ring[i]);
+		console_req_entry_free(RQ.ring[i]);
 		RQ.ring[i] = NULL;
 	}
 	json_decref(RQ.last_replay);
@@ -218,7 +218,7 @@ typedef struct req_pairs {
 } req_pairs;
 
 static void
-req_pair(req_pairs *p, const char *k, const char *v)
+console_req_pair(req_pairs *p, const char *k, const char *v)
 {
 	size_t n = strlen(k) + strlen(v ? v : "") + 3;
 	if (p->n == REQ_PAIRS || p->bytes + n > REQ_HEADERS_MAX)
@@ -229,16 +229,16 @@ req_pair(req_pairs *p, const char *k, const char *v)
 }
 
 static enum MHD_Result
-req_header_pair(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+console_req_header_pair(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	(void)kind;
-	req_pair(cls, key, value);
+	console_req_pair(cls, key, value);
 	return MHD_YES;
 }
 
 /* Appends n bytes of s at *at in the entry's block; returns where they went. */
 static char *
-req_put(char **at, const char *s, size_t n)
+console_req_put(char **at, const char *s, size_t n)
 {
 	char *out = *at;
 	memcpy(out, s, n);
@@ -248,7 +248,7 @@ req_put(char **at, const char *s, size_t n)
 }
 
 static char *
-req_put_pairs(char **at, const req_pairs *p)
+console_req_put_pairs(char **at, const req_pairs *p)
 {
 	char *out = *at, *o = out;
 	for (int i = 0; i < p->n; i++) {
@@ -266,31 +266,31 @@ req_put_pairs(char **at, const req_pairs *p)
 }
 
 static size_t
-req_min(size_t a, size_t b)
+console_req_min(size_t a, size_t b)
 {
 	return a < b ? a : b;
 }
 
 /* Fills a new entry from c; NULL when out of memory. */
 static req_entry *
-req_entry_new(cot_ctx *c)
+console_req_entry_new(cot_ctx *c)
 {
 	req_pairs in = { .n = 0 }, out = { .n = 0 };
 	if (c->conn != NULL)
-		MHD_get_connection_values(c->conn, MHD_HEADER_KIND, req_header_pair, &in);
+		MHD_get_connection_values(c->conn, MHD_HEADER_KIND, console_req_header_pair, &in);
 	if (c->content_type != NULL)
-		req_pair(&out, "Content-Type", c->content_type);
+		console_req_pair(&out, "Content-Type", c->content_type);
 	for (const header_kv *h = c->resp_headers; h != NULL; h = h->next)
-		req_pair(&out, h->name, h->value);
-	req_pair(&out, "X-Request-Id", c->request_id);
+		console_req_pair(&out, h->name, h->value);
+	console_req_pair(&out, "X-Request-Id", c->request_id);
 	const char *path = c->path ? c->path : c->raw_url ? c->raw_url : "";
 	const char *file = c->match.b != NULL ? c->match.b->file : NULL;
 	bool from_fd = c->resp_fd > 0; /* cot_file, /static/: not in memory, size only */
 	const char *trace = c->error_trace != NULL && c->status >= 400 ? c->error_trace : NULL;
-	size_t lpath = req_min(strlen(path), REQ_PATH_MAX), lfile = file ? strlen(file) : 0;
-	size_t lreq = req_min(c->body_len, REQ_BODY_MAX);
-	size_t lresp = from_fd ? 0 : req_min(c->resp_len, REQ_BODY_MAX);
-	size_t ltrace = trace ? req_min(strlen(trace), REQ_TRACE_MAX) : 0;
+	size_t lpath = console_req_min(strlen(path), REQ_PATH_MAX), lfile = file ? strlen(file) : 0;
+	size_t lreq = console_req_min(c->body_len, REQ_BODY_MAX);
+	size_t lresp = from_fd ? 0 : console_req_min(c->resp_len, REQ_BODY_MAX);
+	size_t ltrace = trace ? console_req_min(strlen(trace), REQ_TRACE_MAX) : 0;
 	req_entry *e = malloc(sizeof(*e) + lpath + lfile + lreq + lresp + ltrace + in.bytes +
 	                      out.bytes + 8);
 	if (e == NULL)
@@ -304,21 +304,21 @@ req_entry_new(cot_ctx *c)
 	e->status = c->status;
 	memcpy(e->id, c->request_id, sizeof(e->id));
 	snprintf(e->method, sizeof(e->method), "%s", c->method ? c->method : "?");
-	e->path = req_put(&at, path, lpath);
+	e->path = console_req_put(&at, path, lpath);
 	if (file != NULL) {
-		e->route_file = req_put(&at, file, lfile);
+		e->route_file = console_req_put(&at, file, lfile);
 		e->route_line = c->match.b->line;
 	}
-	e->req_headers = req_put_pairs(&at, &in);
-	e->resp_headers = req_put_pairs(&at, &out);
+	e->req_headers = console_req_put_pairs(&at, &in);
+	e->resp_headers = console_req_put_pairs(&at, &out);
 	e->req_body_total = c->body_len;
 	e->req_body_len = lreq;
-	e->req_body = req_put(&at, c->body ? c->body : "", lreq);
+	e->req_body = console_req_put(&at, c->body ? c->body : "", lreq);
 	e->resp_body_total = from_fd ? (size_t)c->resp_fd_len : c->resp_len;
 	e->resp_body_len = lresp;
-	e->resp_body = req_put(&at, c->resp_body && !from_fd ? c->resp_body : "", lresp);
+	e->resp_body = console_req_put(&at, c->resp_body && !from_fd ? c->resp_body : "", lresp);
 	if (trace != NULL)
-		e->trace = req_put(&at, trace, ltrace);
+		e->trace = console_req_put(&at, trace, ltrace);
 	e->spawned = c->tasks != NULL;
 	e->replay = c->db_replay;
 	if (req_tl.c == c) {
@@ -337,7 +337,7 @@ console_requests_finish(cot_ctx *c)
 {
 	if (!RQ.on || c->live_fetch) /* a page refetching itself after a save */
 		return;
-	req_entry *e = req_entry_new(c);
+	req_entry *e = console_req_entry_new(c);
 	if (e == NULL)
 		return;
 	pthread_mutex_lock(&RQ.lock);
@@ -345,7 +345,7 @@ console_requests_finish(cot_ctx *c)
 	req_entry *old = RQ.ring[e->seq % REQ_MAX];
 	RQ.ring[e->seq % REQ_MAX] = e;
 	pthread_mutex_unlock(&RQ.lock);
-	req_entry_free(old);
+	console_req_entry_free(old);
 	char ev[96];
 	snprintf(ev, sizeof(ev), "{\"seq\":%llu}", (unsigned long long)e->seq);
 	livereload_send("request", ev);
@@ -355,7 +355,7 @@ console_requests_finish(cot_ctx *c)
 
 /* The entry with this seq or request id; RQ.lock held. */
 static req_entry *
-req_find(const char *key)
+console_req_find(const char *key)
 {
 	char *end;
 	unsigned long long seq = strtoull(key, &end, 10);
@@ -374,7 +374,7 @@ req_find(const char *key)
 
 /* A body preview: text when it is UTF-8 without NULs, else hex. */
 static json_t *
-req_body_json(const char *s, size_t n, size_t total)
+console_req_body_json(const char *s, size_t n, size_t total)
 {
 	json_t *o = json_pack("{s:I,s:I}", "size", (json_int_t)total, "shown", (json_int_t)n);
 	json_t *text = memchr(s, '\0', n) == NULL ? json_stringn(s, n) : NULL;
@@ -396,7 +396,7 @@ req_body_json(const char *s, size_t n, size_t total)
 }
 
 static json_t *
-req_summary_json(const req_entry *e)
+console_req_summary_json(const req_entry *e)
 {
 	return json_pack("{s:I,s:s,s:s,s:s,s:i,s:f,s:f,s:i,s:b,s:b,s:s?}",
 	                 "seq", (json_int_t)e->seq, "id", e->id, "method", e->method,
@@ -406,9 +406,9 @@ req_summary_json(const req_entry *e)
 }
 
 static json_t *
-req_detail_json(const req_entry *e)
+console_req_detail_json(const req_entry *e)
 {
-	json_t *o = req_summary_json(e);
+	json_t *o = console_req_summary_json(e);
 	json_t *sql = json_array();
 	for (int i = 0; i < e->nsql; i++)
 		json_array_append_new(sql, json_pack("{s:s?,s:s?,s:I,s:f}", "sql", e->sql[i].sql,
@@ -419,9 +419,9 @@ req_detail_json(const req_entry *e)
 	json_object_set_new(o, "request_headers", json_string(e->req_headers ? e->req_headers : ""));
 	json_object_set_new(o, "response_headers",
 	                    json_string(e->resp_headers ? e->resp_headers : ""));
-	json_object_set_new(o, "request_body", req_body_json(e->req_body ? e->req_body : "",
+	json_object_set_new(o, "request_body", console_req_body_json(e->req_body ? e->req_body : "",
 	                    e->req_body_len, e->req_body_total));
-	json_object_set_new(o, "response_body", req_body_json(e->resp_body ? e->resp_body : "",
+	json_object_set_new(o, "response_body", console_req_body_json(e->resp_body ? e->resp_body : "",
 	                    e->resp_body_len, e->resp_body_total));
 	json_object_set_new(o, "spawned", json_boolean(e->spawned));
 	if (e->trace != NULL) {
@@ -456,7 +456,7 @@ req_detail_json(const req_entry *e)
 
 /* GET /_cot/api/requests?after=SEQ: summaries, oldest first. */
 static json_t *
-req_list_json(unsigned long long after)
+console_req_list_json(unsigned long long after)
 {
 	json_t *list = json_array();
 	pthread_mutex_lock(&RQ.lock);
@@ -467,7 +467,7 @@ req_list_json(unsigned long long after)
 	for (uint64_t s = first; s <= last; s++) {
 		req_entry *e = RQ.ring[s % REQ_MAX];
 		if (e != NULL && e->seq == s)
-			json_array_append_new(list, req_summary_json(e));
+			json_array_append_new(list, console_req_summary_json(e));
 	}
 	pthread_mutex_unlock(&RQ.lock);
 	return json_pack("{s:o,s:I,s:i,s:b}", "entries", list, "last", (json_int_t)last,
@@ -481,11 +481,11 @@ console_requests_api(cot_ctx *c, const char *rest)
 		return console_fail(c, 405, "the inspector is read-only");
 	if (*rest == '\0') {
 		const char *after = console_arg(c, "after");
-		return console_json(c, 200, req_list_json(after ? strtoull(after, NULL, 10) : 0));
+		return console_json(c, 200, console_req_list_json(after ? strtoull(after, NULL, 10) : 0));
 	}
 	pthread_mutex_lock(&RQ.lock);
-	req_entry *e = req_find(rest);
-	json_t *j = e ? req_detail_json(e) : NULL;
+	req_entry *e = console_req_find(rest);
+	json_t *j = e ? console_req_detail_json(e) : NULL;
 	pthread_mutex_unlock(&RQ.lock);
 	if (j == NULL)
 		return console_fail(c, 404, "no such request in the inspector (it keeps the last 200)");
@@ -509,7 +509,7 @@ console_request_copy_free(console_request_copy *r)
 /* Copies what replay needs of e; RQ.lock held. 0, or -1 when the body was
  * cut to its preview (it cannot be sent again as it was). */
 static int
-req_copy_entry(const req_entry *e, console_request_copy *out)
+console_req_copy_entry(const req_entry *e, console_request_copy *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (e == NULL || e->req_body_len != e->req_body_total)
@@ -517,14 +517,14 @@ req_copy_entry(const req_entry *e, console_request_copy *out)
 	out->method = strdup(e->method);
 	out->path = strdup(e->path ? e->path : "/");
 	out->headers = strdup(e->req_headers ? e->req_headers : "");
-	out->body = req_copy(e->req_body ? e->req_body : "", e->req_body_len,
+	out->body = console_req_copy(e->req_body ? e->req_body : "", e->req_body_len,
 	                     e->req_body_len, &out->body_len);
 	memcpy(out->id, e->id, sizeof(out->id));
 	out->status = e->status;
 	out->route_line = e->route_line;
 	out->spawned = e->spawned;
 	out->resp_headers = strdup(e->resp_headers ? e->resp_headers : "");
-	out->resp_body = req_copy(e->resp_body ? e->resp_body : "", e->resp_body_len,
+	out->resp_body = console_req_copy(e->resp_body ? e->resp_body : "", e->resp_body_len,
 	                          e->resp_body_len, &out->resp_body_len);
 	if (out->method == NULL || out->path == NULL || out->headers == NULL ||
 	    out->body == NULL || out->resp_headers == NULL || out->resp_body == NULL) {
@@ -545,7 +545,7 @@ console_requests_last_for(const char *file, console_request_copy *out)
 		    strcmp(x->route_file, file) == 0 && (e == NULL || x->seq > e->seq))
 			e = x;
 	}
-	int rc = req_copy_entry(e, out);
+	int rc = console_req_copy_entry(e, out);
 	pthread_mutex_unlock(&RQ.lock);
 	return rc;
 }
@@ -554,7 +554,7 @@ int
 console_requests_copy_of(const char *id, console_request_copy *out)
 {
 	pthread_mutex_lock(&RQ.lock);
-	int rc = req_copy_entry(req_find(id), out);
+	int rc = console_req_copy_entry(console_req_find(id), out);
 	pthread_mutex_unlock(&RQ.lock);
 	return rc;
 }
@@ -572,7 +572,7 @@ void
 console_requests_replayed(const char *id, json_t *replay)
 {
 	pthread_mutex_lock(&RQ.lock);
-	req_entry *e = req_find(id);
+	req_entry *e = console_req_find(id);
 	uint64_t seq = 0;
 	if (e != NULL) {
 		json_decref(e->replayed);

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""names.py -- checks the naming habit of runtime/ and devserver/.
+
+Rule (STYLE.md, issue 15): every function defined in X.c starts with X's
+name -- `router_add` in router.c -- or, in a file that is one part of a
+family (`console_db.c`, `migrate_sql.c`), with the family's name
+(`console_`, `migrate_`). Public API (`cot_*`) may be defined anywhere in
+runtime/. Definitions are found the way STYLE.md promises grep finds them:
+the function's name at the start of a line, the return type on the line
+above.
+
+usage: tools/names.py [DIR...]   (default: runtime devserver)
+Prints one line per function that breaks the rule; exits 1 if any.
+"""
+import os
+import re
+import sys
+
+DEF = re.compile(r'^([a-z_][A-Za-z0-9_]*)\(', re.M)  # lower case: not a macro
+# Names fixed by something outside us: the linker's --wrap, main().
+EXEMPT = re.compile(r'^(main|__wrap_[a-z_]+)$')
+
+
+def prefixes(path):
+    base = os.path.basename(path)[:-2]
+    out = {base + '_', base.replace('_', '') + '_'}
+    if '_' in base:
+        out.add(base.split('_')[0] + '_')
+    if path.startswith('runtime') or '/runtime/' in path:
+        out.add('cot_')
+    return out
+
+
+def check(path):
+    bad = []
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    ok = prefixes(path)
+    for m in DEF.finditer(text):
+        name = m.group(1)
+        if EXEMPT.match(name) or any(name.startswith(p) for p in ok):
+            continue
+        line = text.count('\n', 0, m.start()) + 1
+        bad.append('%s:%d: %s (expected a prefix: %s)' %
+                   (path, line, name, ', '.join(sorted(ok))))
+    return bad
+
+
+def main():
+    dirs = sys.argv[1:] or ['runtime', 'devserver']
+    bad = []
+    for d in dirs:
+        for name in sorted(os.listdir(d)):
+            if name.endswith('.c'):
+                bad += check(os.path.join(d, name))
+    for b in bad:
+        print(b)
+    print('names: %d function(s) not named after their file' % len(bad))
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
