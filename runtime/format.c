@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "format.h"
 
 /* Appends n bytes if they fit; false when the buffer is full. */
 static int

@@ -13,33 +13,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arena.h"
 #include "cot.h"
 
 struct MHD_Connection;
 struct MHD_Response;
-
-/* ==== arena (ctx.c) ==================================================== */
-
-/* A bump allocator: everything a request allocates dies with the request. */
-typedef struct arena_chunk arena_chunk;
-typedef struct arena {
-	arena_chunk *head;
-	char inline_buf[2048]; /* most requests never call malloc */
-	size_t inline_used;
-} arena;
-
-void arena_init(arena *a);
-void *arena_alloc(arena *a, size_t size);
-char *arena_strdup(arena *a, const char *s);
-char *arena_strndup(arena *a, const char *s, size_t n);
-char *arena_vprintf(arena *a, const char *fmt, va_list ap);
-/* format.c: printf of %s %c %% %d %i %u (with length modifiers) only, without
- * flags, width or precision; -1 for any other format or when out is too
- * small. Used by arena_vprintf before vsnprintf. */
-int format_fast(char *out, size_t cap, const char *fmt, va_list ap);
-char *arena_printf(arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void arena_free(arena *a);
 
 /* ==== code ownership and reclamation (router.c) ======================== */
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "format.h"
 #include "internal.h"
 #include "t.h"
 

@@ -1,0 +1,1 @@
+RUNTIME += runtime/arena.c
