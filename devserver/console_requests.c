@@ -299,7 +299,7 @@ console_req_entry_new(cot_ctx *c)
 	char *at = (char *)(e + 1);
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	e->ms = ctx_now_ms() - c->start_ms;
+	e->ms = monotonic_ms() - c->start_ms;
 	e->at_ms = (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3 - e->ms;
 	e->status = c->status;
 	memcpy(e->id, c->request_id, sizeof(e->id));

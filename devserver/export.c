@@ -683,14 +683,6 @@ export_build(export_state *x)
 	return 0;
 }
 
-static double
-export_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Makes x->out absolute (relative to the caller's cwd) before we chdir. */
 static int
 export_resolve_out(export_state *x, const char *out)
@@ -784,7 +776,7 @@ export_report(const export_state *x, double t0)
 	       x->handlers.n, x->handlers.n == 1 ? "" : "s", x->embedded.n,
 	       x->embedded.n == 1 ? "" : "s", embedded);
 	printf("binary size %.1f KB, built in %.2f s\n", (double)st.st_size / 1024.0,
-	       export_now() - t0);
+	       (monotonic_ms() - t0) / 1e3);
 }
 
 /*
@@ -823,7 +815,7 @@ export_report_packages(const export_state *x)
 int
 export_main(int argc, char **argv, const char *home)
 {
-	double t0 = export_now();
+	double t0 = monotonic_ms();
 	export_state x = { .home = home };
 	const char *dir = NULL, *out = NULL;
 	int rc = export_parse(argc, argv, &x, &dir, &out);

@@ -105,14 +105,6 @@ static struct {
 
 /* ==== small helpers ==================================================== */
 
-static double
-reloader_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static uint64_t
 reloader_hash(const char *s, size_t n)
 {
@@ -542,7 +534,7 @@ reloader_publish_handler(unit *u, compiler_module *cm, const linkcheck_scope *sc
 	R.opt.stats.reloads++;
 	if (!R.opt.quiet_reloads)
 		printf("%sreloaded%s %s in %.1f ms (%d route%s%s)\n", reloader_color("\033[32m"),
-		       reloader_color("\033[0m"), u->path, reloader_now_ms() - t0, t->nroutes,
+		       reloader_color("\033[0m"), u->path, monotonic_ms() - t0, t->nroutes,
 		       t->nroutes == 1 ? "" : "s", m->has_mw ? ", middleware" : "");
 	return 0;
 }
@@ -564,7 +556,7 @@ reloader_publish_shared(unit *u, compiler_module *cm, const linkcheck_scope *sco
 	if (!R.opt.quiet_reloads)
 		printf("%sreloaded%s %s in %.1f ms (shared: %d symbol%s)\n",
 		       reloader_color("\033[32m"), reloader_color("\033[0m"), u->path,
-		       reloader_now_ms() - t0, cm->nexports, cm->nexports == 1 ? "" : "s");
+		       monotonic_ms() - t0, cm->nexports, cm->nexports == 1 ? "" : "s");
 }
 
 /* Compiles and links `u` against its declared libraries and lib/. */
@@ -593,7 +585,7 @@ reloader_compile_code(unit *u, compiler_module *cm, linkcheck_scope *scope, libs
 static int
 reloader_compile_depth(unit *u, uint64_t hash, int depth)
 {
-	double t0 = reloader_now_ms();
+	double t0 = monotonic_ms();
 	compiler_module cm;
 	char *error = NULL, err[768];
 	linkcheck_scope scope = { 0 };

@@ -203,7 +203,7 @@ crash_on_signal(int sig, siginfo_t *si, void *ucv)
 	const ucontext_t *uc = ucv;
 	if (sig == SIGUSR2) {
 		/* watchdog: leave only from the handler's own code, and only late */
-		if (f == NULL || atomic_load(&f->in_signal) || ctx_now_ms() < f->deadline_ms)
+		if (f == NULL || atomic_load(&f->in_signal) || monotonic_ms() < f->deadline_ms)
 			return;
 		if (!crash_in_module(f, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
 			return;
@@ -377,7 +377,7 @@ crash_watchdog(void *arg)
 	while (!atomic_load(&crash_stop)) {
 		struct timespec tick = { 0, 20 * 1000 * 1000 };
 		nanosleep(&tick, NULL);
-		double now = ctx_now_ms();
+		double now = monotonic_ms();
 		for (int i = 0; i < CRASH_MAX_RUNNING; i++)
 			crash_watch(i, now);
 	}
@@ -532,7 +532,7 @@ crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *,
 	/* the budget is the handler's own: from this call, not from when the
 	 * request began -- a slow upload is --idle-timeout's business, and
 	 * counting it here got handlers of large bodies stopped on entry */
-	f.deadline_ms = crash_budget_ms > 0 ? ctx_now_ms() + crash_budget_ms : 0;
+	f.deadline_ms = crash_budget_ms > 0 ? monotonic_ms() + crash_budget_ms : 0;
 	atomic_init(&f.in_signal, false);
 	volatile int slot = f.deadline_ms > 0 ? crash_register(c, b, f.deadline_ms) : -1;
 	/*

@@ -20,21 +20,13 @@
 
 /* ==== context ========================================================== */
 
-double
-ctx_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 void
 ctx_init(cot_ctx *c)
 {
 	/* The arena's inline buffer needs no zeroing: arena_alloc zeroes. */
 	memset(&c->conn, 0, sizeof(*c) - offsetof(cot_ctx, conn));
 	arena_init(&c->mem);
-	c->start_ms = ctx_now_ms();
+	c->start_ms = monotonic_ms();
 }
 
 void

@@ -492,7 +492,7 @@ db_report(cot_ctx *c, const char *sql, int n, const cot_value *params, double t0
           long long rows)
 {
 	if (db_statement_hook != NULL && sql != NULL)
-		db_statement_hook(c, sql, n, params, rows, ctx_now_ms() - t0);
+		db_statement_hook(c, sql, n, params, rows, monotonic_ms() - t0);
 }
 
 static const char *
@@ -564,7 +564,7 @@ cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
               const cot_value *params)
 {
 	db_conn *k;
-	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
+	double t0 = db_statement_hook != NULL ? monotonic_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_one");
 	if (db_is_pg) {
 		bool failed = c->db_failed;
@@ -594,7 +594,7 @@ cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	cot_rows *rs = arena_alloc(&c->mem, sizeof(*rs));
 	rs->c = c;
 	db_conn *k;
-	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
+	double t0 = db_statement_hook != NULL ? monotonic_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_all");
 	if (db_is_pg) {
 		bool failed = c->db_failed;
@@ -624,7 +624,7 @@ cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
                const cot_value *params)
 {
 	db_conn *k;
-	double t0 = db_statement_hook != NULL ? ctx_now_ms() : 0;
+	double t0 = db_statement_hook != NULL ? monotonic_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_exec");
 	if (db_is_pg) {
 		long long changes = dbpg_exec(c, where, sql, n, params);

@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "hex.h"
 #include "form.h"
 
 /* One field or file of the body. */
@@ -79,15 +80,6 @@ form_add(cot_ctx *c, form_data *f, const char *name, const char *value, cot_uplo
 	STAILQ_INSERT_TAIL(&f->fields, fl, link);
 }
 
-static int
-form_hex(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch |= 0x20;
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /*
  * Offset of the first byte that router_percent_decode would refuse in
  * s[0..n) (a '%' without two hex digits, "%00", or a raw NUL), or -1.
@@ -102,8 +94,8 @@ form_bad_escape(const char *s, size_t n)
 			continue;
 		if (i + 2 >= n)
 			return (long)i;
-		int hi = form_hex((unsigned char)s[i + 1]);
-		int lo = hi < 0 ? -1 : form_hex((unsigned char)s[i + 2]);
+		int hi = hex_digit((unsigned char)s[i + 1]);
+		int lo = hi < 0 ? -1 : hex_digit((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return (long)i;
 		i += 2;

@@ -80,7 +80,7 @@ guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		g->fd = ci != NULL ? ci->connect_fd : -1;
 		g->tid = guard_tid();
-		atomic_init(&g->ready_ms, ctx_now_ms());
+		atomic_init(&g->ready_ms, monotonic_ms());
 		atomic_init(&g->in_request, false);
 		pthread_mutex_lock(&G.lock);
 		LIST_INSERT_HEAD(&G.conns, g, link);
@@ -122,7 +122,7 @@ guard_done(struct MHD_Connection *conn)
 	guard_conn *g = guard_of(conn);
 	if (g == NULL)
 		return;
-	atomic_store_explicit(&g->ready_ms, ctx_now_ms(), memory_order_relaxed);
+	atomic_store_explicit(&g->ready_ms, monotonic_ms(), memory_order_relaxed);
 	atomic_store_explicit(&g->in_request, false, memory_order_release);
 }
 
@@ -162,7 +162,7 @@ guard_main(void *arg)
 	while (!atomic_load(&G.stop)) {
 		struct timespec tick = { 0, GUARD_TICK_MS * 1000 * 1000 };
 		nanosleep(&tick, NULL);
-		double now = ctx_now_ms();
+		double now = monotonic_ms();
 		pthread_mutex_lock(&G.lock);
 		guard_conn *g;
 		LIST_FOREACH(g, &G.conns, link) {

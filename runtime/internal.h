@@ -15,6 +15,7 @@
 
 #include "arena.h"
 #include "cot.h"
+#include "monotonic.h"
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -158,7 +159,6 @@ struct cot_ctx {
 
 void ctx_init(cot_ctx *c);
 void ctx_free(cot_ctx *c);
-double ctx_now_ms(void);
 
 /* ==== errors (error.c) ================================================= */
 

@@ -50,9 +50,7 @@ static pthread_once_t ratelimit_once = PTHREAD_ONCE_INIT;
 static double
 ratelimit_monotonic(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return monotonic_ms() / 1e3;
 }
 
 double (*ratelimit_clock)(void) = ratelimit_monotonic;

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "internal.h"
 
 struct route_slot {
@@ -225,18 +226,6 @@ router_reset(void)
 
 /* ==== request paths ==================================================== */
 
-static int
-router_hex(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes %XX (and '+' when plus_is_space) in place. Returns the new length,
  * or (size_t)-1 for a malformed escape or an encoded NUL.
@@ -251,8 +240,8 @@ router_percent_decode(char *s, bool plus_is_space)
 	char *o = first;
 	for (char *p = first; *p; p++) {
 		if (*p == '%') {
-			int hi = router_hex((unsigned char)p[1]);
-			int lo = hi < 0 ? -1 : router_hex((unsigned char)p[2]);
+			int hi = hex_digit((unsigned char)p[1]);
+			int lo = hi < 0 ? -1 : hex_digit((unsigned char)p[2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return (size_t)-1;
 			*o++ = (char)(hi * 16 + lo);

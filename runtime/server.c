@@ -339,7 +339,7 @@ server_log(const cot_ctx *c)
 		.method = c->method, .path = c->path ? c->path : c->raw_url,
 		.request_id = c->request_id, .status = c->status,
 		.bytes = c->resp_len,
-		.ms = ctx_now_ms() - c->start_ms, .conn = c->conn,
+		.ms = monotonic_ms() - c->start_ms, .conn = c->conn,
 	};
 	accesslog_request(&r);
 }
@@ -972,9 +972,9 @@ server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
 		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
 	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
-	double end = ctx_now_ms() + timeout_ms;
+	double end = monotonic_ms() + timeout_ms;
 	/* abandoned requests (answered 503 already) are not waited for */
-	while (atomic_load(&s->in_flight) - crash_abandoned() > 0 && ctx_now_ms() < end) {
+	while (atomic_load(&s->in_flight) - crash_abandoned() > 0 && monotonic_ms() < end) {
 		struct timespec tick = { 0, 5 * 1000 * 1000 };
 		if (interrupt == NULL) {
 			nanosleep(&tick, NULL);

@@ -29,6 +29,7 @@
  * symlink: stricter, never looser. Files are opened O_NONBLOCK so a FIFO
  * planted in static/ cannot hang a worker.
  */
+#include "hex.h"
 #include "static.h"
 #include "static_path.h"
 
@@ -46,18 +47,6 @@
 static atomic_bool use_openat2 = true;
 
 /* ------------------------------------------------------- path decoding -- */
-
-static int
-static_path_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Editor droppings: backup ("x~", "#x#") and swap ("x.swp") files. */
 static bool
@@ -130,8 +119,8 @@ static_path_decode(const char *raw, char *out, size_t cap, int *status)
 		if (c == '\\')
 			return "backslash in path";
 		if (c == '%') {
-			int hi = static_path_hex(p[1]);
-			int lo = hi < 0 ? -1 : static_path_hex(p[2]);
+			int hi = hex_digit(p[1]);
+			int lo = hi < 0 ? -1 : hex_digit(p[2]);
 
 			if (hi < 0 || lo < 0)
 				return "invalid percent-encoding";

@@ -55,7 +55,7 @@ static void
 task_run(task *t)
 {
 	cot_ctx *c = t->ctx;
-	c->start_ms = ctx_now_ms();
+	c->start_ms = monotonic_ms();
 	crash_report rep;
 	if (c->match.b == NULL) {
 		t->fn(c, t->arg);
