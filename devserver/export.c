@@ -7,7 +7,8 @@
  *      templates/ and static/, and schema.sql, is embedded. The literal SQL
  *      of every cot_db_* call is prepared against schema.sql (sqlcheck.c),
  *      as `cotdev run` does at each reload: SQL that would fail there fails
- *      the export, at its line, instead of shipping.
+ *      the export, at its line, instead of shipping. With --db postgres://
+ *      (or $DATABASE_URL) it is prepared on that PostgreSQL (sqlcheck_pg.c).
  *   2. generate, in a private temp dir: app_modules.c (the table of route
  *      tables) and app_embed.c (the embedded files, pulled in with the
  *      assembler's .incbin, so a large static file costs no C parsing).
@@ -50,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/db_pg.h"
 #include "../runtime/internal.h"
 #include "../runtime/migrate.h"
 #include "../runtime/static.h"
@@ -58,6 +60,7 @@
 #include "export_check.h"
 #include "file.h"
 #include "sqlcheck.h"
+#include "sqlcheck_pg.h"
 
 #ifndef COT_EXPORT_RUNTIME
 #define COT_EXPORT_RUNTIME ""
@@ -70,13 +73,17 @@
 #endif
 
 static const char export_usage[] =
-	"usage: cotdev export [-j N] [DIR] -o BIN\n"
+	"usage: cotdev export [-j N] [--db DB] [DIR] -o BIN\n"
 	"\n"
 	"Builds the app in DIR (default .) with gcc -O2 into the binary BIN: the\n"
 	"runtime, every handler, and templates/, static/ and schema.sql embedded.\n"
 	"BIN runs without cot installed (`BIN --help` lists its flags).\n"
 	"  -o, --output BIN   the binary to write (required)\n"
-	"  -j, --jobs N       gcc processes at once (default: one per core)\n";
+	"  -j, --jobs N       gcc processes at once (default: one per core)\n"
+	"  --db URL           the database BIN will serve: with postgres://... (default:\n"
+	"                     $DATABASE_URL when it is one) the handlers' SQL is prepared\n"
+	"                     there, against schema.sql loaded into a scratch schema that\n"
+	"                     is rolled back; otherwise against schema.sql on SQLite\n";
 
 /* ==== string vectors =================================================== */
 
@@ -353,6 +360,7 @@ typedef struct export_state {
 	char tmp[256];             /* private build directory */
 	char out[PATH_MAX];        /* absolute output path */
 	int jobs;
+	const char *db;            /* --db or $DATABASE_URL: PostgreSQL when a URL */
 	strvec handlers, embedded, objects;
 	strvec libsrc;             /* the .c files of lib/: shared code, linked once */
 	libs_set *hlibs, *llibs;   /* each file's COT_LIBS */
@@ -607,10 +615,21 @@ export_check_sql(const export_state *x)
 	struct migrate_plan *p = NULL;
 	char *why = NULL;
 	int failed = 0;
+	bool pg = DBPG_IS_URL(x->db);
+	/* PostgreSQL: the SQL is prepared there (db NULL: sqlcheck_pg.c), and a
+	 * schema.sql it refuses fails the export -- the binary could not start */
+	if (pg && sqlcheck_pg_start(x->db, schema, &why) != 0) {
+		fprintf(stderr, "cotdev export: the SQL check on PostgreSQL: %s; %s not written\n",
+		        why ? why : "out of memory", x->out);
+		free(why);
+		free(schema);
+		return 1;
+	}
 	/* A schema.sql that does not load is the binary's start-up error
 	 * (app_main.c refuses to start and says why); nothing to check here. */
-	if (sqlite3_open(":memory:", &db) == SQLITE_OK && migrate_plan(db, schema, &p, &why) == 0 &&
-	    (migrate_plan_is_empty(p) || migrate_apply(db, p, 1, &why) >= 0)) {
+	if (pg || (sqlite3_open(":memory:", &db) == SQLITE_OK &&
+	           migrate_plan(db, schema, &p, &why) == 0 &&
+	           (migrate_plan_is_empty(p) || migrate_apply(db, p, 1, &why) >= 0))) {
 		/* each handler, then each file a handler includes (once) */
 		deps_list seen = { 0 };
 		for (int i = 0; i < x->handlers.n; i++) {
@@ -630,11 +649,13 @@ export_check_sql(const export_state *x)
 	free(why);
 	migrate_plan_free(p);
 	sqlite3_close(db);
+	sqlcheck_pg_stop();
 	free(schema);
 	if (failed)
 		fprintf(stderr, "cotdev export: %d file%s with SQL that does not prepare against "
-		        "schema.sql (cotdev run refuses %s at reload too); %s not written\n",
-		        failed, failed == 1 ? "" : "s", failed == 1 ? "it" : "them", x->out);
+		        "schema.sql%s (cotdev run refuses %s at reload too); %s not written\n",
+		        failed, failed == 1 ? "" : "s", pg ? " on PostgreSQL" : "",
+		        failed == 1 ? "it" : "them", x->out);
 	return failed;
 }
 
@@ -706,6 +727,7 @@ export_parse(int argc, char **argv, export_state *x, const char **dir, const cha
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -717,6 +739,7 @@ export_parse(int argc, char **argv, export_state *x, const char **dir, const cha
 		switch (ch) {
 		case 'o': *out = optarg; break;
 		case 'j': x->jobs = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+		case 'd': x->db = optarg; break;
 		case 'h': fputs(export_usage, stdout); return 0;
 		default: fputs(export_usage, stderr); return 2;
 		}
@@ -728,6 +751,7 @@ export_parse(int argc, char **argv, export_state *x, const char **dir, const cha
 		return 2;
 	}
 	*dir = optind < argc ? argv[optind] : ".";
+	x->db = sqlcheck_pg_choose(x->db);
 	return -1;
 }
 

@@ -25,6 +25,7 @@
 #include "../runtime/flags.h"
 #include "../runtime/internal.h"
 #include "export.h"
+#include "file.h"
 #include "migrate_cmd.h"
 #include "livereload.h"
 #include "compiler.h"
@@ -33,6 +34,7 @@
 #include "reloader.h"
 #include "scaffold.h"
 #include "sqlcheck.h"
+#include "sqlcheck_pg.h"
 #include "tcclines.h"
 
 #define MAIN_STOP_MS 2000
@@ -63,14 +65,20 @@ static const char usage_new[] =
 	"           middleware, and notes that belong to their user\n";
 
 static const char usage_check[] =
-	"usage: cotdev check [DIR]\n"
+	"usage: cotdev check [--db DB] [DIR]\n"
 	"\n"
 	"Compiles every handler and lib/ file of the app in DIR (default .), prints\n"
 	"each error (libraries used without COT_LIBS included) and one summary line\n"
-	"(nothing for the files that compile).\n"	"Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
+	"(nothing for the files that compile). The SQL of every cot_db_* call is\n"
+	"prepared on the app's database:\n"
+	"  --db DB   app.db in DIR (default), another SQLite file, or PostgreSQL as\n"
+	"            postgres://... (default: $DATABASE_URL when set), where the SQL is\n"
+	"            prepared against schema.sql loaded into a scratch schema that is\n"
+	"            rolled back: the database is not changed\n"
+	"Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
 
 static const char usage_routes[] =
-	"usage: cotdev routes [DIR]\n"
+	"usage: cotdev routes [--db DB] [DIR]\n"
 	"\n"
 	"Compiles the app in DIR (default .) and lists its routes.\n";
 
@@ -287,8 +295,12 @@ main_run(int argc, char **argv)
 		fprintf(stderr, "cotdev run: %s\n", err);
 		return 1;
 	}
-	if (db_engine_is_pg())
-		sqlcheck_prepare_hook = dbpg_check; /* handler SQL prepared on PostgreSQL */
+	char *chk = NULL; /* handler SQL prepared on PostgreSQL, the live schema */
+	if (db_engine_is_pg() && sqlcheck_pg_start(main_db_path, NULL, &chk) != 0) {
+		fprintf(stderr, "cotdev run: the SQL check: %s\n", chk ? chk : "out of memory");
+		free(chk);
+		return 1;
+	}
 	migrate_cmd_dev(main_db_path, 1);
 	main_include_dir(inc, sizeof(inc));
 	static const char *const watch_dirs[] = { "templates", "static", NULL };
@@ -357,6 +369,7 @@ main_run(int argc, char **argv)
 	db_shutdown();
 	crash_shutdown();
 	reloader_shutdown();
+	sqlcheck_pg_stop();
 	render_shutdown();
 	editor_shutdown();
 	return 0;
@@ -364,17 +377,66 @@ main_run(int argc, char **argv)
 
 /* ==== cotdev check / routes ============================================ */
 
+/* The database `cotdev check` prepares against, as a path that stays valid
+ * after main_enter_app's chdir (a URL as it is); NULL: the app's app.db. */
+static const char *
+main_check_db(const char *db, char *buf, size_t len)
+{
+	if (db == NULL || db[0] == '/' || DBPG_IS_URL(db))
+		return db;
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    (size_t)snprintf(buf, len, "%s/%s", cwd, db) >= len)
+		return db;
+	return buf;
+}
+
+/* Points the SQL check at db; on PostgreSQL, at schema.sql loaded into a
+ * scratch schema (sqlcheck_pg.c). -1 after saying why it cannot. */
+static int
+main_check_start(const char *db)
+{
+	if (db == NULL)
+		return 0;
+	if (!DBPG_IS_URL(db)) {
+		sqlcheck_db_path = db;
+		return 0;
+	}
+	char *schema = file_read("schema.sql", NULL), *why = NULL;
+	int rc = sqlcheck_pg_start(db, schema, &why);
+	if (rc != 0)
+		fprintf(stderr, "cotdev: the SQL check on PostgreSQL: %s\n",
+		        why ? why : "out of memory");
+	free(why);
+	free(schema);
+	return rc;
+}
+
 static int
 main_compile_once(int argc, char **argv, const char *usage, bool list)
 {
 	if (main_wants_help(argc, argv))
 		return main_usage(usage, 0);
+	const char *db_flag = NULL;
+	if (argc >= 3 && strcmp(argv[1], "--db") == 0) {
+		db_flag = argv[2];
+		argc -= 2;
+		argv += 2;
+	} else if (argc >= 2 && strncmp(argv[1], "--db=", 5) == 0) {
+		db_flag = argv[1] + 5;
+		argc--;
+		argv++;
+	}
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
 		return main_usage(usage, 2);
+	char db_abs[PATH_MAX];
+	const char *db = main_check_db(sqlcheck_pg_choose(db_flag), db_abs, sizeof(db_abs));
 	if (main_enter_app(argc == 2 ? argv[1] : ".") != 0)
 		return 1;
 	char inc[PATH_MAX], err[1024];
 	main_include_dir(inc, sizeof(inc));
+	if (main_check_start(db) != 0)
+		return 1;
 	/* check prints problems only: no line per file that compiled */
 	reloader_options ro = { .handlers_dir = "handlers", .lib_dir = "lib", .include_dir = inc,
 	                        .color = isatty(STDOUT_FILENO), .quiet_reloads = true };
@@ -391,6 +453,7 @@ main_compile_once(int argc, char **argv, const char *usage, bool list)
 	else
 		printf("checked %d file%s: %d failed\n", files, files == 1 ? "" : "s", failed);
 	reloader_shutdown();
+	sqlcheck_pg_stop();
 	return failed > 0 ? 1 : 0;
 }
 

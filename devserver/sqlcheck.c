@@ -234,17 +234,19 @@ sqlcheck_report(char **out, size_t *len, const char *path, int line, const char 
 	*len += (size_t)n;
 }
 
-int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, char **err);
+int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, int *err_offset, char **err);
+long long (*sqlcheck_version_hook)(void);
 
 /* sqlcheck_one through sqlcheck_prepare_hook (the app's other engine):
- * errors at the literal's first line, the server's words. */
+ * the server's words, at the line of the byte it points at. */
 static void
 sqlcheck_one_hook(const char *path, const sqlcheck_sql *q, char **out, size_t *len)
 {
 	char *err = NULL;
-	int want = 0;
-	if (sqlcheck_prepare_hook(q->text, &want, &err) != 0) {
-		sqlcheck_report(out, len, path, q->part_line[0], err ? err : "does not prepare");
+	int want = 0, off = -1;
+	if (sqlcheck_prepare_hook(q->text, &want, &off, &err) != 0) {
+		sqlcheck_report(out, len, path, sqlcheck_line_of(q, off),
+		                err ? err : "does not prepare");
 		free(err);
 		return;
 	}
@@ -381,6 +383,8 @@ int
 sqlcheck_app(const char *path, const char *const *includes, int nincludes, char **error)
 {
 	*error = NULL;
+	if (!sqlcheck_enabled)
+		return 0;
 	sqlite3 *db = sqlcheck_prepare_hook != NULL ? NULL : sqlcheck_app_db();
 	if (db == NULL && sqlcheck_prepare_hook == NULL)
 		return 0; /* no database yet: nothing to check against */
@@ -395,6 +399,8 @@ sqlcheck_app(const char *path, const char *const *includes, int nincludes, char 
 long long
 sqlcheck_app_schema_version(void)
 {
+	if (sqlcheck_version_hook != NULL)
+		return sqlcheck_enabled ? sqlcheck_version_hook() : -1;
 	sqlite3 *db = sqlcheck_app_db();
 	sqlite3_stmt *st = NULL;
 	long long v = -1;

@@ -38,10 +38,15 @@ long long sqlcheck_app_schema_version(void);
 /* Off: sqlcheck_app checks nothing. On by default. */
 void sqlcheck_set_enabled(bool on);
 
-/* When set, sqlcheck_app prepares through it instead of app.db: the app's
- * database is PostgreSQL (devserver/main.c sets dbpg_check). Returns 0
- * with *nparams, or -1 with *err (malloc'd). */
-extern int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, char **err);
+/* When set, sqlcheck_app, and sqlcheck_file with a NULL db, prepare
+ * through it instead of SQLite: the app's database is PostgreSQL
+ * (sqlcheck_pg.c sets it). Returns 0 with *nparams, or -1 with *err
+ * (malloc'd) and *err_offset, the byte of sql the error points at (-1:
+ * none). */
+extern int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, int *err_offset,
+                                    char **err);
+/* When set, what sqlcheck_app_schema_version answers (sqlcheck_pg.c). */
+extern long long (*sqlcheck_version_hook)(void);
 void sqlcheck_shutdown(void);
 
 #endif

@@ -76,9 +76,6 @@ static pthread_key_t pg_key;
 static pthread_once_t pg_key_once = PTHREAD_ONCE_INIT;
 static char *pg_url;
 static LIST_HEAD(, pg_conn) pg_conns = LIST_HEAD_INITIALIZER(pg_conns);
-/* The SQL check's own connection: not a worker's (the thread-exit
- * destructor of a thread that outlives db_shutdown must find nothing). */
-static PGconn *pg_check_conn;
 
 /* ==== placeholders ===================================================== */
 
@@ -200,8 +197,6 @@ dbpg_shutdown(void)
 	}
 	free(pg_url);
 	pg_url = NULL;
-	PQfinish(pg_check_conn);
-	pg_check_conn = NULL;
 	pthread_mutex_unlock(&pg_lock);
 	pthread_once(&pg_key_once, pg_key_create);
 	pthread_setspecific(pg_key, NULL);
@@ -711,41 +706,6 @@ dbpg_ping(char *err, size_t errlen)
 	PQclear(r);
 	for (size_t n = strlen(err); !ok && n > 0 && err[n - 1] == '\n'; n--)
 		err[n - 1] = '\0';
-	return ok ? 0 : -1;
-}
-
-
-int
-dbpg_check(const char *sql, int *nparams, char **err)
-{
-	pthread_mutex_lock(&pg_lock);
-	if (pg_check_conn != NULL && PQstatus(pg_check_conn) != CONNECTION_OK)
-		PQreset(pg_check_conn);
-	if (pg_check_conn == NULL && pg_url != NULL)
-		pg_check_conn = dbpg_connect(pg_url, err);
-	PGconn *pg = pg_check_conn;
-	int n, ok = 0;
-	PGresult *r = NULL;
-	if (pg != NULL) {
-		char *text = dbpg_placeholders(sql, &n);
-		r = PQprepare(pg, "", text, 0, NULL);
-		free(text);
-		if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
-			PQclear(r);
-			r = PQdescribePrepared(pg, "");
-		}
-		ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (ok) {
-			*nparams = PQnparams(r);
-		} else {
-			const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-			*err = strdup(m ? m : PQerrorMessage(pg));
-		}
-	} else if (*err == NULL) {
-		*err = strdup("no database configured");
-	}
-	PQclear(r);
-	pthread_mutex_unlock(&pg_lock);
 	return ok ? 0 : -1;
 }
 

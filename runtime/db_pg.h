@@ -39,10 +39,6 @@ long long dbpg_changes(cot_ctx *c);
 int dbpg_tx(cot_ctx *c, const char *fn, const char *sql);
 void dbpg_request_end(cot_ctx *c);
 int dbpg_ping(char *err, size_t errlen);
-/* Prepares sql (unnamed, never run) on the calling thread's connection:
- * 0 with *nparams, or -1 with *err (PostgreSQL's message, malloc'd). For
- * the dev server's SQL check at reload. */
-int dbpg_check(const char *sql, int *nparams, char **err);
 int dbpg_cached_statements(void);
 
 #endif

@@ -677,6 +677,19 @@ pgs_load(PGconn *pg, const struct pgs_file *f, char **err)
 	return 0;
 }
 
+int
+pgschema_load(PGconn *pg, const char *schema_sql, char **err)
+{
+	struct pgs_file *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		abort();
+	*err = NULL;
+	int rc = pgs_read(schema_sql, f, err) == 0 && pgs_load(pg, f, err) == 0 ? 0 : -1;
+	pgs_file_free(f);
+	free(f);
+	return rc;
+}
+
 /* ==== the whole run ==================================================== */
 
 static const char pgs_history[] =

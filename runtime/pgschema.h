@@ -23,4 +23,14 @@
 int pgschema_sync(PGconn *pg, const char *schema_sql, int flags, int lock_timeout_ms,
                   char **summary, char **held_summary, char **err);
 
+/*
+ * Runs schema_sql, translated as pgschema_sync translates it, in the
+ * caller's open transaction, creating its tables in the first schema of
+ * search_path: no lock, no plan, no history. For the SQL check of
+ * `cotdev check` and `cotdev export`, which load schema.sql into a scratch
+ * schema and roll it back. 0, or -1 with *err ("schema.sql:LINE: ...",
+ * malloc'd).
+ */
+int pgschema_load(PGconn *pg, const char *schema_sql, char **err);
+
 #endif

@@ -13,7 +13,19 @@
  *     header's own line, at start and at the header's save;
  *   - a wrong number of values for the SQL's `?` is a reload error;
  *   - `cotdev export` refuses SQL in an included header that does not
- *     prepare against schema.sql.
+ *     prepare against schema.sql;
+ *   - an error inside SQL split over several literals is named at the
+ *     line of the literal holding the bad token;
+ *   - `cotdev check` exits 1 naming file:line and the engine's message,
+ *     and 0 once the SQL is fixed.
+ *
+ * The same suite runs against PostgreSQL under build/pg_run (which sets
+ * DATABASE_URL, read by `cotdev run`, `cotdev check` and `cotdev export`):
+ * the SQL is then prepared there (devserver/sqlcheck_pg.c), the messages
+ * are PostgreSQL's ('column "x" does not exist' for SQLite's 'no such
+ * column: x'), and SQL only SQLite accepts (INSERT OR REPLACE) must be a
+ * reload error and a `cotdev check` failure at its line, while on SQLite
+ * it loads.
  *
  * usage: test_sqlfresh COTDEV
  */
@@ -29,6 +41,21 @@
 static h_target target;
 static h_server srv;
 static char app[4096];
+static bool on_pg; /* DATABASE_URL names PostgreSQL (build/pg_run) */
+
+/* "FILE:LINE: " and the engine's words for an unknown column. */
+static const char *
+no_column(const char *where, const char *col)
+{
+	static char bufs[4][256];
+	static int next;
+	char *b = bufs[next++ % 4];
+	if (on_pg)
+		snprintf(b, sizeof(bufs[0]), "%s: column \"%s\" does not exist", where, col);
+	else
+		snprintf(b, sizeof(bufs[0]), "%s: no such column: %s", where, col);
+	return b;
+}
 
 static const char schema_v1[] =
 	"CREATE TABLE notes (\n"
@@ -150,6 +177,67 @@ static const char args_bad_src[] =
 	"\tCOT_GET(\"/one/:id\", one),\n"
 	")\n";
 
+/* SQL split over two literals, the bad column in the second (line 7). */
+static const char split_bad_src[] =
+	"#include <cot.h>\n"
+	"\n"
+	"static cot_result\n"
+	"split(cot_ctx *c)\n"
+	"{\n"
+	"\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? \"\n"
+	"\t                           \"AND titel = ?\", cot_param_int(c, \"id\"), \"x\");\n"
+	"\treturn cot_text(c, 200, \"split %p\\n\", (void *)r);\n"
+	"}\n"
+	"\n"
+	"COT_ROUTES(\n"
+	"\tCOT_GET(\"/split/:id\", split),\n"
+	")\n";
+
+static const char split_good_src[] =
+	"#include <cot.h>\n"
+	"\n"
+	"static cot_result\n"
+	"split(cot_ctx *c)\n"
+	"{\n"
+	"\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? \"\n"
+	"\t                           \"AND body = ?\", cot_param_int(c, \"id\"), \"x\");\n"
+	"\treturn cot_text(c, 200, \"split %p\\n\", (void *)r);\n"
+	"}\n"
+	"\n"
+	"COT_ROUTES(\n"
+	"\tCOT_GET(\"/split/:id\", split),\n"
+	")\n";
+
+/* SQLite's INSERT OR IGNORE: PostgreSQL has no such form. */
+static const char upsert_sqlite_src[] =
+	"#include <cot.h>\n"
+	"\n"
+	"static cot_result\n"
+	"upsert(cot_ctx *c)\n"
+	"{\n"
+	"\tconst char *sql = 0; if (cot_query(c, \"write\")) cot_db_exec(c, \"INSERT OR IGNORE INTO notes (id, body) VALUES (?, ?)\", 1, \"b\");\n"
+	"\treturn cot_text(c, 200, \"upsert %p\\n\", (const void *)sql);\n"
+	"}\n"
+	"\n"
+	"COT_ROUTES(\n"
+	"\tCOT_GET(\"/upsert\", upsert),\n"
+	")\n";
+
+/* The portable form: ON CONFLICT, which both engines take. */
+static const char upsert_portable_src[] =
+	"#include <cot.h>\n"
+	"\n"
+	"static cot_result\n"
+	"upsert(cot_ctx *c)\n"
+	"{\n"
+	"\tconst char *sql = 0; if (cot_query(c, \"write\")) cot_db_exec(c, \"INSERT INTO notes (id, body) VALUES (?, ?) ON CONFLICT (id) DO NOTHING\", 1, \"b\");\n"
+	"\treturn cot_text(c, 200, \"upsert %p\\n\", (const void *)sql);\n"
+	"}\n"
+	"\n"
+	"COT_ROUTES(\n"
+	"\tCOT_GET(\"/upsert\", upsert),\n"
+	")\n";
+
 /* ==== polling ========================================================== */
 
 typedef struct want {
@@ -206,9 +294,10 @@ test_rename(void)
 	/* the first request after the save sees the new schema's verdict */
 	now("after the rename: the old column name is a reload error at its line", "/titles",
 	    500, "handlers/titles.c:6");
-	now("after the rename: the error says why", "/titles", 500, "no such column: title");
+	now("after the rename: the error says why", "/titles", 500,
+	    no_column("handlers/titles.c:6", "title"));
 	T_CHECK("after the rename: the terminal names the file",
-	        h_server_wait_output(&srv, mark, "handlers/titles.c:6: no such column: title",
+	        h_server_wait_output(&srv, mark, no_column("handlers/titles.c:6", "title"),
 	                             H_DEADLINE_MS));
 	h_write_app_file(app, "handlers/titles.c", headings_src);
 	now("the handler fixed: 200 again", "/titles", 200, "headings ");
@@ -230,7 +319,7 @@ test_applied_drop(void)
 		printf("# %s%s\n", r.out ? r.out : "", r.err ? r.err : "");
 	h_cmd_result_free(&r);
 	eventually("after the applied drop: the handler using it answers its reload error",
-	           "/mood", 500, "handlers/mood.c:6: no such column: mood");
+	           "/mood", 500, no_column("handlers/mood.c:6", "mood"));
 	h_write_app_file(app, "schema.sql", schema_v4);
 	now("the column back: the same handler answers again, unchanged", "/mood", 200, "calm ");
 }
@@ -239,12 +328,12 @@ static void
 test_header_sql(void)
 {
 	now("SQL in an included header is checked at start", "/first", 500,
-	    "handlers/q.h:4: no such column: bodyy");
+	    no_column("handlers/q.h:4", "bodyy"));
 	h_write_app_file(app, "handlers/q.h", q_good);
 	now("the header fixed: its handler answers", "/first", 200, "first ");
 	h_write_app_file(app, "handlers/q.h", q_bad);
 	now("the header broken by a save: a reload error at the header's line", "/first", 500,
-	    "handlers/q.h:4: no such column: bodyy");
+	    no_column("handlers/q.h:4", "bodyy"));
 }
 
 static void
@@ -252,6 +341,95 @@ test_argument_count(void)
 {
 	now("a missing value for a ? is a reload error", "/one/1", 500,
 	    "handlers/args.c:6: the SQL has 2 parameters, the call passes 1");
+}
+
+static void
+test_split_literals(void)
+{
+	h_write_app_file(app, "handlers/split.c", split_bad_src);
+	now("SQL over two literals: the error at the line of the bad token", "/split/1", 500,
+	    no_column("handlers/split.c:7", "titel"));
+	h_write_app_file(app, "handlers/split.c", split_good_src);
+	now("SQL over two literals fixed: 200", "/split/1", 200, "split ");
+}
+
+/* SQL only SQLite takes: a reload error on PostgreSQL, at its line. */
+static void
+test_engine_only(void)
+{
+	h_write_app_file(app, "handlers/upsert.c", upsert_sqlite_src);
+	if (on_pg)
+		now("PostgreSQL: INSERT OR IGNORE is a reload error at its line", "/upsert", 500,
+		    "handlers/upsert.c:6: syntax error at or near \"OR\"");
+	else
+		now("SQLite: INSERT OR IGNORE loads", "/upsert", 200, "upsert ");
+	h_write_app_file(app, "handlers/upsert.c", upsert_portable_src);
+	now("ON CONFLICT, the portable form, loads on either engine", "/upsert", 200, "upsert ");
+}
+
+/* `cotdev check`: exit status and message, on the app's engine. */
+static bool
+check_says(const char *name, int code, const char *needle)
+{
+	const char *argv[] = { target.cotdev, "check", app, NULL };
+	h_cmd_result r;
+	h_run_cmd(argv, H_DEADLINE_MS, &r);
+	bool ok = r.exit_code == code && r.out != NULL && strstr(r.out, needle) != NULL;
+	T_CHECK(name, ok);
+	if (!ok)
+		printf("# cotdev check (%d): %s%s\n", r.exit_code, r.out ? r.out : "",
+		       r.err ? r.err : "");
+	h_cmd_result_free(&r);
+	return ok;
+}
+
+static void
+test_check_cmd(void)
+{
+	check_says("cotdev check: exit 1, the header's SQL at its line", 1,
+	           no_column("handlers/q.h:4", "bodyy"));
+	h_write_app_file(app, "handlers/q.h", q_good);
+	h_write_app_file(app, "handlers/upsert.c", upsert_sqlite_src);
+	if (on_pg)
+		check_says("cotdev check on PostgreSQL: INSERT OR IGNORE fails at its line", 1,
+		           "handlers/upsert.c:6: syntax error at or near \"OR\"");
+	else
+		check_says("cotdev check on SQLite: INSERT OR IGNORE passes", 0, "all compiled");
+	h_write_app_file(app, "handlers/upsert.c", upsert_portable_src);
+	check_says("cotdev check: the SQL fixed, exit 0", 0, "all compiled");
+	if (!on_pg)
+		return;
+	/* planned, not live: a table only schema.sql has yet (no server ran) */
+	char path[4200];
+	FILE *f = fopen(h_path(path, sizeof(path), "%s/schema.sql", app), "a");
+	bool wrote = f != NULL && fputs("CREATE TABLE tags (id INTEGER PRIMARY KEY, "
+	                                "name TEXT NOT NULL);\n", f) >= 0;
+	if (f != NULL)
+		wrote &= fclose(f) == 0;
+	wrote &= h_write_app_file(app, "handlers/tags.c",
+	                          "#include <cot.h>\n"
+	                          "static cot_result\n"
+	                          "tags(cot_ctx *c)\n"
+	                          "{\n"
+	                          "\treturn cot_db_json_rows(c, 200, cot_db_all(c, \"SELECT id, "
+	                          "name FROM tags\"));\n"
+	                          "}\n"
+	                          "COT_ROUTES(COT_GET(\"/tags\", tags))\n") == 0;
+	T_CHECK("add a table to schema.sql and a handler reading it", wrote);
+	check_says("cotdev check on PostgreSQL prepares against schema.sql as planned", 0,
+	           "all compiled");
+	h_write_app_file(app, "handlers/tags.c",
+	                 "#include <cot.h>\n"
+	                 "static cot_result\n"
+	                 "tags(cot_ctx *c)\n"
+	                 "{\n"
+	                 "\treturn cot_db_json_rows(c, 200, cot_db_all(c, \"SELECT id, "
+	                 "label FROM tags\"));\n"
+	                 "}\n"
+	                 "COT_ROUTES(COT_GET(\"/tags\", tags))\n");
+	check_says("... and refuses a column the planned table lacks", 1,
+	           no_column("handlers/tags.c:5", "label"));
+	h_delete(h_path(path, sizeof(path), "%s/handlers/tags.c", app));
 }
 
 /* The export prepares the SQL of included headers against schema.sql too. */
@@ -265,7 +443,7 @@ test_export(void)
 	h_cmd_result r;
 	h_run_cmd(argv, 300000, &r);
 	T_CHECK("export refuses SQL in an included header", r.exit_code != 0 &&
-	        r.err && strstr(r.err, "handlers/q.h:4: no such column: bodyy"));
+	        r.err && strstr(r.err, no_column("handlers/q.h:4", "bodyy")));
 	if (r.exit_code == 0 || !r.err || !strstr(r.err, "handlers/q.h:4"))
 		printf("# export: %d %s\n", r.exit_code, r.err ? r.err : "");
 	T_CHECK("export wrote no binary", access(out, F_OK) != 0);
@@ -285,6 +463,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	target = h_target_dev(cotdev);
+	const char *url = getenv("DATABASE_URL");
+	on_pg = url != NULL && strncmp(url, "postgres", 8) == 0;
 	if (h_scaffold(&target, app, sizeof(app)) != 0) {
 		T_CHECK("scaffold an app", false);
 		return T_DONE();
@@ -305,11 +485,14 @@ main(int argc, char **argv)
 	}
 	test_header_sql();
 	test_argument_count();
+	test_split_literals();
+	test_engine_only();
 	test_rename();
 	test_applied_drop();
 	h_thread_done();
 	T_CHECK("server exits 0 at SIGTERM", h_server_stop(&srv) == 0);
 	test_export();
+	test_check_cmd();
 	h_rmtree(app);
 	return T_DONE();
 }
