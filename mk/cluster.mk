@@ -1,9 +1,15 @@
 # Several processes, one database: the health endpoint (runtime/health.c),
 # drain at SIGTERM, migrations planned under the database's write lock, and
-# tests/test_cluster.c, which starts exported binaries together.
+# tests/test_cluster.c, which starts exported binaries together on SQLite
+# and on a private PostgreSQL (tests/node.c: nodes started at one instant;
+# tests/pg.c: the cluster).
 RUNTIME += runtime/health.c
 
-build/test_cluster: tests/test_cluster.c tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_cluster.c -o $@ -lsqlite3
+build/test_cluster: tests/test_cluster.c tests/node.c tests/node.h tests/pg.c tests/pg.h tests/t.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Itests tests/test_cluster.c tests/node.c tests/pg.c -o $@ -lsqlite3 -lpq
 TEST_BINS += build/test_cluster
 TEST_CMDS += build/test_cluster@build/cotdev
+
+# The scale test (tests/test_scale.c) puts a private HAProxy in front of
+# three exported binaries sharing a private PostgreSQL.
+TEST_PACKAGES += haproxy

@@ -9,18 +9,17 @@
  *    fresh database with schema.sql pending all start and serve, and the
  *    change is applied exactly once (one _cot_migrations row), over several
  *    trials, and the same for a change to a database an older release made;
+ *    on SQLite (BEGIN IMMEDIATE before planning) and on PostgreSQL (a
+ *    private cluster, tests/pg.c; pg_advisory_xact_lock before planning);
  *  - /_cot/health: 200 {"status":"ok","db":"ok"} while serving, 503 while
- *    draining (503 for a database that does not answer is checked against
- *    a stopped PostgreSQL, the failure that happens in practice);
+ *    draining, 503 unavailable while PostgreSQL is stopped and 200 again
+ *    once it is back;
  *  - drain: after SIGTERM no new connection is accepted, a request sent on
  *    a keep-alive connection opened before is still answered, with
  *    "Connection: close", and the server then closes that connection; the
  *    process exits 0.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -28,17 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "node.h"
+#include "pg.h"
 #include "t.h"
 
 #define CLUSTER_NODES 3
 #define CLUSTER_TRIALS 4
+#define CLUSTER_WAIT_S 30.0
 
 static char tmpdir[256];
 static const char *cotdev;
@@ -76,186 +74,44 @@ run(char *out, size_t outlen, const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static double
-now_s(void)
+static int
+is_pg(const char *db)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return strncmp(db, "postgres", 8) == 0;
 }
 
+/* `bin --port 0 --db DB --quiet [extra]`, its log DIR/node-ID.log. */
 static void
-read_text(const char *path, char *buf, size_t len)
+node_setup(node *n, const char *bin, const char *db, const char *extra, int id)
 {
-	buf[0] = '\0';
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return;
-	size_t n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
-/* A started app: its pid, log and the port it printed (-1: it exited). */
-typedef struct node {
-	pid_t pid;
-	int port;
-	int exit_code;
-	char log[300];
-} node;
-
-/* Forks `bin --port 0 --db DB [extra]` but lets it exec only when the
- * write end of gate is closed in the parent (and every child closed its
- * copy), so several nodes start at the same instant. */
-static void
-node_fork(node *n, const char *bin, const char *db, const char *extra, int id,
-          const int gate[2])
-{
-	snprintf(n->log, sizeof(n->log), "%s/node%d.log", tmpdir, id);
+	const char *argv[] = { bin, "--port", "0", "--db", db, "--quiet", extra, NULL };
+	node_init(n, tmpdir, id, argv);
 	unlink(n->log);
-	n->port = -1;
-	n->exit_code = -1;
-	n->pid = fork();
-	if (n->pid == 0) {
-		char c;
-		close(gate[1]);
-		if (read(gate[0], &c, 1) < 0)
-			_exit(126);
-		int fd = open(n->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(bin, bin, "--port", "0", "--db", db, "--quiet", extra, (char *)NULL);
-		_exit(127);
-	}
 }
 
-/* Waits for the node's URL line (or its exit). */
-static void
-node_wait_ready(node *n)
-{
-	for (double t0 = now_s(); now_s() - t0 < 30; usleep(20000)) {
-		char buf[4096];
-		read_text(n->log, buf, sizeof(buf));
-		const char *p = strstr(buf, "cot app on http://127.0.0.1:");
-		if (p != NULL && strchr(p, '\n') != NULL) {
-			n->port = atoi(p + strlen("cot app on http://127.0.0.1:"));
-			return;
-		}
-		int st;
-		if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
-			n->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			n->pid = -1;
-			return;
-		}
-	}
-}
-
-/* Starts one node at once; 0, or -1 when it cannot fork. */
+/* One request to a node on 127.0.0.1; the response in r. */
 static int
-node_start(node *n, const char *bin, const char *db, const char *extra, int id)
+http(const node *n, const char *method, const char *path, node_resp *r)
 {
-	int gate[2];
-	if (pipe(gate) != 0)
-		return -1;
-	node_fork(n, bin, db, extra, id, gate);
-	close(gate[0]);
-	close(gate[1]);
-	node_wait_ready(n);
-	return 0;
+	return node_http("127.0.0.1", n->port, method, path, r);
 }
 
-/* SIGTERM, then the exit status (-1 if it had to be killed). */
-static int
-node_stop(node *n)
-{
-	if (n->pid <= 0)
-		return n->exit_code;
-	kill(n->pid, SIGTERM);
-	int st;
-	for (double t0 = now_s(); now_s() - t0 < 30; usleep(10000))
-		if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
-			n->pid = -1;
-			return n->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-	kill(n->pid, SIGKILL);
-	waitpid(n->pid, &st, 0);
-	n->pid = -1;
-	return -1;
-}
-
-static int
-connect_to(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct timeval tv = { 10, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Reads one response (head + Content-Length body) from a keep-alive
- * connection into out; returns its length, 0 when the peer closed. */
-static size_t
-read_response(int fd, char *out, size_t outlen)
-{
-	size_t n = 0;
-	out[0] = '\0';
-	while (n + 1 < outlen) {
-		ssize_t got = read(fd, out + n, outlen - 1 - n);
-		if (got <= 0)
-			break;
-		n += (size_t)got;
-		out[n] = '\0';
-		const char *end = strstr(out, "\r\n\r\n");
-		const char *cl = strcasestr(out, "\r\nContent-Length:");
-		if (end != NULL && cl != NULL && cl < end &&
-		    n >= (size_t)(end + 4 - out) + strtoul(cl + 17, NULL, 10))
-			break;
-	}
-	return n;
-}
-
-/* One request on an open connection; the response into out. */
-static size_t
-ask(int fd, const char *method, const char *path, char *out, size_t outlen)
-{
-	char req[256];
-	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\n\r\n", method, path);
-	out[0] = '\0';
-	if (fd < 0 || write(fd, req, (size_t)n) != n)
-		return 0;
-	return read_response(fd, out, outlen);
-}
-
-/* One request on its own connection. */
-static void
-http(int port, const char *path, char *out, size_t outlen)
-{
-	int fd = connect_to(port);
-	ask(fd, "GET", path, out, outlen);
-	if (fd >= 0)
-		close(fd);
-}
-
-static const char *
-body_of(const char *resp)
-{
-	const char *p = strstr(resp, "\r\n\r\n");
-	return p ? p + 4 : "";
-}
-
-/* The single integer a query returns from the SQLite file, or -1. */
+/* The single integer a query returns, or -1: SQLite file or PostgreSQL URL. */
 static long long
 db_count(const char *db, const char *sql)
 {
+	long long v = -1;
+	if (is_pg(db)) {
+		PGconn *pg = PQconnectdb(db);
+		PGresult *r = PQstatus(pg) == CONNECTION_OK ? PQexec(pg, sql) : NULL;
+		if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			v = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		PQfinish(pg);
+		return v;
+	}
 	sqlite3 *h;
 	sqlite3_stmt *st;
-	long long v = -1;
 	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(h);
 		return -1;
@@ -267,6 +123,27 @@ db_count(const char *db, const char *sql)
 	}
 	sqlite3_close(h);
 	return v;
+}
+
+/* Runs SQL that returns nothing on either engine; 0 on success. */
+static int
+db_exec(const char *db, const char *sql)
+{
+	if (is_pg(db)) {
+		PGconn *pg = PQconnectdb(db);
+		PGresult *r = PQstatus(pg) == CONNECTION_OK ? PQexec(pg, sql) : NULL;
+		int ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			printf("# %s: %s\n", sql, PQerrorMessage(pg));
+		PQclear(r);
+		PQfinish(pg);
+		return ok ? 0 : -1;
+	}
+	sqlite3 *h;
+	int rc = sqlite3_open(db, &h) == SQLITE_OK &&
+	         sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(h);
+	return rc ? 0 : -1;
 }
 
 /* ==== the app ========================================================== */
@@ -301,25 +178,26 @@ static int
 start_together(node *nodes, const char *bin, const char *db)
 {
 	int gate[2], serving = 0;
-	if (pipe(gate) != 0)
+	if (node_gate_new(gate) != 0)
 		return 0;
-	for (int i = 0; i < CLUSTER_NODES; i++)
-		node_fork(&nodes[i], bin, db, NULL, i, gate);
-	close(gate[0]);
-	close(gate[1]); /* go */
 	for (int i = 0; i < CLUSTER_NODES; i++) {
-		char r[4096];
-		node_wait_ready(&nodes[i]);
-		if (nodes[i].port <= 0) {
-			read_text(nodes[i].log, r, sizeof(r));
-			printf("# node %d exited %d:\n%s\n", i, nodes[i].exit_code, r);
+		node_setup(&nodes[i], bin, db, NULL, i);
+		node_fork(&nodes[i], gate);
+	}
+	node_gate_open(gate); /* go */
+	for (int i = 0; i < CLUSTER_NODES; i++) {
+		char log[4096];
+		node_resp r;
+		if (node_wait_ready(&nodes[i], CLUSTER_WAIT_S) != 0) {
+			node_read_log(&nodes[i], log, sizeof(log));
+			printf("# node %d exited %d:\n%s\n", i, nodes[i].exit_code, log);
 			continue;
 		}
-		http(nodes[i].port, "/hello/n", r, sizeof(r));
-		if (strcmp(body_of(r), "Hello, n!\n") == 0)
+		http(&nodes[i], "GET", "/hello/n", &r);
+		if (strcmp(r.body, "Hello, n!\n") == 0)
 			serving++;
 		else
-			printf("# node %d answered:\n%s\n", i, r);
+			printf("# node %d answered %d:\n%s\n", i, r.status, r.head);
 	}
 	return serving;
 }
@@ -329,33 +207,48 @@ stop_all(node *nodes)
 {
 	int clean = 0;
 	for (int i = 0; i < CLUSTER_NODES; i++)
-		clean += node_stop(&nodes[i]) == 0;
+		clean += node_stop(&nodes[i], CLUSTER_WAIT_S) == 0;
 	return clean;
+}
+
+/* The database `name` on the engine: a file in tmpdir, or a new database
+ * of the private PostgreSQL cluster (pc non-NULL). */
+static int
+db_fresh(pg_cluster *pc, const char *name, char *db, size_t len)
+{
+	if (pc != NULL)
+		return pg_cluster_database(pc, name, db, len);
+	snprintf(db, len, "%s/%s.db", tmpdir, name);
+	unlink(db);
+	return 0;
 }
 
 /* Creates db with schema_v1's table, as an older release left it. */
 static int
 db_make_v1(const char *db)
 {
-	sqlite3 *h;
-	unlink(db);
-	int rc = sqlite3_open(db, &h) == SQLITE_OK &&
-	         sqlite3_exec(h, schema_v1, NULL, NULL, NULL) == SQLITE_OK &&
-	         sqlite3_exec(h, "INSERT INTO notes (title) VALUES ('kept')", NULL, NULL,
-	                      NULL) == SQLITE_OK;
-	sqlite3_close(h);
-	return rc ? 0 : -1;
+	if (is_pg(db))
+		return db_exec(db, "CREATE TABLE notes (id BIGINT GENERATED BY DEFAULT AS "
+		               "IDENTITY PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL "
+		               "DEFAULT '', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)") ||
+		       db_exec(db, "INSERT INTO notes (title) VALUES ('kept')");
+	return db_exec(db, schema_v1) || db_exec(db, "INSERT INTO notes (title) VALUES ('kept')");
 }
 
-/* N processes at once on one database: each change applied exactly once. */
+/* N processes at once on one database: each change applied exactly once.
+ * engine: "SQLite" or "PostgreSQL" (pc: the private cluster). */
 static void
-check_migration_race(const char *bin)
+check_migration_race(const char *bin, const char *engine, pg_cluster *pc)
 {
-	char db[300], name[160];
+	char db[600], name[200], dbname[64];
 	node nodes[CLUSTER_NODES];
 	int all_served = 1, once = 1, clean = 1;
 	for (int t = 0; t < CLUSTER_TRIALS; t++) {
-		snprintf(db, sizeof(db), "%s/race%d.db", tmpdir, t);
+		snprintf(dbname, sizeof(dbname), "race%d", t);
+		if (db_fresh(pc, dbname, db, sizeof(db)) != 0) {
+			all_served = once = 0;
+			continue;
+		}
 		all_served &= start_together(nodes, bin, db) == CLUSTER_NODES;
 		clean &= stop_all(nodes) == CLUSTER_NODES;
 		long long applied = db_count(db, "SELECT count(*) FROM _cot_migrations");
@@ -363,99 +256,162 @@ check_migration_race(const char *bin)
 			printf("# trial %d: %lld migrations recorded\n", t, applied);
 		once &= applied == 1;
 	}
-	snprintf(name, sizeof(name), "migration race: %d nodes started together on a fresh "
-	         "database all serve (%d trials)", CLUSTER_NODES, CLUSTER_TRIALS);
+#define RACE_CHECK(what, cond)                                                    \
+	do {                                                                      \
+		snprintf(name, sizeof(name), "migration race, %s: " what, engine); \
+		T_CHECK(name, cond);                                              \
+	} while (0)
+	snprintf(name, sizeof(name), "migration race, %s: %d nodes started together on a "
+	         "fresh database all serve (%d trials)", engine, CLUSTER_NODES, CLUSTER_TRIALS);
 	T_CHECK(name, all_served);
-	T_CHECK("migration race: schema.sql applied exactly once per fresh database", once);
-	T_CHECK("migration race: every node exits 0 at SIGTERM", clean);
+	RACE_CHECK("schema.sql applied exactly once per fresh database", once);
+	RACE_CHECK("every node exits 0 at SIGTERM", clean);
 
 	/* the same for a change to a database an older release made */
-	snprintf(db, sizeof(db), "%s/race-v1.db", tmpdir);
-	int made = db_make_v1(db) == 0;
+	int made = db_fresh(pc, "race_v1", db, sizeof(db)) == 0 && db_make_v1(db) == 0;
 	int served = made && start_together(nodes, bin, db) == CLUSTER_NODES;
 	stop_all(nodes);
-	T_CHECK("migration race: a change to an existing database, nodes started together: "
-	        "all serve", served);
-	T_CHECK("migration race: ... the change is recorded once",
-	        db_count(db, "SELECT count(*) FROM _cot_migrations") == 1);
-	T_CHECK("migration race: ... applied (notes.tag and tags exist), the row kept",
-	        db_count(db, "SELECT count(*) FROM pragma_table_info('notes') "
-	                     "WHERE name = 'tag'") == 1 &&
-	        db_count(db, "SELECT count(*) FROM tags") == 0 &&
-	        db_count(db, "SELECT count(*) FROM notes WHERE title = 'kept'") == 1);
+	RACE_CHECK("a change to an existing database, nodes started together: all serve",
+	           served);
+	RACE_CHECK("... the change is recorded once",
+	           db_count(db, "SELECT count(*) FROM _cot_migrations") == 1);
+	const char *has_tag = pc ? "SELECT count(*) FROM information_schema.columns WHERE "
+	                           "table_name = 'notes' AND column_name = 'tag'"
+	                         : "SELECT count(*) FROM pragma_table_info('notes') "
+	                           "WHERE name = 'tag'";
+	RACE_CHECK("... applied (notes.tag and tags exist), the row kept",
+	           db_count(db, has_tag) == 1 && db_count(db, "SELECT count(*) FROM tags") == 0 &&
+	           db_count(db, "SELECT count(*) FROM notes WHERE title = 'kept'") == 1);
+#undef RACE_CHECK
 }
 
-/* /_cot/health while serving and with a broken database. */
+/* Health when PostgreSQL stops under a node, and after it is back. */
+static void
+check_health_pg(const char *bin, pg_cluster *pc)
+{
+	char db[600];
+	node n;
+	node_resp r;
+	if (pg_cluster_database(pc, "health", db, sizeof(db)) != 0)
+		return;
+	node_setup(&n, bin, db, NULL, 12);
+	node_start(&n, CLUSTER_WAIT_S);
+	http(&n, "GET", "/_cot/health", &r);
+	T_CHECK("health, PostgreSQL: 200 while the database answers", r.status == 200);
+	int stopped = pg_cluster_ctl(pc, "-m fast -w stop") == 0;
+	http(&n, "GET", "/_cot/health", &r);
+	static const char unavailable[] = "{\"status\":\"unavailable\",\"db\":\"";
+	printf("# health with PostgreSQL stopped: %d %s\n", r.status, r.body);
+	T_CHECK("health, PostgreSQL: 503 unavailable once the server stopped",
+	        stopped && r.status == 503 &&
+	        strncmp(r.body, unavailable, strlen(unavailable)) == 0);
+	char opts[700];
+	snprintf(opts, sizeof(opts), "-o \"-p %d -k %s -c listen_addresses=\" -w start", pc->port,
+	         pc->dir);
+	int restarted = pg_cluster_ctl(pc, opts) == 0;
+	/* one worker's connection may fail once more before it reconnects */
+	int ok = 0;
+	for (double t0 = node_now(); restarted && !ok && node_now() - t0 < 10; usleep(50000))
+		ok = http(&n, "GET", "/_cot/health", &r) == 200;
+	T_CHECK("health, PostgreSQL: 200 again once it is back (the node reconnects)", ok);
+	T_CHECK("health, PostgreSQL: the node exits 0", node_stop(&n, CLUSTER_WAIT_S) == 0);
+}
+
+/* The same races against a private PostgreSQL cluster. */
+static void
+check_migration_race_pg(const char *bin)
+{
+	pg_cluster pc;
+	char err[512];
+	int up = pg_cluster_start(&pc, err, sizeof(err)) == 0;
+	T_CHECK("a private PostgreSQL cluster starts", up);
+	if (up) {
+		check_migration_race(bin, "PostgreSQL", &pc);
+		check_health_pg(bin, &pc);
+	} else {
+		printf("# %s\n", err);
+	}
+	pg_cluster_stop(&pc);
+}
+
+/* /_cot/health while serving. */
 static void
 check_health(const char *bin)
 {
-	char db[300], r[4096];
+	char db[300];
 	node n;
+	node_resp r;
 	snprintf(db, sizeof(db), "%s/health.db", tmpdir);
-	node_start(&n, bin, db, NULL, 10);
+	node_setup(&n, bin, db, NULL, 10);
+	node_start(&n, CLUSTER_WAIT_S);
 	T_CHECK("health: the node starts", n.port > 0);
-	http(n.port, "/_cot/health", r, sizeof(r));
-	T_CHECK("health: GET /_cot/health is 200 JSON", strncmp(r, "HTTP/1.1 200", 12) == 0 &&
-	        strcasestr(r, "Content-Type: application/json") != NULL);
-	T_STREQ("health: the body says the database answers", body_of(r),
+	http(&n, "GET", "/_cot/health", &r);
+	T_CHECK("health: GET /_cot/health is 200 JSON",
+	        r.status == 200 && strcasestr(r.head, "Content-Type: application/json") != NULL);
+	T_STREQ("health: the body says the database answers", r.body,
 	        "{\"status\":\"ok\",\"db\":\"ok\"}");
-	int fd = connect_to(n.port);
-	ask(fd, "HEAD", "/_cot/health", r, sizeof(r));
-	if (fd >= 0)
-		close(fd);
-	T_CHECK("health: HEAD /_cot/health is 200", strncmp(r, "HTTP/1.1 200", 12) == 0);
-	http(n.port, "/_cot/other", r, sizeof(r));
-	T_CHECK("health: other /_cot/ paths stay 404 in the export",
-	        strncmp(r, "HTTP/1.1 404", 12) == 0);
+	http(&n, "HEAD", "/_cot/health", &r);
+	T_CHECK("health: HEAD /_cot/health is 200", r.status == 200);
+	http(&n, "GET", "/_cot/other", &r);
+	T_CHECK("health: other /_cot/ paths stay 404 in the export", r.status == 404);
+	T_CHECK("health: the node still exits 0", node_stop(&n, CLUSTER_WAIT_S) == 0);
+}
 
-	T_CHECK("health: the node still exits 0", node_stop(&n) == 0);
+/* One request on an open connection. */
+static int
+ask(int fd, const char *path, node_resp *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (fd < 0 || node_send(fd, "GET", path, NULL) != 0)
+		return 0;
+	return node_recv(fd, r);
 }
 
 /* SIGTERM: no new connections; requests on open ones answered, then closed. */
 static void
 check_drain(const char *bin)
 {
-	char db[300], r[4096];
+	char db[300], log[4096];
 	node n;
+	node_resp r;
 	snprintf(db, sizeof(db), "%s/drain.db", tmpdir);
-	node_start(&n, bin, db, "--drain-delay=20000", 11);
+	node_setup(&n, bin, db, "--drain-delay=20000", 11);
+	node_start(&n, CLUSTER_WAIT_S);
 	T_CHECK("drain: the node starts", n.port > 0);
 	if (n.port <= 0)
 		return;
-	int a = connect_to(n.port), b = connect_to(n.port);
-	ask(a, "GET", "/hello/a", r, sizeof(r));
+	int a = node_connect("127.0.0.1", n.port, 10), b = node_connect("127.0.0.1", n.port, 10);
+	ask(a, "/hello/a", &r);
 	T_CHECK("drain: before SIGTERM, keep-alive (no Connection: close)",
-	        strncmp(r, "HTTP/1.1 200", 12) == 0 && strcasestr(r, "Connection: close") == NULL);
-	ask(b, "GET", "/hello/b", r, sizeof(r));
+	        r.status == 200 && !r.closes);
+	ask(b, "/hello/b", &r);
 	kill(n.pid, SIGTERM);
 	int refused = 0;
-	for (double t0 = now_s(); !refused && now_s() - t0 < 10; usleep(10000)) {
-		int fd = connect_to(n.port);
+	for (double t0 = node_now(); !refused && node_now() - t0 < 10; usleep(10000)) {
+		int fd = node_connect("127.0.0.1", n.port, 10);
 		refused = fd < 0;
 		if (fd >= 0)
 			close(fd);
 	}
 	T_CHECK("drain: after SIGTERM new connections are refused", refused);
-	ask(a, "GET", "/_cot/health", r, sizeof(r));
+	ask(a, "/_cot/health", &r);
 	T_CHECK("drain: health answers 503 draining on an open connection",
-	        strncmp(r, "HTTP/1.1 503", 12) == 0 &&
-	        strcmp(body_of(r), "{\"status\":\"draining\"}") == 0);
-	T_CHECK("drain: ... with Connection: close", strcasestr(r, "Connection: close") != NULL);
-	T_CHECK("drain: ... and the server closes that connection",
-	        read_response(a, r, sizeof(r)) == 0);
+	        r.status == 503 && strcmp(r.body, "{\"status\":\"draining\"}") == 0);
+	T_CHECK("drain: ... with Connection: close", r.closes);
+	T_CHECK("drain: ... and the server closes that connection", node_recv(a, &r) == 0);
 	close(a);
 	int pid_alive = kill(n.pid, 0) == 0;
 	T_CHECK("drain: the node waits while a connection is still open", pid_alive);
-	ask(b, "GET", "/hello/late", r, sizeof(r));
+	ask(b, "/hello/late", &r);
 	T_CHECK("drain: a request arriving on an open connection is answered",
-	        strncmp(r, "HTTP/1.1 200", 12) == 0 && strcmp(body_of(r), "Hello, late!\n") == 0);
-	T_CHECK("drain: ... with Connection: close", strcasestr(r, "Connection: close") != NULL);
+	        r.status == 200 && strcmp(r.body, "Hello, late!\n") == 0);
+	T_CHECK("drain: ... with Connection: close", r.closes);
 	close(b);
 	/* no connection left: the drain ends before --drain-delay's 20 s */
-	T_CHECK("drain: the node then exits 0", node_stop(&n) == 0);
-	read_text(n.log, r, sizeof(r));
+	T_CHECK("drain: the node then exits 0", node_stop(&n, CLUSTER_WAIT_S) == 0);
+	node_read_log(&n, log, sizeof(log));
 	T_CHECK("drain: the log says it drained and stopped",
-	        strstr(r, "draining") != NULL && strstr(r, "stopped") != NULL);
+	        strstr(log, "draining") != NULL && strstr(log, "stopped") != NULL);
 }
 
 int
@@ -483,7 +439,8 @@ main(int argc, char **argv)
 	int built = build_app(app, schema_v2, bin) == 0;
 	T_CHECK("the app exports", built);
 	if (built) {
-		check_migration_race(bin);
+		check_migration_race(bin, "SQLite", NULL);
+		check_migration_race_pg(bin);
 		check_health(bin);
 		check_drain(bin);
 	}
