@@ -13,3 +13,9 @@ TEST_CMDS += build/test_cluster@build/cotdev
 # The scale test (tests/test_scale.c) puts a private HAProxy in front of
 # three exported binaries sharing a private PostgreSQL.
 TEST_PACKAGES += haproxy
+build/test_scale: tests/test_scale.c tests/node.c tests/node.h tests/haproxy.c tests/haproxy.h \
+                  tests/pg.c tests/pg.h tests/t.h | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Itests tests/test_scale.c tests/node.c tests/haproxy.c \
+	  tests/pg.c -o $@ -lpq -lpthread
+TEST_BINS += build/test_scale
+TEST_CMDS += build/test_scale@build/cotdev

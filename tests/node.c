@@ -111,24 +111,32 @@ node_reaped(node *n, int st)
 }
 
 int
-node_wait_ready(node *n, double timeout_s)
+node_poll_ready(node *n)
 {
 	static char buf[65536];
+	node_read_log(n, buf, sizeof(buf));
+	/* only this run's line: a restarted node appends to its log */
+	const char *p = strlen(buf) > n->log_mark ? strstr(buf + n->log_mark, NODE_READY) : NULL;
+	const char *colon = p ? strchr(p + strlen(NODE_READY), ':') : NULL;
+	if (colon != NULL && strchr(colon, '\n') != NULL) {
+		n->port = atoi(colon + 1);
+		return 1;
+	}
+	int st;
+	if (n->pid > 0 && waitpid(n->pid, &st, WNOHANG) == n->pid) {
+		node_reaped(n, st);
+		return -1;
+	}
+	return n->pid > 0 ? 0 : -1;
+}
+
+int
+node_wait_ready(node *n, double timeout_s)
+{
 	for (double t0 = node_now(); node_now() - t0 < timeout_s; usleep(10000)) {
-		node_read_log(n, buf, sizeof(buf));
-		/* only this run's line: a restarted node appends to its log */
-		const char *p = strlen(buf) > n->log_mark ? strstr(buf + n->log_mark, NODE_READY)
-		                                          : NULL;
-		const char *colon = p ? strchr(p + strlen(NODE_READY), ':') : NULL;
-		if (colon != NULL && strchr(colon, '\n') != NULL) {
-			n->port = atoi(colon + 1);
-			return 0;
-		}
-		int st;
-		if (n->pid > 0 && waitpid(n->pid, &st, WNOHANG) == n->pid) {
-			node_reaped(n, st);
-			return -1;
-		}
+		int r = node_poll_ready(n);
+		if (r != 0)
+			return r > 0 ? 0 : -1;
 	}
 	return -1;
 }

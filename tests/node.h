@@ -38,6 +38,9 @@ void node_gate_open(int gate[2]);
  * start at one instant). gate NULL: at once. */
 void node_fork(node *n, const int *gate);
 
+/* Looks once: 1 when the URL line is there, 0 not yet, -1 it exited. */
+int node_poll_ready(node *n);
+
 /* Waits (timeout_s) for the URL line or the exit; 0 when it serves. */
 int node_wait_ready(node *n, double timeout_s);
 
