@@ -67,7 +67,10 @@ static const flag_spec flags_table[] = {
 	  "close a connection that sends nothing for S seconds (30)" },
 	{ "head-timeout", 0, FLAGS_BOTH, FLAG_INT, F(cfg.head_timeout_s), 1, 86400, "S",
 	  "close a connection that has not sent a whole request head\n"
-	  "S s after it opened or was last answered (10)" },
+	  "S s after it opened or after its request line (10)" },
+	{ "keepalive-timeout", 0, FLAGS_BOTH, FLAG_INT, F(cfg.keepalive_timeout_s), 1, 86400, "S",
+	  "close an answered keep-alive connection that has not begun\n"
+	  "its next request S s later (75: above a proxy's idle time)" },
 	{ "max-connections", 0, FLAGS_BOTH, FLAG_INT, F(cfg.max_connections), 1, 1000000, "N",
 	  "connections at once (default: from the file descriptor\n"
 	  "limit, at most 16384)" },

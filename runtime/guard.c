@@ -10,10 +10,22 @@
  * waiting for a request head longer than --head-timeout -- since it opened,
  * or since its previous answer -- is shut down by the guard thread.
  * shutdown(2) leaves the descriptor to MHD: its worker sees end-of-file and
- * closes the connection as if the client had left. So a keep-alive
- * connection idle between requests is closed after --head-timeout too
- * (like Apache's KeepAliveTimeout): MHD shows no byte of a head before the
- * whole head, so "idle" and "dribbling a head" look the same from here.
+ * closes the connection as if the client had left.
+ *
+ * A keep-alive connection waiting for its next request is another matter:
+ * a proxy keeps idle upstream connections open for a minute (nginx's
+ * keepalive_timeout is 60 s) and reuses them; closing them at
+ * --head-timeout made the proxy's next request race our close (a reset, a
+ * 502). MHD shows no byte of a head before the whole head, but it does say
+ * when the request line has arrived (the URI log callback, guard_line). So
+ * after an answer the connection may stay idle for --keepalive-timeout, and
+ * the head clock starts again at its next request line. A head dribbled
+ * after the request line is still cut at --head-timeout; one dribbled
+ * inside the request line is bounded by --keepalive-timeout. MHD's own idle
+ * timeout (--idle-timeout, reset by every byte) would end an idle
+ * keep-alive connection first when it is shorter, so it is lifted to the
+ * keep-alive limit while the connection waits and put back at the request
+ * line, where it guards a body that stops arriving.
  *
  * The same list serves the stuck-handler policy (crash.c, server.c): when a
  * worker thread is abandoned, its other connections are shut down, so their
@@ -43,6 +55,7 @@ typedef struct guard_conn {
 	pid_t tid;                 /* the MHD worker that owns the connection */
 	_Atomic double ready_ms;   /* when it began waiting for a request head */
 	atomic_bool in_request;    /* a head arrived; the request is not complete */
+	atomic_bool kept;          /* answered before, waiting for a request line */
 	bool cut;                  /* already shut down by us */
 } guard_conn;
 
@@ -53,6 +66,9 @@ static struct {
 	bool started;
 	atomic_bool stop;
 	double head_ms;
+	double keepalive_ms;
+	unsigned idle_s;           /* MHD's idle timeout, restored at a request line */
+	unsigned keepalive_s;
 	atomic_long cut_heads;     /* connections cut for a late head */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER, .conns = LIST_HEAD_INITIALIZER(G.conns) };
 
@@ -115,7 +131,20 @@ guard_head(struct MHD_Connection *conn)
 		atomic_store_explicit(&g->in_request, true, memory_order_relaxed);
 }
 
-/* conn's request is complete: the clock for the next head starts now. */
+/* conn's request line has arrived (MHD_OPTION_URI_LOG_CALLBACK). */
+void
+guard_line(struct MHD_Connection *conn)
+{
+	guard_conn *g = guard_of(conn);
+	if (g == NULL || !atomic_load_explicit(&g->kept, memory_order_relaxed))
+		return; /* a new connection: its head clock runs from the open */
+	atomic_store_explicit(&g->ready_ms, monotonic_ms(), memory_order_relaxed);
+	atomic_store_explicit(&g->kept, false, memory_order_release);
+	if (G.keepalive_s > G.idle_s)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, G.idle_s);
+}
+
+/* conn's request is complete: it may wait --keepalive-timeout for the next. */
 void
 guard_done(struct MHD_Connection *conn)
 {
@@ -123,7 +152,10 @@ guard_done(struct MHD_Connection *conn)
 	if (g == NULL)
 		return;
 	atomic_store_explicit(&g->ready_ms, monotonic_ms(), memory_order_relaxed);
+	atomic_store_explicit(&g->kept, true, memory_order_relaxed);
 	atomic_store_explicit(&g->in_request, false, memory_order_release);
+	if (G.keepalive_s > G.idle_s) /* + 1: the guard, not MHD, ends the wait */
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, G.keepalive_s + 1);
 }
 
 /* The socket of conn, or -1. */
@@ -167,8 +199,11 @@ guard_main(void *arg)
 		guard_conn *g;
 		LIST_FOREACH(g, &G.conns, link) {
 			if (g->cut || g->fd < 0 ||
-			    atomic_load_explicit(&g->in_request, memory_order_acquire) ||
-			    now - atomic_load_explicit(&g->ready_ms, memory_order_relaxed) < G.head_ms)
+			    atomic_load_explicit(&g->in_request, memory_order_acquire))
+				continue;
+			double limit = atomic_load_explicit(&g->kept, memory_order_acquire)
+			                   ? G.keepalive_ms : G.head_ms;
+			if (now - atomic_load_explicit(&g->ready_ms, memory_order_relaxed) < limit)
 				continue;
 			shutdown(g->fd, SHUT_RDWR); /* MHD sees EOF and closes it */
 			g->cut = true;
@@ -179,13 +214,20 @@ guard_main(void *arg)
 	return NULL;
 }
 
-/* Starts the guard thread: heads must arrive within head_timeout_s. */
+/*
+ * Starts the guard thread: heads must arrive within head_timeout_s, the next
+ * request line on a kept-alive connection within keepalive_s; idle_s is
+ * the MHD idle timeout the daemons were started with.
+ */
 int
-guard_start(int head_timeout_s)
+guard_start(int head_timeout_s, int keepalive_s, int idle_s)
 {
 	if (G.started)
 		return 0;
 	G.head_ms = head_timeout_s * 1000.0;
+	G.keepalive_ms = keepalive_s * 1000.0;
+	G.keepalive_s = (unsigned)keepalive_s;
+	G.idle_s = (unsigned)idle_s;
 	atomic_store(&G.stop, false);
 	if (pthread_create(&G.thread, NULL, guard_main, NULL) != 0)
 		return -1;

@@ -289,10 +289,11 @@ enum MHD_ConnectionNotificationCode;
 void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                   enum MHD_ConnectionNotificationCode code);
 void guard_head(struct MHD_Connection *conn);
+void guard_line(struct MHD_Connection *conn);
 void guard_done(struct MHD_Connection *conn);
 int guard_fd(struct MHD_Connection *conn);
 int guard_cut_thread(pid_t tid, int except_fd);
-int guard_start(int head_timeout_s);
+int guard_start(int head_timeout_s, int keepalive_s, int idle_s);
 void guard_stop(void);
 long guard_cut_heads(void);
 
@@ -320,6 +321,7 @@ typedef struct server_config {
 	int drain_timeout_ms;      /* SIGTERM: wait this long for requests */
 	int drain_delay_ms;        /* SIGTERM: answer open connections this long first */
 	int head_timeout_s;        /* a request head must arrive within; 0: 10 */
+	int keepalive_timeout_s;   /* an answered connection may idle; 0: 75 */
 	int max_connections;       /* 0: derived from the descriptor limit */
 	int max_per_ip;            /* 0: no per-address limit */
 	size_t max_body_memory;    /* bodies in memory, all requests; 0: 64 MB */

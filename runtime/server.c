@@ -54,6 +54,8 @@
 #define SERVER_MAX_URL 8192          /* longer: 414 */
 #define SERVER_MAX_HEADERS 16384     /* all header bytes; more: 431 */
 #define SERVER_DEFAULT_HEAD_TIMEOUT_S 10
+#define SERVER_DEFAULT_KEEPALIVE_S 75 /* above nginx's 60 s for upstream connections */
+#define SERVER_DEFAULT_IDLE_S 30
 /* The first daemon and the one-thread daemons that replace abandoned
  * workers (see server_abandon); past this many, the process is beyond
  * repair and says so. */
@@ -596,6 +598,15 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 	return server_send(s, c);
 }
 
+/* A request line has arrived: strict.c looks at it, guard.c restarts its
+ * head clock on a kept-alive connection. */
+static void *
+server_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	guard_line(conn);
+	return strict_uri_log(cls, uri, conn);
+}
+
 static void
 server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                  enum MHD_RequestTerminationCode toe)
@@ -822,7 +833,7 @@ server_daemon(server *s, int threads)
 		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
-		MHD_OPTION_URI_LOG_CALLBACK, strict_uri_log, s,
+		MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, s,
 		/* MHD's default is FD_SETSIZE - 4 (1020) whatever the fd limit:
 		 * limit.c derives ours from RLIMIT_NOFILE */
 		MHD_OPTION_CONNECTION_LIMIT, limit > 0 ? limit : 1u,
@@ -833,7 +844,7 @@ server_daemon(server *s, int threads)
 		 * is still arriving (measured), so no 408 goes out: it just closes.
 		 * A head that trickles in is cut by guard.c at --head-timeout. */
 		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)(cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : 30),
+		(unsigned)(cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : SERVER_DEFAULT_IDLE_S),
 		MHD_OPTION_END);
 }
 
@@ -849,6 +860,8 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		s->cfg.max_body = SERVER_DEFAULT_MAX_BODY;
 	if (s->cfg.head_timeout_s <= 0)
 		s->cfg.head_timeout_s = SERVER_DEFAULT_HEAD_TIMEOUT_S;
+	if (s->cfg.keepalive_timeout_s <= 0)
+		s->cfg.keepalive_timeout_s = SERVER_DEFAULT_KEEPALIVE_S;
 	if (s->cfg.threads <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		s->cfg.threads = n > 0 ? (int)n : 2;
@@ -879,7 +892,8 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	socklen_t alen = sizeof(addr);
 	getsockname(s->fd, (struct sockaddr *)&addr, &alen);
 	s->port = ntohs(addr.sin_port);
-	if (guard_start(s->cfg.head_timeout_s) != 0 ||
+	if (guard_start(s->cfg.head_timeout_s, s->cfg.keepalive_timeout_s,
+	                s->cfg.idle_timeout_s > 0 ? s->cfg.idle_timeout_s : SERVER_DEFAULT_IDLE_S) != 0 ||
 	    (s->mhd[0] = server_daemon(s, s->cfg.threads)) == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);
 		guard_stop();

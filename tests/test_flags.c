@@ -158,7 +158,8 @@ test_usage(void)
 	const char *want[] = { "--host H", "--port N", "--threads N", "--db PATH",
 	                       "--allow-destructive", "--quiet", "--check", "--list-files",
 	                       "--max-body SIZE", "--idle-timeout S",
-	                       "--max-body-memory SIZE", "--head-timeout S", "--max-connections N",
+	                       "--max-body-memory SIZE", "--head-timeout S", "--keepalive-timeout S",
+	                       "--max-connections N",
 	                       "--max-connections-per-ip N", "--drain-timeout MS", "--cors ORIGIN",
 	                       "--timeout MS", "--exit-on-crash", "--help" };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)

@@ -901,6 +901,117 @@ test_bodies(void)
 	T_CHECK("bodies: the server exits 0 at SIGTERM (no leak)", rc == 0);
 }
 
+/* ==== keep-alive ======================================================= */
+
+/*
+ * Sends GET /ok on fd (keep-alive) and reads exactly one answer: head and
+ * Content-Length body, leaving the connection open. The status, 0 if none.
+ */
+static int
+raw_get_keep(int fd)
+{
+	static const char req[] = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	if (raw_send(fd, req, sizeof(req) - 1) != 0)
+		return 0;
+	char buf[4096];
+	size_t got = 0;
+	double end = h_now_ms() + H_DEADLINE_MS;
+	while (h_now_ms() < end && got < sizeof(buf) - 1) {
+		buf[got] = '\0';
+		char *eoh = strstr(buf, "\r\n\r\n");
+		if (eoh != NULL) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+			size_t body = cl != NULL && cl < eoh ? strtoul(cl + 17, NULL, 10) : 0;
+			if (got >= (size_t)(eoh + 4 - buf) + body)
+				return strncmp(buf, "HTTP/1.1 ", 9) == 0 ? atoi(buf + 9) : 0;
+		}
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		if (n <= 0)
+			return 0;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Milliseconds until the server closes fd, or -1 past H_DEADLINE_MS. */
+static double
+raw_ms_to_close(int fd)
+{
+	double t0 = h_now_ms();
+	return h_wait_for(raw_closed, &fd, H_DEADLINE_MS) ? h_now_ms() - t0 : -1;
+}
+
+/*
+ * A proxy keeps idle upstream connections for a minute and reuses them;
+ * cutting them at --head-timeout made its next request race our close. An
+ * answered connection may now wait --keepalive-timeout -- past the head
+ * timeout and past MHD's idle timeout -- while a head dribbled after its
+ * request line is still cut at --head-timeout, and a body that stops
+ * arriving is still cut at --idle-timeout.
+ */
+static void
+test_keepalive(void)
+{
+	static const char *const flags[] = { "--head-timeout", "1", "--idle-timeout", "1",
+		                             "--keepalive-timeout", "6", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("keep-alive: the server starts", false);
+		return;
+	}
+	int fd = raw_connect(&srv, NULL);
+	T_CHECK("keep-alive: first request answered 200", fd >= 0 && raw_get_keep(fd) == 200);
+	/* 2.5 s idle: past --head-timeout and --idle-timeout, within keep-alive */
+	bool closed_early = fd >= 0 && h_wait_for(raw_closed, &fd, 2500);
+	T_CHECK("keep-alive: an answered connection stays open past --head-timeout and "
+	        "--idle-timeout", fd >= 0 && !closed_early);
+	T_CHECK("keep-alive: the kept connection serves the next request",
+	        !closed_early && raw_get_keep(fd) == 200);
+	double ms = fd >= 0 ? raw_ms_to_close(fd) : -1;
+	T_CHECK("keep-alive: an idle kept connection is closed (--keepalive-timeout)", ms >= 0);
+	printf("# the kept connection was closed %.0f ms after its last answer\n", ms);
+	if (fd >= 0)
+		close(fd);
+
+	/* after an answer, a head dribbled past its request line: --head-timeout */
+	fd = raw_connect(&srv, NULL);
+	bool ok = fd >= 0 && raw_get_keep(fd) == 200 &&
+	          raw_send(fd, "GET /ok HTTP/1.1\r\n", 18) == 0;
+	double t0 = h_now_ms();
+	int lines = 0;
+	while (ok && !raw_closed(&fd) && h_now_ms() < t0 + H_DEADLINE_MS) {
+		struct timespec t = { 0, 200 * 1000 * 1000 };
+		nanosleep(&t, NULL);
+		if (raw_send(fd, "X-Slow: 1\r\n", 11) != 0)
+			break;
+		lines++;
+	}
+	double cut_ms = h_now_ms() - t0;
+	/* 6 s is --keepalive-timeout: a cut before it can only be the head's */
+	T_CHECK("keep-alive: a head dribbled after the request line is cut by --head-timeout",
+	        ok && lines >= 2 && cut_ms < 5000);
+	printf("# %d header lines, cut %.0f ms after the request line\n", lines, cut_ms);
+	if (fd >= 0)
+		close(fd);
+
+	/* after an answer, a body that stops: MHD's idle timeout is back */
+	fd = raw_connect(&srv, NULL);
+	static const char part[] = "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	                           "Content-Length: 10\r\n\r\nabc";
+	ok = fd >= 0 && raw_get_keep(fd) == 200 && raw_send(fd, part, sizeof(part) - 1) == 0;
+	ms = ok ? raw_ms_to_close(fd) : -1;
+	T_CHECK("keep-alive: a body that stops arriving is cut (--idle-timeout, not keep-alive)",
+	        ok && ms >= 500 && ms < 5000); /* >= 500: not refused at once */
+	printf("# the stalled body was cut after %.0f ms\n", ms);
+	if (fd >= 0)
+		close(fd);
+	int rc = h_server_stop(&srv);
+	T_CHECK("keep-alive: the server exits 0 at SIGTERM", rc == 0);
+}
+
 /* ==== main ============================================================= */
 
 int
@@ -925,6 +1036,7 @@ main(int argc, char **argv)
 	test_stuck();
 	test_exit();
 	test_slowloris();
+	test_keepalive();
 	test_connection_limit();
 	test_bodies();
 
