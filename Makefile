@@ -184,7 +184,8 @@ bench: test-deps build/cotdev build/bench_reload $(BENCH_BINS)
 	./build/bench_reload build/cotdev
 
 format:
-	clang-format -i runtime/*.[ch] devserver/*.[ch] tests/*.[ch] tests/bench/*.c
+	$(call install_missing,,clang-format:clang-format)
+	clang-format -i $(FORMAT_SRCS)
 
 clean:
 	rm -rf build

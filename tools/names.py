@@ -10,7 +10,8 @@ the function's name at the start of a line, the return type on the line
 above.
 
 usage: tools/names.py [DIR...]   (default: runtime devserver)
-Prints one line per function that breaks the rule; exits 1 if any.
+Prints one line per function that breaks the rule, then one "ok"/"not ok"
+line for tests/run (make test runs it); exits 1 if any broke it.
 """
 import os
 import re
@@ -54,9 +55,12 @@ def main():
             if name.endswith('.c'):
                 bad += check(os.path.join(d, name))
     for b in bad:
-        print(b)
-    print('names: %d function(s) not named after their file' % len(bad))
-    return 1 if bad else 0
+        print('# ' + b)
+    if bad:
+        print('not ok names: %d function(s) not named after their file' % len(bad))
+        return 1
+    print('ok names: every function in %s is named after its file' % ' and '.join(dirs))
+    return 0
 
 
 if __name__ == '__main__':
