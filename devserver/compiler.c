@@ -260,15 +260,17 @@ compiler_route_line(const char *src, const cot_route *r)
  * errors and `cotdev routes` name the route's own line.
  */
 static void
-compiler_fix_route_lines(const char *path, const cot_module *t)
+compiler_fix_route_lines(const char *path, const char *src, const cot_module *t)
 {
-	char *src = t != NULL ? file_read(path, NULL) : NULL;
-	for (int i = 0; src != NULL && i < t->nroutes; i++) {
+	char *own = t != NULL && src == NULL ? file_read(path, NULL) : NULL;
+	if (src == NULL)
+		src = own;
+	for (int i = 0; src != NULL && t != NULL && i < t->nroutes; i++) {
 		int line = compiler_route_line(src, &t->routes[i]);
 		if (line > 0)
 			((cot_route *)&t->routes[i])->line = line;
 	}
-	free(src);
+	free(own);
 }
 
 static void
@@ -421,7 +423,7 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	if (opt->options != NULL)
 		tcc_set_options(s, opt->options);
 	const char *stubs = NULL, *flat = compiler_header_cache ?
-		hcache_header(path, opt->include_dir, opt->cflags, &stubs) : NULL;
+		hcache_header(path, opt->src, opt->include_dir, opt->cflags, &stubs) : NULL;
 	if (flat != NULL) { /* its system headers, preprocessed once (hcache.c) */
 		char inc[400];
 		snprintf(inc, sizeof(inc), "-include %s", flat);
@@ -454,7 +456,7 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	}
 	if (ok) {
 		out->lines = tcclines_build(s, out->code, out->size);
-		compiler_fix_route_lines(path, out->table);
+		compiler_fix_route_lines(path, opt->src, out->table);
 	}
 	tcc_delete(s);
 	if (!ok) {

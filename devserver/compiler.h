@@ -34,6 +34,7 @@ typedef struct compiler_options {
 	 * process has, as libtcc does by itself. */
 	struct linkcheck_scope *scope;
 	bool shared;             /* a lib/ file: no route table, list its exports */
+	const char *src;         /* the file's text as the caller read it; NULL: read it */
 } compiler_options;
 
 /* A non-static symbol a shared (lib/) module defines, for other modules. */

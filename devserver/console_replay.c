@@ -145,7 +145,7 @@ console_replay_refusal(const char *file, int route_line, const console_request_c
 		no = "it called cot_spawn: background work cannot be rolled back";
 	if (no == NULL && !opt_in) {
 		deps_list deps = { 0 };
-		deps_scan(file, &deps);
+		deps_scan(file, NULL, &deps);
 		const char *effect = console_replay_effect_in(src);
 		const char *where = file;
 		for (int i = 0; effect == NULL && i < deps.n; i++) {

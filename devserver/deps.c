@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "deps.h"
+#include "file.h"
 
 #define DEPS_MAX_DEPTH 32
 
@@ -89,13 +90,42 @@ deps_normalize(const char *dir, const char *name, char *out, size_t outlen)
 	return 0;
 }
 
+static void deps_walk(const char *path, const char *text, deps_list *out, int depth);
+
+/* Follows one line of source if it is an `#include "name"`. */
 static void
-deps_walk(const char *path, deps_list *out, int depth)
+deps_line(const char *dir, const char *line, deps_list *out, int depth)
+{
+	char name[1024], full[4096];
+	const char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '#')
+		return;
+	p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (sscanf(p, "include \"%1023[^\"]\"", name) != 1)
+		return;
+	struct stat st;
+	/* as the compilers search: the including file's directory, then lib/ */
+	if ((deps_normalize(dir, name, full, sizeof(full)) != 0 || stat(full, &st) != 0) &&
+	    (deps_normalize("lib", name, full, sizeof(full)) != 0 || stat(full, &st) != 0))
+		return;
+	if (deps_contains(out, full))
+		return;
+	deps_add(out, full);
+	deps_walk(full, NULL, out, depth + 1);
+}
+
+/* Walks the includes of `path`, whose text is `text` (NULL: read it). */
+static void
+deps_walk(const char *path, const char *text, deps_list *out, int depth)
 {
 	if (depth > DEPS_MAX_DEPTH)
 		return;
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
+	char *own = text == NULL ? file_read(path, NULL) : NULL;
+	if (text == NULL && (text = own) == NULL)
 		return;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -104,36 +134,25 @@ deps_walk(const char *path, deps_list *out, int depth)
 		*slash = '\0';
 	else
 		dir[0] = '\0';
-	char line[4096];
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char name[1024], full[4096];
-		const char *p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != '#')
-			continue;
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (sscanf(p, "include \"%1023[^\"]\"", name) != 1)
-			continue;
-		struct stat st;
-		/* as the compilers search: the including file's directory, then lib/ */
-		if ((deps_normalize(dir, name, full, sizeof(full)) != 0 || stat(full, &st) != 0) &&
-		    (deps_normalize("lib", name, full, sizeof(full)) != 0 || stat(full, &st) != 0))
-			continue;
-		if (deps_contains(out, full))
-			continue;
-		deps_add(out, full);
-		deps_walk(full, out, depth + 1);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		char line[4096];
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), p);
+		deps_line(dir, line, out, depth);
+		p += n + (nl != NULL);
 	}
-	fclose(f);
+	free(own);
 }
 
-/* Replaces *out with the transitive quoted includes of `path`. */
+/*
+ * Replaces *out with the transitive quoted includes of `path`. `text` is
+ * the file's content when the caller has read it already (the reloader
+ * reads a saved file once), else NULL.
+ */
 void
-deps_scan(const char *path, deps_list *out)
+deps_scan(const char *path, const char *text, deps_list *out)
 {
 	deps_free(out);
-	deps_walk(path, out, 0);
+	deps_walk(path, text, out, 0);
 }

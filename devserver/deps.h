@@ -12,7 +12,9 @@ typedef struct deps_list {
 	int n, cap;
 } deps_list;
 
-void deps_scan(const char *path, deps_list *out);
+/* Replaces *out with the quoted includes of `path`, transitively; `text` is
+ * its content if already read (NULL: deps reads it). */
+void deps_scan(const char *path, const char *text, deps_list *out);
 bool deps_contains(const deps_list *d, const char *path);
 /* Adds a copy of path unless the list holds it already. */
 void deps_add(deps_list *d, const char *path);

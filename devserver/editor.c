@@ -163,8 +163,8 @@ editor_refresh(const char *include_dir)
 		deps_list deps = { 0 };
 		libs_set libs = { 0 };
 		char *error = NULL;
-		deps_scan(files[i], &deps);
-		bool ok = libs_declared(files[i], &deps, &libs, &error) == 0;
+		deps_scan(files[i], NULL, &deps);
+		bool ok = libs_declared(files[i], NULL, &deps, &libs, &error) == 0;
 		editor_command(&cc, include_dir, files[i], ok ? libs.cflags : "");
 		editor_put(&cc, i + 1 < n ? ",\n" : "\n");
 		if (ok && *libs.cflags && (all.s == NULL || strstr(all.s, libs.cflags) == NULL)) {
@@ -215,8 +215,8 @@ editor_cflags_of(const char *file, char *buf, size_t len)
 	deps_list deps = { 0 };
 	libs_set libs = { 0 };
 	char *error = NULL;
-	deps_scan(file, &deps);
-	snprintf(buf, len, "%s", libs_declared(file, &deps, &libs, &error) == 0 ?
+	deps_scan(file, NULL, &deps);
+	snprintf(buf, len, "%s", libs_declared(file, NULL, &deps, &libs, &error) == 0 ?
 	         libs.cflags : "?");
 	free(error);
 	libs_set_free(&libs);

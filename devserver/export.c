@@ -634,7 +634,7 @@ export_check_sql(const export_state *x)
 		deps_list seen = { 0 };
 		for (int i = 0; i < x->handlers.n; i++) {
 			deps_list d = { 0 };
-			deps_scan(x->handlers.v[i], &d);
+			deps_scan(x->handlers.v[i], NULL, &d);
 			for (int j = -1; j < d.n; j++) {
 				const char *f = j < 0 ? x->handlers.v[i] : d.paths[j];
 				if (deps_contains(&seen, f))

@@ -121,7 +121,7 @@ export_check_object(const char *src, const char *obj, const libs_set *libs,
 		return 1;
 	}
 	deps_list deps = { 0 };
-	deps_scan(src, &deps);
+	deps_scan(src, NULL, &deps);
 	linkcheck_scope scope = { .path = src, .deps = &deps, .libs = libs };
 	for (int i = 0; i < undef.n; i++) {
 		const char *name = undef.names[i];
@@ -153,8 +153,8 @@ export_libs_declared(char *const *files, int n, libs_set *sets)
 	for (int i = 0; i < n; i++) {
 		deps_list deps = { 0 };
 		char *error = NULL;
-		deps_scan(files[i], &deps);
-		if (libs_declared(files[i], &deps, &sets[i], &error) != 0) {
+		deps_scan(files[i], NULL, &deps);
+		if (libs_declared(files[i], NULL, &deps, &sets[i], &error) != 0) {
 			char *msg = compiler_format(error);
 			fprintf(stderr, "%s\n", msg ? msg : error);
 			free(msg);

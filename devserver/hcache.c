@@ -319,15 +319,17 @@ hcache_make(hcache_entry *e, const char *prefix, const char *include_dir, const 
 /* ==== the cache ======================================================== */
 
 const char *
-hcache_header(const char *path, const char *include_dir, const char *cflags,
-              const char **stubs)
+hcache_header(const char *path, const char *src, const char *include_dir,
+              const char *cflags, const char **stubs)
 {
 	*stubs = NULL;
 	if (cflags == NULL)
 		cflags = "";
-	char *src = file_read(path, NULL);
+	char *own = src == NULL ? file_read(path, NULL) : NULL;
+	if (src == NULL)
+		src = own;
 	char *prefix = src ? hcache_prefix(src) : NULL;
-	free(src);
+	free(own);
 	if (prefix == NULL || *prefix == '\0') {
 		free(prefix);
 		return NULL;

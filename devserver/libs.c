@@ -324,16 +324,17 @@ typedef struct libs_decl {
 	char name[128];
 } libs_decl;
 
-/* Appends the COT_LIBS("...") names of `path` to d (deduplicated). */
+/* Appends the COT_LIBS("...") names of `path` (its content `src`, or
+ * NULL: read it) to d (deduplicated). */
 static void
-libs_scan_file(const char *path, libs_decl *d, int *n)
+libs_scan_file(const char *path, const char *src, libs_decl *d, int *n)
 {
-	char *text = file_read(path, NULL);
-	if (text == NULL)
+	char *text = src == NULL ? file_read(path, NULL) : NULL;
+	if (src == NULL && (src = text) == NULL)
 		return;
 	ctoken_scanner sc;
 	ctoken t, prev = { 0 };
-	ctoken_init(&sc, text);
+	ctoken_init(&sc, src);
 	while (ctoken_next(&sc, &t)) {
 		bool decl = t.kind == CTOKEN_IDENT && ctoken_is(&t, "COT_LIBS") &&
 		            !(prev.kind == CTOKEN_IDENT && ctoken_is(&prev, "define"));
@@ -356,15 +357,16 @@ libs_scan_file(const char *path, libs_decl *d, int *n)
 }
 
 int
-libs_declared(const char *path, const deps_list *deps, libs_set *out, char **error)
+libs_declared(const char *path, const char *src, const deps_list *deps, libs_set *out,
+              char **error)
 {
 	libs_decl d[LIBS_MAX_DECLS];
 	int n = 0;
 	memset(out, 0, sizeof(*out));
 	*error = NULL;
-	libs_scan_file(path, d, &n);
+	libs_scan_file(path, src, d, &n);
 	for (int i = 0; deps != NULL && i < deps->n; i++)
-		libs_scan_file(deps->paths[i], d, &n);
+		libs_scan_file(deps->paths[i], NULL, d, &n);
 	out->pkgs = calloc((size_t)(n ? n : 1), sizeof(*out->pkgs));
 	out->cflags = strdup("");
 	out->ldflags = strdup("");

@@ -30,14 +30,15 @@ typedef struct libs_set {
 } libs_set;
 
 /*
- * Reads the declarations of `path` and of the files in `deps` (its quoted
- * includes) and resolves and dlopens each (cached per process). On a
+ * Reads the declarations of `path` (its content `src` when the caller has
+ * read it, else NULL) and of the files in `deps` (its quoted includes) and resolves and dlopens each (cached per process). On a
  * problem returns -1 and a raw "FILE:LINE: error: ..." message in *error
  * (malloc'd): an unknown package (naming the likely Debian -dev package),
  * a bad name, a library that does not load (and why). Not thread-safe:
  * called under the reloader lock or from the export's one thread.
  */
-int libs_declared(const char *path, const deps_list *deps, libs_set *out, char **error);
+int libs_declared(const char *path, const char *src, const deps_list *deps, libs_set *out,
+                  char **error);
 void libs_set_free(libs_set *s);
 
 /* The likely Debian package that ships pkg-config name `name`'s .pc file. */

@@ -561,18 +561,18 @@ reloader_publish_shared(unit *u, compiler_module *cm, const linkcheck_scope *sco
 
 /* Compiles and links `u` against its declared libraries and lib/. */
 static int
-reloader_compile_code(unit *u, compiler_module *cm, linkcheck_scope *scope, libs_set *libs,
-                      char **error)
+reloader_compile_code(unit *u, const char *src, compiler_module *cm, linkcheck_scope *scope,
+                      libs_set *libs, char **error)
 {
-	if (libs_declared(u->path, &u->deps, libs, error) != 0)
+	if (libs_declared(u->path, src, &u->deps, libs, error) != 0)
 		return -1;
 	*scope = (linkcheck_scope){ .path = u->path, .deps = &u->deps, .libs = libs,
 	                            .shared = reloader_shared_lookup, .shared_ctx = u };
 	compiler_options co = { R.opt.include_dir, R.opt.tcc_options, libs->cflags, scope,
-	                        u->shared };
+	                        u->shared, src };
 	if (compiler_compile(u->path, &co, cm, error) != 0)
 		return -1;
-	if (sqlcheck_app(u->path, (const char *const *)u->deps.paths, u->deps.n, error) != 0) {
+	if (sqlcheck_app(u->path, src, (const char *const *)u->deps.paths, u->deps.n, error) != 0) {
 		/* SQL that does not prepare against app.db is a reload error too */
 		compiler_module_free(cm);
 		u->sql_error = true;
@@ -581,22 +581,32 @@ reloader_compile_code(unit *u, compiler_module *cm, linkcheck_scope *scope, libs
 	return 0;
 }
 
-/* Compiles `u` from disk and publishes the result. Lock held. */
+/*
+ * Compiles `u` and publishes the result. `src` is the file's text as
+ * reloader_refresh read it, or NULL to read it here: read once, the same
+ * text goes to the include scan, the library declarations, the header
+ * cache, the route lines and the SQL check (tcc itself reads the file by
+ * name, so its quoted #includes resolve against the file's directory).
+ * Lock held.
+ */
 static int
-reloader_compile_depth(unit *u, uint64_t hash, int depth)
+reloader_compile_depth(unit *u, const char *src, uint64_t hash, int depth)
 {
 	double t0 = monotonic_ms();
+	char *own = src == NULL ? file_read(u->path, NULL) : NULL;
+	if (src == NULL)
+		src = own;
 	compiler_module cm;
 	char *error = NULL, err[768];
 	linkcheck_scope scope = { 0 };
 	libs_set libs = { 0 };
 	unit *blame = NULL;
 	u->hash = hash;
-	deps_scan(u->path, &u->deps);
+	deps_scan(u->path, src, &u->deps);
 	u->sql_error = false;
 	if (!u->shared)
 		error = reloader_broken_dependency(u, &blame);
-	int rc = error == NULL ? reloader_compile_code(u, &cm, &scope, &libs, &error) : -1;
+	int rc = error == NULL ? reloader_compile_code(u, src, &cm, &scope, &libs, &error) : -1;
 	if (rc == 0 && u->shared) {
 		reloader_publish_shared(u, &cm, &scope, t0);
 	} else if (rc == 0 && reloader_publish_handler(u, &cm, &scope, t0, err,
@@ -623,15 +633,16 @@ reloader_compile_depth(unit *u, uint64_t hash, int depth)
 			u->current->broken_by = blame;
 		}
 	}
+	free(own);
 	if (u->shared)
 		reloader_compile_users(u, depth + 1);
 	return rc;
 }
 
 static int
-reloader_compile(unit *u, uint64_t hash)
+reloader_compile(unit *u, const char *src, uint64_t hash)
 {
-	return reloader_compile_depth(u, hash, 0);
+	return reloader_compile_depth(u, src, hash, 0);
 }
 
 /*
@@ -647,7 +658,7 @@ reloader_compile_users(unit *lib, int depth)
 	for (int i = 0; i < R.nunits; i++) {
 		unit *u = R.units[i];
 		if (u->hash != 0 && reloader_uses(u, lib))
-			reloader_compile_depth(u, u->hash, depth);
+			reloader_compile_depth(u, NULL, u->hash, depth);
 	}
 }
 
@@ -735,7 +746,7 @@ reloader_refresh(const char *path, bool force, unsigned flags)
 		if (!handler)
 			reloader_unload(u);
 		else if (force || u->hash != reloader_hash(src, len) || u->current == NULL)
-			reloader_compile(u, reloader_hash(src, len));
+			reloader_compile(u, src, reloader_hash(src, len));
 	}
 	free(src);
 }
@@ -794,11 +805,11 @@ reloader_recheck_sql(void)
 			continue;
 		if (u->current->error != NULL) {
 			if (u->sql_error)
-				reloader_compile(u, u->hash);
+				reloader_compile(u, NULL, u->hash);
 			continue;
 		}
 		char *error = NULL;
-		if (sqlcheck_app(u->path, (const char *const *)u->deps.paths, u->deps.n,
+		if (sqlcheck_app(u->path, NULL, (const char *const *)u->deps.paths, u->deps.n,
 		                 &error) == 0)
 			continue;
 		u->sql_error = true;

@@ -380,7 +380,8 @@ sqlcheck_join(char **error, char *more)
 }
 
 int
-sqlcheck_app(const char *path, const char *const *includes, int nincludes, char **error)
+sqlcheck_app(const char *path, const char *src, const char *const *includes, int nincludes,
+             char **error)
 {
 	*error = NULL;
 	if (!sqlcheck_enabled)
@@ -390,7 +391,9 @@ sqlcheck_app(const char *path, const char *const *includes, int nincludes, char 
 		return 0; /* no database yet: nothing to check against */
 	for (int i = -1; i < nincludes; i++) {
 		char *e = NULL;
-		if (sqlcheck_file(i < 0 ? path : includes[i], db, &e) != 0 && e != NULL)
+		int bad = i < 0 && src != NULL ? sqlcheck_source(path, src, db, &e)
+		                                : sqlcheck_file(i < 0 ? path : includes[i], db, &e);
+		if (bad != 0 && e != NULL)
 			sqlcheck_join(error, e);
 	}
 	return *error != NULL ? -1 : 0;

@@ -20,13 +20,15 @@ int sqlcheck_file(const char *path, sqlite3 *db, char **error);
 int sqlcheck_source(const char *path, const char *src, sqlite3 *db, char **error);
 
 /*
- * sqlcheck_file of `path` and of the files it includes (`includes`, as
+ * sqlcheck_file of `path` (or sqlcheck_source of `src`, its content as
+ * the caller read it, when not NULL) and of the files it includes (`includes`, as
  * deps.c lists them: SQL in a header is checked too) against app.db in the
  * current directory (the dev server's app), through a read-only connection
  * kept between calls. No app.db: 0. Called on the reloader's thread only;
  * sqlcheck_shutdown closes the connection.
  */
-int sqlcheck_app(const char *path, const char *const *includes, int nincludes, char **error);
+int sqlcheck_app(const char *path, const char *src, const char *const *includes, int nincludes,
+                 char **error);
 /* The database sqlcheck_app prepares against: "app.db" unless `cotdev run
  * --db` names another. Set before the first check. */
 extern const char *sqlcheck_db_path;

@@ -261,7 +261,7 @@ test_scan(const char *root)
 	write_file("handlers/cond.h", "\n");
 	write_file("handlers/lone.c", "int x;\n");
 	deps_list d = { 0 };
-	deps_scan("handlers/a.c", &d);
+	deps_scan("handlers/a.c", NULL, &d);
 	T_CHECK("deps: the direct include", deps_contains(&d, "handlers/common.h"));
 	T_CHECK("deps: a subdirectory include", deps_contains(&d, "handlers/sub/b.h"));
 	T_CHECK("deps: transitive, resolved from the including file", deps_contains(&d, "handlers/sub/c.h"));
@@ -270,7 +270,7 @@ test_scan(const char *root)
 	        !deps_contains(&d, "handlers/missing.h") && !deps_contains(&d, "stdio.h") &&
 	        !deps_contains(&d, "handlers/cot.h"));
 	T_CHECK("deps: each file once despite the cycle", d.n == 4);
-	deps_scan("handlers/lone.c", &d);
+	deps_scan("handlers/lone.c", NULL, &d);
 	T_CHECK("deps: rescanning replaces the list", d.n == 0);
 	deps_free(&d);
 	if (chdir(old) != 0)
