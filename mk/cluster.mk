@@ -19,3 +19,11 @@ build/test_scale: tests/test_scale.c tests/node.c tests/node.h tests/haproxy.c t
 	  tests/pg.c -o $@ -lpq -lpthread
 TEST_BINS += build/test_scale
 TEST_CMDS += build/test_scale@build/cotdev
+
+# make bench-cluster: GET /notes/:id on SQLite, on PostgreSQL, behind
+# HAProxy with 1 and 3 nodes, beside pgbench's round trips, in one run
+# (tests/bench/bench_cluster.sh under a private PostgreSQL: build/pg_run).
+TEST_COMMAND_PACKAGES += python3:python3
+.PHONY: bench-cluster
+bench-cluster: test-deps build/cotdev build/pg_run
+	build/pg_run tests/bench/bench_cluster.sh
