@@ -15,15 +15,11 @@ TCC_LIB  = /usr/lib/x86_64-linux-gnu/libtcc.a
 LIBS     = -lmicrohttpd -ljansson -lpthread -ldw -lz
 DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 
-RUNTIME  = runtime/ctx.c runtime/response.c runtime/error.c runtime/router.c \
-           runtime/server.c runtime/crash.c runtime/trace.c runtime/render.c \
-           runtime/middleware.c runtime/task.c runtime/symbolize.c \
-           runtime/template.c runtime/template_cache.c runtime/static.c \
-           runtime/format.c runtime/static_path.c runtime/flags.c \
-           runtime/accesslog.c runtime/accept.c runtime/compress.c
-DEVSERVER = devserver/main.c devserver/compiler.c devserver/api.c \
-           devserver/watcher.c devserver/deps.c devserver/reloader.c \
-           devserver/scaffold.c devserver/tcclines.c devserver/file.c
+# The one source list: every runtime/*.c is the runtime (linked into cotdev,
+# the unit tests and each export) but app_main.c, the export's main; every
+# devserver/*.c is the dev tool. A new file needs no list entry.
+RUNTIME   = $(sort $(filter-out runtime/app_main.c,$(wildcard runtime/*.c)))
+DEVSERVER = $(sort $(wildcard devserver/*.c))
 HEADERS  = $(wildcard runtime/*.h devserver/*.h)
 
 # Debian packages the build and the tests need.
@@ -52,13 +48,17 @@ RUNTIME_SAN = $(call san_objs,$(RUNTIME))
 .SECONDEXPANSION:
 
 # Each concern adds its sources, packages, test programs and test commands
-# in mk/NAME.mk (RUNTIME += ..., PACKAGES += ..., TEST_BINS += ...,
+# in mk/NAME.mk (PACKAGES += ..., TEST_BINS += ..., LIBS += ...; a source file
+# needs no entry: RUNTIME and DEVSERVER above take every file in their directory;
 # TEST_CMDS += prog@arg@arg -- '@' stands for a space inside one command).
 .DEFAULT_GOAL := all
 TEST_BINS =
 TEST_CMDS =
 BENCH_BINS =
 include $(sort $(wildcard mk/*.mk))
+# The lists above are whole; a repeat added by an mk/ file is dropped.
+RUNTIME   := $(sort $(RUNTIME))
+DEVSERVER := $(sort $(DEVSERVER))
 
 .PHONY: all run test deps test-deps clean format bench
 all: deps build/cotdev

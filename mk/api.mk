@@ -1,6 +1,5 @@
 # request/response API: runtime/form.c (forms), json.c (JSON), cookie.c, and
 # the seeded fuzz test over every request-parsing path
-RUNTIME += runtime/form.c runtime/json.c runtime/cookie.c
 API_TESTS = build/test_form build/test_json build/test_cookie build/test_fuzz
 $(API_TESTS): build/test_%: tests/test_%.c tests/api_test.h $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests $< $(RUNTIME_SAN) -o $@ $(LIBS)

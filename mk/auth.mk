@@ -2,8 +2,6 @@
 # limits, per-request state (runtime/secret.c session.c csrf.c password.c
 # jwt.c ratelimit.c vars.c; auth.h), all on libsodium. The runtime links it,
 # so exports do too (LIBS reaches COT_EXPORT_LIBS) and name libsodium23.
-RUNTIME  += runtime/secret.c runtime/session.c runtime/csrf.c runtime/password.c \
-            runtime/jwt.c runtime/ratelimit.c runtime/vars.c
 LIBS     += -lsodium
 PACKAGES += libsodium-dev
 

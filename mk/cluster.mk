@@ -3,7 +3,6 @@
 # tests/test_cluster.c, which starts exported binaries together on SQLite
 # and on a private PostgreSQL (tests/node.c: nodes started at one instant;
 # tests/pg.c: the cluster).
-RUNTIME += runtime/health.c
 
 build/test_cluster: tests/test_cluster.c tests/node.c tests/node.h tests/pg.c tests/pg.h tests/t.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Itests tests/test_cluster.c tests/node.c tests/pg.c -o $@ -lsqlite3 -lpq

@@ -2,8 +2,6 @@
 # pages' script devserver/console.js (embedded as build/console_js.h), and
 # its tests over HTTP (tests/test_console.c) and in Chromium
 # (tests/browser/console.mjs).
-DEVSERVER += devserver/console.c devserver/console_routes.c devserver/console_requests.c \
-             devserver/console_replay.c devserver/console_db.c devserver/console_editor.c
 HEADERS += build/console_js.h
 
 build/console_js.h: devserver/console.js | build

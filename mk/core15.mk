@@ -1,1 +1,0 @@
-RUNTIME += runtime/arena.c

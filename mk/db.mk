@@ -1,9 +1,6 @@
 # SQLite data layer: runtime/db.c, rows as JSON (runtime/db_json.c),
 # migrations wired into cotdev, SQL checked at reload (devserver/sqlcheck.c),
 # and the notes app's integration test.
-RUNTIME += runtime/db.c runtime/db_json.c runtime/migrate.c \
-           runtime/migrate_apply.c runtime/migrate_schema.c runtime/migrate_sql.c
-DEVSERVER += devserver/sqlcheck.c devserver/migrate_cmd.c
 LIBS += -lsqlite3
 
 build/test_db: tests/test_db.c $$(RUNTIME_SAN) $(HEADERS) | build

@@ -1,7 +1,5 @@
 # production export: devserver/export.c, runtime/app_main.c, runtime/embed.c,
 # tests/test_export.c and the HTTP benchmark (make bench-http).
-DEVSERVER += devserver/export.c
-RUNTIME   += runtime/embed.c
 PACKAGES  += binutils
 TEST_PACKAGES += wrk bc valgrind
 # The export compiles exactly the runtime the dev server is built from and

@@ -9,10 +9,8 @@ TEST_CMDS += build/test_handler_api@build/cotdev build/test_handler_api@build/co
              build/test_handler_api@export:build/cotdev
 # field errors (cot_field_error, cot_fail_fields) that the error pipeline
 # renders and the app's COT_ERRORS hook sees
-RUNTIME += runtime/fields.c
 # the JSON writer (runtime/jw.c) and typed reads of JSON bodies
 # (runtime/body_read.c); tests/test_jw.c checks both without a server
-RUNTIME += runtime/jw.c runtime/body_read.c
 build/test_jw: tests/test_jw.c tests/api_test.h $(RUNTIME) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests $< $(RUNTIME) -o $@ $(LIBS)
 TEST_BINS += build/test_jw
@@ -27,7 +25,6 @@ bench-json: build/bench_json
 	./build/bench_json
 # compile errors where gcc reports them (devserver/errline.c), checked on a
 # table of common mistakes against gcc itself (tests/test_errline.c)
-DEVSERVER += devserver/errline.c
 build/test_errline: tests/test_errline.c $$(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) -Itests $< $(COMPILER_SAN) $(RUNTIME_SAN) -o $@ $(LIBS) $(DEV_LIBS)
 TEST_BINS += build/test_errline

@@ -15,7 +15,6 @@ TEST_BINS += build/test_sqlfresh
 TEST_CMDS += build/test_sqlfresh@build/cotdev
 # runtime/strict.c: request-head checks libmicrohttpd 0.9.75 does not make;
 # runtime/hostallow.c: the Host allow-list (DNS rebinding)
-RUNTIME += runtime/strict.c runtime/hostallow.c
 # tests/test_strict.c: the table of malformed heads over a raw socket
 build/test_strict: tests/test_strict.c tests/harness.c tests/harness.h tests/t.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread

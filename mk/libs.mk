@@ -3,8 +3,6 @@
 # declared libraries are visible: libtcc's dlsym goes through it, hence
 # --wrap=dlsym), ctoken.c (reading declarations from source),
 # tests/test_libs.c (dev, sanitizer and export).
-DEVSERVER += devserver/libs.c devserver/linkcheck.c devserver/ctoken.c \
-             devserver/export_check.c devserver/editor.c devserver/hcache.c
 DEV_LIBS  += -Wl,--wrap=dlsym
 # Handlers in tests call libsodium, zlib and libcurl; pkg-config reads
 # COT_LIBS for cotdev itself.

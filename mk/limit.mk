@@ -1,7 +1,6 @@
 # hostile load (issue 14, part a): connection limits, request-head deadline,
 # body memory, stuck handlers, honest timeouts, exit() from handlers.
 # runtime/limit.c holds the limit flags both servers share.
-RUNTIME += runtime/limit.c
 
 # tests/test_hostile.c: one suite over `cotdev run`, its sanitized build and
 # the exported binary (stuck handlers, honest timeouts, exit() in handlers,
@@ -11,9 +10,6 @@ build/test_hostile: tests/test_hostile.c tests/harness.c tests/harness.h tests/t
 TEST_BINS += build/test_hostile
 TEST_CMDS += build/test_hostile@build/cotdev build/test_hostile@build/cotdev-san \
              build/test_hostile@export:build/cotdev
-RUNTIME += runtime/guard.c
-RUNTIME += runtime/crash_exit.c
-RUNTIME += runtime/body.c
 
 # make stress: slowloris, flood, body memory and stuck handlers against
 # `cotdev run` and the export, with figures (tests/stress/stress.c). Not in

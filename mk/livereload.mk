@@ -1,6 +1,5 @@
 # live reload, error overlay and browser tests: devserver/livereload.c,
 # devserver/overlay.js and morph.js (embedded as build/livereload_js.h), tests/browser/.
-DEVSERVER += devserver/livereload.c
 HEADERS += build/livereload_js.h
 TEST_PACKAGES += chromium
 # Node and npm may come from elsewhere (NodeSource's nodejs bundles npm and

@@ -3,7 +3,6 @@
 # and again when its schema changes; `cotdev check` and `cotdev export` with
 # --db postgres://... (or $DATABASE_URL) prepare it against schema.sql loaded
 # into a scratch schema that is rolled back.
-DEVSERVER += devserver/sqlcheck_pg.c
 # tests/test_sqlfresh.c against PostgreSQL: its cases with PostgreSQL's
 # messages, plus SQL only SQLite takes, refused at reload and by check.
 TEST_CMDS += build/pg_run@build/test_sqlfresh@build/cotdev

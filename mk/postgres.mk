@@ -4,7 +4,6 @@
 # the socket in the temp dir) and stop it; the binaries are in PG_BIN.
 PG_INCLUDE = /usr/include/postgresql
 PG_BIN = /usr/lib/postgresql/15/bin
-RUNTIME += runtime/db_pg.c runtime/pgschema.c
 PACKAGES += libpq-dev
 TEST_PACKAGES += postgresql-15
 WARN += -I$(PG_INCLUDE)
