@@ -133,8 +133,8 @@ build/test_error: tests/test_error.c $$(RUNTIME_SAN) $(HEADERS) | build
 build/test_reclaim: tests/test_reclaim.c $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_reclaim.c $(RUNTIME_SAN) -o $@ $(LIBS)
 
-build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c devserver/file.c $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c devserver/file.c -o $@ -linotifytools
+build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c devserver/file.c runtime/apptree.c $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c devserver/file.c runtime/apptree.c -o $@ -linotifytools
 
 build/test_flags: tests/test_flags.c $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_flags.c $(RUNTIME_SAN) -o $@ $(LIBS)

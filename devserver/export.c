@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "../runtime/db_pg.h"
+#include "../runtime/apptree.h"
 #include "../runtime/internal.h"
 #include "../runtime/migrate.h"
 #include "../runtime/static.h"
@@ -148,38 +149,28 @@ sv_compare(const void *a, const void *b)
 
 /* ==== scanning ========================================================= */
 
-/* Editor droppings and hidden files are never part of the app (static.c
- * refuses to serve them in development too). */
-static bool
-export_ignored(const char *name)
+typedef struct export_scan_ctx {
+	const char *suffix;
+	strvec *out;
+} export_scan_ctx;
+
+static void
+export_scan_one(const char *path, void *opaque)
 {
-	return staticfile_ignored(name);
+	export_scan_ctx *x = opaque;
+	size_t n = strlen(path), k = x->suffix ? strlen(x->suffix) : 0;
+	if (k == 0 || (n > k && !strcmp(path + n - k, x->suffix)))
+		sv_push(x->out, path);
 }
 
-/* Adds the regular files under dir (relative to the cwd) to out, recursively;
- * only names ending in `suffix` when it is not NULL. */
+/* Adds the app's regular files under dir (relative to the cwd) to out,
+ * recursively, by the rule static serving and the watcher use
+ * (runtime/apptree.c); only names ending in `suffix` when it is not NULL. */
 static void
 export_scan(const char *dir, const char *suffix, strvec *out)
 {
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (export_ignored(e->d_name))
-			continue;
-		char path[PATH_MAX];
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st) != 0)
-			continue;
-		size_t n = strlen(path), k = suffix ? strlen(suffix) : 0;
-		if (S_ISDIR(st.st_mode))
-			export_scan(path, suffix, out);
-		else if (S_ISREG(st.st_mode) && (k == 0 || (n > k && !strcmp(path + n - k, suffix))))
-			sv_push(out, path);
-	}
-	closedir(d);
+	export_scan_ctx x = { suffix, out };
+	apptree_scan(dir, export_scan_one, &x);
 }
 
 /* ==== generated sources ================================================ */

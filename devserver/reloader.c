@@ -27,7 +27,6 @@
  * only once router_quiet says no thread can be looking at them.
  */
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/apptree.h"
 #include "../runtime/internal.h"
 #include "compiler.h"
 #include "deps.h"
@@ -906,26 +906,17 @@ reloader_main(void *arg)
 /* ==== lifecycle ======================================================== */
 
 static void
+reloader_scan_one(const char *path, void *ch)
+{
+	if (reloader_is_source(path))
+		watcher_changes_add(ch, path, WATCHER_COMPLETE);
+}
+
+/* Adds the app's .c and .h files below dir to ch (runtime/apptree.c's rule). */
+static void
 reloader_scan(const char *dir, watcher_changes *ch)
 {
-	struct stat st;
-	char path[4096];
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (watcher_ignored(e->d_name))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			reloader_scan(path, ch);
-		else if (reloader_is_source(path))
-			watcher_changes_add(ch, path, WATCHER_COMPLETE);
-	}
-	closedir(d);
+	apptree_scan(dir, reloader_scan_one, ch);
 }
 
 /*

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/apptree.h"
 #include "watcher.h"
 
 #define WATCHER_EVENTS                                                         \
@@ -39,35 +40,6 @@
 
 static int watcher_fd = -1;
 static const char *const *watcher_root_files; /* names watched in the app dir */
-
-/* ==== names ============================================================ */
-
-static bool
-watcher_ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* True for editor swap, backup, lock and temp files. */
-bool
-watcher_ignored(const char *name)
-{
-	const char *base = strrchr(name, '/');
-	base = base ? base + 1 : name;
-	if (base[0] == '\0' || base[0] == '.' || base[0] == '#')
-		return true;
-	if (strcmp(base, "4913") == 0) /* vim probes the directory with this */
-		return true;
-	static const char *const suffixes[] = {
-		"~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".orig",
-		"___jb_tmp___", "___jb_old___", NULL,
-	};
-	for (int i = 0; suffixes[i] != NULL; i++)
-		if (watcher_ends_with(base, suffixes[i]))
-			return true;
-	return false;
-}
 
 /* ==== change sets ====================================================== */
 
@@ -116,7 +88,7 @@ watcher_coalesce(watcher_changes *ch, const char *path, uint32_t mask)
 {
 	if (mask & IN_ISDIR)
 		return;
-	if (watcher_ignored(path))
+	if (apptree_ignored(path)) /* editor droppings: see runtime/apptree.c */
 		return;
 	unsigned flags = (mask & (IN_CLOSE_WRITE | IN_MOVED_TO) ? WATCHER_COMPLETE : 0) |
 	                 (mask & (IN_MOVED_FROM | IN_DELETE) ? WATCHER_REMOVED : 0);
@@ -124,29 +96,17 @@ watcher_coalesce(watcher_changes *ch, const char *path, uint32_t mask)
 		watcher_changes_add(ch, path, flags);
 }
 
-/* Adds every file below dir (a directory that just appeared) to the set. */
+static void
+watcher_add_one(const char *path, void *ch)
+{
+	watcher_changes_add(ch, path, WATCHER_COMPLETE);
+}
+
+/* Adds every file of the app below dir (a directory that just appeared). */
 static void
 watcher_add_tree(watcher_changes *ch, const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[4096];
-		snprintf(path, sizeof(path), "%s%s%s", dir,
-		         watcher_ends_with(dir, "/") ? "" : "/", e->d_name);
-		struct stat st;
-		if (stat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			watcher_add_tree(ch, path);
-		else if (!watcher_ignored(path))
-			watcher_changes_add(ch, path, WATCHER_COMPLETE);
-	}
-	closedir(d);
+	apptree_scan(dir, watcher_add_one, ch);
 }
 
 /* ==== inotify ========================================================== */

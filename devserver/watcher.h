@@ -31,7 +31,6 @@ int watcher_get_fd(void);
 void watcher_drain(watcher_changes *ch);
 void watcher_close(void);
 
-bool watcher_ignored(const char *name);
 void watcher_coalesce(watcher_changes *ch, const char *path, uint32_t mask);
 void watcher_changes_add(watcher_changes *ch, const char *path, unsigned flags);
 void watcher_changes_free(watcher_changes *ch);

@@ -83,16 +83,12 @@ const char *staticfile_mime(const char *name);
  * cot_file("static/...") and what `cotdev export` embeds, so development
  * and an exported binary have the same ones.
  *
- * staticfile_ignored: a name never part of the app (a dotfile, an editor
- * backup or swap file: ".env", "x~", "#x#", "x.swp").
- *
  * staticfile_open: opens `rel` (a plain relative path, not percent-encoded)
  * under root_fd as /static/ would serve it: no ".", "..", empty or ignored
  * segments, never resolving outside root (symlinks included), a regular
  * file. Returns the fd (read-only, blocking), or -1 with *why saying why
  * (a static string).
  */
-bool staticfile_ignored(const char *name);
 int staticfile_open(int root_fd, const char *rel, const char **why);
 
 /*

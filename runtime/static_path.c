@@ -1,8 +1,9 @@
 /*
  * static_path.c -- which files under static/ are the app's, and opening them
  * without ever leaving static/. static.c serves what this lets through;
- * cot_file("static/...") and `cotdev export` use the same rule
- * (staticfile_open, staticfile_ignored), so development and an exported
+ * cot_file("static/...") and `cotdev export` open files the same way
+ * (staticfile_open), and which names are the app's is the rule the watcher
+ * and the export share (runtime/apptree.c), so development and an exported
  * binary have the same files.
  *
  * Paths. The request path arrives still percent-encoded, and is decoded here
@@ -11,10 +12,10 @@
  * any encoding, encoded slashes (%2f, %5c), raw backslashes, doubled or
  * leading slashes (absolute paths), NUL and other control bytes, invalid
  * percent-encoding. Refused with 404: dotfiles and dot-directories (.env,
- * .git/), editor backup and swap files ("x~", "#x#", "x.swp": never part
- * of the app, and `cotdev export` does not embed them, so development
- * refuses them too), directories (no listings), anything that is not a
- * regular file.
+ * .git/), editor backup, swap and temp files ("x~", "#x#", "x.swp",
+ * "x.bak": never part of the app, see apptree.c; `cotdev export` does not
+ * embed them, so development refuses them too), directories (no listings),
+ * anything that is not a regular file.
  * Double encoding (%252e) decodes once to a literal "%2e" name, nothing more.
  *
  * Opening. The decoded relative path is opened against the root directory fd
@@ -29,6 +30,7 @@
  * symlink: stricter, never looser. Files are opened O_NONBLOCK so a FIFO
  * planted in static/ cannot hang a worker.
  */
+#include "apptree.h"
 #include "hex.h"
 #include "static.h"
 #include "static_path.h"
@@ -48,20 +50,6 @@ static atomic_bool use_openat2 = true;
 
 /* ------------------------------------------------------- path decoding -- */
 
-/* Editor droppings: backup ("x~", "#x#") and swap ("x.swp") files. */
-static bool
-static_path_dropping(const char *name, size_t len)
-{
-	return len > 0 && (name[0] == '#' || name[len - 1] == '~' ||
-			   (len > 4 && memcmp(name + len - 4, ".swp", 4) == 0));
-}
-
-bool
-staticfile_ignored(const char *name)
-{
-	return name[0] == '.' || static_path_dropping(name, strlen(name));
-}
-
 /* Judge one decoded segment; NULL when it may be served. */
 static const char *
 static_path_segment(const char *seg, size_t len, int *status)
@@ -75,7 +63,7 @@ static_path_segment(const char *seg, size_t len, int *status)
 		*status = 404;
 		return "dotfiles are not served";
 	}
-	if (static_path_dropping(seg, len)) {
+	if (len > 0 && apptree_ignored_name(seg, len)) {
 		*status = 404;
 		return "editor backup and swap files are not served";
 	}

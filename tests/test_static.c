@@ -8,11 +8,12 @@
  *   static/stale.js (+.gz)     a variant older than its file: ignored
  *   static/only.css (+.gz)     gzip only
  *   static/empty.txt, sub/file.txt, sub/.hidden, .env, .git/config, fifo
- *   static/backup.txt~, #draft.txt#, notes.swp   (editor droppings)
+ *   static/backup.txt~, #draft.txt#, notes.swp, app.css.bak   (editor droppings)
  *   static/in_link -> data.txt, sub/up -> ../data.txt   (stay inside)
  *   static/out_link -> ../secret.txt, abs_link -> <tmp>/secret.txt,
  *   static/dir_out -> ..                                  (leave static/)
  */
+#include "../runtime/apptree.h"
 #include "../runtime/static.h"
 #include "t.h"
 
@@ -92,6 +93,7 @@ setup(void)
 	put("static/backup.txt~", "backup", MTIME);
 	put("static/#draft.txt#", "autosave", MTIME);
 	put("static/notes.swp", "swap", MTIME);
+	put("static/app.css.bak", "backup copy", MTIME);
 	snprintf(path, sizeof path, "%s/static/fifo", tmp);
 	mkfifo(path, 0644);
 	link_to("data.txt", "static/in_link");
@@ -497,17 +499,22 @@ test_app_files(void)
 		{"app.css", false}, {".env", true}, {"backup.txt~", true},
 		{"#draft.txt#", true}, {"notes.swp", true}, {".notes.swp", true},
 		{"a~b.txt", false}, {"swp", false}, {"a#b", false},
+		{"app.css.bak", true}, {"app.css.orig", true}, {"x.tmp", true},
+		{".#app.css", true}, {"4913", true}, {"a___jb_tmp___", true},
+		{"bak", false}, {"49130", false},
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		char label[80];
 
 		snprintf(label, sizeof label, "ignored %s: %s", names[i].name,
 			 names[i].ignored ? "yes" : "no");
-		T_CHECK(label, staticfile_ignored(names[i].name) == names[i].ignored);
+		T_CHECK(label, apptree_ignored_name(names[i].name, strlen(names[i].name)) ==
+		                   names[i].ignored);
 	}
 	refused("editor backup", "backup.txt~", 404);
 	refused("emacs autosave", "%23draft.txt%23", 404);
 	refused("vim swap", "notes.swp", 404);
+	refused("backup copy", "app.css.bak", 404);
 
 	static const struct {
 		const char *rel, *why; /* why NULL: opens */
@@ -521,6 +528,7 @@ test_app_files(void)
 		{"sub/../data.txt", "dot segment in path (traversal)"},
 		{".env", "dotfiles are not served"},
 		{"backup.txt~", "editor backup and swap files are not served"},
+		{"app.css.bak", "editor backup and swap files are not served"},
 		{"sub", "not a regular file"}, {"fifo", "not a regular file"},
 		{"", "no file named"}, {"sub//file.txt", "empty path segment"},
 		{"/data.txt", "empty path segment"}, {"nope.txt", "no such file"},

@@ -16,6 +16,7 @@
 
 #include "../devserver/deps.h"
 #include "../devserver/watcher.h"
+#include "../runtime/apptree.h"
 #include "t.h"
 
 typedef struct ev {
@@ -91,20 +92,22 @@ test_ignored(void)
 		"handlers/4913", "handlers/#x.c#", "handlers/.#x.c", "handlers/x.c.tmp",
 		"handlers/x.c.bak", "handlers/x.c.orig", "handlers/x.c___jb_tmp___",
 		"handlers/x.c___jb_old___", "handlers/.hidden.c", "handlers/",
+		"static/app.css.bak", "./static/.git/config", "static/old~/app.css",
 	};
 	static const char *const no[] = {
 		"handlers/x.c", "handlers/common.h", "handlers/sub/notes.c", "x.c",
-		"handlers/swp.c", "handlers/49130.c", "handlers/tmp/x.c",
+		"handlers/swp.c", "handlers/49130.c", "handlers/tmp/x.c", "./handlers/x.c",
+		"../app/static/a~b.css",
 	};
 	for (int i = 0; i < N(yes); i++) {
 		char name[128];
 		snprintf(name, sizeof(name), "ignored: %s", yes[i]);
-		T_CHECK(name, watcher_ignored(yes[i]));
+		T_CHECK(name, apptree_ignored(yes[i]));
 	}
 	for (int i = 0; i < N(no); i++) {
 		char name[128];
 		snprintf(name, sizeof(name), "not ignored: %s", no[i]);
-		T_CHECK(name, !watcher_ignored(no[i]));
+		T_CHECK(name, !apptree_ignored(no[i]));
 	}
 }
 
