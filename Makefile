@@ -128,7 +128,7 @@ build/test_server: tests/test_server.c $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_server.c $(RUNTIME_SAN) -o $@ $(LIBS)
 
 build/test_error: tests/test_error.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_error.c $(filter-out build/san/runtime/error.o,$(RUNTIME_SAN)) -o $@ $(LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_error.c $(RUNTIME_SAN) -o $@ $(LIBS)
 
 build/test_reclaim: tests/test_reclaim.c $$(RUNTIME_SAN) $(HEADERS) | build
 	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_reclaim.c $(RUNTIME_SAN) -o $@ $(LIBS)

@@ -78,8 +78,6 @@ const char *session_csrf_existing(cot_ctx *c);
 void session_ignore_cookie(cot_ctx *c);
 /* Writes Set-Cookie when the session changed; server.c, before sending. */
 void session_finish(cot_ctx *c);
-/* Drops the session's JSON; ctx_free. */
-void session_request_free(cot_ctx *c);
 
 /* ==== CSRF (csrf.c) ==================================================== */
 
@@ -92,9 +90,6 @@ json_t *csrf_template_data(json_t *data);
 void csrf_fill(cot_ctx *c, char *html, size_t len);
 
 /* ==== JWT (jwt.c) ====================================================== */
-
-/* Drops the claims cot_jwt_verify handed out; ctx_free. */
-void jwt_request_free(cot_ctx *c);
 
 /* ==== rate limits (ratelimit.c) ======================================== */
 
@@ -112,9 +107,8 @@ typedef struct auth_request {
 	bool bearer_exempt;        /* CSRF skipped: Authorization header */
 } auth_request;
 
-/* The request's auth_request, made on first use (arena). */
-auth_request *auth_of(cot_ctx *c);
-/* Frees what auth_request holds beyond the arena; ctx_free. */
-void auth_request_free(cot_ctx *c);
+/* The request's auth_request, made on first use (arena; vars.c). Each file
+ * that keeps more than arena memory in it frees that itself (ctx_on_free). */
+auth_request *vars_auth(cot_ctx *c);
 
 #endif /* COT_AUTH_H */

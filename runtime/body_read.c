@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "fields.h"
-#include "form.h"
+#include "internal.h"
 
 enum body_kind { BODY_STR, BODY_INT, BODY_DOUBLE, BODY_BOOL, BODY_ANY };
 
@@ -50,7 +50,7 @@ body_find(cot_ctx *c, const char *path, bool *bad)
 			}
 			if (!json_is_array(v)) {
 				if (root)
-					form_reject(c, 400, "the body must be a JSON array");
+					ctx_reject(c, 400, "the body must be a JSON array");
 				else
 					fields_add(c, arena_strndup(&c->mem, path, (size_t)(p - path)),
 					           "must be an array");
@@ -65,7 +65,7 @@ body_find(cot_ctx *c, const char *path, bool *bad)
 			size_t n = strcspn(p, ".[");
 			if (!json_is_object(v)) {
 				if (root)
-					form_reject(c, 400, "the body must be a JSON object");
+					ctx_reject(c, 400, "the body must be a JSON object");
 				else
 					fields_add(c, arena_strndup(&c->mem, path, (size_t)(p - path) -
 					           (p[-1] == '.')), "must be an object");

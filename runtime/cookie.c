@@ -11,12 +11,12 @@
  * SameSite=None needs Secure (browsers drop it otherwise). Anything else
  * would emit a header a browser silently ignores, or one that splits into
  * attributes the application never meant, so it is refused with a message
- * that names the byte, and the request answers 500 (form_reject): it is a bug
+ * that names the byte, and the request answers 500 (ctx_reject): it is a bug
  * in the handler, not in the client.
  */
 #include <string.h>
 
-#include "form.h"
+#include "internal.h"
 
 /* ==== reading ========================================================== */
 
@@ -36,7 +36,7 @@ cookie_trim(const char *s, size_t *n)
 const char *
 cot_cookie(cot_ctx *c, const char *name)
 {
-	const char *h = form_header(c, "Cookie");
+	const char *h = cot_header(c, "Cookie");
 	size_t want = strlen(name);
 	while (h != NULL && *h != '\0') {
 		const char *semi = strchr(h, ';');
@@ -134,7 +134,7 @@ cot_set_cookie(cot_ctx *c, const char *name, const char *value, const cot_cookie
 	const cot_cookie_opts *o = opts != NULL ? opts : &defaults;
 	const char *err = cookie_check(c, name, value, o);
 	if (err != NULL) {
-		form_reject(c, 500, err);
+		ctx_reject(c, 500, err);
 		return -1;
 	}
 	char max_age[40] = "";

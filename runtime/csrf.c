@@ -34,7 +34,7 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "form.h"
+#include "internal.h"
 
 #define CSRF_FIELD "_csrf"
 #define CSRF_TOKEN_LEN 43 /* base64url of 32 bytes, as session.c makes it */
@@ -64,7 +64,7 @@ csrf_safe_method(const char *m)
 static bool
 csrf_same_origin(cot_ctx *c, const char *origin)
 {
-	const char *host = form_header(c, "Host");
+	const char *host = cot_header(c, "Host");
 	const char *sep = strstr(origin, "://");
 	if (host == NULL || sep == NULL)
 		return false;
@@ -86,10 +86,10 @@ csrf_refuse(cot_ctx *c, const char *detail)
 static const char *
 csrf_sent_token(cot_ctx *c)
 {
-	const char *t = form_header(c, "X-CSRF-Token");
+	const char *t = cot_header(c, "X-CSRF-Token");
 	if (t != NULL)
 		return t;
-	const char *type = form_header(c, "Content-Type");
+	const char *type = cot_header(c, "Content-Type");
 	if (type != NULL && (strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0 ||
 	                     strncasecmp(type, "multipart/form-data", 19) == 0))
 		return cot_form(c, CSRF_FIELD);
@@ -103,11 +103,11 @@ csrf_check(cot_ctx *c)
 		return 0;
 	if (cot_bearer(c) != NULL) {
 		session_ignore_cookie(c);
-		auth_of(c)->bearer_exempt = true;
+		vars_auth(c)->bearer_exempt = true;
 		return 0;
 	}
-	const char *site = form_header(c, "Sec-Fetch-Site");
-	const char *origin = form_header(c, "Origin");
+	const char *site = cot_header(c, "Sec-Fetch-Site");
+	const char *origin = cot_header(c, "Origin");
 	if (site != NULL && (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0))
 		return csrf_refuse(c, arena_printf(&c->mem, "%s %s came from another site "
 		        "(Sec-Fetch-Site: %s) and was refused: forms that change data must be posted "
@@ -117,7 +117,7 @@ csrf_check(cot_ctx *c)
 		return csrf_refuse(c, arena_printf(&c->mem, "%s %s came from Origin %s, not from "
 		        "this site (Host: %s), and was refused: forms that change data must be "
 		        "posted from this site's own pages", c->method, c->path, origin,
-		        form_header(c, "Host") ? form_header(c, "Host") : "none"));
+		        cot_header(c, "Host") ? cot_header(c, "Host") : "none"));
 	bool browser = site != NULL || origin != NULL || cot_cookie(c, SESSION_COOKIE) != NULL;
 	if (!browser)
 		return 0;

@@ -3,6 +3,14 @@
  * request accessors.
  *
  * Its memory is an arena (arena.c) that dies with the request.
+ *
+ * The context sits low in the runtime: it calls only the arena, the router
+ * (decoding, releasing the route's code) and body.c. The files that hang
+ * state on a request -- a transaction (db.c), a parsed body (json.c), tasks
+ * (task.c), a session or JWT claims (session.c, jwt.c) -- register their
+ * own cleanup with ctx_on_free when they attach it, so the context never
+ * names them and none of them is needed to build or test it;
+ * tools/cycles.py keeps it so.
  */
 #include <errno.h>
 #include <microhttpd.h>
@@ -10,12 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "db.h"
-#include "form.h"
 #include "internal.h"
 
 /* ==== context ========================================================== */
@@ -30,26 +36,45 @@ ctx_init(cot_ctx *c)
 }
 
 void
+ctx_on_free(cot_ctx *c, void (*fn)(cot_ctx *c))
+{
+	for (ctx_cleanup *k = c->cleanups; k != NULL; k = k->next)
+		if (k->fn == fn)
+			return;
+	ctx_cleanup *k = arena_alloc(&c->mem, sizeof(*k));
+	k->fn = fn;
+	k->next = c->cleanups;
+	c->cleanups = k;
+}
+
+void
 ctx_free(cot_ctx *c)
 {
-	if (c->tasks != NULL) {
-		if (c->spawn_trail != NULL)
-			task_submit(c); /* a task that spawned: its children run now */
-		else
-			task_drop(c);
-	}
+	/* First, while all of the request is still there. The cleanups are
+	 * independent of each other (each frees what its own file attached) and
+	 * must not register more. */
+	for (ctx_cleanup *k = c->cleanups; k != NULL; k = k->next)
+		k->fn(c);
+	c->cleanups = NULL;
 	if (c->match.b != NULL) {
 		router_release(c->match.b);
 		c->match.b = NULL;
 	}
 	body_free(c);
-	db_request_end(c); /* rolls back a transaction the handler left open */
-	json_request_free(c);
-	auth_request_free(c);
 	if (c->resp_fd > 0) /* a file response that was never handed to MHD */
 		close(c->resp_fd);
 	c->resp_fd = 0;
 	arena_free(&c->mem);
+}
+
+void
+ctx_reject(cot_ctx *c, int status, const char *detail)
+{
+	if (c->reject_status != 0)
+		return;
+	c->reject_status = status;
+	c->reject_detail = detail;
+	c->reject_code = status == 400 ? "malformed_body" : "api_misuse";
 }
 
 /* ==== public accessors ================================================= */
@@ -96,7 +121,7 @@ cot_query(cot_ctx *c, const char *name)
 /*
  * A query parameter as a number in [min, max]: absent or empty gives `def`;
  * anything else that is not a decimal integer in range makes the request
- * answer 400 naming the parameter (form_reject) and gives `def` too.
+ * answer 400 naming the parameter (ctx_reject) and gives `def` too.
  */
 long long
 cot_query_int(cot_ctx *c, const char *name, long long def, long long min, long long max)
@@ -117,18 +142,23 @@ cot_query_int(cot_ctx *c, const char *name, long long def, long long min, long l
 		                   "%lld)", name, n, min, max);
 	if (why == NULL)
 		return n;
-	form_reject(c, 400, why);
+	ctx_reject(c, 400, why);
 	if (c->reject_detail == why) /* the first reject wins */
 		c->reject_code = "bad_query";
 	return def;
 }
 
+/* The connection's header; without a connection (unit tests, a task's
+ * context) the ones c->req_headers holds, matched case-insensitively. */
 const char *
 cot_header(cot_ctx *c, const char *name)
 {
-	if (c->conn == NULL)
-		return NULL;
-	return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+	if (c->conn != NULL)
+		return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+	for (header_kv *h = c->req_headers; h != NULL; h = h->next)
+		if (strcasecmp(h->name, name) == 0)
+			return h->value;
+	return NULL;
 }
 
 const char *

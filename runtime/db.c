@@ -23,7 +23,8 @@
  * cot_db_catch takes any failure over.
  *
  * PostgreSQL: db_init with a postgres:// URL sends every call below to
- * db_pg.c, which fills the same rows; the column getters here serve both.
+ * db_pg.c, which fills the same rows; the column getters and the request's
+ * failure (db_result.c) serve both.
  *
  * Rows as JSON (cot_row_json, cot_db_json_*) live in db_json.c; the row
  * layout both files read is in db_internal.h.
@@ -328,29 +329,18 @@ db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status,
 	db_fail_request(c, where, sql, status, msg);
 }
 
-void
-db_fail_request(cot_ctx *c, const char *where, const char *sql, int status,
-                const char *msg)
+/*
+ * Every handler call on the database starts here: a call may leave a
+ * transaction of c's open on this thread's connection (cot_db_begin, or a
+ * dev replay's first statement), so c's end must run db_request_end --
+ * registered with the request, since ctx.c does not know the database.
+ * Returns whether the engine is PostgreSQL (db_pg.c).
+ */
+static bool
+db_attach(cot_ctx *c)
 {
-	if (c->db_failed)
-		return;
-	char *detail = arena_strdup(&c->mem, msg);
-	c->db_failed = true;
-	c->db_trace = sql ? arena_printf(&c->mem, "%s\n  %s", where, sql)
-	                  : arena_strdup(&c->mem, where);
-	const char *code = status == 409 ? "unique_violation"
-	                   : status == 422 ? "constraint_violation"
-	                   : status == 503 ? "database_busy" : "database_error";
-	if (c->reject_status == 0) {
-		c->reject_status = status;
-		c->reject_detail = detail;
-		c->reject_code = code;
-		c->reject_db = true;
-		c->reject_trace = c->db_trace;
-	}
-	error_respond_as(c, status, code, detail, c->db_trace);
-	c->db_fail_seq = c->resp_seq;
-	c->db_err = c->err;
+	ctx_on_free(c, db_request_end);
+	return db_is_pg;
 }
 
 /* A transaction another request left open on this thread's connection. */
@@ -545,20 +535,6 @@ db_read_row(cot_ctx *c, sqlite3_stmt *st, const db_cols *cols)
 	return r;
 }
 
-void
-db_rows_push(cot_rows *rs, cot_row *r)
-{
-	if (rs->n == rs->cap) {
-		int cap = rs->cap ? rs->cap * 2 : 16;
-		cot_row **nr = arena_alloc(&rs->c->mem, sizeof(*nr) * (size_t)cap);
-		if (rs->n > 0)
-			memcpy(nr, rs->rows, sizeof(*nr) * (size_t)rs->n);
-		rs->rows = nr;
-		rs->cap = cap;
-	}
-	rs->rows[rs->n++] = r;
-}
-
 cot_row *
 cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
               const cot_value *params)
@@ -566,7 +542,7 @@ cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	db_conn *k;
 	double t0 = db_statement_hook != NULL ? monotonic_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_one");
-	if (db_is_pg) {
+	if (db_attach(c)) {
 		bool failed = c->db_failed;
 		cot_row *r = dbpg_one(c, where, sql, n, params);
 		db_report(c, sql, n, params, t0, !failed && c->db_failed ? -1 : r != NULL);
@@ -596,7 +572,7 @@ cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	db_conn *k;
 	double t0 = db_statement_hook != NULL ? monotonic_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_all");
-	if (db_is_pg) {
+	if (db_attach(c)) {
 		bool failed = c->db_failed;
 		dbpg_all(c, where, sql, n, params, rs);
 		db_report(c, sql, n, params, t0, !failed && c->db_failed ? -1 : rs->n);
@@ -626,7 +602,7 @@ cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 	db_conn *k;
 	double t0 = db_statement_hook != NULL ? monotonic_ms() : 0;
 	const char *where = db_where(c, file, line, "cot_db_exec");
-	if (db_is_pg) {
+	if (db_attach(c)) {
 		long long changes = dbpg_exec(c, where, sql, n, params);
 		db_report(c, sql, n, params, t0, changes);
 		return changes;
@@ -647,7 +623,7 @@ cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
 long long
 cot_db_last_id(cot_ctx *c)
 {
-	if (db_is_pg)
+	if (db_attach(c))
 		return dbpg_last_id(c);
 	db_conn *k = db_for_request(c, "cot_db_last_id");
 	return k ? sqlite3_last_insert_rowid(k->db) : 0;
@@ -656,7 +632,7 @@ cot_db_last_id(cot_ctx *c)
 long long
 cot_db_changes(cot_ctx *c)
 {
-	if (db_is_pg)
+	if (db_attach(c))
 		return dbpg_changes(c);
 	db_conn *k = db_for_request(c, "cot_db_changes");
 	return k ? sqlite3_changes64(k->db) : 0;
@@ -736,7 +712,7 @@ db_tx(cot_ctx *c, const char *fn, const char *sql)
 int
 cot_db_begin(cot_ctx *c)
 {
-	if (db_is_pg)
+	if (db_attach(c))
 		return dbpg_tx(c, "cot_db_begin", "BEGIN");
 	return db_tx(c, "cot_db_begin", "BEGIN IMMEDIATE");
 }
@@ -744,7 +720,7 @@ cot_db_begin(cot_ctx *c)
 int
 cot_db_commit(cot_ctx *c)
 {
-	if (db_is_pg)
+	if (db_attach(c))
 		return dbpg_tx(c, "cot_db_commit", "COMMIT");
 	return db_tx(c, "cot_db_commit", "COMMIT");
 }
@@ -752,7 +728,7 @@ cot_db_commit(cot_ctx *c)
 int
 cot_db_rollback(cot_ctx *c)
 {
-	if (db_is_pg)
+	if (db_attach(c))
 		return dbpg_tx(c, "cot_db_rollback", "ROLLBACK");
 	return db_tx(c, "cot_db_rollback", "ROLLBACK");
 }
@@ -804,118 +780,4 @@ db_request_end(cot_ctx *c)
 	sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
 	k->tx_ctx = NULL;
 	k->replay_tx = false;
-}
-
-/* ==== column getters =================================================== */
-
-/* The cell of column `col`, or NULL after failing the request. */
-static const db_cell *
-db_cell_of(cot_row *r, const char *col, const char *fn)
-{
-	if (r == NULL || col == NULL)
-		return NULL;
-	for (int i = 0; i < r->cols->n; i++)
-		if (strcmp(r->cols->names[i], col) == 0)
-			return &r->cells[i];
-	cot_ctx *c = r->c;
-	char *names = arena_strdup(&c->mem, "");
-	for (int i = 0; i < r->cols->n; i++)
-		names = arena_printf(&c->mem, "%s%s%s", names, i ? ", " : "", r->cols->names[i]);
-	db_fail(c, NULL, fn, NULL, 500, arena_printf(&c->mem, "no column \"%s\" in the row "
-	        "(columns: %s)", col, names));
-	return NULL;
-}
-
-/* Parses text as a whole number; fails the request when it is not one. */
-static int
-db_text_number(cot_row *r, const char *col, const db_cell *cell, const char *fn,
-               bool integer, long long *i, double *d)
-{
-	char *end = NULL;
-	if (cell->type == SQLITE_TEXT && cell->n > 0) {
-		if (integer)
-			*i = strtoll(cell->s, &end, 10);
-		else
-			*d = strtod(cell->s, &end);
-		if (end != NULL && *end == '\0')
-			return 0;
-	}
-	db_fail(r->c, NULL, fn, NULL, 500, arena_printf(&r->c->mem, "column \"%s\" holds "
-	        "%s \"%.40s\", not a number", col, cell->type == SQLITE_BLOB ? "a BLOB"
-	        : "text", cell->s));
-	return -1;
-}
-
-const char *
-cot_row_text(cot_row *r, const char *col)
-{
-	const db_cell *cell = db_cell_of(r, col, "cot_row_text");
-	if (cell == NULL)
-		return "";
-	switch (cell->type) {
-	case SQLITE_INTEGER: return arena_printf(&r->c->mem, "%lld", cell->i);
-	case SQLITE_FLOAT: return arena_printf(&r->c->mem, "%.15g", cell->d);
-	case SQLITE_TEXT:
-	case SQLITE_BLOB: return cell->s;
-	default: return "";
-	}
-}
-
-long long
-cot_row_int(cot_row *r, const char *col)
-{
-	const db_cell *cell = db_cell_of(r, col, "cot_row_int");
-	long long i = 0;
-	double d;
-	if (cell == NULL || cell->type == SQLITE_NULL)
-		return 0;
-	if (cell->type == SQLITE_INTEGER)
-		return cell->i;
-	if (cell->type == SQLITE_FLOAT)
-		return (long long)cell->d;
-	return db_text_number(r, col, cell, "cot_row_int", true, &i, &d) == 0 ? i : 0;
-}
-
-double
-cot_row_double(cot_row *r, const char *col)
-{
-	const db_cell *cell = db_cell_of(r, col, "cot_row_double");
-	long long i;
-	double d = 0;
-	if (cell == NULL || cell->type == SQLITE_NULL)
-		return 0;
-	if (cell->type == SQLITE_INTEGER)
-		return (double)cell->i;
-	if (cell->type == SQLITE_FLOAT)
-		return cell->d;
-	return db_text_number(r, col, cell, "cot_row_double", false, &i, &d) == 0 ? d : 0;
-}
-
-int
-cot_row_is_null(cot_row *r, const char *col)
-{
-	const db_cell *cell = db_cell_of(r, col, "cot_row_is_null");
-	return cell == NULL || cell->type == SQLITE_NULL;
-}
-
-const void *
-cot_row_blob(cot_row *r, const char *col, size_t *len)
-{
-	const db_cell *cell = db_cell_of(r, col, "cot_row_blob");
-	bool bytes = cell != NULL && (cell->type == SQLITE_BLOB || cell->type == SQLITE_TEXT);
-	if (len != NULL)
-		*len = bytes ? cell->n : 0;
-	return bytes ? cell->s : NULL;
-}
-
-int
-cot_rows_count(cot_rows *rs)
-{
-	return rs != NULL ? rs->n : 0;
-}
-
-cot_row *
-cot_rows_get(cot_rows *rs, int i)
-{
-	return rs != NULL && i >= 0 && i < rs->n ? rs->rows[i] : NULL;
 }

@@ -1,7 +1,8 @@
 /*
- * db_internal.h -- what db.c (which fills rows) and db_json.c (which turns
- * them into JSON) share: the layout of cot_row and cot_rows. Handlers see
- * both only as opaque types through cot.h.
+ * db_internal.h -- what the engines (db.c, db_pg.c: they fill rows),
+ * db_result.c (rows and failures both engines share) and db_json.c (rows as
+ * JSON) share: the layout of cot_row and cot_rows. Handlers see both only as
+ * opaque types through cot.h.
  *
  * A row's cells are copies in the request's arena, so a row outlives the
  * statement it came from and is freed with the request.
@@ -40,12 +41,12 @@ struct cot_rows {
 };
 
 /* Fails the request with msg (copied) through the one error pipeline and
- * records reject_status (db.c); the caller has rolled back its engine's
+ * records reject_status (db_result.c); the caller has rolled back its engine's
  * open transaction already. */
 void db_fail_request(cot_ctx *c, const char *where, const char *sql, int status,
                      const char *msg);
 
-/* Appends r to rs, growing it in the request's arena (db.c). */
+/* Appends r to rs, growing it in the request's arena (db_result.c). */
 void db_rows_push(cot_rows *rs, cot_row *r);
 
 #endif

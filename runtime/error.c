@@ -23,10 +23,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "form.h"
 #include "internal.h"
 
-extern bool server_dev_mode;
+/* Development: error responses carry details and traces. server.c sets it
+ * from its config before serving; it lives here, where it is read, so that
+ * the error pipeline needs nothing of the server. */
+bool error_dev_mode;
 
 enum error_format { FORMAT_TEXT, FORMAT_HTML, FORMAT_JSON };
 
@@ -216,7 +218,7 @@ error_render_json(cot_ctx *c, int status, const char *detail, const char *trace)
 		json_object_set_new(j, "detail", json_string(detail));
 	if (c->err.nfields > 0)
 		json_object_set_new(j, "errors", error_fields_json(&c->err));
-	if (trace != NULL && server_dev_mode) {
+	if (trace != NULL && error_dev_mode) {
 		json_t *lines = json_array();
 		const char *p = trace;
 		while (*p) {
@@ -244,7 +246,7 @@ error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
 {
 	arena *a = &c->mem;
 	/* The app's page, unless development has a trace to show. */
-	char *page = error_page_hook != NULL && !(trace && server_dev_mode)
+	char *page = error_page_hook != NULL && !(trace && error_dev_mode)
 	                 ? error_page_hook(c, status, detail) : NULL;
 	if (page != NULL) {
 		c->resp_body = page;
@@ -253,7 +255,7 @@ error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
 		return;
 	}
 	const char *d = detail ? error_html_escape(a, detail) : "";
-	const char *t = (trace && server_dev_mode) ? error_html_escape(a, trace) : NULL;
+	const char *t = (trace && error_dev_mode) ? error_html_escape(a, trace) : NULL;
 	char *body = arena_printf(a,
 		"<!doctype html>\n<html><head><meta charset=\"utf-8\">"
 		"<title>%d %s</title><style>"
@@ -272,7 +274,7 @@ error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
 static void
 error_render_text(cot_ctx *c, int status, const char *detail, const char *trace)
 {
-	bool show = trace != NULL && server_dev_mode;
+	bool show = trace != NULL && error_dev_mode;
 	/* a trace that opens with the detail line need not repeat it */
 	size_t dlen = detail ? strlen(detail) : 0;
 	if (show && dlen > 0 && strncmp(trace, detail, dlen) == 0 && trace[dlen] == '\n')
@@ -296,7 +298,7 @@ error_record(cot_ctx *c, int status, const char *code, const char *detail,
 		.status = status, .code = code ? code : error_code_for(status),
 		.message = detail, .fields = fields ? c->fields : NULL,
 		.nfields = fields ? c->nfields : 0, .request_id = c->request_id,
-		.trace = server_dev_mode ? trace : NULL,
+		.trace = error_dev_mode ? trace : NULL,
 	};
 	c->err_seq = ++c->resp_seq;
 }
@@ -331,7 +333,7 @@ error_respond_as(cot_ctx *c, int status, const char *code, const char *detail,
 	 * a copy, since callers may pass a buffer of their own stack */
 	c->error_trace = trace != NULL ? arena_strdup(&c->mem, trace) : NULL;
 	c->content_type_fixed = false; /* the error body has its own type */
-	const char *accept = form_header(c, "Accept"); /* tests set req_headers */
+	const char *accept = cot_header(c, "Accept"); /* unit tests: c->req_headers */
 	switch (error_negotiate(accept)) {
 	case FORMAT_JSON: error_render_json(c, status, detail, trace); break;
 	case FORMAT_HTML: error_render_html(c, status, detail, trace); break;

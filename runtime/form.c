@@ -16,7 +16,7 @@
  *     delimiter), so a truncated upload is an error rather than a short file.
  *
  * A malformed body is the client's fault: the error names the byte offset and
- * the request answers 400 through form_reject. A body that is not a form at
+ * the request answers 400 through ctx_reject. A body that is not a form at
  * all (JSON, say) is no error of the client's; cot_form_error says why the
  * form is empty and the handler decides. tests/test_fuzz.c feeds both
  * parsers random and mutated bodies under ASan/UBSan.
@@ -27,7 +27,7 @@
 #include <sys/queue.h>
 
 #include "hex.h"
-#include "form.h"
+#include "internal.h"
 
 /* One field or file of the body. */
 typedef struct form_field {
@@ -44,29 +44,6 @@ struct form_data {
 typedef struct form_data form_data;
 
 #define FORM_MAX_BOUNDARY 200 /* RFC 2046 allows 70; be lenient, not unbounded */
-
-/* ==== shared with json.c and cookie.c ================================== */
-
-const char *
-form_header(cot_ctx *c, const char *name)
-{
-	if (c->req_headers == NULL)
-		return cot_header(c, name);
-	for (header_kv *h = c->req_headers; h != NULL; h = h->next)
-		if (strcasecmp(h->name, name) == 0)
-			return h->value;
-	return NULL;
-}
-
-void
-form_reject(cot_ctx *c, int status, const char *detail)
-{
-	if (c->reject_status != 0)
-		return;
-	c->reject_status = status;
-	c->reject_detail = detail;
-	c->reject_code = status == 400 ? "malformed_body" : "api_misuse";
-}
 
 /* ==== helpers ========================================================== */
 
@@ -385,7 +362,7 @@ form_get(cot_ctx *c)
 	form_data *f = arena_alloc(&c->mem, sizeof(*f));
 	STAILQ_INIT(&f->fields);
 	c->form = f;
-	const char *ctype = form_header(c, "Content-Type");
+	const char *ctype = cot_header(c, "Content-Type");
 	const char *body = c->body != NULL ? c->body : "";
 	if (ctype == NULL) {
 		if (c->body_len > 0)
@@ -394,11 +371,11 @@ form_get(cot_ctx *c)
 	} else if (form_type_is(ctype, "application/x-www-form-urlencoded")) {
 		f->error = form_parse_urlencoded(c, f, body, c->body_len);
 		if (f->error != NULL)
-			form_reject(c, 400, f->error);
+			ctx_reject(c, 400, f->error);
 	} else if (form_type_is(ctype, "multipart/form-data")) {
 		f->error = form_parse_multipart(c, f, ctype, body, c->body_len);
 		if (f->error != NULL)
-			form_reject(c, 400, f->error);
+			ctx_reject(c, 400, f->error);
 	} else {
 		f->error = arena_printf(&c->mem, "the request's Content-Type is %s, not a form "
 		                        "(application/x-www-form-urlencoded or "

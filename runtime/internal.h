@@ -91,6 +91,12 @@ typedef struct header_kv {
 	struct header_kv *next;
 } header_kv;
 
+/* What ctx_on_free keeps: one cleanup of the request (arena). */
+typedef struct ctx_cleanup {
+	void (*fn)(cot_ctx *c);
+	struct ctx_cleanup *next;
+} ctx_cleanup;
+
 struct cot_ctx {
 	arena mem;
 	struct MHD_Connection *conn;
@@ -128,12 +134,13 @@ struct cot_ctx {
 	const char *spawn_trail;   /* tasks: "spawned by ..." lines, innermost first */
 	/* ---- request/response API (form.c, json.c, cookie.c) ---- */
 	struct form_data *form;    /* parsed body once cot_form ran (arena) */
-	json_t *body_json;         /* cot_body_json's value; json_request_free drops it */
+	json_t *body_json;         /* cot_body_json's value; json_request_end drops it */
 	const char *body_json_error; /* why the body is not JSON; NULL: not tried or fine */
 	int reject_status;         /* non-0: answer this status instead (400 bad body, */
-	const char *reject_detail; /*   500 API misuse) with this detail; see form.h */
+	const char *reject_detail; /*   500 API misuse) with this detail; see ctx_reject */
 	const char *reject_trace;  /* and this trace (NULL: none): where it happened */
 	header_kv *req_headers;    /* tests only: request headers when conn is NULL */
+	ctx_cleanup *cleanups;     /* run by ctx_free, newest first (ctx_on_free) */
 	/* ---- database (db.c) ---- */
 	bool db_failed;            /* a db call failed: later ones do nothing */
 	const char *db_trace;      /* "handlers/x.c:12 cot_db_one: SQL" of the failure */
@@ -158,9 +165,34 @@ struct cot_ctx {
 };
 
 void ctx_init(cot_ctx *c);
+/* Ends the request: runs its cleanups (ctx_on_free), releases the route's
+ * code and the body, frees the arena. */
 void ctx_free(cot_ctx *c);
 
+/*
+ * Registers fn to run when c ends (ctx_free), on the thread that frees it,
+ * before the arena goes: the file that hangs state on a request (a
+ * transaction, a parsed body, tasks) registers its cleanup when it attaches
+ * the state, so ctx.c never calls request-level files. Registering the same
+ * fn again does nothing; cleanups run newest first.
+ */
+void ctx_on_free(cot_ctx *c, void (*fn)(cot_ctx *c));
+
+/*
+ * Records that the request must answer `status` with `detail` (an arena or
+ * static string) once the handler returns: the API records problems instead
+ * of answering at once, because a handler still returns its own response
+ * afterwards; server.c then answers error_respond(c, reject_status,
+ * reject_detail, ...) instead. The first call wins. 400 is the client's
+ * fault (code "malformed_body"), anything else a misuse of the API
+ * ("api_misuse"); set reject_code after it for a more precise code.
+ */
+void ctx_reject(cot_ctx *c, int status, const char *detail);
+
 /* ==== errors (error.c) ================================================= */
+
+/* Development: traces and details go to clients (server.c sets it). */
+extern bool error_dev_mode;
 
 /*
  * The one place every failure becomes a response: sets c's response to
@@ -255,7 +287,6 @@ char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,
 /* ==== background tasks (task.c) ====================================== */
 
 void task_submit(cot_ctx *c);
-void task_drop(cot_ctx *c);
 void task_shutdown(void);
 
 /* ==== middleware (middleware.c) ====================================== */
@@ -348,7 +379,6 @@ typedef struct server_config {
 
 typedef struct server server;
 
-extern bool server_dev_mode; /* traces and details go to clients */
 extern const char *response_static_dir; /* static/ as served; NULL: none */
 
 int server_bind(const server_config *cfg, char *err, size_t errlen);

@@ -2,10 +2,10 @@
  * json.c -- JSON in and out of a request, through jansson.
  *
  * cot_body_json parses the buffered body once and keeps the value on the
- * context; the request owns that reference and json_request_free (called by
- * ctx_free) drops it, so handlers never decref what the API gave them. A
- * malformed body is recorded with form_reject, and the request answers 400
- * naming jansson's line, column and byte of the error.
+ * context; the request owns that reference and json_request_end (registered
+ * with ctx_on_free) drops it, so handlers never decref what the API gave
+ * them. A malformed body is recorded with ctx_reject, and the request
+ * answers 400 naming jansson's line, column and byte of the error.
  *
  * cot_json packs with json_vpack_ex so a bad format string or a bad argument
  * (a NULL string for "s") becomes a 500 that quotes the format and jansson's
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "internal.h"
 
 /* ==== refcount shims for tcc =========================================== */
 
@@ -37,8 +37,9 @@ cot_atomic_sub_size(volatile size_t *p, size_t v)
 
 /* ==== request body ===================================================== */
 
-void
-json_request_free(cot_ctx *c)
+/* Drops the request's reference on cot_body_json's value (ctx_on_free). */
+static void
+json_request_end(cot_ctx *c)
 {
 	json_decref(c->body_json);
 	c->body_json = NULL;
@@ -51,7 +52,7 @@ cot_body_json(cot_ctx *c)
 		return c->body_json;
 	if (c->body_len == 0) {
 		c->body_json_error = "the request body is empty; a JSON value was expected";
-		form_reject(c, 400, c->body_json_error);
+		ctx_reject(c, 400, c->body_json_error);
 		return NULL;
 	}
 	json_error_t err;
@@ -60,7 +61,9 @@ cot_body_json(cot_ctx *c)
 		c->body_json_error = arena_printf(&c->mem, "malformed JSON body at line %d, "
 		                                  "column %d (byte %d): %s", err.line,
 		                                  err.column, err.position, err.text);
-		form_reject(c, 400, c->body_json_error);
+		ctx_reject(c, 400, c->body_json_error);
+	} else {
+		ctx_on_free(c, json_request_end);
 	}
 	return c->body_json;
 }

@@ -20,7 +20,7 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "form.h"
+#include "internal.h"
 
 #define JWT_SKEW 60
 #define JWT_B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
@@ -67,7 +67,7 @@ cot_jwt_sign(cot_ctx *c, json_t *claims, long long ttl_seconds)
 	json_decref(body);
 	if (payload == NULL || secret_count() == 0) {
 		free(payload);
-		form_reject(c, 500, "cot_jwt_sign: no app secret is loaded, or the claims do not "
+		ctx_reject(c, 500, "cot_jwt_sign: no app secret is loaded, or the claims do not "
 		            "serialise");
 		return NULL;
 	}
@@ -129,6 +129,14 @@ jwt_check_times(json_t *claims)
 	return NULL;
 }
 
+/* Drops the claims cot_jwt_verify handed out (ctx_on_free). */
+static void
+jwt_request_end(cot_ctx *c)
+{
+	json_decref(c->auth->jwt_claims);
+	c->auth->jwt_claims = NULL;
+}
+
 json_t *
 cot_jwt_verify(cot_ctx *c, const char *token, const char **why)
 {
@@ -158,24 +166,19 @@ cot_jwt_verify(cot_ctx *c, const char *token, const char **why)
 		json_decref(claims);
 		return NULL;
 	}
-	auth_request *a = auth_of(c);
-	if (a->jwt_claims == NULL)
+	auth_request *a = vars_auth(c);
+	if (a->jwt_claims == NULL) {
 		a->jwt_claims = json_array();
+		ctx_on_free(c, jwt_request_end);
+	}
 	json_array_append_new(a->jwt_claims, claims); /* the request owns it now */
 	return claims;
-}
-
-void
-jwt_request_free(cot_ctx *c)
-{
-	json_decref(c->auth->jwt_claims);
-	c->auth->jwt_claims = NULL;
 }
 
 const char *
 cot_bearer(cot_ctx *c)
 {
-	const char *h = form_header(c, "Authorization");
+	const char *h = cot_header(c, "Authorization");
 	if (h == NULL)
 		return NULL;
 	size_t skip;

@@ -25,8 +25,6 @@
 
 static template_cache *render_cache;
 
-extern bool server_dev_mode;
-
 /* Adds "templates/NAME" to c->rendered once (render thread; arena memory). */
 static void
 render_note_used(void *ud, const char *name)
@@ -48,7 +46,7 @@ render_template(cot_ctx *c, const char *name, json_t *data, template_buf *buf, c
 {
 	return template_cache_render_used(render_cache, name, data,
 	                                  TEMPLATE_STRICT | TEMPLATE_LAYOUT, buf, err, errlen,
-	                                  server_dev_mode ? render_note_used : NULL, c);
+	                                  error_dev_mode ? render_note_used : NULL, c);
 }
 
 /*

@@ -77,8 +77,6 @@ struct server {
 
 static server *server_current; /* for the watchdog's abandon hook */
 
-bool server_dev_mode;
-
 /* ==== request ids ====================================================== */
 
 static _Thread_local uint64_t server_rng_state;
@@ -664,7 +662,7 @@ static void
 server_abandon_answer(int fd, const cot_ctx *c, const char *detail)
 {
 	char body[1024], head[512];
-	int blen = server_dev_mode
+	int blen = error_dev_mode
 	           ? snprintf(body, sizeof(body), "503 Service Unavailable: %s\n%s %s (request %s)\n",
 	                      detail, c->method, c->path ? c->path : c->raw_url, c->request_id)
 	           : snprintf(body, sizeof(body), "503 Service Unavailable\nrequest %s\n",
@@ -870,7 +868,7 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	s->connection_limit = limit_connections(cfg->max_connections, note, sizeof(note));
 	if (note[0] != '\0')
 		fprintf(stderr, "cot: %s\n", note);
-	server_dev_mode = cfg->dev;
+	error_dev_mode = cfg->dev;
 	response_static_dir = cfg->static_dir;
 	s->static_fd = cfg->static_dir != NULL
 	                   ? open(cfg->static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;

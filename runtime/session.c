@@ -35,7 +35,7 @@
 #include <time.h>
 
 #include "auth.h"
-#include "form.h"
+#include "internal.h"
 
 #define SESSION_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SESSION_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -60,13 +60,25 @@ session_time(void)
 
 long long (*session_clock)(void) = session_time;
 
+/* Drops the session's JSON when the request ends (ctx_on_free). */
+static void
+session_request_end(cot_ctx *c)
+{
+	session_state *s = c->auth ? c->auth->session : NULL;
+	if (s != NULL) {
+		json_decref(s->data);
+		s->data = NULL;
+	}
+}
+
 static session_state *
 session_of(cot_ctx *c)
 {
-	auth_request *a = auth_of(c);
+	auth_request *a = vars_auth(c);
 	if (a->session == NULL) {
 		a->session = arena_alloc(&c->mem, sizeof(session_state));
 		a->session->max_age = SESSION_MAX_AGE;
+		ctx_on_free(c, session_request_end);
 	}
 	return a->session;
 }
@@ -150,7 +162,7 @@ session_ensure(cot_ctx *c)
 	if (s->data != NULL)
 		return s;
 	if (secret_count() == 0) {
-		form_reject(c, 500, "sessions need the app secret, and none is loaded (cotdev run "
+		ctx_reject(c, 500, "sessions need the app secret, and none is loaded (cotdev run "
 		            "reads .cot-secret; an export --secret-file or COT_SECRET)");
 		return NULL;
 	}
@@ -278,7 +290,7 @@ session_seal(cot_ctx *c, session_state *s, size_t *plain_len)
 static bool
 session_is_secure(cot_ctx *c)
 {
-	const char *proto = form_header(c, "X-Forwarded-Proto");
+	const char *proto = cot_header(c, "X-Forwarded-Proto");
 	return session_secure || (proto != NULL && strcasecmp(proto, "https") == 0);
 }
 
@@ -305,14 +317,4 @@ session_finish(cot_ctx *c)
 	}
 	o.max_age = s->max_age;
 	cot_set_cookie(c, SESSION_COOKIE, value, &o);
-}
-
-void
-session_request_free(cot_ctx *c)
-{
-	session_state *s = c->auth ? c->auth->session : NULL;
-	if (s != NULL) {
-		json_decref(s->data);
-		s->data = NULL;
-	}
 }

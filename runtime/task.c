@@ -125,6 +125,35 @@ task_child(cot_ctx *c, const char *file, int line)
 	return k;
 }
 
+/* Tasks still queued on a context that never sent a response. */
+static void
+task_drop(cot_ctx *c)
+{
+	for (task *t = c->tasks, *next; t != NULL; t = next) {
+		next = t->link.stqe_next;
+		ctx_free(t->ctx);
+		free(t->ctx);
+		free(t);
+	}
+	c->tasks = NULL;
+}
+
+/*
+ * c ends (ctx_on_free, registered by the first cot_spawn): tasks it still
+ * holds were spawned by a task -- they run now that it has returned -- or by
+ * a request that never sent a response, and are dropped.
+ */
+static void
+task_request_end(cot_ctx *c)
+{
+	if (c->tasks == NULL)
+		return;
+	if (c->spawn_trail != NULL)
+		task_submit(c);
+	else
+		task_drop(c);
+}
+
 /*
  * Queues fn(child, arg) to run after c's response. `arg` is passed as is:
  * it must outlive the request (request memory does not).
@@ -142,6 +171,7 @@ cot_spawn_at(cot_ctx *c, const char *file, int line, cot_task_fn fn, void *arg)
 	t->arg = arg;
 	t->link.stqe_next = c->tasks;
 	c->tasks = t;
+	ctx_on_free(c, task_request_end);
 }
 
 /* Hands c's spawned tasks to the pool; called once its response is queued
@@ -180,17 +210,4 @@ task_shutdown(void)
 	for (int i = 0; started && i < TASK_THREADS; i++)
 		pthread_join(T.threads[i], NULL);
 	T.started = T.stopping = false;
-}
-
-/* Tasks still queued on a context that never sent a response. */
-void
-task_drop(cot_ctx *c)
-{
-	for (task *t = c->tasks, *next; t != NULL; t = next) {
-		next = t->link.stqe_next;
-		ctx_free(t->ctx);
-		free(t->ctx);
-		free(t);
-	}
-	c->tasks = NULL;
 }

@@ -201,7 +201,7 @@ trace_respond(cot_ctx *c, const binding *b, const crash_report *rep)
 	                detail, trace);
 	/* production clients get the status and the request id, nothing else */
 	error_respond_as(c, rep->stuck ? 503 : 500, rep->stuck ? "timeout" : "crash",
-	                 server_dev_mode ? detail : NULL, trace);
+	                 error_dev_mode ? detail : NULL, trace);
 	if (crash_exit_on_crash)
 		atomic_store(&crash_exit_requested, true); /* server.c stops after sending */
 }

@@ -16,7 +16,7 @@
  * request's arena and dies with it. A handful of keys per request is the
  * expected use, so a list beats a hash table.
  *
- * This file also holds auth_of, the one pointer in cot_ctx through which the
+ * This file also holds vars_auth, the one pointer in cot_ctx through which the
  * accounts files (session.c, csrf.c, jwt.c) keep their per-request state.
  */
 #include <jansson.h>
@@ -31,7 +31,7 @@ typedef struct ctx_var {
 } ctx_var;
 
 auth_request *
-auth_of(cot_ctx *c)
+vars_auth(cot_ctx *c)
 {
 	if (c->auth == NULL)
 		c->auth = arena_alloc(&c->mem, sizeof(auth_request));
@@ -39,19 +39,9 @@ auth_of(cot_ctx *c)
 }
 
 void
-auth_request_free(cot_ctx *c)
-{
-	if (c->auth == NULL)
-		return;
-	session_request_free(c);
-	jwt_request_free(c);
-	c->auth = NULL;
-}
-
-void
 cot_set(cot_ctx *c, const char *key, void *value)
 {
-	auth_request *a = auth_of(c);
+	auth_request *a = vars_auth(c);
 	for (ctx_var *v = a->vars; v != NULL; v = v->next)
 		if (strcmp(v->key, key) == 0) {
 			v->value = value;

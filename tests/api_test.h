@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "internal.h"
 
 /* A POST context whose body is a copy of body[0..len). */
 static inline cot_ctx *
@@ -55,11 +55,11 @@ t_form_ctx(const char *ctype, const char *body)
 	return c;
 }
 
-/* What the server does when the request ends. */
+/* What the server does when the request ends (ctx_free runs the cleanups
+ * json.c and the others registered). */
 static inline void
 t_free(cot_ctx *c)
 {
-	json_request_free(c);
 	ctx_free(c);
 	free(c);
 }

@@ -2,14 +2,19 @@
  * test_error.c -- runtime/error.c: content negotiation and the three bodies
  * (problem+json per RFC 9457, HTML, text).
  *
- * error.c is included, not linked, so its static negotiation and rendering
- * functions can be tested one by one. A cot_ctx with conn NULL has no request
- * headers, so error_respond itself always takes the text path here; the
- * Accept-driven paths are tested through error_negotiate and the renderers.
+ * Linked with the runtime like the other unit tests, and driven through
+ * error_respond only: a context without a connection takes its request
+ * headers from c->req_headers (cot_header), so each case sets the Accept
+ * header it negotiates with and reads the body error_respond chose.
  */
-#include "../runtime/error.c"
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "internal.h"
 #include "t.h"
+
+enum error_format { FORMAT_TEXT, FORMAT_HTML, FORMAT_JSON };
 
 static void
 ctx_setup(cot_ctx *c, const char *path)
@@ -19,6 +24,33 @@ ctx_setup(cot_ctx *c, const char *path)
 	c->path = path;
 	c->raw_url = path;
 	snprintf(c->request_id, sizeof(c->request_id), "%s", "req-1234");
+}
+
+/* error_respond on c with `accept` as the request's Accept (NULL: none). */
+static void
+respond(cot_ctx *c, const char *accept, int status, const char *detail, const char *trace)
+{
+	static header_kv h;
+	h = (header_kv){ "Accept", accept, NULL };
+	c->req_headers = accept != NULL ? &h : NULL;
+	error_respond(c, status, detail, trace);
+	c->req_headers = NULL;
+}
+
+/* The format error_respond picked for `accept`, read from its content type. */
+static enum error_format
+negotiate(const char *accept)
+{
+	cot_ctx c;
+	ctx_setup(&c, "/n");
+	respond(&c, accept, 404, "d", NULL);
+	enum error_format f = strcmp(c.content_type, "application/problem+json") == 0
+	                      ? FORMAT_JSON
+	                      : strncmp(c.content_type, "text/html", 9) == 0 ? FORMAT_HTML
+	                      : strncmp(c.content_type, "text/plain", 10) == 0 ? FORMAT_TEXT
+	                      : (enum error_format)-1; /* no format of ours: fails the case */
+	ctx_free(&c);
+	return f;
 }
 
 static void
@@ -57,17 +89,21 @@ test_negotiate(void)
 		{ "*/*;q=0.1, application/problem+json", FORMAT_JSON, "wildcard low, problem+json" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum error_format got = error_negotiate(cases[i].accept);
+		enum error_format got = negotiate(cases[i].accept);
 		if (got != cases[i].want)
 			printf("# Accept \"%s\": got %d want %d\n",
 			       cases[i].accept ? cases[i].accept : "(null)", got, cases[i].want);
 		T_CHECK(cases[i].name, got == cases[i].want);
 	}
-	T_CHECK("q-value of a range with q=0.3", error_accept_q("text/html;q=0.3", "text/html") == 0.3);
+	T_CHECK("q-value of a range with q=0.3",
+	        negotiate("text/html;q=0.3, application/json;q=0.4") == FORMAT_JSON &&
+	        negotiate("text/html;q=0.3, application/json;q=0.2") == FORMAT_HTML);
 	T_CHECK("the most specific range decides",
-	        error_accept_q("text/*;q=0.2, text/html;q=0.9", "text/html") == 0.9 &&
-	        error_accept_q("text/html;q=0.9, text/*;q=0.2", "text/plain") == 0.2);
-	T_CHECK("an unmatched type has q 0", error_accept_q("text/html", "application/json") == 0);
+	        negotiate("text/*;q=0.2, text/html;q=0.9, application/json;q=0.5") == FORMAT_HTML &&
+	        negotiate("text/*;q=0.9, text/plain;q=0.1, text/html;q=0.1, "
+	                  "application/json;q=0.5") == FORMAT_JSON);
+	T_CHECK("an unmatched type has q 0", negotiate("text/html") == FORMAT_HTML &&
+	        negotiate("application/json") == FORMAT_JSON);
 }
 
 static void
@@ -75,8 +111,8 @@ test_json(void)
 {
 	cot_ctx c;
 	ctx_setup(&c, "/notes/7");
-	server_dev_mode = true;
-	error_render_json(&c, 404, "no note with id 7", "line one\nline two");
+	error_dev_mode = true;
+	respond(&c, "application/json", 404, "no note with id 7", "line one\nline two");
 	T_STREQ("problem+json content type", c.content_type, "application/problem+json");
 	json_error_t jerr;
 	json_t *j = json_loadb(c.resp_body, c.resp_len, 0, &jerr);
@@ -95,8 +131,8 @@ test_json(void)
 	ctx_free(&c);
 
 	ctx_setup(&c, "/x");
-	server_dev_mode = false;
-	error_render_json(&c, 500, NULL, "secret trace");
+	error_dev_mode = false;
+	respond(&c, "application/json", 500, NULL, "secret trace");
 	j = json_loadb(c.resp_body, c.resp_len, 0, &jerr);
 	T_CHECK("production: no trace in problem+json", json_object_get(j, "trace") == NULL);
 	T_CHECK("no detail given: no detail member", json_object_get(j, "detail") == NULL);
@@ -107,7 +143,7 @@ test_json(void)
 	ctx_free(&c);
 
 	ctx_setup(&c, "/q\"uote");
-	error_render_json(&c, 400, "bad \"input\"\n<tag>", NULL);
+	respond(&c, "application/json", 400, "bad \"input\"\n<tag>", NULL);
 	j = json_loadb(c.resp_body, c.resp_len, 0, &jerr);
 	T_STREQ("quotes and newlines survive JSON encoding",
 	        json_string_value(json_object_get(j, "detail")), "bad \"input\"\n<tag>");
@@ -120,8 +156,8 @@ test_html_and_text(void)
 {
 	cot_ctx c;
 	ctx_setup(&c, "/p");
-	server_dev_mode = true;
-	error_render_html(&c, 500, "<script>alert(1)</script> & \"q\"", "at <frame>");
+	error_dev_mode = true;
+	respond(&c, "text/html", 500, "<script>alert(1)</script> & \"q\"", "at <frame>");
 	T_CHECK("HTML content type", strncmp(c.content_type, "text/html", 9) == 0);
 	T_CHECK("HTML escapes the detail",
 	        strstr(c.resp_body, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;") != NULL &&
@@ -134,15 +170,15 @@ test_html_and_text(void)
 	ctx_free(&c);
 
 	ctx_setup(&c, "/p");
-	server_dev_mode = false;
-	error_render_html(&c, 500, "d", "hidden trace");
+	error_dev_mode = false;
+	respond(&c, "text/html", 500, "d", "hidden trace");
 	T_CHECK("production HTML hides the trace", strstr(c.resp_body, "hidden trace") == NULL);
 	ctx_free(&c);
 
 	ctx_setup(&c, "/p");
-	server_dev_mode = true;
-	error_render_text(&c, 500, "handlers/x.c:6:9: error: oops",
-	                  "handlers/x.c:6:9: error: oops\n    6 | int x = 1 2;\n      |         ^");
+	error_dev_mode = true;
+	respond(&c, "text/plain", 500, "handlers/x.c:6:9: error: oops",
+	        "handlers/x.c:6:9: error: oops\n    6 | int x = 1 2;\n      |         ^");
 	T_CHECK("text content type", strncmp(c.content_type, "text/plain", 10) == 0);
 	T_CHECK("text starts with status, title and detail",
 	        strncmp(c.resp_body, "500 Internal Server Error: handlers/x.c:6:9: error: oops\n",
@@ -154,7 +190,7 @@ test_html_and_text(void)
 	T_CHECK("text ends with the request id", strstr(c.resp_body, "request req-1234\n") != NULL);
 	ctx_free(&c);
 
-	/* error_respond with no connection (no headers): text, status recorded. */
+	/* error_respond with no Accept at all: text, status recorded. */
 	ctx_setup(&c, "/none");
 	error_respond(&c, 404, "no route for GET /none", NULL);
 	T_CHECK("error_respond records the status", c.status == 404 && c.responded);

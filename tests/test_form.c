@@ -162,7 +162,7 @@ test_reject_first_wins(void)
 {
 	cot_ctx *c = t_form_ctx(URLENC, "a=%");
 	cot_form(c, "a");
-	form_reject(c, 500, "later");
+	ctx_reject(c, 500, "later");
 	T_CHECK("first reject wins", c->reject_status == 400);
 	t_free(c);
 }

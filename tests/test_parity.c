@@ -21,7 +21,7 @@
  *   - the live-reload script the dev server puts into HTML pages is removed
  *     from the dev body (and its length from the dev Content-Length).
  *   - error answers: in development they may carry the trace of where the
- *     error was decided (server_dev_mode; error.c), the export's clients get
+ *     error was decided (error_dev_mode; error.c), the export's clients get
  *     the production form. For a status >= 400 the bodies must be equal, or
  *     the export's must be exactly the dev body without its trace (text:
  *     the trace lines; problem+json: "trace"; HTML: the <pre class=
