@@ -11,6 +11,7 @@ TEST_BINS += $(RUNTIME_SAN)
 cycles_empty :=
 cycles_list = $(subst $(cycles_empty) $(cycles_empty),$(cycles_comma),$(strip $(1)))
 cycles_comma := ,
+TEST_CMDS += tools/cycles.py@--self-test
 TEST_CMDS += tools/cycles.py@--forbid@$(call cycles_list,$(CYCLE_FREE))@runtime@build/san/runtime
 
 # ctx.c alone: cleanups at the request's end, the one reject, headers
