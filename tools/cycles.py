@@ -155,10 +155,11 @@ def self_test():
         for name, text in files.items():
             with open(os.path.join(tmp, name), "w", encoding="utf-8") as fp:
                 fp.write(text)
+        cc = os.environ.get("CC") or "gcc"
         for name in files:
             if name.endswith(".c"):
-                subprocess.run([os.environ.get("CC") or "gcc", "-c", "-I", tmp, os.path.join(tmp, name),
-                                "-o", os.path.join(tmp, name[:-2] + ".o")],
+                src = os.path.join(tmp, name)
+                subprocess.run([cc, "-c", "-I", tmp, src, "-o", src[:-2] + ".o"],
                                check=True)
         names, edges, _ = graph(tmp, tmp)
         comps = [c for c in components(names, edges) if len(c) > 1]
