@@ -88,6 +88,7 @@ const compiler_symbol compiler_api[] = {
 	API(cot_password_hash),
 	API(cot_password_verify),
 	API(cot_password_needs_rehash),
+	{ "cot_offload_marker", &cot_offload_marker }, /* COT_OFFLOAD */
 	API(cot_bearer),
 	API(cot_jwt_sign),
 	API(cot_jwt_verify),

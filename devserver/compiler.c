@@ -276,8 +276,11 @@ compiler_fix_route_lines(const char *path, const char *src, const cot_module *t)
 static void
 compiler_add_api(TCCState *s)
 {
+	/* the offload symbols are left to dlsym, where linkcheck.c sees the
+	 * file use them */
 	for (const compiler_symbol *sym = compiler_api; sym->name != NULL; sym++)
-		tcc_add_symbol(s, sym->name, sym->addr);
+		if (linkcheck_offload_symbol(sym->name) == NULL)
+			tcc_add_symbol(s, sym->name, sym->addr);
 	/* exit() and its kin in handler code answer 500 instead (crash_exit.c) */
 	for (const crash_exit_symbol *e = crash_exit_symbols; e->name != NULL; e++)
 		tcc_add_symbol(s, e->name, e->addr);
@@ -440,7 +443,9 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	if (ok) {
 		if (opt->scope != NULL)
 			linkcheck_enter(opt->scope);
+		linkcheck_offload_reset();
 		out->code = tcclines_relocate(s, &out->size);
+		out->offload = linkcheck_offload_seen();
 		linkcheck_leave();
 		ok = out->code != NULL && (opt->scope == NULL || opt->scope->nerrors == 0);
 		if (opt->scope != NULL && opt->scope->nerrors > 0)

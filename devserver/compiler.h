@@ -55,6 +55,8 @@ typedef struct compiler_module {
 	const cot_middleware *middleware; /* NULL when it declares none */
 	compiler_export *exports;     /* shared modules only: sorted by name */
 	int nexports;
+	bool offload;                 /* its routes run on the handler pool: it calls
+	                               * cot_password_* or says COT_OFFLOAD (linkcheck.c) */
 } compiler_module;
 
 /* Leading system #includes preprocessed once (hcache.c); true by default. */

@@ -650,6 +650,21 @@ export_check_sql(const export_state *x)
 	return failed;
 }
 
+/* app_offload.c (export_check.c) from the compiled handlers, compiled. */
+static int
+export_offload(export_state *x)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/app_offload.c", x->tmp);
+	if (export_offload_write(x->tmp, x->handlers.n, path) != 0)
+		return 1;
+	export_job j = { 0 };
+	export_add_compile(x, &j, path, "app_offload.o", NULL, NULL);
+	int failed = export_run_jobs(&j, 1, 1, x->app);
+	sv_free(&j.argv);
+	return failed;
+}
+
 /* Generates, compiles, isolates and links; returns the exit status. */
 static int
 export_build(export_state *x)
@@ -688,7 +703,8 @@ export_build(export_state *x)
 		        "(cotdev run refuses them too); %s not written\n", x->out);
 		return 1;
 	}
-	if (export_isolate(x, x->handlers.n) != 0 || export_link(x) != 0) {
+	if (export_offload(x) != 0 || export_isolate(x, x->handlers.n) != 0 ||
+	    export_link(x) != 0) {
 		fprintf(stderr, "cotdev export: %s not written\n", x->out);
 		return 1;
 	}

@@ -36,4 +36,12 @@ int export_libs_declared(char *const *files, int n, libs_set *sets);
 int export_check_all(const char *tmp, char *const *handlers, int nh, const libs_set *hlibs,
                      char *const *libsrc, int nl, const libs_set *llibs);
 
+/*
+ * Writes the C file of `app_offload`: for each handler tmp/h_I.o, 1 when
+ * its routes run on the handler pool -- it refers to one of the offload
+ * symbols (linkcheck_offload_symbol: cot_password_*, COT_OFFLOAD), as
+ * cotdev run decides from what libtcc binds. 0 or -1.
+ */
+int export_offload_write(const char *tmp, int nh, const char *path);
+
 #endif

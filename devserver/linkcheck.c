@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 
+#include "compiler.h"
 #include "ctoken.h"
 #include "file.h"
 #include "linkcheck.h"
@@ -64,10 +65,43 @@ static const char *const linkcheck_base_libs[] = {
 	"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "libjansson.so.4", NULL,
 };
 
+static bool linkcheck_offload; /* an offload symbol was bound since the reset */
+
+const void *
+linkcheck_offload_symbol(const char *name)
+{
+	static const char *const names[] = {
+		"cot_password_hash", "cot_password_verify", "cot_offload_marker", NULL,
+	};
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(name, names[i]) == 0)
+			for (const compiler_symbol *s = compiler_api; s->name != NULL; s++)
+				if (strcmp(s->name, name) == 0)
+					return s->addr;
+	return NULL;
+}
+
+void
+linkcheck_offload_reset(void)
+{
+	linkcheck_offload = false;
+}
+
+bool
+linkcheck_offload_seen(void)
+{
+	return linkcheck_offload;
+}
+
 void *
 __wrap_dlsym(void *handle, const char *name)
 {
 	linkcheck_scope *s = linkcheck_current;
+	const void *offload = handle == RTLD_DEFAULT ? linkcheck_offload_symbol(name) : NULL;
+	if (offload != NULL) {
+		linkcheck_offload = true;
+		return (void *)offload;
+	}
 	if (s == NULL || handle != RTLD_DEFAULT)
 		return __real_dlsym(handle, name);
 	void *addr = NULL;

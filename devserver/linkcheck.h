@@ -7,6 +7,7 @@
 #ifndef COT_LINKCHECK_H
 #define COT_LINKCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "deps.h"
@@ -48,5 +49,20 @@ int linkcheck_first_use(const char *path, const deps_list *deps, const char *nam
                         const char **file);
 
 void linkcheck_scope_free(linkcheck_scope *s);
+
+/*
+ * The handler pool (runtime/server.c): a file that calls one of these runs
+ * its routes off the polling threads under --offload auto -- the password
+ * calls (argon2id blocks for 50-100 ms) and cot_offload_marker, which
+ * COT_OFFLOAD refers to. compiler.c leaves them out of tcc_add_symbol so
+ * that libtcc asks dlsym for them, only when the file uses them; the
+ * export reads the same names among each object's undefined symbols.
+ * linkcheck_offload_symbol: the address to bind `name` to, or NULL when it
+ * is no such symbol. seen: whether one was bound since the reset (the
+ * compiling thread only, as libtcc).
+ */
+const void *linkcheck_offload_symbol(const char *name);
+void linkcheck_offload_reset(void);
+bool linkcheck_offload_seen(void);
 
 #endif

@@ -325,7 +325,7 @@ reloader_claim_slots(unit *u, const cot_module *t, module *m, char *err, size_t 
 		m->slots[i] = s;
 		m->bindings[i] = (binding){ .fn = r->handler, .owner = &m->owner,
 		                            .file = u->path, .line = r->line,
-		                            .debug = m->code.lines };
+		                            .debug = m->code.lines, .offload = m->code.offload };
 	}
 	return 0;
 }

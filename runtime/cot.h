@@ -97,6 +97,18 @@ typedef struct cot_jw cot_jw;
 #define COT_LIBS(...)
 
 /*
+ * Runs this file's routes (and the middleware around them) on the handler
+ * pool, off the threads that poll connections: say it in a file whose
+ * handlers block -- a slow library call, a remote API, a lock held long,
+ * sleep() -- so that other clients are not kept waiting behind them. A file
+ * that calls cot_password_hash or cot_password_verify goes there without it.
+ * One line at file level, like COT_LIBS:   COT_OFFLOAD
+ * `--offload all` runs every route there, `--offload none` none.
+ */
+#define COT_OFFLOAD                                                            \
+	__attribute__((used)) static const int *const cot_offload_ref_ = &cot_offload_marker;
+
+/*
  * Middleware: hooks that run around every handler of the app, declared in
  * any handler file (and reloaded like routes):
  *

@@ -48,6 +48,11 @@ typedef struct cot_middleware {
 	cot_handler after;  /* may be NULL */
 } cot_middleware;
 
+/* What COT_OFFLOAD refers to: a file that uses it is put on the handler
+ * pool (dev: the symbol is bound through linkcheck.c; export: it is among
+ * the object's undefined symbols). Defined in runtime/pool.c. */
+extern const int cot_offload_marker;
+
 #ifndef COT_MIDDLEWARE_SYMBOL
 #define COT_MIDDLEWARE_SYMBOL cot_middleware_table
 #endif

@@ -77,6 +77,16 @@ static const flag_spec flags_table[] = {
 	{ "max-connections-per-ip", 0, FLAGS_BOTH, FLAG_INT, F(cfg.max_per_ip), 0, 1000000, "N",
 	  "connections from one address (default 0: no limit; behind\n"
 	  "a proxy every client is the proxy)" },
+	{ "offload", 0, FLAGS_BOTH, FLAG_CHOICE, F(cfg.offload), 0, 0, "auto|all|none",
+	  "which handlers run on the handler pool, off the threads\n"
+	  "that poll connections: auto (default: files that hash\n"
+	  "passwords or say COT_OFFLOAD), all (a stuck handler then\n"
+	  "never stalls other connections), none" },
+	{ "pool-threads", 0, FLAGS_BOTH, FLAG_INT, F(cfg.pool_threads), 1, 1024, "N",
+	  "threads of the handler pool (default 8)" },
+	{ "pool-queue", 0, FLAGS_BOTH, FLAG_INT, F(cfg.pool_queue), 1, 1000000, "N",
+	  "requests that may wait for the pool (default 256); more\n"
+	  "get 503 with Retry-After" },
 	{ "drain-timeout", 0, FLAGS_BOTH, FLAG_INT, F(cfg.drain_timeout_ms), 0, 3600000, "MS",
 	  "at SIGTERM/SIGINT, wait this long for requests in flight,\n"
 	  "then exit even if handlers are stuck (dev 5000, export 25000)" },

@@ -44,6 +44,8 @@ typedef struct binding {
 	int line;           /* line of the route in the file */
 	const char *error;  /* non-NULL: compile error text, fn is NULL */
 	void *debug;        /* line table of the code (dev: tcclines), or NULL */
+	bool offload;       /* runs on the handler pool (--offload auto): its file
+	                     * hashes passwords or says COT_OFFLOAD (server.c) */
 } binding;
 
 /* Called when a retired owner's last reference goes (any thread). */
@@ -124,6 +126,8 @@ struct cot_ctx {
 	bool param_invalid;        /* cot_param_int saw a non-number */
 	bool too_large;            /* body went over the limit */
 	bool abandoned;            /* the watchdog answered 503; send nothing */
+	bool pooled;               /* runs on the handler pool, connection suspended */
+	bool after_done;           /* the after-steps ran (on the pool thread) */
 	/* failure, when the handler called cot_fail */
 	const char *fail_file;
 	int fail_line;
@@ -356,6 +360,11 @@ typedef struct server_config {
 	int max_connections;       /* 0: derived from the descriptor limit */
 	int max_per_ip;            /* 0: no per-address limit */
 	size_t max_body_memory;    /* bodies in memory, all requests; 0: 64 MB */
+	/* The handler pool (pool.c): which routes run there (SERVER_OFFLOAD_*),
+	 * its threads and queue; 0: the defaults */
+	int offload;
+	int pool_threads;
+	int pool_queue;
 	/* A socket from server_bind, taken over by server_start (which listens
 	 * on it; server_stop closes it); when false, server_start binds one. */
 	bool has_bound_fd;
@@ -376,6 +385,10 @@ typedef struct server_config {
 	 * console starts its capture, marks replays). */
 	void (*dev_begin)(cot_ctx *c);
 } server_config;
+
+/* --offload: auto (routes whose file hashes passwords or says
+ * COT_OFFLOAD), all, none. Stored by flags.c as the choice's index. */
+enum { SERVER_OFFLOAD_AUTO, SERVER_OFFLOAD_ALL, SERVER_OFFLOAD_NONE };
 
 typedef struct server server;
 

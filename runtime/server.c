@@ -42,6 +42,8 @@
 #include "limit.h"
 #include "static.h"
 #include "hostallow.h"
+#include "db.h"
+#include "pool.h"
 #include "strict.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
@@ -60,6 +62,8 @@
  * workers (see server_abandon); past this many, the process is beyond
  * repair and says so. */
 #define SERVER_MAX_DAEMONS 33
+#define SERVER_POOL_THREADS 8        /* --pool-threads */
+#define SERVER_POOL_QUEUE 256        /* --pool-queue */
 
 struct server {
 	server_config cfg;
@@ -280,7 +284,27 @@ server_static(server *s, cot_ctx *c)
 	c->resp_len = (size_t)r.length;
 }
 
+/* csrf, before-middleware, handler: the part of a request that runs app
+ * code, on the polling thread or on a pool thread. */
 static void
+server_route(cot_ctx *c)
+{
+	if (!csrf_check(c) && !middleware_before(c))
+		server_call(c, c->match.b);
+}
+
+/* Whether c's route runs on the handler pool (--offload; see below). */
+static bool
+server_offloaded(const server *s, const binding *b)
+{
+	if (b->error != NULL || s->cfg.offload == SERVER_OFFLOAD_NONE)
+		return false;
+	return s->cfg.offload == SERVER_OFFLOAD_ALL || b->offload;
+}
+
+/* Routes c and answers it, or returns true when its handler is to run on
+ * the handler pool (the route is found; nothing ran yet). */
+static bool
 server_dispatch(server *s, cot_ctx *c)
 {
 	char *segs[ROUTER_MAX_SEGS];
@@ -294,16 +318,16 @@ server_dispatch(server *s, cot_ctx *c)
 
 	if (s->static_fd >= 0 && strncmp(c->raw_url, "/static/", 8) == 0) {
 		server_static(s, c);
-		return;
+		return false;
 	}
 	if (server_check_limits(c))
-		return;
+		return false;
 	int n = router_split_path(&c->mem, c->raw_url, segs, ROUTER_MAX_SEGS);
 	if (n < 0) {
 		c->path = c->raw_url;
 		error_respond_as(c, 400, "malformed_path", "malformed path: bad percent-encoding "
 		                 "or too many segments", NULL);
-		return;
+		return false;
 	}
 	switch (router_lookup(c->method, segs, n, &c->match)) {
 	case ROUTER_NOT_FOUND:
@@ -324,10 +348,12 @@ server_dispatch(server *s, cot_ctx *c)
 		              c->path, c->method, c->match.allow), NULL);
 		break;
 	case ROUTER_FOUND:
-		if (!csrf_check(c) && !middleware_before(c))
-			server_call(c, c->match.b);
+		if (server_offloaded(s, c->match.b))
+			return true;
+		server_route(c);
 		break;
 	}
+	return false;
 }
 
 /* ==== response ========================================================= */
@@ -409,7 +435,8 @@ server_send(server *s, cot_ctx *c)
 {
 	if (c->abandoned)
 		return MHD_NO; /* answered 503 by the watchdog: MHD closes the connection */
-	server_after(s, c);
+	if (!c->after_done) /* a pooled request had them on its pool thread */
+		server_after(s, c);
 	struct MHD_Response *r;
 	if (c->resp_fd > 0) { /* MHD closes the fd when done */
 		r = MHD_create_response_from_fd_at_offset64(c->resp_fd_len, c->resp_fd,
@@ -446,6 +473,97 @@ server_send(server *s, cot_ctx *c)
 	if (!s->cfg.quiet && !c->live_fetch) /* a live-reload refetch is no user request */
 		server_log(c);
 	return ret;
+}
+
+/* ==== the handler pool ================================================= */
+
+/*
+ * Handlers that block run off the polling threads. An MHD worker polls
+ * many connections and, by default, runs their handlers itself -- the
+ * fastest way for a handler that takes microseconds, and the worst for one
+ * that blocks: argon2id (50-100 ms), a remote call or a lock stalls every
+ * other connection of that worker (bench_password: a plain GET's p50 went
+ * 0.5 ms -> 225 ms while another client logged in). Handing only the slow
+ * call to another thread would not help: the handler waits for it on the
+ * worker all the same.
+ *
+ * So a route marked for the pool (binding.offload: its file calls
+ * cot_password_hash/verify or says COT_OFFLOAD; or every route with
+ * --offload all) is routed on the polling thread as usual, and once its
+ * body is complete the access handler suspends the connection
+ * (MHD_suspend_connection; the daemons run with MHD_ALLOW_SUSPEND_RESUME)
+ * and queues the request on the pool (pool.c). A pool thread runs the
+ * csrf check, middleware and handler under the same crash protection,
+ * trace and watchdog as a worker (crash_run sets up its alternate signal
+ * stack), then the after-steps (after-middleware, session cookie,
+ * compression), rolls back a transaction the handler left open on its own
+ * database connection, and resumes the connection. MHD then calls the
+ * access handler again on the polling thread, which queues the response
+ * and logs it -- the request's memory never changes hands mid-way.
+ *
+ * libmicrohttpd 0.9.75 (microhttpd.h, MHD_suspend_connection): a suspended
+ * connection does not time out (a slow handler is not cut by
+ * --idle-timeout; guard.c leaves it alone too: its head has arrived), it
+ * still counts against the connection limits, and MHD_resume_connection
+ * may be called from any thread (MHD_USE_ITC wakes the right worker of
+ * the thread pool). MHD_stop_daemon must not run while a connection is
+ * suspended: server_stop stops the pool first, which runs what is queued
+ * and so resumes every connection; with a stuck pool thread it does not
+ * stop MHD at all (as with a stuck worker: the process _exits).
+ *
+ * Full queue (--pool-queue): 503 with Retry-After through the error
+ * pipeline, at once, on the polling thread.
+ *
+ * A pool thread stuck past --timeout is abandoned like a worker (see "stuck
+ * handlers" below): its client gets the 503 written on the socket, the
+ * pool starts a thread in its place, and the connection stays suspended
+ * until the stuck call returns (then it is closed). Not resumed with the
+ * 503 through MHD, on purpose: MHD frees a connection once its answer is
+ * out, and the stuck handler, when its call returns, may still read the
+ * request's headers or query through it -- a use after free. Keeping the
+ * connection suspended keeps everything the handler can reach alive.
+ */
+
+/* Runs on a pool thread; returns 1 when the watchdog abandoned the call. */
+static int
+server_pool_run(void *arg)
+{
+	cot_ctx *c = arg;
+	server *s = server_current;
+	struct MHD_Connection *conn = c->conn;
+	if (s->cfg.dev_begin != NULL)
+		s->cfg.dev_begin(c); /* the dev console collects SQL per thread */
+	server_route(c);
+	bool abandoned = c->abandoned;
+	if (!abandoned) {
+		server_after(s, c);
+		c->after_done = true;
+	}
+	db_request_end(c); /* a transaction left open is on this thread's connection */
+	MHD_resume_connection(conn); /* c belongs to the polling thread again */
+	return abandoned;
+}
+
+/* Suspends c's connection and queues c on the pool; -1 when it is full. */
+static int
+server_offload(cot_ctx *c)
+{
+	if (pool_reserve() != 0)
+		return -1;
+	c->pooled = true;
+	MHD_suspend_connection(c->conn); /* before the push: a pool thread may resume at once */
+	pool_push(server_pool_run, c);
+	return 0;
+}
+
+/* 503 for a request the full pool cannot take. */
+static void
+server_pool_full(server *s, cot_ctx *c)
+{
+	cot_set_header(c, "Retry-After", "1");
+	error_respond_as(c, 503, "unavailable", arena_printf(&c->mem, "the server is busy: "
+	                 "%d requests wait for the handler pool already (--pool-queue %d); "
+	                 "try again in a moment", pool_queued(), s->cfg.pool_queue), NULL);
 }
 
 /* ==== MHD callbacks ==================================================== */
@@ -541,6 +659,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 {
 	server *s = cls;
 	cot_ctx *c = *con_cls;
+	if (c != NULL && !strict_is_nul_marker(c) && c->pooled) /* resumed: the pool is done */
+		return server_send(s, c);
 	if (c == NULL || strict_is_nul_marker(c)) {
 		bool nul_in_target = c != NULL;
 		if ((c = server_ctx_new()) == NULL)
@@ -590,8 +710,10 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		c->path = c->raw_url;
 		error_respond(c, 503, arena_printf(&c->mem, "the request body (%zu bytes) could "
 		              "not be stored: %s", c->body_len, c->body_error), NULL);
-	} else {
-		server_dispatch(s, c);
+	} else if (server_dispatch(s, c)) {
+		if (server_offload(c) == 0)
+			return MHD_YES; /* suspended: a pool thread runs it and resumes it */
+		server_pool_full(s, c);
 	}
 	return server_send(s, c);
 }
@@ -728,9 +850,13 @@ server_abandon(cot_ctx *c, const binding *b, pid_t tid, int budget_ms)
 	printf("stopped %s %s: %s\n%s %s (request %s)\n", c->method, path, detail, c->method,
 	       path, c->request_id);
 	fflush(stdout);
-	int fd = guard_fd(c->conn);
+	int fd = guard_fd(c->conn); /* a pooled connection is suspended: MHD leaves it be */
 	if (fd >= 0)
 		server_abandon_answer(fd, c, detail);
+	if (c->pooled) { /* a pool thread: no connections of its own to cut */
+		pool_replace();
+		return;
+	}
 	guard_cut_thread(tid, fd);
 	if (s != NULL)
 		server_replace(s);
@@ -824,7 +950,7 @@ server_daemon(server *s, int threads)
 	};
 	return MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-			(cfg->dev ? MHD_ALLOW_SUSPEND_RESUME : 0), 0, NULL, NULL,
+			MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, /* the handler pool */
 		server_access, s,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_ARRAY, pool,
@@ -864,6 +990,10 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		s->cfg.threads = n > 0 ? (int)n : 2;
 	}
+	if (s->cfg.pool_threads <= 0)
+		s->cfg.pool_threads = SERVER_POOL_THREADS;
+	if (s->cfg.pool_queue <= 0)
+		s->cfg.pool_queue = SERVER_POOL_QUEUE;
 	char note[256];
 	s->connection_limit = limit_connections(cfg->max_connections, note, sizeof(note));
 	if (note[0] != '\0')
@@ -890,10 +1020,14 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	socklen_t alen = sizeof(addr);
 	getsockname(s->fd, (struct sockaddr *)&addr, &alen);
 	s->port = ntohs(addr.sin_port);
+	server_current = s; /* before the first request: pool threads read it */
 	if (guard_start(s->cfg.head_timeout_s, s->cfg.keepalive_timeout_s,
 	                s->cfg.idle_timeout_s > 0 ? s->cfg.idle_timeout_s : SERVER_DEFAULT_IDLE_S) != 0 ||
+	    pool_start(s->cfg.pool_threads, s->cfg.pool_queue) != 0 ||
 	    (s->mhd[0] = server_daemon(s, s->cfg.threads)) == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);
+		server_current = NULL;
+		pool_stop(1000);
 		guard_stop();
 		close(s->fd);
 		free(s);
@@ -1011,6 +1145,11 @@ static void *
 server_stop_thread(void *arg)
 {
 	server_stopper *st = arg;
+	/* the pool first: its last jobs resume their connections, and MHD must
+	 * not stop with one suspended; a thread that does not end blocks here
+	 * and server_stop gives up on us */
+	while (pool_stop(1000) != 0)
+		;
 	for (int i = atomic_load(&st->s->ndaemons) - 1; i >= 0; i--)
 		MHD_stop_daemon(st->s->mhd[i]);
 	pthread_mutex_lock(&st->lock);

@@ -1,0 +1,415 @@
+/*
+ * test_offload.c -- the handler pool, end to end over loopback HTTP, on
+ * both servers: blocking handlers run off libmicrohttpd's polling threads
+ * (runtime/server.c "the handler pool", runtime/pool.c).
+ *
+ * usage: test_offload COTDEV          `cotdev run` (build/cotdev, build/cotdev-san)
+ *        test_offload export:COTDEV   the binary `cotdev export` builds
+ *
+ * Every server runs with one worker thread (--threads 1): one thread polls
+ * every connection, so a handler that blocks on it stalls them all. The
+ * blocking handlers wait for a file the test creates ("release-NAME"), so
+ * the order of events is the test's to decide: "fast requests are answered
+ * while the slow one is held" is shown by ordering, never by a duration.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "t.h"
+
+static h_target target;
+static const char *cotdev_arg;
+static char app[4096];
+
+/* Waits for APP/release-NAME; prints when it enters and leaves. */
+#define HOLD(name)                                                              \
+	"\tprintf(\"" name " entered %s\\n\", cot_request_id(c));\n"            \
+	"\tfflush(stdout);\n"                                                   \
+	"\twhile (access(\"release-" name "\", F_OK) != 0)\n"                   \
+	"\t\tusleep(2000);\n"                                                   \
+	"\tprintf(\"" name " left %s\\n\", cot_request_id(c));\n"               \
+	"\tfflush(stdout);\n"
+
+/* Offloaded by --offload auto because it hashes a password. */
+static const char pw_src[] =
+	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+	"static cot_result\npw(cot_ctx *c)\n{\n"
+	"\tconst char *h = cot_password_hash(c, \"correct horse\");\n"
+	HOLD("pw")
+	"\treturn cot_text(c, 200, \"%s\\n\", cot_password_verify(h, \"correct horse\") ? "
+	"\"verified\" : \"wrong\");\n}\n\n"
+	"COT_ROUTES(\n\tCOT_GET(\"/pw\", pw),\n)\n";
+
+/* Offloaded because it says so. */
+static const char marked_src[] =
+	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+	"COT_OFFLOAD\n\n"
+	"static cot_result\nmarked(cot_ctx *c)\n{\n"
+	HOLD("marked")
+	"\treturn cot_text(c, 200, \"marked done\\n\");\n}\n\n"
+	"static cot_result\nboom(cot_ctx *c)\n{\n"
+	"\tvolatile int *p = 0;\n"
+	"\t(void)c;\n"
+	"\treturn *p ? cot_text(c, 200, \"?\\n\") : cot_text(c, 200, \"?\\n\"); /*@boom*/\n}\n\n"
+	"COT_ROUTES(\n\tCOT_GET(\"/marked\", marked),\n\tCOT_GET(\"/boom\", boom),\n)\n";
+
+/* Neither: runs on the polling thread unless --offload all. */
+static const char plain_src[] =
+	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+	"static cot_result\nfast(cot_ctx *c)\n{\n"
+	"\treturn cot_text(c, 200, \"fast\\n\");\n}\n\n"
+	"static cot_result\nblock(cot_ctx *c)\n{\n"
+	HOLD("block")
+	"\treturn cot_text(c, 200, \"block done\\n\");\n}\n\n"
+	"COT_ROUTES(\n\tCOT_GET(\"/fast\", fast),\n\tCOT_GET(\"/block\", block),\n)\n";
+
+/* ==== helpers ========================================================== */
+
+static bool
+start(h_server *srv, const char *const *flags)
+{
+	const char *all[H_TARGET_MAX_ARGS];
+	int n = 0;
+	all[n++] = "--port";
+	all[n++] = "0";
+	all[n++] = "--quiet";
+	all[n++] = "--threads";
+	all[n++] = "1";
+	for (int i = 0; flags[i] != NULL && n < H_TARGET_MAX_ARGS - 1; i++)
+		all[n++] = flags[i];
+	all[n] = NULL;
+	target = h_target_dev(cotdev_arg);
+	target.reuse_export = true; /* one export serves every start */
+	char err[512] = "";
+	if (h_target_flags(&target, all) != 0 ||
+	    h_server_start(&target, app, srv, err, sizeof(err)) != 0) {
+		printf("# start: %s\n", err);
+		return false;
+	}
+	return true;
+}
+
+static void
+release(const char *name, bool on)
+{
+	char path[4200];
+	h_path(path, sizeof(path), "%s/release-%s", app, name);
+	if (on) {
+		FILE *f = fopen(path, "w");
+		if (f != NULL)
+			fclose(f);
+	} else {
+		unlink(path);
+	}
+}
+
+/* A request on a connection of its own, on a thread: for requests that hold. */
+typedef struct bg_request {
+	const h_server *srv;
+	const char *path;
+	h_resp resp;
+	atomic_bool done;
+	pthread_t thread;
+} bg_request;
+
+static void *
+bg_main(void *arg)
+{
+	bg_request *r = arg;
+	h_client *k = h_client_new();
+	h_request(k, r->srv, "GET", r->path, NULL, NULL, &r->resp);
+	h_client_free(k);
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+static void
+bg_start(bg_request *r, const h_server *srv, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->srv = srv;
+	r->path = path;
+	atomic_init(&r->done, false);
+	pthread_create(&r->thread, NULL, bg_main, r);
+}
+
+static bool
+bg_is_done(void *arg)
+{
+	return atomic_load(&((bg_request *)arg)->done);
+}
+
+/* GET /fast on `n` fresh connections: how many answered 200 "fast". */
+static int
+fast_requests(const h_server *srv, int n)
+{
+	int good = 0;
+	for (int i = 0; i < n; i++) {
+		h_client *k = h_client_new();
+		h_resp r;
+		good += h_request(k, srv, "GET", "/fast", NULL, NULL, &r) == 200 &&
+		        r.body != NULL && strcmp(r.body, "fast\n") == 0;
+		h_resp_free(&r);
+		h_client_free(k);
+	}
+	return good;
+}
+
+/*
+ * While NAME's handler holds (route PATH), 5 fast requests on other
+ * connections of the one worker are answered; then it is released and
+ * answers WANT.
+ */
+static void
+held_while_others_answered(h_server *srv, const char *name, const char *path,
+                           const char *want)
+{
+	char label[256];
+	size_t mark = h_server_mark(srv);
+	char entered[64];
+	snprintf(entered, sizeof(entered), "%s entered", name);
+	release(name, false);
+	bg_request slow;
+	bg_start(&slow, srv, path);
+	bool in = h_server_wait_output(srv, mark, entered, H_DEADLINE_MS);
+	snprintf(label, sizeof(label), "%s: the handler is running and holds", path);
+	T_CHECK(label, in);
+	int good = fast_requests(srv, 5);
+	bool still_held = !atomic_load(&slow.done);
+	snprintf(label, sizeof(label), "%s: while it holds, 5 of 5 fast requests on other "
+	         "connections of the one worker are answered", path);
+	T_CHECK(label, in && good == 5 && still_held);
+	if (good != 5 || !still_held)
+		printf("# %d of 5; held: %d\n", good, still_held);
+	release(name, true);
+	pthread_join(slow.thread, NULL);
+	snprintf(label, sizeof(label), "%s: released, it answers 200 \"%s\"", path, want);
+	T_CHECK(label, slow.resp.status == 200 && slow.resp.body != NULL &&
+	        strncmp(slow.resp.body, want, strlen(want)) == 0);
+	if (slow.resp.status != 200)
+		printf("# %ld %s %s\n", slow.resp.status, slow.resp.body ? slow.resp.body : "",
+		       slow.resp.err);
+	h_resp_free(&slow.resp);
+	release(name, false);
+}
+
+/* ==== --offload auto (the default) ===================================== */
+
+/*
+ * The control: a handler that is not offloaded blocks the one worker, so a
+ * fast request on another connection is answered only after it is
+ * released. Without this, the checks above could pass for another reason.
+ */
+static void
+test_inline_blocks(h_server *srv)
+{
+	size_t mark = h_server_mark(srv);
+	release("block", false);
+	bg_request slow, fast;
+	bg_start(&slow, srv, "/block");
+	bool in = h_server_wait_output(srv, mark, "block entered", H_DEADLINE_MS);
+	T_CHECK("control: /block (not offloaded) runs on the polling thread", in);
+	bg_start(&fast, srv, "/fast");
+	/* a negative: given time, the fast request still does not complete */
+	bool early = h_wait_for(bg_is_done, &fast, 500);
+	release("block", true);
+	pthread_join(slow.thread, NULL);
+	pthread_join(fast.thread, NULL);
+	T_CHECK("control: a fast request waits until the inline handler is released, then "
+	        "both answer", in && !early && slow.resp.status == 200 && fast.resp.status == 200);
+	h_resp_free(&slow.resp);
+	h_resp_free(&fast.resp);
+	release("block", false);
+}
+
+/* A crash in an offloaded handler: the usual 500 and a trace naming the line. */
+static void
+test_crash_offloaded(h_server *srv)
+{
+	size_t mark = h_server_mark(srv);
+	h_resp r;
+	long st = h_get(srv, "/boom", &r);
+	T_CHECK("crash on a pool thread: 500", st == 500);
+	int line = 0, n = 1;
+	const char *at = strstr(marked_src, "/*@boom*/");
+	for (const char *p = marked_src; at != NULL && p < at; p++)
+		n += *p == '\n';
+	line = at != NULL ? n : 0;
+	char want[128];
+	snprintf(want, sizeof(want), "handlers/marked.c:%d", line);
+	bool logged = h_server_wait_output(srv, mark, want, H_DEADLINE_MS);
+	T_CHECK("crash on a pool thread: the log's trace names handlers/marked.c and the line",
+	        logged);
+	if (!logged) {
+		char *out = h_server_output(srv, NULL);
+		printf("# want %s in: %.800s\n", want, out ? out + mark : "");
+		free(out);
+	}
+	h_resp_free(&r);
+	T_CHECK("crash on a pool thread: the server answers afterwards", fast_requests(srv, 1) == 1);
+}
+
+static void
+test_auto(void)
+{
+	static const char *const flags[] = { "--timeout", "0", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("auto: the server starts", false);
+		return;
+	}
+	held_while_others_answered(&srv, "pw", "/pw", "verified");
+	held_while_others_answered(&srv, "marked", "/marked", "marked done");
+	test_inline_blocks(&srv);
+	test_crash_offloaded(&srv);
+	int rc = h_server_stop(&srv);
+	T_CHECK("auto: the server exits 0 at SIGTERM (no sanitizer report, no leak)", rc == 0);
+}
+
+/* ==== --offload all and a stuck handler ================================ */
+
+static void
+test_all_stuck(void)
+{
+	static const char *const flags[] = { "--offload", "all", "--timeout", "1000",
+	                                     "--drain-timeout", "2000", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("all: the server starts", false);
+		return;
+	}
+	/* /block now runs on the pool: the one worker keeps answering */
+	held_while_others_answered(&srv, "block", "/block", "block done");
+
+	size_t mark = h_server_mark(&srv);
+	release("block", false);
+	bg_request stuck;
+	bg_start(&stuck, &srv, "/block");
+	bool in = h_server_wait_output(&srv, mark, "block entered", H_DEADLINE_MS);
+	int good = fast_requests(&srv, 5);
+	T_CHECK("all: a stuck handler holds, and 5 of 5 requests on the same worker are "
+	        "answered meanwhile", in && good == 5);
+	pthread_join(stuck.thread, NULL);
+	char *id = h_resp_header(&stuck.resp, "X-Request-Id");
+	T_CHECK("all: the stuck request is answered 503 past --timeout, naming its request id",
+	        stuck.resp.status == 503 && id != NULL && stuck.resp.body != NULL &&
+	        strstr(stuck.resp.body, id) != NULL);
+	if (stuck.resp.status != 503)
+		printf("# %ld %s %s\n", stuck.resp.status, stuck.resp.body ? stuck.resp.body : "",
+		       stuck.resp.err);
+	free(id);
+	h_resp_free(&stuck.resp);
+	T_CHECK("all: after the 503, 5 of 5 fast requests answered (the pool thread was "
+	        "replaced)", fast_requests(&srv, 5) == 5);
+
+	/* the abandoned call returns: its connection is resumed and closed */
+	release("block", true);
+	T_CHECK("all: the abandoned handler, released, returns",
+	        h_server_wait_output(&srv, mark, "block left", H_DEADLINE_MS));
+	held_while_others_answered(&srv, "marked", "/marked", "marked done");
+
+	/* stuck for good at SIGTERM: the drain gives up in time and says so */
+	mark = h_server_mark(&srv);
+	release("block", false);
+	bg_start(&stuck, &srv, "/block");
+	in = h_server_wait_output(&srv, mark, "block entered", H_DEADLINE_MS);
+	pthread_join(stuck.thread, NULL);
+	T_CHECK("all: a second stuck request is answered 503", in && stuck.resp.status == 503);
+	h_resp_free(&stuck.resp);
+	kill(srv.pid, SIGTERM);
+	bool said = h_server_wait_output(&srv, mark, "exiting without the stuck handler threads",
+	                                 H_DEADLINE_MS);
+	T_CHECK("all: SIGTERM with a stuck pool thread ends the process, saying it leaves it",
+	        said);
+	int rc = h_server_stop(&srv);
+	T_CHECK("all: exit status 0 without kill -9", rc == 0);
+	if (rc != 0)
+		printf("# exit status %d\n", rc);
+	release("block", true); /* the stuck thread is gone with its process */
+}
+
+/* ==== a full pool ====================================================== */
+
+static void
+test_pool_full(void)
+{
+	static const char *const flags[] = { "--timeout", "0", "--pool-threads", "1",
+	                                     "--pool-queue", "1", NULL };
+	h_server srv;
+	if (!start(&srv, flags)) {
+		T_CHECK("full: the server starts", false);
+		return;
+	}
+	size_t mark = h_server_mark(&srv);
+	release("marked", false);
+	bg_request a, b, c;
+	bg_start(&a, &srv, "/marked");
+	bool in = h_server_wait_output(&srv, mark, "marked entered", H_DEADLINE_MS);
+	/* the pool's one thread holds a; of b and c one waits in the queue of
+	 * one, the other finds it full */
+	bg_start(&b, &srv, "/marked");
+	bg_start(&c, &srv, "/marked");
+	bool one_done = false;
+	double end = h_now_ms() + H_DEADLINE_MS;
+	while (!one_done && h_now_ms() < end)
+		one_done = h_wait_for(bg_is_done, &b, 20) || h_wait_for(bg_is_done, &c, 20);
+	bg_request *full = atomic_load(&b.done) ? &b : &c;
+	bg_request *queued = full == &b ? &c : &b;
+	char *retry = one_done ? h_resp_header(&full->resp, "Retry-After") : NULL;
+	T_CHECK("full: with one thread busy and the queue of one taken, a request gets 503 "
+	        "with Retry-After at once", in && one_done && full->resp.status == 503 &&
+	        retry != NULL && !atomic_load(&a.done));
+	if (one_done && full->resp.status != 503)
+		printf("# %ld %s\n", full->resp.status, full->resp.body ? full->resp.body : "");
+	T_CHECK("full: the 503 says why (the pipeline's message)", full->resp.body != NULL &&
+	        strstr(full->resp.body, "handler pool") != NULL);
+	free(retry);
+	T_CHECK("full: meanwhile the worker answers requests that need no pool",
+	        fast_requests(&srv, 3) == 3);
+	release("marked", true);
+	pthread_join(a.thread, NULL);
+	pthread_join(queued->thread, NULL);
+	pthread_join(full->thread, NULL);
+	T_CHECK("full: released, the running and the queued request answer 200",
+	        a.resp.status == 200 && queued->resp.status == 200);
+	h_resp_free(&a.resp);
+	h_resp_free(&b.resp);
+	h_resp_free(&c.resp);
+	release("marked", false);
+	int rc = h_server_stop(&srv);
+	T_CHECK("full: the server exits 0 at SIGTERM", rc == 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s COTDEV | export:COTDEV\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	cotdev_arg = argv[1];
+	target = h_target_dev(cotdev_arg);
+	if (h_scaffold(&target, app, sizeof(app)) != 0) {
+		T_CHECK("scaffold an app", false);
+		return T_DONE();
+	}
+	h_clear_handlers(app);
+	T_CHECK("write the handlers", h_write_app_file(app, "handlers/pw.c", pw_src) == 0 &&
+	        h_write_app_file(app, "handlers/marked.c", marked_src) == 0 &&
+	        h_write_app_file(app, "handlers/plain.c", plain_src) == 0);
+
+	test_auto();
+	test_all_stuck();
+	test_pool_full();
+
+	h_thread_done();
+	h_rmtree(app);
+	return T_DONE();
+}
