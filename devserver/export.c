@@ -656,7 +656,7 @@ export_offload(export_state *x)
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/app_offload.c", x->tmp);
-	if (export_offload_write(x->tmp, x->handlers.n, path) != 0)
+	if (export_offload_write(x->tmp, x->handlers.n, x->libsrc.n, path) != 0)
 		return 1;
 	export_job j = { 0 };
 	export_add_compile(x, &j, path, "app_offload.o", NULL, NULL);

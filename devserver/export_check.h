@@ -39,9 +39,10 @@ int export_check_all(const char *tmp, char *const *handlers, int nh, const libs_
 /*
  * Writes the C file of `app_offload`: for each handler tmp/h_I.o, 1 when
  * its routes run on the handler pool -- it refers to one of the offload
- * symbols (linkcheck_offload_symbol: cot_password_*, COT_OFFLOAD), as
- * cotdev run decides from what libtcc binds. 0 or -1.
+ * symbols (linkcheck_offload_symbol: cot_password_*, COT_OFFLOAD), or to
+ * a function of a lib/ object tmp/l_I.o that does (directly or through
+ * other lib/ code), as cotdev run decides from what libtcc binds. 0 or -1.
  */
-int export_offload_write(const char *tmp, int nh, const char *path);
+int export_offload_write(const char *tmp, int nh, int nl, const char *path);
 
 #endif

@@ -220,6 +220,10 @@ module_link(module *m, const linkcheck_scope *scope)
 		m->links[i]->linked_by++;
 	}
 	m->nlinks = scope->nowners;
+	/* shared code that hashes passwords (or says COT_OFFLOAD) puts the
+	 * routes that call it on the handler pool too */
+	for (int i = 0; i < m->nlinks; i++)
+		m->code.offload |= m->links[i]->code.offload;
 	/* traces and the watchdog see the shared code it calls as its own */
 	const tcclines *lines[64];
 	size_t n = 0;

@@ -11,16 +11,19 @@
  * makes cot_password_needs_rehash say yes for old hashes: verify, then
  * store a fresh hash.
  *
- * Where it runs: on the request's own worker thread, and that blocks the
- * other connections libmicrohttpd gave that thread (bench_password: a GET
- * sharing the thread with a hashing client waits for the hash, p50 0.5 ms
- * -> 225 ms). Handing only the hash to another thread would not help, since
- * the synchronous handler waits for it on the worker all the same; what
- * would is running handlers off the polling threads (suspend the
- * connection, resume with the answer) -- a change to server.c, not made
- * here. What this file does: at most one hash per core at once (a
- * semaphore), so a burst of log-ins cannot take every core or N x 19 MiB,
- * and log-in routes should be rate limited (ratelimit.c).
+ * Where it runs: on the handler pool, not on the libmicrohttpd worker that
+ * polls the request's connection. A route whose file calls
+ * cot_password_hash or cot_password_verify is offloaded automatically
+ * (--offload auto; dev: linkcheck.c sees libtcc bind the symbol, export:
+ * the object's undefined symbols), its connection suspended while a pool
+ * thread runs it (server.c, "the handler pool"). Before that, a GET sharing
+ * the worker with a hashing client waited for the hash (bench_password: p50
+ * 0.5 ms -> 225 ms); handing only the hash to another thread would not have
+ * helped, since the synchronous handler waits for it all the same. A hash
+ * called from shared lib/ code is not seen: say COT_OFFLOAD in the handler
+ * file. Still: at most one hash per core at once (a semaphore), so a burst
+ * of log-ins cannot take every core or N x 19 MiB, and log-in routes should
+ * be rate limited (ratelimit.c).
  *
  * cot_password_verify(NULL, pw) costs the same as a real check, so the time
  * of a failed log-in does not tell whether the account exists.

@@ -1,8 +1,9 @@
 /*
  * server.c -- libmicrohttpd glue: request in, response out.
  *
- * The access handler runs in MHD's thread pool. Its first call for a request
- * only allocates the context; the response is queued on a later call,
+ * The access handler runs in MHD's thread pool; handlers that block run on
+ * the handler pool instead (see "the handler pool" below). Its first call
+ * for a request only allocates the context; the response is queued on a later call,
  * because MHD 0.9.75 answers "Connection: close" to a response queued on the
  * first call (measured: keep-alive is 3-5x faster). Bodies arrive in the
  * calls between.

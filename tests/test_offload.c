@@ -11,6 +11,9 @@
  * blocking handlers wait for a file the test creates ("release-NAME"), so
  * the order of events is the test's to decide: "fast requests are answered
  * while the slow one is held" is shown by ordering, never by a duration.
+ * Offloaded: a file that hashes a password (/pw), one that says COT_OFFLOAD
+ * (/marked), one that calls lib/ code that hashes (/viapw); with --offload
+ * all, every route (/block).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -58,6 +61,21 @@ static const char marked_src[] =
 	"\t(void)c;\n"
 	"\treturn *p ? cot_text(c, 200, \"?\\n\") : cot_text(c, 200, \"?\\n\"); /*@boom*/\n}\n\n"
 	"COT_ROUTES(\n\tCOT_GET(\"/marked\", marked),\n\tCOT_GET(\"/boom\", boom),\n)\n";
+
+/* Shared code that hashes, and a handler that calls it: offloaded too. */
+static const char pwlib_src[] =
+	"#include <cot.h>\n\n"
+	"const char *\npwlib_hash(cot_ctx *c, const char *pw)\n{\n"
+	"\treturn cot_password_hash(c, pw);\n}\n";
+
+static const char viapw_src[] =
+	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+	"const char *pwlib_hash(cot_ctx *c, const char *pw);\n\n"
+	"static cot_result\nviapw(cot_ctx *c)\n{\n"
+	"\tconst char *h = pwlib_hash(c, \"battery staple\");\n"
+	HOLD("viapw")
+	"\treturn cot_text(c, 200, \"%s\\n\", h != NULL ? \"hashed\" : \"failed\");\n}\n\n"
+	"COT_ROUTES(\n\tCOT_GET(\"/viapw\", viapw),\n)\n";
 
 /* Neither: runs on the polling thread unless --offload all. */
 static const char plain_src[] =
@@ -266,6 +284,7 @@ test_auto(void)
 	}
 	held_while_others_answered(&srv, "pw", "/pw", "verified");
 	held_while_others_answered(&srv, "marked", "/marked", "marked done");
+	held_while_others_answered(&srv, "viapw", "/viapw", "hashed");
 	test_inline_blocks(&srv);
 	test_crash_offloaded(&srv);
 	int rc = h_server_stop(&srv);
@@ -403,7 +422,9 @@ main(int argc, char **argv)
 	h_clear_handlers(app);
 	T_CHECK("write the handlers", h_write_app_file(app, "handlers/pw.c", pw_src) == 0 &&
 	        h_write_app_file(app, "handlers/marked.c", marked_src) == 0 &&
-	        h_write_app_file(app, "handlers/plain.c", plain_src) == 0);
+	        h_write_app_file(app, "handlers/plain.c", plain_src) == 0 &&
+	        h_write_app_file(app, "lib/pwlib.c", pwlib_src) == 0 &&
+	        h_write_app_file(app, "handlers/viapw.c", viapw_src) == 0);
 
 	test_auto();
 	test_all_stuck();

@@ -9,6 +9,9 @@
 #   dev     the same app under `cotdev run --quiet`
 #   devoff  the same with --no-inspector: dev/devoff, per round, is what the
 #           request inspector (/_cot/requests) costs (target >= 0.9)
+#   offall  the export --quiet with --offload all: every handler on the
+#           handler pool (runtime/server.c); offall/export, per round, is
+#           what handing each request to a pool thread and back costs
 #   nginx   Debian's nginx (make bench-http installs nginx-light) with its
 #           default access log, `return 200` -- when nginx is there
 #
@@ -103,7 +106,9 @@ start shipped taskset -c "$SERVER_CPUS" "$tmp/app-bin" --port 0 --threads "$THRE
 cp -r "$tmp/app" "$tmp/app-off" && rm -f "$tmp"/app-off/app.db*
 start devoff taskset -c "$SERVER_CPUS" "$COTDEV" run --port 0 --threads "$THREADS" --quiet \
   --no-inspector "$tmp/app-off"
-SERVERS="bare export shipped dev devoff"
+start offall taskset -c "$SERVER_CPUS" "$tmp/app-bin" --port 0 --threads "$THREADS" --quiet \
+  --offload all --db "$tmp/offall.db"
+SERVERS="bare export shipped dev devoff offall"
 
 # nginx on a free port with its default access log format, one worker per
 # server core, everything in $tmp; skipped (and said so) without nginx.
@@ -217,6 +222,16 @@ awk '
     printf "request inspector cost: dev/devoff (--no-inspector) %.3f (rounds %.3f-%.3f; " \
            "cpu us/req %.2f vs %.2f; target >= 0.9: %s)\n", q, lo, hi, median(cpu["dev"]),
            median(cpu["devoff"]), ((q >= 0.9) ? "met" : "MISSED")
+    # per round: every handler on the pool over the default (none of these)
+    lo = 1e9; hi = 0; ratios = ""
+    for (r = 1; r <= n["offall"]; r++) {
+      q = round_rps["offall", r] / round_rps["export", r]; if (q < lo) lo = q; if (q > hi) hi = q
+      ratios = ratios " " q
+    }
+    q = median(ratios)
+    printf "handler pool for every route: offall (--offload all)/export --quiet %.3f " \
+           "(rounds %.3f-%.3f; cpu us/req %.2f vs %.2f)\n", q, lo, hi, median(cpu["offall"]),
+           median(cpu["export"])
     if ("nginx" in ratio) {
       # per round: shipped over nginx measured seconds apart
       lo = 1e9; hi = 0; ratios = ""

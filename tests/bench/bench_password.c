@@ -9,9 +9,10 @@
  * that hashes a password (cot_password_hash: argon2id, runtime/password.c).
  * Measured: the round trip of GET /hello/x alone (the baseline), one hash
  * round trip, and GET /hello/x again while 1 and then 2 client threads hash
- * in a loop -- how much a hash on the worker threads delays the requests
- * that share them (handlers are synchronous: a hash occupies its worker
- * thread, wherever the hashing itself runs).
+ * in a loop -- how much a hash delays the requests that share a worker
+ * thread with it. Twice: with --offload none (the hash on the worker
+ * thread, as before the handler pool) and --offload auto (the default:
+ * the hashing route runs on the handler pool, runtime/server.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -76,6 +77,48 @@ hasher(void *arg)
 	return NULL;
 }
 
+/* One server with `--offload MODE`: its figures. */
+typedef struct bench_case {
+	const char *mode;
+	double b50, b99, h50, h99, l50[3], l99[3];
+} bench_case;
+
+static int
+run_case(const char *cotdev, const char *app, bench_case *k)
+{
+	h_target t = h_target_dev(cotdev);
+	const char *flags[] = { "--port", "0", "--quiet", "--threads", "2", "--offload", k->mode,
+	                        NULL };
+	h_target_flags(&t, flags);
+	char err[1024];
+	if (h_server_start(&t, app, &srv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	measure("GET", "/hello/x", HELLOS, &k->b50, &k->b99);
+	measure("POST", "/bench/hash", HASHES, &k->h50, &k->h99);
+	k->l50[0] = k->b50;
+	k->l99[0] = k->b99;
+	for (int n = 1; n <= 2; n++) {
+		pthread_t th[2];
+		atomic_store(&hashing, true);
+		for (int i = 0; i < n; i++)
+			pthread_create(&th[i], NULL, hasher, NULL);
+		measure("GET", "/hello/x", HELLOS, &k->l50[n], &k->l99[n]);
+		atomic_store(&hashing, false);
+		for (int i = 0; i < n; i++)
+			pthread_join(th[i], NULL);
+	}
+	h_server_stop(&srv);
+	return 0;
+}
+
+/*
+ * --offload none is the server before the handler pool (the hash runs on
+ * the worker thread that polls the hasher's connection and others);
+ * --offload auto (the default) runs the hashing route on the pool. Both
+ * in the same run, so the ratios compare like with like.
+ */
 int
 main(int argc, char **argv)
 {
@@ -84,38 +127,31 @@ main(int argc, char **argv)
 		return 2;
 	}
 	h_target t = h_target_dev(argv[1]);
-	static const char *const flags[] = { "--port", "0", "--quiet", "--threads", "2", NULL };
-	h_target_flags(&t, flags);
-	char app[4096], err[1024];
+	char app[4096];
 	if (h_scaffold(&t, app, sizeof(app)) != 0)
 		return 1;
 	h_write_app_file(app, "handlers/bench.c", probe);
-	if (h_server_start(&t, app, &srv, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
+	bench_case cases[2] = { { .mode = "none" }, { .mode = "auto" } };
+	for (int i = 0; i < 2; i++)
+		if (run_case(argv[1], app, &cases[i]) != 0)
+			return 1;
+	printf("| measure | --offload | p50 ms | p99 ms | p50 x baseline | p99 x baseline |\n"
+	       "|---|---|---|---|---|---|\n");
+	for (int i = 0; i < 2; i++) {
+		const bench_case *k = &cases[i];
+		printf("| GET /hello/x alone (baseline) | %s | %.3f | %.3f | 1.00 | 1.00 |\n",
+		       k->mode, k->b50, k->b99);
+		printf("| one password hash (POST, round trip) | %s | %.1f | %.1f | %.0f | |\n",
+		       k->mode, k->h50, k->h99, k->h50 / k->b50);
+		for (int n = 1; n <= 2; n++)
+			printf("| GET /hello/x while %d client%s hash | %s | %.3f | %.3f | %.2f | %.2f |\n",
+			       n, n == 1 ? "" : "s", k->mode, k->l50[n], k->l99[n],
+			       k->l50[n] / k->b50, k->l99[n] / k->b99);
 	}
-	double b50, b99, h50, h99, l50[3], l99[3];
-	measure("GET", "/hello/x", HELLOS, &b50, &b99);
-	measure("POST", "/bench/hash", HASHES, &h50, &h99);
-	l50[0] = b50;
-	l99[0] = b99;
-	for (int k = 1; k <= 2; k++) {
-		pthread_t th[2];
-		atomic_store(&hashing, true);
-		for (int i = 0; i < k; i++)
-			pthread_create(&th[i], NULL, hasher, NULL);
-		measure("GET", "/hello/x", HELLOS, &l50[k], &l99[k]);
-		atomic_store(&hashing, false);
-		for (int i = 0; i < k; i++)
-			pthread_join(th[i], NULL);
-	}
-	printf("| measure | p50 ms | p99 ms | p50 x baseline | p99 x baseline |\n|---|---|---|---|---|\n");
-	printf("| GET /hello/x alone (baseline) | %.3f | %.3f | 1.00 | 1.00 |\n", b50, b99);
-	printf("| one password hash (POST, round trip) | %.1f | %.1f | %.0f | |\n", h50, h99,
-	       h50 / b50);
-	for (int k = 1; k <= 2; k++)
-		printf("| GET /hello/x while %d client%s hash | %.3f | %.3f | %.2f | %.2f |\n", k,
-		       k == 1 ? "" : "s", l50[k], l99[k], l50[k] / b50, l99[k] / b99);
+	for (int n = 1; n <= 2; n++)
+		printf("p50 of GET /hello/x while %d client%s hash: auto / none = %.3f "
+		       "(p99: %.3f)\n", n, n == 1 ? "" : "s", cases[1].l50[n] / cases[0].l50[n],
+		       cases[1].l99[n] / cases[0].l99[n]);
 	FILE *la = fopen("/proc/loadavg", "r");
 	char load[128] = "?";
 	if (la != NULL) {
@@ -126,7 +162,6 @@ main(int argc, char **argv)
 	printf("load average while measuring (other work on the machine inflates every "
 	       "time above): %s", load);
 	h_thread_done();
-	h_server_stop(&srv);
 	h_rmtree(app);
 	return 0;
 }
