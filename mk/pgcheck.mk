@@ -6,3 +6,6 @@
 # tests/test_sqlfresh.c against PostgreSQL: its cases with PostgreSQL's
 # messages, plus SQL only SQLite takes, refused at reload and by check.
 TEST_CMDS += build/pg_run@build/test_sqlfresh@build/cotdev
+# tests/test_parity.c with both servers on one private PostgreSQL: the dev
+# server and the export answer alike there too.
+TEST_CMDS += build/pg_run@build/test_parity@build/cotdev

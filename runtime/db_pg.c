@@ -21,6 +21,8 @@
  *  - results are read in text format and typed by column type: integers
  *    (int2/4/8, oid) and booleans as integers, float4/8 and numeric as
  *    doubles, bytea as bytes, everything else as text; NULL stays NULL.
+ *    Parameters go as text for the server to type from their context,
+ *    blobs in binary as bytea (pg_prepare).
  *  - errors go through db.c's one failure path, the status chosen by
  *    SQLSTATE: unique violation 409; not-null, foreign key, check and bad
  *    values (class 22) 422; serialization failure, deadlock, lock and
@@ -54,6 +56,7 @@ enum {
 
 typedef struct pg_stmt {
 	char *sql;
+	unsigned long long blobs; /* the parameters prepared as bytea (bit i: $i+1) */
 	char name[24];
 	int nparams;
 	struct pg_stmt *next;
@@ -367,15 +370,33 @@ pg_hash(const char *s)
 	return h % PG_BUCKETS;
 }
 
-/* The cached statement for sql, prepared on first use; NULL + *res (the
- * failed result, or NULL when the connection went). */
+/* Which of the first 64 parameters are blobs. */
+static unsigned long long
+pg_blob_mask(int n, const cot_value *params)
+{
+	unsigned long long m = 0;
+	for (int i = 0; i < n && i < 64; i++)
+		if (params[i].type == COT_VALUE_BLOB)
+			m |= 1ull << i;
+	return m;
+}
+
+/*
+ * The cached statement for sql, prepared on first use; NULL + *res (the
+ * failed result, or NULL when the connection went). Parameters are left
+ * for the server to type from their context ("id = $1": bigint), as text,
+ * but for blobs: their bytes go in binary, which only bytea reads as bytes
+ * ("SELECT $1" would take them for text, and a 0 byte is not text). So
+ * `blobs` says which parameters are prepared as bytea, and is part of the
+ * statement's key with the SQL text.
+ */
 static pg_stmt *
-pg_prepare(pg_conn *k, const char *sql, PGresult **res)
+pg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **res)
 {
 	unsigned b = pg_hash(sql);
 	*res = NULL;
 	for (pg_stmt *s = k->buckets[b]; s != NULL; s = s->next)
-		if (strcmp(s->sql, sql) == 0)
+		if (s->blobs == blobs && strcmp(s->sql, sql) == 0)
 			return s;
 	if (k->nstmts >= PG_MAX_STMTS) {
 		pg_cache_flush(k);
@@ -385,7 +406,14 @@ pg_prepare(pg_conn *k, const char *sql, PGresult **res)
 	int n;
 	char *text = dbpg_placeholders(sql, &n);
 	snprintf(s->name, sizeof(s->name), "cot_%u", ++k->serial);
-	PGresult *r = PQprepare(k->pg, s->name, text, 0, NULL);
+	Oid types[64] = { 0 };
+	int ntypes = 0;
+	for (int i = 0; i < 64 && i < n; i++) /* n: more would add parameters */
+		if (blobs & (1ull << i)) {
+			types[i] = PG_BYTEA;
+			ntypes = i + 1;
+		}
+	PGresult *r = PQprepare(k->pg, s->name, text, ntypes, ntypes ? types : NULL);
 	free(text);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*res = r;
@@ -402,6 +430,7 @@ pg_prepare(pg_conn *k, const char *sql, PGresult **res)
 	s->nparams = PQnparams(r);
 	PQclear(r);
 	s->sql = strdup(sql);
+	s->blobs = blobs;
 	s->next = k->buckets[b];
 	k->buckets[b] = s;
 	k->nstmts++;
@@ -473,7 +502,7 @@ pg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
 	for (int attempt = 0;; attempt++) {
 		int in_tx = pg_in_tx(k);
 		PGresult *r = NULL;
-		pg_stmt *s = pg_prepare(k, sql, &r);
+		pg_stmt *s = pg_prepare(k, sql, pg_blob_mask(n, params), &r);
 		if (s != NULL && s->nparams != n) {
 			pg_fail(c, k, where, sql, 500, arena_printf(&c->mem, "the SQL has %d "
 			        "parameter%s, the call passes %d", s->nparams,

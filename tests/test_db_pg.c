@@ -122,6 +122,18 @@ test_params(void)
 	T_CHECK("no row is not a failure", !cot_db_failed(c));
 	T_STREQ("'?' in a string is not a parameter",
 	        cot_row_text(cot_db_one(c, "SELECT '?' || ? AS q", "x"), "q"), "?x");
+	/* nothing but the value says a blob is bytes: sent as bytea, a 0 byte
+	 * and a 0xff are no text error, and the same SQL with a text value
+	 * next is prepared apart (still text) */
+	r = cot_db_one(c, "SELECT ? AS b, length(?) AS n", cot_blob("\0\1\377", 3),
+	               cot_blob("abc", 3));
+	b = cot_row_blob(r, "b", &len);
+	T_CHECK("a blob where the SQL gives no type: bytes back", !cot_db_failed(c) &&
+	        len == 3 && b != NULL && memcmp(b, "\0\1\377", 3) == 0);
+	T_CHECK("... length() of a blob counts bytes", cot_row_int(r, "n") == 3);
+	r = cot_db_one(c, "SELECT ? AS b, length(?) AS n", "text", "héllo");
+	T_STREQ("the same SQL with text values: text", cot_row_text(r, "b"), "text");
+	T_CHECK("... length() counts characters", cot_row_int(r, "n") == 5);
 	done(c);
 }
 
