@@ -9,3 +9,12 @@ TEST_CMDS += build/pg_run@build/test_sqlfresh@build/cotdev
 # tests/test_parity.c with both servers on one private PostgreSQL: the dev
 # server and the export answer alike there too.
 TEST_CMDS += build/pg_run@build/test_parity@build/cotdev
+# tests/test_sqlcheck_pg.c: sqlcheck_pg.c against a private cluster: lines
+# through the placeholder rewrite, the scratch schema rolled back, the live
+# schema's version.
+build/test_sqlcheck_pg: tests/test_sqlcheck_pg.c devserver/sqlcheck.c devserver/sqlcheck_pg.c \
+                        devserver/file.c tests/pg.c tests/pg.h $$(RUNTIME_SAN) $(HEADERS) | build
+	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_sqlcheck_pg.c devserver/sqlcheck.c \
+	    devserver/sqlcheck_pg.c devserver/file.c tests/pg.c $(RUNTIME_SAN) -o $@ $(LIBS)
+TEST_BINS += build/test_sqlcheck_pg
+TEST_CMDS += build/test_sqlcheck_pg
