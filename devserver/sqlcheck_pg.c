@@ -39,6 +39,8 @@
 
 static PGconn *sqlcheck_pg_conn;
 static int sqlcheck_pg_scratch; /* the planned schema: a transaction is open */
+static long long sqlcheck_pg_last_version = -1;
+static long long sqlcheck_pg_refused; /* checks refused for want of a connection */
 
 /* The tables and columns visible on the search_path, as one number that
  * changes when any of them does (name, type, order); -1 when unreachable. */
@@ -127,6 +129,7 @@ sqlcheck_pg_prepare(const char *sql, int *nparams, int *err_offset, char **err)
 	*err_offset = -1;
 	PGconn *pg = sqlcheck_pg_live();
 	if (pg == NULL) {
+		sqlcheck_pg_refused++;
 		*err = strdup("the SQL check lost its connection to PostgreSQL");
 		return -1;
 	}
@@ -159,17 +162,23 @@ sqlcheck_pg_prepare(const char *sql, int *nparams, int *err_offset, char **err)
 	return ok ? 0 : -1;
 }
 
-/* sqlcheck_version_hook: the fingerprint of the live schema. */
+/*
+ * sqlcheck_version_hook: the fingerprint of the live schema, plus the
+ * number of checks refused because the server was down -- so once it is
+ * back the version moves and the reloader checks those handlers again.
+ * While it cannot be reached, the last version read: a restart is no
+ * schema change, and checking every handler against a server that is down
+ * would only report each one as failing.
+ */
 static long long
 sqlcheck_pg_version(void)
 {
 	PGconn *pg = sqlcheck_pg_live();
 	PGresult *r = pg ? PQexec(pg, sqlcheck_pg_fingerprint) : NULL;
-	long long v = -1;
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		v = atoll(PQgetvalue(r, 0, 0));
+		sqlcheck_pg_last_version = atoll(PQgetvalue(r, 0, 0)) + sqlcheck_pg_refused;
 	PQclear(r);
-	return v;
+	return sqlcheck_pg_last_version;
 }
 
 /* Opens the transaction with the scratch schema and schema_sql in it. */
@@ -218,6 +227,8 @@ sqlcheck_pg_stop(void)
 	PQfinish(sqlcheck_pg_conn);
 	sqlcheck_pg_conn = NULL;
 	sqlcheck_pg_scratch = 0;
+	sqlcheck_pg_last_version = -1;
+	sqlcheck_pg_refused = 0;
 	sqlcheck_prepare_hook = NULL;
 	sqlcheck_version_hook = NULL;
 }

@@ -9,8 +9,9 @@
  *    SQL only SQLite takes; and afterwards nothing of it is left in the
  *    database.
  *  - a schema.sql PostgreSQL refuses: "schema.sql:LINE: message".
- *  - live: the database itself, and a schema version that changes when
- *    another connection alters a table.
+ *  - live: the database itself, a schema version that changes when
+ *    another connection alters a table, not while the server is down, and
+ *    once after it is back if a check was refused meanwhile; a reconnect.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -166,6 +167,23 @@ test_live(void)
 		"cot_db_one(c, \"SELECT a FROM live\");"),
 		"handlers/x.c:1: column \"a\" does not exist");
 	PQfinish(pg);
+	/* a restart of the server is no schema change */
+	long long v2 = sqlcheck_app_schema_version();
+	T_CHECK("the server stops", pg_cluster_ctl(&cluster, "-m fast -w stop") == 0);
+	T_CHECK("server down: the version stays the last one read",
+	        sqlcheck_app_schema_version() == v2);
+	T_CHECK("... twice", sqlcheck_app_schema_version() == v2);
+	T_CHECK("server down: a check says the connection is lost", strstr(check(
+		"cot_db_one(c, \"SELECT b FROM live\");"), "lost its connection") != NULL);
+	char opts[512];
+	snprintf(opts, sizeof(opts), "-o \"-p %d -k %s -c listen_addresses= -c fsync=off\" -w "
+	         "start", cluster.port, cluster.dir);
+	T_CHECK("the server starts again", pg_cluster_ctl(&cluster, opts) == 0);
+	T_STREQ("server back: the check reconnects", check(
+		"cot_db_one(c, \"SELECT b FROM live\");"), "");
+	long long v3 = sqlcheck_app_schema_version();
+	T_CHECK("... and the version moved once (a check was refused meanwhile: the "
+	        "reloader checks again)", v3 != v2 && sqlcheck_app_schema_version() == v3);
 	sqlcheck_pg_stop();
 	T_CHECK("stopped: no version hook", sqlcheck_version_hook == NULL);
 }
