@@ -99,6 +99,7 @@ print(sum(1 for l in data.decode().splitlines() if l.startswith("cot,app") and l
   echo "bench_cluster: $name: $up of $5 servers UP"; exit 1
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 export COT_SECRET=${COT_SECRET:-bench-secret-0123456789abcdef0123456789}
 "$COTDEV" new "$tmp/app" >/dev/null
 "$COTDEV" export "$tmp/app" -o "$tmp/app-bin" | sed 's/^/# /'
@@ -162,7 +163,8 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo "GET /notes/1 (JSON), wrk -t1 -c$CONNECTIONS -d$DURATION, $ROUNDS interleaved rounds," \
-     "nodes with --threads $THREADS, $(nproc) cores shared by every process; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+     "nodes with --threads $THREADS, $(nproc) cores shared by every process;" \
+     "load average before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)"
 awk '
   function median(list,   a, n, i, j, t) {
     n = split(list, a, " ")
