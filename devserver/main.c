@@ -49,7 +49,7 @@ static const char usage_main[] =
 	"commands:\n"
 	"  new [--auth] DIR  create an app in DIR from the template (--auth: accounts)\n"
 	"  run [DIR]      serve the app in DIR (default .), reloading handlers on save\n"
-	"  check [DIR]    compile every handler once; exit 1 if any fails\n"
+	"  check [--db DB] [DIR]  compile every handler once, prepare its SQL; exit 1 if any fails\n"
 	"  routes [DIR]   print the app's routes\n"
 	"  export [DIR] -o BIN   build the app into one production binary\n"
 	"  migrate [DIR] show how schema.sql changes the database; --apply applies safe changes\n"

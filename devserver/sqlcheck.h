@@ -24,17 +24,20 @@ int sqlcheck_source(const char *path, const char *src, sqlite3 *db, char **error
  * the caller read it, when not NULL) and of the files it includes (`includes`, as
  * deps.c lists them: SQL in a header is checked too) against app.db in the
  * current directory (the dev server's app), through a read-only connection
- * kept between calls. No app.db: 0. Called on the reloader's thread only;
+ * kept between calls -- or through sqlcheck_prepare_hook when set (the
+ * app's database is PostgreSQL). No app.db: 0. Called on the reloader's
+ * thread only;
  * sqlcheck_shutdown closes the connection.
  */
 int sqlcheck_app(const char *path, const char *src, const char *const *includes, int nincludes,
                  char **error);
 /* The database sqlcheck_app prepares against: "app.db" unless `cotdev run
- * --db` names another. Set before the first check. */
+ * --db` or `cotdev check --db` names another. Set before the first check. */
 extern const char *sqlcheck_db_path;
 
 /* app.db's schema version (PRAGMA schema_version: it changes with every
- * change of the schema, by any process); -1 without app.db. */
+ * change of the schema, by any process); -1 without app.db. What
+ * sqlcheck_version_hook says when it is set. */
 long long sqlcheck_app_schema_version(void);
 
 /* Off: sqlcheck_app checks nothing. On by default. */
