@@ -217,6 +217,14 @@ node_connect(const char *ip, int port, double timeout_s)
 }
 
 int
+node_reusable(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+int
 node_send(int fd, const char *method, const char *path, const char *body)
 {
 	char req[2048];

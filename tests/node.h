@@ -66,6 +66,11 @@ double node_now(void);
 /* A connected TCP socket to ip:port with a receive timeout, or -1. */
 int node_connect(const char *ip, int port, double timeout_s);
 
+/* Is a kept-alive connection still open, with nothing unread on it? A
+ * client checks before reusing one, so that a connection the server closed
+ * while it was idle is not mistaken for a request that failed. */
+int node_reusable(int fd);
+
 /* Sends one request (body may be NULL; sent with Content-Length). Returns
  * 0, -1 when the write failed. */
 int node_send(int fd, const char *method, const char *path, const char *body);

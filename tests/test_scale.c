@@ -225,6 +225,10 @@ client_request(client *cl, int *fd, req *r)
 	else
 		snprintf(path, sizeof(path), "/items/%lld", r->id);
 	r->start = since_start();
+	if (*fd >= 0 && !node_reusable(*fd)) {
+		close(*fd); /* HAProxy closed it while it was idle */
+		*fd = -1;
+	}
 	if (*fd < 0)
 		*fd = node_connect(lb_ip, lb_port, 30);
 	int sent = *fd >= 0 && node_send(*fd, r->kind == KIND_POST ? "POST" : "GET", path,
