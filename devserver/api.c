@@ -2,8 +2,8 @@
  * api.c -- the runtime symbols handler code may call, handed to libtcc.
  *
  * Every function declared in runtime/cot.h must be listed here, or a handler
- * that calls it fails to link with "undefined symbol". tests/test_api.c
- * checks the two lists against each other.
+ * that calls it fails to link with "undefined symbol". tests/test_compiler.c
+ * (test_api_table) checks the two lists against each other.
  */
 #include <stddef.h>
 

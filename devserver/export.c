@@ -55,7 +55,7 @@
 #include "../runtime/apptree.h"
 #include "../runtime/internal.h"
 #include "../runtime/migrate.h"
-#include "../runtime/static.h"
+#include "../runtime/static_path.h"
 #include "deps.h"
 #include "export.h"
 #include "export_check.h"
@@ -521,7 +521,7 @@ export_filter_static(strvec *files)
 		int fd = -1;
 		if (strncmp(files->v[i], "static/", 7) == 0) {
 			if (root >= 0)
-				fd = staticfile_open(root, files->v[i] + 7, &why);
+				fd = static_path_open(root, files->v[i] + 7, &why);
 			if (fd < 0) {
 				fprintf(stderr, "cotdev export: %s is not embedded: %s (cotdev run does "
 				        "not serve it either)\n", files->v[i], why);

@@ -171,7 +171,7 @@ reloader_unit(const char *path)
 /* ==== modules ========================================================== */
 
 static module *
-module_new(unit *u, int nbindings)
+reloader_module_new(unit *u, int nbindings)
 {
 	module *m = calloc(1, sizeof(*m));
 	m->unit = u;
@@ -187,7 +187,7 @@ module_new(unit *u, int nbindings)
 
 /* Frees a module's code and text once no request holds it. Lock held. */
 static void
-module_reclaim(module *m)
+reloader_module_reclaim(module *m)
 {
 	if (m->freed || !atomic_load(&m->owner.retired) || atomic_load(&m->owner.refs) != 0 ||
 	    m->linked_by != 0)
@@ -199,7 +199,7 @@ module_reclaim(module *m)
 	for (int i = 0; i < m->nlinks; i++) { /* it no longer calls them */
 		assert(m->links[i]->linked_by > 0);
 		m->links[i]->linked_by--;
-		module_reclaim(m->links[i]);
+		reloader_module_reclaim(m->links[i]);
 	}
 	free(m->links);
 	m->links = NULL;
@@ -208,7 +208,7 @@ module_reclaim(module *m)
 
 /* Records that m's code calls into the shared modules of the link scope. */
 static void
-module_link(module *m, const linkcheck_scope *scope)
+reloader_module_link(module *m, const linkcheck_scope *scope)
 {
 	if (scope->nowners == 0)
 		return;
@@ -236,14 +236,14 @@ module_link(module *m, const linkcheck_scope *scope)
 
 /* Marks a module as no longer reachable from any slot. Lock held. */
 static void
-module_retire(module *m)
+reloader_module_retire(module *m)
 {
 	if (m == NULL)
 		return;
 	for (int i = 0; i < m->nbindings; i++)
 		assert(m->slots[i] < 0 || router_binding(m->slots[i]) != &m->bindings[i]);
 	atomic_store(&m->owner.retired, true);
-	module_reclaim(m);
+	reloader_module_reclaim(m);
 }
 
 /*
@@ -257,7 +257,7 @@ reloader_reclaim_all(void)
 {
 	for (module **pm = &R.all_modules; *pm != NULL;) {
 		module *m = *pm;
-		module_reclaim(m);
+		reloader_module_reclaim(m);
 		if (m->freed && router_quiet(&m->owner)) {
 			*pm = m->next_all;
 			free(m->bindings);
@@ -380,7 +380,7 @@ reloader_publish(unit *u, module *m)
 	reloader_unbind_others(u, m);
 	module *old = u->current;
 	u->current = m;
-	module_retire(old);
+	reloader_module_retire(old);
 }
 
 /*
@@ -429,7 +429,7 @@ reloader_publish_error(unit *u, char *error)
 	int n = router_count(), count = 0;
 	for (int s = 0; s < n; s++)
 		count += R.slot_owner[s] == u;
-	module *m = module_new(u, count);
+	module *m = reloader_module_new(u, count);
 	m->error = error;
 	int k = 0;
 	for (int s = 0; s < n; s++) {
@@ -525,13 +525,13 @@ reloader_publish_handler(unit *u, compiler_module *cm, const linkcheck_scope *sc
 {
 	static const cot_module no_routes = { COT_ABI, NULL, NULL, 0 };
 	const cot_module *t = cm->table ? cm->table : &no_routes;
-	module *m = module_new(u, t->nroutes);
+	module *m = reloader_module_new(u, t->nroutes);
 	m->code = *cm;
-	module_link(m, scope);
+	reloader_module_link(m, scope);
 	if (reloader_claim_slots(u, t, m, err, errlen) != 0 ||
 	    reloader_claim_middleware(u, m, err, errlen) != 0) {
 		atomic_store(&m->owner.retired, true);
-		module_reclaim(m);
+		reloader_module_reclaim(m);
 		return -1;
 	}
 	reloader_publish(u, m);
@@ -548,14 +548,14 @@ static void
 reloader_publish_shared(unit *u, compiler_module *cm, const linkcheck_scope *scope,
                         double t0)
 {
-	module *m = module_new(u, 0);
+	module *m = reloader_module_new(u, 0);
 	m->code = *cm;
-	module_link(m, scope);
+	reloader_module_link(m, scope);
 	module *old = u->current;
 	u->current = m;
 	free(u->error);
 	u->error = NULL;
-	module_retire(old);
+	reloader_module_retire(old);
 	R.opt.stats.reloads++;
 	if (!R.opt.quiet_reloads)
 		printf("%sreloaded%s %s in %.1f ms (shared: %d symbol%s)\n",
@@ -676,7 +676,7 @@ reloader_unload(unit *u)
 		u->hash = 0;
 		free(u->error);
 		u->error = NULL;
-		module_retire(old);
+		reloader_module_retire(old);
 		printf("removed %s (shared code)\n", u->path);
 		if (R.opt.on_event != NULL)
 			R.opt.on_event("remove", u->path, NULL);
@@ -692,7 +692,7 @@ reloader_unload(unit *u)
 	module *old = u->current;
 	u->current = NULL;
 	u->hash = 0;
-	module_retire(old);
+	reloader_module_retire(old);
 	printf("removed %s (%d route%s)\n", u->path, n, n == 1 ? "" : "s");
 	fflush(stdout);
 	if (R.opt.on_event != NULL)
@@ -1033,7 +1033,7 @@ reloader_shutdown(void)
 	for (module *m = R.all_modules; m != NULL; m = m->next_all)
 		atomic_store(&m->owner.retired, true);
 	for (module *m = R.all_modules; m != NULL; m = m->next_all)
-		module_reclaim(m);
+		reloader_module_reclaim(m);
 	for (module *m = R.all_modules, *next; m != NULL; m = next) {
 		next = m->next_all;
 		free(m->links);

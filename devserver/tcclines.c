@@ -97,14 +97,14 @@ struct raw_stabs {
 
 /* Widen a 32-bit stabs address to a full one, knowing it lies above lo. */
 static uintptr_t
-widen(const struct raw_stabs *r, uint32_t v)
+tcclines_widen(const struct raw_stabs *r, uint32_t v)
 {
 	return r->lo + (uint32_t)(v - (uint32_t)r->lo);
 }
 
 /* The string at offset strx, or NULL when the offset is out of range. */
 static const char *
-stab_str(const struct raw_stabs *r, uint32_t strx)
+tcclines_stab_str(const struct raw_stabs *r, uint32_t strx)
 {
 	if (strx >= r->strsize)
 		return NULL;
@@ -124,12 +124,12 @@ struct counts {
  * string offset. Returns 0 when the table looks wrong.
  */
 static int
-count_stabs(const struct raw_stabs *r, struct counts *c)
+tcclines_count_stabs(const struct raw_stabs *r, struct counts *c)
 {
 	memset(c, 0, sizeof *c);
 	for (size_t i = 0; i < r->nsym; i++) {
 		const struct stab_sym *e = &r->sym[i];
-		const char *s = stab_str(r, e->n_strx);
+		const char *s = tcclines_stab_str(r, e->n_strx);
 		if (s == NULL || memchr(s, '\0', r->strsize - e->n_strx) == NULL)
 			return 0;
 		if (e->n_type == N_FUN && *s != '\0') {
@@ -152,7 +152,7 @@ struct filler {
 
 /* Close the open function at pc. Returns 0 when that makes no sense. */
 static int
-close_func(struct filler *f, uintptr_t pc)
+tcclines_close_func(struct filler *f, uintptr_t pc)
 {
 	struct tl_func *fn = f->open;
 	if (fn == NULL)
@@ -166,7 +166,7 @@ close_func(struct filler *f, uintptr_t pc)
 
 /* Start a function named by stabs string s (name:F1) at pc. */
 static void
-open_func(struct filler *f, const char *s, uintptr_t pc)
+tcclines_open_func(struct filler *f, const char *s, uintptr_t pc)
 {
 	struct tcclines *t = f->t;
 	struct tl_func *fn = &t->funcs[t->nfuncs++];
@@ -183,25 +183,25 @@ open_func(struct filler *f, const char *s, uintptr_t pc)
 
 /* Handle one stabs entry of the second pass. Returns 0 on a bad table. */
 static int
-fill_one(struct filler *f, const struct raw_stabs *r, const struct stab_sym *e)
+tcclines_fill_one(struct filler *f, const struct raw_stabs *r, const struct stab_sym *e)
 {
 	struct tcclines *t = f->t;
 	const char *s = t->strs + e->n_strx; /* checked by count_stabs */
 	size_t len = strlen(s);
 	if (e->n_type == N_SO) {
 		if (len == 0)
-			return close_func(f, widen(r, e->n_value));
+			return tcclines_close_func(f, tcclines_widen(r, e->n_value));
 		if (s[len - 1] != '/') /* "dir/" entries name the cwd only */
 			f->file = s;
-		return close_func(f, widen(r, e->n_value));
+		return tcclines_close_func(f, tcclines_widen(r, e->n_value));
 	}
 	if (e->n_type == N_SOL) {
 		f->file = s;
 	} else if (e->n_type == N_FUN && len > 0) {
-		uintptr_t pc = widen(r, e->n_value);
-		if (!close_func(f, pc))
+		uintptr_t pc = tcclines_widen(r, e->n_value);
+		if (!tcclines_close_func(f, pc))
 			return 0;
-		open_func(f, s, pc);
+		tcclines_open_func(f, s, pc);
 	} else if (e->n_type == N_SLINE && f->open != NULL) {
 		struct tl_line *l = &t->lines[t->nlines++];
 		l->pc = f->open->start + e->n_value;
@@ -214,7 +214,7 @@ fill_one(struct filler *f, const struct raw_stabs *r, const struct stab_sym *e)
 
 /* Order functions by start address. */
 static int
-func_cmp(const void *a, const void *b)
+tcclines_func_cmp(const void *a, const void *b)
 {
 	const struct tl_func *x = a, *y = b;
 	return (x->start > y->start) - (x->start < y->start);
@@ -222,7 +222,7 @@ func_cmp(const void *a, const void *b)
 
 /* Check what lookups rely on: functions inside [lo, hi), sorted, disjoint. */
 static int
-table_ok(const struct tcclines *t)
+tcclines_table_ok(const struct tcclines *t)
 {
 	for (size_t i = 0; i < t->nfuncs; i++) {
 		const struct tl_func *fn = &t->funcs[i];
@@ -243,22 +243,22 @@ table_ok(const struct tcclines *t)
 
 /* Second pass: fill t from r. Returns 0 when the table is inconsistent. */
 static int
-fill_stabs(struct tcclines *t, const struct raw_stabs *r, char *names)
+tcclines_fill_stabs(struct tcclines *t, const struct raw_stabs *r, char *names)
 {
 	struct filler f = { t, names, "?", NULL };
 	t->nfuncs = t->nlines = 0;
 	for (size_t i = 0; i < r->nsym; i++)
-		if (!fill_one(&f, r, &r->sym[i]))
+		if (!tcclines_fill_one(&f, r, &r->sym[i]))
 			return 0;
 	if (f.open != NULL) /* unit without an end marker */
 		return 0;
-	qsort(t->funcs, t->nfuncs, sizeof *t->funcs, func_cmp);
-	return table_ok(t);
+	qsort(t->funcs, t->nfuncs, sizeof *t->funcs, tcclines_func_cmp);
+	return tcclines_table_ok(t);
 }
 
 /* Read the raw table of s; leaves it empty when s has none. */
 static void
-read_raw(TCCState *s, struct raw_stabs *r)
+tcclines_read_raw(TCCState *s, struct raw_stabs *r)
 {
 	struct tcc_section_head *stab = find_section(s, ".stab");
 	struct tcc_section_head *str = find_section(s, ".stabstr");
@@ -278,10 +278,10 @@ tcclines_build(TCCState *s, const void *code, size_t size)
 {
 	struct raw_stabs r;
 	struct counts c;
-	read_raw(s, &r);
+	tcclines_read_raw(s, &r);
 	r.lo = (uintptr_t)code;
 	r.hi = r.lo + size;
-	if (!count_stabs(&r, &c)) {
+	if (!tcclines_count_stabs(&r, &c)) {
 		memset(&c, 0, sizeof c);
 		r.nsym = r.strsize = 0;
 	}
@@ -299,7 +299,7 @@ tcclines_build(TCCState *s, const void *code, size_t size)
 	t->strs = (char *)(t->lines + c.nlines);
 	if (r.strsize > 0)
 		memcpy(t->strs, r.str, r.strsize);
-	if (!fill_stabs(t, &r, t->strs + r.strsize))
+	if (!tcclines_fill_stabs(t, &r, t->strs + r.strsize))
 		t->nfuncs = t->nlines = 0; /* never a wrong line */
 	return t;
 }
@@ -309,7 +309,7 @@ tcclines_build(TCCState *s, const void *code, size_t size)
 
 /* The function containing pc, or NULL. */
 static const struct tl_func *
-find_func(const tcclines *t, uintptr_t pc)
+tcclines_find_func(const tcclines *t, uintptr_t pc)
 {
 	size_t lo = 0, hi = t->nfuncs;
 	while (lo < hi) { /* first function with start > pc */
@@ -326,7 +326,7 @@ find_func(const tcclines *t, uintptr_t pc)
 
 /* The last line entry of fn at or before pc, or NULL. */
 static const struct tl_line *
-find_line(const tcclines *t, const struct tl_func *fn, uintptr_t pc)
+tcclines_find_line(const tcclines *t, const struct tl_func *fn, uintptr_t pc)
 {
 	const struct tl_line *l = t->lines + fn->first;
 	size_t lo = 0, hi = fn->count;
@@ -352,10 +352,10 @@ tcclines_lookup(const tcclines *t, uintptr_t pc, const char **file, int *line,
 				return tcclines_lookup(t->links[i], pc, file, line, func);
 		return 0;
 	}
-	const struct tl_func *fn = find_func(t, pc);
+	const struct tl_func *fn = tcclines_find_func(t, pc);
 	if (fn == NULL)
 		return 0;
-	const struct tl_line *l = find_line(t, fn, pc);
+	const struct tl_line *l = tcclines_find_line(t, fn, pc);
 	if (l == NULL)
 		return 0;
 	*file = l->file;

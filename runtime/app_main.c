@@ -226,7 +226,7 @@ app_static_precompress(const char *root, const embed_file *f)
 {
 	char gzpath[4096];
 	snprintf(gzpath, sizeof(gzpath), "%s.gz", f->path);
-	if (f->len < COMPRESS_MIN_BYTES || !compress_type(staticfile_mime(f->path)) ||
+	if (f->len < COMPRESS_MIN_BYTES || !compress_type(static_mime(f->path)) ||
 	    embed_lookup(gzpath) != NULL)
 		return 0;
 	size_t n;

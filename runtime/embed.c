@@ -45,10 +45,3 @@ embed_find(const char *path, size_t *len)
 		*len = f->len;
 	return f->data;
 }
-
-const embed_file *
-embed_list(size_t *n)
-{
-	*n = embed_nfiles;
-	return embed_files;
-}

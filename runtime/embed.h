@@ -41,7 +41,4 @@ const unsigned char *embed_find(const char *path, size_t *len);
 /* The embedded file record at `path` (for mtime), or NULL. */
 const embed_file *embed_lookup(const char *path);
 
-/* The whole table (sorted by path); *n receives its size (0 in development). */
-const embed_file *embed_list(size_t *n);
-
 #endif /* COT_EMBED_H */

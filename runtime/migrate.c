@@ -50,7 +50,7 @@ struct planner {
 /* ---- steps --------------------------------------------------------- */
 
 static void
-add_step(struct planner *pl, int destructive, char *sql, char *summary)
+migrate_add_step(struct planner *pl, int destructive, char *sql, char *summary)
 {
 	struct migrate_plan *p = pl->plan;
 	if (p->n == p->cap) {
@@ -64,7 +64,7 @@ add_step(struct planner *pl, int destructive, char *sql, char *summary)
 }
 
 static char *
-drop_sql(const char *type, const char *name)
+migrate_drop_sql(const char *type, const char *name)
 {
 	char *q = migrate_quote(name), *s;
 	char kw[16];
@@ -80,7 +80,7 @@ drop_sql(const char *type, const char *name)
 /* ---- matching tables ---------------------------------------------- */
 
 static struct table_plan *
-plan_for_have(struct planner *pl, const char *have_name)
+migrate_plan_for_have(struct planner *pl, const char *have_name)
 {
 	for (size_t i = 0; i < pl->n_tables; i++)
 		if (pl->tables[i].have &&
@@ -90,7 +90,7 @@ plan_for_have(struct planner *pl, const char *have_name)
 }
 
 static struct table_plan *
-plan_for_want(struct planner *pl, const char *want_name)
+migrate_plan_for_want(struct planner *pl, const char *want_name)
 {
 	for (size_t i = 0; i < pl->n_tables; i++)
 		if (sqlite3_stricmp(pl->tables[i].want->name, want_name) == 0)
@@ -100,7 +100,7 @@ plan_for_want(struct planner *pl, const char *want_name)
 
 /* Pair every desired table with its live table, by name or @renamed. */
 static void
-match_tables(struct planner *pl)
+migrate_match_tables(struct planner *pl)
 {
 	for (size_t i = 0; i < pl->want.n; i++) {
 		struct migrate_object *w = &pl->want.objs[i];
@@ -122,7 +122,7 @@ match_tables(struct planner *pl)
 			continue;
 		h = migrate_schema_find(&pl->have, "table", from);
 		if (h && !migrate_schema_find(&pl->want, "table", h->name) &&
-		    !plan_for_have(pl, h->name)) {
+		    !migrate_plan_for_have(pl, h->name)) {
 			tp->have = h;
 			tp->renamed = 1;
 		}
@@ -131,7 +131,7 @@ match_tables(struct planner *pl)
 
 /* The live column a desired column comes from, or NULL (a new one). */
 static const struct migrate_column *
-source_column(const struct table_plan *tp, const struct migrate_column *c,
+migrate_source_column(const struct table_plan *tp, const struct migrate_column *c,
 	      int *renamed)
 {
 	const struct migrate_column *s = migrate_column_find(tp->have, c->name);
@@ -146,18 +146,18 @@ source_column(const struct table_plan *tp, const struct migrate_column *c,
 }
 
 static const struct migrate_column *
-target_column(const struct table_plan *tp, const struct migrate_column *h)
+migrate_target_column(const struct table_plan *tp, const struct migrate_column *h)
 {
 	for (size_t i = 0; i < tp->want->n_cols; i++) {
 		int renamed;
-		if (source_column(tp, &tp->want->cols[i], &renamed) == h)
+		if (migrate_source_column(tp, &tp->want->cols[i], &renamed) == h)
 			return &tp->want->cols[i];
 	}
 	return NULL;
 }
 
 static const char *
-column_def(const struct migrate_object *t, const char *name)
+migrate_column_def(const struct migrate_object *t, const char *name)
 {
 	for (size_t i = 0; i < t->text.n_items; i++)
 		if (t->text.items[i].column &&
@@ -172,7 +172,7 @@ column_def(const struct migrate_object *t, const char *name)
  * rows, which the empty scratch table does not; SQLite's rule is wider
  * than this test, which only errs towards a rebuild. */
 static int
-constant_default(const char *dflt)
+migrate_constant_default(const char *dflt)
 {
 	return dflt == NULL ||
 	       (dflt[0] != '(' && sqlite3_strnicmp(dflt, "current_", 8) != 0);
@@ -181,7 +181,7 @@ constant_default(const char *dflt)
 /* The ALTER statements that turn tp->have into tp->want without a
  * rebuild (renames excluded: they are their own steps), or -1. */
 static int
-try_alter(const struct table_plan *tp, struct migrate_buf *adds)
+migrate_try_alter(const struct table_plan *tp, struct migrate_buf *adds)
 {
 	sqlite3 *scratch;
 	struct migrate_buf b = {0};
@@ -196,12 +196,12 @@ try_alter(const struct table_plan *tp, struct migrate_buf *adds)
 		free(old);
 	}
 	for (size_t i = 0; i < tp->have->n_cols; i++)
-		if (!target_column(tp, &tp->have->cols[i]))
+		if (!migrate_target_column(tp, &tp->have->cols[i]))
 			goto out; /* a dropped column: rebuild */
 	for (size_t i = 0; i < tp->want->n_cols; i++) {
 		const struct migrate_column *c = &tp->want->cols[i], *s;
 		int renamed;
-		s = source_column(tp, c, &renamed);
+		s = migrate_source_column(tp, c, &renamed);
 		if (s && renamed) {
 			char *from = migrate_quote(s->name), *to = migrate_quote(c->name);
 			migrate_buf_printf(&b, "ALTER TABLE %s RENAME COLUMN %s TO %s;",
@@ -209,9 +209,9 @@ try_alter(const struct table_plan *tp, struct migrate_buf *adds)
 			free(from);
 			free(to);
 		} else if (s == NULL) {
-			const char *def = column_def(tp->want, c->name);
+			const char *def = migrate_column_def(tp->want, c->name);
 			if (def == NULL ||
-			    (tp->have->has_rows && !constant_default(c->dflt)))
+			    (tp->have->has_rows && !migrate_constant_default(c->dflt)))
 				goto out;
 			migrate_buf_printf(adds, "ALTER TABLE %s ADD COLUMN %s;\n",
 					   qname, def);
@@ -241,7 +241,7 @@ out:
 
 /* SQLite's column affinity rules (datatype3.html, 3.1). */
 static char
-affinity(const char *type)
+migrate_affinity(const char *type)
 {
 	char up[128];
 	size_t i;
@@ -262,14 +262,14 @@ affinity(const char *type)
 /* Text or untyped values moving into a numeric column can change:
  * '007' becomes 7. Every other change keeps the value. */
 static int
-lossy_type_change(const char *from, const char *to)
+migrate_lossy_type_change(const char *from, const char *to)
 {
-	char a = affinity(from), b = affinity(to);
+	char a = migrate_affinity(from), b = migrate_affinity(to);
 	return a != b && (a == 'T' || a == 'B') && b != 'T' && b != 'B';
 }
 
 static int
-column_has_nulls(sqlite3 *live, const char *table, const char *col)
+migrate_column_has_nulls(sqlite3 *live, const char *table, const char *col)
 {
 	char *qt = migrate_quote(table), *qc = migrate_quote(col);
 	char *sql = migrate_printf("SELECT 1 FROM main.%s WHERE %s IS NULL "
@@ -287,7 +287,7 @@ column_has_nulls(sqlite3 *live, const char *table, const char *col)
 }
 
 static void
-add_reason(struct migrate_buf *why, int *destructive, int d, const char *s)
+migrate_add_reason(struct migrate_buf *why, int *destructive, int d, const char *s)
 {
 	migrate_buf_printf(why, "%s%s", why->n ? ", " : "", s);
 	*destructive |= d;
@@ -296,15 +296,15 @@ add_reason(struct migrate_buf *why, int *destructive, int d, const char *s)
 /* Fill why with the reasons for a table change; return whether any of
  * them can lose data (see migrate.h for the list). */
 static int
-table_risks(struct planner *pl, const struct table_plan *tp,
+migrate_table_risks(struct planner *pl, const struct table_plan *tp,
 	    struct migrate_buf *why)
 {
 	int d = 0;
 	for (size_t i = 0; i < tp->have->n_cols; i++) {
 		const struct migrate_column *h = &tp->have->cols[i];
-		if (!target_column(tp, h)) {
+		if (!migrate_target_column(tp, h)) {
 			char *s = migrate_printf("drop column %s", h->name);
-			add_reason(why, &d, h->hidden < 2, s);
+			migrate_add_reason(why, &d, h->hidden < 2, s);
 			free(s);
 		}
 	}
@@ -312,26 +312,26 @@ table_risks(struct planner *pl, const struct table_plan *tp,
 		const struct migrate_column *c = &tp->want->cols[i], *s;
 		int renamed;
 		char *msg = NULL;
-		s = source_column(tp, c, &renamed);
+		s = migrate_source_column(tp, c, &renamed);
 		if (s == NULL) {
 			msg = migrate_printf("new column %s", c->name);
-			add_reason(why, &d, 0, msg);
+			migrate_add_reason(why, &d, 0, msg);
 			free(msg);
 			msg = NULL;
 		}
 		if (s && c->hidden < 2 && s->hidden < 2 &&
 		    sqlite3_stricmp(s->type, c->type) != 0)
-			add_reason(why, &d, lossy_type_change(s->type, c->type),
+			migrate_add_reason(why, &d, migrate_lossy_type_change(s->type, c->type),
 				   "type change");
 		if (c->notnull && c->dflt == NULL && c->hidden < 2 && !c->pk &&
 		    tp->have->has_rows &&
 		    (s == NULL || (!s->notnull &&
-				   column_has_nulls(pl->live, tp->have->name,
+				   migrate_column_has_nulls(pl->live, tp->have->name,
 						    s->name))))
 			msg = migrate_printf("%s NOT NULL without default on "
 					     "existing rows", c->name);
 		if (msg)
-			add_reason(why, &d, 1, msg);
+			migrate_add_reason(why, &d, 1, msg);
 		free(msg);
 	}
 	return d;
@@ -340,7 +340,7 @@ table_risks(struct planner *pl, const struct table_plan *tp,
 /* ---- emitting table steps ----------------------------------------- */
 
 static void
-emit_renames(struct planner *pl)
+migrate_emit_renames(struct planner *pl)
 {
 	for (size_t i = 0; i < pl->n_tables; i++) {
 		struct table_plan *tp = &pl->tables[i];
@@ -349,7 +349,7 @@ emit_renames(struct planner *pl)
 			continue;
 		from = migrate_quote(tp->have->name);
 		to = migrate_quote(tp->want->name);
-		add_step(pl, 0,
+		migrate_add_step(pl, 0,
 			 migrate_printf("ALTER TABLE %s RENAME TO %s;", from, to),
 			 migrate_printf("~ rename table %s -> %s", tp->have->name,
 					tp->want->name));
@@ -364,13 +364,13 @@ emit_renames(struct planner *pl)
 			const struct migrate_column *c = &tp->want->cols[j], *s;
 			int renamed;
 			char *t, *from, *to;
-			s = source_column(tp, c, &renamed);
+			s = migrate_source_column(tp, c, &renamed);
 			if (!s || !renamed)
 				continue;
 			t = migrate_quote(tp->want->name);
 			from = migrate_quote(s->name);
 			to = migrate_quote(c->name);
-			add_step(pl, 0,
+			migrate_add_step(pl, 0,
 				 migrate_printf("ALTER TABLE %s RENAME COLUMN %s "
 						"TO %s;", t, from, to),
 				 migrate_printf("~ rename column %s.%s -> %s",
@@ -383,22 +383,22 @@ emit_renames(struct planner *pl)
 }
 
 static void
-emit_adds(struct planner *pl, const struct table_plan *tp)
+migrate_emit_adds(struct planner *pl, const struct table_plan *tp)
 {
 	struct migrate_buf adds = {0}, why = {0};
-	int d = table_risks(pl, tp, &why);
-	if (try_alter(tp, &adds) != 0)
-		abort(); /* decided in decide_tables(): cannot fail now */
+	int d = migrate_table_risks(pl, tp, &why);
+	if (migrate_try_alter(tp, &adds) != 0)
+		abort(); /* decided in migrate_decide_tables(): cannot fail now */
 	for (size_t j = 0; j < tp->want->n_cols; j++) {
 		const struct migrate_column *c = &tp->want->cols[j];
 		int renamed;
 		char *q;
-		if (source_column(tp, c, &renamed))
+		if (migrate_source_column(tp, c, &renamed))
 			continue;
 		q = migrate_quote(tp->want->name);
-		add_step(pl, d,
+		migrate_add_step(pl, d,
 			 migrate_printf("ALTER TABLE %s ADD COLUMN %s;", q,
-					column_def(tp->want, c->name)),
+					migrate_column_def(tp->want, c->name)),
 			 migrate_printf("+ column %s.%s%s", tp->want->name,
 					c->name, d ? " (destructive)" : ""));
 		free(q);
@@ -408,7 +408,7 @@ emit_adds(struct planner *pl, const struct table_plan *tp)
 }
 
 static int
-has_rowid_alias(const struct migrate_object *t)
+migrate_has_rowid_alias(const struct migrate_object *t)
 {
 	int pks = 0, alias = 0;
 	for (size_t i = 0; i < t->n_cols; i++)
@@ -421,10 +421,10 @@ has_rowid_alias(const struct migrate_object *t)
 
 /* Keep rowids when both tables have a hidden rowid (no alias column). */
 static int
-copy_rowid(const struct table_plan *tp)
+migrate_copy_rowid(const struct table_plan *tp)
 {
 	return !tp->have->without_rowid && !tp->want->without_rowid &&
-	       !has_rowid_alias(tp->have) && !has_rowid_alias(tp->want) &&
+	       !migrate_has_rowid_alias(tp->have) && !migrate_has_rowid_alias(tp->want) &&
 	       !migrate_column_find(tp->want, "rowid") &&
 	       !migrate_column_find(tp->have, "rowid");
 }
@@ -432,17 +432,17 @@ copy_rowid(const struct table_plan *tp)
 /* "INSERT INTO new (cols) SELECT cols FROM old" for the kept columns;
  * the renames have already run, so kept columns share their names. */
 static void
-copy_sql(const struct table_plan *tp, const char *qnew, const char *qold,
+migrate_copy_sql(const struct table_plan *tp, const char *qnew, const char *qold,
 	 struct migrate_buf *out)
 {
 	struct migrate_buf cols = {0};
-	if (copy_rowid(tp))
+	if (migrate_copy_rowid(tp))
 		migrate_buf_printf(&cols, "rowid");
 	for (size_t i = 0; i < tp->want->n_cols; i++) {
 		const struct migrate_column *c = &tp->want->cols[i], *s;
 		int renamed;
 		char *q;
-		s = source_column(tp, c, &renamed);
+		s = migrate_source_column(tp, c, &renamed);
 		if (!s || c->hidden || s->hidden)
 			continue;
 		q = migrate_quote(c->name);
@@ -457,7 +457,7 @@ copy_sql(const struct table_plan *tp, const char *qnew, const char *qold,
 
 /* Re-create the desired indexes and triggers of a rebuilt table. */
 static void
-recreate_dependents(struct planner *pl, const struct table_plan *tp,
+migrate_recreate_dependents(struct planner *pl, const struct table_plan *tp,
 		    struct migrate_buf *sql, struct migrate_buf *why, int *d)
 {
 	for (size_t i = 0; i < pl->want.n; i++) {
@@ -476,7 +476,7 @@ recreate_dependents(struct planner *pl, const struct table_plan *tp,
 		    migrate_schema_find(&pl->want, o->type, o->name))
 			continue;
 		s = migrate_printf("drop %s %s", o->type, o->name);
-		add_reason(why, d, 1, s);
+		migrate_add_reason(why, d, 1, s);
 		free(s);
 	}
 }
@@ -484,7 +484,7 @@ recreate_dependents(struct planner *pl, const struct table_plan *tp,
 /* AUTOINCREMENT promises ids are never reused: carry the old high-water
  * mark over, or the copy would reset it to max(id). */
 static void
-keep_sequence(struct migrate_buf *sql, const char *tmp, const char *name)
+migrate_keep_sequence(struct migrate_buf *sql, const char *tmp, const char *name)
 {
 	char *t = sqlite3_mprintf("%Q", tmp), *n = sqlite3_mprintf("%Q", name);
 	migrate_buf_printf(sql,
@@ -501,28 +501,28 @@ keep_sequence(struct migrate_buf *sql, const char *tmp, const char *name)
  * step; migrate_apply() supplies foreign_keys=OFF, the transaction and
  * the foreign_key_check. */
 static void
-emit_rebuild(struct planner *pl, const struct table_plan *tp)
+migrate_emit_rebuild(struct planner *pl, const struct table_plan *tp)
 {
 	struct migrate_buf sql = {0}, why = {0};
 	const struct migrate_object *w = tp->want;
 	char *tmp_name = migrate_printf("_cot_new_%s", w->name);
 	char *qtmp = migrate_quote(tmp_name), *qname = migrate_quote(w->name);
-	int d = table_risks(pl, tp, &why);
+	int d = migrate_table_risks(pl, tp, &why);
 	assert(w->text.name_len > 0);
 	migrate_buf_printf(&sql, "%.*s%s%s;\n", (int)w->text.name_off, w->sql,
 			   qtmp, w->sql + w->text.name_off + w->text.name_len);
-	copy_sql(tp, qtmp, qname, &sql);
+	migrate_copy_sql(tp, qtmp, qname, &sql);
 	if (strstr(w->norm, " autoincrement"))
-		keep_sequence(&sql, tmp_name, w->name);
+		migrate_keep_sequence(&sql, tmp_name, w->name);
 	migrate_buf_printf(&sql,
 			   "DROP TABLE %s;\nPRAGMA legacy_alter_table=ON;\n"
 			   "ALTER TABLE %s RENAME TO %s;\n"
 			   "PRAGMA legacy_alter_table=OFF;\n",
 			   qname, qtmp, qname);
-	recreate_dependents(pl, tp, &sql, &why, &d);
+	migrate_recreate_dependents(pl, tp, &sql, &why, &d);
 	if (why.n == 0)
 		migrate_buf_printf(&why, "definition changed");
-	add_step(pl, d, sql.s,
+	migrate_add_step(pl, d, sql.s,
 		 migrate_printf("~ rebuild %s (%s)%s", w->name, why.s,
 				d ? " (destructive)" : ""));
 	free(why.s);
@@ -533,7 +533,7 @@ emit_rebuild(struct planner *pl, const struct table_plan *tp)
 
 /* Choose the action for every matched table. */
 static void
-decide_tables(struct planner *pl)
+migrate_decide_tables(struct planner *pl)
 {
 	for (size_t i = 0; i < pl->n_tables; i++) {
 		struct table_plan *tp = &pl->tables[i];
@@ -547,7 +547,7 @@ decide_tables(struct planner *pl)
 				? T_SAME : T_REPLACE;
 		else if (!tp->renamed && strcmp(tp->have->norm, tp->want->norm) == 0)
 			tp->action = T_SAME;
-		else if (try_alter(tp, &adds) == 0)
+		else if (migrate_try_alter(tp, &adds) == 0)
 			tp->action = T_ALTER;
 		else
 			tp->action = T_REBUILD;
@@ -556,33 +556,33 @@ decide_tables(struct planner *pl)
 }
 
 static void
-emit_tables(struct planner *pl)
+migrate_emit_tables(struct planner *pl)
 {
-	emit_renames(pl);
+	migrate_emit_renames(pl);
 	for (size_t i = 0; i < pl->n_tables; i++)
 		if (pl->tables[i].action == T_ALTER)
-			emit_adds(pl, &pl->tables[i]);
+			migrate_emit_adds(pl, &pl->tables[i]);
 	for (size_t i = 0; i < pl->n_tables; i++)
 		if (pl->tables[i].action == T_REBUILD)
-			emit_rebuild(pl, &pl->tables[i]);
+			migrate_emit_rebuild(pl, &pl->tables[i]);
 	for (size_t i = 0; i < pl->n_tables; i++) {
 		struct table_plan *tp = &pl->tables[i];
 		if (tp->action == T_REPLACE) {
-			char *drop = drop_sql("table", tp->have->name);
+			char *drop = migrate_drop_sql("table", tp->have->name);
 			int d = tp->have->has_rows;
-			add_step(pl, d, migrate_printf("%s\n%s;", drop, tp->want->sql),
+			migrate_add_step(pl, d, migrate_printf("%s\n%s;", drop, tp->want->sql),
 				 migrate_printf("~ replace %s%s", tp->want->name,
 						d ? " (destructive)" : ""));
 			free(drop);
 		} else if (tp->have == NULL) {
-			add_step(pl, 0, migrate_printf("%s;", tp->want->sql),
+			migrate_add_step(pl, 0, migrate_printf("%s;", tp->want->sql),
 				 migrate_printf("+ table %s", tp->want->name));
 		}
 	}
 	for (size_t i = 0; i < pl->have.n; i++) {
 		struct migrate_object *h = &pl->have.objs[i];
-		if (strcmp(h->type, "table") == 0 && !plan_for_have(pl, h->name))
-			add_step(pl, 1, drop_sql("table", h->name),
+		if (strcmp(h->type, "table") == 0 && !migrate_plan_for_have(pl, h->name))
+			migrate_add_step(pl, 1, migrate_drop_sql("table", h->name),
 				 migrate_printf("- table %s (destructive)", h->name));
 	}
 }
@@ -591,10 +591,10 @@ emit_tables(struct planner *pl)
 
 /* Does DROP TABLE take o (an index or trigger) with it in this plan? */
 static int
-on_rebuilt_table(struct planner *pl, const struct migrate_object *o, int live)
+migrate_on_rebuilt_table(struct planner *pl, const struct migrate_object *o, int live)
 {
-	struct table_plan *tp = live ? plan_for_have(pl, o->tbl)
-				     : plan_for_want(pl, o->tbl);
+	struct table_plan *tp = live ? migrate_plan_for_have(pl, o->tbl)
+				     : migrate_plan_for_want(pl, o->tbl);
 	if (strcmp(o->type, "view") == 0 || tp == NULL)
 		return 0;
 	return tp->action == T_REBUILD || tp->action == T_REPLACE;
@@ -602,7 +602,7 @@ on_rebuilt_table(struct planner *pl, const struct migrate_object *o, int live)
 
 /* Is the live view `name` dropped by this plan (with its triggers)? */
 static int
-view_changes(struct planner *pl, const char *name)
+migrate_view_changes(struct planner *pl, const char *name)
 {
 	struct migrate_object *h = migrate_schema_find(&pl->have, "view", name);
 	struct migrate_object *w = migrate_schema_find(&pl->want, "view", name);
@@ -611,19 +611,19 @@ view_changes(struct planner *pl, const char *name)
 
 /* Live object h can stay as it is. */
 static int
-keeps(struct planner *pl, const struct migrate_object *h,
+migrate_keeps(struct planner *pl, const struct migrate_object *h,
       const struct migrate_object *w)
 {
 	if (w == NULL || strcmp(h->norm, w->norm) != 0)
 		return 0;
-	return strcmp(h->type, "trigger") != 0 || !view_changes(pl, h->tbl);
+	return strcmp(h->type, "trigger") != 0 || !migrate_view_changes(pl, h->tbl);
 }
 
 /* The desired object declared "@renamed from=" live object h, if any
  * (SQLite cannot rename these: the step is a drop and a create, but it
  * removes nothing). */
 static struct migrate_object *
-renamed_to(struct planner *pl, const struct migrate_object *h)
+migrate_renamed_to(struct planner *pl, const struct migrate_object *h)
 {
 	for (size_t i = 0; i < pl->want.n; i++) {
 		struct migrate_object *w = &pl->want.objs[i];
@@ -642,44 +642,44 @@ renamed_to(struct planner *pl, const struct migrate_object *h)
 }
 
 static void
-emit_drops(struct planner *pl, const char *type)
+migrate_emit_drops(struct planner *pl, const char *type)
 {
 	for (size_t i = 0; i < pl->have.n; i++) {
 		struct migrate_object *h = &pl->have.objs[i], *w, *r;
-		if (strcmp(h->type, type) != 0 || on_rebuilt_table(pl, h, 1))
+		if (strcmp(h->type, type) != 0 || migrate_on_rebuilt_table(pl, h, 1))
 			continue;
 		w = migrate_schema_find(&pl->want, type, h->name);
-		if (keeps(pl, h, w))
+		if (migrate_keeps(pl, h, w))
 			continue;
-		if (w == NULL && (r = renamed_to(pl, h)) != NULL) {
-			add_step(pl, 0, drop_sql(type, h->name),
+		if (w == NULL && (r = migrate_renamed_to(pl, h)) != NULL) {
+			migrate_add_step(pl, 0, migrate_drop_sql(type, h->name),
 				 migrate_printf("~ rename %s %s -> %s", type,
 						h->name, r->name));
 			continue;
 		}
-		add_step(pl, w == NULL, drop_sql(type, h->name),
+		migrate_add_step(pl, w == NULL, migrate_drop_sql(type, h->name),
 			 migrate_printf("%s %s %s%s", w ? "~" : "-", type, h->name,
 					w ? "" : " (destructive)"));
 	}
 }
 
 static void
-emit_creates(struct planner *pl, const char *type)
+migrate_emit_creates(struct planner *pl, const char *type)
 {
 	for (size_t i = 0; i < pl->want.n; i++) {
 		struct migrate_object *w = &pl->want.objs[i], *h;
 		char *from;
-		if (strcmp(w->type, type) != 0 || on_rebuilt_table(pl, w, 0))
+		if (strcmp(w->type, type) != 0 || migrate_on_rebuilt_table(pl, w, 0))
 			continue;
 		h = migrate_schema_find(&pl->have, type, w->name);
-		if (h && !on_rebuilt_table(pl, h, 1) && keeps(pl, h, w))
+		if (h && !migrate_on_rebuilt_table(pl, h, 1) && migrate_keeps(pl, h, w))
 			continue;
 		from = h ? NULL : migrate_renamed_from(w->sql);
 		if (from && !migrate_schema_find(&pl->have, type, from)) {
 			free(from);
 			from = NULL;
 		}
-		add_step(pl, 0, migrate_printf("%s;", w->sql),
+		migrate_add_step(pl, 0, migrate_printf("%s;", w->sql),
 			 h || from ? migrate_strdup("")
 				   : migrate_printf("+ %s %s", type, w->name));
 		free(from);
@@ -689,7 +689,7 @@ emit_creates(struct planner *pl, const char *type)
 /* ---- the public API ------------------------------------------------ */
 
 static void
-build_summary(struct migrate_plan *p)
+migrate_build_summary(struct migrate_plan *p)
 {
 	struct migrate_buf b = {0};
 	for (size_t i = 0; i < p->n; i++)
@@ -702,7 +702,7 @@ build_summary(struct migrate_plan *p)
 }
 
 static void
-planner_free(struct planner *pl)
+migrate_planner_free(struct planner *pl)
 {
 	migrate_schema_free(&pl->want);
 	migrate_schema_free(&pl->have);
@@ -732,22 +732,22 @@ migrate_plan(sqlite3 *live, const char *schema_sql, struct migrate_plan **out,
 		abort();
 	if ((pl.plan->live_dump = migrate_schema_dump(live, err)) == NULL)
 		goto out;
-	match_tables(&pl);
-	decide_tables(&pl);
-	emit_drops(&pl, "trigger");
-	emit_drops(&pl, "view");
-	emit_drops(&pl, "index");
-	emit_tables(&pl);
-	emit_creates(&pl, "index");
-	emit_creates(&pl, "view");
-	emit_creates(&pl, "trigger");
-	build_summary(pl.plan);
+	migrate_match_tables(&pl);
+	migrate_decide_tables(&pl);
+	migrate_emit_drops(&pl, "trigger");
+	migrate_emit_drops(&pl, "view");
+	migrate_emit_drops(&pl, "index");
+	migrate_emit_tables(&pl);
+	migrate_emit_creates(&pl, "index");
+	migrate_emit_creates(&pl, "view");
+	migrate_emit_creates(&pl, "trigger");
+	migrate_build_summary(pl.plan);
 	*out = pl.plan;
 	pl.plan = NULL;
 	rc = 0;
 out:
 	migrate_plan_free(pl.plan);
-	planner_free(&pl);
+	migrate_planner_free(&pl);
 	sqlite3_close(mem);
 	return rc;
 }

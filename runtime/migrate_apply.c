@@ -41,7 +41,7 @@
 	")"
 
 static int
-exec(sqlite3 *db, const char *sql, const char *what, char **err)
+migrate_apply_exec(sqlite3 *db, const char *sql, const char *what, char **err)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
@@ -52,7 +52,7 @@ exec(sqlite3 *db, const char *sql, const char *what, char **err)
 }
 
 static int
-pragma_int(sqlite3 *db, const char *sql)
+migrate_apply_pragma_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
 	int v = 0;
@@ -66,7 +66,7 @@ pragma_int(sqlite3 *db, const char *sql)
 
 /* Any row from foreign_key_check fails the plan, naming the first. */
 static int
-check_foreign_keys(sqlite3 *db, char **err)
+migrate_apply_check_foreign_keys(sqlite3 *db, char **err)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
@@ -89,11 +89,11 @@ check_foreign_keys(sqlite3 *db, char **err)
 }
 
 static int
-record_history(sqlite3 *db, const char *summary, const char *sql, char **err)
+migrate_apply_record_history(sqlite3 *db, const char *summary, const char *sql, char **err)
 {
 	sqlite3_stmt *st;
 	int rc;
-	if (exec(db, HISTORY_TABLE, "creating _cot_migrations", err))
+	if (migrate_apply_exec(db, HISTORY_TABLE, "creating _cot_migrations", err))
 		return -1;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO _cot_migrations (summary, sql) "
@@ -115,7 +115,7 @@ record_history(sqlite3 *db, const char *summary, const char *sql, char **err)
 
 /* The schema is still what p was planned against (inside the txn). */
 static int
-check_unchanged(sqlite3 *db, const struct migrate_plan *p, char **err)
+migrate_apply_check_unchanged(sqlite3 *db, const struct migrate_plan *p, char **err)
 {
 	char *now = migrate_schema_dump(db, err);
 	int same;
@@ -131,7 +131,7 @@ check_unchanged(sqlite3 *db, const struct migrate_plan *p, char **err)
 
 /* Run the chosen steps and record them; the caller owns the txn. */
 static int
-run_steps(sqlite3 *db, const struct migrate_plan *p, int allow_destructive,
+migrate_apply_run_steps(sqlite3 *db, const struct migrate_plan *p, int allow_destructive,
 	  char **err)
 {
 	struct migrate_buf summary = {0}, sql = {0};
@@ -143,7 +143,7 @@ run_steps(sqlite3 *db, const struct migrate_plan *p, int allow_destructive,
 			continue;
 		what = migrate_printf("applying \"%s\"",
 				      s->summary[0] ? s->summary : s->sql);
-		if (exec(db, s->sql, what, err)) {
+		if (migrate_apply_exec(db, s->sql, what, err)) {
 			free(what);
 			goto out;
 		}
@@ -153,7 +153,7 @@ run_steps(sqlite3 *db, const struct migrate_plan *p, int allow_destructive,
 					   summary.n ? "; " : "", s->summary);
 		migrate_buf_printf(&sql, "%s\n", s->sql);
 	}
-	rc = record_history(db, migrate_buf_str(&summary), migrate_buf_str(&sql),
+	rc = migrate_apply_record_history(db, migrate_buf_str(&summary), migrate_buf_str(&sql),
 			    err);
 out:
 	free(summary.s);
@@ -163,7 +163,7 @@ out:
 
 /* Counts the steps that run and the ones held back. */
 static void
-count_steps(const struct migrate_plan *p, int allow_destructive, int *todo, int *held)
+migrate_apply_count_steps(const struct migrate_plan *p, int allow_destructive, int *todo, int *held)
 {
 	*todo = *held = 0;
 	for (size_t i = 0; i < p->n; i++) {
@@ -178,34 +178,34 @@ struct migrate_lock {
 	int fk, legacy;
 };
 
-static int lock_release(sqlite3 *live, const struct migrate_lock *l, int commit,
+static int migrate_apply_lock_release(sqlite3 *live, const struct migrate_lock *l, int commit,
 			char **err);
 
 /* Returns 0 with the lock held, or -1 with *err set and nothing held. */
 static int
-lock_take(sqlite3 *live, struct migrate_lock *l, char **err)
+migrate_apply_lock_take(sqlite3 *live, struct migrate_lock *l, char **err)
 {
 	if (!sqlite3_get_autocommit(live)) {
 		*err = migrate_strdup("a migration cannot run inside a transaction");
 		return -1;
 	}
-	l->fk = pragma_int(live, "PRAGMA foreign_keys");
-	l->legacy = pragma_int(live, "PRAGMA legacy_alter_table");
-	if (exec(live, "PRAGMA foreign_keys=OFF", "foreign_keys", err) == 0 &&
-	    exec(live, "BEGIN IMMEDIATE", "taking the database's write lock", err) == 0)
+	l->fk = migrate_apply_pragma_int(live, "PRAGMA foreign_keys");
+	l->legacy = migrate_apply_pragma_int(live, "PRAGMA legacy_alter_table");
+	if (migrate_apply_exec(live, "PRAGMA foreign_keys=OFF", "foreign_keys", err) == 0 &&
+	    migrate_apply_exec(live, "BEGIN IMMEDIATE", "taking the database's write lock", err) == 0)
 		return 0;
-	lock_release(live, l, 0, err);
+	migrate_apply_lock_release(live, l, 0, err);
 	return -1;
 }
 
 /* Commits when commit is set and everything before succeeded, else rolls
  * back; puts the pragmas back. Returns 0 when committed. */
 static int
-lock_release(sqlite3 *live, const struct migrate_lock *l, int commit, char **err)
+migrate_apply_lock_release(sqlite3 *live, const struct migrate_lock *l, int commit, char **err)
 {
 	char restore[96];
 	int rc = -1;
-	if (commit && exec(live, "COMMIT", "committing the migration", err) == 0)
+	if (commit && migrate_apply_exec(live, "COMMIT", "committing the migration", err) == 0)
 		rc = 0;
 	if (!sqlite3_get_autocommit(live))
 		sqlite3_exec(live, "ROLLBACK", NULL, NULL, NULL);
@@ -223,15 +223,15 @@ migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive
 	struct migrate_lock l;
 	int held, todo, ok;
 	*err = NULL;
-	count_steps(p, allow_destructive, &todo, &held);
+	migrate_apply_count_steps(p, allow_destructive, &todo, &held);
 	if (todo == 0)
 		return held;
-	if (lock_take(live, &l, err) != 0)
+	if (migrate_apply_lock_take(live, &l, err) != 0)
 		return -1;
-	ok = check_unchanged(live, p, err) == 0 &&
-	     run_steps(live, p, allow_destructive, err) == 0 &&
-	     (!l.fk || check_foreign_keys(live, err) == 0);
-	return lock_release(live, &l, ok, err) == 0 ? held : -1;
+	ok = migrate_apply_check_unchanged(live, p, err) == 0 &&
+	     migrate_apply_run_steps(live, p, allow_destructive, err) == 0 &&
+	     (!l.fk || migrate_apply_check_foreign_keys(live, err) == 0);
+	return migrate_apply_lock_release(live, &l, ok, err) == 0 ? held : -1;
 }
 
 int
@@ -243,21 +243,21 @@ migrate_sync(sqlite3 *live, const char *schema_sql, int flags,
 	int allow = (flags & MIGRATE_DESTRUCTIVE) != 0, held, todo, ok;
 	*out = NULL;
 	*err = NULL;
-	if (lock_take(live, &l, err) != 0)
+	if (migrate_apply_lock_take(live, &l, err) != 0)
 		return -1;
 	if (migrate_plan(live, schema_sql, &p, err) != 0) {
-		lock_release(live, &l, 0, err);
+		migrate_apply_lock_release(live, &l, 0, err);
 		return -1;
 	}
-	count_steps(p, allow, &todo, &held);
+	migrate_apply_count_steps(p, allow, &todo, &held);
 	if (todo == 0 || (held > 0 && (flags & MIGRATE_ALL_OR_NOTHING))) {
-		lock_release(live, &l, 0, err); /* nothing written: roll back */
+		migrate_apply_lock_release(live, &l, 0, err); /* nothing written: roll back */
 		*out = p;
 		return held;
 	}
-	ok = run_steps(live, p, allow, err) == 0 &&
-	     (!l.fk || check_foreign_keys(live, err) == 0);
-	if (lock_release(live, &l, ok, err) != 0) {
+	ok = migrate_apply_run_steps(live, p, allow, err) == 0 &&
+	     (!l.fk || migrate_apply_check_foreign_keys(live, err) == 0);
+	if (migrate_apply_lock_release(live, &l, ok, err) != 0) {
 		migrate_plan_free(p);
 		return -1;
 	}

@@ -10,8 +10,12 @@
  *   migrate_apply.c   one transaction, history table, rollback; the
  *                     plan accessors
  *
- * Allocation failure aborts (migrate_xmalloc): the planner runs in the
- * dev tool, where there is nothing sensible to do without memory.
+ * Allocation failure aborts (migrate_xmalloc). The planner runs in the dev
+ * tool (cotdev run, cotdev migrate), in `cotdev export` (which plans the
+ * embedded schema to check it) and in an exported binary's start
+ * (migrate_sync in app_main.c, before it serves): in each there is nothing
+ * sensible to do without memory, and an abort while applying commits
+ * nothing, since the steps run in one transaction.
  */
 #ifndef COT_MIGRATE_INTERNAL_H
 #define COT_MIGRATE_INTERNAL_H

@@ -34,7 +34,7 @@
 /* ---- loading schema.sql -------------------------------------------- */
 
 static int
-line_at(const char *text, const char *at)
+migrate_schema_line_at(const char *text, const char *at)
 {
 	int line = 1;
 	for (const char *s = text; s < at && *s; s++)
@@ -45,7 +45,7 @@ line_at(const char *text, const char *at)
 
 /* The first token of the statement at p that is not a comment. */
 static void
-first_token(const char *p, struct migrate_token *t, const char **rest)
+migrate_schema_first_token(const char *p, struct migrate_token *t, const char **rest)
 {
 	int line = 1;
 	do
@@ -57,15 +57,15 @@ first_token(const char *p, struct migrate_token *t, const char **rest)
 
 /* 0 when the statement at p is a CREATE of a permanent schema object. */
 static int
-statement_allowed(const char *p)
+migrate_schema_statement_allowed(const char *p)
 {
 	struct migrate_token t;
-	first_token(p, &t, &p);
+	migrate_schema_first_token(p, &t, &p);
 	if (!migrate_is_kw(&t, "create"))
 		return -1;
-	first_token(p, &t, &p);
+	migrate_schema_first_token(p, &t, &p);
 	if (migrate_is_kw(&t, "unique") || migrate_is_kw(&t, "virtual"))
-		first_token(p, &t, &p);
+		migrate_schema_first_token(p, &t, &p);
 	return migrate_is_kw(&t, "table") || migrate_is_kw(&t, "index") ||
 			       migrate_is_kw(&t, "view") ||
 			       migrate_is_kw(&t, "trigger")
@@ -74,7 +74,7 @@ statement_allowed(const char *p)
 }
 
 static int
-reserved_name(sqlite3 *mem, char **name)
+migrate_schema_reserved_name(sqlite3 *mem, char **name)
 {
 	sqlite3_stmt *st;
 	int found = 0;
@@ -93,43 +93,43 @@ reserved_name(sqlite3 *mem, char **name)
 
 /* Prepare and run one statement of schema.sql; *p moves past it. */
 static int
-load_one(sqlite3 *mem, const char *text, const char **p, char **err)
+migrate_schema_load_one(sqlite3 *mem, const char *text, const char **p, char **err)
 {
 	sqlite3_stmt *st = NULL;
 	const char *tail = NULL, *start = *p, *first;
 	struct migrate_token t;
 	char *name = NULL;
 	int rc = sqlite3_prepare_v2(mem, start, -1, &st, &tail);
-	first_token(start, &t, NULL);
+	migrate_schema_first_token(start, &t, NULL);
 	first = t.s;
 	if (rc != SQLITE_OK) {
 		int off = sqlite3_error_offset(mem);
 		*err = migrate_printf("schema.sql:%d: %s",
-				      line_at(text, off >= 0 ? start + off : first),
+				      migrate_schema_line_at(text, off >= 0 ? start + off : first),
 				      sqlite3_errmsg(mem));
 		return -1;
 	}
 	*p = tail;
 	if (st == NULL)
 		return 0;
-	if (statement_allowed(start) != 0) {
+	if (migrate_schema_statement_allowed(start) != 0) {
 		sqlite3_finalize(st);
 		*err = migrate_printf("schema.sql:%d: only CREATE TABLE, INDEX, "
 				      "VIEW and TRIGGER belong in schema.sql",
-				      line_at(text, first));
+				      migrate_schema_line_at(text, first));
 		return -1;
 	}
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		*err = migrate_printf("schema.sql:%d: %s", line_at(text, first),
+		*err = migrate_printf("schema.sql:%d: %s", migrate_schema_line_at(text, first),
 				      sqlite3_errmsg(mem));
 		return -1;
 	}
-	if (reserved_name(mem, &name)) {
+	if (migrate_schema_reserved_name(mem, &name)) {
 		*err = migrate_printf("schema.sql:%d: the name %s is reserved "
 				      "(names starting with _cot belong to cot)",
-				      line_at(text, first), name);
+				      migrate_schema_line_at(text, first), name);
 		free(name);
 		return -1;
 	}
@@ -142,7 +142,7 @@ migrate_schema_load(sqlite3 *mem, const char *schema_sql, char **err)
 {
 	const char *p = schema_sql;
 	while (*p)
-		if (load_one(mem, schema_sql, &p, err))
+		if (migrate_schema_load_one(mem, schema_sql, &p, err))
 			return -1;
 	return 0;
 }
@@ -150,14 +150,14 @@ migrate_schema_load(sqlite3 *mem, const char *schema_sql, char **err)
 /* ---- reading a database ------------------------------------------- */
 
 static char *
-col_text(sqlite3_stmt *st, int i)
+migrate_schema_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 	return s ? migrate_strdup((const char *)s) : NULL;
 }
 
 static int
-read_columns(sqlite3 *db, struct migrate_object *o)
+migrate_schema_read_columns(sqlite3 *db, struct migrate_object *o)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
@@ -172,10 +172,10 @@ read_columns(sqlite3 *db, struct migrate_object *o)
 					   (o->n_cols + 1) * sizeof *o->cols);
 		c = &o->cols[o->n_cols++];
 		memset(c, 0, sizeof *c);
-		c->name = col_text(st, 0);
-		c->type = col_text(st, 1);
+		c->name = migrate_schema_col_text(st, 0);
+		c->type = migrate_schema_col_text(st, 1);
 		c->notnull = sqlite3_column_int(st, 2);
-		c->dflt = col_text(st, 3);
+		c->dflt = migrate_schema_col_text(st, 3);
 		c->pk = sqlite3_column_int(st, 4);
 		c->hidden = sqlite3_column_int(st, 5);
 	}
@@ -183,7 +183,7 @@ read_columns(sqlite3 *db, struct migrate_object *o)
 }
 
 static int
-read_table_kind(sqlite3 *db, struct migrate_object *o)
+migrate_schema_read_table_kind(sqlite3 *db, struct migrate_object *o)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
@@ -202,7 +202,7 @@ read_table_kind(sqlite3 *db, struct migrate_object *o)
 }
 
 static int
-read_has_rows(sqlite3 *db, struct migrate_object *o)
+migrate_schema_read_has_rows(sqlite3 *db, struct migrate_object *o)
 {
 	sqlite3_stmt *st;
 	char *q = migrate_quote(o->name);
@@ -218,13 +218,13 @@ read_has_rows(sqlite3 *db, struct migrate_object *o)
 
 /* Fill a table's columns, kind, text items and (live) row presence. */
 static int
-read_table(sqlite3 *db, int is_live, struct migrate_object *o)
+migrate_schema_read_table(sqlite3 *db, int is_live, struct migrate_object *o)
 {
-	if (read_table_kind(db, o))
+	if (migrate_schema_read_table_kind(db, o))
 		return -1;
 	if (o->is_virtual)
 		return 0;
-	if (read_columns(db, o) || (is_live && read_has_rows(db, o)))
+	if (migrate_schema_read_columns(db, o) || (is_live && migrate_schema_read_has_rows(db, o)))
 		return -1;
 	if (migrate_table_text(o->sql, &o->text) != 0)
 		return 0;
@@ -254,17 +254,17 @@ migrate_schema_read(sqlite3 *db, int is_live, struct migrate_schema *s,
 		s->objs = migrate_xrealloc(s->objs, (s->n + 1) * sizeof *s->objs);
 		o = &s->objs[s->n++];
 		memset(o, 0, sizeof *o);
-		o->type = col_text(st, 0);
-		o->name = col_text(st, 1);
-		o->tbl = col_text(st, 2);
-		o->sql = col_text(st, 3);
+		o->type = migrate_schema_col_text(st, 0);
+		o->name = migrate_schema_col_text(st, 1);
+		o->tbl = migrate_schema_col_text(st, 2);
+		o->sql = migrate_schema_col_text(st, 3);
 		o->norm = migrate_normalize(o->sql);
 	}
 	if (sqlite3_finalize(st) != SQLITE_OK)
 		goto fail;
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->objs[i].type, "table") == 0 &&
-		    read_table(db, is_live, &s->objs[i]))
+		    migrate_schema_read_table(db, is_live, &s->objs[i]))
 			goto fail;
 	return 0;
 fail:
@@ -320,7 +320,7 @@ migrate_column_find(const struct migrate_object *t, const char *name)
 
 /* s lowercased (malloc'd); identifiers are case-insensitive. */
 static char *
-lowdup(const char *s)
+migrate_schema_lowdup(const char *s)
 {
 	char *d = migrate_strdup(s ? s : "");
 	for (char *c = d; *c; c++)
@@ -329,7 +329,7 @@ lowdup(const char *s)
 }
 
 static int
-cmp_line(const void *a, const void *b)
+migrate_schema_cmp_line(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -348,12 +348,12 @@ migrate_schema_dump(sqlite3 *db, char **err)
 	for (size_t i = 0; i < s.n; i++) {
 		struct migrate_object *o = &s.objs[i];
 		lines = migrate_xrealloc(lines, (n + 1 + o->n_cols) * sizeof *lines);
-		char *name = lowdup(o->name), *tbl = lowdup(o->tbl);
+		char *name = migrate_schema_lowdup(o->name), *tbl = migrate_schema_lowdup(o->tbl);
 		lines[n] = migrate_printf("%s %s %s: %s", o->type, name, tbl,
 					  o->norm);
 		for (size_t j = 0; j < o->n_cols; j++) {
 			struct migrate_column *c = &o->cols[j];
-			char *cn = lowdup(c->name), *ct = lowdup(c->type);
+			char *cn = migrate_schema_lowdup(c->name), *ct = migrate_schema_lowdup(c->type);
 			lines[n + 1 + j] = migrate_printf(
 				"%s %s column %03zu: %s|%s|%d|%s|%d|%d", o->type,
 				name, j, cn, ct, c->notnull,
@@ -366,7 +366,7 @@ migrate_schema_dump(sqlite3 *db, char **err)
 		n += 1 + o->n_cols;
 	}
 	if (n > 0)
-		qsort(lines, n, sizeof *lines, cmp_line);
+		qsort(lines, n, sizeof *lines, migrate_schema_cmp_line);
 	for (size_t i = 0; i < n; i++) {
 		migrate_buf_printf(&b, "%s\n", lines[i]);
 		free(lines[i]);

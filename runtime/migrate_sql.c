@@ -108,14 +108,14 @@ migrate_buf_str(struct migrate_buf *b)
 /* ---- lexer --------------------------------------------------------- */
 
 static int
-is_ident_char(int c)
+migrate_sql_is_ident_char(int c)
 {
 	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
 }
 
 /* Skip to the closing quote q of a quoted token; doubled q is literal. */
 static const char *
-skip_quoted(const char *s, char q)
+migrate_sql_skip_quoted(const char *s, char q)
 {
 	for (s++; *s; s++) {
 		if (*s == q) {
@@ -130,7 +130,7 @@ skip_quoted(const char *s, char q)
 }
 
 static const char *
-skip_comment(const char *s)
+migrate_sql_skip_comment(const char *s)
 {
 	if (s[0] == '-') {
 		while (*s && *s != '\n')
@@ -145,32 +145,32 @@ skip_comment(const char *s)
 
 /* Classify the token starting at s and return its end. */
 static const char *
-lex_one(const char *s, enum migrate_tk *kind)
+migrate_sql_lex_one(const char *s, enum migrate_tk *kind)
 {
 	unsigned char c = (unsigned char)*s;
 	if ((c == '-' && s[1] == '-') || (c == '/' && s[1] == '*')) {
 		*kind = MIGRATE_TK_COMMENT;
-		return skip_comment(s);
+		return migrate_sql_skip_comment(s);
 	}
 	if (c == '\'') {
 		*kind = MIGRATE_TK_STRING;
-		return skip_quoted(s, '\'');
+		return migrate_sql_skip_quoted(s, '\'');
 	}
 	if (c == '"' || c == '`' || c == '[') {
 		*kind = MIGRATE_TK_IDENT;
-		return skip_quoted(s, c == '[' ? ']' : (char)c);
+		return migrate_sql_skip_quoted(s, c == '[' ? ']' : (char)c);
 	}
 	if (isdigit(c) || (c == '.' && isdigit((unsigned char)s[1]))) {
 		*kind = MIGRATE_TK_NUMBER;
-		for (s++; is_ident_char((unsigned char)*s) || *s == '.'; s++)
+		for (s++; migrate_sql_is_ident_char((unsigned char)*s) || *s == '.'; s++)
 			if ((*s == 'e' || *s == 'E') &&
 			    (s[1] == '+' || s[1] == '-'))
 				s++;
 		return s;
 	}
-	if (is_ident_char(c)) {
+	if (migrate_sql_is_ident_char(c)) {
 		*kind = MIGRATE_TK_WORD;
-		while (is_ident_char((unsigned char)*s))
+		while (migrate_sql_is_ident_char((unsigned char)*s))
 			s++;
 		return s;
 	}
@@ -196,7 +196,7 @@ migrate_lex(const char **p, int *line, struct migrate_token *t)
 		*p = s;
 		return;
 	}
-	e = lex_one(s, &t->kind);
+	e = migrate_sql_lex_one(s, &t->kind);
 	for (const char *q = s; q < e; q++)
 		if (*q == '\n')
 			(*line)++;
@@ -213,7 +213,7 @@ migrate_is_kw(const struct migrate_token *t, const char *kw)
 
 /* Unquote s[0..n) that starts with a quote character. */
 static char *
-unquote(const char *s, size_t n)
+migrate_sql_unquote(const char *s, size_t n)
 {
 	char q = s[0] == '[' ? ']' : s[0];
 	char *d = migrate_xmalloc(n + 1), *o = d;
@@ -230,7 +230,7 @@ char *
 migrate_ident(const struct migrate_token *t)
 {
 	if (t->kind == MIGRATE_TK_IDENT || t->kind == MIGRATE_TK_STRING)
-		return unquote(t->s, t->n);
+		return migrate_sql_unquote(t->s, t->n);
 	return migrate_strndup(t->s, t->n);
 }
 
@@ -250,7 +250,7 @@ migrate_quote(const char *ident)
 }
 
 static int
-is_plain_ident(const char *s)
+migrate_sql_is_plain_ident(const char *s)
 {
 	if (!isalpha((unsigned char)*s) && *s != '_')
 		return 0;
@@ -262,7 +262,7 @@ is_plain_ident(const char *s)
 
 /* Append the normalised form of one non-comment token. */
 static void
-normalize_token(struct migrate_buf *b, const struct migrate_token *t)
+migrate_sql_normalize_token(struct migrate_buf *b, const struct migrate_token *t)
 {
 	char *id;
 	if (t->kind != MIGRATE_TK_WORD && t->kind != MIGRATE_TK_IDENT) {
@@ -272,7 +272,7 @@ normalize_token(struct migrate_buf *b, const struct migrate_token *t)
 	id = migrate_ident(t);
 	for (char *c = id; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
-	if (t->kind == MIGRATE_TK_WORD || is_plain_ident(id)) {
+	if (t->kind == MIGRATE_TK_WORD || migrate_sql_is_plain_ident(id)) {
 		migrate_buf_add(b, id, strlen(id));
 	} else {
 		char *q = migrate_quote(id);
@@ -285,7 +285,7 @@ normalize_token(struct migrate_buf *b, const struct migrate_token *t)
 /* Replace each whole-token occurrence of from by the shorter to, in
  * place: spellings SQLite treats as the same column definition. */
 static void
-drop_words(char *s, const char *from, const char *to)
+migrate_sql_drop_words(char *s, const char *from, const char *to)
 {
 	size_t fn = strlen(from), tn = strlen(to);
 	char *p = s;
@@ -314,11 +314,11 @@ migrate_normalize(const char *sql)
 			continue;
 		if (b.n)
 			migrate_buf_add(&b, " ", 1);
-		normalize_token(&b, &t);
+		migrate_sql_normalize_token(&b, &t);
 	}
 	migrate_buf_str(&b);
-	drop_words(b.s, " generated always as (", " as (");
-	drop_words(b.s, " ) virtual", " )");
+	migrate_sql_drop_words(b.s, " generated always as (", " as (");
+	migrate_sql_drop_words(b.s, " ) virtual", " )");
 	return b.s;
 }
 
@@ -326,15 +326,15 @@ migrate_normalize(const char *sql)
 
 /* The "from=" value of a comment holding "@renamed", or NULL. */
 static char *
-renamed_from(const struct migrate_token *t)
+migrate_sql_renamed_from(const struct migrate_token *t)
 {
 	char *text = migrate_strndup(t->s, t->n), *v = NULL;
 	char *at = strstr(text, "@renamed"), *f, *e;
 	if (at && (f = strstr(at, "from=")) != NULL) {
 		f += 5;
 		if (*f == '"' || *f == '\'' || *f == '`' || *f == '[') {
-			e = (char *)skip_quoted(f, *f == '[' ? ']' : *f);
-			v = unquote(f, (size_t)(e - f));
+			e = (char *)migrate_sql_skip_quoted(f, *f == '[' ? ']' : *f);
+			v = migrate_sql_unquote(f, (size_t)(e - f));
 		} else {
 			for (e = f; *e && !isspace((unsigned char)*e) &&
 				    !(e[0] == '*' && e[1] == '/');
@@ -358,14 +358,14 @@ migrate_renamed_from(const char *sql)
 	for (migrate_lex(&sql, &line, &t); t.kind != MIGRATE_TK_END && !v;
 	     migrate_lex(&sql, &line, &t))
 		if (t.kind == MIGRATE_TK_COMMENT)
-			v = renamed_from(&t);
+			v = migrate_sql_renamed_from(&t);
 	return v;
 }
 
 /* Skip "CREATE [TEMP] TABLE [IF NOT EXISTS]", record the name, and stop
  * after the "(" that opens the body. Returns -1 when there is none. */
 static int
-parse_header(const char **p, int *line, struct migrate_table_text *out,
+migrate_sql_parse_header(const char **p, int *line, struct migrate_table_text *out,
 	     const char *sql, int *paren_line, char **table_note)
 {
 	struct migrate_token t;
@@ -375,7 +375,7 @@ parse_header(const char **p, int *line, struct migrate_table_text *out,
 		if (t.kind == MIGRATE_TK_END)
 			return -1;
 		if (t.kind == MIGRATE_TK_COMMENT) {
-			char *v = renamed_from(&t);
+			char *v = migrate_sql_renamed_from(&t);
 			if (v) {
 				free(*table_note);
 				*table_note = v;
@@ -405,7 +405,7 @@ parse_header(const char **p, int *line, struct migrate_table_text *out,
 }
 
 static struct migrate_item *
-add_item(struct migrate_table_text *out, const struct migrate_token *first)
+migrate_sql_add_item(struct migrate_table_text *out, const struct migrate_token *first)
 {
 	static const char *constraint_kw[] = {"constraint", "primary", "unique",
 					      "check", "foreign"};
@@ -435,12 +435,12 @@ migrate_table_text(const char *sql, struct migrate_table_text *out)
 	struct migrate_token t;
 
 	memset(out, 0, sizeof *out);
-	if (parse_header(&p, &line, out, sql, &paren_line, &out->renamed_from))
+	if (migrate_sql_parse_header(&p, &line, out, sql, &paren_line, &out->renamed_from))
 		return migrate_table_text_free(out), -1;
 	for (migrate_lex(&p, &line, &t); t.kind != MIGRATE_TK_END && depth > 0;
 	     migrate_lex(&p, &line, &t)) {
 		if (t.kind == MIGRATE_TK_COMMENT) {
-			char *v = renamed_from(&t);
+			char *v = migrate_sql_renamed_from(&t);
 			struct migrate_item *last = out->n_items
 				? &out->items[out->n_items - 1] : NULL;
 			if (v == NULL)
@@ -469,7 +469,7 @@ migrate_table_text(const char *sql, struct migrate_table_text *out)
 			continue;
 		}
 		if (start == NULL) {
-			struct migrate_item *it = add_item(out, &t);
+			struct migrate_item *it = migrate_sql_add_item(out, &t);
 			it->renamed_from = pending;
 			pending = NULL;
 			start = t.s;

@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "static.h"
+#include "static_path.h"
 
 static cot_result
 response_set(cot_ctx *c, int status, const char *type, const char *body, size_t len)
@@ -226,7 +227,7 @@ response_open(const char *path, const char **why)
 		*why = "the app has no static files";
 		return -1;
 	}
-	int fd = staticfile_open(root, path + 7, why);
+	int fd = static_path_open(root, path + 7, why);
 	close(root);
 	return fd;
 }
@@ -255,7 +256,7 @@ cot_file(cot_ctx *c, int status, const char *path, const char *content_type)
 	c->resp_fd_off = 0;
 	c->resp_fd_len = (uint64_t)st.st_size;
 	return response_set(c, status, content_type != NULL ? arena_strdup(&c->mem, content_type)
-	                                                    : staticfile_mime(path),
+	                                                    : static_mime(path),
 	                    NULL, (size_t)st.st_size);
 }
 

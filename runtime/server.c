@@ -263,7 +263,7 @@ server_static(server *s, cot_ctx *c)
 		.accept_encoding = cot_header(c, "Accept-Encoding"),
 	};
 	struct staticfile_result r;
-	staticfile_serve(&rq, &r);
+	static_serve(&rq, &r);
 	for (size_t i = 0; i < r.nheaders; i++) {
 		/* the type goes where server_send looks for it: a static HTML
 		 * page gets the document headers like a handler's page */
@@ -273,7 +273,7 @@ server_static(server *s, cot_ctx *c)
 			cot_set_header(c, r.headers[i].name, r.headers[i].value);
 	}
 	if (r.status >= 400) {
-		staticfile_result_close(&r);
+		static_result_close(&r);
 		error_respond(c, r.status, arena_printf(&c->mem, "%s: %s", c->path, r.reason), NULL);
 		return;
 	}

@@ -1,7 +1,7 @@
 /*
  * static.c -- static files under an app's static/, served at /static/.
  *
- * staticfile_serve() turns one request into a complete decision -- status,
+ * static_serve() turns one request into a complete decision -- status,
  * headers, and an open fd with the byte range to send -- so the server glue
  * only copies it into a libmicrohttpd response and this file can be tested
  * without a socket. Choices, in the order a request meets them:
@@ -83,7 +83,7 @@ static const struct {
 
 /* The Content-Type for name by its extension (case-insensitive). */
 const char *
-staticfile_mime(const char *name)
+static_mime(const char *name)
 {
 	const char *slash = strrchr(name, '/');
 	const char *base = slash ? slash + 1 : name;
@@ -107,7 +107,7 @@ static const char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr",
 
 /* Format t as an IMF-fixdate; independent of the locale. */
 static void
-http_date_format(time_t t, char *buf, size_t cap)
+static_http_date_format(time_t t, char *buf, size_t cap)
 {
 	struct tm tm;
 
@@ -119,7 +119,7 @@ http_date_format(time_t t, char *buf, size_t cap)
 
 /* Parse any of the three HTTP-date forms (RFC 9110 5.6.7). */
 static bool
-http_date_parse(const char *s, time_t *out)
+static_http_date_parse(const char *s, time_t *out)
 {
 	char mon[4] = "";
 	int d, y, h, mi, sec, n = 0, m;
@@ -155,7 +155,7 @@ http_date_parse(const char *s, time_t *out)
 /* ---------------------------------------------------------- validators -- */
 
 static void
-etag_format(const struct stat *st, char *buf, size_t cap)
+static_etag_format(const struct stat *st, char *buf, size_t cap)
 {
 	unsigned long long ns = (unsigned long long)st->st_mtim.tv_sec *
 				1000000000ULL + (unsigned long long)st->st_mtim.tv_nsec;
@@ -170,7 +170,7 @@ etag_format(const struct stat *st, char *buf, size_t cap)
  * A malformed list matches nothing from the point it goes wrong.
  */
 static bool
-etag_listed(const char *list, const char *etag, bool weak)
+static_etag_listed(const char *list, const char *etag, bool weak)
 {
 	size_t elen = strlen(etag);
 	const char *p = list, *q;
@@ -199,37 +199,37 @@ etag_listed(const char *list, const char *etag, bool weak)
 
 /* Whether If-None-Match / If-Modified-Since say the client's copy is good. */
 static bool
-not_modified(const struct staticfile_request *req, const char *etag,
+static_not_modified(const struct staticfile_request *req, const char *etag,
 	     const struct stat *st)
 {
 	time_t since;
 
 	if (req->if_none_match != NULL)
-		return etag_listed(req->if_none_match, etag, true);
+		return static_etag_listed(req->if_none_match, etag, true);
 	if (req->if_modified_since != NULL &&
-	    http_date_parse(req->if_modified_since, &since))
+	    static_http_date_parse(req->if_modified_since, &since))
 		return st->st_mtim.tv_sec <= since;
 	return false;
 }
 
 /* Whether If-Range (absent, a strong ETag, or a date) lets Range apply. */
 static bool
-if_range_holds(const char *if_range, const char *etag, const struct stat *st)
+static_if_range_holds(const char *if_range, const char *etag, const struct stat *st)
 {
 	time_t t;
 
 	if (if_range == NULL)
 		return true;
 	if (if_range[0] == '"' || if_range[0] == 'W')
-		return etag_listed(if_range, etag, false);
-	return http_date_parse(if_range, &t) && t == st->st_mtim.tv_sec;
+		return static_etag_listed(if_range, etag, false);
+	return static_http_date_parse(if_range, &t) && t == st->st_mtim.tv_sec;
 }
 
 /* ------------------------------------------------------------ encodings -- */
 
 /* Open rel + suffix if it is a regular file at least as new as *orig. */
 static int
-variant_open(int root, const char *rel, const char *suffix,
+static_variant_open(int root, const char *rel, const char *suffix,
 	     const struct stat *orig, struct stat *st)
 {
 	char name[PATH_MAX];
@@ -260,7 +260,7 @@ struct variant {
  * any usable sibling exists (for Vary).
  */
 static const char *
-variant_choose(const struct staticfile_request *req, const char *rel, int *fd,
+static_variant_choose(const struct staticfile_request *req, const char *rel, int *fd,
 	       struct stat *st, bool *any)
 {
 	int qbr = accept_q(req->accept_encoding, "br", NULL);
@@ -277,7 +277,7 @@ variant_choose(const struct staticfile_request *req, const char *rel, int *fd,
 	}
 	*any = false;
 	for (int i = 0; i < 2; i++) {
-		int vfd = variant_open(req->root_fd, rel, order[i].suffix, st, &vst);
+		int vfd = static_variant_open(req->root_fd, rel, order[i].suffix, st, &vst);
 
 		if (vfd < 0)
 			continue;
@@ -298,7 +298,7 @@ variant_choose(const struct staticfile_request *req, const char *rel, int *fd,
 
 /* Parse decimal digits at *p, saturating; false when there are none. */
 static bool
-digits_parse(const char **p, uint64_t *v)
+static_digits_parse(const char **p, uint64_t *v)
 {
 	const char *s = *p;
 
@@ -316,7 +316,7 @@ digits_parse(const char **p, uint64_t *v)
  * -1: unsatisfiable (416); 0: absent, malformed or several ranges (200).
  */
 static int
-range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+static_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 {
 	uint64_t first, last;
 	const char *p;
@@ -329,7 +329,7 @@ range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 		p++;
 	if (*p == '-') {
 		p++;
-		if (!digits_parse(&p, &last) || *p != '\0')
+		if (!static_digits_parse(&p, &last) || *p != '\0')
 			return 0;
 		if (last == 0 || size == 0)
 			return -1;
@@ -337,9 +337,9 @@ range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 		*off = size - *len;
 		return 1;
 	}
-	if (!digits_parse(&p, &first) || *p++ != '-')
+	if (!static_digits_parse(&p, &first) || *p++ != '-')
 		return 0;
-	has_last = digits_parse(&p, &last);
+	has_last = static_digits_parse(&p, &last);
 	if (*p != '\0' || (has_last && last < first))
 		return 0;
 	if (first >= size)
@@ -354,7 +354,7 @@ range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 /* ------------------------------------------------------------ responses -- */
 
 static void
-header_add(struct staticfile_result *out, const char *name, const char *fmt, ...)
+static_header_add(struct staticfile_result *out, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -369,7 +369,7 @@ header_add(struct staticfile_result *out, const char *name, const char *fmt, ...
 }
 
 const char *
-staticfile_header(const struct staticfile_result *res, const char *name)
+static_header(const struct staticfile_result *res, const char *name)
 {
 	for (size_t i = 0; i < res->nheaders; i++)
 		if (strcasecmp(res->headers[i].name, name) == 0)
@@ -378,7 +378,7 @@ staticfile_header(const struct staticfile_result *res, const char *name)
 }
 
 void
-staticfile_result_close(struct staticfile_result *res)
+static_result_close(struct staticfile_result *res)
 {
 	if (res->fd >= 0)
 		close(res->fd);
@@ -386,35 +386,35 @@ staticfile_result_close(struct staticfile_result *res)
 }
 
 static void
-fail(struct staticfile_result *out, int status, const char *reason)
+static_fail(struct staticfile_result *out, int status, const char *reason)
 {
-	staticfile_result_close(out);
+	static_result_close(out);
 	out->status = status;
 	out->reason = reason;
 }
 
 /* Open the file for req; on failure fill *out and return -1. */
 static int
-open_request(const struct staticfile_request *req, char *rel, size_t cap,
+static_open_request(const struct staticfile_request *req, char *rel, size_t cap,
 	     struct stat *st, struct staticfile_result *out)
 {
 	int status;
 	const char *why = static_path_decode(req->path ? req->path : "", rel, cap, &status);
 
 	if (why != NULL) {
-		fail(out, status, why);
+		static_fail(out, status, why);
 		return -1;
 	}
 	if ((out->fd = static_path_open_beneath(req->root_fd, rel)) < 0) {
-		fail(out, 404, static_path_reason(errno));
+		static_fail(out, 404, static_path_reason(errno));
 		return -1;
 	}
 	if (fstat(out->fd, st) != 0) {
-		fail(out, 404, "file cannot be read");
+		static_fail(out, 404, "file cannot be read");
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		fail(out, 404, S_ISDIR(st->st_mode) ? "directory listing is not served"
+		static_fail(out, 404, S_ISDIR(st->st_mode) ? "directory listing is not served"
 						    : "not a regular file");
 		return -1;
 	}
@@ -423,33 +423,33 @@ open_request(const struct staticfile_request *req, char *rel, size_t cap,
 
 /* Set the body to [off, off+len) and the 206 headers when it is a range. */
 static void
-body_set(const struct staticfile_request *req, const struct stat *st,
+static_body_set(const struct staticfile_request *req, const struct stat *st,
 	 const char *etag, struct staticfile_result *out)
 {
 	uint64_t size = (uint64_t)st->st_size, off = 0, len = size;
 	int r = 0;
 
-	if (!out->head && if_range_holds(req->if_range, etag, st))
-		r = range_parse(req->range, size, &off, &len);
+	if (!out->head && static_if_range_holds(req->if_range, etag, st))
+		r = static_range_parse(req->range, size, &off, &len);
 	if (r < 0) {
-		fail(out, 416, "range not satisfiable");
+		static_fail(out, 416, "range not satisfiable");
 		out->nheaders = 0;
-		header_add(out, "Content-Range", "bytes */%llu", (unsigned long long)size);
-		header_add(out, "Accept-Ranges", "bytes");
+		static_header_add(out, "Content-Range", "bytes */%llu", (unsigned long long)size);
+		static_header_add(out, "Accept-Ranges", "bytes");
 		return;
 	}
 	out->status = r ? 206 : 200;
 	out->offset = off;
 	out->length = len;
 	if (r)
-		header_add(out, "Content-Range", "bytes %llu-%llu/%llu",
+		static_header_add(out, "Content-Range", "bytes %llu-%llu/%llu",
 			   (unsigned long long)off, (unsigned long long)(off + len - 1),
 			   (unsigned long long)size);
 }
 
 /* Decide the whole response to req. See the comment at the top. */
 void
-staticfile_serve(const struct staticfile_request *req,
+static_serve(const struct staticfile_request *req,
 		 struct staticfile_result *out)
 {
 	char rel[PATH_MAX - 8], etag[64], date[40];
@@ -461,31 +461,31 @@ staticfile_serve(const struct staticfile_request *req,
 	out->fd = -1;
 	if (req->method == NULL ||
 	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
-		fail(out, 405, "only GET and HEAD serve static files");
-		header_add(out, "Allow", "GET, HEAD");
+		static_fail(out, 405, "only GET and HEAD serve static files");
+		static_header_add(out, "Allow", "GET, HEAD");
 		return;
 	}
 	out->head = strcmp(req->method, "HEAD") == 0;
-	if (open_request(req, rel, sizeof rel, &st, out) != 0)
+	if (static_open_request(req, rel, sizeof rel, &st, out) != 0)
 		return;
-	coding = variant_choose(req, rel, &out->fd, &st, &any_variant);
-	etag_format(&st, etag, sizeof etag);
-	http_date_format(st.st_mtim.tv_sec, date, sizeof date);
+	coding = static_variant_choose(req, rel, &out->fd, &st, &any_variant);
+	static_etag_format(&st, etag, sizeof etag);
+	static_http_date_format(st.st_mtim.tv_sec, date, sizeof date);
 
-	header_add(out, "Cache-Control", "%s", req->mode == STATICFILE_PROD
+	static_header_add(out, "Cache-Control", "%s", req->mode == STATICFILE_PROD
 		   ? "public, max-age=31536000" : "no-cache");
-	header_add(out, "ETag", "%s", etag);
-	header_add(out, "Last-Modified", "%s", date);
+	static_header_add(out, "ETag", "%s", etag);
+	static_header_add(out, "Last-Modified", "%s", date);
 	if (any_variant)
-		header_add(out, "Vary", "Accept-Encoding");
-	if (not_modified(req, etag, &st)) {
-		staticfile_result_close(out);
+		static_header_add(out, "Vary", "Accept-Encoding");
+	if (static_not_modified(req, etag, &st)) {
+		static_result_close(out);
 		out->status = 304;
 		return;
 	}
-	header_add(out, "Content-Type", "%s", staticfile_mime(rel));
+	static_header_add(out, "Content-Type", "%s", static_mime(rel));
 	if (coding != NULL)
-		header_add(out, "Content-Encoding", "%s", coding);
-	header_add(out, "Accept-Ranges", "bytes");
-	body_set(req, &st, etag, out);
+		static_header_add(out, "Content-Encoding", "%s", coding);
+	static_header_add(out, "Accept-Ranges", "bytes");
+	static_body_set(req, &st, etag, out);
 }

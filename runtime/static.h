@@ -2,7 +2,7 @@
  * static.h -- decide a static file response, independent of the HTTP server.
  *
  * The server glue fills a staticfile_request from the incoming request,
- * calls staticfile_serve(), and copies the result into its own response
+ * calls static_serve(), and copies the result into its own response
  * object: status, headers in order, and (fd, offset, length) as the body.
  * Nothing here knows about libmicrohttpd. See runtime/static.c for the
  * design (path checks, ETags, caching, ranges, precompressed variants).
@@ -39,7 +39,7 @@ struct staticfile_request {
 #define STATICFILE_MAX_HEADERS 10
 #define STATICFILE_HEADER_LEN 96
 
-struct staticfile_header {
+struct static_header {
 	const char *name; /* static string, e.g. "ETag" */
 	char value[STATICFILE_HEADER_LEN];
 };
@@ -61,41 +61,21 @@ struct staticfile_result {
 	uint64_t length;
 	bool head;
 	size_t nheaders;
-	struct staticfile_header headers[STATICFILE_MAX_HEADERS];
+	struct static_header headers[STATICFILE_MAX_HEADERS];
 };
 
 /* Decide the response to req. Fills *out completely; never fails. */
-void staticfile_serve(const struct staticfile_request *req,
+void static_serve(const struct staticfile_request *req,
 		      struct staticfile_result *out);
 
 /* The value of header name (case-insensitive) in res, or NULL. */
-const char *staticfile_header(const struct staticfile_result *res,
+const char *static_header(const struct staticfile_result *res,
 			      const char *name);
 
 /* Close res->fd if it is still open and set it to -1. */
-void staticfile_result_close(struct staticfile_result *res);
+void static_result_close(struct staticfile_result *res);
 
 /* The Content-Type for a file name, by extension; a static string. */
-const char *staticfile_mime(const char *name);
-
-/*
- * The files under static/ that are the app's, by one rule for /static/,
- * cot_file("static/...") and what `cotdev export` embeds, so development
- * and an exported binary have the same ones.
- *
- * staticfile_open: opens `rel` (a plain relative path, not percent-encoded)
- * under root_fd as /static/ would serve it: no ".", "..", empty or ignored
- * segments, never resolving outside root (symlinks included), a regular
- * file. Returns the fd (read-only, blocking), or -1 with *why saying why
- * (a static string).
- */
-int staticfile_open(int root_fd, const char *rel, const char **why);
-
-/*
- * Whether to try openat2(RESOLVE_BENEATH) before the portable fallback
- * (default true). The fallback refuses every symlink. For tests; call before
- * any serving thread starts.
- */
-void staticfile_use_openat2(bool on);
+const char *static_mime(const char *name);
 
 #endif

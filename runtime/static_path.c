@@ -132,7 +132,7 @@ static_path_decode(const char *raw, char *out, size_t cap, int *status)
 /* ------------------------------------------------------------- opening -- */
 
 void
-staticfile_use_openat2(bool on)
+static_path_use_openat2(bool on)
 {
 	atomic_store(&use_openat2, on);
 }
@@ -215,7 +215,7 @@ static_path_reason(int err)
 }
 
 int
-staticfile_open(int root_fd, const char *rel, const char **why)
+static_path_open(int root_fd, const char *rel, const char **why)
 {
 	int status, fd;
 	struct stat st;

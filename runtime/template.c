@@ -64,7 +64,7 @@ struct template {
 /* ---------------------------------------------------------------- buffers */
 
 static int
-buf_append(template_buf *b, const char *s, size_t n)
+template_buf_append(template_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
@@ -169,7 +169,7 @@ struct parser {
 	template_errorf((ps)->err, (ps)->errsize, (ps)->t->name, (line), __VA_ARGS__)
 
 static struct node *
-add_node(struct parser *ps, enum node_type type, int line)
+template_add_node(struct parser *ps, enum node_type type, int line)
 {
 	template *t = ps->t;
 	if (t->count == t->cap) {
@@ -188,11 +188,11 @@ add_node(struct parser *ps, enum node_type type, int line)
 }
 
 static int
-add_text(struct parser *ps, const char *from, const char *to)
+template_add_text(struct parser *ps, const char *from, const char *to)
 {
 	if (to <= from)
 		return 0;
-	struct node *n = add_node(ps, NODE_TEXT, ps->line);
+	struct node *n = template_add_node(ps, NODE_TEXT, ps->line);
 	if (n == NULL)
 		return parse_error(ps, 0, "out of memory");
 	n->text = from;
@@ -202,7 +202,7 @@ add_text(struct parser *ps, const char *from, const char *to)
 
 /* Account for the literal text [from, to): line numbers and line start. */
 static void
-track_lines(struct parser *ps, const char *from, const char *to)
+template_track_lines(struct parser *ps, const char *from, const char *to)
 {
 	for (const char *s = from; s < to; s++) {
 		if (*s == '\n') {
@@ -214,24 +214,24 @@ track_lines(struct parser *ps, const char *from, const char *to)
 }
 
 static bool
-is_blank(char c)
+template_is_blank(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
 static void
-trim(const char **s, size_t *len)
+template_trim(const char **s, size_t *len)
 {
-	while (*len > 0 && (is_blank(**s) || **s == '\n' || **s == '\r'))
+	while (*len > 0 && (template_is_blank(**s) || **s == '\n' || **s == '\r'))
 		(*s)++, (*len)--;
-	while (*len > 0 && (is_blank((*s)[*len - 1]) || (*s)[*len - 1] == '\n' ||
+	while (*len > 0 && (template_is_blank((*s)[*len - 1]) || (*s)[*len - 1] == '\n' ||
 			    (*s)[*len - 1] == '\r'))
 		(*len)--;
 }
 
 /* Read the tag whose open delimiter starts at q: its kind, name and end. */
 static int
-scan_tag(struct parser *ps, const char *q, struct tag *tag)
+template_scan_tag(struct parser *ps, const char *q, struct tag *tag)
 {
 	const char *s = q + ps->open_len;
 	char close[MAX_DELIM + 2];
@@ -258,21 +258,21 @@ scan_tag(struct parser *ps, const char *q, struct tag *tag)
 	}
 	tag->name = s;
 	tag->name_len = e - s;
-	trim(&tag->name, &tag->name_len);
+	template_trim(&tag->name, &tag->name_len);
 	return 0;
 }
 
 /* Is the tag at q alone on its line? If so, set *next past its newline. */
 static bool
-standalone(struct parser *ps, const char *q, const char *tag_end, const char **next)
+template_standalone(struct parser *ps, const char *q, const char *tag_end, const char **next)
 {
 	if (ps->line_has_tag)
 		return false;
 	for (const char *s = ps->line_start; s < q; s++)
-		if (!is_blank(*s))
+		if (!template_is_blank(*s))
 			return false;
 	const char *s = tag_end;
-	while (s < ps->end && is_blank(*s))
+	while (s < ps->end && template_is_blank(*s))
 		s++;
 	if (s == ps->end)
 		*next = s;
@@ -287,14 +287,14 @@ standalone(struct parser *ps, const char *q, const char *tag_end, const char **n
 
 /* Apply {{=<% %>=}}: the content is two delimiters separated by whitespace. */
 static int
-set_delimiters(struct parser *ps, const struct tag *tag, int line)
+template_set_delimiters(struct parser *ps, const struct tag *tag, int line)
 {
 	const char *s = tag->name, *e = s + tag->name_len;
 	const char *a = s;
-	while (a < e && !is_blank(*a))
+	while (a < e && !template_is_blank(*a))
 		a++;
 	const char *b = a;
-	while (b < e && is_blank(*b))
+	while (b < e && template_is_blank(*b))
 		b++;
 	size_t open_len = a - s, close_len = e - b;
 	if (open_len == 0 || close_len == 0 || open_len > MAX_DELIM ||
@@ -302,7 +302,7 @@ set_delimiters(struct parser *ps, const struct tag *tag, int line)
 	    memchr(b, '=', close_len) != NULL)
 		return parse_error(ps, line, "bad set-delimiter tag");
 	for (const char *c = b; c < e; c++)
-		if (is_blank(*c))
+		if (template_is_blank(*c))
 			return parse_error(ps, line, "bad set-delimiter tag");
 	memcpy(ps->open, s, open_len);
 	ps->open[open_len] = '\0';
@@ -315,7 +315,7 @@ set_delimiters(struct parser *ps, const struct tag *tag, int line)
 
 /* Open a section: a node plus an entry on the stack of open sections. */
 static int
-open_section(struct parser *ps, struct node *n)
+template_open_section(struct parser *ps, struct node *n)
 {
 	if (ps->depth == ps->stack_cap) {
 		size_t cap = ps->stack_cap ? ps->stack_cap * 2 : 8;
@@ -330,7 +330,7 @@ open_section(struct parser *ps, struct node *n)
 }
 
 static int
-close_section(struct parser *ps, const char *name, int line)
+template_close_section(struct parser *ps, const char *name, int line)
 {
 	if (ps->depth == 0)
 		return parse_error(ps, line, "closing tag \"%s\" has no open section", name);
@@ -345,7 +345,7 @@ close_section(struct parser *ps, const char *name, int line)
 
 /* Turn one scanned tag into nodes (or delimiter changes). */
 static int
-apply_tag(struct parser *ps, const struct tag *tag, int line)
+template_apply_tag(struct parser *ps, const struct tag *tag, int line)
 {
 	static const enum node_type types[] = {
 		['n'] = NODE_ESCAPED, ['&'] = NODE_RAW, ['{'] = NODE_RAW,
@@ -354,18 +354,18 @@ apply_tag(struct parser *ps, const struct tag *tag, int line)
 	if (tag->kind == '!')
 		return 0;
 	if (tag->kind == '=')
-		return set_delimiters(ps, tag, line);
+		return template_set_delimiters(ps, tag, line);
 	if (tag->name_len == 0)
 		return parse_error(ps, line, "empty tag name");
 	char *name = strndup(tag->name, tag->name_len);
 	if (name == NULL)
 		return parse_error(ps, 0, "out of memory");
 	if (tag->kind == '/') {
-		int rc = close_section(ps, name, line);
+		int rc = template_close_section(ps, name, line);
 		free(name);
 		return rc;
 	}
-	struct node *n = add_node(ps, types[(unsigned char)tag->kind], line);
+	struct node *n = template_add_node(ps, types[(unsigned char)tag->kind], line);
 	if (n == NULL) {
 		free(name);
 		return parse_error(ps, 0, "out of memory");
@@ -377,38 +377,38 @@ apply_tag(struct parser *ps, const struct tag *tag, int line)
 			return parse_error(ps, 0, "out of memory");
 	}
 	if (tag->kind == '#' || tag->kind == '^')
-		return open_section(ps, n);
+		return template_open_section(ps, n);
 	return 0;
 }
 
 /* Scan the whole source: literal text, then a tag, until the end. */
 static int
-parse_all(struct parser *ps)
+template_parse_all(struct parser *ps)
 {
 	while (ps->p < ps->end) {
 		const char *q = memmem(ps->p, ps->end - ps->p, ps->open, ps->open_len);
 		if (q == NULL) {
-			track_lines(ps, ps->p, ps->end);
-			return add_text(ps, ps->p, ps->end);
+			template_track_lines(ps, ps->p, ps->end);
+			return template_add_text(ps, ps->p, ps->end);
 		}
-		track_lines(ps, ps->p, q);
+		template_track_lines(ps, ps->p, q);
 		struct tag tag;
 		int line = ps->line;
-		if (scan_tag(ps, q, &tag) < 0)
+		if (template_scan_tag(ps, q, &tag) < 0)
 			return -1;
 		const char *text_end = q, *next = tag.end;
-		if (strchr("#^/!>=", tag.kind) != NULL && standalone(ps, q, tag.end, &next)) {
+		if (strchr("#^/!>=", tag.kind) != NULL && template_standalone(ps, q, tag.end, &next)) {
 			tag.standalone = true;
 			tag.indent = ps->line_start;
 			tag.indent_len = q - ps->line_start;
 			text_end = ps->line_start;
 		}
-		if (add_text(ps, ps->p, text_end) < 0)
+		if (template_add_text(ps, ps->p, text_end) < 0)
 			return -1;
-		track_lines(ps, q, next); /* newlines inside the tag and after it */
+		template_track_lines(ps, q, next); /* newlines inside the tag and after it */
 		ps->line_has_tag = !tag.standalone;
 		ps->p = next;
-		if (apply_tag(ps, &tag, line) < 0)
+		if (template_apply_tag(ps, &tag, line) < 0)
 			return -1;
 	}
 	return 0;
@@ -433,7 +433,7 @@ template_parse(const char *name, const char *src, size_t len, char *err, size_t 
 		.line = 1, .open = "{{", .close = "}}", .open_len = 2, .close_len = 2,
 		.err = err, .errsize = errsize,
 	};
-	int rc = parse_all(&ps);
+	int rc = template_parse_all(&ps);
 	if (rc == 0 && ps.depth > 0) {
 		struct node *open = &t->nodes[ps.stack[ps.depth - 1]];
 		rc = parse_error(&ps, open->line, "unclosed section \"%s\"", open->name);
@@ -461,16 +461,16 @@ struct render {
 	int partial_depth;
 };
 
-static int render_nodes(struct render *r, const template *t, size_t from, size_t to);
+static int template_render_nodes(struct render *r, const template *t, size_t from, size_t to);
 
 static int
-oom(struct render *r, const template *t)
+template_oom(struct render *r, const template *t)
 {
 	return template_errorf(r->err, r->errsize, t->name, 0, "out of memory");
 }
 
 static int
-push(struct render *r, json_t *v)
+template_push(struct render *r, json_t *v)
 {
 	if (r->depth == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
@@ -487,7 +487,7 @@ push(struct render *r, json_t *v)
 /* Resolve a (dotted) name: the first part walks the context stack from the
  * top, the rest must follow from the value found there. NULL: a miss. */
 static json_t *
-lookup(const struct render *r, const char *name)
+template_lookup(const struct render *r, const char *name)
 {
 	if (strcmp(name, ".") == 0)
 		return r->depth ? r->stack[r->depth - 1] : NULL;
@@ -505,7 +505,7 @@ lookup(const struct render *r, const char *name)
 }
 
 static bool
-falsey(const json_t *v)
+template_falsey(const json_t *v)
 {
 	return v == NULL || json_is_null(v) || json_is_false(v) ||
 	       (json_is_array(v) && json_array_size(v) == 0) ||
@@ -514,22 +514,22 @@ falsey(const json_t *v)
 
 /* Write the indent if a new line of the current partial starts here. */
 static int
-emit_indent(struct render *r)
+template_emit_indent(struct render *r)
 {
 	bool at_start = r->at_line_start;
 	r->at_line_start = false;
 	if (at_start && r->indent_len > 0)
-		return buf_append(r->out, r->indent, r->indent_len);
+		return template_buf_append(r->out, r->indent, r->indent_len);
 	return 0;
 }
 
 static int
-emit_text(struct render *r, const char *s, size_t len)
+template_emit_text(struct render *r, const char *s, size_t len)
 {
 	while (len > 0) {
 		const char *nl = memchr(s, '\n', len);
 		size_t chunk = nl ? (size_t)(nl - s) + 1 : len;
-		if (emit_indent(r) < 0 || buf_append(r->out, s, chunk) < 0)
+		if (template_emit_indent(r) < 0 || template_buf_append(r->out, s, chunk) < 0)
 			return -1;
 		r->at_line_start = nl != NULL;
 		s += chunk;
@@ -539,7 +539,7 @@ emit_text(struct render *r, const char *s, size_t len)
 }
 
 static int
-emit_escaped(template_buf *out, const char *s, size_t len)
+template_emit_escaped(template_buf *out, const char *s, size_t len)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -552,18 +552,18 @@ emit_escaped(template_buf *out, const char *s, size_t len)
 		case '\'': rep = "&#39;"; break;
 		default: continue;
 		}
-		if (buf_append(out, s + start, i - start) < 0 ||
-		    buf_append(out, rep, strlen(rep)) < 0)
+		if (template_buf_append(out, s + start, i - start) < 0 ||
+		    template_buf_append(out, rep, strlen(rep)) < 0)
 			return -1;
 		start = i + 1;
 	}
-	return buf_append(out, s + start, len - start);
+	return template_buf_append(out, s + start, len - start);
 }
 
 /* The text of a scalar: strings as they are, numbers in their shortest
  * round-trip form, booleans as true/false; null, objects and arrays as "". */
 static const char *
-scalar_text(const json_t *v, char *tmp, size_t tmpsize, size_t *len)
+template_scalar_text(const json_t *v, char *tmp, size_t tmpsize, size_t *len)
 {
 	const char *s = tmp;
 	tmp[0] = '\0';
@@ -587,36 +587,36 @@ scalar_text(const json_t *v, char *tmp, size_t tmpsize, size_t *len)
 }
 
 static int
-render_value(struct render *r, const template *t, const struct node *n)
+template_render_value(struct render *r, const template *t, const struct node *n)
 {
 	char tmp[64];
 	size_t len;
-	json_t *v = lookup(r, n->name);
-	if (emit_indent(r) < 0)
-		return oom(r, t);
+	json_t *v = template_lookup(r, n->name);
+	if (template_emit_indent(r) < 0)
+		return template_oom(r, t);
 	if (v == NULL)
 		return 0;
-	const char *s = scalar_text(v, tmp, sizeof tmp, &len);
-	int rc = n->type == NODE_ESCAPED ? emit_escaped(r->out, s, len)
-					 : buf_append(r->out, s, len);
-	return rc < 0 ? oom(r, t) : 0;
+	const char *s = template_scalar_text(v, tmp, sizeof tmp, &len);
+	int rc = n->type == NODE_ESCAPED ? template_emit_escaped(r->out, s, len)
+					 : template_buf_append(r->out, s, len);
+	return rc < 0 ? template_oom(r, t) : 0;
 }
 
 /* Render the children of section node i once per list item, or once. */
 static int
-render_section(struct render *r, const template *t, size_t i)
+template_render_section(struct render *r, const template *t, size_t i)
 {
 	const struct node *n = &t->nodes[i];
-	json_t *v = lookup(r, n->name);
+	json_t *v = template_lookup(r, n->name);
 	if (n->type == NODE_INVERTED)
-		return falsey(v) ? render_nodes(r, t, i + 1, n->end) : 0;
-	if (falsey(v))
+		return template_falsey(v) ? template_render_nodes(r, t, i + 1, n->end) : 0;
+	if (template_falsey(v))
 		return 0;
 	size_t count = json_is_array(v) ? json_array_size(v) : 1;
 	for (size_t k = 0; k < count; k++) {
-		if (push(r, json_is_array(v) ? json_array_get(v, k) : v) < 0)
-			return oom(r, t);
-		int rc = render_nodes(r, t, i + 1, n->end);
+		if (template_push(r, json_is_array(v) ? json_array_get(v, k) : v) < 0)
+			return template_oom(r, t);
+		int rc = template_render_nodes(r, t, i + 1, n->end);
 		r->depth--;
 		if (rc < 0)
 			return -1;
@@ -626,7 +626,7 @@ render_section(struct render *r, const template *t, size_t i)
 
 /* Resolve and render a partial with the current context stack. */
 static int
-render_partial(struct render *r, const template *t, const struct node *n)
+template_render_partial(struct render *r, const template *t, const struct node *n)
 {
 	template *p = NULL;
 	const template_env *env = r->env;
@@ -653,7 +653,7 @@ render_partial(struct render *r, const template *t, const struct node *n)
 		char *indent = malloc(saved_len + len + 1);
 		if (indent == NULL) {
 			template_release(p);
-			return oom(r, t);
+			return template_oom(r, t);
 		}
 		if (saved_len > 0)
 			memcpy(indent, saved, saved_len);
@@ -663,7 +663,7 @@ render_partial(struct render *r, const template *t, const struct node *n)
 		r->at_line_start = true;
 	}
 	r->partial_depth++;
-	rc = render_nodes(r, p, 0, p->count);
+	rc = template_render_nodes(r, p, 0, p->count);
 	r->partial_depth--;
 	if (r->indent != saved)
 		free(r->indent);
@@ -674,7 +674,7 @@ render_partial(struct render *r, const template *t, const struct node *n)
 }
 
 static int
-render_nodes(struct render *r, const template *t, size_t from, size_t to)
+template_render_nodes(struct render *r, const template *t, size_t from, size_t to)
 {
 	size_t i = from;
 	while (i < to) {
@@ -682,19 +682,19 @@ render_nodes(struct render *r, const template *t, size_t from, size_t to)
 		int rc = 0;
 		switch (n->type) {
 		case NODE_TEXT:
-			rc = emit_text(r, n->text, n->len) < 0 ? oom(r, t) : 0;
+			rc = template_emit_text(r, n->text, n->len) < 0 ? template_oom(r, t) : 0;
 			break;
 		case NODE_ESCAPED:
 		case NODE_RAW:
-			rc = render_value(r, t, n);
+			rc = template_render_value(r, t, n);
 			break;
 		case NODE_SECTION:
 		case NODE_INVERTED:
-			rc = render_section(r, t, i);
+			rc = template_render_section(r, t, i);
 			i = n->end - 1;
 			break;
 		case NODE_PARTIAL:
-			rc = render_partial(r, t, n);
+			rc = template_render_partial(r, t, n);
 			break;
 		}
 		if (rc < 0)
@@ -706,18 +706,18 @@ render_nodes(struct render *r, const template *t, size_t from, size_t to)
 
 /* Render with frames[0..nframes) as the bottom of the context stack. */
 static int
-render_frames(const template *t, json_t **frames, size_t nframes,
+template_render_frames(const template *t, json_t **frames, size_t nframes,
 	      const template_env *env, template_buf *out, char *err, size_t errsize)
 {
 	struct render r = { .env = env, .out = out, .err = err, .errsize = errsize };
 	int rc = 0;
 	for (size_t i = 0; i < nframes && rc == 0; i++)
-		if (frames[i] != NULL && push(&r, frames[i]) < 0)
-			rc = oom(&r, t);
+		if (frames[i] != NULL && template_push(&r, frames[i]) < 0)
+			rc = template_oom(&r, t);
 	if (rc == 0)
-		rc = render_nodes(&r, t, 0, t->count);
-	if (rc == 0 && buf_append(out, "", 0) < 0) /* always NUL-terminated */
-		rc = oom(&r, t);
+		rc = template_render_nodes(&r, t, 0, t->count);
+	if (rc == 0 && template_buf_append(out, "", 0) < 0) /* always NUL-terminated */
+		rc = template_oom(&r, t);
 	free(r.stack);
 	return rc;
 }
@@ -726,7 +726,7 @@ int
 template_render(const template *t, json_t *data, const template_env *env,
 		template_buf *out, char *err, size_t errsize)
 {
-	return render_frames(t, &data, 1, env, out, err, errsize);
+	return template_render_frames(t, &data, 1, env, out, err, errsize);
 }
 
 int
@@ -743,7 +743,7 @@ template_render_with_layout(const template *page, const template *layout, json_t
 	    json_stringn_nocheck(body.data, body.len)) < 0))
 		rc = template_errorf(err, errsize, layout->name, 0, "out of memory");
 	if (rc == 0)
-		rc = render_frames(layout, (json_t *[]){ data, frame }, 2, env, out, err,
+		rc = template_render_frames(layout, (json_t *[]){ data, frame }, 2, env, out, err,
 				   errsize);
 	json_decref(frame);
 	template_buf_free(&body);

@@ -73,7 +73,7 @@ template_cache_new(const char *dir, const char *label)
 }
 
 static void
-entry_free(struct entry *e)
+template_cache_entry_free(struct entry *e)
 {
 	template_release(e->tpl);
 	free(e->error);
@@ -88,7 +88,7 @@ template_cache_free(template_cache *cache)
 	if (cache == NULL)
 		return;
 	for (size_t i = 0; i < cache->count; i++)
-		entry_free(cache->entries[i]);
+		template_cache_entry_free(cache->entries[i]);
 	free(cache->entries);
 	pthread_rwlock_destroy(&cache->lock);
 	free(cache->dir);
@@ -98,7 +98,7 @@ template_cache_free(template_cache *cache)
 
 /* Caller holds the lock (read or write). */
 static struct entry *
-cache_find(template_cache *cache, const char *name)
+template_cache_find(template_cache *cache, const char *name)
 {
 	for (size_t i = 0; i < cache->count; i++)
 		if (strcmp(cache->entries[i]->name, name) == 0)
@@ -108,7 +108,7 @@ cache_find(template_cache *cache, const char *name)
 
 /* "templates/note.html": how errors name a cached template. */
 static const char *
-label_path(const template_cache *cache, const char *name, char *buf, size_t size)
+template_cache_label_path(const template_cache *cache, const char *name, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/%s", cache->label, name);
 	return buf;
@@ -116,9 +116,9 @@ label_path(const template_cache *cache, const char *name, char *buf, size_t size
 
 /* Find or create the entry for name. Caller holds the write lock. */
 static struct entry *
-cache_entry(template_cache *cache, const char *name)
+template_cache_entry(template_cache *cache, const char *name)
 {
-	struct entry *e = cache_find(cache, name);
+	struct entry *e = template_cache_find(cache, name);
 	if (e != NULL)
 		return e;
 	if (cache->count == cache->cap) {
@@ -140,14 +140,14 @@ cache_entry(template_cache *cache, const char *name)
 /* Give e the source src (taking ownership): reparse only if it changed.
  * Caller holds the write lock. */
 static void
-entry_set_source(template_cache *cache, struct entry *e, char *src, size_t len)
+template_cache_entry_set_source(template_cache *cache, struct entry *e, char *src, size_t len)
 {
 	if (e->src != NULL && e->len == len && memcmp(e->src, src, len) == 0) {
 		free(src);
 		return;
 	}
 	char label[4096], err[512];
-	label_path(cache, e->name, label, sizeof label);
+	template_cache_label_path(cache, e->name, label, sizeof label);
 	template *t = template_parse(label, src, len, err, sizeof err);
 	template_release(e->tpl);
 	free(e->error);
@@ -160,7 +160,7 @@ entry_set_source(template_cache *cache, struct entry *e, char *src, size_t len)
 
 /* Hand out e's template (a new reference) or its error. Caller holds a lock. */
 static int
-entry_result(const struct entry *e, template **out, char *err, size_t errsize)
+template_cache_entry_result(const struct entry *e, template **out, char *err, size_t errsize)
 {
 	if (e->tpl != NULL) {
 		*out = template_retain(e->tpl);
@@ -180,14 +180,14 @@ template_cache_add_embedded(template_cache *cache, const char *name, const char 
 		return template_errorf(err, errsize, name, 0, "out of memory");
 	memcpy(copy, src, len + 1);
 	pthread_rwlock_wrlock(&cache->lock);
-	struct entry *e = cache_entry(cache, name);
+	struct entry *e = template_cache_entry(cache, name);
 	int rc = -1;
 	if (e == NULL) {
 		free(copy);
 		template_errorf(err, errsize, name, 0, "out of memory");
 	} else {
 		e->embedded = true;
-		entry_set_source(cache, e, copy, len);
+		template_cache_entry_set_source(cache, e, copy, len);
 		if (e->tpl != NULL)
 			rc = 0;
 		else
@@ -199,7 +199,7 @@ template_cache_add_embedded(template_cache *cache, const char *name, const char 
 
 /* A relative path without "." or ".." components or empty components. */
 static bool
-valid_name(const char *name)
+template_cache_valid_name(const char *name)
 {
 	if (name[0] == '\0' || name[0] == '/')
 		return false;
@@ -218,7 +218,7 @@ valid_name(const char *name)
 /* Does the file still match what e was read from? A stat match is trusted
  * only if the read happened more than a second after the file's mtime. */
 static bool
-entry_fresh(const struct entry *e, const struct stat *st)
+template_cache_entry_fresh(const struct entry *e, const struct stat *st)
 {
 	if (e->src == NULL || e->st.st_dev != st->st_dev || e->st.st_ino != st->st_ino ||
 	    e->st.st_size != st->st_size || e->st.st_mtim.tv_sec != st->st_mtim.tv_sec ||
@@ -229,7 +229,7 @@ entry_fresh(const struct entry *e, const struct stat *st)
 
 /* Read a whole file. Returns 0, or an errno value. */
 static int
-read_file(const char *path, char **src, size_t *len, struct stat *st)
+template_cache_read_file(const char *path, char **src, size_t *len, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -264,7 +264,7 @@ read_file(const char *path, char **src, size_t *len, struct stat *st)
 
 /* File mode: load dir/name, reusing the cached parse when nothing changed. */
 static int
-cache_get_file(template_cache *cache, const char *name, template **out,
+template_cache_get_file(template_cache *cache, const char *name, template **out,
 	       char *err, size_t errsize)
 {
 	char path[4096];
@@ -272,31 +272,31 @@ cache_get_file(template_cache *cache, const char *name, template **out,
 	snprintf(path, sizeof path, "%s/%s", cache->dir, name);
 	if (stat(path, &st) == 0) {
 		pthread_rwlock_rdlock(&cache->lock);
-		struct entry *e = cache_find(cache, name);
-		int rc = e && entry_fresh(e, &st) ? entry_result(e, out, err, errsize) : 1;
+		struct entry *e = template_cache_find(cache, name);
+		int rc = e && template_cache_entry_fresh(e, &st) ? template_cache_entry_result(e, out, err, errsize) : 1;
 		pthread_rwlock_unlock(&cache->lock);
 		if (rc != 1)
 			return rc;
 	}
 	char *src = NULL;
 	size_t len = 0;
-	int errnum = read_file(path, &src, &len, &st);
+	int errnum = template_cache_read_file(path, &src, &len, &st);
 	if (errnum != 0) {
-		template_errorf(err, errsize, label_path(cache, name, path, sizeof path), 0, "%s",
+		template_errorf(err, errsize, template_cache_label_path(cache, name, path, sizeof path), 0, "%s",
 				errnum == ENOENT ? "no such template" : strerror(errnum));
 		return errnum == ENOENT ? TEMPLATE_NOT_FOUND : TEMPLATE_ERROR;
 	}
 	pthread_rwlock_wrlock(&cache->lock);
-	struct entry *e = cache_entry(cache, name);
+	struct entry *e = template_cache_entry(cache, name);
 	int rc;
 	if (e == NULL) {
 		free(src);
 		rc = template_errorf(err, errsize, name, 0, "out of memory");
 	} else {
-		entry_set_source(cache, e, src, len);
+		template_cache_entry_set_source(cache, e, src, len);
 		e->st = st;
 		clock_gettime(CLOCK_REALTIME, &e->read_at);
-		rc = entry_result(e, out, err, errsize);
+		rc = template_cache_entry_result(e, out, err, errsize);
 	}
 	pthread_rwlock_unlock(&cache->lock);
 	return rc;
@@ -308,12 +308,12 @@ template_cache_get(template_cache *cache, const char *name, template **out,
 {
 	*out = NULL;
 	char label[4096];
-	label_path(cache, name, label, sizeof label);
-	if (!valid_name(name))
+	template_cache_label_path(cache, name, label, sizeof label);
+	if (!template_cache_valid_name(name))
 		return template_errorf(err, errsize, label, 0, "bad template name");
 	pthread_rwlock_rdlock(&cache->lock);
-	struct entry *e = cache_find(cache, name);
-	int rc = e && e->embedded ? entry_result(e, out, err, errsize) : 1;
+	struct entry *e = template_cache_find(cache, name);
+	int rc = e && e->embedded ? template_cache_entry_result(e, out, err, errsize) : 1;
 	pthread_rwlock_unlock(&cache->lock);
 	if (rc != 1)
 		return rc;
@@ -321,7 +321,7 @@ template_cache_get(template_cache *cache, const char *name, template **out,
 		template_errorf(err, errsize, label, 0, "no such template");
 		return TEMPLATE_NOT_FOUND;
 	}
-	return cache_get_file(cache, name, out, err, errsize);
+	return template_cache_get_file(cache, name, out, err, errsize);
 }
 
 /* What a render resolves partials with: the cache, and who wants to know
@@ -333,7 +333,7 @@ struct render_env {
 };
 
 static int
-cache_resolve(void *ud, const char *name, template **out, char *err, size_t errsize)
+template_cache_resolve(void *ud, const char *name, template **out, char *err, size_t errsize)
 {
 	struct render_env *re = ud;
 	int rc = template_cache_get(re->cache, name, out, err, errsize);
@@ -357,7 +357,7 @@ template_cache_render_used(template_cache *cache, const char *name, json_t *data
 {
 	template *page, *layout = NULL;
 	struct render_env re = { cache, used, used_ud };
-	template_env env = { .resolve = cache_resolve, .ud = &re, .flags = flags };
+	template_env env = { .resolve = template_cache_resolve, .ud = &re, .flags = flags };
 	int found = template_cache_get(cache, name, &page, err, errsize);
 	if (found != TEMPLATE_OK)
 		return found; /* NOT_FOUND or ERROR, with its message */

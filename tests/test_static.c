@@ -15,6 +15,7 @@
  */
 #include "../runtime/apptree.h"
 #include "../runtime/static.h"
+#include "../runtime/static_path.h"
 #include "t.h"
 
 #include <fcntl.h>
@@ -131,8 +132,8 @@ get(const char *path)
 static int
 run(struct staticfile_request q)
 {
-	staticfile_result_close(&res);
-	staticfile_serve(&q, &res);
+	static_result_close(&res);
+	static_serve(&q, &res);
 	return res.status;
 }
 
@@ -153,7 +154,7 @@ body(void)
 static const char *
 hdr(const char *name)
 {
-	const char *v = staticfile_header(&res, name);
+	const char *v = static_header(&res, name);
 	return v ? v : "(absent)";
 }
 
@@ -199,7 +200,7 @@ test_mime(void)
 		char label[64];
 
 		snprintf(label, sizeof label, "mime %s", cases[i][0]);
-		T_STREQ(label, staticfile_mime(cases[i][0]), cases[i][1]);
+		T_STREQ(label, static_mime(cases[i][0]), cases[i][1]);
 	}
 	run(get("data.txt"));
 	T_STREQ("mime served Content-Type", hdr("Content-Type"),
@@ -471,7 +472,7 @@ test_traversal(void)
 static void
 test_fallback(void)
 {
-	staticfile_use_openat2(false);
+	static_path_use_openat2(false);
 	T_CHECK("fallback plain file", run(get("data.txt")) == 200);
 	T_CHECK("fallback subdir", run(get("sub/file.txt")) == 200);
 	T_STREQ("fallback subdir body", body(), "sub");
@@ -484,7 +485,7 @@ test_fallback(void)
 	T_CHECK("fallback variant", run((struct staticfile_request){
 		.root_fd = root, .path = "app.js", .method = "GET",
 		.accept_encoding = "gzip"}) == 200 && strcmp(body(), "GZ") == 0);
-	staticfile_use_openat2(true);
+	static_path_use_openat2(true);
 }
 
 /* The files that are the app's: one rule for /static/, cot_file and what
@@ -535,7 +536,7 @@ test_app_files(void)
 	};
 	for (size_t i = 0; i < sizeof opens / sizeof opens[0]; i++) {
 		const char *why = "(unset)";
-		int fd = staticfile_open(root, opens[i].rel, &why);
+		int fd = static_path_open(root, opens[i].rel, &why);
 		char label[120];
 
 		snprintf(label, sizeof label, "staticfile_open %s: %s", opens[i].rel,
@@ -552,7 +553,7 @@ test_app_files(void)
 			close(fd);
 	}
 	const char *why;
-	int fd = staticfile_open(root, "data.txt", &why);
+	int fd = static_path_open(root, "data.txt", &why);
 	char buf[16] = "";
 	T_CHECK("staticfile_open reads the file, blocking",
 		fd >= 0 && read(fd, buf, sizeof buf - 1) == 10 &&
@@ -573,7 +574,7 @@ main(void)
 	test_traversal();
 	test_fallback();
 	test_app_files();
-	staticfile_result_close(&res);
+	static_result_close(&res);
 	close(root);
 	nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return T_DONE();
