@@ -48,7 +48,7 @@ struct static_header {
  * The decision. status is one of 200, 206, 304, 400, 404, 405, 416.
  * fd >= 0 only for 200 and 206: the body is length bytes from offset, and
  * the fd now belongs to the caller (hand it to the response object, which
- * closes it, or call staticfile_result_close). For HEAD, fd is still set so
+ * closes it, or call static_result_close). For HEAD, fd is still set so
  * the glue can build the same response; the server must not send the body
  * (libmicrohttpd omits it itself). reason is a short static string saying
  * why for every status >= 400, for the error pipeline; NULL otherwise.

@@ -2,7 +2,7 @@
  * static_path.c -- which files under static/ are the app's, and opening them
  * without ever leaving static/. static.c serves what this lets through;
  * cot_file("static/...") and `cotdev export` open files the same way
- * (staticfile_open), and which names are the app's is the rule the watcher
+ * (static_path_open), and which names are the app's is the rule the watcher
  * and the export share (runtime/apptree.c), so development and an exported
  * binary have the same files.
  *

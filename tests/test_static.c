@@ -539,7 +539,7 @@ test_app_files(void)
 		int fd = static_path_open(root, opens[i].rel, &why);
 		char label[120];
 
-		snprintf(label, sizeof label, "staticfile_open %s: %s", opens[i].rel,
+		snprintf(label, sizeof label, "static_path_open %s: %s", opens[i].rel,
 			 opens[i].why ? opens[i].why : "opens");
 		if (opens[i].why == NULL)
 			T_CHECK(label, fd >= 0 && why == NULL);
@@ -555,7 +555,7 @@ test_app_files(void)
 	const char *why;
 	int fd = static_path_open(root, "data.txt", &why);
 	char buf[16] = "";
-	T_CHECK("staticfile_open reads the file, blocking",
+	T_CHECK("static_path_open reads the file, blocking",
 		fd >= 0 && read(fd, buf, sizeof buf - 1) == 10 &&
 		strcmp(buf, "0123456789") == 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK));
 	if (fd >= 0)
