@@ -17,18 +17,21 @@
  *    the tables and columns on the search_path stands for SQLite's PRAGMA
  *    schema_version, so the reloader checks every handler again when the
  *    schema changes, whoever changed it.
- *  - planned (`cotdev check`, `cotdev export`): one transaction, a scratch
- *    schema cot_check_PID first on its search_path, schema.sql loaded into
- *    it through pgschema_load (the planner's own translation of SQLite
- *    forms), each PREPARE inside a savepoint (a failed one would abort the
- *    transaction). The transaction is rolled back at the end: the checked
- *    database is only read, and may be empty or another app's.
+ *  - planned (`cotdev check`, `cotdev export`): one transaction whose
+ *    search_path is the session's temporary schema alone (pg_temp: no
+ *    other session sees it, and any role may use it -- TEMP is granted to
+ *    PUBLIC -- where creating a schema needs CREATE on the database),
+ *    schema.sql loaded there through pgschema_load (the planner's own
+ *    translation of SQLite forms), each PREPARE inside a savepoint (a
+ *    failed one would abort the transaction). The transaction is rolled
+ *    back at the end: the checked database is not changed, and may be
+ *    empty or another app's. Its own tables are not on the search_path,
+ *    so the SQL is checked against schema.sql alone.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../runtime/db_pg.h"
 #include "../runtime/pgschema.h"
@@ -181,15 +184,12 @@ sqlcheck_pg_version(void)
 	return sqlcheck_pg_last_version;
 }
 
-/* Opens the transaction with the scratch schema and schema_sql in it. */
+/* Opens the transaction with schema_sql loaded into pg_temp. */
 static int
 sqlcheck_pg_plan(const char *schema_sql, char **err)
 {
-	char sql[256];
-	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL client_min_messages = warning; "
-	         "CREATE SCHEMA cot_check_%ld; SET LOCAL search_path = cot_check_%ld",
-	         (long)getpid(), (long)getpid());
-	PGresult *r = PQexec(sqlcheck_pg_conn, sql);
+	PGresult *r = PQexec(sqlcheck_pg_conn, "BEGIN; SET LOCAL client_min_messages = warning; "
+	                     "SET LOCAL search_path = pg_temp");
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		char *m = sqlcheck_pg_message(r);
 		if (asprintf(err, "a scratch schema for the SQL check: %s", m ? m : "") < 0)

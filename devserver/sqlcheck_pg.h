@@ -13,9 +13,9 @@
  *
  * schema_sql NULL: the live schema (`cotdev run`, which has applied
  * schema.sql to the database). Otherwise the planned one (`cotdev check`,
- * `cotdev export`): one transaction holds a scratch schema that schema_sql
- * is loaded into, first on the search_path, and is rolled back by
- * sqlcheck_pg_stop -- the database is never changed.
+ * `cotdev export`): one transaction holds schema_sql loaded into the
+ * session's temporary schema, alone on the search_path, and is rolled back
+ * by sqlcheck_pg_stop -- the database is never changed.
  *
  * 0, or -1 with *err (malloc'd: "cannot connect to PostgreSQL: ..." or
  * "schema.sql:LINE: ..."), the check left as it was.

@@ -2,7 +2,8 @@
  * test_sqlcheck_pg.c -- the SQL check on PostgreSQL (devserver/sqlcheck_pg.c)
  * against a private cluster (tests/pg.c).
  *
- *  - planned: schema.sql loaded into a scratch schema; errors in
+ *  - planned: schema.sql loaded into the session's temporary schema (by a
+ *    role that may create nothing in the database, too); errors in
  *    PostgreSQL's words at the line of the literal holding the bad token,
  *    with the position walked back through the "?" -> "$n" rewrite ("??",
  *    "?NNN") and counted in characters, not bytes; a wrong number of values;
@@ -126,9 +127,32 @@ test_planned(void)
 	sqlcheck_pg_stop();
 	T_CHECK("the database is unchanged: no notes table in it",
 	        count("SELECT count(*) FROM pg_class WHERE relname = 'notes'") == 0);
-	T_CHECK("... no scratch schema left",
-	        count("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'cot_check%'") == 0);
 	T_CHECK("... no prepared statement hook left", sqlcheck_prepare_hook == NULL);
+}
+
+/* A role that may not create anything in the database checks all the same
+ * (the scratch is its temporary schema), against schema.sql alone. */
+static void
+test_unprivileged(void)
+{
+	PGconn *pg = PQconnectdb(cluster.url);
+	PQclear(PQexec(pg, "CREATE ROLE checker LOGIN; CREATE TABLE only_live (x INT)"));
+	PQfinish(pg);
+	char url[700], *err = NULL;
+	snprintf(url, sizeof(url), "postgresql:///postgres?host=%s&port=%d&user=checker",
+	         cluster.dir, cluster.port);
+	T_CHECK("check/start as a role without CREATE", count("SELECT count(*) FROM pg_roles "
+	        "WHERE rolname = 'checker' AND has_database_privilege('checker', 'postgres', "
+	        "'CREATE')") == 0 && sqlcheck_pg_start(url, schema, &err) == 0);
+	if (err != NULL)
+		printf("# %s\n", err);
+	free(err);
+	T_STREQ("... checks against schema.sql", check(
+		"cot_db_one(c, \"SELECT title FROM notes WHERE id = ?\", 1);"), "");
+	T_STREQ("... and nothing else: the database's own tables are not seen", first(
+		"cot_db_one(c, \"SELECT x FROM only_live\");"),
+		"handlers/x.c:1: relation \"only_live\" does not exist");
+	sqlcheck_pg_stop();
 }
 
 static void
@@ -201,6 +225,7 @@ main(void)
 	}
 	T_CHECK("a private PostgreSQL cluster starts", 1);
 	test_planned();
+	test_unprivileged();
 	test_bad_schema();
 	test_live();
 	char *why = NULL;
