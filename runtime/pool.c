@@ -48,11 +48,24 @@ static struct {
 	int cap, head, count, reserved;
 	int threads;               /* running, stuck ones included */
 	int stuck;                 /* of those: abandoned, not yet back */
+	pthread_t *joinable;       /* started and never abandoned: pool_stop joins */
+	int njoinable;
 	bool started, stopping;
 } P = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
         .gone = PTHREAD_COND_INITIALIZER };
 
 const int cot_offload_marker = 1; /* see COT_OFFLOAD in cot.h */
+
+/* Takes thread t off the list pool_stop joins. Called with P.lock held. */
+static void
+pool_forget(pthread_t t)
+{
+	for (int i = 0; i < P.njoinable; i++)
+		if (pthread_equal(P.joinable[i], t)) {
+			P.joinable[i] = P.joinable[--P.njoinable];
+			return;
+		}
+}
 
 static void *
 pool_main(void *arg)
@@ -72,6 +85,8 @@ pool_main(void *arg)
 		pthread_mutex_lock(&P.lock);
 		if (abandoned) { /* replaced meanwhile: this thread is one too many */
 			P.stuck--;
+			pool_forget(pthread_self());
+			pthread_detach(pthread_self());
 			break;
 		}
 	}
@@ -82,9 +97,11 @@ pool_main(void *arg)
 }
 
 /*
- * A detached pool thread with the signals main waits for blocked (it
- * inherits the mask of its creator, which may be the watchdog). Called
- * with P.lock held.
+ * A pool thread with the signals main waits for blocked (it inherits the
+ * mask of its creator, which may be the watchdog). Joinable: pool_stop
+ * joins it, so its thread-local state (its database connection, its
+ * alternate signal stack) is gone before the process tears down what it
+ * used. Called with P.lock held.
  */
 static int
 pool_spawn(void)
@@ -95,15 +112,15 @@ pool_spawn(void)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_t t;
-	int rc = pthread_create(&t, &a, pool_main, NULL);
-	pthread_attr_destroy(&a);
+	pthread_t *nj = realloc(P.joinable, (size_t)(P.njoinable + 1) * sizeof(pthread_t));
+	if (nj == NULL)
+		return -1;
+	P.joinable = nj;
+	int rc = pthread_create(&P.joinable[P.njoinable], NULL, pool_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		return -1;
+	P.njoinable++;
 	P.threads++;
 	return 0;
 }
@@ -192,11 +209,27 @@ pool_stop(int timeout_ms)
 	while (P.threads > P.stuck && pthread_cond_timedwait(&P.gone, &P.lock, &until) == 0)
 		;
 	int rc = P.threads > P.stuck || P.count > 0 ? -1 : 0;
-	if (rc == 0 && P.threads == 0) {
+	if (rc != 0 || P.stuck > 0) {
+		/* a stuck thread is still on the list (it leaves it when its call
+		 * returns) and would never be joined; the process ends without it */
+		pthread_mutex_unlock(&P.lock);
+		return rc;
+	}
+	/* every thread has left its loop: join them */
+	pthread_t *join = P.joinable;
+	int njoin = P.njoinable;
+	P.joinable = NULL;
+	P.njoinable = 0;
+	pthread_mutex_unlock(&P.lock);
+	for (int i = 0; i < njoin; i++)
+		pthread_join(join[i], NULL);
+	free(join);
+	pthread_mutex_lock(&P.lock);
+	if (P.threads == 0) {
 		free(P.ring);
 		P.ring = NULL;
 		P.started = false;
 	}
 	pthread_mutex_unlock(&P.lock);
-	return rc;
+	return 0;
 }
