@@ -218,6 +218,29 @@ count_k(void)
 	return n;
 }
 
+/*
+ * Whether another connection can take the write lock at once: false while
+ * some connection still holds a transaction that wrote. Tells a rollback at
+ * the end of a request from the lazy one the next request would do.
+ */
+static bool
+write_lock_free(void)
+{
+	char *err = NULL;
+	sqlite3 *h = db_open(dbfile, &err);
+	if (h == NULL) {
+		printf("# %s\n", err);
+		free(err);
+		return false;
+	}
+	sqlite3_busy_timeout(h, 0);
+	bool free_now = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+	if (free_now)
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(h);
+	return free_now;
+}
+
 static void
 test_transactions(void)
 {
@@ -244,8 +267,10 @@ test_transactions(void)
 	c = req("tx4");
 	cot_db_begin(c);
 	cot_db_exec(c, "INSERT INTO k VALUES ('c')");
-	ctx_free(c); /* the request ends without db_request_end: the next one rolls back */
+	T_CHECK("an open transaction holds the write lock", !write_lock_free());
+	ctx_free(c); /* no db_request_end: the cleanup db.c registered (ctx_on_free) */
 	free(c);
+	T_CHECK("the request's end rolls back a transaction left open", write_lock_free());
 	T_CHECK("a transaction left open is rolled back", count_k() == 1);
 	c = req("tx5");
 	T_CHECK("commit without begin fails", cot_db_commit(c) == -1 && c->reject_status == 500);

@@ -286,6 +286,28 @@ count_k(void)
 	return n;
 }
 
+/*
+ * Whether another connection can lock table k at once: false while some
+ * connection's transaction still holds the lock its INSERT took. Tells a
+ * rollback at the end of a request from the lazy one the next request
+ * would do.
+ */
+static bool
+table_lock_free(void)
+{
+	PGconn *pg = PQconnectdb(cluster.url);
+	bool free_now = false;
+	if (PQstatus(pg) == CONNECTION_OK) {
+		PQclear(PQexec(pg, "BEGIN"));
+		PGresult *r = PQexec(pg, "LOCK TABLE k IN EXCLUSIVE MODE NOWAIT");
+		free_now = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		PQclear(PQexec(pg, "ROLLBACK"));
+	}
+	PQfinish(pg);
+	return free_now;
+}
+
 static void
 test_transactions(void)
 {
@@ -312,8 +334,10 @@ test_transactions(void)
 	c = req("tx4");
 	cot_db_begin(c);
 	cot_db_exec(c, "INSERT INTO k VALUES ('c')");
-	ctx_free(c); /* the request ends without db_request_end: the next one rolls back */
+	T_CHECK("an open transaction holds its table lock", !table_lock_free());
+	ctx_free(c); /* no db_request_end: the cleanup db.c registered (ctx_on_free) */
 	free(c);
+	T_CHECK("the request's end rolls back a transaction left open", table_lock_free());
 	T_CHECK("a transaction left open is rolled back", count_k() == 1);
 	c = req("tx5");
 	T_CHECK("commit without begin fails", cot_db_commit(c) == -1 && c->reject_status == 500);
