@@ -13,7 +13,7 @@
  *     header's own line, at start and at the header's save;
  *   - a wrong number of values for the SQL's `?` is a reload error;
  *   - `cotdev export` refuses SQL in an included header that does not
- *     prepare against schema.sql;
+ *     prepare against schema.sql (on PostgreSQL, SQL only SQLite takes too);
  *   - an error inside SQL split over several literals is named at the
  *     line of the literal holding the bad token;
  *   - `cotdev check` exits 1 naming file:line and the engine's message,
@@ -448,6 +448,18 @@ test_export(void)
 		printf("# export: %d %s\n", r.exit_code, r.err ? r.err : "");
 	T_CHECK("export wrote no binary", access(out, F_OK) != 0);
 	h_cmd_result_free(&r);
+	if (!on_pg)
+		return;
+	/* told the engine (DATABASE_URL), the export refuses what only it refuses */
+	h_write_app_file(app, "handlers/upsert.c", upsert_sqlite_src);
+	h_run_cmd(argv, 300000, &r);
+	T_CHECK("export on PostgreSQL refuses INSERT OR IGNORE at its line", r.exit_code != 0 &&
+	        r.err && strstr(r.err, "handlers/upsert.c:6: syntax error at or near \"OR\""));
+	if (r.exit_code == 0 || !r.err || !strstr(r.err, "handlers/upsert.c:6"))
+		printf("# export: %d %s\n", r.exit_code, r.err ? r.err : "");
+	T_CHECK("... and writes no binary", access(out, F_OK) != 0);
+	h_cmd_result_free(&r);
+	h_write_app_file(app, "handlers/upsert.c", upsert_portable_src);
 }
 
 int
