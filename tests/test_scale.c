@@ -47,7 +47,11 @@
  *    to resend to the client). So every failed request must be a POST that
  *    is either a 502 logged against app1 with an 'S' state, or a close
  *    HAProxy did not log; and it must have ended after the kill and
- *    started before app1 was started again. Nothing may fail on account
+ *    started before app1 was started again. ("In flight" includes a POST
+ *    HAProxy sent on one of its pooled connections to app1 in the few
+ *    milliseconds after the kill, before it saw that connection closed:
+ *    HAProxy cannot tell it from a POST the node received; it cannot have
+ *    committed, since nothing ran it.) Nothing may fail on account
  *    of app2's SIGTERM: draining is lossless by design (the node refuses
  *    new connections, so HAProxy's connect fails and it retries elsewhere,
  *    and requests on its open connections are still answered, with
