@@ -7,9 +7,9 @@
 
 #include <libpq-fe.h>
 
-#define PGSCHEMA_DESTRUCTIVE 1     /* run destructive steps too */
-#define PGSCHEMA_ALL_OR_NOTHING 2  /* apply nothing when one would be held */
-#define PGSCHEMA_DRY_RUN 4         /* plan, then roll back: *summary says what would run */
+#define PGSCHEMA_DESTRUCTIVE    1 /* run destructive steps too */
+#define PGSCHEMA_ALL_OR_NOTHING 2 /* apply nothing when one would be held */
+#define PGSCHEMA_DRY_RUN        4 /* plan, then roll back: *summary says what would run */
 
 /*
  * Under pg_advisory_xact_lock (waiting at most lock_timeout_ms), plans

@@ -20,19 +20,19 @@
 
 /* ---- schema.sql (pgschema_read.c) ---------------------------------- */
 
-enum pgs_kind {
-	PGS_OTHER,   /* refused before anything runs */
-	PGS_TABLE,   /* CREATE TABLE */
-	PGS_INDEX,   /* CREATE [UNIQUE] INDEX */
-	PGS_ALTER,   /* ALTER TABLE: shapes a table of schema.sql */
-	PGS_VIEW,    /* CREATE [OR REPLACE] [MATERIALIZED] VIEW */
-	PGS_TYPE,    /* CREATE TYPE ... AS ENUM */
-	PGS_FUNC,    /* CREATE [OR REPLACE] FUNCTION */
-	PGS_TRIGGER, /* CREATE TRIGGER */
-	PGS_COMMENT, /* COMMENT ON TABLE | COLUMN */
-	PGS_GRANT,   /* GRANT ... ON [TABLE] */
-	PGS_POLICY,  /* CREATE POLICY */
-	PGS_DOMAIN,  /* CREATE DOMAIN */
+enum pgschema_kind {
+	PGS_OTHER,     /* refused before anything runs */
+	PGS_TABLE,     /* CREATE TABLE */
+	PGS_INDEX,     /* CREATE [UNIQUE] INDEX */
+	PGS_ALTER,     /* ALTER TABLE: shapes a table of schema.sql */
+	PGS_VIEW,      /* CREATE [OR REPLACE] [MATERIALIZED] VIEW */
+	PGS_TYPE,      /* CREATE TYPE ... AS ENUM */
+	PGS_FUNC,      /* CREATE [OR REPLACE] FUNCTION */
+	PGS_TRIGGER,   /* CREATE TRIGGER */
+	PGS_COMMENT,   /* COMMENT ON TABLE | COLUMN */
+	PGS_GRANT,     /* GRANT ... ON [TABLE] */
+	PGS_POLICY,    /* CREATE POLICY */
+	PGS_DOMAIN,    /* CREATE DOMAIN */
 	PGS_EXTENSION, /* CREATE EXTENSION: made in public before the scratch load */
 };
 
@@ -40,7 +40,7 @@ enum pgs_kind {
 struct pgs_stmt {
 	char *sql;
 	int line;
-	enum pgs_kind kind;
+	enum pgschema_kind kind;
 	char *name;         /* table or index name (folded like PostgreSQL) */
 	char *renamed_from; /* table: its own @renamed from= */
 	char *why;          /* PGS_OTHER: what it is, for the refusal */
@@ -124,9 +124,9 @@ enum pgs_phase {
 	PGS_PH_COLUMNS,        /* new and changed columns */
 	PGS_PH_ADD_CONS,       /* constraints, foreign keys last */
 	PGS_PH_ADD_FK,
-	PGS_PH_NAMES,          /* constraints, indexes, sequences renamed */
+	PGS_PH_NAMES, /* constraints, indexes, sequences renamed */
 	PGS_PH_INDEXES,
-	PGS_PH_DEPENDENT,      /* views, triggers, comments */
+	PGS_PH_DEPENDENT, /* views, triggers, comments */
 	PGS_PH_DROP_COLUMNS,
 	PGS_PH_DROP_TABLES,
 	PGS_PH_DROP_TYPES,
@@ -143,12 +143,10 @@ struct pgs_plan {
 	char *refusal;      /* set: the plan is refused, nothing runs */
 };
 
-void pgschema_plan_step(struct pgs_plan *p, enum pgs_phase ph, int destructive,
-                        const char *summary, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+void pgschema_plan_step(struct pgs_plan *p, enum pgs_phase ph, int destructive, const char *summary,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void pgschema_plan_tables(PGconn *pg, struct pgs_plan *p, const struct pgs_file *f,
                           struct pgs_schema *want, struct pgs_schema *have);
-void pgschema_objects_plan(struct pgs_plan *p, struct pgs_schema *want,
-                           struct pgs_schema *have);
+void pgschema_objects_plan(struct pgs_plan *p, struct pgs_schema *want, struct pgs_schema *have);
 
 #endif

@@ -22,33 +22,33 @@
 #include "pgschema_internal.h"
 
 static int
-pgs_kind(const struct pgs_obj *o, const char *kind)
+pgschema_obj_is(const struct pgs_obj *o, const char *kind)
 {
 	return strcmp(o->kind, kind) == 0;
 }
 
 static struct pgs_obj *
-pgs_obj_named(struct pgs_schema *s, const char *kind, const char *name)
+pgschema_obj_named(struct pgs_schema *s, const char *kind, const char *name)
 {
 	for (int i = 0; i < s->no; i++)
-		if (pgs_kind(&s->o[i], kind) && strcmp(s->o[i].name, name) == 0)
+		if (pgschema_obj_is(&s->o[i], kind) && strcmp(s->o[i].name, name) == 0)
 			return &s->o[i];
 	return NULL;
 }
 
 static int
-pgs_is_view(const struct pgs_obj *o)
+pgschema_is_view(const struct pgs_obj *o)
 {
-	return pgs_kind(o, "view") || pgs_kind(o, "matview");
+	return pgschema_obj_is(o, "view") || pgschema_obj_is(o, "matview");
 }
 
 /* An index of have with w's definition, not yet matched. */
 static struct pgs_obj *
-pgs_index_match(struct pgs_schema *have, const struct pgs_obj *w)
+pgschema_index_match(struct pgs_schema *have, const struct pgs_obj *w)
 {
 	for (int i = 0; i < have->no; i++) {
 		struct pgs_obj *h = &have->o[i];
-		if (pgs_kind(h, "index") && !h->matched && strcmp(h->key, w->key) == 0)
+		if (pgschema_obj_is(h, "index") && !h->matched && strcmp(h->key, w->key) == 0)
 			return h;
 	}
 	return NULL;
@@ -56,7 +56,7 @@ pgs_index_match(struct pgs_schema *have, const struct pgs_obj *w)
 
 /* Enum w's new values when it only appends to h; -1 for another change. */
 static int
-pgs_enum_append(struct pgs_plan *p, const struct pgs_obj *w, const struct pgs_obj *h)
+pgschema_enum_append(struct pgs_plan *p, const struct pgs_obj *w, const struct pgs_obj *h)
 {
 	size_t n = strlen(h->create) - 1; /* without ")" */
 	if (strncmp(w->create, h->create, n) != 0 || strncmp(w->create + n, ", '", 3) != 0)
@@ -78,60 +78,64 @@ pgs_enum_append(struct pgs_plan *p, const struct pgs_obj *w, const struct pgs_ob
 
 /* The phase an object is made in. */
 static enum pgs_phase
-pgs_create_phase(const struct pgs_obj *o)
+pgschema_create_phase(const struct pgs_obj *o)
 {
-	if (pgs_kind(o, "type") || pgs_kind(o, "domain") || pgs_kind(o, "function"))
+	if (pgschema_obj_is(o, "type") || pgschema_obj_is(o, "domain") ||
+	    pgschema_obj_is(o, "function"))
 		return PGS_PH_TYPES;
-	return pgs_kind(o, "index") && !o->late ? PGS_PH_INDEXES : PGS_PH_DEPENDENT;
+	return pgschema_obj_is(o, "index") && !o->late ? PGS_PH_INDEXES : PGS_PH_DEPENDENT;
 }
 
 /* The phase an object is removed in (replaced: it is made again later). */
 static enum pgs_phase
-pgs_drop_phase(const struct pgs_obj *o)
+pgschema_drop_phase(const struct pgs_obj *o)
 {
-	if (pgs_kind(o, "type") || pgs_kind(o, "domain") || pgs_kind(o, "function"))
+	if (pgschema_obj_is(o, "type") || pgschema_obj_is(o, "domain") ||
+	    pgschema_obj_is(o, "function"))
 		return PGS_PH_DROP_TYPES;
-	return pgs_kind(o, "index") ? PGS_PH_DROP_CONS : PGS_PH_DROP_DEPENDENT;
+	return pgschema_obj_is(o, "index") ? PGS_PH_DROP_CONS : PGS_PH_DROP_DEPENDENT;
 }
 
 static void
-pgs_make(struct pgs_plan *p, const struct pgs_obj *w, const char *how)
+pgschema_make(struct pgs_plan *p, const struct pgs_obj *w, const char *how)
 {
 	char *sum = migrate_printf("%s %s %s", how, w->kind, w->name);
-	pgschema_plan_step(p, pgs_create_phase(w), 0, sum, "%s", w->create);
+	pgschema_plan_step(p, pgschema_create_phase(w), 0, sum, "%s", w->create);
 	free(sum);
 }
 
 /* Removes h; destructive unless want makes it again under its name. */
 static void
-pgs_remove(struct pgs_plan *p, const struct pgs_obj *h, int replaced)
+pgschema_remove(struct pgs_plan *p, const struct pgs_obj *h, int replaced)
 {
-	if (replaced && (pgs_kind(h, "comment") || pgs_kind(h, "function")))
+	if (replaced && (pgschema_obj_is(h, "comment") || pgschema_obj_is(h, "function")))
 		return; /* a new comment replaces; CREATE OR REPLACE FUNCTION */
-	int destructive = !replaced && !pgs_kind(h, "comment");
-	char *sum = migrate_printf("- %s %s%s", h->kind, h->name, destructive ? " (destructive)" : "");
-	if (pgs_kind(h, "index"))
+	int destructive = !replaced && !pgschema_obj_is(h, "comment");
+	char *sum =
+	        migrate_printf("- %s %s%s", h->kind, h->name, destructive ? " (destructive)" : "");
+	if (pgschema_obj_is(h, "index"))
 		pgschema_plan_step(p, PGS_PH_DROP_CONS, destructive, sum, "DROP INDEX IF EXISTS %s",
 		                   h->drop + strlen("DROP INDEX "));
 	else
-		pgschema_plan_step(p, pgs_drop_phase(h), destructive, sum, "%s", h->drop);
+		pgschema_plan_step(p, pgschema_drop_phase(h), destructive, sum, "%s", h->drop);
 	free(sum);
 }
 
 /* Indexes: by definition; a match under another name is renamed. */
 static void
-pgs_plan_indexes(struct pgs_plan *p, struct pgs_schema *want, struct pgs_schema *have)
+pgschema_plan_indexes(struct pgs_plan *p, struct pgs_schema *want, struct pgs_schema *have)
 {
 	for (int i = 0; i < want->no; i++) {
 		struct pgs_obj *w = &want->o[i], *h;
-		if (!pgs_kind(w, "index") || w->matched || (h = pgs_index_match(have, w)) == NULL)
+		if (!pgschema_obj_is(w, "index") || w->matched ||
+		    (h = pgschema_index_match(have, w)) == NULL)
 			continue;
 		w->matched = h->matched = 1;
 		if (strcmp(w->name, h->name) != 0) {
 			char *qo = migrate_quote(h->name), *qn = migrate_quote(w->name);
 			char *sum = migrate_printf("~ index %s renamed from %s", w->name, h->name);
-			pgschema_plan_step(p, PGS_PH_NAMES, 0, sum, "ALTER INDEX %s RENAME TO %s", qo,
-			                   qn);
+			pgschema_plan_step(p, PGS_PH_NAMES, 0, sum, "ALTER INDEX %s RENAME TO %s",
+			                   qo, qn);
 			free(sum);
 			free(qo);
 			free(qn);
@@ -141,11 +145,11 @@ pgs_plan_indexes(struct pgs_plan *p, struct pgs_schema *want, struct pgs_schema 
 
 /* What hangs off a view that is made again goes and comes with it. */
 static void
-pgs_plan_view_dependents(struct pgs_schema *want, struct pgs_schema *have)
+pgschema_plan_view_dependents(struct pgs_schema *want, struct pgs_schema *have)
 {
 	for (int i = 0; i < want->no; i++) {
 		struct pgs_obj *v = &want->o[i];
-		if (!pgs_is_view(v) || v->matched != 2)
+		if (!pgschema_is_view(v) || v->matched != 2)
 			continue;
 		for (int j = 0; j < want->no; j++)
 			if (want->o[j].table && strcmp(want->o[j].table, v->name) == 0)
@@ -161,35 +165,41 @@ pgschema_objects_plan(struct pgs_plan *p, struct pgs_schema *want, struct pgs_sc
 {
 	for (int i = 0; i < want->no; i++) {
 		struct pgs_obj *w = &want->o[i];
-		if (pgs_kind(w, "index"))
+		if (pgschema_obj_is(w, "index"))
 			continue;
-		struct pgs_obj *h = pgs_obj_named(have, w->kind, w->name);
+		struct pgs_obj *h = pgschema_obj_named(have, w->kind, w->name);
 		if (h == NULL)
 			continue;
-		int same = strcmp(w->key, h->key) == 0 && !(pgs_is_view(w) && p->tables_changed);
+		int same =
+		        strcmp(w->key, h->key) == 0 && !(pgschema_is_view(w) && p->tables_changed);
 		w->matched = h->matched = same ? 1 : 2; /* 2: replaced */
-		if (!same && (pgs_kind(w, "type") || pgs_kind(w, "domain"))) {
+		if (!same && (pgschema_obj_is(w, "type") || pgschema_obj_is(w, "domain"))) {
 			w->matched = h->matched = 1;
-			if ((pgs_kind(w, "domain") || pgs_enum_append(p, w, h) != 0) &&
+			if ((pgschema_obj_is(w, "domain") || pgschema_enum_append(p, w, h) != 0) &&
 			    p->refusal == NULL)
-				p->refusal = migrate_printf("cot cannot change %s %s on PostgreSQL "
-				                            "(an enum type may only gain values at its "
-				                            "end); nothing was changed", w->kind, w->name);
+				p->refusal =
+				        migrate_printf("cot cannot change %s %s on PostgreSQL "
+				                       "(an enum type may only gain values at its "
+				                       "end); nothing was changed",
+				                       w->kind, w->name);
 		}
 	}
-	pgs_plan_view_dependents(want, have);
-	pgs_plan_indexes(p, want, have);
+	pgschema_plan_view_dependents(want, have);
+	pgschema_plan_indexes(p, want, have);
 	/* removals, in reverse creation order: a view before the view it reads */
 	for (int i = have->no - 1; i >= 0; i--) {
 		struct pgs_obj *h = &have->o[i];
 		if (h->matched != 1)
-			pgs_remove(p, h, h->matched == 2 ||
-			           (!pgs_kind(h, "index") && pgs_obj_named(want, h->kind, h->name)) ||
-			           (pgs_kind(h, "index") && pgs_obj_named(want, "index", h->name)));
+			pgschema_remove(p, h,
+			                h->matched == 2 ||
+			                        (!pgschema_obj_is(h, "index") &&
+			                         pgschema_obj_named(want, h->kind, h->name)) ||
+			                        (pgschema_obj_is(h, "index") &&
+			                         pgschema_obj_named(want, "index", h->name)));
 	}
 	for (int i = 0; i < want->no; i++) {
 		struct pgs_obj *w = &want->o[i];
 		if (w->matched != 1)
-			pgs_make(p, w, w->matched >= 2 ? "~" : "+");
+			pgschema_make(p, w, w->matched >= 2 ? "~" : "+");
 	}
 }

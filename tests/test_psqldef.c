@@ -55,8 +55,8 @@ struct group {
 	int converged, refused, wrong, na;
 };
 
-static const char *const targets[] = { "tables", "indices", "constraints", "rename",
-	                               "fk_deps", "identity", "enable_drop", NULL };
+static const char *const targets[] = {"tables",  "indices",  "constraints", "rename",
+                                      "fk_deps", "identity", "enable_drop", NULL};
 
 static pg_cluster cluster;
 static PGconn *live, *want;
@@ -134,8 +134,8 @@ psql_run(const char *url, const char *sql)
 	snprintf(out, sizeof out, "%s/psql.out", cluster.dir);
 	snprintf(bin, sizeof bin, "%s/psql", pg_bin());
 	write_file(file, sql ? sql : "");
-	char *argv[] = { bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", (char *)url,
-		         "-f", file, NULL };
+	char *argv[] = {bin,  "-X",        "-q", "-v", "ON_ERROR_STOP=1",
+	                "-d", (char *)url, "-f", file, NULL};
 	if (run(argv, out) == 0)
 		return NULL;
 	char *msg = read_file(out);
@@ -170,60 +170,61 @@ psql_load(PGconn *db, const char *url, const char *sql)
  * privileges and extensions by their definitions as PostgreSQL prints
  * them. cot's own history table is left out. */
 static const char snapshot_sql[] =
-	"WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
-	"  AND nspname <> 'information_schema'), "
-	"rel AS (SELECT c.*, ns.nspname FROM pg_class c JOIN ns ON ns.oid = c.relnamespace "
-	"  WHERE c.relname NOT LIKE '\\_cot\\_migrations%') "
-	"SELECT 'schema ' || nspname FROM ns "
-	"UNION ALL SELECT format('relation %s.%s kind=%s persistence=%s options=%s rls=%s/%s acl=%s',"
-	"  nspname, relname, relkind, relpersistence, reloptions, relrowsecurity, "
-	"  relforcerowsecurity, (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(relacl) x "
-	"  WHERE NOT x = ANY (acldefault('r', relowner)))) "
-	"  FROM rel WHERE relkind IN ('r','v','m','p','f','c') "
-	"UNION ALL SELECT format('view %s.%s %s', nspname, relname, pg_get_viewdef(oid)) "
-	"  FROM rel WHERE relkind IN ('v','m') "
-	"UNION ALL SELECT format('column %s.%s.%s %s notnull=%s default=%s identity=%s "
-	"generated=%s collation=%s acl=%s', r.nspname, r.relname, a.attname, "
-	"  format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), "
-	"  a.attidentity, a.attgenerated, CASE WHEN a.attcollation <> t.typcollation "
-	"  THEN a.attcollation::regcollation::text END, a.attacl) "
-	"  FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 "
-	"  AND NOT a.attisdropped JOIN pg_type t ON t.oid = a.atttypid "
-	"  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-	"  WHERE r.relkind IN ('r','p','f','v','m','c') "
-	"UNION ALL SELECT format('constraint %s.%s %s %s', r.nspname, r.relname, k.conname, "
-	"  pg_get_constraintdef(k.oid)) FROM pg_constraint k JOIN rel r ON r.oid = k.conrelid "
-	"UNION ALL SELECT format('index %s.%s %s', r.nspname, r.relname, "
-	"  pg_get_indexdef(i.indexrelid)) FROM pg_index i JOIN rel r ON r.oid = i.indrelid "
-	"UNION ALL SELECT format('sequence %s.%s start=%s inc=%s min=%s max=%s cache=%s cycle=%s "
-	"type=%s owned=%s', r.nspname, r.relname, s.seqstart, s.seqincrement, s.seqmin, "
-	"  s.seqmax, s.seqcache, s.seqcycle, s.seqtypid::regtype, "
-	"  (SELECT format('%s.%s', dc.relname, da.attname) FROM pg_depend dp "
-	"   JOIN pg_class dc ON dc.oid = dp.refobjid JOIN pg_attribute da ON "
-	"   da.attrelid = dp.refobjid AND da.attnum = dp.refobjsubid WHERE dp.objid = r.oid "
-	"   AND dp.classid = 'pg_class'::regclass AND dp.deptype IN ('a','i'))) "
-	"  FROM pg_sequence s JOIN rel r ON r.oid = s.seqrelid "
-	"UNION ALL SELECT format('type %s.%s %s %s', ns.nspname, t.typname, t.typtype, "
-	"  CASE t.typtype WHEN 'e' THEN (SELECT string_agg(quote_literal(enumlabel), ',' "
-	"  ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid) WHEN 'd' THEN "
-	"  format_type(t.typbasetype, t.typtypmod) || ' notnull=' || t.typnotnull || "
-	"  ' default=' || coalesce(t.typdefault, '') END) FROM pg_type t "
-	"  JOIN ns ON ns.oid = t.typnamespace WHERE t.typtype IN ('e','d','r','m') "
-	"UNION ALL SELECT format('domain constraint %s %s', k.conname, "
-	"  pg_get_constraintdef(k.oid)) FROM pg_constraint k JOIN ns ON ns.oid = k.connamespace "
-	"  WHERE k.contypid <> 0 "
-	"UNION ALL SELECT format('function %s', pg_get_functiondef(p.oid)) FROM pg_proc p "
-	"  JOIN ns ON ns.oid = p.pronamespace WHERE p.prokind IN ('f','p') "
-	"  AND NOT EXISTS (SELECT 1 FROM pg_depend WHERE objid = p.oid AND deptype = 'e') "
-	"UNION ALL SELECT format('trigger %s', pg_get_triggerdef(g.oid)) FROM pg_trigger g "
-	"  JOIN rel r ON r.oid = g.tgrelid WHERE NOT g.tgisinternal "
-	"UNION ALL SELECT format('policy %s.%s %s %s %s %s %s %s', schemaname, tablename, "
-	"  policyname, permissive, roles, cmd, qual, with_check) FROM pg_policies "
-	"UNION ALL SELECT format('comment %s %s %s', d.classoid::regclass, "
-	"  pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description) "
-	"  FROM pg_description d WHERE d.objoid >= 16384 "
-	"UNION ALL SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql' "
-	"ORDER BY 1";
+        "WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+        "  AND nspname <> 'information_schema'), "
+        "rel AS (SELECT c.*, ns.nspname FROM pg_class c JOIN ns ON ns.oid = c.relnamespace "
+        "  WHERE c.relname NOT LIKE '\\_cot\\_migrations%') "
+        "SELECT 'schema ' || nspname FROM ns "
+        "UNION ALL SELECT format('relation %s.%s kind=%s persistence=%s options=%s rls=%s/%s "
+        "acl=%s',"
+        "  nspname, relname, relkind, relpersistence, reloptions, relrowsecurity, "
+        "  relforcerowsecurity, (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(relacl) x "
+        "  WHERE NOT x = ANY (acldefault('r', relowner)))) "
+        "  FROM rel WHERE relkind IN ('r','v','m','p','f','c') "
+        "UNION ALL SELECT format('view %s.%s %s', nspname, relname, pg_get_viewdef(oid)) "
+        "  FROM rel WHERE relkind IN ('v','m') "
+        "UNION ALL SELECT format('column %s.%s.%s %s notnull=%s default=%s identity=%s "
+        "generated=%s collation=%s acl=%s', r.nspname, r.relname, a.attname, "
+        "  format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), "
+        "  a.attidentity, a.attgenerated, CASE WHEN a.attcollation <> t.typcollation "
+        "  THEN a.attcollation::regcollation::text END, a.attacl) "
+        "  FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 "
+        "  AND NOT a.attisdropped JOIN pg_type t ON t.oid = a.atttypid "
+        "  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "  WHERE r.relkind IN ('r','p','f','v','m','c') "
+        "UNION ALL SELECT format('constraint %s.%s %s %s', r.nspname, r.relname, k.conname, "
+        "  pg_get_constraintdef(k.oid)) FROM pg_constraint k JOIN rel r ON r.oid = k.conrelid "
+        "UNION ALL SELECT format('index %s.%s %s', r.nspname, r.relname, "
+        "  pg_get_indexdef(i.indexrelid)) FROM pg_index i JOIN rel r ON r.oid = i.indrelid "
+        "UNION ALL SELECT format('sequence %s.%s start=%s inc=%s min=%s max=%s cache=%s cycle=%s "
+        "type=%s owned=%s', r.nspname, r.relname, s.seqstart, s.seqincrement, s.seqmin, "
+        "  s.seqmax, s.seqcache, s.seqcycle, s.seqtypid::regtype, "
+        "  (SELECT format('%s.%s', dc.relname, da.attname) FROM pg_depend dp "
+        "   JOIN pg_class dc ON dc.oid = dp.refobjid JOIN pg_attribute da ON "
+        "   da.attrelid = dp.refobjid AND da.attnum = dp.refobjsubid WHERE dp.objid = r.oid "
+        "   AND dp.classid = 'pg_class'::regclass AND dp.deptype IN ('a','i'))) "
+        "  FROM pg_sequence s JOIN rel r ON r.oid = s.seqrelid "
+        "UNION ALL SELECT format('type %s.%s %s %s', ns.nspname, t.typname, t.typtype, "
+        "  CASE t.typtype WHEN 'e' THEN (SELECT string_agg(quote_literal(enumlabel), ',' "
+        "  ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid) WHEN 'd' THEN "
+        "  format_type(t.typbasetype, t.typtypmod) || ' notnull=' || t.typnotnull || "
+        "  ' default=' || coalesce(t.typdefault, '') END) FROM pg_type t "
+        "  JOIN ns ON ns.oid = t.typnamespace WHERE t.typtype IN ('e','d','r','m') "
+        "UNION ALL SELECT format('domain constraint %s %s', k.conname, "
+        "  pg_get_constraintdef(k.oid)) FROM pg_constraint k JOIN ns ON ns.oid = k.connamespace "
+        "  WHERE k.contypid <> 0 "
+        "UNION ALL SELECT format('function %s', pg_get_functiondef(p.oid)) FROM pg_proc p "
+        "  JOIN ns ON ns.oid = p.pronamespace WHERE p.prokind IN ('f','p') "
+        "  AND NOT EXISTS (SELECT 1 FROM pg_depend WHERE objid = p.oid AND deptype = 'e') "
+        "UNION ALL SELECT format('trigger %s', pg_get_triggerdef(g.oid)) FROM pg_trigger g "
+        "  JOIN rel r ON r.oid = g.tgrelid WHERE NOT g.tgisinternal "
+        "UNION ALL SELECT format('policy %s.%s %s %s %s %s %s %s', schemaname, tablename, "
+        "  policyname, permissive, roles, cmd, qual, with_check) FROM pg_policies "
+        "UNION ALL SELECT format('comment %s %s %s', d.classoid::regclass, "
+        "  pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description) "
+        "  FROM pg_description d WHERE d.objoid >= 16384 "
+        "UNION ALL SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql' "
+        "ORDER BY 1";
 
 /* The schema of db as one string (see snapshot_sql; malloc'd). */
 static char *
@@ -254,19 +255,19 @@ snapshot(PGconn *db)
 /* A value for every column that has no default, by type category; the
  * INSERT of a table whose constraints reject it is skipped. */
 static const char rows_sql[] =
-	"SELECT c.relname, string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum), "
-	"string_agg(CASE WHEN t.typtype = 'e' THEN (SELECT quote_literal(enumlabel) FROM pg_enum "
-	"  WHERE enumtypid = t.oid ORDER BY enumsortorder LIMIT 1) ELSE CASE t.typcategory "
-	"  WHEN 'N' THEN '1' WHEN 'S' THEN '''x''' WHEN 'B' THEN 'true' WHEN 'D' THEN "
-	"  '''2020-01-02''' WHEN 'A' THEN '''{}''' WHEN 'T' THEN '''1 day''' WHEN 'I' THEN "
-	"  '''127.0.0.1''' ELSE CASE format_type(a.atttypid, NULL) WHEN 'uuid' THEN "
-	"  '''00000000-0000-0000-0000-000000000001''' WHEN 'jsonb' THEN '''{}''' WHEN 'json' "
-	"  THEN '''{}''' ELSE 'NULL' END END END || '::' || format_type(a.atttypid, a.atttypmod), "
-	"  ', ' ORDER BY a.attnum) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-	"JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-	"JOIN pg_type t ON t.oid = a.atttypid WHERE n.nspname = 'public' AND c.relkind = 'r' "
-	"AND a.attgenerated = '' AND a.attidentity <> 'a' AND NOT a.atthasdef "
-	"GROUP BY c.oid, c.relname ORDER BY c.oid";
+        "SELECT c.relname, string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum), "
+        "string_agg(CASE WHEN t.typtype = 'e' THEN (SELECT quote_literal(enumlabel) FROM pg_enum "
+        "  WHERE enumtypid = t.oid ORDER BY enumsortorder LIMIT 1) ELSE CASE t.typcategory "
+        "  WHEN 'N' THEN '1' WHEN 'S' THEN '''x''' WHEN 'B' THEN 'true' WHEN 'D' THEN "
+        "  '''2020-01-02''' WHEN 'A' THEN '''{}''' WHEN 'T' THEN '''1 day''' WHEN 'I' THEN "
+        "  '''127.0.0.1''' ELSE CASE format_type(a.atttypid, NULL) WHEN 'uuid' THEN "
+        "  '''00000000-0000-0000-0000-000000000001''' WHEN 'jsonb' THEN '''{}''' WHEN 'json' "
+        "  THEN '''{}''' ELSE 'NULL' END END END || '::' || format_type(a.atttypid, a.atttypmod), "
+        "  ', ' ORDER BY a.attnum) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "JOIN pg_type t ON t.oid = a.atttypid WHERE n.nspname = 'public' AND c.relkind = 'r' "
+        "AND a.attgenerated = '' AND a.attidentity <> 'a' AND NOT a.atthasdef "
+        "GROUP BY c.oid, c.relname ORDER BY c.oid";
 
 struct table_rows {
 	char name[128];
@@ -347,8 +348,8 @@ check_rows(const char *desired, const struct table_rows *t, int n, char *why, si
 		renamed_to(desired, t[i].name, name, sizeof name);
 		long long now = count_rows(live, name);
 		if (now >= 0 && now != t[i].n)
-			snprintf(why, size, "rows of %s lost: %lld before, %lld after", name, t[i].n,
-			         now);
+			snprintf(why, size, "rows of %s lost: %lld before, %lld after", name,
+			         t[i].n, now);
 	}
 }
 
@@ -447,8 +448,10 @@ run_case(const struct fields *f, char *why, size_t size)
 	reset(want);
 	for (int i = 0; i < 8 && f->roles[i]; i++) {
 		char *sql = NULL;
-		if (asprintf(&sql, "DO $$ BEGIN CREATE ROLE \"%s\"; EXCEPTION WHEN "
-		             "duplicate_object THEN NULL; END $$", f->roles[i]) > 0)
+		if (asprintf(&sql,
+		             "DO $$ BEGIN CREATE ROLE \"%s\"; EXCEPTION WHEN "
+		             "duplicate_object THEN NULL; END $$",
+		             f->roles[i]) > 0)
 			PQclear(PQexec(live, sql));
 		free(sql);
 	}
@@ -515,8 +518,8 @@ out:
 static yaml_node_t *
 value_of(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
-	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start;
-	     pr < map->data.mapping.pairs.top; pr++) {
+	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+	     pr++) {
 		yaml_node_t *k = yaml_document_get_node(doc, pr->key);
 		if (k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
 			return yaml_document_get_node(doc, pr->value);
@@ -620,19 +623,20 @@ is_target(const char *name)
 static void
 report(void)
 {
-	struct group all = { "all", 0, 0, 0, 0 };
-	printf("# %-22s %9s %8s %6s %4s %10s\n", "group", "converged", "refused", "wrong",
-	       "n/a", "converged%");
+	struct group all = {"all", 0, 0, 0, 0};
+	printf("# %-22s %9s %8s %6s %4s %10s\n", "group", "converged", "refused", "wrong", "n/a",
+	       "converged%");
 	for (int i = 0; i <= ngroups; i++) {
 		struct group *g = i < ngroups ? &groups[i] : &all;
 		int applicable = g->converged + g->refused + g->wrong;
 		double pct = applicable ? 100.0 * g->converged / applicable : 100.0;
 		printf("# %-22s %9d %8d %6d %4d %9.0f%%%s\n", g->name, g->converged, g->refused,
-		       g->wrong, g->na, pct, i < ngroups && is_target(g->name) ? " (target 80%)" : "");
+		       g->wrong, g->na, pct,
+		       i < ngroups && is_target(g->name) ? " (target 80%)" : "");
 		if (i < ngroups && is_target(g->name)) {
 			char check[128];
-			snprintf(check, sizeof check, "psqldef %s converges >= 80%% (%.0f%%)", g->name,
-			         pct);
+			snprintf(check, sizeof check, "psqldef %s converges >= 80%% (%.0f%%)",
+			         g->name, pct);
 			T_CHECK(check, pct >= 80.0);
 		}
 		if (i == ngroups)
@@ -642,8 +646,8 @@ report(void)
 		all.wrong += g->wrong;
 		all.na += g->na;
 	}
-	printf("psqldef: %d converged, %d refused, %d wrong, %d n/a\n", all.converged,
-	       all.refused, all.wrong, all.na);
+	printf("psqldef: %d converged, %d refused, %d wrong, %d n/a\n", all.converged, all.refused,
+	       all.wrong, all.na);
 	T_CHECK("psqldef: no case is migrated wrong", all.wrong == 0);
 }
 
