@@ -63,11 +63,19 @@ DEVSERVER := $(sort $(DEVSERVER))
 .PHONY: all run test deps test-deps clean format bench
 all: deps build/cotdev
 
-build/opt/%.o: %.c $(HEADERS)
+# What every object is compiled with -- the flags, and the source and library
+# lists baked into the export's code -- is kept in build/compile.flags,
+# rewritten only when it changes; objects depend on it, so a new runtime
+# file or library rebuilds them instead of leaving exports without it.
+COMPILE_FLAGS = $(CC) $(WARN) $(CFLAGS) $(SAN) $(DEFS)
+$(shell mkdir -p build; [ "$$(cat build/compile.flags 2>/dev/null)" = '$(subst ','"'"',$(COMPILE_FLAGS))' ] || \
+        printf '%s\n' '$(subst ','"'"',$(COMPILE_FLAGS))' > build/compile.flags)
+
+build/opt/%.o: %.c $(HEADERS) build/compile.flags
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) $(DEFS) -c $< -o $@
 
-build/san/%.o: %.c $(HEADERS)
+build/san/%.o: %.c $(HEADERS) build/compile.flags
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) -c $< -o $@
 

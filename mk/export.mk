@@ -5,9 +5,8 @@ TEST_PACKAGES += wrk bc valgrind
 # The export compiles exactly the runtime the dev server is built from and
 # links the same libraries (never DEV_LIBS); both are baked into cotdev.
 DEFS      += -DCOT_EXPORT_RUNTIME='"$(RUNTIME)"' -DCOT_EXPORT_LIBS='"$(LIBS)"'
-# Both lists are baked into export_link.o: it must be rebuilt when a make file
-# adds a runtime source or a library (else exports miss the new file).
-$(call opt_objs,devserver/export_link.c) $(call san_objs,devserver/export_link.c): $(MAKEFILE_LIST)
+# Both lists are baked into the dev tool's objects; build/compile.flags (see
+# the Makefile) rebuilds them when either changes.
 
 build/test_export: tests/test_export.c tests/t.h | build
 	$(CC) $(WARN) -O1 -g $(SAN) tests/test_export.c -o $@
