@@ -128,6 +128,12 @@ struct cot_ctx {
 	bool abandoned;            /* the watchdog answered 503; send nothing */
 	bool pooled;               /* runs on the handler pool, connection suspended */
 	bool after_done;           /* the after-steps ran (on the pool thread) */
+	/* a pooled call the watchdog abandoned (server.c): the connection is
+	 * answered with a new context; this one belongs to whichever of the
+	 * polling thread and the stuck pool thread lets go of it last */
+	atomic_bool pool_abandoned;
+	atomic_int pool_refs;
+	int pool_budget_ms;
 	/* failure, when the handler called cot_fail */
 	const char *fail_file;
 	int fail_line;

@@ -77,6 +77,7 @@ struct server {
 	int port;
 	int static_fd;             /* static/ opened O_PATH, or -1 */
 	atomic_long in_flight;     /* requests between first call and completion */
+	atomic_int pool_orphans;   /* abandoned pooled calls not back: no connection */
 	atomic_bool closing;       /* SIGTERM: answer with Connection: close */
 };
 
@@ -516,14 +517,30 @@ server_send(server *s, cot_ctx *c)
  * pipeline, at once, on the polling thread.
  *
  * A pool thread stuck past --timeout is abandoned like a worker (see "stuck
- * handlers" below): its client gets the 503 written on the socket, the
- * pool starts a thread in its place, and the connection stays suspended
- * until the stuck call returns (then it is closed). Not resumed with the
- * 503 through MHD, on purpose: MHD frees a connection once its answer is
- * out, and the stuck handler, when its call returns, may still read the
- * request's headers or query through it -- a use after free. Keeping the
- * connection suspended keeps everything the handler can reach alive.
+ * handlers" below), but nothing else suffers: the pool starts a thread in
+ * its place, and the watchdog resumes the connection, whose access handler
+ * answers 503 through the error pipeline (problem+json or a page, request
+ * id, after-middleware, the access log; the connection stays usable) with
+ * a new context. The stuck call keeps the old one: when (if ever) it
+ * returns, it may still read its request, so the old context must not
+ * lead into the connection MHD frees once its 503 is out -- method and URL
+ * are copied into its arena when it is offloaded, and its `conn` is
+ * cleared before the resume (cot_header and cot_query then find nothing).
+ * The old context is freed by whichever side lets go of it last
+ * (pool_refs). A call stuck in a system call is not running: clearing the
+ * pointer under it is safe; one running in a library past the grace time
+ * reads it only after it comes back to cot's API.
  */
+
+/* Lets go of an abandoned pooled context; the last one frees it. */
+static void
+server_pool_release(cot_ctx *c)
+{
+	if (atomic_fetch_sub(&c->pool_refs, 1) == 1) {
+		ctx_free(c);
+		free(c);
+	}
+}
 
 /* Runs on a pool thread; returns 1 when the watchdog abandoned the call. */
 static int
@@ -535,14 +552,17 @@ server_pool_run(void *arg)
 	if (s->cfg.dev_begin != NULL)
 		s->cfg.dev_begin(c); /* the dev console collects SQL per thread */
 	server_route(c);
-	bool abandoned = c->abandoned;
-	if (!abandoned) {
-		server_after(s, c);
-		c->after_done = true;
-	}
 	db_request_end(c); /* a transaction left open is on this thread's connection */
+	if (c->abandoned) { /* answered by the watchdog's resume; c is ours to drop */
+		atomic_fetch_sub(&s->pool_orphans, 1);
+		server_pool_release(c);
+		return 1;
+	}
+	server_after(s, c);
+	c->after_done = true;
+	db_request_end(c); /* after-middleware may have opened one too */
 	MHD_resume_connection(conn); /* c belongs to the polling thread again */
-	return abandoned;
+	return 0;
 }
 
 /* Suspends c's connection and queues c on the pool; -1 when it is full. */
@@ -551,6 +571,10 @@ server_offload(cot_ctx *c)
 {
 	if (pool_reserve() != 0)
 		return -1;
+	/* MHD's copies live as long as the connection; a call abandoned by the
+	 * watchdog may outlive it */
+	c->method = arena_strdup(&c->mem, c->method);
+	c->raw_url = arena_strdup(&c->mem, c->raw_url);
 	c->pooled = true;
 	MHD_suspend_connection(c->conn); /* before the push: a pool thread may resume at once */
 	pool_push(server_pool_run, c);
@@ -653,6 +677,42 @@ server_refuse_head(server *s, cot_ctx *c, const char *version, bool nul_in_targe
 	return false;
 }
 
+/*
+ * The access handler of a connection the watchdog resumed: its pooled call
+ * is stuck. Answers 503 with a new context n, which the connection keeps;
+ * the old one, o, is left to the stuck call.
+ */
+static enum MHD_Result
+server_pool_abandoned(server *s, struct MHD_Connection *conn, const char *method,
+                      const char *url, void **con_cls)
+{
+	cot_ctx *o = *con_cls, *n = server_ctx_new();
+	if (n == NULL) {
+		*con_cls = NULL;
+		atomic_fetch_sub(&s->in_flight, 1);
+		server_pool_release(o);
+		return MHD_NO;
+	}
+	n->conn = conn;
+	n->method = method;
+	n->raw_url = url;
+	n->start_ms = o->start_ms;
+	memcpy(n->request_id, o->request_id, sizeof(n->request_id));
+	n->path = arena_strdup(&n->mem, o->path ? o->path : url);
+	const binding *b = o->match.b;
+	char *detail = arena_printf(&n->mem, "the handler ran past its time budget of %d ms, "
+	                            "blocked outside its own code (a system call or a library, "
+	                            "where stopping it could leave a lock held); its pool thread "
+	                            "was abandoned and replaced (route at %s:%d)",
+	                            o->pool_budget_ms, b && b->file ? b->file : "(unknown)",
+	                            b ? b->line : 0);
+	*con_cls = n;
+	server_pool_release(o);
+	cot_set_header(n, "Retry-After", "1");
+	error_respond_as(n, 503, "timeout", detail, NULL);
+	return server_send(s, n);
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
               const char *version, const char *upload_data, size_t *upload_size,
@@ -660,8 +720,10 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 {
 	server *s = cls;
 	cot_ctx *c = *con_cls;
-	if (c != NULL && !strict_is_nul_marker(c) && c->pooled) /* resumed: the pool is done */
-		return server_send(s, c);
+	if (c != NULL && !strict_is_nul_marker(c) && c->pooled) /* resumed */
+		return atomic_load(&c->pool_abandoned) ? server_pool_abandoned(s, conn, method, url,
+		                                                               con_cls)
+		                                       : server_send(s, c);
 	if (c == NULL || strict_is_nul_marker(c)) {
 		bool nul_in_target = c != NULL;
 		if ((c = server_ctx_new()) == NULL)
@@ -840,8 +902,8 @@ server_abandon(cot_ctx *c, const binding *b, pid_t tid, int budget_ms)
 	char detail[512];
 	snprintf(detail, sizeof(detail), "the handler ran past its time budget of %d ms, blocked "
 	         "outside its own code (a system call or a library, where stopping it could "
-	         "leave a lock held); its worker was abandoned and replaced (route at %s:%d)",
-	         budget_ms, file, line);
+	         "leave a lock held); its %s was abandoned and replaced (route at %s:%d)",
+	         budget_ms, c->pooled ? "pool thread" : "worker", file, line);
 	const char *path = c->path ? c->path : c->raw_url ? c->raw_url : "?";
 	if (c->conn == NULL) { /* a background task: nobody to answer */
 		printf("task stopped: %s\n%s\n", detail, c->spawn_trail ? c->spawn_trail : "");
@@ -851,13 +913,21 @@ server_abandon(cot_ctx *c, const binding *b, pid_t tid, int budget_ms)
 	printf("stopped %s %s: %s\n%s %s (request %s)\n", c->method, path, detail, c->method,
 	       path, c->request_id);
 	fflush(stdout);
-	int fd = guard_fd(c->conn); /* a pooled connection is suspended: MHD leaves it be */
-	if (fd >= 0)
-		server_abandon_answer(fd, c, detail);
-	if (c->pooled) { /* a pool thread: no connections of its own to cut */
+	if (c->pooled) { /* a pool thread: answered through MHD, see "the handler pool" */
+		struct MHD_Connection *conn = c->conn;
+		c->pool_budget_ms = budget_ms;
+		atomic_store(&c->pool_refs, 2); /* the connection's and the stuck call's */
+		if (s != NULL)
+			atomic_fetch_add(&s->pool_orphans, 1);
+		c->conn = NULL;
+		atomic_store(&c->pool_abandoned, true);
+		MHD_resume_connection(conn);
 		pool_replace();
 		return;
 	}
+	int fd = guard_fd(c->conn);
+	if (fd >= 0)
+		server_abandon_answer(fd, c, detail);
 	guard_cut_thread(tid, fd);
 	if (s != NULL)
 		server_replace(s);
@@ -1109,6 +1179,14 @@ server_wait_stop(const sigset_t *stop)
 	}
 }
 
+/* Requests in flight but those whose worker was abandoned (their 503 is
+ * out); an abandoned pooled call is not in in_flight once its 503 is. */
+static long
+server_running(server *s)
+{
+	return atomic_load(&s->in_flight) - (crash_abandoned() - atomic_load(&s->pool_orphans));
+}
+
 long
 server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 {
@@ -1120,8 +1198,9 @@ server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
 	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
 	double end = monotonic_ms() + timeout_ms;
-	/* abandoned requests (answered 503 already) are not waited for */
-	while (atomic_load(&s->in_flight) - crash_abandoned() > 0 && monotonic_ms() < end) {
+	/* abandoned requests (answered 503 already) are not waited for; a pooled
+	 * one's 503 is a request in flight until it is out */
+	while (server_running(s) > 0 && monotonic_ms() < end) {
 		struct timespec tick = { 0, 5 * 1000 * 1000 };
 		if (interrupt == NULL) {
 			nanosleep(&tick, NULL);
@@ -1131,7 +1210,7 @@ server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 			break;
 		}
 	}
-	return atomic_load(&s->in_flight) - crash_abandoned();
+	return server_running(s);
 }
 
 /* MHD_stop_daemon on a thread of its own, so server_stop can give up on it. */
