@@ -176,33 +176,6 @@ main_trace_lookup(const void *debug, uintptr_t pc, trace_site *sites, int max)
 }
 
 /*
- * A saved template is parsed at once: an error is reported like a compile
- * error (gcc style in the terminal, the overlay in the browser) instead of
- * waiting for a request to render it. Returns true when it reported one.
- */
-static bool
-main_template_error(const char *file)
-{
-	char err[1024], raw[1200];
-	if (render_check(file + 10, err, sizeof(err)) == 0)
-		return false;
-	/* "templates/x.html:3: msg" -> "templates/x.html:3: error: msg" */
-	const char *p = strchr(err, ':');
-	const char *q = p ? strchr(p + 1, ':') : NULL;
-	if (q != NULL && q[1] == ' ')
-		snprintf(raw, sizeof(raw), "%.*s: error:%s", (int)(q - err), err, q + 1);
-	else
-		snprintf(raw, sizeof(raw), "%s:1: error: %s", file, err);
-	char *msg = compiler_format(raw);
-	printf("error in %s (pages that use it answer with this until it parses):\n%s\n", file,
-	       msg ? msg : raw);
-	fflush(stdout);
-	livereload_on_event("error", file, msg ? msg : raw);
-	free(msg);
-	return true;
-}
-
-/*
  * Every reload outcome of the dev server passes here (reloader lock held):
  * "reload"/"error"/"remove" for handler files, "change" for files under
  * templates/ and static/ and for schema.sql. One line per consumer.
@@ -218,9 +191,6 @@ main_on_event(const char *event, const char *file, const char *error)
 		editor_changed(file, strcmp(event, "remove") == 0, main_inc);
 	if (strcmp(event, "change") == 0 && strcmp(file, "schema.sql") == 0)
 		migrate_cmd_dev(main_db_path, 0);
-	if (strcmp(event, "change") == 0 && strncmp(file, "templates/", 10) == 0 &&
-	    main_template_error(file))
-		return;
 	console_on_event(event, file); /* before the pages reload: replay takes its copy */
 	livereload_on_event(event, file, error);
 }
@@ -307,6 +277,7 @@ main_run(int argc, char **argv)
 	static const char *const watch_files[] = { "schema.sql", NULL };
 	reloader_options ro = { .handlers_dir = "handlers", .lib_dir = "lib", .include_dir = inc, .watch = true,
 	                        .watch_dirs = watch_dirs, .watch_files = watch_files,
+	                        .templates_dir = "templates",
 	                        .on_event = main_on_event, .color = isatty(STDOUT_FILENO) };
 	if (reloader_init(&ro, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cotdev run: %s\n", err);

@@ -49,6 +49,7 @@
 #include "sqlcheck.h"
 #include "tcclines.h"
 #include "reloader.h"
+#include "reloader_template.h"
 #include "watcher.h"
 
 /* How often the schema is looked at for changes made by other processes
@@ -769,6 +770,9 @@ reloader_changed(const char *path, unsigned flags)
 	size_t n = strlen(path);
 	if (!reloader_in_handlers(path) && !reloader_in_dir(path, R.opt.lib_dir)) {
 		const char *p = strncmp(path, "./", 2) == 0 ? path + 2 : path;
+		if (reloader_in_dir(p, R.opt.templates_dir) &&
+		    reloader_template_error(p, R.opt.templates_dir, R.opt.on_event))
+			return;
 		if (R.opt.on_event != NULL)
 			R.opt.on_event("change", p, NULL);
 		return;

@@ -22,6 +22,10 @@ typedef struct reloader_options {
 	const char *const *watch_dirs;
 	/* Files in the app directory itself to report the same way (schema.sql). */
 	const char *const *watch_files;
+	/* A saved file under it is parsed as a template first: an error is
+	 * reported ("error", file, text) instead of the change (see
+	 * reloader_template.c). May be NULL. */
+	const char *templates_dir;
 	const char *include_dir;   /* directory holding cot.h */
 	const char *tcc_options;   /* extra tcc options or NULL */
 	bool watch;                /* false: compile once (cotdev check/routes) */
@@ -32,7 +36,8 @@ typedef struct reloader_options {
 	 * ("reload", file, NULL) after a good compile, ("error", file, text)
 	 * after a failed one (text is the gcc-style message), ("remove", file,
 	 * NULL) when a file's routes went away, ("change", path, NULL) for a
-	 * saved file under watch_dirs or in watch_files.
+	 * saved file under watch_dirs or in watch_files, ("error", file, text)
+	 * for a saved template that does not parse.
 	 */
 	void (*on_event)(const char *event, const char *file, const char *error);
 	reloader_stats stats;
