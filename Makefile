@@ -45,6 +45,15 @@ TEST_COMMAND_PACKAGES =
 opt_objs    = $(patsubst %.c,build/opt/%.o,$(1))
 san_objs    = $(patsubst %.c,build/san/%.o,$(1))
 RUNTIME_SAN = $(call san_objs,$(RUNTIME))
+
+# The one recipe of a test program, built under ASan + UBSan: every .c and
+# .o among its prerequisites (the test's own file first, so list it first),
+# with runtime/ and tests/ on the include path; $(1) the libraries it links,
+# $(2) extra compiler flags. A unit test of the runtime lists $$(RUNTIME_SAN)
+# and links the objects every other test shares:
+#   build/test_x: tests/test_x.c $$(RUNTIME_SAN) $(HEADERS) | build
+#   	$(call unit_test,$(LIBS))
+unit_test = $(CC) $(WARN) -O1 -g $(SAN) $(2) -Iruntime -Itests $(filter %.c %.o,$^) -o $@ $(1)
 .SECONDEXPANSION:
 
 # Each concern adds its sources, packages, test programs and test commands
@@ -130,44 +139,44 @@ TEST_UNITS = build/test_router build/test_watcher build/test_compiler \
 TEST_INTEG = build/test_reload build/test_concurrency
 
 build/test_router: tests/test_router.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_router.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 
 build/test_server: tests/test_server.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_server.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 
 build/test_error: tests/test_error.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_error.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 
 build/test_reclaim: tests/test_reclaim.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_reclaim.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 
 build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c devserver/file.c runtime/apptree.c $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_watcher.c devserver/watcher.c devserver/deps.c devserver/file.c runtime/apptree.c -o $@ -linotifytools
+	$(call unit_test,-linotifytools)
 
 build/test_flags: tests/test_flags.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_flags.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 
 build/test_format: tests/test_format.c runtime/format.c $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_format.c runtime/format.c -o $@
+	$(call unit_test,)
 
 build/test_file: tests/test_file.c devserver/file.c devserver/file.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_file.c devserver/file.c -o $@
+	$(call unit_test,)
 
 # tcclines.c reads libtcc's internals (its line table): the test guards it.
 build/test_tcclines: tests/test_tcclines.c $(call san_objs,devserver/tcclines.c) | build
-	$(CC) $(WARN) -O1 -g $(SAN) $^ -o $@ $(TCC_LIB) -ldl -lm
+	$(call unit_test,$(TCC_LIB) -ldl -lm)
 
 COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/errline.c devserver/api.c \
                devserver/tcclines.c devserver/file.c \
                devserver/linkcheck.c devserver/libs.c devserver/ctoken.c devserver/hcache.c)
 build/test_compiler: tests/test_compiler.c $(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) tests/test_compiler.c $(COMPILER_SAN) $(RUNTIME_SAN) -o $@ $(LIBS) $(DEV_LIBS)
+	$(call unit_test,$(LIBS) $(DEV_LIBS),$(DEFS))
 
 build/test_reload: tests/test_reload.c tests/harness.c tests/harness.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_reload.c tests/harness.c -o $@ -lcurl -ljansson -lpthread
+	$(call unit_test,-lcurl -ljansson -lpthread)
 
 build/test_concurrency: tests/test_concurrency.c tests/harness.c tests/harness.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_concurrency.c tests/harness.c -o $@ -lcurl -lpthread
+	$(call unit_test,-lcurl -lpthread)
 
 TEST_BINS += $(TEST_UNITS) $(TEST_INTEG)
 TEST_CMDS := $(TEST_UNITS) build/test_reload@build/cotdev \

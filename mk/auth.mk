@@ -6,14 +6,14 @@ LIBS     += -lsodium
 PACKAGES += libsodium-dev
 
 build/test_auth: tests/test_auth.c tests/api_test.h $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests $< $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_auth
 TEST_CMDS += build/test_auth
 
 # over HTTP: the app of `cotdev new --auth` plus probe routes, on the dev
 # server, its sanitizer build and the export
 build/test_accounts: tests/test_accounts.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson -lsodium
+	$(call unit_test,-lcurl -lpthread -ljansson -lsodium)
 TEST_BINS += build/test_accounts
 TEST_CMDS += build/test_accounts@build/cotdev build/test_accounts@build/cotdev-san \
              build/test_accounts@export:build/cotdev

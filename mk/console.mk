@@ -11,7 +11,7 @@ build/console_js.h: devserver/console.js | build
 	  echo '0x00 };'; } > $@.tmp && mv $@.tmp $@
 
 build/test_console: tests/test_console.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson -lsqlite3
+	$(call unit_test,-lcurl -lpthread -ljansson -lsqlite3)
 TEST_BINS += build/test_console
 TEST_CMDS += build/test_console@build/cotdev build/test_console@build/cotdev-san \
              build/test_console@export:build/cotdev

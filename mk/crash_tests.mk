@@ -5,7 +5,7 @@
 # content negotiation, middleware order, what error responses carry).
 CRASH_TESTS = build/test_crash build/test_pipeline
 $(CRASH_TESTS): build/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
+	$(call unit_test,-lcurl -lpthread -ljansson)
 TEST_BINS += $(CRASH_TESTS)
 TEST_CMDS += build/test_crash@build/cotdev build/test_crash@build/cotdev-san \
              build/test_pipeline@build/cotdev build/test_pipeline@build/cotdev-san \

@@ -4,13 +4,13 @@
 LIBS += -lsqlite3
 
 build/test_db: tests/test_db.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_db.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 build/test_sqlcheck: tests/test_sqlcheck.c devserver/sqlcheck.c devserver/sqlcheck.h devserver/file.c | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_sqlcheck.c devserver/sqlcheck.c devserver/file.c -o $@ -lsqlite3
+	$(call unit_test,-lsqlite3)
 TEST_BINS += build/test_db build/test_sqlcheck
 TEST_CMDS += build/test_db build/test_sqlcheck
 build/test_notes: tests/test_notes.c tests/harness.c tests/harness.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_notes.c tests/harness.c -o $@ -lcurl -lpthread
+	$(call unit_test,-lcurl -lpthread)
 TEST_BINS += build/test_notes
 TEST_CMDS += build/test_notes@build/cotdev build/test_notes@build/cotdev-san \
              build/test_notes@export:build/cotdev

@@ -9,7 +9,7 @@ DEFS      += -DCOT_EXPORT_RUNTIME='"$(RUNTIME)"' -DCOT_EXPORT_LIBS='"$(LIBS)"'
 # the Makefile) rebuilds them when either changes.
 
 build/test_export: tests/test_export.c tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_export.c -o $@
+	$(call unit_test,)
 TEST_BINS += build/test_export
 TEST_CMDS += build/test_export@build/cotdev
 

@@ -3,7 +3,7 @@
 # (tests/test_handler_api.c, against cotdev run and the export).
 TEST_COMMAND_PACKAGES += git:git
 build/test_handler_api: tests/test_handler_api.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread
+	$(call unit_test,-lcurl -lpthread)
 TEST_BINS += build/test_handler_api
 TEST_CMDS += build/test_handler_api@build/cotdev build/test_handler_api@build/cotdev-san \
              build/test_handler_api@export:build/cotdev
@@ -12,7 +12,7 @@ TEST_CMDS += build/test_handler_api@build/cotdev build/test_handler_api@build/co
 # the JSON writer (runtime/jw.c) and typed reads of JSON bodies
 # (runtime/body_read.c); tests/test_jw.c checks both without a server
 build/test_jw: tests/test_jw.c tests/api_test.h $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests $< $(RUNTIME) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_jw
 TEST_CMDS += build/test_jw
 # make bench-json: rows to JSON, the writer against cot_db_json_rows, in one
@@ -26,6 +26,6 @@ bench-json: build/bench_json
 # compile errors where gcc reports them (devserver/errline.c), checked on a
 # table of common mistakes against gcc itself (tests/test_errline.c)
 build/test_errline: tests/test_errline.c $$(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) $(DEFS) -Itests $< $(COMPILER_SAN) $(RUNTIME_SAN) -o $@ $(LIBS) $(DEV_LIBS)
+	$(call unit_test,$(LIBS) $(DEV_LIBS),$(DEFS))
 TEST_BINS += build/test_errline
 TEST_CMDS += build/test_errline

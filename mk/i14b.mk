@@ -3,26 +3,26 @@
 # location, the Host allow-list and the Content-Security-Policy, against
 # `cotdev run` and the exported binary.
 build/test_refuse: tests/test_refuse.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread
+	$(call unit_test,-lcurl -lpthread)
 TEST_BINS += build/test_refuse
 TEST_CMDS += build/test_refuse@build/cotdev build/test_refuse@build/cotdev-san \
              build/test_refuse@export:build/cotdev
 # tests/test_sqlfresh.c: the SQL check follows the live schema (renames,
 # drops applied by another process), reads included headers, counts values.
 build/test_sqlfresh: tests/test_sqlfresh.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread
+	$(call unit_test,-lcurl -lpthread)
 TEST_BINS += build/test_sqlfresh
 TEST_CMDS += build/test_sqlfresh@build/cotdev
 # runtime/strict.c: request-head checks libmicrohttpd 0.9.75 does not make;
 # runtime/hostallow.c: the Host allow-list (DNS rebinding)
 # tests/test_strict.c: the table of malformed heads over a raw socket
 build/test_strict: tests/test_strict.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread
+	$(call unit_test,-lcurl -lpthread)
 TEST_BINS += build/test_strict
 TEST_CMDS += build/test_strict@build/cotdev build/test_strict@build/cotdev-san \
              build/test_strict@export:build/cotdev
 build/test_hostallow: tests/test_hostallow.c runtime/hostallow.c runtime/hostallow.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_hostallow.c runtime/hostallow.c -o $@
+	$(call unit_test,)
 TEST_BINS += build/test_hostallow
 TEST_CMDS += build/test_hostallow
 # the template's pages, live reload and overlay under the default CSP
@@ -43,6 +43,6 @@ TEST_BINS += build/test_altstack
 TEST_CMDS += build/test_altstack
 # retired module structs are freed under concurrent lookups (router_quiet)
 build/test_quiet: tests/test_quiet.c $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime tests/test_quiet.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_quiet
 TEST_CMDS += build/test_quiet

@@ -9,7 +9,7 @@ DEV_LIBS  += -Wl,--wrap=dlsym
 TEST_PACKAGES += libsodium-dev zlib1g-dev libcurl4-openssl-dev wrk
 
 build/test_libs: tests/test_libs.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_libs.c tests/harness.c -o $@ -lcurl -lpthread
+	$(call unit_test,-lcurl -lpthread)
 TEST_BINS += build/test_libs
 TEST_CMDS += build/test_libs@build/cotdev build/test_libs@build/cotdev-san \
              build/test_libs@export:build/cotdev

@@ -6,7 +6,7 @@
 # the exported binary (stuck handlers, honest timeouts, exit() in handlers,
 # slowloris, connection limits, body memory).
 build/test_hostile: tests/test_hostile.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
+	$(call unit_test,-lcurl -lpthread -ljansson)
 TEST_BINS += build/test_hostile
 TEST_CMDS += build/test_hostile@build/cotdev build/test_hostile@build/cotdev-san \
              build/test_hostile@export:build/cotdev

@@ -2,8 +2,8 @@
 TEST_PACKAGES += libyaml-dev
 MIGRATE_SRC = $(wildcard runtime/migrate*.c)
 build/test_migrate: tests/test_migrate.c $(MIGRATE_SRC) runtime/migrate.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_migrate.c $(MIGRATE_SRC) -o $@ -lsqlite3
+	$(call unit_test,-lsqlite3)
 build/test_sqldef: tests/test_sqldef.c $(MIGRATE_SRC) runtime/migrate.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_sqldef.c $(MIGRATE_SRC) -o $@ -lsqlite3 -lyaml
+	$(call unit_test,-lsqlite3 -lyaml)
 TEST_BINS += build/test_migrate build/test_sqldef
 TEST_CMDS += build/test_migrate build/test_sqldef@$(SPEC_DIR)/sqldef

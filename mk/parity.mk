@@ -3,6 +3,6 @@
 # the answers; what differs by design is named in the test). Against the
 # sanitized dev server too: its breadth of requests found a read overflow.
 build/test_parity: tests/test_parity.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
+	$(call unit_test,-lcurl -lpthread -ljansson)
 TEST_BINS += build/test_parity
 TEST_CMDS += build/test_parity@build/cotdev build/test_parity@build/cotdev-san

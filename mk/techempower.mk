@@ -3,7 +3,7 @@
 # (tests/test_techempower.c); make bench-techempower measures them
 # (tests/bench/bench_techempower.sh, not part of make test).
 build/test_techempower: tests/test_techempower.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson -lsqlite3
+	$(call unit_test,-lcurl -lpthread -ljansson -lsqlite3)
 TEST_BINS += build/test_techempower
 TEST_CMDS += build/test_techempower@build/cotdev build/test_techempower@export:build/cotdev
 

@@ -3,8 +3,8 @@
 TEMPLATE_SRC = runtime/template.c runtime/template_cache.c
 TEMPLATE_HDR = runtime/template.h runtime/template_internal.h
 build/test_template: tests/test_template.c $(TEMPLATE_SRC) $(TEMPLATE_HDR) | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_template.c $(TEMPLATE_SRC) -o $@ -ljansson -lpthread
+	$(call unit_test,-ljansson -lpthread)
 build/test_template_spec: tests/test_template_spec.c $(TEMPLATE_SRC) $(TEMPLATE_HDR) | build
-	$(CC) $(WARN) -O1 -g $(SAN) tests/test_template_spec.c $(TEMPLATE_SRC) -o $@ -ljansson -lpthread
+	$(call unit_test,-ljansson -lpthread)
 TEST_BINS += build/test_template build/test_template_spec
 TEST_CMDS += build/test_template build/test_template_spec@$(SPEC_DIR)/mustache
