@@ -326,7 +326,7 @@ monitor_main(void *arg)
 
 /* ==== the report ======================================================= */
 
-/* The killed node's window: from the kill until it served again. */
+/* The killed node's window: from the kill until it was started again. */
 static double dead_from, dead_until;
 
 static int
