@@ -133,12 +133,6 @@ template_release(template *t)
 	free(t);
 }
 
-const char *
-template_name(const template *t)
-{
-	return t->name;
-}
-
 /* --------------------------------------------------------------- parser */
 
 struct tag {

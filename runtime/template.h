@@ -90,9 +90,6 @@ template *template_retain(template *t);
 /* Drop a reference; the last one frees the template. NULL is ignored. */
 void template_release(template *t);
 
-/* The name given to template_parse; lives as long as the template. */
-const char *template_name(const template *t);
-
 /* Render t with data (any json_t, NULL = empty) as the root context, appending
  * to out. env may be NULL (no partials, not strict). Returns 0, or -1 with
  * "NAME:LINE: message" in err (out then holds a partial render; still free
