@@ -241,6 +241,30 @@ pgschema_data_refusal(char **err, const char *state)
 	*err = why;
 }
 
+/* Renames run before the rest is planned, and the live schema is read
+ * again: every index, constraint, trigger, privilege and comment of a
+ * renamed table or column then compares under its new name, instead of
+ * looking like one removed and one added. Their SQL is kept in *done for
+ * the history row; they count as steps of the plan (p->todo). */
+static int
+pgschema_renames_first(PGconn *pg, struct pgs_plan *p, const struct pgs_file *f,
+                       struct pgs_schema *want, struct pgs_schema **have, struct migrate_buf *done,
+                       char **err)
+{
+	char state[6] = "";
+	pgschema_plan_renames(p, f, want, *have);
+	if (p->sql[PGS_PH_RENAME].n == 0 || p->refusal != NULL)
+		return 0;
+	if (pgschema_exec(pg, migrate_buf_str(&p->sql[PGS_PH_RENAME]), "applying the plan", err,
+	                  state) != 0)
+		return -1;
+	migrate_buf_add(done, p->sql[PGS_PH_RENAME].s, p->sql[PGS_PH_RENAME].n);
+	p->sql[PGS_PH_RENAME].n = 0;
+	p->sql[PGS_PH_RENAME].s[0] = '\0';
+	pgschema_catalog_free(*have);
+	return pgschema_catalog_read(pg, "public", *have, err);
+}
+
 static void
 pgschema_plan_free(struct pgs_plan *p)
 {
@@ -258,7 +282,7 @@ pgschema_sync(PGconn *pg, const char *schema_sql, int flags, int lock_timeout_ms
 	struct pgs_file *f = calloc(1, sizeof(*f));
 	struct pgs_schema *want = calloc(1, sizeof(*want)), *have = calloc(1, sizeof(*have));
 	struct pgs_plan p = {.allow = (flags & PGSCHEMA_DESTRUCTIVE) != 0};
-	struct migrate_buf all = {0};
+	struct migrate_buf all = {0}, done = {0};
 	int rc = -1, extensions = 0;
 	char state[6] = "";
 	*summary = *held_summary = *err = NULL;
@@ -277,6 +301,8 @@ pgschema_sync(PGconn *pg, const char *schema_sql, int flags, int lock_timeout_ms
 	if ((*err = pgschema_read_refusal(f)) != NULL ||
 	    (*err = pgschema_unmanaged(want, have)) != NULL)
 		goto rollback;
+	if (pgschema_renames_first(pg, &p, f, want, &have, &done, err) != 0)
+		goto rollback;
 	pgschema_plan_tables(pg, &p, f, want, have);
 	pgschema_objects_plan(&p, want, have);
 	if (p.refusal != NULL) {
@@ -291,11 +317,13 @@ pgschema_sync(PGconn *pg, const char *schema_sql, int flags, int lock_timeout_ms
 	}
 	for (int i = 0; i < PGS_NPHASES; i++)
 		migrate_buf_add(&all, migrate_buf_str(&p.sql[i]), p.sql[i].n);
-	if (pgschema_exec(pg, migrate_buf_str(&all), "applying the plan", err, state) != 0) {
+	if (all.n > 0 && /* only renames: already run */
+	    pgschema_exec(pg, migrate_buf_str(&all), "applying the plan", err, state) != 0) {
 		pgschema_data_refusal(err, state);
 		goto rollback;
 	}
-	if (pgschema_record(pg, &p, all.s, err) != 0 ||
+	migrate_buf_add(&done, migrate_buf_str(&all), all.n); /* the history's sql */
+	if (pgschema_record(pg, &p, migrate_buf_str(&done), err) != 0 ||
 	    pgschema_exec(pg, "COMMIT", "committing the migration", err, NULL) != 0)
 		goto rollback;
 	rc = p.held;
@@ -311,6 +339,7 @@ out:
 	}
 	pgschema_plan_free(&p);
 	free(all.s);
+	free(done.s);
 	pgschema_read_free(f);
 	pgschema_catalog_free(want);
 	pgschema_catalog_free(have);

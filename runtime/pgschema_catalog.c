@@ -322,6 +322,5 @@ pgschema_catalog_free(struct pgs_schema *s)
 		free(s->o[i].table);
 	}
 	free(s->unmanaged);
-	s->n = s->no = 0;
-	s->unmanaged = NULL;
+	memset(s, 0, sizeof(*s)); /* ready to be read again */
 }

@@ -145,6 +145,10 @@ struct pgs_plan {
 
 void pgschema_plan_step(struct pgs_plan *p, enum pgs_phase ph, int destructive, const char *summary,
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Only the renames of tables and columns (@renamed), into PGS_PH_RENAME:
+ * run first, so the rest is planned against the renamed schema. */
+void pgschema_plan_renames(struct pgs_plan *p, const struct pgs_file *f, struct pgs_schema *want,
+                           struct pgs_schema *have);
 void pgschema_plan_tables(PGconn *pg, struct pgs_plan *p, const struct pgs_file *f,
                           struct pgs_schema *want, struct pgs_schema *have);
 void pgschema_objects_plan(struct pgs_plan *p, struct pgs_schema *want, struct pgs_schema *have);

@@ -453,6 +453,43 @@ pgschema_drop_fks_of_dropped(struct pgs_plan *p, struct pgs_schema *have)
 }
 
 void
+pgschema_plan_renames(struct pgs_plan *p, const struct pgs_file *f, struct pgs_schema *want,
+                      struct pgs_schema *have)
+{
+	for (int i = 0; i < want->n; i++) {
+		struct pgs_table *w = &want->t[i];
+		const struct pgs_stmt *st = pgschema_read_table(f, w->name);
+		struct pgs_table *h = pgschema_match_table(p, st, w, want, have);
+		if (h == NULL)
+			continue;
+		h->matched = 1;
+		char *qt = migrate_quote(w->name);
+		for (int j = 0; j < w->ncols; j++) {
+			const struct pgs_col *c = &w->cols[j];
+			char *from = pgschema_catalog_col(h, c->name)
+			                     ? NULL
+			                     : pgschema_col_renamed(st, c->name);
+			if (from && pgschema_catalog_col(h, from) &&
+			    !pgschema_catalog_col(w, from)) {
+				char *qo = migrate_quote(from), *qc = migrate_quote(c->name);
+				char *sum = migrate_printf("~ column %s.%s renamed from %s",
+				                           w->name, c->name, from);
+				pgschema_plan_step(p, PGS_PH_RENAME, 0, sum,
+				                   "ALTER TABLE %s RENAME COLUMN %s TO %s", qt, qo,
+				                   qc);
+				free(sum);
+				free(qo);
+				free(qc);
+			}
+			free(from);
+		}
+		free(qt);
+	}
+	for (int i = 0; i < have->n; i++)
+		have->t[i].matched = 0;
+}
+
+void
 pgschema_plan_tables(PGconn *pg, struct pgs_plan *p, const struct pgs_file *f,
                      struct pgs_schema *want, struct pgs_schema *have)
 {

@@ -2,8 +2,9 @@
  * test_psqldef.c -- sqldef's PostgreSQL cases as convergence tests for
  * cot's PostgreSQL planner (runtime/pgschema*.c), against a real server.
  *
- * Usage: test_psqldef DIR, where DIR is ../shared/spec/psqldef: the YAML
- * files are read from there at run time (libyaml), never copied. A
+ * Usage: test_psqldef DIR..., where DIR is ../shared/spec/psqldef (and
+ * tests/psqldef, cot's own cases in the same format, group "cot"): the
+ * YAML files are read from there at run time (libyaml), never copied. A
  * private PostgreSQL 15 cluster is started (tests/pg.c) with two
  * databases: "live", migrated by cot, and "want", where `desired` is
  * loaded directly. For each case, after resetting both:
@@ -55,7 +56,7 @@ struct group {
 	int converged, refused, wrong, na;
 };
 
-static const char *const targets[] = {"tables",  "indices",  "constraints", "rename",
+static const char *const targets[] = {"cot",     "tables",   "indices",     "constraints", "rename",
                                       "fk_deps", "identity", "enable_drop", NULL};
 
 static pg_cluster cluster;
@@ -657,27 +658,45 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The tests_*.yml files of dir, sorted, appended to files[*n] as paths. */
+static int
+list_dir(const char *dir, char **files, size_t *n, size_t max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t first = *n;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL && *n < max) {
+		size_t len = strlen(e->d_name);
+		char *path = NULL;
+		if (strncmp(e->d_name, "tests_", 6) != 0 || len <= 10 ||
+		    strcmp(e->d_name + len - 4, ".yml") != 0)
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			abort();
+		files[(*n)++] = path;
+	}
+	closedir(d);
+	qsort(files + first, *n - first, sizeof *files, cmp_str);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : "../shared/spec/psqldef";
 	const char *only_group = getenv("PSQLDEF_GROUP"), *only_case = getenv("PSQLDEF_CASE");
 	char err[512], *files[64];
 	size_t n = 0;
-	DIR *d = opendir(dir);
-	struct dirent *e;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	verbose = getenv("PSQLDEF_VERBOSE") != NULL;
-	if (d == NULL) {
-		printf("not ok psqldef: cannot open %s\n", dir);
-		return 1;
+	for (int a = 1; a < (argc > 1 ? argc : 2); a++) {
+		const char *dir = argc > 1 ? argv[a] : "../shared/spec/psqldef";
+		if (list_dir(dir, files, &n, 64) != 0) {
+			printf("not ok psqldef: cannot open %s\n", dir);
+			return 1;
+		}
 	}
-	while ((e = readdir(d)) != NULL && n < 64)
-		if (strncmp(e->d_name, "tests_", 6) == 0 && strlen(e->d_name) > 10 &&
-		    strcmp(e->d_name + strlen(e->d_name) - 4, ".yml") == 0)
-			files[n++] = strdup(e->d_name);
-	closedir(d);
-	qsort(files, n, sizeof *files, cmp_str);
 	if (pg_cluster_start(&cluster, err, sizeof err) != 0 ||
 	    pg_cluster_database(&cluster, "live", live_url, sizeof live_url) != 0 ||
 	    pg_cluster_database(&cluster, "want", want_url, sizeof want_url) != 0) {
@@ -692,11 +711,11 @@ main(int argc, char **argv)
 	PQclear(PQexec(live, "SET client_min_messages = warning"));
 	PQclear(PQexec(want, "SET client_min_messages = warning"));
 	for (size_t i = 0; i < n; i++) {
-		char path[4096], group[64];
-		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-		snprintf(group, sizeof group, "%.*s", (int)(strlen(files[i]) - 10), files[i] + 6);
+		const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
+		char group[64];
+		snprintf(group, sizeof group, "%.*s", (int)(strlen(base) - 10), base + 6);
 		if ((!only_group || strcmp(only_group, group) == 0) &&
-		    PQstatus(live) == CONNECTION_OK && run_file(path, group, only_case) != 0) {
+		    PQstatus(live) == CONNECTION_OK && run_file(files[i], group, only_case) != 0) {
 			printf("not ok %s: cannot read it\n", files[i]);
 			t_failed_count++;
 		}
