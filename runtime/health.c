@@ -6,18 +6,27 @@
  * request on this thread would use, so a lost PostgreSQL connection shows
  * here first); 503 {"status":"draining"} once SIGTERM started the drain,
  * so the balancer stops sending new requests before the process goes; 503
- * {"status":"unavailable","db":"..."} when the database does not answer.
+ * {"status":"unavailable","db":"error"} when the database does not answer.
+ * The driver's message (a host, a user, a socket path) goes to stderr, at
+ * most every HEALTH_LOG_EVERY_MS while the failure lasts, and into the body
+ * only on the dev server: anyone can poll this path.
  *
  * The path lives under /_cot/, the framework's own prefix, so it can never
  * shadow an app route. It is answered in the export and in the dev server,
  * before routing and the app's before-middleware (an auth check must not
  * hide a healthy node), but the response passes the usual after-steps.
  */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "health.h"
+#include "internal.h"
+#include "monotonic.h"
+
+#define HEALTH_LOG_EVERY_MS 10000.0
 
 bool
 health_is_path(const char *method, const char *url)
@@ -52,7 +61,13 @@ health_respond(cot_ctx *c, bool draining)
 		return;
 	}
 	if (db_ping(err, sizeof(err)) != 0) {
-		health_set(c, 503, json_pack("{s:s,s:s}", "status", "unavailable", "db", err));
+		static _Atomic double logged_ms = -HEALTH_LOG_EVERY_MS;
+		double now = monotonic_ms(), last = atomic_load(&logged_ms);
+		if (now - last >= HEALTH_LOG_EVERY_MS &&
+		    atomic_compare_exchange_strong(&logged_ms, &last, now))
+			fprintf(stderr, "cot: %s: the database does not answer: %s\n", HEALTH_PATH, err);
+		health_set(c, 503, json_pack("{s:s,s:s}", "status", "unavailable", "db",
+		                             error_dev_mode ? err : "error"));
 		return;
 	}
 	health_set(c, 200, json_pack("{s:s,s:s}", "status", "ok", "db", "ok"));

@@ -300,11 +300,14 @@ check_health_pg(const char *bin, pg_cluster *pc)
 	T_CHECK("health, PostgreSQL: 200 while the database answers", r.status == 200);
 	int stopped = pg_cluster_ctl(pc, "-m fast -w stop") == 0;
 	http(&n, "GET", "/_cot/health", &r);
-	static const char unavailable[] = "{\"status\":\"unavailable\",\"db\":\"";
+	static const char unavailable[] = "{\"status\":\"unavailable\",\"db\":\"error\"}";
 	printf("# health with PostgreSQL stopped: %d %s\n", r.status, r.body);
 	T_CHECK("health, PostgreSQL: 503 unavailable once the server stopped",
-	        stopped && r.status == 503 &&
-	        strncmp(r.body, unavailable, strlen(unavailable)) == 0);
+	        stopped && r.status == 503 && strcmp(r.body, unavailable) == 0);
+	static char log[65536];
+	node_read_log(&n, log, sizeof(log));
+	T_CHECK("health, PostgreSQL: the driver's message is logged, not sent",
+	        strstr(r.body, "socket") == NULL && strstr(log, "does not answer") != NULL);
 	char opts[700];
 	snprintf(opts, sizeof(opts), "-o \"-p %d -k %s -c listen_addresses=\" -w start", pc->port,
 	         pc->dir);
