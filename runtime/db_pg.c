@@ -22,7 +22,7 @@
  *    (int2/4/8, oid) and booleans as integers, float4/8 and numeric as
  *    doubles, bytea as bytes, everything else as text; NULL stays NULL.
  *    Parameters go as text for the server to type from their context,
- *    blobs in binary as bytea (pg_prepare).
+ *    blobs in binary as bytea (dbpg_prepare).
  *  - errors go through db.c's one failure path, the status chosen by
  *    SQLSTATE: unique violation 409; not-null, foreign key, check and bad
  *    values (class 22) 422; serialization failure, deadlock, lock and
@@ -133,7 +133,7 @@ dbpg_connect(const char *url, char **err)
 }
 
 static void
-pg_cache_flush(pg_conn *k)
+dbpg_cache_flush(pg_conn *k)
 {
 	for (int b = 0; b < PG_BUCKETS; b++) {
 		while (k->buckets[b] != NULL) {
@@ -147,33 +147,33 @@ pg_cache_flush(pg_conn *k)
 }
 
 static void
-pg_conn_close(pg_conn *k)
+dbpg_conn_close(pg_conn *k)
 {
-	pg_cache_flush(k);
+	dbpg_cache_flush(k);
 	PQfinish(k->pg);
 	free(k);
 }
 
 static void
-pg_thread_exit(void *p)
+dbpg_thread_exit(void *p)
 {
 	pg_conn *k = p;
 	pthread_mutex_lock(&pg_lock);
 	LIST_REMOVE(k, link);
 	pthread_mutex_unlock(&pg_lock);
-	pg_conn_close(k);
+	dbpg_conn_close(k);
 }
 
 static void
-pg_key_create(void)
+dbpg_key_create(void)
 {
-	pthread_key_create(&pg_key, pg_thread_exit);
+	pthread_key_create(&pg_key, dbpg_thread_exit);
 }
 
 int
 dbpg_init(const char *url, char *err, size_t errlen)
 {
-	pthread_once(&pg_key_once, pg_key_create);
+	pthread_once(&pg_key_once, dbpg_key_create);
 	char *why = NULL;
 	PGconn *pg = dbpg_connect(url, &why);
 	if (pg == NULL) {
@@ -196,23 +196,23 @@ dbpg_shutdown(void)
 	pg_conn *k;
 	while ((k = LIST_FIRST(&pg_conns)) != NULL) {
 		LIST_REMOVE(k, link);
-		pg_conn_close(k);
+		dbpg_conn_close(k);
 	}
 	free(pg_url);
 	pg_url = NULL;
 	pthread_mutex_unlock(&pg_lock);
-	pthread_once(&pg_key_once, pg_key_create);
+	pthread_once(&pg_key_once, dbpg_key_create);
 	pthread_setspecific(pg_key, NULL);
 }
 
 /* Whether the connection is usable; a broken one is reset (its prepared
  * statements and any transaction are gone with it). */
 static int
-pg_conn_alive(pg_conn *k)
+dbpg_conn_alive(pg_conn *k)
 {
 	if (PQstatus(k->pg) == CONNECTION_OK)
 		return 1;
-	pg_cache_flush(k);
+	dbpg_cache_flush(k);
 	k->tx_ctx = NULL;
 	PQreset(k->pg);
 	return PQstatus(k->pg) == CONNECTION_OK;
@@ -220,12 +220,12 @@ pg_conn_alive(pg_conn *k)
 
 /* The calling thread's connection, opened on first use; NULL + *err. */
 static pg_conn *
-pg_conn_get(char **err)
+dbpg_conn_get(char **err)
 {
-	pthread_once(&pg_key_once, pg_key_create);
+	pthread_once(&pg_key_once, dbpg_key_create);
 	pg_conn *k = pthread_getspecific(pg_key);
 	if (k != NULL) {
-		if (pg_conn_alive(k))
+		if (dbpg_conn_alive(k))
 			return k;
 		*err = strdup("the connection to PostgreSQL was lost and cannot be reopened");
 		return NULL;
@@ -255,7 +255,7 @@ pg_conn_get(char **err)
 }
 
 static int
-pg_in_tx(const pg_conn *k)
+dbpg_in_tx(const pg_conn *k)
 {
 	return PQtransactionStatus(k->pg) != PQTRANS_IDLE;
 }
@@ -264,7 +264,7 @@ pg_in_tx(const pg_conn *k)
 
 /* The HTTP status for a SQLSTATE; *retry when trying again may work. */
 static int
-pg_status_for(const char *state, int *retry)
+dbpg_status_for(const char *state, int *retry)
 {
 	*retry = 0;
 	if (state == NULL)
@@ -283,12 +283,12 @@ pg_status_for(const char *state, int *retry)
 
 /* Fails the request, rolling back its transaction on this connection. */
 static void
-pg_fail(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int status,
+dbpg_fail(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int status,
         const char *msg)
 {
 	if (c->db_failed)
 		return;
-	if (k != NULL && PQstatus(k->pg) == CONNECTION_OK && pg_in_tx(k))
+	if (k != NULL && PQstatus(k->pg) == CONNECTION_OK && dbpg_in_tx(k))
 		PQclear(PQexec(k->pg, "ROLLBACK"));
 	if (k != NULL) {
 		k->tx_ctx = NULL;
@@ -299,7 +299,7 @@ pg_fail(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int status,
 
 /* Fails the request with r's error (r may be NULL: the connection went). */
 static void
-pg_fail_result(cot_ctx *c, pg_conn *k, const char *where, const char *sql,
+dbpg_fail_result(cot_ctx *c, pg_conn *k, const char *where, const char *sql,
                const PGresult *r)
 {
 	int retry;
@@ -307,20 +307,20 @@ pg_fail_result(cot_ctx *c, pg_conn *k, const char *where, const char *sql,
 	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (msg == NULL)
 		msg = PQerrorMessage(k->pg);
-	int status = pg_status_for(state, &retry);
+	int status = dbpg_status_for(state, &retry);
 	char *text = arena_strdup(&c->mem, msg && *msg ? msg : "the database did not answer");
 	for (size_t n = strlen(text); n > 0 && text[n - 1] == '\n'; n--)
 		text[n - 1] = '\0';
 	if (retry && !c->db_failed)
 		cot_set_header(c, "Retry-After", "1");
-	pg_fail(c, k, where, sql, status, text);
+	dbpg_fail(c, k, where, sql, status, text);
 }
 
 /* A transaction another request left open on this thread's connection. */
 static void
-pg_drop_stale_tx(cot_ctx *c, pg_conn *k)
+dbpg_drop_stale_tx(cot_ctx *c, pg_conn *k)
 {
-	if (!pg_in_tx(k))
+	if (!dbpg_in_tx(k))
 		return;
 	if (k->tx_ctx == c && strcmp(k->tx_request, c->request_id) == 0)
 		return;
@@ -331,12 +331,12 @@ pg_drop_stale_tx(cot_ctx *c, pg_conn *k)
 }
 
 static pg_conn *
-pg_for_request(cot_ctx *c, const char *where)
+dbpg_for_request(cot_ctx *c, const char *where)
 {
 	if (c->db_failed)
 		return NULL;
 	char *err = NULL;
-	pg_conn *k = pg_conn_get(&err);
+	pg_conn *k = dbpg_conn_get(&err);
 	if (k == NULL) {
 		cot_set_header(c, "Retry-After", "1");
 		db_fail_request(c, where, NULL, 503, err ? arena_strdup(&c->mem, err)
@@ -344,7 +344,7 @@ pg_for_request(cot_ctx *c, const char *where)
 		free(err);
 		return NULL;
 	}
-	pg_drop_stale_tx(c, k);
+	dbpg_drop_stale_tx(c, k);
 	if (c->db_replay && k->tx_ctx != c) {
 		/* dev replay: the whole request in one transaction that
 		 * dbpg_request_end rolls back (as db.c does for SQLite) */
@@ -362,7 +362,7 @@ pg_for_request(cot_ctx *c, const char *where)
 /* ==== statements ======================================================= */
 
 static unsigned
-pg_hash(const char *s)
+dbpg_hash(const char *s)
 {
 	unsigned h = 2166136261u;
 	for (; *s; s++)
@@ -372,7 +372,7 @@ pg_hash(const char *s)
 
 /* Which of the first 64 parameters are blobs. */
 static unsigned long long
-pg_blob_mask(int n, const cot_value *params)
+dbpg_blob_mask(int n, const cot_value *params)
 {
 	unsigned long long m = 0;
 	for (int i = 0; i < n && i < 64; i++)
@@ -391,15 +391,15 @@ pg_blob_mask(int n, const cot_value *params)
  * statement's key with the SQL text.
  */
 static pg_stmt *
-pg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **res)
+dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **res)
 {
-	unsigned b = pg_hash(sql);
+	unsigned b = dbpg_hash(sql);
 	*res = NULL;
 	for (pg_stmt *s = k->buckets[b]; s != NULL; s = s->next)
 		if (s->blobs == blobs && strcmp(s->sql, sql) == 0)
 			return s;
 	if (k->nstmts >= PG_MAX_STMTS) {
-		pg_cache_flush(k);
+		dbpg_cache_flush(k);
 		PQclear(PQexec(k->pg, "DEALLOCATE ALL"));
 	}
 	pg_stmt *s = calloc(1, sizeof(*s));
@@ -439,7 +439,7 @@ pg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **res
 
 /* Parameter texts for PQexecPrepared; -1 after failing the request. */
 static int
-pg_params(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int n,
+dbpg_params(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int n,
           const cot_value *params, const char **vals, int *lens, int *fmts)
 {
 	for (int i = 0; i < n; i++) {
@@ -457,7 +457,7 @@ pg_params(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int n,
 			fmts[i] = 1; /* binary: bytea as is */
 			break;
 		default:
-			pg_fail(c, k, where, sql, 500, arena_printf(&c->mem, "parameter %d: "
+			dbpg_fail(c, k, where, sql, 500, arena_printf(&c->mem, "parameter %d: "
 			        "unsigned value %llu does not fit a 64-bit integer", i + 1,
 			        (unsigned long long)v->u.i));
 			return -1;
@@ -471,7 +471,7 @@ pg_params(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int n,
  * prepared statement (a schema change: "cached plan must not change
  * result type"). Never inside a transaction, whose work would be lost. */
 static int
-pg_retryable(pg_conn *k, const PGresult *r, int in_tx)
+dbpg_retryable(pg_conn *k, const PGresult *r, int in_tx)
 {
 	if (in_tx)
 		return 0;
@@ -484,27 +484,27 @@ pg_retryable(pg_conn *k, const PGresult *r, int in_tx)
 /* Runs sql with params; the result (PQclear it), or NULL after failing
  * the request. */
 static PGresult *
-pg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
+dbpg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
        const cot_value *params)
 {
-	pg_conn *k = *kp = pg_for_request(c, where);
+	pg_conn *k = *kp = dbpg_for_request(c, where);
 	if (k == NULL)
 		return NULL;
 	if (sql == NULL) {
-		pg_fail(c, k, where, NULL, 500, "the SQL is NULL");
+		dbpg_fail(c, k, where, NULL, 500, "the SQL is NULL");
 		return NULL;
 	}
 	const char **vals = arena_alloc(&c->mem, sizeof(char *) * (size_t)(n + 1));
 	int *lens = arena_alloc(&c->mem, sizeof(int) * (size_t)(n + 1));
 	int *fmts = arena_alloc(&c->mem, sizeof(int) * (size_t)(n + 1));
-	if (pg_params(c, k, where, sql, n, params, vals, lens, fmts) != 0)
+	if (dbpg_params(c, k, where, sql, n, params, vals, lens, fmts) != 0)
 		return NULL;
 	for (int attempt = 0;; attempt++) {
-		int in_tx = pg_in_tx(k);
+		int in_tx = dbpg_in_tx(k);
 		PGresult *r = NULL;
-		pg_stmt *s = pg_prepare(k, sql, pg_blob_mask(n, params), &r);
+		pg_stmt *s = dbpg_prepare(k, sql, dbpg_blob_mask(n, params), &r);
 		if (s != NULL && s->nparams != n) {
-			pg_fail(c, k, where, sql, 500, arena_printf(&c->mem, "the SQL has %d "
+			dbpg_fail(c, k, where, sql, 500, arena_printf(&c->mem, "the SQL has %d "
 			        "parameter%s, the call passes %d", s->nparams,
 			        s->nparams == 1 ? "" : "s", n));
 			return NULL;
@@ -517,25 +517,25 @@ pg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
 			k->changes = t && *t ? atoll(t) : 0;
 			return r;
 		}
-		if (attempt == 0 && pg_retryable(k, r, in_tx)) {
+		if (attempt == 0 && dbpg_retryable(k, r, in_tx)) {
 			PQclear(r);
-			pg_cache_flush(k); /* stale or lost statements */
-			if (!pg_conn_alive(k))
+			dbpg_cache_flush(k); /* stale or lost statements */
+			if (!dbpg_conn_alive(k))
 				break;
 			continue;
 		}
-		pg_fail_result(c, k, where, sql, r);
+		dbpg_fail_result(c, k, where, sql, r);
 		PQclear(r);
 		return NULL;
 	}
-	pg_fail_result(c, k, where, sql, NULL);
+	dbpg_fail_result(c, k, where, sql, NULL);
 	return NULL;
 }
 
 /* ==== rows ============================================================= */
 
 static const db_cols *
-pg_columns(cot_ctx *c, const PGresult *r)
+dbpg_columns(cot_ctx *c, const PGresult *r)
 {
 	db_cols *cols = arena_alloc(&c->mem, sizeof(*cols));
 	cols->n = PQnfields(r);
@@ -547,7 +547,7 @@ pg_columns(cot_ctx *c, const PGresult *r)
 
 /* One cell, typed by its column's type. */
 static void
-pg_cell(cot_ctx *c, const PGresult *r, int row, int col, db_cell *cell)
+dbpg_cell(cot_ctx *c, const PGresult *r, int row, int col, db_cell *cell)
 {
 	const char *v = PQgetvalue(r, row, col);
 	char *end;
@@ -587,7 +587,7 @@ pg_cell(cot_ctx *c, const PGresult *r, int row, int col, db_cell *cell)
 }
 
 static cot_row *
-pg_row(cot_ctx *c, const PGresult *r, int row, const db_cols *cols)
+dbpg_row(cot_ctx *c, const PGresult *r, int row, const db_cols *cols)
 {
 	cot_row *out = arena_alloc(&c->mem, sizeof(*out));
 	out->c = c;
@@ -595,7 +595,7 @@ pg_row(cot_ctx *c, const PGresult *r, int row, const db_cols *cols)
 	out->cells = arena_alloc(&c->mem, sizeof(db_cell) * (size_t)(cols->n + 1));
 	memset(out->cells, 0, sizeof(db_cell) * (size_t)(cols->n + 1));
 	for (int i = 0; i < cols->n; i++)
-		pg_cell(c, r, row, i, &out->cells[i]);
+		dbpg_cell(c, r, row, i, &out->cells[i]);
 	return out;
 }
 
@@ -605,10 +605,10 @@ cot_row *
 dbpg_one(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params)
 {
 	pg_conn *k;
-	PGresult *r = pg_run(c, &k, where, sql, n, params);
+	PGresult *r = dbpg_run(c, &k, where, sql, n, params);
 	if (r == NULL)
 		return NULL;
-	cot_row *row = PQntuples(r) > 0 ? pg_row(c, r, 0, pg_columns(c, r)) : NULL;
+	cot_row *row = PQntuples(r) > 0 ? dbpg_row(c, r, 0, dbpg_columns(c, r)) : NULL;
 	PQclear(r);
 	return row;
 }
@@ -618,12 +618,12 @@ dbpg_all(cot_ctx *c, const char *where, const char *sql, int n, const cot_value 
          cot_rows *rs)
 {
 	pg_conn *k;
-	PGresult *r = pg_run(c, &k, where, sql, n, params);
+	PGresult *r = dbpg_run(c, &k, where, sql, n, params);
 	if (r == NULL)
 		return;
-	rs->cols = pg_columns(c, r);
+	rs->cols = dbpg_columns(c, r);
 	for (int i = 0; i < PQntuples(r); i++)
-		db_rows_push(rs, pg_row(c, r, i, rs->cols));
+		db_rows_push(rs, dbpg_row(c, r, i, rs->cols));
 	PQclear(r);
 }
 
@@ -631,7 +631,7 @@ long long
 dbpg_exec(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params)
 {
 	pg_conn *k;
-	PGresult *r = pg_run(c, &k, where, sql, n, params);
+	PGresult *r = dbpg_run(c, &k, where, sql, n, params);
 	if (r == NULL)
 		return -1;
 	PQclear(r);
@@ -641,7 +641,7 @@ dbpg_exec(cot_ctx *c, const char *where, const char *sql, int n, const cot_value
 long long
 dbpg_last_id(cot_ctx *c)
 {
-	pg_conn *k = pg_for_request(c, "cot_db_last_id");
+	pg_conn *k = dbpg_for_request(c, "cot_db_last_id");
 	if (k == NULL)
 		return 0;
 	PGresult *r = PQexec(k->pg, "SELECT lastval()");
@@ -649,7 +649,7 @@ dbpg_last_id(cot_ctx *c)
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		id = atoll(PQgetvalue(r, 0, 0));
 	} else {
-		pg_fail(c, k, "cot_db_last_id", NULL, 500, "cot_db_last_id: no INSERT on this "
+		dbpg_fail(c, k, "cot_db_last_id", NULL, 500, "cot_db_last_id: no INSERT on this "
 		        "connection drew an id from a sequence (an identity or serial column); on "
 		        "PostgreSQL write INSERT ... RETURNING id and read it with cot_db_one");
 	}
@@ -660,33 +660,33 @@ dbpg_last_id(cot_ctx *c)
 long long
 dbpg_changes(cot_ctx *c)
 {
-	pg_conn *k = pg_for_request(c, "cot_db_changes");
+	pg_conn *k = dbpg_for_request(c, "cot_db_changes");
 	return k ? k->changes : 0;
 }
 
 int
 dbpg_tx(cot_ctx *c, const char *fn, const char *sql)
 {
-	pg_conn *k = pg_for_request(c, fn);
+	pg_conn *k = dbpg_for_request(c, fn);
 	if (k == NULL)
 		return -1;
 	bool begin = strcmp(sql, "BEGIN") == 0;
 	if (c->db_replay) { /* a savepoint inside the replay's transaction */
 		if (begin == k->replay_tx) {
-			pg_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
+			dbpg_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
 			                                   : "no transaction is open");
 			return -1;
 		}
 		sql = begin ? "SAVEPOINT cot_tx" : strcmp(sql, "COMMIT") == 0
 		      ? "RELEASE cot_tx" : "ROLLBACK TO cot_tx; RELEASE cot_tx";
-	} else if (begin == pg_in_tx(k)) {
-		pg_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
+	} else if (begin == dbpg_in_tx(k)) {
+		dbpg_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
 		                                   : "no transaction is open");
 		return -1;
 	}
 	PGresult *r = PQexec(k->pg, sql);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		pg_fail_result(c, k, fn, sql, r);
+		dbpg_fail_result(c, k, fn, sql, r);
 		PQclear(r);
 		return -1;
 	}
@@ -704,9 +704,9 @@ dbpg_tx(cot_ctx *c, const char *fn, const char *sql)
 void
 dbpg_request_end(cot_ctx *c)
 {
-	pthread_once(&pg_key_once, pg_key_create);
+	pthread_once(&pg_key_once, dbpg_key_create);
 	pg_conn *k = pthread_getspecific(pg_key);
-	if (k == NULL || k->tx_ctx != c || PQstatus(k->pg) != CONNECTION_OK || !pg_in_tx(k))
+	if (k == NULL || k->tx_ctx != c || PQstatus(k->pg) != CONNECTION_OK || !dbpg_in_tx(k))
 		return;
 	PQclear(PQexec(k->pg, "ROLLBACK"));
 	k->tx_ctx = NULL;
@@ -717,15 +717,15 @@ int
 dbpg_ping(char *err, size_t errlen)
 {
 	char *why = NULL;
-	pg_conn *k = pg_conn_get(&why);
+	pg_conn *k = dbpg_conn_get(&why);
 	if (k == NULL) {
 		snprintf(err, errlen, "%s", why ? why : "cannot reach the database");
 		free(why);
 		return -1;
 	}
 	PGresult *r = PQexec(k->pg, "SELECT 1");
-	if ((r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) && !pg_in_tx(k) &&
-	    pg_conn_alive(k)) { /* the server restarted since the last call */
+	if ((r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) && !dbpg_in_tx(k) &&
+	    dbpg_conn_alive(k)) { /* the server restarted since the last call */
 		PQclear(r);
 		r = PQexec(k->pg, "SELECT 1");
 	}
@@ -741,7 +741,7 @@ dbpg_ping(char *err, size_t errlen)
 int
 dbpg_cached_statements(void)
 {
-	pthread_once(&pg_key_once, pg_key_create);
+	pthread_once(&pg_key_once, dbpg_key_create);
 	pg_conn *k = pthread_getspecific(pg_key);
 	return k != NULL ? k->nstmts : 0;
 }
