@@ -6,3 +6,4 @@ FORMAT_SRCS = $(sort $(wildcard runtime/*.[ch] devserver/*.[ch] tests/*.[ch] \
                   app_template/lib/*.[ch] app_template_auth/handlers/*.c \
                   app_template_auth/lib/*.[ch] examples/*/handlers/*.c))
 TEST_COMMAND_PACKAGES += clang-format:clang-format python3:python3
+TEST_CMDS += tools/names.py
