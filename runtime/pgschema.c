@@ -60,9 +60,15 @@ pgschema_load_stmts(PGconn *pg, const struct pgs_file *f, int skip_extensions, c
 		char *why = NULL;
 		if (skip_extensions && f->st[i].kind == PGS_EXTENSION)
 			continue;
-		if (pgschema_exec(pg, f->st[i].sql, "schema.sql", &why, NULL) != 0) {
-			*err = migrate_printf("schema.sql:%d: %s", f->st[i].line,
-			                      why + strlen("schema.sql: "));
+		char state[6] = "";
+		if (pgschema_exec(pg, f->st[i].sql, "schema.sql", &why, state) != 0) {
+			/* a statement cot does not plan: its refusal, unless
+			 * PostgreSQL could not even parse it (a typo) */
+			if (f->st[i].kind == PGS_OTHER && strcmp(state, "42601") != 0)
+				*err = pgschema_read_refusal_of(&f->st[i]);
+			else
+				*err = migrate_printf("schema.sql:%d: %s", f->st[i].line,
+				                      why + strlen("schema.sql: "));
 			free(why);
 			return -1;
 		}

@@ -55,6 +55,8 @@ struct pgs_file {
 int pgschema_read_file(const char *schema_sql, struct pgs_file *f, char **err);
 /* NULL, or the refusal of the first statement cot does not plan. */
 char *pgschema_read_refusal(const struct pgs_file *f);
+/* The refusal of one PGS_OTHER statement (malloc'd). */
+char *pgschema_read_refusal_of(const struct pgs_stmt *s);
 const struct pgs_stmt *pgschema_read_table(const struct pgs_file *f, const char *name);
 void pgschema_read_free(struct pgs_file *f);
 

@@ -332,16 +332,21 @@ pgschema_read_file(const char *schema_sql, struct pgs_file *f, char **err)
 }
 
 char *
+pgschema_read_refusal_of(const struct pgs_stmt *s)
+{
+	return migrate_printf("schema.sql:%d: cot does not plan %s on PostgreSQL (it plans "
+	                      "tables, indexes, ALTER TABLE, views, enum types, domains, "
+	                      "functions, triggers, comments, policies, extensions and "
+	                      "privileges on tables); nothing was changed",
+	                      s->line, s->why);
+}
+
+char *
 pgschema_read_refusal(const struct pgs_file *f)
 {
 	for (int i = 0; i < f->n; i++)
 		if (f->st[i].kind == PGS_OTHER)
-			return migrate_printf("schema.sql:%d: cot does not plan %s on PostgreSQL "
-			                      "(it plans tables, indexes, ALTER TABLE, views, enum "
-			                      "types, domains, functions, triggers, comments, "
-			                      "policies, extensions and privileges on tables); "
-			                      "nothing was changed",
-			                      f->st[i].line, f->st[i].why);
+			return pgschema_read_refusal_of(&f->st[i]);
 	return NULL;
 }
 

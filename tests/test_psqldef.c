@@ -432,6 +432,70 @@ is_refusal(const char *err)
 	       strstr(err, "recording history") == NULL;
 }
 
+static void
+create_role(const char *name)
+{
+	char *sql = NULL;
+	if (asprintf(&sql,
+	             "DO $$ BEGIN CREATE ROLE \"%s\"; EXCEPTION WHEN "
+	             "duplicate_object THEN NULL; END $$",
+	             name) > 0)
+		PQclear(PQexec(live, sql));
+	free(sql);
+}
+
+/* The NAME of '<what> "NAME" does not exist' in msg, or 0. */
+static int
+missing(const char *msg, const char *what, char *name, size_t size)
+{
+	char pat[32];
+	snprintf(pat, sizeof pat, "%s \"", what);
+	const char *p = strstr(msg, pat), *e;
+	if (p == NULL || (e = strchr(p + strlen(pat), '"')) == NULL ||
+	    strncmp(e, "\" does not exist", 16) != 0)
+		return 0;
+	p += strlen(pat);
+	snprintf(name, size, "%.*s", (int)(e - p), p);
+	return 1;
+}
+
+/* Resets both databases and builds desired in want, current in live. The
+ * roles and schemas the cases take for granted (sqldef's harness makes
+ * them) are made when PostgreSQL names them missing, in both databases,
+ * and the build starts over. NULL, or why it cannot be built. */
+static char *
+build_both(const struct fields *f)
+{
+	char schemas[8][64], name[64], *msg = NULL;
+	int nschemas = 0;
+	for (int i = 0; i < 8 && f->roles[i]; i++)
+		create_role(f->roles[i]);
+	for (int tries = 0; tries < 8; tries++) {
+		reset(live);
+		reset(want);
+		for (int i = 0; i < nschemas; i++) {
+			char *sql = NULL;
+			if (asprintf(&sql, "CREATE SCHEMA \"%s\"", schemas[i]) < 0)
+				abort();
+			PQclear(PQexec(live, sql));
+			PQclear(PQexec(want, sql));
+			free(sql);
+		}
+		if ((msg = psql_load(want, want_url, f->desired)) == NULL &&
+		    (msg = psql_load(live, live_url, f->current)) == NULL)
+			return NULL;
+		if (missing(msg, "role", name, sizeof name))
+			create_role(name);
+		else if (missing(msg, "schema", name, sizeof name) && nschemas < 8)
+			snprintf(schemas[nschemas++], sizeof schemas[0], "%s", name);
+		else
+			return msg;
+		free(msg);
+		msg = NULL;
+	}
+	return strdup("too many missing schemas or roles");
+}
+
 enum outcome { CONVERGED, REFUSED, WRONG, NA };
 
 static enum outcome
@@ -445,19 +509,7 @@ run_case(const struct fields *f, char *why, size_t size)
 		snprintf(why, size, "needs PostgreSQL %s", f->min_version);
 		return NA;
 	}
-	reset(live);
-	reset(want);
-	for (int i = 0; i < 8 && f->roles[i]; i++) {
-		char *sql = NULL;
-		if (asprintf(&sql,
-		             "DO $$ BEGIN CREATE ROLE \"%s\"; EXCEPTION WHEN "
-		             "duplicate_object THEN NULL; END $$",
-		             f->roles[i]) > 0)
-			PQclear(PQexec(live, sql));
-		free(sql);
-	}
-	if ((msg = psql_load(want, want_url, f->desired)) != NULL ||
-	    (msg = psql_load(live, live_url, f->current)) != NULL) {
+	if ((msg = build_both(f)) != NULL) {
 		snprintf(why, size, "PostgreSQL 15 cannot build it: %.300s", msg);
 		free(msg);
 		return NA;
