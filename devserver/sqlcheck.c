@@ -339,20 +339,11 @@ sqlcheck_file(const char *path, sqlite3 *db, char **error)
 
 static sqlite3 *sqlcheck_db;
 const char *sqlcheck_db_path = "app.db";
-static bool sqlcheck_enabled = true;
-
-void
-sqlcheck_set_enabled(bool on)
-{
-	sqlcheck_enabled = on;
-}
 
 /* The read-only connection to app.db, opened on first use; NULL: no app.db. */
 static sqlite3 *
 sqlcheck_app_db(void)
 {
-	if (!sqlcheck_enabled)
-		return NULL;
 	if (sqlcheck_db == NULL &&
 	    sqlite3_open_v2(sqlcheck_db_path, &sqlcheck_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(sqlcheck_db);
@@ -384,8 +375,6 @@ sqlcheck_app(const char *path, const char *src, const char *const *includes, int
              char **error)
 {
 	*error = NULL;
-	if (!sqlcheck_enabled)
-		return 0;
 	sqlite3 *db = sqlcheck_prepare_hook != NULL ? NULL : sqlcheck_app_db();
 	if (db == NULL && sqlcheck_prepare_hook == NULL)
 		return 0; /* no database yet: nothing to check against */
@@ -403,7 +392,7 @@ long long
 sqlcheck_app_schema_version(void)
 {
 	if (sqlcheck_version_hook != NULL)
-		return sqlcheck_enabled ? sqlcheck_version_hook() : -1;
+		return sqlcheck_version_hook();
 	sqlite3 *db = sqlcheck_app_db();
 	sqlite3_stmt *st = NULL;
 	long long v = -1;

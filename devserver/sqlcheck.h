@@ -40,9 +40,6 @@ extern const char *sqlcheck_db_path;
  * sqlcheck_version_hook says when it is set. */
 long long sqlcheck_app_schema_version(void);
 
-/* Off: sqlcheck_app checks nothing. On by default. */
-void sqlcheck_set_enabled(bool on);
-
 /* When set, sqlcheck_app, and sqlcheck_file with a NULL db, prepare
  * through it instead of SQLite: the app's database is PostgreSQL
  * (sqlcheck_pg.c sets it). Returns 0 with *nparams, or -1 with *err

@@ -580,8 +580,3 @@ accesslog_stop(void)
 	accesslog_flush();
 }
 
-unsigned long
-accesslog_dropped(void)
-{
-	return atomic_load(&accesslog.dropped);
-}

@@ -37,7 +37,5 @@ void accesslog_flush(void);
 int accesslog_reopen(char *err, size_t errlen);
 /* Stops the writer thread after writing everything. */
 void accesslog_stop(void);
-/* Lines dropped because the output did not keep up. */
-unsigned long accesslog_dropped(void);
 
 #endif

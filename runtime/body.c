@@ -48,13 +48,6 @@ body_set_memory_limit(size_t bytes)
 	body_memory_total = bytes > 0 ? bytes : BODY_DEFAULT_MEMORY_TOTAL;
 }
 
-/* Bytes reserved by bodies in memory right now (for tests and stress). */
-size_t
-body_memory_in_use(void)
-{
-	return atomic_load(&body_memory_used);
-}
-
 /* Reserves n bytes of the global budget; false when it would overflow. */
 static bool
 body_reserve(size_t n)

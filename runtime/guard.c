@@ -69,7 +69,6 @@ static struct {
 	double keepalive_ms;
 	unsigned idle_s;           /* MHD's idle timeout, restored at a request line */
 	unsigned keepalive_s;
-	atomic_long cut_heads;     /* connections cut for a late head */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER, .conns = LIST_HEAD_INITIALIZER(G.conns) };
 
 /* The calling worker's kernel thread id (gettid() is a system call). */
@@ -207,7 +206,6 @@ guard_main(void *arg)
 				continue;
 			shutdown(g->fd, SHUT_RDWR); /* MHD sees EOF and closes it */
 			g->cut = true;
-			atomic_fetch_add(&G.cut_heads, 1);
 		}
 		pthread_mutex_unlock(&G.lock);
 	}
@@ -243,11 +241,4 @@ guard_stop(void)
 	atomic_store(&G.stop, true);
 	pthread_join(G.thread, NULL);
 	G.started = false;
-}
-
-/* Connections cut so far for not sending a head in time. */
-long
-guard_cut_heads(void)
-{
-	return atomic_load(&G.cut_heads);
 }

@@ -318,7 +318,6 @@ int render_check(const char *name, char *err, size_t errlen);
 /* ==== request bodies (body.c) ========================================= */
 
 void body_set_memory_limit(size_t bytes);
-size_t body_memory_in_use(void);
 void body_begin(cot_ctx *c, size_t declared);
 int body_append(cot_ctx *c, const char *data, size_t n);
 int body_finish(cot_ctx *c);
@@ -336,7 +335,6 @@ int guard_fd(struct MHD_Connection *conn);
 int guard_cut_thread(pid_t tid, int except_fd);
 int guard_start(int head_timeout_s, int keepalive_s, int idle_s);
 void guard_stop(void);
-long guard_cut_heads(void);
 
 /* ==== server (server.c) ================================================ */
 
