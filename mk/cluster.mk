@@ -5,7 +5,7 @@
 # tests/pg.c: the cluster).
 
 build/test_cluster: tests/test_cluster.c tests/node.c tests/node.h tests/pg.c tests/pg.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Itests tests/test_cluster.c tests/node.c tests/pg.c -o $@ -lsqlite3 -lpq
+	$(call unit_test,-lsqlite3 -lpq)
 TEST_BINS += build/test_cluster
 TEST_CMDS += build/test_cluster@build/cotdev
 
@@ -14,8 +14,7 @@ TEST_CMDS += build/test_cluster@build/cotdev
 TEST_PACKAGES += haproxy
 build/test_scale: tests/test_scale.c tests/node.c tests/node.h tests/haproxy.c tests/haproxy.h \
                   tests/pg.c tests/pg.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Itests tests/test_scale.c tests/node.c tests/haproxy.c \
-	  tests/pg.c -o $@ -lpq -lpthread
+	$(call unit_test,-lpq -lpthread)
 TEST_BINS += build/test_scale
 TEST_CMDS += build/test_scale@build/cotdev
 

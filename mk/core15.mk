@@ -16,6 +16,6 @@ TEST_CMDS += tools/cycles.py@--forbid@$(call cycles_list,$(CYCLE_FREE))@runtime@
 
 # ctx.c alone: cleanups at the request's end, the one reject, headers
 build/test_ctx: tests/test_ctx.c tests/api_test.h $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests $< $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_ctx
 TEST_CMDS += build/test_ctx

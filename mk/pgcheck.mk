@@ -14,7 +14,6 @@ TEST_CMDS += build/pg_run@build/test_parity@build/cotdev
 # schema's version.
 build/test_sqlcheck_pg: tests/test_sqlcheck_pg.c devserver/sqlcheck.c devserver/sqlcheck_pg.c \
                         devserver/file.c tests/pg.c tests/pg.h $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_sqlcheck_pg.c devserver/sqlcheck.c \
-	    devserver/sqlcheck_pg.c devserver/file.c tests/pg.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_sqlcheck_pg
 TEST_CMDS += build/test_sqlcheck_pg

@@ -5,7 +5,7 @@
 # hold while other connections are answered; a stuck pool thread gets 503
 # and is replaced; SIGTERM in time; a full pool answers 503; crashes trace.
 build/test_offload: tests/test_offload.c tests/harness.c tests/harness.h tests/t.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) $< tests/harness.c -o $@ -lcurl -lpthread -ljansson
+	$(call unit_test,-lcurl -lpthread -ljansson)
 TEST_BINS += build/test_offload
 TEST_CMDS += build/test_offload@build/cotdev build/test_offload@build/cotdev-san \
              build/test_offload@export:build/cotdev

@@ -11,11 +11,11 @@ LIBS += -lpq
 DEFS += -DCOT_EXPORT_CFLAGS='"-I$(PG_INCLUDE)"'
 
 build/test_db_pg: tests/test_db_pg.c tests/pg.c tests/pg.h $$(RUNTIME_SAN) $(HEADERS) | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Iruntime -Itests tests/test_db_pg.c tests/pg.c $(RUNTIME_SAN) -o $@ $(LIBS)
+	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_db_pg
 TEST_CMDS += build/test_db_pg
 build/pg_run: tests/pg_run.c tests/pg.c tests/pg.h | build
-	$(CC) $(WARN) -O1 -g $(SAN) -Itests tests/pg_run.c tests/pg.c -o $@
+	$(call unit_test,)
 TEST_BINS += build/pg_run
 TEST_CMDS += build/pg_run@build/test_notes@build/cotdev \
              build/pg_run@build/test_notes@export:build/cotdev
