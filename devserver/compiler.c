@@ -16,11 +16,11 @@
  * the column is a best effort: the first quoted name of the message found on
  * that line, else the line's first non-blank character.
  */
+#include <ctype.h>
 #include <libtcc.h>
 #include <stdarg.h>
-#include <ctype.h>
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,8 +202,8 @@ compiler_ident_before(const char *src, const char *p, const char *name)
 {
 	size_t n = strlen(name);
 	return (size_t)(p - src) >= n && strncmp(p - n, name, n) == 0 &&
-	       (p - (ptrdiff_t)n == src || !(isalnum((unsigned char)p[-(ptrdiff_t)n - 1]) ||
-	                                     p[-(ptrdiff_t)n - 1] == '_'));
+	       (p - (ptrdiff_t)n == src ||
+	        !(isalnum((unsigned char)p[-(ptrdiff_t)n - 1]) || p[-(ptrdiff_t)n - 1] == '_'));
 }
 
 /*
@@ -288,22 +288,27 @@ compiler_add_api(TCCState *s)
 
 /* Checks the module table tcc produced; writes a message into log on error. */
 static int
-compiler_check_table(const char *path, const cot_module *t, const cot_middleware *mw,
-                     bool shared, compiler_log *log)
+compiler_check_table(const char *path, const cot_module *t, const cot_middleware *mw, bool shared,
+                     compiler_log *log)
 {
 	char msg[512];
 	if (t == NULL && mw == NULL && shared)
 		return 0;
 	if (t == NULL && mw == NULL) {
-		snprintf(msg, sizeof(msg), "%s:1: error: no COT_ROUTES or COT_MIDDLEWARE found", path);
+		snprintf(msg, sizeof(msg), "%s:1: error: no COT_ROUTES or COT_MIDDLEWARE found",
+		         path);
 	} else if (mw != NULL && mw->abi != COT_ABI) {
-		snprintf(msg, sizeof(msg), "%s:1: error: built against cot.h ABI %d, server "
-		         "speaks %d", path, mw->abi, COT_ABI);
+		snprintf(msg, sizeof(msg),
+		         "%s:1: error: built against cot.h ABI %d, server "
+		         "speaks %d",
+		         path, mw->abi, COT_ABI);
 	} else if (t == NULL) {
 		return 0;
 	} else if (t->abi != COT_ABI) {
-		snprintf(msg, sizeof(msg), "%s:1: error: built against cot.h ABI %d, server "
-		         "speaks %d", path, t->abi, COT_ABI);
+		snprintf(msg, sizeof(msg),
+		         "%s:1: error: built against cot.h ABI %d, server "
+		         "speaks %d",
+		         path, t->abi, COT_ABI);
 	} else {
 		for (int i = 0; i < t->nroutes; i++) {
 			if (t->routes[i].handler == NULL || t->routes[i].method == NULL) {
@@ -326,7 +331,7 @@ compiler_check_table(const char *path, const cot_module *t, const cot_middleware
 static void
 compiler_use_link_errors(compiler_log *log, const linkcheck_scope *scope)
 {
-	compiler_log kept = { NULL, 0 };
+	compiler_log kept = {NULL, 0};
 	const char *p = log->buf;
 	while (p != NULL && *p) {
 		const char *nl = strchr(p, '\n');
@@ -368,7 +373,7 @@ compiler_on_symbol(void *opaque, const char *name, const void *val)
 		}
 		m->exports = ne;
 	}
-	m->exports[m->nexports++] = (compiler_export){ strdup(name), (void *)val };
+	m->exports[m->nexports++] = (compiler_export){strdup(name), (void *)val};
 }
 
 static int
@@ -381,7 +386,7 @@ compiler_export_cmp(const void *a, const void *b)
 static int
 compiler_list_exports(TCCState *s, compiler_module *m, compiler_log *log)
 {
-	compiler_exports_ctx x = { m, 0, false };
+	compiler_exports_ctx x = {m, 0, false};
 	tcc_list_symbols(s, &x, compiler_on_symbol);
 	if (x.failed) {
 		compiler_on_error(log, "tcc: error: out of memory listing symbols");
@@ -396,9 +401,10 @@ compiler_list_exports(TCCState *s, compiler_module *m, compiler_log *log)
 void *
 compiler_find_export(const compiler_module *m, const char *name)
 {
-	compiler_export key = { (char *)name, NULL };
-	const compiler_export *e = m->nexports == 0 ? NULL :
-		bsearch(&key, m->exports, (size_t)m->nexports, sizeof(key), compiler_export_cmp);
+	compiler_export key = {(char *)name, NULL};
+	const compiler_export *e = m->nexports == 0 ? NULL
+	                                            : bsearch(&key, m->exports, (size_t)m->nexports,
+	                                                      sizeof(key), compiler_export_cmp);
 	return e != NULL ? e->addr : NULL;
 }
 
@@ -410,10 +416,9 @@ compiler_find_export(const compiler_module *m, const char *name)
  * gcc-style message in *error. Caller holds the reloader lock.
  */
 int
-compiler_compile(const char *path, const compiler_options *opt, compiler_module *out,
-                 char **error)
+compiler_compile(const char *path, const compiler_options *opt, compiler_module *out, char **error)
 {
-	compiler_log log = { NULL, 0 };
+	compiler_log log = {NULL, 0};
 	TCCState *s = tcc_new();
 	memset(out, 0, sizeof(*out));
 	*error = NULL;
@@ -425,8 +430,10 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	tcc_set_options(s, "-g");
 	if (opt->options != NULL)
 		tcc_set_options(s, opt->options);
-	const char *stubs = NULL, *flat = compiler_header_cache ?
-		hcache_header(path, opt->src, opt->include_dir, opt->cflags, &stubs) : NULL;
+	const char *stubs = NULL, *flat = compiler_header_cache
+	                                          ? hcache_header(path, opt->src, opt->include_dir,
+	                                                          opt->cflags, &stubs)
+	                                          : NULL;
 	if (flat != NULL) { /* its system headers, preprocessed once (hcache.c) */
 		char inc[400];
 		snprintf(inc, sizeof(inc), "-include %s", flat);
@@ -456,8 +463,8 @@ compiler_compile(const char *path, const compiler_options *opt, compiler_module 
 	if (ok) {
 		out->table = tcc_get_symbol(s, COMPILER_TABLE_SYMBOL);
 		out->middleware = tcc_get_symbol(s, COMPILER_MIDDLEWARE_SYMBOL);
-		ok = compiler_check_table(path, out->table, out->middleware, opt->shared,
-		                          &log) == 0;
+		ok = compiler_check_table(path, out->table, out->middleware, opt->shared, &log) ==
+		     0;
 	}
 	if (ok) {
 		out->lines = tcclines_build(s, out->code, out->size);

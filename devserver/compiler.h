@@ -10,9 +10,9 @@
 
 #include "../runtime/cot.h"
 
-#define COMPILER_STR_(x) #x
-#define COMPILER_STR(x) COMPILER_STR_(x)
-#define COMPILER_TABLE_SYMBOL COMPILER_STR(COT_MODULE_SYMBOL)
+#define COMPILER_STR_(x)           #x
+#define COMPILER_STR(x)            COMPILER_STR_(x)
+#define COMPILER_TABLE_SYMBOL      COMPILER_STR(COT_MODULE_SYMBOL)
 #define COMPILER_MIDDLEWARE_SYMBOL COMPILER_STR(COT_MIDDLEWARE_SYMBOL)
 
 /* A runtime function handler code may call, by name. */
@@ -33,8 +33,8 @@ typedef struct compiler_options {
 	/* Which symbols the file may link against (linkcheck.h); NULL: any the
 	 * process has, as libtcc does by itself. */
 	struct linkcheck_scope *scope;
-	bool shared;             /* a lib/ file: no route table, list its exports */
-	const char *src;         /* the file's text as the caller read it; NULL: read it */
+	bool shared;     /* a lib/ file: no route table, list its exports */
+	const char *src; /* the file's text as the caller read it; NULL: read it */
 } compiler_options;
 
 /* A non-static symbol a shared (lib/) module defines, for other modules. */
@@ -51,12 +51,12 @@ typedef struct compiler_module {
 	void *code;
 	size_t size;
 	struct tcclines *lines;
-	const cot_module *table;      /* NULL when the file declares only middleware */
+	const cot_module *table;          /* NULL when the file declares only middleware */
 	const cot_middleware *middleware; /* NULL when it declares none */
-	compiler_export *exports;     /* shared modules only: sorted by name */
+	compiler_export *exports;         /* shared modules only: sorted by name */
 	int nexports;
-	bool offload;                 /* its routes run on the handler pool: it calls
-	                               * cot_password_* or says COT_OFFLOAD (linkcheck.c) */
+	bool offload; /* its routes run on the handler pool: it calls
+	               * cot_password_* or says COT_OFFLOAD (linkcheck.c) */
 } compiler_module;
 
 /* Leading system #includes preprocessed once (hcache.c); true by default. */

@@ -42,9 +42,9 @@
 #include "../build/console_js.h" /* static const char console_js[] */
 
 static struct {
-	bool loopback;             /* bound to 127.x: no token, Host checked */
-	char token[33];            /* non-loopback: the console's password */
-	bool log_links;            /* the access log is text on a terminal */
+	bool loopback;  /* bound to 127.x: no token, Host checked */
+	char token[33]; /* non-loopback: the console's password */
+	bool log_links; /* the access log is text on a terminal */
 } CON;
 
 /* ==== replies ========================================================== */
@@ -52,8 +52,7 @@ static struct {
 struct MHD_Response *
 console_reply(cot_ctx *c, int status, const char *type, char *body, size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
-	                                                         MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(body);
 		return NULL;
@@ -89,8 +88,7 @@ console_fail(cot_ctx *c, int status, const char *msg)
 const char *
 console_arg(cot_ctx *c, const char *name)
 {
-	return c->conn ? MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name)
-	               : NULL;
+	return c->conn ? MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
 char *
@@ -104,12 +102,28 @@ console_escape(const char *s)
 		return NULL;
 	for (const char *p = s; *p; p++) {
 		switch (*p) {
-		case '<': memcpy(o, "&lt;", 4); o += 4; break;
-		case '>': memcpy(o, "&gt;", 4); o += 4; break;
-		case '&': memcpy(o, "&amp;", 5); o += 5; break;
-		case '"': memcpy(o, "&quot;", 6); o += 6; break;
-		case '\'': memcpy(o, "&#x27;", 6); o += 6; break;
-		default: *o++ = *p;
+		case '<':
+			memcpy(o, "&lt;", 4);
+			o += 4;
+			break;
+		case '>':
+			memcpy(o, "&gt;", 4);
+			o += 4;
+			break;
+		case '&':
+			memcpy(o, "&amp;", 5);
+			o += 5;
+			break;
+		case '"':
+			memcpy(o, "&quot;", 6);
+			o += 6;
+			break;
+		case '\'':
+			memcpy(o, "&#x27;", 6);
+			o += 6;
+			break;
+		default:
+			*o++ = *p;
 		}
 	}
 	*o = '\0';
@@ -176,10 +190,12 @@ console_started(const char *host, int port)
 	}
 	if (CON.loopback)
 		printf("dev console: http://%s:%d/_cot/ (a log line's request id: "
-		       "/_cot/requests#ID)\n", host, port);
+		       "/_cot/requests#ID)\n",
+		       host, port);
 	else
 		printf("dev console (bound to %s: it wants this token): "
-		       "http://HOST:%d/_cot/?token=%s\n", host, port, CON.token);
+		       "http://HOST:%d/_cot/?token=%s\n",
+		       host, port, CON.token);
 }
 
 void
@@ -219,34 +235,39 @@ console_allowed(cot_ctx *c)
 {
 	if (CON.loopback)
 		return console_host_ok(c) ? 0 : 403;
-	const char *cookie = c->conn ? MHD_lookup_connection_value(c->conn, MHD_COOKIE_KIND,
-	                                                           "cot_console") : NULL;
+	const char *cookie =
+	        c->conn ? MHD_lookup_connection_value(c->conn, MHD_COOKIE_KIND, "cot_console")
+	                : NULL;
 	return console_token_is(cookie) || console_token_is(console_arg(c, "token")) ? 0 : 403;
 }
 
 /* ==== pages ============================================================ */
 
-static const char *const console_pages[] = { "routes", "requests", "db", NULL };
+static const char *const console_pages[] = {"routes", "requests", "db", NULL};
 
 /* The HTML shell of a page; console.js draws the rest. */
 static struct MHD_Response *
 console_page(cot_ctx *c, const char *name)
 {
 	char *html = NULL;
-	if (asprintf(&html, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	if (asprintf(&html,
+	             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	             "<meta name=\"viewport\" content=\"width=device-width\">"
 	             "<title>cot · %s</title></head>\n<body data-page=\"%s\">"
 	             "<noscript>The dev console needs JavaScript; /_cot/api/%s has the data "
 	             "as JSON.</noscript>\n<script src=\"/_cot/console.js\"></script>\n"
-	             "</body></html>\n", name, name, name) < 0)
+	             "</body></html>\n",
+	             name, name, name) < 0)
 		return NULL;
-	struct MHD_Response *r = console_reply(c, 200, "text/html; charset=utf-8", html,
-	                                       strlen(html));
+	struct MHD_Response *r =
+	        console_reply(c, 200, "text/html; charset=utf-8", html, strlen(html));
 	/* a valid ?token= becomes a cookie, so the page's own fetches carry it */
 	if (r != NULL && !CON.loopback && console_token_is(console_arg(c, "token"))) {
 		char cookie[128];
-		snprintf(cookie, sizeof(cookie), "cot_console=%s; Path=/_cot/; HttpOnly; "
-		         "SameSite=Strict", CON.token);
+		snprintf(cookie, sizeof(cookie),
+		         "cot_console=%s; Path=/_cot/; HttpOnly; "
+		         "SameSite=Strict",
+		         CON.token);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 	}
 	return r;
@@ -305,13 +326,14 @@ console_special(cot_ctx *c)
 		return livereload_special(c);
 	int refuse = console_allowed(c);
 	if (refuse != 0)
-		return console_fail(c, refuse, CON.loopback
-		                    ? "the dev console answers only to a loopback Host"
-		                    : "the dev console wants the token cotdev run printed");
+		return console_fail(c, refuse,
+		                    CON.loopback
+		                            ? "the dev console answers only to a loopback Host"
+		                            : "the dev console wants the token cotdev run printed");
 	if (strcmp(p, "console.js") == 0) {
 		char *js = strdup(console_js);
-		return js ? console_reply(c, 200, "text/javascript; charset=utf-8", js,
-		                          strlen(js)) : NULL;
+		return js ? console_reply(c, 200, "text/javascript; charset=utf-8", js, strlen(js))
+		          : NULL;
 	}
 	if (strncmp(p, "api/", 4) == 0)
 		return console_api(c, p + 4);
@@ -351,13 +373,14 @@ static void
 console_link_request(cot_ctx *c)
 {
 	if (c->status < 400 || !console_requests_recording() || c->content_type == NULL ||
-	    c->resp_fd > 0 ||
-	    strncmp(c->content_type, "text/html", 9) != 0)
+	    c->resp_fd > 0 || strncmp(c->content_type, "text/html", 9) != 0)
 		return;
 	char link[256];
-	snprintf(link, sizeof(link), "<p class=\"cot-request\" style=\"font:12px system-ui,"
+	snprintf(link, sizeof(link),
+	         "<p class=\"cot-request\" style=\"font:12px system-ui,"
 	         "sans-serif;text-align:center\"><a href=\"/_cot/requests#%s\">request %s in "
-	         "the inspector</a></p>\n", c->request_id, c->request_id);
+	         "the inspector</a></p>\n",
+	         c->request_id, c->request_id);
 	console_insert_html(c, link);
 }
 
@@ -372,10 +395,13 @@ console_link_trace(cot_ctx *c)
 	static const char open[] = "<pre class=\"cot-trace\">";
 	const char *body = c->resp_body ? c->resp_body : "";
 	const char *a = c->content_type && strncmp(c->content_type, "text/html", 9) == 0 &&
-	                c->status >= 400 && c->resp_fd <= 0 ? strstr(body, open) : NULL;
+	                                c->status >= 400 && c->resp_fd <= 0
+	                        ? strstr(body, open)
+	                        : NULL;
 	const char *b = a ? strstr(a, "</pre>") : NULL;
 	json_t *mode = b ? console_editor_json() : NULL;
-	bool ok = mode && strcmp(json_string_value(json_object_get(mode, "mode")), "command") != 0 &&
+	bool ok = mode &&
+	          strcmp(json_string_value(json_object_get(mode, "mode")), "command") != 0 &&
 	          strcmp(json_string_value(json_object_get(mode, "mode")), "none") != 0;
 	json_decref(mode);
 	if (!ok)
@@ -386,12 +412,13 @@ console_link_trace(cot_ctx *c)
 	if (f == NULL)
 		return;
 	fwrite(body, 1, (size_t)(a - body), f);
-	for (const char *p = a; p < b; ) {
+	for (const char *p = a; p < b;) {
 		/* "handlers/x.c:12" or "lib/y.c:3" at a word start */
 		bool start = (strncmp(p, "handlers/", 9) == 0 || strncmp(p, "lib/", 4) == 0) &&
 		             (p == a || p[-1] == ' ' || p[-1] == '\n' || p[-1] == '>');
 		size_t n = start ? strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		                          "0123456789_-./") : 0;
+		                             "0123456789_-./")
+		                 : 0;
 		int line = n > 0 && p[n] == ':' ? atoi(p + n + 1) : 0;
 		if (line <= 0) {
 			fputc(*p++, f);
@@ -425,7 +452,7 @@ console_finish(cot_ctx *c)
 	console_requests_finish(c); /* before the live script goes in: what the handler sent */
 	if (c->db_replay)
 		db_request_end(c); /* the replay's writes go before its answer does */
-	livereload_finish(c); /* reads the trace for the overlay: before it gets links */
+	livereload_finish(c);      /* reads the trace for the overlay: before it gets links */
 	console_link_request(c);
 	console_link_trace(c);
 }

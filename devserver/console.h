@@ -13,16 +13,16 @@
 
 /* Which requests are replayed after their handler file reloads. */
 typedef enum {
-	CONSOLE_REPLAY_OFF,        /* none */
-	CONSOLE_REPLAY_GET,        /* GET and HEAD (the default), and routes marked @replay */
-	CONSOLE_REPLAY_ALL,        /* every method, unless marked @noreplay */
+	CONSOLE_REPLAY_OFF, /* none */
+	CONSOLE_REPLAY_GET, /* GET and HEAD (the default), and routes marked @replay */
+	CONSOLE_REPLAY_ALL, /* every method, unless marked @noreplay */
 } console_replay_mode;
 
 typedef struct console_options {
-	const char *host;          /* --host: loopback or not decides the token */
-	const char *db_path;       /* the app's database (app.db, or --db) */
-	bool inspector;            /* record requests (--no-inspector: off) */
-	bool log_to_terminal;      /* text access log on a tty: ids become links */
+	const char *host;     /* --host: loopback or not decides the token */
+	const char *db_path;  /* the app's database (app.db, or --db) */
+	bool inspector;       /* record requests (--no-inspector: off) */
+	bool log_to_terminal; /* text access log on a tty: ids become links */
 	console_replay_mode replay;
 } console_options;
 

@@ -18,10 +18,10 @@
  * (counted here: the rows of a dropped table, the non-NULL values of a
  * dropped column).
  */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sqlite3.h>
 
 #include "../runtime/migrate.h"
 #include "console_internal.h"
@@ -67,7 +67,8 @@ console_db_count(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
 	long long n = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
@@ -78,9 +79,12 @@ static json_t *
 console_db_cell(sqlite3_stmt *st, int i)
 {
 	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, i));
-	case SQLITE_NULL: return json_null();
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	case SQLITE_NULL:
+		return json_null();
 	case SQLITE_BLOB: {
 		char s[64];
 		snprintf(s, sizeof(s), "(BLOB, %d bytes)", sqlite3_column_bytes(st, i));
@@ -122,7 +126,8 @@ console_db_pragma(sqlite3 *db, const char *pragma, const char *table)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			json_t *o = json_object();
 			for (int i = 0; i < sqlite3_column_count(st); i++)
-				json_object_set_new(o, sqlite3_column_name(st, i), console_db_cell(st, i));
+				json_object_set_new(o, sqlite3_column_name(st, i),
+				                    console_db_cell(st, i));
 			json_array_append_new(out, o);
 		}
 		sqlite3_finalize(st);
@@ -138,9 +143,10 @@ console_db_table(sqlite3 *db, const char *name)
 	json_t *indexes = console_db_pragma(db, "index_list", name);
 	size_t i;
 	json_t *ix;
-	json_array_foreach(indexes, i, ix) {
+	json_array_foreach(indexes, i, ix)
+	{
 		json_t *cols = console_db_pragma(db, "index_info",
-		                          json_string_value(json_object_get(ix, "name")));
+		                                 json_string_value(json_object_get(ix, "name")));
 		json_object_set_new(ix, "columns", cols);
 	}
 	char *q = console_db_quote(name);
@@ -149,8 +155,8 @@ console_db_table(sqlite3 *db, const char *name)
 	sqlite3_free(sql);
 	sqlite3_free(q);
 	return json_pack("{s:s,s:o,s:o,s:I}", "name", name, "columns",
-	                 console_db_pragma(db, "table_xinfo", name), "indexes", indexes,
-	                 "rows", (json_int_t)rows);
+	                 console_db_pragma(db, "table_xinfo", name), "indexes", indexes, "rows",
+	                 (json_int_t)rows);
 }
 
 /* Whether `name` is a table of the database (so it may be quoted into SQL). */
@@ -159,8 +165,8 @@ console_db_is_table(sqlite3 *db, const char *name)
 {
 	sqlite3_stmt *st;
 	bool yes = false;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type='table' AND name=?",
-	                       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type='table' AND name=?", -1,
+	                       &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 		yes = sqlite3_step(st) == SQLITE_ROW;
 	}
@@ -176,7 +182,8 @@ console_db_loses(sqlite3 *db, const char *summary)
 {
 	char name[256], col[256];
 	if (sscanf(summary, "- table %255s", name) == 1 && console_db_is_table(db, name)) {
-		char *q = console_db_quote(name), *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
+		char *q = console_db_quote(name),
+		     *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
 		long long n = console_db_count(db, sql);
 		sqlite3_free(sql);
 		sqlite3_free(q);
@@ -196,7 +203,8 @@ console_db_loses(sqlite3 *db, const char *summary)
 			if (sscanf(p, "%255[^,) ]", col) != 1)
 				continue;
 			char *qt = console_db_quote(name), *qc = console_db_quote(col);
-			char *sql = sqlite3_mprintf("SELECT count(*) FROM %s WHERE %s IS NOT NULL", qt, qc);
+			char *sql = sqlite3_mprintf("SELECT count(*) FROM %s WHERE %s IS NOT NULL",
+			                            qt, qc);
 			long long n = console_db_count(db, sql);
 			fprintf(f, "%s%lld value%s of column %s.%s", k++ ? ", " : "", n,
 			        n == 1 ? "" : "s", name, col);
@@ -205,10 +213,13 @@ console_db_loses(sqlite3 *db, const char *summary)
 			sqlite3_free(qc);
 		}
 		if (k == 0) {
-			char *q = console_db_quote(name), *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
+			char *q = console_db_quote(name),
+			     *sql = sqlite3_mprintf("SELECT count(*) FROM %s", q);
 			long long n = console_db_count(db, sql);
-			fprintf(f, "the %lld row%s of %s are copied; values that do not fit the new "
-			        "type change", n, n == 1 ? "" : "s", name);
+			fprintf(f,
+			        "the %lld row%s of %s are copied; values that do not fit the new "
+			        "type change",
+			        n, n == 1 ? "" : "s", name);
 			sqlite3_free(sql);
 			sqlite3_free(q);
 		}
@@ -234,16 +245,16 @@ console_db_plan(sqlite3 *db)
 		for (size_t i = 0; i < migrate_plan_count(p); i++) {
 			bool d = migrate_step_is_destructive(p, i);
 			char *loses = d ? console_db_loses(db, migrate_step_summary(p, i)) : NULL;
-			json_array_append_new(steps, json_pack("{s:s,s:s,s:b,s:s?}",
-			                      "summary", migrate_step_summary(p, i),
-			                      "sql", migrate_step_sql(p, i), "destructive", d,
-			                      "loses", loses));
+			json_array_append_new(steps, json_pack("{s:s,s:s,s:b,s:s?}", "summary",
+			                                       migrate_step_summary(p, i), "sql",
+			                                       migrate_step_sql(p, i),
+			                                       "destructive", d, "loses", loses));
 			free(loses);
 		}
 		char id[32];
 		snprintf(id, sizeof(id), "%016llx", migrate_cmd_plan_id(p));
-		o = json_pack("{s:s,s:s,s:o,s:s}", "summary", migrate_summary(p), "id", id,
-		              "steps", steps, "command", "cotdev migrate --apply --allow-destructive");
+		o = json_pack("{s:s,s:s,s:o,s:s}", "summary", migrate_summary(p), "id", id, "steps",
+		              steps, "command", "cotdev migrate --apply --allow-destructive");
 	}
 	migrate_plan_free(p);
 	free(err);
@@ -263,8 +274,10 @@ console_db_overview(sqlite3 *db)
 	char *live = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&live, &len);
-	if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT "
-	                       "NULL ORDER BY type='table' DESC, name", -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT "
+	                       "NULL ORDER BY type='table' DESC, name",
+	                       -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const char *type = (const char *)sqlite3_column_text(st, 0);
 			const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -311,9 +324,10 @@ console_db_rows_page(cot_ctx *c, sqlite3 *db, const char *table)
 	long long total = console_db_count(db, csql);
 	sqlite3_free(sql);
 	sqlite3_free(csql);
-	return console_json(c, 200, json_pack("{s:s,s:o,s:o,s:I,s:I,s:I}", "table", table,
-	                    "columns", cols, "rows", rows, "offset", (json_int_t)offset,
-	                    "limit", (json_int_t)limit, "total", (json_int_t)total));
+	return console_json(c, 200,
+	                    json_pack("{s:s,s:o,s:o,s:I,s:I,s:I}", "table", table, "columns", cols,
+	                              "rows", rows, "offset", (json_int_t)offset, "limit",
+	                              (json_int_t)limit, "total", (json_int_t)total));
 }
 
 /* POST /_cot/api/db/apply?plan=ID: what `cotdev migrate --apply
@@ -361,7 +375,8 @@ console_db_api(cot_ctx *c, const char *rest)
 		return console_db_apply(c);
 	}
 	if (strcmp(c->method, "GET") != 0)
-		return console_fail(c, 405, "the database page is read-only; schema changes go "
+		return console_fail(c, 405,
+		                    "the database page is read-only; schema changes go "
 		                    "through schema.sql");
 	char err[512];
 	sqlite3 *db = console_db_open(err, sizeof(err));

@@ -46,9 +46,9 @@ console_editor_mode(const char *e)
 {
 	const char *base = strrchr(e, '/') ? strrchr(e, '/') + 1 : e;
 	size_t n = strcspn(base, " ");
-	static const char *const vs[] = { "code", "vscode", "code-insiders", "codium", NULL };
-	static const char *const jb[] = { "idea", "clion", "goland", "pycharm", "webstorm",
-		                          "idea.sh", NULL };
+	static const char *const vs[] = {"code", "vscode", "code-insiders", "codium", NULL};
+	static const char *const jb[] = {"idea",     "clion",   "goland", "pycharm",
+	                                 "webstorm", "idea.sh", NULL};
 	for (int i = 0; vs[i]; i++)
 		if (strlen(vs[i]) == n && strncmp(base, vs[i], n) == 0)
 			return EDITOR_VSCODE;
@@ -66,8 +66,8 @@ console_editor_url_encode(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("/-_.~", ch) != NULL)
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("/-_.~", ch) != NULL)
 			fputc(ch, f);
 		else
 			fprintf(f, "%%%02X", ch);
@@ -115,7 +115,7 @@ console_editor_href(const char *file, int line)
 json_t *
 console_editor_json(void)
 {
-	static const char *const names[] = { "vscode", "idea", "none", "command" };
+	static const char *const names[] = {"vscode", "idea", "none", "command"};
 	const char *e = console_editor_setting();
 	return json_pack("{s:s,s:s}", "mode", names[console_editor_mode(e)], "editor", e);
 }
@@ -138,7 +138,7 @@ console_editor_argv(const char *cmd, const char *file, int line, char **argv, ch
 			break;
 		char *arg = buf + used;
 		size_t o = 0;
-		for (size_t i = 0; i < w && used + o + 32 + strlen(file) < cap; ) {
+		for (size_t i = 0; i < w && used + o + 32 + strlen(file) < cap;) {
 			if (strncmp(p + i, "{file}", 6) == 0 && i + 6 <= w) {
 				o += (size_t)sprintf(arg + o, "%s", file);
 				i += 6;
@@ -196,12 +196,13 @@ console_editor_open(cot_ctx *c)
 	const char *file = console_arg(c, "file"), *ls = console_arg(c, "line");
 	int line = ls ? atoi(ls) : 1;
 	struct stat st;
-	if (file == NULL || file[0] == '/' || strstr(file, "..") != NULL ||
-	    stat(file, &st) != 0 || !S_ISREG(st.st_mode) || line < 1)
+	if (file == NULL || file[0] == '/' || strstr(file, "..") != NULL || stat(file, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || line < 1)
 		return console_fail(c, 400, "file must name a file of the app");
 	char *argv[EDITOR_MAX_ARGS], buf[8192];
-	if (console_editor_argv(e, file, line, argv, buf, sizeof(buf)) != 0 || console_editor_spawn(argv) != 0)
+	if (console_editor_argv(e, file, line, argv, buf, sizeof(buf)) != 0 ||
+	    console_editor_spawn(argv) != 0)
 		return console_fail(c, 500, "cannot run the editor command");
-	return console_json(c, 200, json_pack("{s:s,s:s,s:i}", "ran", argv[0], "file", file,
-	                                      "line", line));
+	return console_json(c, 200,
+	                    json_pack("{s:s,s:s,s:i}", "ran", argv[0], "file", file, "line", line));
 }

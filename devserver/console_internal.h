@@ -60,8 +60,8 @@ typedef struct console_request_copy {
 	size_t body_len;
 	char id[33];
 	int status;
-	int route_line;                       /* line of its route in the file */
-	bool spawned;                         /* it called cot_spawn */
+	int route_line; /* line of its route in the file */
+	bool spawned;   /* it called cot_spawn */
 	char *resp_headers, *resp_body;
 	size_t resp_body_len;
 } console_request_copy;

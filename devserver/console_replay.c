@@ -49,7 +49,7 @@
 #include "deps.h"
 #include "file.h"
 
-#define REPLAY_QUEUE 8
+#define REPLAY_QUEUE      8
 #define REPLAY_DIFF_LINES 200
 
 typedef struct replay_job {
@@ -68,17 +68,17 @@ static struct {
 	bool stop, started;
 	unsigned count;
 	pthread_t thread;
-} RP = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+} RP = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 /* ==== the decision ===================================================== */
 
 /* Names whose effects outlive a rolled-back transaction. */
 static const char *const replay_effects[] = {
-	"cot_spawn", "socket", "connect", "sendto", "sendmsg", "getaddrinfo", "gethostbyname",
-	"system", "popen", "fork", "vfork", "execv", "execvp", "execve", "execl", "execlp",
-	"posix_spawn", "kill", "fopen", "freopen", "open", "openat", "creat", "write",
-	"fwrite", "fputs", "fprintf", "unlink", "remove", "rename", "mkdir", "rmdir", "truncate",
-	"ftruncate", NULL,
+        "cot_spawn", "socket", "connect",     "sendto", "sendmsg",  "getaddrinfo", "gethostbyname",
+        "system",    "popen",  "fork",        "vfork",  "execv",    "execvp",      "execve",
+        "execl",     "execlp", "posix_spawn", "kill",   "fopen",    "freopen",     "open",
+        "openat",    "creat",  "write",       "fwrite", "fputs",    "fprintf",     "unlink",
+        "remove",    "rename", "mkdir",       "rmdir",  "truncate", "ftruncate",   NULL,
 };
 
 static bool
@@ -99,7 +99,8 @@ console_replay_effect_in(const char *src)
 			return "curl_*";
 		for (int i = 0; replay_effects[i]; i++) {
 			size_t n = strlen(replay_effects[i]);
-			if (strncmp(p, replay_effects[i], n) != 0 || console_replay_ident_char(p[n]))
+			if (strncmp(p, replay_effects[i], n) != 0 ||
+			    console_replay_ident_char(p[n]))
 				continue;
 			const char *q = p + n;
 			while (*q == ' ' || *q == '\t')
@@ -123,8 +124,8 @@ console_replay_line(const char *src, int line, char *out, size_t outlen)
 
 /* NULL when the request may be replayed, else why not (static text). */
 static const char *
-console_replay_refusal(const char *file, int route_line, const console_request_copy *r,
-               char *why, size_t whylen)
+console_replay_refusal(const char *file, int route_line, const console_request_copy *r, char *why,
+                       size_t whylen)
 {
 	char *src = file_read(file, NULL);
 	if (src == NULL)
@@ -144,7 +145,7 @@ console_replay_refusal(const char *file, int route_line, const console_request_c
 	else if (r->spawned)
 		no = "it called cot_spawn: background work cannot be rolled back";
 	if (no == NULL && !opt_in) {
-		deps_list deps = { 0 };
+		deps_list deps = {0};
 		deps_scan(file, NULL, &deps);
 		const char *effect = console_replay_effect_in(src);
 		const char *where = file;
@@ -155,8 +156,10 @@ console_replay_refusal(const char *file, int route_line, const console_request_c
 			free(dep);
 		}
 		if (effect != NULL) {
-			snprintf(why, whylen, "%s calls %s(), which a rollback cannot undo "
-			         "(mark the route // @replay to replay it anyway)", where, effect);
+			snprintf(why, whylen,
+			         "%s calls %s(), which a rollback cannot undo "
+			         "(mark the route // @replay to replay it anyway)",
+			         where, effect);
 			no = why;
 		}
 		deps_free(&deps);
@@ -171,9 +174,11 @@ console_replay_refusal(const char *file, int route_line, const console_request_c
 static bool
 console_replay_keeps_header(const char *line)
 {
-	static const char *const drop[] = { "Host:", "Content-Length:", "Connection:",
-		"X-Request-Id:", "X-Cot-Replay:", "Transfer-Encoding:", "Expect:",
-		"Keep-Alive:", "Upgrade:", NULL };
+	static const char *const drop[] = {"Host:",         "Content-Length:",
+	                                   "Connection:",   "X-Request-Id:",
+	                                   "X-Cot-Replay:", "Transfer-Encoding:",
+	                                   "Expect:",       "Keep-Alive:",
+	                                   "Upgrade:",      NULL};
 	for (int i = 0; drop[i]; i++)
 		if (strncasecmp(line, drop[i], strlen(drop[i])) == 0)
 			return false;
@@ -185,9 +190,9 @@ static int
 console_replay_send(const console_request_copy *r, const char *id, char *err, size_t errlen)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)RP.port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)RP.port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct timeval tv = { 30, 0 };
+	struct timeval tv = {30, 0};
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
 	    connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		snprintf(err, errlen, "cannot reach the dev server: %s", strerror(errno));
@@ -198,10 +203,11 @@ console_replay_send(const console_request_copy *r, const char *id, char *err, si
 	char *head = NULL;
 	size_t hlen = 0;
 	FILE *f = open_memstream(&head, &hlen);
-	fprintf(f, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-	        "X-Cot-Replay: %s\r\nX-Request-Id: %s\r\n", r->method, r->path, RP.port,
-	        RP.secret, id);
-	for (const char *p = r->headers; *p; ) {
+	fprintf(f,
+	        "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+	        "X-Cot-Replay: %s\r\nX-Request-Id: %s\r\n",
+	        r->method, r->path, RP.port, RP.secret, id);
+	for (const char *p = r->headers; *p;) {
 		size_t n = strcspn(p, "\n");
 		if (console_replay_keeps_header(p))
 			fprintf(f, "%.*s\r\n", (int)n, p);
@@ -241,7 +247,7 @@ console_replay_lines(const char *text, size_t len, char **keep, char ***lines)
 		return 0;
 	memcpy(*keep, text, len);
 	(*keep)[len] = '\0';
-	for (char *p = *keep; *p; ) {
+	for (char *p = *keep; *p;) {
 		if (n == cap) {
 			char **nl = realloc(*lines, sizeof(char *) * (size_t)(cap *= 2));
 			if (nl == NULL)
@@ -265,7 +271,8 @@ static json_t *
 console_replay_diff(const char *a, size_t alen, const char *b, size_t blen)
 {
 	char *ka, *kb, **la, **lb;
-	int na = console_replay_lines(a, alen, &ka, &la), nb = console_replay_lines(b, blen, &kb, &lb);
+	int na = console_replay_lines(a, alen, &ka, &la),
+	    nb = console_replay_lines(b, blen, &kb, &lb);
 	int pre = 0, suf = 0;
 	while (pre < na && pre < nb && strcmp(la[pre], lb[pre]) == 0)
 		pre++;
@@ -274,11 +281,11 @@ console_replay_diff(const char *a, size_t alen, const char *b, size_t blen)
 	json_t *out = json_array();
 	int shown = 0;
 	for (int i = pre; i < na - suf && shown < REPLAY_DIFF_LINES; i++, shown++)
-		json_array_append_new(out, json_pack("{s:s,s:i,s:s?}", "op", "-", "line", i + 1,
-		                      "text", la[i]));
+		json_array_append_new(
+		        out, json_pack("{s:s,s:i,s:s?}", "op", "-", "line", i + 1, "text", la[i]));
 	for (int i = pre; i < nb - suf && shown < REPLAY_DIFF_LINES; i++, shown++)
-		json_array_append_new(out, json_pack("{s:s,s:i,s:s?}", "op", "+", "line", i + 1,
-		                      "text", lb[i]));
+		json_array_append_new(
+		        out, json_pack("{s:s,s:i,s:s?}", "op", "+", "line", i + 1, "text", lb[i]));
 	free(ka);
 	free(kb);
 	free(la);
@@ -293,7 +300,7 @@ console_replay_stable_headers(const char *h)
 	char *out = strdup(h ? h : ""), *o = out;
 	if (out == NULL)
 		return NULL;
-	for (const char *p = h ? h : ""; *p; ) {
+	for (const char *p = h ? h : ""; *p;) {
 		size_t n = strcspn(p, "\n");
 		if (strncasecmp(p, "X-Request-Id:", 13) != 0 && strncasecmp(p, "Date:", 5) != 0) {
 			memcpy(o, p, n);
@@ -314,7 +321,7 @@ console_replay_unid(const char *body, size_t len, const char *id, const char *or
 	char *out = malloc(len * (ol > il ? ol : il) / (il ? il : 1) + len + 1), *o = out;
 	if (out == NULL)
 		return NULL;
-	for (size_t i = 0; i < len; ) {
+	for (size_t i = 0; i < len;) {
 		if (il > 0 && i + il <= len && memcmp(body + i, id, il) == 0) {
 			memcpy(o, orig, ol);
 			o += ol;
@@ -332,27 +339,30 @@ console_replay_unid(const char *body, size_t len, const char *id, const char *or
 static json_t *
 console_replay_compare(const console_request_copy *before, const char *id, const char *file)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "file", file, "replay_id", id,
-	                      "method", before->method, "path", before->path,
-	                      "status_before", before->status);
+	json_t *o =
+	        json_pack("{s:s,s:s,s:s,s:s,s:i}", "file", file, "replay_id", id, "method",
+	                  before->method, "path", before->path, "status_before", before->status);
 	console_request_copy after;
 	if (console_requests_copy_of(id, &after) != 0) {
 		json_object_set_new(o, "error", json_string("the replay was not recorded"));
 		return o;
 	}
 	size_t blen;
-	char *body = console_replay_unid(after.resp_body, after.resp_body_len, id, before->id, &blen);
+	char *body =
+	        console_replay_unid(after.resp_body, after.resp_body_len, id, before->id, &blen);
 	char *h1 = console_replay_stable_headers(before->resp_headers);
 	char *h2 = console_replay_stable_headers(after.resp_headers);
 	json_object_set_new(o, "status_after", json_integer(after.status));
-	json_object_set_new(o, "headers_diff", console_replay_diff(h1 ? h1 : "", h1 ? strlen(h1) : 0,
-	                                                   h2 ? h2 : "", h2 ? strlen(h2) : 0));
+	json_object_set_new(o, "headers_diff",
+	                    console_replay_diff(h1 ? h1 : "", h1 ? strlen(h1) : 0, h2 ? h2 : "",
+	                                        h2 ? strlen(h2) : 0));
 	json_t *bd = console_replay_diff(before->resp_body, before->resp_body_len, body ? body : "",
-	                         body ? blen : 0);
+	                                 body ? blen : 0);
 	bool same = json_array_size(bd) == 0;
 	json_object_set_new(o, "body_diff", bd);
-	json_object_set_new(o, "changed", json_boolean(!same || before->status != after.status ||
-	                    json_array_size(json_object_get(o, "headers_diff")) > 0));
+	json_object_set_new(o, "changed",
+	                    json_boolean(!same || before->status != after.status ||
+	                                 json_array_size(json_object_get(o, "headers_diff")) > 0));
 	free(body);
 	free(h1);
 	free(h2);
@@ -381,9 +391,9 @@ console_replay_run(replay_job *j)
 	snprintf(id, sizeof(id), "%.20s-replay%u", r->id, ++RP.count);
 	char err[256];
 	json_t *o = console_replay_send(r, id, err, sizeof(err)) == 0
-	            ? console_replay_compare(r, id, j->file)
-	            : json_pack("{s:s,s:s,s:s,s:s}", "file", j->file, "method", r->method,
-	                        "path", r->path, "error", err);
+	                    ? console_replay_compare(r, id, j->file)
+	                    : json_pack("{s:s,s:s,s:s,s:s}", "file", j->file, "method", r->method,
+	                                "path", r->path, "error", err);
 	json_object_set_new(o, "at", json_real(at));
 	console_requests_replayed(r->id, o);
 	json_decref(o);
@@ -452,7 +462,7 @@ console_replay_on_reload(const char *file)
 {
 	if (!RP.started)
 		return;
-	replay_job j = { .file = strdup(file) };
+	replay_job j = {.file = strdup(file)};
 	if (j.file == NULL || console_requests_last_for(file, &j.req) != 0) {
 		free(j.file);
 		return;

@@ -35,51 +35,51 @@
 #include "console_internal.h"
 #include "livereload.h"
 
-#define REQ_MAX 200
-#define REQ_BODY_MAX 4096
-#define REQ_HEADERS_MAX 4096
-#define REQ_SQL_MAX 50
+#define REQ_MAX          200
+#define REQ_BODY_MAX     4096
+#define REQ_HEADERS_MAX  4096
+#define REQ_SQL_MAX      50
 #define REQ_SQL_TEXT_MAX 1000
-#define REQ_PARAMS_MAX 400
-#define REQ_TRACE_MAX 8192
-#define REQ_PATH_MAX 2048
+#define REQ_PARAMS_MAX   400
+#define REQ_TRACE_MAX    8192
+#define REQ_PATH_MAX     2048
 
 typedef struct req_sql {
-	char *sql;                 /* cut at REQ_SQL_TEXT_MAX */
-	char *params;              /* "1, 'text', NULL", cut at REQ_PARAMS_MAX */
-	long long rows;            /* returned or changed; -1: failed */
+	char *sql;      /* cut at REQ_SQL_TEXT_MAX */
+	char *params;   /* "1, 'text', NULL", cut at REQ_PARAMS_MAX */
+	long long rows; /* returned or changed; -1: failed */
 	double ms;
 } req_sql;
 
 typedef struct req_entry {
 	uint64_t seq;
-	double at_ms;              /* wall clock at the start */
-	double ms;                 /* until the response was ready */
+	double at_ms; /* wall clock at the start */
+	double ms;    /* until the response was ready */
 	int status;
 	char id[33];
 	char method[16];
 	/* the strings below live in the same allocation, behind the struct */
 	char *path;
-	char *route_file;          /* handler file of the route, or NULL */
+	char *route_file; /* handler file of the route, or NULL */
 	int route_line;
 	char *req_headers, *resp_headers; /* "Name: value\n" lines */
 	char *req_body, *resp_body;
 	size_t req_body_len, req_body_total, resp_body_len, resp_body_total;
 	char *trace;
-	bool spawned;              /* the handler called cot_spawn */
-	bool replay;               /* this request is a replay */
+	bool spawned; /* the handler called cot_spawn */
+	bool replay;  /* this request is a replay */
 	req_sql *sql;
 	int nsql, sql_dropped;
-	json_t *replayed;          /* the outcome of replaying it, or NULL */
+	json_t *replayed; /* the outcome of replaying it, or NULL */
 } req_entry;
 
 static struct {
 	pthread_mutex_t lock;
 	bool on;
-	uint64_t next_seq;         /* seq of the next entry; entries start at 1 */
-	json_t *last_replay;       /* the latest replay outcome, or NULL */
+	uint64_t next_seq;   /* seq of the next entry; entries start at 1 */
+	json_t *last_replay; /* the latest replay outcome, or NULL */
 	req_entry *ring[REQ_MAX];
-} RQ = { .lock = PTHREAD_MUTEX_INITIALIZER, .next_seq = 1 };
+} RQ = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_seq = 1};
 
 /* The statements of the request this thread is serving. */
 static _Thread_local struct {
@@ -124,7 +124,7 @@ console_req_copy(const char *s, size_t n, size_t max, size_t *kept)
 
 static void
 console_req_statement(cot_ctx *c, const char *sql, int n, const cot_value *params, long long rows,
-              double ms)
+                      double ms)
 {
 	if (req_tl.c != c)
 		return; /* a spawned task's context: not this request's */
@@ -143,14 +143,23 @@ console_req_statement(cot_ctx *c, const char *sql, int n, const cot_value *param
 		const char *sep = i ? ", " : "";
 		int w;
 		switch (v->type) {
-		case COT_VALUE_NULL: w = snprintf(pbuf + o, room, "%sNULL", sep); break;
-		case COT_VALUE_INT: w = snprintf(pbuf + o, room, "%s%lld", sep, v->u.i); break;
-		case COT_VALUE_DOUBLE: w = snprintf(pbuf + o, room, "%s%g", sep, v->u.d); break;
-		case COT_VALUE_TEXT: w = snprintf(pbuf + o, room, "%s'%.200s'", sep, v->u.s); break;
+		case COT_VALUE_NULL:
+			w = snprintf(pbuf + o, room, "%sNULL", sep);
+			break;
+		case COT_VALUE_INT:
+			w = snprintf(pbuf + o, room, "%s%lld", sep, v->u.i);
+			break;
+		case COT_VALUE_DOUBLE:
+			w = snprintf(pbuf + o, room, "%s%g", sep, v->u.d);
+			break;
+		case COT_VALUE_TEXT:
+			w = snprintf(pbuf + o, room, "%s'%.200s'", sep, v->u.s);
+			break;
 		case COT_VALUE_BLOB:
 			w = snprintf(pbuf + o, room, "%sBLOB(%zu bytes)", sep, v->u.b.n);
 			break;
-		default: w = snprintf(pbuf + o, room, "%s(bad value)", sep);
+		default:
+			w = snprintf(pbuf + o, room, "%s(bad value)", sep);
 		}
 		o += w > 0 ? ((size_t)w < room ? (size_t)w : room - 1) : 0;
 	}
@@ -214,7 +223,7 @@ console_requests_begin(cot_ctx *c)
 typedef struct req_pairs {
 	const char *k[REQ_PAIRS], *v[REQ_PAIRS];
 	int n;
-	size_t bytes;              /* of "k: v\n" lines, at most REQ_HEADERS_MAX */
+	size_t bytes; /* of "k: v\n" lines, at most REQ_HEADERS_MAX */
 } req_pairs;
 
 static void
@@ -275,7 +284,7 @@ console_req_min(size_t a, size_t b)
 static req_entry *
 console_req_entry_new(cot_ctx *c)
 {
-	req_pairs in = { .n = 0 }, out = { .n = 0 };
+	req_pairs in = {.n = 0}, out = {.n = 0};
 	if (c->conn != NULL)
 		MHD_get_connection_values(c->conn, MHD_HEADER_KIND, console_req_header_pair, &in);
 	if (c->content_type != NULL)
@@ -386,7 +395,8 @@ console_req_body_json(const char *s, size_t n, size_t total)
 	char *hex = malloc(3 * k + 1);
 	if (hex != NULL) {
 		for (size_t i = 0; i < k; i++)
-			snprintf(hex + 3 * i, 4, "%02x%s", (unsigned char)s[i], i + 1 < k ? " " : "");
+			snprintf(hex + 3 * i, 4, "%02x%s", (unsigned char)s[i],
+			         i + 1 < k ? " " : "");
 		hex[k ? 3 * k - 1 : 0] = '\0';
 		json_object_set_new(o, "hex", json_string(hex));
 		json_object_set_new(o, "shown", json_integer((json_int_t)k));
@@ -398,11 +408,11 @@ console_req_body_json(const char *s, size_t n, size_t total)
 static json_t *
 console_req_summary_json(const req_entry *e)
 {
-	return json_pack("{s:I,s:s,s:s,s:s,s:i,s:f,s:f,s:i,s:b,s:b,s:s?}",
-	                 "seq", (json_int_t)e->seq, "id", e->id, "method", e->method,
-	                 "path", e->path ? e->path : "", "status", e->status, "ms", e->ms,
-	                 "at", e->at_ms, "queries", e->nsql, "replay", e->replay,
-	                 "replayed", e->replayed != NULL, "file", e->route_file);
+	return json_pack("{s:I,s:s,s:s,s:s,s:i,s:f,s:f,s:i,s:b,s:b,s:s?}", "seq",
+	                 (json_int_t)e->seq, "id", e->id, "method", e->method, "path",
+	                 e->path ? e->path : "", "status", e->status, "ms", e->ms, "at", e->at_ms,
+	                 "queries", e->nsql, "replay", e->replay, "replayed", e->replayed != NULL,
+	                 "file", e->route_file);
 }
 
 static json_t *
@@ -411,39 +421,46 @@ console_req_detail_json(const req_entry *e)
 	json_t *o = console_req_summary_json(e);
 	json_t *sql = json_array();
 	for (int i = 0; i < e->nsql; i++)
-		json_array_append_new(sql, json_pack("{s:s?,s:s?,s:I,s:f}", "sql", e->sql[i].sql,
-		                      "params", e->sql[i].params, "rows", (json_int_t)e->sql[i].rows,
-		                      "ms", e->sql[i].ms));
+		json_array_append_new(sql,
+		                      json_pack("{s:s?,s:s?,s:I,s:f}", "sql", e->sql[i].sql,
+		                                "params", e->sql[i].params, "rows",
+		                                (json_int_t)e->sql[i].rows, "ms", e->sql[i].ms));
 	json_object_set_new(o, "sql", sql);
 	json_object_set_new(o, "sql_dropped", json_integer(e->sql_dropped));
-	json_object_set_new(o, "request_headers", json_string(e->req_headers ? e->req_headers : ""));
+	json_object_set_new(o, "request_headers",
+	                    json_string(e->req_headers ? e->req_headers : ""));
 	json_object_set_new(o, "response_headers",
 	                    json_string(e->resp_headers ? e->resp_headers : ""));
-	json_object_set_new(o, "request_body", console_req_body_json(e->req_body ? e->req_body : "",
-	                    e->req_body_len, e->req_body_total));
-	json_object_set_new(o, "response_body", console_req_body_json(e->resp_body ? e->resp_body : "",
-	                    e->resp_body_len, e->resp_body_total));
+	json_object_set_new(o, "request_body",
+	                    console_req_body_json(e->req_body ? e->req_body : "", e->req_body_len,
+	                                          e->req_body_total));
+	json_object_set_new(o, "response_body",
+	                    console_req_body_json(e->resp_body ? e->resp_body : "",
+	                                          e->resp_body_len, e->resp_body_total));
 	json_object_set_new(o, "spawned", json_boolean(e->spawned));
 	if (e->trace != NULL) {
 		json_t *t = json_string(e->trace);
 		json_object_set_new(o, "trace", t ? t : json_string("(trace is not UTF-8)"));
 		/* file:line links for the trace's own lines */
 		json_t *links = json_array();
-		for (const char *p = strstr(e->trace, "handlers/"); p; p = strstr(p + 1, "handlers/")) {
+		for (const char *p = strstr(e->trace, "handlers/"); p;
+		     p = strstr(p + 1, "handlers/")) {
 			size_t n = strcspn(p, ": \n");
 			int line = p[n] == ':' ? atoi(p + n + 1) : 0;
 			char file[256];
 			snprintf(file, sizeof(file), "%.*s", (int)(n < 255 ? n : 255), p);
 			char *href = line > 0 ? console_editor_href(file, line) : NULL;
 			if (href != NULL)
-				json_array_append_new(links, json_pack("{s:s,s:i,s:s}", "file", file,
-				                      "line", line, "href", href));
+				json_array_append_new(links,
+				                      json_pack("{s:s,s:i,s:s}", "file", file,
+				                                "line", line, "href", href));
 			free(href);
 		}
 		json_object_set_new(o, "trace_links", links);
 	}
 	if (e->route_file != NULL) {
-		char *href = console_editor_href(e->route_file, e->route_line > 0 ? e->route_line : 1);
+		char *href =
+		        console_editor_href(e->route_file, e->route_line > 0 ? e->route_line : 1);
 		json_object_set_new(o, "route_line", json_integer(e->route_line));
 		if (href != NULL)
 			json_object_set_new(o, "route_href", json_string(href));
@@ -470,8 +487,8 @@ console_req_list_json(unsigned long long after)
 			json_array_append_new(list, console_req_summary_json(e));
 	}
 	pthread_mutex_unlock(&RQ.lock);
-	return json_pack("{s:o,s:I,s:i,s:b}", "entries", list, "last", (json_int_t)last,
-	                 "capacity", REQ_MAX, "recording", RQ.on);
+	return json_pack("{s:o,s:I,s:i,s:b}", "entries", list, "last", (json_int_t)last, "capacity",
+	                 REQ_MAX, "recording", RQ.on);
 }
 
 struct MHD_Response *
@@ -481,14 +498,16 @@ console_requests_api(cot_ctx *c, const char *rest)
 		return console_fail(c, 405, "the inspector is read-only");
 	if (*rest == '\0') {
 		const char *after = console_arg(c, "after");
-		return console_json(c, 200, console_req_list_json(after ? strtoull(after, NULL, 10) : 0));
+		return console_json(c, 200,
+		                    console_req_list_json(after ? strtoull(after, NULL, 10) : 0));
 	}
 	pthread_mutex_lock(&RQ.lock);
 	req_entry *e = console_req_find(rest);
 	json_t *j = e ? console_req_detail_json(e) : NULL;
 	pthread_mutex_unlock(&RQ.lock);
 	if (j == NULL)
-		return console_fail(c, 404, "no such request in the inspector (it keeps the last 200)");
+		return console_fail(c, 404,
+		                    "no such request in the inspector (it keeps the last 200)");
 	return console_json(c, 200, j);
 }
 
@@ -518,16 +537,16 @@ console_req_copy_entry(const req_entry *e, console_request_copy *out)
 	out->path = strdup(e->path ? e->path : "/");
 	out->headers = strdup(e->req_headers ? e->req_headers : "");
 	out->body = console_req_copy(e->req_body ? e->req_body : "", e->req_body_len,
-	                     e->req_body_len, &out->body_len);
+	                             e->req_body_len, &out->body_len);
 	memcpy(out->id, e->id, sizeof(out->id));
 	out->status = e->status;
 	out->route_line = e->route_line;
 	out->spawned = e->spawned;
 	out->resp_headers = strdup(e->resp_headers ? e->resp_headers : "");
 	out->resp_body = console_req_copy(e->resp_body ? e->resp_body : "", e->resp_body_len,
-	                          e->resp_body_len, &out->resp_body_len);
-	if (out->method == NULL || out->path == NULL || out->headers == NULL ||
-	    out->body == NULL || out->resp_headers == NULL || out->resp_body == NULL) {
+	                                  e->resp_body_len, &out->resp_body_len);
+	if (out->method == NULL || out->path == NULL || out->headers == NULL || out->body == NULL ||
+	    out->resp_headers == NULL || out->resp_body == NULL) {
 		console_request_copy_free(out);
 		return -1;
 	}

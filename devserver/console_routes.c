@@ -25,7 +25,7 @@
 #include "reloader.h"
 #include "tcclines.h"
 
-#define CONSOLE_SUGGEST 3
+#define CONSOLE_SUGGEST  3
 #define CONSOLE_MAX_PATH 512 /* longer paths are not scored */
 
 /* ==== the list ========================================================= */
@@ -39,8 +39,7 @@ console_routes_add(void *arg, const char *method, const char *pattern, const bin
 	if (b->fn != NULL && b->debug != NULL)
 		tcclines_lookup(b->debug, (uintptr_t)b->fn, &file, &line, &func);
 	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s?}", "method", method, "pattern", pattern,
-	                      "file", b->file ? b->file : "", "line", b->line,
-	                      "function", func);
+	                      "file", b->file ? b->file : "", "line", b->line, "function", func);
 	if (o == NULL)
 		return;
 	if (b->error != NULL)
@@ -139,7 +138,8 @@ console_suggest(const char *method, const char *path, json_t *routes)
 	int n = 0;
 	size_t i;
 	json_t *r;
-	json_array_foreach(routes, i, r) {
+	json_array_foreach(routes, i, r)
+	{
 		char inst[CONSOLE_MAX_PATH];
 		console_instantiate(json_string_value(json_object_get(r, "pattern")), path, inst,
 		                    sizeof(inst));
@@ -162,9 +162,9 @@ console_suggest(const char *method, const char *path, json_t *routes)
 		pick[at] = r;
 	}
 	for (int k = 0; k < n; k++)
-		json_array_append_new(out, json_pack("{s:O,s:O}",
-		                      "method", json_object_get(pick[k], "method"),
-		                      "pattern", json_object_get(pick[k], "pattern")));
+		json_array_append_new(out, json_pack("{s:O,s:O}", "method",
+		                                     json_object_get(pick[k], "method"), "pattern",
+		                                     json_object_get(pick[k], "pattern")));
 	return out;
 }
 
@@ -180,17 +180,21 @@ console_not_found_html(json_t *suggest, json_t *routes)
 	if (f == NULL)
 		return NULL;
 	fputs("<section id=\"cot-routes\" style=\"font:14px/1.5 system-ui,sans-serif;"
-	      "max-width:60rem;margin:2rem auto;padding:1rem;border-top:1px solid #ddd\">\n", f);
+	      "max-width:60rem;margin:2rem auto;padding:1rem;border-top:1px solid #ddd\">\n",
+	      f);
 	size_t i;
 	json_t *r;
 	if (json_array_size(suggest) > 0) {
 		fputs("<h2>Did you mean</h2>\n<ul class=\"cot-suggest\">\n", f);
-		json_array_foreach(suggest, i, r) {
+		json_array_foreach(suggest, i, r)
+		{
 			char *m = console_escape(json_string_value(json_object_get(r, "method")));
 			char *p = console_escape(json_string_value(json_object_get(r, "pattern")));
-			bool link = strcmp(m ? m : "", "GET") == 0 && strchr(p ? p : ":", ':') == NULL;
+			bool link =
+			        strcmp(m ? m : "", "GET") == 0 && strchr(p ? p : ":", ':') == NULL;
 			if (link)
-				fprintf(f, "<li><code>%s <a href=\"%s\">%s</a></code></li>\n", m, p, p);
+				fprintf(f, "<li><code>%s <a href=\"%s\">%s</a></code></li>\n", m, p,
+				        p);
 			else
 				fprintf(f, "<li><code>%s %s</code></li>\n", m ? m : "", p ? p : "");
 			free(m);
@@ -200,12 +204,15 @@ console_not_found_html(json_t *suggest, json_t *routes)
 	}
 	fprintf(f, "<h2>Routes of this app (%zu)</h2>\n<table class=\"cot-routes\">\n",
 	        json_array_size(routes));
-	json_array_foreach(routes, i, r) {
+	json_array_foreach(routes, i, r)
+	{
 		char *m = console_escape(json_string_value(json_object_get(r, "method")));
 		char *p = console_escape(json_string_value(json_object_get(r, "pattern")));
 		char *fl = console_escape(json_string_value(json_object_get(r, "file")));
-		fprintf(f, "<tr><td><code>%s</code></td><td><code>%s</code></td><td>%s:%lld%s</td>"
-		        "</tr>\n", m ? m : "", p ? p : "", fl ? fl : "",
+		fprintf(f,
+		        "<tr><td><code>%s</code></td><td><code>%s</code></td><td>%s:%lld%s</td>"
+		        "</tr>\n",
+		        m ? m : "", p ? p : "", fl ? fl : "",
 		        (long long)json_integer_value(json_object_get(r, "line")),
 		        json_object_get(r, "error") ? " (compile error)" : "");
 		free(m);
@@ -214,7 +221,8 @@ console_not_found_html(json_t *suggest, json_t *routes)
 	}
 	fputs("</table>\n<p><a href=\"/_cot/routes\">all routes</a> · "
 	      "<a href=\"/_cot/requests\">requests</a> · <a href=\"/_cot/db\">database</a>"
-	      "</p>\n</section>\n", f);
+	      "</p>\n</section>\n",
+	      f);
 	fclose(f);
 	return html;
 }
@@ -245,10 +253,10 @@ console_not_found_text(cot_ctx *c, json_t *suggest)
 	size_t i;
 	json_t *r;
 	char *body = arena_strndup(&c->mem, c->resp_body ? c->resp_body : "", c->resp_len);
-	json_array_foreach(suggest, i, r)
-		body = arena_printf(&c->mem, "%sdid you mean: %s %s\n", body,
-		                    json_string_value(json_object_get(r, "method")),
-		                    json_string_value(json_object_get(r, "pattern")));
+	json_array_foreach(suggest, i, r) body =
+	        arena_printf(&c->mem, "%sdid you mean: %s %s\n", body,
+	                     json_string_value(json_object_get(r, "method")),
+	                     json_string_value(json_object_get(r, "pattern")));
 	c->resp_body = body;
 	c->resp_len = strlen(body);
 }

@@ -13,8 +13,8 @@ typedef struct ctoken {
 	int kind;
 	const char *p; /* into the text; a string's contents without quotes */
 	size_t len;
-	int line;      /* 1-based */
-	int depth;     /* braces open around the token */
+	int line;  /* 1-based */
+	int depth; /* braces open around the token */
 } ctoken;
 
 typedef struct ctoken_scanner {

@@ -138,7 +138,8 @@ deps_walk(const char *path, const char *text, deps_list *out, int depth)
 		const char *nl = strchr(p, '\n');
 		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
 		char line[4096];
-		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), p);
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
+		         p);
 		deps_line(dir, line, out, depth);
 		p += n + (nl != NULL);
 	}

@@ -143,7 +143,6 @@ editor_write_if_changed(const char *path, const char *text)
 	return fclose(f);
 }
 
-
 int
 editor_refresh(const char *include_dir)
 {
@@ -153,15 +152,15 @@ editor_refresh(const char *include_dir)
 	editor_scan("lib", &files, &n);
 	if (n > 1)
 		qsort(files, (size_t)n, sizeof(char *), editor_cmp);
-	editor_text cc = { 0 }, all = { 0 };
+	editor_text cc = {0}, all = {0};
 	editor_shutdown(); /* what this refresh sees replaces what the last one saw */
 	editor_seen.files = calloc((size_t)n + 1, sizeof(char *));
 	editor_seen.cflags = calloc((size_t)n + 1, sizeof(char *));
 	editor_put(&cc, "[\n");
 	editor_put(&all, "");
 	for (int i = 0; i < n; i++) {
-		deps_list deps = { 0 };
-		libs_set libs = { 0 };
+		deps_list deps = {0};
+		libs_set libs = {0};
 		char *error = NULL;
 		deps_scan(files[i], NULL, &deps);
 		bool ok = libs_declared(files[i], NULL, &deps, &libs, &error) == 0;
@@ -183,11 +182,13 @@ editor_refresh(const char *include_dir)
 	}
 	free(files);
 	editor_put(&cc, "]\n");
-	editor_text cd = { 0 };
+	editor_text cd = {0};
 	char head[PATH_MAX + 256];
-	snprintf(head, sizeof(head), "# Written by cotdev (new, run): lets clangd find <cot.h>, "
+	snprintf(head, sizeof(head),
+	         "# Written by cotdev (new, run): lets clangd find <cot.h>, "
 	         "lib/ and the\n# libraries handlers declare with COT_LIBS.\nCompileFlags:\n"
-	         "  Add: [-std=c11, -Wall, -Wextra, \"-I%s\", -Ilib", include_dir);
+	         "  Add: [-std=c11, -Wall, -Wextra, \"-I%s\", -Ilib",
+	         include_dir);
 	editor_put(&cd, head);
 	char *copy = all.s ? strdup(all.s) : NULL, *save = NULL;
 	for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w;
@@ -208,16 +209,15 @@ editor_refresh(const char *include_dir)
 	return rc;
 }
 
-
 static const char *
 editor_cflags_of(const char *file, char *buf, size_t len)
 {
-	deps_list deps = { 0 };
-	libs_set libs = { 0 };
+	deps_list deps = {0};
+	libs_set libs = {0};
 	char *error = NULL;
 	deps_scan(file, NULL, &deps);
-	snprintf(buf, len, "%s", libs_declared(file, NULL, &deps, &libs, &error) == 0 ?
-	         libs.cflags : "?");
+	snprintf(buf, len, "%s",
+	         libs_declared(file, NULL, &deps, &libs, &error) == 0 ? libs.cflags : "?");
 	free(error);
 	libs_set_free(&libs);
 	deps_free(&deps);

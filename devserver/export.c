@@ -57,17 +57,17 @@
 #include "sqlcheck_pg.h"
 
 static const char export_usage[] =
-	"usage: cotdev export [-j N] [--db DB] [DIR] -o BIN\n"
-	"\n"
-	"Builds the app in DIR (default .) with gcc -O2 into the binary BIN: the\n"
-	"runtime, every handler, and templates/, static/ and schema.sql embedded.\n"
-	"BIN runs without cot installed (`BIN --help` lists its flags).\n"
-	"  -o, --output BIN   the binary to write (required)\n"
-	"  -j, --jobs N       gcc processes at once (default: one per core)\n"
-	"  --db URL           the database BIN will serve: with postgres://... (default:\n"
-	"                     $DATABASE_URL when it is one) the handlers' SQL is prepared\n"
-	"                     there, against schema.sql loaded into a scratch schema that\n"
-	"                     is rolled back; otherwise against schema.sql on SQLite\n";
+        "usage: cotdev export [-j N] [--db DB] [DIR] -o BIN\n"
+        "\n"
+        "Builds the app in DIR (default .) with gcc -O2 into the binary BIN: the\n"
+        "runtime, every handler, and templates/, static/ and schema.sql embedded.\n"
+        "BIN runs without cot installed (`BIN --help` lists its flags).\n"
+        "  -o, --output BIN   the binary to write (required)\n"
+        "  -j, --jobs N       gcc processes at once (default: one per core)\n"
+        "  --db URL           the database BIN will serve: with postgres://... (default:\n"
+        "                     $DATABASE_URL when it is one) the handlers' SQL is prepared\n"
+        "                     there, against schema.sql loaded into a scratch schema that\n"
+        "                     is rolled back; otherwise against schema.sql on SQLite\n";
 
 static int
 export_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -112,8 +112,10 @@ export_build(export_state *x)
 	}
 	if (export_check_all(x->tmp, x->handlers.v, x->handlers.n, x->hlibs, x->libsrc.v,
 	                     x->libsrc.n, x->llibs) != 0) {
-		fprintf(stderr, "cotdev export: files use libraries they do not declare "
-		        "(cotdev run refuses them too); %s not written\n", x->out);
+		fprintf(stderr,
+		        "cotdev export: files use libraries they do not declare "
+		        "(cotdev run refuses them too); %s not written\n",
+		        x->out);
 		return 1;
 	}
 	if (export_link_offload(x) != 0 || export_link_isolate(x, x->handlers.n) != 0 ||
@@ -145,11 +147,11 @@ static int
 export_parse(int argc, char **argv, export_state *x, const char **dir, const char **out)
 {
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	        {"output", required_argument, NULL, 'o'},
+	        {"jobs", required_argument, NULL, 'j'},
+	        {"db", required_argument, NULL, 'd'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	x->jobs = ncpu > 0 ? (int)ncpu : 2;
@@ -157,11 +159,21 @@ export_parse(int argc, char **argv, export_state *x, const char **dir, const cha
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'o': *out = optarg; break;
-		case 'j': x->jobs = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
-		case 'd': x->db = optarg; break;
-		case 'h': fputs(export_usage, stdout); return 0;
-		default: fputs(export_usage, stderr); return 2;
+		case 'o':
+			*out = optarg;
+			break;
+		case 'j':
+			x->jobs = atoi(optarg) > 0 ? atoi(optarg) : 1;
+			break;
+		case 'd':
+			x->db = optarg;
+			break;
+		case 'h':
+			fputs(export_usage, stdout);
+			return 0;
+		default:
+			fputs(export_usage, stderr);
+			return 2;
 		}
 	}
 	if (argc - optind > 1 || *out == NULL) {
@@ -210,7 +222,7 @@ int
 export_main(int argc, char **argv, const char *home)
 {
 	double t0 = monotonic_ms();
-	export_state x = { .home = home };
+	export_state x = {.home = home};
 	const char *dir = NULL, *out = NULL;
 	int rc = export_parse(argc, argv, &x, &dir, &out);
 	if (rc < 0)

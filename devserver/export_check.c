@@ -63,14 +63,16 @@ export_symbols_read(const char *obj, bool defined, export_symbols *out)
 		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
 			continue;
 		const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-		if (sh[i].sh_offset + sh[i].sh_size > size || strs->sh_offset + strs->sh_size > size)
+		if (sh[i].sh_offset + sh[i].sh_size > size ||
+		    strs->sh_offset + strs->sh_size > size)
 			goto done;
 		const Elf64_Sym *sym = (const Elf64_Sym *)(m + sh[i].sh_offset);
 		size_t nsym = sh[i].sh_size / sizeof(Elf64_Sym);
 		const char *names = (const char *)(m + strs->sh_offset);
 		for (size_t k = 1; k < nsym; k++) {
 			int bind = ELF64_ST_BIND(sym[k].st_info);
-			if ((bind != STB_GLOBAL && bind != STB_WEAK) || sym[k].st_name >= strs->sh_size)
+			if ((bind != STB_GLOBAL && bind != STB_WEAK) ||
+			    sym[k].st_name >= strs->sh_size)
 				continue;
 			if ((sym[k].st_shndx == SHN_UNDEF) != !defined)
 				continue;
@@ -115,14 +117,14 @@ int
 export_check_object(const char *src, const char *obj, const libs_set *libs,
                     const export_symbols *shared, const export_symbols *own)
 {
-	export_symbols undef = { 0 };
+	export_symbols undef = {0};
 	if (export_symbols_read(obj, false, &undef) != 0) {
 		fprintf(stderr, "cotdev export: cannot read the symbols of %s\n", obj);
 		return 1;
 	}
-	deps_list deps = { 0 };
+	deps_list deps = {0};
 	deps_scan(src, NULL, &deps);
-	linkcheck_scope scope = { .path = src, .deps = &deps, .libs = libs };
+	linkcheck_scope scope = {.path = src, .deps = &deps, .libs = libs};
 	for (int i = 0; i < undef.n; i++) {
 		const char *name = undef.names[i];
 		void *addr;
@@ -151,7 +153,7 @@ export_libs_declared(char *const *files, int n, libs_set *sets)
 {
 	int failed = 0;
 	for (int i = 0; i < n; i++) {
-		deps_list deps = { 0 };
+		deps_list deps = {0};
 		char *error = NULL;
 		deps_scan(files[i], NULL, &deps);
 		if (libs_declared(files[i], NULL, &deps, &sets[i], &error) != 0) {
@@ -169,8 +171,7 @@ export_libs_declared(char *const *files, int n, libs_set *sets)
 /* Whether the undefined symbols u name an offload symbol or a symbol of
  * a lib/ object already known to be offloaded (defs[k], off[k]). */
 static bool
-export_offload_refers(const export_symbols *u, const export_symbols *defs, const bool *off,
-                      int nl)
+export_offload_refers(const export_symbols *u, const export_symbols *defs, const bool *off, int nl)
 {
 	for (int k = 0; k < u->n; k++) {
 		if (linkcheck_offload_symbol(u->names[k]) != NULL)
@@ -196,7 +197,7 @@ export_offload_write(const char *tmp, int nh, int nl, const char *path)
 		export_symbols_read(obj, false, &undefs[l]);
 	}
 	/* lib/ code calling lib/ code that hashes: until nothing changes */
-	for (bool more = f != NULL; more; ) {
+	for (bool more = f != NULL; more;) {
 		more = false;
 		for (int l = 0; l < nl; l++)
 			if (!off[l] && export_offload_refers(&undefs[l], defs, off, nl))
@@ -207,7 +208,7 @@ export_offload_write(const char *tmp, int nh, int nl, const char *path)
 		           "on the handler pool */\nconst unsigned char app_offload[] = {\n");
 	for (int i = 0; f != NULL && i < nh; i++) {
 		snprintf(obj, sizeof(obj), "%s/h_%d.o", tmp, i);
-		export_symbols undef = { 0 };
+		export_symbols undef = {0};
 		export_symbols_read(obj, false, &undef);
 		fprintf(f, "\t%d,\n", export_offload_refers(&undef, defs, off, nl));
 		export_symbols_free(&undef);
@@ -229,7 +230,7 @@ int
 export_check_all(const char *tmp, char *const *handlers, int nh, const libs_set *hlibs,
                  char *const *libsrc, int nl, const libs_set *llibs)
 {
-	export_symbols shared = { 0 };
+	export_symbols shared = {0};
 	char obj[4200];
 	int failed = 0;
 	for (int i = 0; i < nl; i++) {
@@ -237,7 +238,7 @@ export_check_all(const char *tmp, char *const *handlers, int nh, const libs_set 
 		export_symbols_read(obj, true, &shared);
 	}
 	for (int i = 0; i < nl; i++) {
-		export_symbols own = { 0 };
+		export_symbols own = {0};
 		snprintf(obj, sizeof(obj), "%s/l_%d.o", tmp, i);
 		export_symbols_read(obj, true, &own);
 		failed += export_check_object(libsrc[i], obj, &llibs[i], &shared, &own) != 0;

@@ -35,7 +35,7 @@ export_collect_one(const char *path, void *opaque)
 static void
 export_collect_scan(const char *dir, const char *suffix, strvec *out)
 {
-	export_collect_ctx x = { suffix, out };
+	export_collect_ctx x = {suffix, out};
 	apptree_scan(dir, export_collect_one, &x);
 }
 
@@ -56,8 +56,10 @@ export_collect_static(strvec *files)
 			if (root >= 0)
 				fd = static_path_open(root, files->v[i] + 7, &why);
 			if (fd < 0) {
-				fprintf(stderr, "cotdev export: %s is not embedded: %s (cotdev run does "
-				        "not serve it either)\n", files->v[i], why);
+				fprintf(stderr,
+				        "cotdev export: %s is not embedded: %s (cotdev run does "
+				        "not serve it either)\n",
+				        files->v[i], why);
 				free(files->v[i]);
 				continue;
 			}
@@ -91,8 +93,10 @@ export_collect(export_state *x)
 	strvec_sort(&x->embedded);
 	for (int i = 0; i < x->embedded.n; i++)
 		if (!export_gen_embeddable(x->embedded.v[i])) {
-			fprintf(stderr, "cotdev export: cannot embed \"%s\": rename it without "
-			        "quotes, backslashes or control characters\n", x->embedded.v[i]);
+			fprintf(stderr,
+			        "cotdev export: cannot embed \"%s\": rename it without "
+			        "quotes, backslashes or control characters\n",
+			        x->embedded.v[i]);
 			return -1;
 		}
 	return 0;

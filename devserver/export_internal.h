@@ -14,14 +14,14 @@
 
 typedef struct export_state {
 	const char *home;
-	char app[PATH_MAX];        /* absolute app directory */
-	char tmp[256];             /* private build directory */
-	char out[PATH_MAX];        /* absolute output path */
+	char app[PATH_MAX]; /* absolute app directory */
+	char tmp[256];      /* private build directory */
+	char out[PATH_MAX]; /* absolute output path */
 	int jobs;
-	const char *db;            /* --db or $DATABASE_URL: PostgreSQL when a URL */
+	const char *db; /* --db or $DATABASE_URL: PostgreSQL when a URL */
 	strvec handlers, embedded, objects;
-	strvec libsrc;             /* the .c files of lib/: shared code, linked once */
-	libs_set *hlibs, *llibs;   /* each file's COT_LIBS */
+	strvec libsrc;           /* the .c files of lib/: shared code, linked once */
+	libs_set *hlibs, *llibs; /* each file's COT_LIBS */
 } export_state;
 
 /* export_collect.c: chdir to the app, list its handlers, lib/ files and

@@ -28,7 +28,8 @@ export_jobs_spawn(export_job *j, const char *dir)
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 		execvp(j->argv.v[0], j->argv.v);
-		fprintf(stderr, "cotdev export: cannot run %s: %s\n", j->argv.v[0], strerror(errno));
+		fprintf(stderr, "cotdev export: cannot run %s: %s\n", j->argv.v[0],
+		        strerror(errno));
 		_exit(127);
 	}
 	return 0;

@@ -46,7 +46,7 @@ export_link_cc(strvec *a, const export_state *x)
  * `libs` the file's declared libraries (their cflags), or NULL. */
 static void
 export_link_add_compile(export_state *x, export_job *j, const char *src, const char *obj,
-                   const char *define, const libs_set *libs)
+                        const char *define, const libs_set *libs)
 {
 	export_link_cc(&j->argv, x);
 	if (define != NULL)
@@ -64,7 +64,7 @@ export_link_add_compile(export_state *x, export_job *j, const char *src, const c
 int
 export_link_plan(export_state *x, export_job **out)
 {
-	strvec rt = { 0 };
+	strvec rt = {0};
 	strvec_push_words(&rt, COT_EXPORT_RUNTIME);
 	int n = rt.n + x->handlers.n + x->libsrc.n + 3, k = 0;
 	export_job *jobs = calloc((size_t)n, sizeof(*jobs));
@@ -89,8 +89,10 @@ export_link_plan(export_state *x, export_job **out)
 	for (int i = 0; i < x->handlers.n; i++) {
 		char obj[64], def[128];
 		snprintf(obj, sizeof(obj), "h_%d.o", i);
-		snprintf(def, sizeof(def), "-DCOT_MODULE_SYMBOL=cot_module_%d "
-		         "-DCOT_MIDDLEWARE_SYMBOL=cot_middleware_%d", i, i);
+		snprintf(def, sizeof(def),
+		         "-DCOT_MODULE_SYMBOL=cot_module_%d "
+		         "-DCOT_MIDDLEWARE_SYMBOL=cot_middleware_%d",
+		         i, i);
 		export_link_add_compile(x, &jobs[k++], x->handlers.v[i], obj, def, &x->hlibs[i]);
 	}
 	strvec_free(&rt);
@@ -100,7 +102,7 @@ export_link_plan(export_state *x, export_job **out)
 
 /* gcc's code sections: -O2 moves cold paths to .text.unlikely. */
 static const char *const export_link_text_sections[] = {
-	".text", ".text.unlikely", ".text.hot", ".text.startup", ".text.exit", NULL,
+        ".text", ".text.unlikely", ".text.hot", ".text.startup", ".text.exit", NULL,
 };
 
 /* objcopy each handler object down to its two tables as global symbols
@@ -115,7 +117,7 @@ export_link_isolate(export_state *x, int nhandlers)
 		strvec_push(&j->argv, "objcopy");
 		for (int k = 0; export_link_text_sections[k] != NULL; k++)
 			strvec_pushf(&j->argv, "--rename-section=%s=cot_handler_text",
-			         export_link_text_sections[k]);
+			             export_link_text_sections[k]);
 		strvec_pushf(&j->argv, "%s/l_%d.o", x->tmp, i);
 		snprintf(j->log, sizeof(j->log), "%s/objcopy_l%d.log", x->tmp, i);
 	}
@@ -125,11 +127,12 @@ export_link_isolate(export_state *x, int nhandlers)
 		strvec_pushf(&jobs[i].argv, "--keep-global-symbol=cot_middleware_%d", i);
 		for (int k = 0; export_link_text_sections[k] != NULL; k++)
 			strvec_pushf(&jobs[i].argv, "--rename-section=%s=cot_handler_text",
-			         export_link_text_sections[k]);
+			             export_link_text_sections[k]);
 		/* exit() and its kin answer 500, as tcc_add_symbol makes them in
 		 * development (runtime/crash_exit.c) */
 		for (const crash_exit_symbol *e = crash_exit_symbols; e->name != NULL; e++)
-			strvec_pushf(&jobs[i].argv, "--redefine-sym=%s=%s", e->name, e->replacement);
+			strvec_pushf(&jobs[i].argv, "--redefine-sym=%s=%s", e->name,
+			             e->replacement);
 		strvec_pushf(&jobs[i].argv, "%s/h_%d.o", x->tmp, i);
 		snprintf(jobs[i].log, sizeof(jobs[i].log), "%s/objcopy_%d.log", x->tmp, i);
 	}
@@ -146,7 +149,7 @@ export_link_binary(export_state *x)
 {
 	char tmpbin[PATH_MAX + 8];
 	snprintf(tmpbin, sizeof(tmpbin), "%s.tmp", x->out);
-	export_job j[2] = { 0 };
+	export_job j[2] = {0};
 	strvec_push(&j[0].argv, "gcc");
 	strvec_push(&j[0].argv, "-O2");
 	for (int i = 0; i < x->objects.n; i++)
@@ -186,7 +189,7 @@ export_link_offload(export_state *x)
 	snprintf(path, sizeof(path), "%s/app_offload.c", x->tmp);
 	if (export_offload_write(x->tmp, x->handlers.n, x->libsrc.n, path) != 0)
 		return 1;
-	export_job j = { 0 };
+	export_job j = {0};
 	export_link_add_compile(x, &j, path, "app_offload.o", NULL, NULL);
 	int failed = export_jobs_run(&j, 1, 1, x->app);
 	strvec_free(&j.argv);

@@ -40,11 +40,11 @@ void
 export_report_packages(const export_state *x)
 {
 	static const char script[] =
-		"set -f; set -- $(readelf -d \"$1\" | "
-		"sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/*\\/\\1/p' | grep -v '/libc\\.so'); "
-		"[ $# -gt 0 ] && dpkg -S \"$@\" 2>/dev/null | cut -d: -f1 | "
-		"awk '!seen[$0]++' | tr '\\n' ' '";
-	export_job j = { .status = -1 };
+	        "set -f; set -- $(readelf -d \"$1\" | "
+	        "sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/*\\/\\1/p' | grep -v '/libc\\.so'); "
+	        "[ $# -gt 0 ] && dpkg -S \"$@\" 2>/dev/null | cut -d: -f1 | "
+	        "awk '!seen[$0]++' | tr '\\n' ' '";
+	export_job j = {.status = -1};
 	snprintf(j.log, sizeof(j.log), "%s/packages.txt", x->tmp);
 	strvec_push(&j.argv, "sh");
 	strvec_push(&j.argv, "-c");

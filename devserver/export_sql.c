@@ -64,9 +64,9 @@ export_sql_check(const export_state *x)
 	           migrate_plan(db, schema, &p, &why) == 0 &&
 	           (migrate_plan_is_empty(p) || migrate_apply(db, p, 1, &why) >= 0))) {
 		/* each handler, then each file a handler includes (once) */
-		deps_list seen = { 0 };
+		deps_list seen = {0};
 		for (int i = 0; i < x->handlers.n; i++) {
-			deps_list d = { 0 };
+			deps_list d = {0};
 			deps_scan(x->handlers.v[i], NULL, &d);
 			for (int j = -1; j < d.n; j++) {
 				const char *f = j < 0 ? x->handlers.v[i] : d.paths[j];
@@ -85,7 +85,8 @@ export_sql_check(const export_state *x)
 	sqlcheck_pg_stop();
 	free(schema);
 	if (failed)
-		fprintf(stderr, "cotdev export: %d file%s with SQL that does not prepare against "
+		fprintf(stderr,
+		        "cotdev export: %d file%s with SQL that does not prepare against "
 		        "schema.sql%s (cotdev run refuses %s at reload too); %s not written\n",
 		        failed, failed == 1 ? "" : "s", pg ? " on PostgreSQL" : "",
 		        failed == 1 ? "it" : "them", x->out);

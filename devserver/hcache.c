@@ -28,8 +28,8 @@
  * after upgrading a -dev package). Called with the reloader lock held.
  */
 #include <ctype.h>
-#include <libtcc.h>
 #include <dirent.h>
+#include <libtcc.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -104,8 +104,7 @@ hcache_prefix(const char *src)
 
 /* Runs tcc -E -dD on dir/N.c into dir/N.full; 0 on success. */
 static int
-hcache_preprocess(const char *c_path, const char *full, const char *include_dir,
-                  const char *cflags)
+hcache_preprocess(const char *c_path, const char *full, const char *include_dir, const char *cflags)
 {
 	char inc[4200], *copy = strdup(cflags), *save = NULL;
 	const char *argv[64];
@@ -183,7 +182,8 @@ hcache_flatten(const char *full, const char *c_path, const char *out_path)
 		}
 		char *params = strncmp(line, "#define ", 8) == 0 ? line + 8 : NULL;
 		params = params ? params + strspn(params, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
-		                                  "KLMNOPQRSTUVWXYZ0123456789_") : NULL;
+		                                          "KLMNOPQRSTUVWXYZ0123456789_")
+		                : NULL;
 		char *close = params && *params == '(' ? strchr(params, ')') : NULL;
 		char *va = close ? strstr(params, "__VA_ARGS__") : NULL;
 		if (va != NULL && va < close) {
@@ -257,8 +257,8 @@ hcache_remove_tree(const char *dir)
 /* The prefix compiled with the flat header and the stand-ins gives no
  * message at all. */
 static bool
-hcache_proves(const char *c_path, const char *header, const char *stubs,
-              const char *include_dir, const char *cflags)
+hcache_proves(const char *c_path, const char *header, const char *stubs, const char *include_dir,
+              const char *cflags)
 {
 	int messages = 0;
 	char opt[4300];
@@ -302,8 +302,7 @@ hcache_make(hcache_entry *e, const char *prefix, const char *include_dir, const 
 	if (f != NULL)
 		ok &= fclose(f) == 0;
 	ok = ok && hcache_preprocess(c_path, full, include_dir, cflags) == 0 &&
-	     hcache_flatten(full, c_path, header) == 0 &&
-	     hcache_make_stubs(stubs, prefix) == 0 &&
+	     hcache_flatten(full, c_path, header) == 0 && hcache_make_stubs(stubs, prefix) == 0 &&
 	     hcache_proves(c_path, header, stubs, include_dir, cflags);
 	unlink(full);
 	if (!ok) {
@@ -319,8 +318,8 @@ hcache_make(hcache_entry *e, const char *prefix, const char *include_dir, const 
 /* ==== the cache ======================================================== */
 
 const char *
-hcache_header(const char *path, const char *src, const char *include_dir,
-              const char *cflags, const char **stubs)
+hcache_header(const char *path, const char *src, const char *include_dir, const char *cflags,
+              const char **stubs)
 {
 	*stubs = NULL;
 	if (cflags == NULL)
@@ -356,7 +355,7 @@ hcache_header(const char *path, const char *src, const char *include_dir,
 	}
 	H.v = nv;
 	hcache_entry *e = &H.v[H.n++];
-	*e = (hcache_entry){ key, NULL, NULL };
+	*e = (hcache_entry){key, NULL, NULL};
 	if (hcache_make(e, prefix, include_dir, cflags) != 0) {
 		free(e->header);
 		free(e->stubs);

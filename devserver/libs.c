@@ -42,29 +42,45 @@ static struct {
 } libs_cache;
 
 /* Libraries that are part of the C library itself: never loaded or checked. */
-static const char *const libs_libc_parts[] = { "c", "m", "pthread", "dl", "rt", "util", NULL };
+static const char *const libs_libc_parts[] = {"c", "m", "pthread", "dl", "rt", "util", NULL};
 
 /* Directories searched for libNAME.so after the package's own -L ones. */
 static const char *const libs_dirs[] = {
-	"/usr/local/lib/x86_64-linux-gnu", "/usr/local/lib", "/usr/lib/x86_64-linux-gnu",
-	"/lib/x86_64-linux-gnu", "/usr/lib", "/lib", NULL,
+        "/usr/local/lib/x86_64-linux-gnu",
+        "/usr/local/lib",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib",
+        "/lib",
+        NULL,
 };
 
 /* pkg-config name -> the Debian package with its .pc file, where the
  * package name is not simply lib<name>-dev. */
 static const char *const libs_debian[][2] = {
-	{ "zlib", "zlib1g-dev" },          { "libcurl", "libcurl4-openssl-dev" },
-	{ "openssl", "libssl-dev" },       { "libssl", "libssl-dev" },
-	{ "libcrypto", "libssl-dev" },     { "libxml-2.0", "libxml2-dev" },
-	{ "libjpeg", "libjpeg-dev" },      { "gnutls", "libgnutls28-dev" },
-	{ "nettle", "nettle-dev" },        { "hogweed", "nettle-dev" },
-	{ "uuid", "uuid-dev" },            { "libuv", "libuv1-dev" },
-	{ "yaml-0.1", "libyaml-dev" },     { "libpcre2-8", "libpcre2-dev" },
-	{ "glib-2.0", "libglib2.0-dev" },  { "cairo", "libcairo2-dev" },
-	{ "expat", "libexpat1-dev" },      { "libgcrypt", "libgcrypt20-dev" },
-	{ "MagickWand", "libmagickwand-dev" }, { "libsodium", "libsodium-dev" },
-	{ "sqlite3", "libsqlite3-dev" },   { "libpq", "libpq-dev" },
-	{ NULL, NULL },
+        {"zlib", "zlib1g-dev"},
+        {"libcurl", "libcurl4-openssl-dev"},
+        {"openssl", "libssl-dev"},
+        {"libssl", "libssl-dev"},
+        {"libcrypto", "libssl-dev"},
+        {"libxml-2.0", "libxml2-dev"},
+        {"libjpeg", "libjpeg-dev"},
+        {"gnutls", "libgnutls28-dev"},
+        {"nettle", "nettle-dev"},
+        {"hogweed", "nettle-dev"},
+        {"uuid", "uuid-dev"},
+        {"libuv", "libuv1-dev"},
+        {"yaml-0.1", "libyaml-dev"},
+        {"libpcre2-8", "libpcre2-dev"},
+        {"glib-2.0", "libglib2.0-dev"},
+        {"cairo", "libcairo2-dev"},
+        {"expat", "libexpat1-dev"},
+        {"libgcrypt", "libgcrypt20-dev"},
+        {"MagickWand", "libmagickwand-dev"},
+        {"libsodium", "libsodium-dev"},
+        {"sqlite3", "libsqlite3-dev"},
+        {"libpq", "libpq-dev"},
+        {NULL, NULL},
 };
 
 /* ==== small helpers ==================================================== */
@@ -154,7 +170,7 @@ libs_suggest(const char *path, char *out, size_t len)
 			snprintf(out, len, "zlib");
 			return;
 		}
-	const char *tries[2][2] = { { "", stem }, { "lib", stem } };
+	const char *tries[2][2] = {{"", stem}, {"lib", stem}};
 	for (int i = 0; i < 2; i++) {
 		char name[160], cmd[256], *o = NULL;
 		snprintf(name, sizeof(name), "%s%s", tries[i][0], tries[i][1]);
@@ -208,15 +224,17 @@ libs_load_one(libs_pkg *pkg, const char *stem, char *err, size_t errlen)
 {
 	char path[1024];
 	if (!libs_find(stem, pkg->ldflags, path, sizeof(path))) {
-		snprintf(err, errlen, "COT_LIBS(\"%s\"): no shared library lib%s.so found (is "
-		         "its -dev package installed?)", pkg->name, stem);
+		snprintf(err, errlen,
+		         "COT_LIBS(\"%s\"): no shared library lib%s.so found (is "
+		         "its -dev package installed?)",
+		         pkg->name, stem);
 		return -1;
 	}
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	struct link_map *map = NULL;
 	if (h == NULL || dlinfo(h, RTLD_DI_LINKMAP, &map) != 0) {
-		snprintf(err, errlen, "COT_LIBS(\"%s\"): cannot load %.300s: %.300s", pkg->name, path,
-		         dlerror());
+		snprintf(err, errlen, "COT_LIBS(\"%s\"): cannot load %.300s: %.300s", pkg->name,
+		         path, dlerror());
 		return -1;
 	}
 	int n = pkg->nhandles + 1;
@@ -264,9 +282,11 @@ libs_pkg_config(libs_pkg *p, char *err, size_t errlen)
 	snprintf(cmd, sizeof(cmd), "pkg-config --cflags %s 2>&1", p->name);
 	if (libs_run(cmd, &p->cflags) != 0) {
 		libs_debian_dev(p->name, dev, sizeof(dev));
-		snprintf(err, errlen, "COT_LIBS(\"%s\"): pkg-config does not know \"%s\"; its "
+		snprintf(err, errlen,
+		         "COT_LIBS(\"%s\"): pkg-config does not know \"%s\"; its "
 		         ".pc file is in a -dev package, likely: apt-get install %s (a library "
-		         "without a .pc file is declared as \"-lNAME\")", p->name, p->name, dev);
+		         "without a .pc file is declared as \"-lNAME\")",
+		         p->name, p->name, dev);
 		return -1;
 	}
 	snprintf(cmd, sizeof(cmd), "pkg-config --libs %s 2>&1", p->name);
@@ -305,8 +325,8 @@ libs_pkg_get(const char *name, char *err, size_t errlen)
 		if (strncmp(w, "-l", 2) == 0 && !libs_is_libc_part(w + 2))
 			rc = libs_load_one(p, w + 2, err, errlen);
 	free(copy);
-	libs_pkg **nv = rc == 0 ? realloc(libs_cache.v, (size_t)(libs_cache.n + 1) *
-	                                  sizeof(*nv)) : NULL;
+	libs_pkg **nv =
+	        rc == 0 ? realloc(libs_cache.v, (size_t)(libs_cache.n + 1) * sizeof(*nv)) : NULL;
 	if (nv == NULL) {
 		libs_pkg_free(p);
 		return NULL;
@@ -333,7 +353,7 @@ libs_scan_file(const char *path, const char *src, libs_decl *d, int *n)
 	if (src == NULL && (src = text) == NULL)
 		return;
 	ctoken_scanner sc;
-	ctoken t, prev = { 0 };
+	ctoken t, prev = {0};
 	ctoken_init(&sc, src);
 	while (ctoken_next(&sc, &t)) {
 		bool decl = t.kind == CTOKEN_IDENT && ctoken_is(&t, "COT_LIBS") &&
@@ -344,7 +364,7 @@ libs_scan_file(const char *path, const char *src, libs_decl *d, int *n)
 		while (ctoken_next(&sc, &t) && !ctoken_is(&t, ")")) {
 			if (t.kind != CTOKEN_STRING || *n >= LIBS_MAX_DECLS)
 				continue;
-			libs_decl x = { .file = path, .line = t.line };
+			libs_decl x = {.file = path, .line = t.line};
 			snprintf(x.name, sizeof(x.name), "%.*s", (int)t.len, t.p);
 			bool dup = false;
 			for (int i = 0; i < *n; i++)
@@ -357,8 +377,7 @@ libs_scan_file(const char *path, const char *src, libs_decl *d, int *n)
 }
 
 int
-libs_declared(const char *path, const char *src, const deps_list *deps, libs_set *out,
-              char **error)
+libs_declared(const char *path, const char *src, const deps_list *deps, libs_set *out, char **error)
 {
 	libs_decl d[LIBS_MAX_DECLS];
 	int n = 0;
@@ -380,7 +399,8 @@ libs_declared(const char *path, const char *src, const deps_list *deps, libs_set
 			return -1;
 		}
 		out->pkgs[out->n++] = p;
-		char *c = libs_join(out->cflags, p->cflags), *l = libs_join(out->ldflags, p->ldflags);
+		char *c = libs_join(out->cflags, p->cflags),
+		     *l = libs_join(out->ldflags, p->ldflags);
 		free(out->cflags);
 		free(out->ldflags);
 		out->cflags = c;

@@ -25,17 +25,17 @@ typedef struct libs_pkg {
 typedef struct libs_set {
 	const libs_pkg **pkgs;
 	int n;
-	char *cflags;   /* all cflags, space-separated, malloc'd ("" if none) */
-	char *ldflags;  /* all libs, the same way */
+	char *cflags;  /* all cflags, space-separated, malloc'd ("" if none) */
+	char *ldflags; /* all libs, the same way */
 } libs_set;
 
 /*
  * Reads the declarations of `path` (its content `src` when the caller has
- * read it, else NULL) and of the files in `deps` (its quoted includes) and resolves and dlopens each (cached per process). On a
- * problem returns -1 and a raw "FILE:LINE: error: ..." message in *error
- * (malloc'd): an unknown package (naming the likely Debian -dev package),
- * a bad name, a library that does not load (and why). Not thread-safe:
- * called under the reloader lock or from the export's one thread.
+ * read it, else NULL) and of the files in `deps` (its quoted includes) and resolves and dlopens
+ * each (cached per process). On a problem returns -1 and a raw "FILE:LINE: error: ..." message in
+ * *error (malloc'd): an unknown package (naming the likely Debian -dev package), a bad name, a
+ * library that does not load (and why). Not thread-safe: called under the reloader lock or from the
+ * export's one thread.
  */
 int libs_declared(const char *path, const char *src, const deps_list *deps, libs_set *out,
                   char **error);

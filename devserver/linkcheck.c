@@ -55,14 +55,14 @@ static linkcheck_scope *linkcheck_current;
  * by address below), jansson, and what gcc or the sanitizers put in every
  * program. */
 static const char *const linkcheck_base_names[] = {
-	"libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so", "libutil.so",
-	"libmvec.so", "ld-linux", "linux-vdso", "linux-gate", "libjansson.so",
-	"libasan.so", "libubsan.so", "libgcc_s.so", NULL,
+        "libc.so",       "libm.so",    "libpthread.so", "libdl.so",    "librt.so",
+        "libutil.so",    "libmvec.so", "ld-linux",      "linux-vdso",  "linux-gate",
+        "libjansson.so", "libasan.so", "libubsan.so",   "libgcc_s.so", NULL,
 };
 
 /* Handles of the objects that define the "always there" names. */
 static const char *const linkcheck_base_libs[] = {
-	"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "libjansson.so.4", NULL,
+        "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "libjansson.so.4", NULL,
 };
 
 static bool linkcheck_offload; /* an offload symbol was bound since the reset */
@@ -71,7 +71,10 @@ const void *
 linkcheck_offload_symbol(const char *name)
 {
 	static const char *const names[] = {
-		"cot_password_hash", "cot_password_verify", "cot_offload_marker", NULL,
+	        "cot_password_hash",
+	        "cot_password_verify",
+	        "cot_offload_marker",
+	        NULL,
 	};
 	for (int i = 0; names[i] != NULL; i++)
 		if (strcmp(name, names[i]) == 0)
@@ -154,12 +157,12 @@ linkcheck_scan_use(const char *path, const char *name, bool in_body)
 	if (text == NULL)
 		return 0;
 	ctoken_scanner sc;
-	ctoken t, prev = { .kind = CTOKEN_PUNCT, .p = ";", .len = 1 };
+	ctoken t, prev = {.kind = CTOKEN_PUNCT, .p = ";", .len = 1};
 	int line = 0;
 	ctoken_init(&sc, text);
 	while (line == 0 && ctoken_next(&sc, &t)) {
-		bool member = prev.kind == CTOKEN_PUNCT && (ctoken_is(&prev, ".") ||
-		                                            ctoken_is(&prev, ">"));
+		bool member = prev.kind == CTOKEN_PUNCT &&
+		              (ctoken_is(&prev, ".") || ctoken_is(&prev, ">"));
 		if (t.kind == CTOKEN_IDENT && ctoken_is(&t, name) && !member &&
 		    (!in_body || t.depth > 0))
 			line = t.line;
@@ -170,8 +173,7 @@ linkcheck_scan_use(const char *path, const char *name, bool in_body)
 }
 
 static int
-linkcheck_find_use(const char *path, const deps_list *deps, const char *name,
-                   const char **file)
+linkcheck_find_use(const char *path, const deps_list *deps, const char *name, const char **file)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		int n = deps ? deps->n : 0;
@@ -188,8 +190,7 @@ linkcheck_find_use(const char *path, const deps_list *deps, const char *name,
 }
 
 int
-linkcheck_first_use(const char *path, const deps_list *deps, const char *name,
-                    const char **file)
+linkcheck_first_use(const char *path, const deps_list *deps, const char *name, const char **file)
 {
 	int line = linkcheck_find_use(path, deps, name, file);
 	/* headers often rename: nettle's sha256_init is a macro for
@@ -213,20 +214,24 @@ linkcheck_reject(linkcheck_scope *s, const char *name, const char *found_in)
 	const libs_pkg *p = libs_any_provider(name);
 	char decl[160];
 	if (p != NULL) {
-		linkcheck_error(s, "%s:%d: error: undefined symbol '%s': it is in %s, which %s "
-		                "does not declare; add COT_LIBS(\"%s\")", file, line, name,
-		                p->nhandles ? p->sonames[0] : p->name, s->path, p->name);
+		linkcheck_error(s,
+		                "%s:%d: error: undefined symbol '%s': it is in %s, which %s "
+		                "does not declare; add COT_LIBS(\"%s\")",
+		                file, line, name, p->nhandles ? p->sonames[0] : p->name, s->path,
+		                p->name);
 	} else if (found_in != NULL) {
 		libs_suggest(found_in, decl, sizeof(decl));
 		const char *base = strrchr(found_in, '/');
-		linkcheck_error(s, "%s:%d: error: undefined symbol '%s': it is in %s, which %s "
+		linkcheck_error(s,
+		                "%s:%d: error: undefined symbol '%s': it is in %s, which %s "
 		                "does not declare (cotdev happens to load it; an export would not "
-		                "link it); add COT_LIBS(\"%s\")", file, line, name,
-		                base ? base + 1 : found_in, s->path, decl);
+		                "link it); add COT_LIBS(\"%s\")",
+		                file, line, name, base ? base + 1 : found_in, s->path, decl);
 	} else {
-		linkcheck_error(s, "%s:%d: error: undefined symbol '%s': not in cot.h, the C "
-		                "library, lib/ or a library %s declares with COT_LIBS", file,
-		                line, name, s->path);
+		linkcheck_error(s,
+		                "%s:%d: error: undefined symbol '%s': not in cot.h, the C "
+		                "library, lib/ or a library %s declares with COT_LIBS",
+		                file, line, name, s->path);
 	}
 }
 

@@ -22,10 +22,10 @@ typedef struct linkcheck_scope {
 	void *(*shared)(void *ctx, const char *name, void **owner);
 	void *shared_ctx;
 	/* results */
-	char *errors;          /* raw "FILE:LINE: error: ..." lines, malloc'd, or NULL */
+	char *errors; /* raw "FILE:LINE: error: ..." lines, malloc'd, or NULL */
 	size_t errlen;
 	int nerrors;
-	void **owners;         /* shared modules it links against, deduplicated */
+	void **owners; /* shared modules it links against, deduplicated */
 	int nowners;
 } linkcheck_scope;
 

@@ -62,27 +62,27 @@
 
 #include "../build/livereload_js.h" /* static const char livereload_js[] */
 
-#define LR_HEARTBEAT_S 15
-#define LR_QUEUE_MAX (1u << 20) /* a client this far behind loses events */
-#define LR_MAX_ERRORS 256
-#define LR_EXCERPT_LINES 3      /* source lines shown on each side */
+#define LR_HEARTBEAT_S   15
+#define LR_QUEUE_MAX     (1u << 20) /* a client this far behind loses events */
+#define LR_MAX_ERRORS    256
+#define LR_EXCERPT_LINES 3 /* source lines shown on each side */
 
 typedef struct lr_client {
 	TAILQ_ENTRY(lr_client) link;
 	struct MHD_Connection *conn;
-	char *buf;                  /* queued bytes [off, len) */
+	char *buf; /* queued bytes [off, len) */
 	size_t off, len, cap;
-	bool suspended;             /* we suspended it and nobody resumed it yet */
+	bool suspended; /* we suspended it and nobody resumed it yet */
 } lr_client;
 
 typedef struct lr_error {
-	char *file;                 /* handler file that failed to compile */
-	char *json;                 /* the `compile-error` event's data */
+	char *file; /* handler file that failed to compile */
+	char *json; /* the `compile-error` event's data */
 } lr_error;
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;        /* heartbeat sleeps on it; shutdown signals */
+	pthread_cond_t wake; /* heartbeat sleeps on it; shutdown signals */
 	TAILQ_HEAD(, lr_client) clients;
 	lr_error errors[LR_MAX_ERRORS];
 	int nerrors;
@@ -90,9 +90,9 @@ static struct {
 	bool heart_started;
 	pthread_t heart;
 } LR = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
-	.clients = TAILQ_HEAD_INITIALIZER(LR.clients),
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER,
+        .clients = TAILQ_HEAD_INITIALIZER(LR.clients),
 };
 
 /* ==== client queues ==================================================== */
@@ -142,9 +142,10 @@ livereload_broadcast(const char *event, const char *text)
 	pthread_mutex_lock(&LR.lock);
 	lr_client *cl;
 	TAILQ_FOREACH(cl, &LR.clients, link)
-		n++;
+	n++;
 	struct MHD_Connection **wake = n ? calloc(n, sizeof(*wake)) : NULL;
-	TAILQ_FOREACH(cl, &LR.clients, link) {
+	TAILQ_FOREACH(cl, &LR.clients, link)
+	{
 		livereload_append_event(cl, event, text);
 		if (cl->suspended && wake != NULL) {
 			cl->suspended = false;
@@ -231,7 +232,7 @@ livereload_events(cot_ctx *c)
 		return NULL;
 	cl->conn = c->conn;
 	struct MHD_Response *r = MHD_create_response_from_callback(
-		MHD_SIZE_UNKNOWN, 4096, livereload_read, cl, livereload_free);
+	        MHD_SIZE_UNKNOWN, 4096, livereload_read, cl, livereload_free);
 	if (r == NULL) {
 		free(cl);
 		return NULL;
@@ -339,9 +340,9 @@ livereload_error_json(const char *file, const char *text)
 	size_t msglen = strcspn(text, "\n");
 	if (livereload_locate(text, at, sizeof(at), &line, &col, &msg, &msglen) != 0)
 		snprintf(at, sizeof(at), "%s", file);
-	json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:s%,s:s,s:o}", "file", file, "at", at,
-	                      "line", line, "col", col, "message", msg, msglen, "text", text,
-	                      "excerpt", line > 0 ? livereload_excerpt(at, line) : json_array());
+	json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:s%,s:s,s:o}", "file", file, "at", at, "line",
+	                      line, "col", col, "message", msg, msglen, "text", text, "excerpt",
+	                      line > 0 ? livereload_excerpt(at, line) : json_array());
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;
@@ -398,8 +399,8 @@ livereload_on_event(const char *event, const char *file, const char *error)
 	bool css = strcmp(event, "change") == 0 && strncmp(file, "static/", 7) == 0 &&
 	           livereload_ends_with(file, ".css");
 	/* "all": the file's middleware runs for every page, each may differ */
-	json_t *o = json_pack("{s:s,s:s,s:b}", "file", file, "kind", event,
-	                      "all", middleware_declared(file));
+	json_t *o = json_pack("{s:s,s:s,s:b}", "file", file, "kind", event, "all",
+	                      middleware_declared(file));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (s != NULL)
@@ -420,8 +421,8 @@ livereload_between(const char *html, size_t len, const char *open, const char *c
 	const char *b = memmem(a, len - (size_t)(a - html), close, strlen(close));
 	if (b == NULL)
 		return NULL;
-	static const char *const ent[][2] = { { "&lt;", "<" }, { "&gt;", ">" },
-		{ "&quot;", "\"" }, { "&#39;", "'" }, { "&amp;", "&" } };
+	static const char *const ent[][2] = {
+	        {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}};
 	char *out = malloc((size_t)(b - a) + 1), *o = out;
 	if (out == NULL)
 		return NULL;
@@ -450,13 +451,14 @@ livereload_report_failure(cot_ctx *c)
 	char *detail = NULL, *trace = NULL;
 	if (c->content_type != NULL && strncasecmp(c->content_type, "text/html", 9) == 0) {
 		detail = livereload_between(body, c->resp_len, "</h1>\n<p>", "</p>");
-		trace = livereload_between(body, c->resp_len, "<pre class=\"cot-trace\">", "</pre>");
+		trace = livereload_between(body, c->resp_len, "<pre class=\"cot-trace\">",
+		                           "</pre>");
 	}
-	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:s?,s:s?,s:i,s:s?}", "status", c->status,
-		"method", c->method ? c->method : "", "path", c->path ? c->path : c->raw_url,
-		"request_id", c->request_id,
-		"detail", c->fail_detail ? c->fail_detail : detail,
-		"file", c->fail_file, "line", c->fail_line, "trace", trace);
+	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:s?,s:s?,s:i,s:s?}", "status", c->status, "method",
+	                      c->method ? c->method : "", "path", c->path ? c->path : c->raw_url,
+	                      "request_id", c->request_id, "detail",
+	                      c->fail_detail ? c->fail_detail : detail, "file", c->fail_file,
+	                      "line", c->fail_line, "trace", trace);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s != NULL)
 		livereload_broadcast("fail", s);
@@ -488,8 +490,11 @@ livereload_attr(cot_ctx *c, const char *s)
 	if (out == NULL)
 		return "";
 	for (; *s; s++) {
-		const char *e = *s == '&' ? "&amp;" : *s == '"' ? "&quot;"
-		              : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+		const char *e = *s == '&'   ? "&amp;"
+		                : *s == '"' ? "&quot;"
+		                : *s == '<' ? "&lt;"
+		                : *s == '>' ? "&gt;"
+		                            : NULL;
 		if (e != NULL)
 			o = stpcpy(o, e);
 		else
@@ -510,16 +515,18 @@ static const char *
 livereload_tag(cot_ctx *c)
 {
 	const char *handler = c->match.b != NULL && c->match.b->file ? c->match.b->file : "";
-	const char *files = arena_printf(&c->mem, "%s%s%s", handler,
-	                                 *handler && c->rendered ? " " : "",
-	                                 c->rendered ? c->rendered : "");
+	const char *files =
+	        arena_printf(&c->mem, "%s%s%s", handler, *handler && c->rendered ? " " : "",
+	                     c->rendered ? c->rendered : "");
 	/* HEAD answers what GET would, Content-Length included */
-	const char *method = c->method == NULL ? ""
-	                     : strcmp(c->method, "HEAD") == 0 ? "GET" : c->method;
-	return arena_printf(&c->mem, "<script src=\"/_cot/live.js\" data-request-id=\"%s\" "
+	const char *method = c->method == NULL                ? ""
+	                     : strcmp(c->method, "HEAD") == 0 ? "GET"
+	                                                      : c->method;
+	return arena_printf(&c->mem,
+	                    "<script src=\"/_cot/live.js\" data-request-id=\"%s\" "
 	                    "data-method=\"%s\" data-status=\"%d\" data-files=\"%s\"></script>",
-	                    c->request_id, livereload_attr(c, method),
-	                    c->status, livereload_attr(c, files));
+	                    c->request_id, livereload_attr(c, method), c->status,
+	                    livereload_attr(c, files));
 }
 
 /* Whether `c` is a page's own refetch (overlay.js sends X-Cot-Live: 1). */

@@ -17,20 +17,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runtime/auth.h"
-#include "../runtime/hostallow.h"
 #include "../runtime/accesslog.h"
+#include "../runtime/auth.h"
 #include "../runtime/db.h"
 #include "../runtime/db_pg.h"
 #include "../runtime/flags.h"
+#include "../runtime/hostallow.h"
 #include "../runtime/internal.h"
-#include "export.h"
-#include "file.h"
-#include "migrate_cmd.h"
-#include "livereload.h"
 #include "compiler.h"
 #include "console.h"
 #include "editor.h"
+#include "export.h"
+#include "file.h"
+#include "livereload.h"
+#include "migrate_cmd.h"
 #include "reloader.h"
 #include "scaffold.h"
 #include "sqlcheck.h"
@@ -44,43 +44,43 @@
 #endif
 
 static const char usage_main[] =
-	"usage: cotdev COMMAND [ARGS]\n"
-	"\n"
-	"commands:\n"
-	"  new [--auth] DIR  create an app in DIR from the template (--auth: accounts)\n"
-	"  run [DIR]      serve the app in DIR (default .), reloading handlers on save\n"
-	"  check [--db DB] [DIR]  compile every handler once, prepare its SQL; exit 1 if any fails\n"
-	"  routes [DIR]   print the app's routes\n"
-	"  export [DIR] -o BIN   build the app into one production binary\n"
-	"  migrate [DIR] show how schema.sql changes the database; --apply applies safe changes\n"
-	"\n"
-	"`cotdev COMMAND --help` describes a command.\n";
+        "usage: cotdev COMMAND [ARGS]\n"
+        "\n"
+        "commands:\n"
+        "  new [--auth] DIR  create an app in DIR from the template (--auth: accounts)\n"
+        "  run [DIR]      serve the app in DIR (default .), reloading handlers on save\n"
+        "  check [--db DB] [DIR]  compile every handler once, prepare its SQL; exit 1 if any "
+        "fails\n"
+        "  routes [DIR]   print the app's routes\n"
+        "  export [DIR] -o BIN   build the app into one production binary\n"
+        "  migrate [DIR] show how schema.sql changes the database; --apply applies safe changes\n"
+        "\n"
+        "`cotdev COMMAND --help` describes a command.\n";
 
 static const char usage_new[] =
-	"usage: cotdev new [--auth] DIR\n"
-	"\n"
-	"Creates a new app in DIR (which must not exist or be empty), with its app\n"
-	"secret in DIR/.cot-secret (kept out of git by DIR/.gitignore).\n"
-	"  --auth   add accounts: users, sign-up, log-in, log-out pages, a current-user\n"
-	"           middleware, and notes that belong to their user\n";
+        "usage: cotdev new [--auth] DIR\n"
+        "\n"
+        "Creates a new app in DIR (which must not exist or be empty), with its app\n"
+        "secret in DIR/.cot-secret (kept out of git by DIR/.gitignore).\n"
+        "  --auth   add accounts: users, sign-up, log-in, log-out pages, a current-user\n"
+        "           middleware, and notes that belong to their user\n";
 
 static const char usage_check[] =
-	"usage: cotdev check [--db DB] [DIR]\n"
-	"\n"
-	"Compiles every handler and lib/ file of the app in DIR (default .), prints\n"
-	"each error (libraries used without COT_LIBS included) and one summary line\n"
-	"(nothing for the files that compile). The SQL of every cot_db_* call is\n"
-	"prepared on the app's database:\n"
-	"  --db DB   app.db in DIR (default), another SQLite file, or PostgreSQL as\n"
-	"            postgres://... (default: $DATABASE_URL when set), where the SQL is\n"
-	"            prepared against schema.sql loaded into a scratch schema that is\n"
-	"            rolled back: the database is not changed\n"
-	"Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
+        "usage: cotdev check [--db DB] [DIR]\n"
+        "\n"
+        "Compiles every handler and lib/ file of the app in DIR (default .), prints\n"
+        "each error (libraries used without COT_LIBS included) and one summary line\n"
+        "(nothing for the files that compile). The SQL of every cot_db_* call is\n"
+        "prepared on the app's database:\n"
+        "  --db DB   app.db in DIR (default), another SQLite file, or PostgreSQL as\n"
+        "            postgres://... (default: $DATABASE_URL when set), where the SQL is\n"
+        "            prepared against schema.sql loaded into a scratch schema that is\n"
+        "            rolled back: the database is not changed\n"
+        "Exit status: 0 all compiled, 1 some failed, 2 usage error.\n";
 
-static const char usage_routes[] =
-	"usage: cotdev routes [--db DB] [DIR]\n"
-	"\n"
-	"Compiles the app in DIR (default .) and lists its routes.\n";
+static const char usage_routes[] = "usage: cotdev routes [--db DB] [DIR]\n"
+                                   "\n"
+                                   "Compiles the app in DIR (default .) and lists its routes.\n";
 
 /* The cot installation: COT_HOME in the environment, else the build's. */
 static const char *
@@ -117,8 +117,10 @@ main_enter_app(const char *dir)
 	}
 	struct stat st;
 	if (stat("handlers", &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "cotdev: %s has no handlers/ directory; is it a cot app? "
-		        "(create one with: cotdev new DIR)\n", dir);
+		fprintf(stderr,
+		        "cotdev: %s has no handlers/ directory; is it a cot app? "
+		        "(create one with: cotdev new DIR)\n",
+		        dir);
 		return -1;
 	}
 	return 0;
@@ -149,8 +151,8 @@ main_new(int argc, char **argv)
 		fprintf(stderr, "cotdev new: %s\n", err);
 		return 1;
 	}
-	printf("created %s\n\nnext:\n  cotdev run %s\n  open http://127.0.0.1:8080/%s\n",
-	       argv[1], argv[1], auth ? "signup" : "");
+	printf("created %s\n\nnext:\n  cotdev run %s\n  open http://127.0.0.1:8080/%s\n", argv[1],
+	       argv[1], auth ? "signup" : "");
 	return 0;
 }
 
@@ -204,10 +206,11 @@ main_run(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	server_config cfg = f.cfg;
-	console_options con = { .inspector = !f.no_inspector, .replay = CONSOLE_REPLAY_GET };
+	console_options con = {.inspector = !f.no_inspector, .replay = CONSOLE_REPLAY_GET};
 	if (f.replay != NULL && strcmp(f.replay, "get") != 0) {
-		con.replay = strcmp(f.replay, "all") == 0 ? CONSOLE_REPLAY_ALL
-		           : strcmp(f.replay, "off") == 0 ? CONSOLE_REPLAY_OFF : (console_replay_mode)-1;
+		con.replay = strcmp(f.replay, "all") == 0   ? CONSOLE_REPLAY_ALL
+		             : strcmp(f.replay, "off") == 0 ? CONSOLE_REPLAY_OFF
+		                                            : (console_replay_mode)-1;
 		if ((int)con.replay < 0) {
 			fprintf(stderr, "cotdev run: --replay wants get, all or off, got \"%s\"\n",
 			        f.replay);
@@ -273,12 +276,17 @@ main_run(int argc, char **argv)
 	}
 	migrate_cmd_dev(main_db_path, 1);
 	main_include_dir(inc, sizeof(inc));
-	static const char *const watch_dirs[] = { "templates", "static", NULL };
-	static const char *const watch_files[] = { "schema.sql", NULL };
-	reloader_options ro = { .handlers_dir = "handlers", .lib_dir = "lib", .include_dir = inc, .watch = true,
-	                        .watch_dirs = watch_dirs, .watch_files = watch_files,
-	                        .templates_dir = "templates",
-	                        .on_event = main_on_event, .color = isatty(STDOUT_FILENO) };
+	static const char *const watch_dirs[] = {"templates", "static", NULL};
+	static const char *const watch_files[] = {"schema.sql", NULL};
+	reloader_options ro = {.handlers_dir = "handlers",
+	                       .lib_dir = "lib",
+	                       .include_dir = inc,
+	                       .watch = true,
+	                       .watch_dirs = watch_dirs,
+	                       .watch_files = watch_files,
+	                       .templates_dir = "templates",
+	                       .on_event = main_on_event,
+	                       .color = isatty(STDOUT_FILENO)};
 	if (reloader_init(&ro, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cotdev run: %s\n", err);
 		return 1;
@@ -328,8 +336,8 @@ main_run(int argc, char **argv)
 	console_shutdown();    /* its replay thread may be talking to the server */
 	long left = server_drain(s, cfg.drain_timeout_ms, &sigs);
 	if (left > 0)
-		printf("drain: %ld request%s still running after %d ms; stopping anyway\n",
-		       left, left == 1 ? "" : "s", cfg.drain_timeout_ms);
+		printf("drain: %ld request%s still running after %d ms; stopping anyway\n", left,
+		       left == 1 ? "" : "s", cfg.drain_timeout_ms);
 	if (server_stop(s, MAIN_STOP_MS) != 0) {
 		/* a worker stuck in a handler: nothing it may use can be freed */
 		printf("exiting without the stuck handler threads (they cannot be stopped "
@@ -356,8 +364,7 @@ main_check_db(const char *db, char *buf, size_t len)
 	if (db == NULL || db[0] == '/' || DBPG_IS_URL(db))
 		return db;
 	char cwd[PATH_MAX];
-	if (getcwd(cwd, sizeof(cwd)) == NULL ||
-	    (size_t)snprintf(buf, len, "%s/%s", cwd, db) >= len)
+	if (getcwd(cwd, sizeof(cwd)) == NULL || (size_t)snprintf(buf, len, "%s/%s", cwd, db) >= len)
 		return db;
 	return buf;
 }
@@ -409,8 +416,11 @@ main_compile_once(int argc, char **argv, const char *usage, bool list)
 	if (main_check_start(db) != 0)
 		return 1;
 	/* check prints problems only: no line per file that compiled */
-	reloader_options ro = { .handlers_dir = "handlers", .lib_dir = "lib", .include_dir = inc,
-	                        .color = isatty(STDOUT_FILENO), .quiet_reloads = true };
+	reloader_options ro = {.handlers_dir = "handlers",
+	                       .lib_dir = "lib",
+	                       .include_dir = inc,
+	                       .color = isatty(STDOUT_FILENO),
+	                       .quiet_reloads = true};
 	int failed = reloader_init(&ro, err, sizeof(err));
 	if (failed < 0) {
 		fprintf(stderr, "cotdev: %s\n", err);

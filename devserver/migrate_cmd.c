@@ -28,23 +28,23 @@
 #define MIGRATE_HOLD_HINT "cotdev migrate --apply --allow-destructive"
 
 static const char usage_migrate[] =
-	"usage: cotdev migrate [--apply [--allow-destructive]] [--db PATH] [DIR]\n"
-	"\n"
-	"Compares DIR/schema.sql (DIR defaults to .) with the database and prints\n"
-	"the plan. schema.sql is the only place the schema is written: no migration\n"
-	"files. Renames are declared in it with `-- @renamed from=OLD`.\n"
-	"  --apply               apply the safe (additive) steps in one transaction\n"
-	"  --allow-destructive   with --apply: also drop tables/columns, lossy type\n"
-	"                        changes, dropped indexes, views and triggers\n"
-	"  --db PATH             the database (default: app.db in DIR)\n"
-	"\n"
-	"Exit status:\n"
-	"  0  nothing to do, or everything planned was applied\n"
-	"  1  error: schema.sql does not parse, the database cannot be opened, or\n"
-	"     applying failed (rolled back: the database keeps its old schema)\n"
-	"  2  usage error\n"
-	"  3  changes remain: destructive steps held (--apply without\n"
-	"     --allow-destructive), or without --apply, the plan is not empty\n";
+        "usage: cotdev migrate [--apply [--allow-destructive]] [--db PATH] [DIR]\n"
+        "\n"
+        "Compares DIR/schema.sql (DIR defaults to .) with the database and prints\n"
+        "the plan. schema.sql is the only place the schema is written: no migration\n"
+        "files. Renames are declared in it with `-- @renamed from=OLD`.\n"
+        "  --apply               apply the safe (additive) steps in one transaction\n"
+        "  --allow-destructive   with --apply: also drop tables/columns, lossy type\n"
+        "                        changes, dropped indexes, views and triggers\n"
+        "  --db PATH             the database (default: app.db in DIR)\n"
+        "\n"
+        "Exit status:\n"
+        "  0  nothing to do, or everything planned was applied\n"
+        "  1  error: schema.sql does not parse, the database cannot be opened, or\n"
+        "     applying failed (rolled back: the database keeps its old schema)\n"
+        "  2  usage error\n"
+        "  3  changes remain: destructive steps held (--apply without\n"
+        "     --allow-destructive), or without --apply, the plan is not empty\n";
 
 /* ==== shared steps ===================================================== */
 
@@ -118,8 +118,8 @@ migrate_cmd_report(const struct migrate_plan *p, int held)
 	if (migrate_cmd_count(p, 0) > 0)
 		printf("schema.sql: applied %s\n", safe ? safe : "");
 	if (held > 0)
-		printf("schema.sql: held %d destructive change%s (%s); apply with: %s\n",
-		       held, held == 1 ? "" : "s", risky ? risky : "", MIGRATE_HOLD_HINT);
+		printf("schema.sql: held %d destructive change%s (%s); apply with: %s\n", held,
+		       held == 1 ? "" : "s", risky ? risky : "", MIGRATE_HOLD_HINT);
 	free(safe);
 	free(risky);
 }
@@ -268,7 +268,8 @@ migrate_cmd_run(const char *db_path, int apply, int destructive, unsigned long l
 	} else {
 		migrate_cmd_print(p, out);
 		status = apply ? migrate_cmd_apply(db, p, destructive, out, errout)
-		               : migrate_plan_is_empty(p) ? 0 : 3;
+		         : migrate_plan_is_empty(p) ? 0
+		                                    : 3;
 	}
 	migrate_plan_free(p);
 	sqlite3_close(db);
@@ -311,11 +312,11 @@ int
 migrate_cmd_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "apply", no_argument, NULL, 'a' },
-		{ "allow-destructive", no_argument, NULL, 'D' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	        {"apply", no_argument, NULL, 'a'},
+	        {"allow-destructive", no_argument, NULL, 'D'},
+	        {"db", required_argument, NULL, 'd'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int apply = 0, destructive = 0, ch;
 	const char *db_path = "app.db", *env = getenv("DATABASE_URL");
@@ -324,11 +325,21 @@ migrate_cmd_main(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'a': apply = 1; break;
-		case 'D': destructive = 1; break;
-		case 'd': db_path = optarg; break;
-		case 'h': fputs(usage_migrate, stdout); return 0;
-		default: fputs(usage_migrate, stderr); return 2;
+		case 'a':
+			apply = 1;
+			break;
+		case 'D':
+			destructive = 1;
+			break;
+		case 'd':
+			db_path = optarg;
+			break;
+		case 'h':
+			fputs(usage_migrate, stdout);
+			return 0;
+		default:
+			fputs(usage_migrate, stderr);
+			return 2;
 		}
 	}
 	if (argc - optind > 1 || (destructive && !apply)) {

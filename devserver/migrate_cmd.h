@@ -24,8 +24,8 @@ struct migrate_plan;
  * destructive steps when asked). With expect_id != 0 (the dev console's
  * apply button) a plan whose migrate_cmd_plan_id differs is refused with 4.
  * Returns the command's exit status. */
-int migrate_cmd_run(const char *db_path, int apply, int destructive,
-                    unsigned long long expect_id, FILE *out, FILE *errout);
+int migrate_cmd_run(const char *db_path, int apply, int destructive, unsigned long long expect_id,
+                    FILE *out, FILE *errout);
 
 /* A fingerprint of the plan's SQL: the plan the developer saw is the plan
  * that runs. */

@@ -46,10 +46,10 @@
 #include "hcache.h"
 #include "libs.h"
 #include "linkcheck.h"
-#include "sqlcheck.h"
-#include "tcclines.h"
 #include "reloader.h"
 #include "reloader_template.h"
+#include "sqlcheck.h"
+#include "tcclines.h"
 #include "watcher.h"
 
 /* How often the schema is looked at for changes made by other processes
@@ -59,9 +59,9 @@
 typedef struct unit unit;
 
 typedef struct module {
-	code_owner owner;          /* first: bindings point here */
-	compiler_module code;      /* zeroed for an error module or once freed */
-	char *error;               /* compile error text, or NULL */
+	code_owner owner;     /* first: bindings point here */
+	compiler_module code; /* zeroed for an error module or once freed */
+	char *error;          /* compile error text, or NULL */
 	binding *bindings;
 	int *slots;
 	int nbindings;
@@ -76,33 +76,33 @@ typedef struct module {
 	struct module **links;
 	int nlinks;
 	int linked_by;
-	unit *broken_by;           /* error module: the lib/ file that does not compile */
+	unit *broken_by; /* error module: the lib/ file that does not compile */
 } module;
 
 struct unit {
-	char *path;                /* "handlers/notes.c" */
-	uint64_t hash;             /* of the source last compiled */
+	char *path;    /* "handlers/notes.c" */
+	uint64_t hash; /* of the source last compiled */
 	module *current;
-	deps_list deps;            /* files it #includes, transitively */
-	int mw_slot;               /* middleware slot, -1 until it declares some */
-	bool sql_error;            /* current is an error: its SQL did not prepare */
-	bool shared;               /* a lib/ file: exports functions, has no routes */
-	char *error;               /* shared: its compile error (current = last good) */
+	deps_list deps; /* files it #includes, transitively */
+	int mw_slot;    /* middleware slot, -1 until it declares some */
+	bool sql_error; /* current is an error: its SQL did not prepare */
+	bool shared;    /* a lib/ file: exports functions, has no routes */
+	char *error;    /* shared: its compile error (current = last good) */
 };
 
 static struct {
 	pthread_mutex_t lock;
-	atomic_bool busy;          /* a reload is being processed */
+	atomic_bool busy; /* a reload is being processed */
 	unit **units;
 	int nunits, capunits;
 	unit *slot_owner[ROUTER_MAX_SLOTS];
 	module *all_modules;
-	int evfd;                  /* rung when a retired module goes idle */
+	int evfd; /* rung when a retired module goes idle */
 	pthread_t thread;
 	atomic_bool stop;
 	reloader_options opt;
-	long long schema_version;  /* app.db's when the SQL was last checked */
-} R = { .lock = PTHREAD_MUTEX_INITIALIZER, .evfd = -1 };
+	long long schema_version; /* app.db's when the SQL was last checked */
+} R = {.lock = PTHREAD_MUTEX_INITIALIZER, .evfd = -1};
 
 /* ==== small helpers ==================================================== */
 
@@ -167,7 +167,6 @@ reloader_unit(const char *path)
 	R.units[R.nunits++] = u;
 	return u;
 }
-
 
 /* ==== modules ========================================================== */
 
@@ -328,9 +327,12 @@ reloader_claim_slots(unit *u, const cot_module *t, module *m, char *err, size_t 
 			return -1;
 		}
 		m->slots[i] = s;
-		m->bindings[i] = (binding){ .fn = r->handler, .owner = &m->owner,
-		                            .file = u->path, .line = r->line,
-		                            .debug = m->code.lines, .offload = m->code.offload };
+		m->bindings[i] = (binding){.fn = r->handler,
+		                           .owner = &m->owner,
+		                           .file = u->path,
+		                           .line = r->line,
+		                           .debug = m->code.lines,
+		                           .offload = m->code.offload};
 	}
 	return 0;
 }
@@ -356,12 +358,12 @@ reloader_claim_middleware(unit *u, module *m, char *err, size_t errlen)
 	if (mw == NULL)
 		return 0;
 	if (u->mw_slot < 0 && (u->mw_slot = middleware_slot_for(u->path)) < 0) {
-		snprintf(err, errlen, "%s:1: error: too many files declare COT_MIDDLEWARE (limit 16)",
-		         u->path);
+		snprintf(err, errlen,
+		         "%s:1: error: too many files declare COT_MIDDLEWARE (limit 16)", u->path);
 		return -1;
 	}
 	m->has_mw = true;
-	binding base = { .owner = &m->owner, .file = u->path, .debug = m->code.lines };
+	binding base = {.owner = &m->owner, .file = u->path, .debug = m->code.lines};
 	m->mw_before = base;
 	m->mw_before.fn = mw->before;
 	m->mw_after = base;
@@ -392,7 +394,7 @@ reloader_publish(unit *u, module *m)
 static void
 reloader_claim_text_routes(unit *u)
 {
-	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
 	size_t len;
 	char *src = file_read(u->path, &len);
 	for (const char *p = src; p != NULL && (p = strstr(p, "COT_")) != NULL; p += 4) {
@@ -437,12 +439,12 @@ reloader_publish_error(unit *u, char *error)
 		if (R.slot_owner[s] != u)
 			continue;
 		m->slots[k] = s;
-		m->bindings[k++] = (binding){ .owner = &m->owner, .file = u->path,
-		                              .error = m->error };
+		m->bindings[k++] =
+		        (binding){.owner = &m->owner, .file = u->path, .error = m->error};
 	}
 	if (u->mw_slot >= 0) { /* broken middleware: every request sees the error */
 		m->has_mw = true;
-		m->mw_before = (binding){ .owner = &m->owner, .file = u->path, .error = m->error };
+		m->mw_before = (binding){.owner = &m->owner, .file = u->path, .error = m->error};
 	}
 	reloader_publish(u, m);
 }
@@ -455,8 +457,10 @@ static void
 reloader_report_error(const unit *u, const char *error)
 {
 	printf("%serror%s compiling %s (%s):\n%s\n", reloader_color("\033[1;31m"),
-	       reloader_color("\033[0m"), u->path, u->shared ? "handlers that use it answer "
-	       "with this until it compiles" : "its routes answer with this until it compiles",
+	       reloader_color("\033[0m"), u->path,
+	       u->shared ? "handlers that use it answer "
+	                   "with this until it compiles"
+	                 : "its routes answer with this until it compiles",
 	       error);
 	fflush(stdout);
 }
@@ -511,8 +515,8 @@ reloader_broken_dependency(const unit *u, unit **lib)
 		size_t n = strlen(u->path) + strlen(l->path) + strlen(l->error) + 64;
 		char *e = malloc(n);
 		if (e != NULL)
-			snprintf(e, n, "%s: error: it uses %s, which does not compile:\n%s", u->path,
-			         l->path, l->error);
+			snprintf(e, n, "%s: error: it uses %s, which does not compile:\n%s",
+			         u->path, l->path, l->error);
 		*lib = l;
 		return e;
 	}
@@ -521,10 +525,10 @@ reloader_broken_dependency(const unit *u, unit **lib)
 
 /* Publishes a good compile of a handler file; -1 with err on a route clash. */
 static int
-reloader_publish_handler(unit *u, compiler_module *cm, const linkcheck_scope *scope,
-                         double t0, char *err, size_t errlen)
+reloader_publish_handler(unit *u, compiler_module *cm, const linkcheck_scope *scope, double t0,
+                         char *err, size_t errlen)
 {
-	static const cot_module no_routes = { COT_ABI, NULL, NULL, 0 };
+	static const cot_module no_routes = {COT_ABI, NULL, NULL, 0};
 	const cot_module *t = cm->table ? cm->table : &no_routes;
 	module *m = reloader_module_new(u, t->nroutes);
 	m->code = *cm;
@@ -546,8 +550,7 @@ reloader_publish_handler(unit *u, compiler_module *cm, const linkcheck_scope *sc
 
 /* Publishes a good compile of a shared file: its exports replace the old. */
 static void
-reloader_publish_shared(unit *u, compiler_module *cm, const linkcheck_scope *scope,
-                        double t0)
+reloader_publish_shared(unit *u, compiler_module *cm, const linkcheck_scope *scope, double t0)
 {
 	module *m = reloader_module_new(u, 0);
 	m->code = *cm;
@@ -571,10 +574,13 @@ reloader_compile_code(unit *u, const char *src, compiler_module *cm, linkcheck_s
 {
 	if (libs_declared(u->path, src, &u->deps, libs, error) != 0)
 		return -1;
-	*scope = (linkcheck_scope){ .path = u->path, .deps = &u->deps, .libs = libs,
-	                            .shared = reloader_shared_lookup, .shared_ctx = u };
-	compiler_options co = { R.opt.include_dir, R.opt.tcc_options, libs->cflags, scope,
-	                        u->shared, src };
+	*scope = (linkcheck_scope){.path = u->path,
+	                           .deps = &u->deps,
+	                           .libs = libs,
+	                           .shared = reloader_shared_lookup,
+	                           .shared_ctx = u};
+	compiler_options co = {
+	        R.opt.include_dir, R.opt.tcc_options, libs->cflags, scope, u->shared, src};
 	if (compiler_compile(u->path, &co, cm, error) != 0)
 		return -1;
 	if (sqlcheck_app(u->path, src, (const char *const *)u->deps.paths, u->deps.n, error) != 0) {
@@ -603,8 +609,8 @@ reloader_compile_depth(unit *u, const char *src, uint64_t hash, int depth)
 		src = own;
 	compiler_module cm;
 	char *error = NULL, err[768];
-	linkcheck_scope scope = { 0 };
-	libs_set libs = { 0 };
+	linkcheck_scope scope = {0};
+	libs_set libs = {0};
 	unit *blame = NULL;
 	u->hash = hash;
 	deps_scan(u->path, src, &u->deps);
@@ -614,8 +620,7 @@ reloader_compile_depth(unit *u, const char *src, uint64_t hash, int depth)
 	int rc = error == NULL ? reloader_compile_code(u, src, &cm, &scope, &libs, &error) : -1;
 	if (rc == 0 && u->shared) {
 		reloader_publish_shared(u, &cm, &scope, t0);
-	} else if (rc == 0 && reloader_publish_handler(u, &cm, &scope, t0, err,
-	                                                sizeof(err)) != 0) {
+	} else if (rc == 0 && reloader_publish_handler(u, &cm, &scope, t0, err, sizeof(err)) != 0) {
 		error = compiler_format(err);
 		rc = -1;
 	}
@@ -712,7 +717,7 @@ reloader_reappears(const char *path)
 	for (int i = 0; i < 20; i++) {
 		if (stat(path, &st) == 0)
 			return true;
-		struct timespec ms = { 0, 1000 * 1000 };
+		struct timespec ms = {0, 1000 * 1000};
 		nanosleep(&ms, NULL);
 	}
 	return stat(path, &st) == 0;
@@ -838,7 +843,7 @@ reloader_recheck_sql(void)
 static void
 reloader_process(void)
 {
-	watcher_changes ch = { 0 };
+	watcher_changes ch = {0};
 	watcher_drain(&ch);
 	for (int i = 0; i < ch.n; i++)
 		reloader_changed(ch.paths[i], ch.flags[i]);
@@ -869,7 +874,7 @@ reloader_debounce(void)
 {
 	int before = watcher_queued_bytes();
 	for (int i = 0; i < 10; i++) {
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		int now = watcher_queued_bytes();
 		if (now == before)
@@ -883,7 +888,7 @@ reloader_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&R.stop)) {
-		struct pollfd p[2] = { { watcher_get_fd(), POLLIN, 0 }, { R.evfd, POLLIN, 0 } };
+		struct pollfd p[2] = {{watcher_get_fd(), POLLIN, 0}, {R.evfd, POLLIN, 0}};
 		int n = poll(p, 2, RELOADER_SCHEMA_POLL_MS);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -940,7 +945,7 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	compiler_header_cache = hc == NULL || strcmp(hc, "0") != 0;
 	router_owner_idle_hook = reloader_owner_idle;
 	R.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	const char *dirs[16] = { opt->handlers_dir };
+	const char *dirs[16] = {opt->handlers_dir};
 	int nd = 1;
 	struct stat lst;
 	if (opt->lib_dir != NULL && stat(opt->lib_dir, &lst) == 0 && S_ISDIR(lst.st_mode))
@@ -953,7 +958,7 @@ reloader_init(const reloader_options *opt, char *err, size_t errlen)
 	dirs[nd] = NULL;
 	if (opt->watch && watcher_init(dirs, opt->watch_files, err, errlen) != 0)
 		return -1;
-	watcher_changes ch = { 0 };
+	watcher_changes ch = {0};
 	if (opt->lib_dir != NULL) /* shared code first: handlers link against it */
 		reloader_scan(opt->lib_dir, &ch);
 	reloader_scan(opt->handlers_dir, &ch);
@@ -1005,7 +1010,8 @@ reloader_routes(FILE *out)
  */
 void
 reloader_each_route(void (*fn)(void *arg, const char *method, const char *pattern,
-                               const struct binding *b), void *arg)
+                               const struct binding *b),
+                    void *arg)
 {
 	pthread_mutex_lock(&R.lock);
 	int n = router_count();

@@ -13,7 +13,7 @@ typedef struct reloader_stats {
 } reloader_stats;
 
 typedef struct reloader_options {
-	const char *handlers_dir;  /* "handlers", relative to the app directory */
+	const char *handlers_dir; /* "handlers", relative to the app directory */
 	/* Shared C code ("lib"): each .c is compiled once, exports its non-static
 	 * symbols to the handlers, and is reloaded like them. May be NULL. */
 	const char *lib_dir;
@@ -26,11 +26,11 @@ typedef struct reloader_options {
 	 * reported ("error", file, text) instead of the change (see
 	 * reloader_template.c). May be NULL. */
 	const char *templates_dir;
-	const char *include_dir;   /* directory holding cot.h */
-	const char *tcc_options;   /* extra tcc options or NULL */
-	bool watch;                /* false: compile once (cotdev check/routes) */
-	bool color;                /* ANSI colours in terminal lines */
-	bool quiet_reloads;        /* no "reloaded ..." lines */
+	const char *include_dir; /* directory holding cot.h */
+	const char *tcc_options; /* extra tcc options or NULL */
+	bool watch;              /* false: compile once (cotdev check/routes) */
+	bool color;              /* ANSI colours in terminal lines */
+	bool quiet_reloads;      /* no "reloaded ..." lines */
 	/*
 	 * Told about every reload outcome, under the reloader lock:
 	 * ("reload", file, NULL) after a good compile, ("error", file, text)
@@ -50,7 +50,8 @@ void reloader_sync(void);
 void reloader_routes(FILE *out);
 struct binding;
 void reloader_each_route(void (*fn)(void *arg, const char *method, const char *pattern,
-                                    const struct binding *b), void *arg);
+                                    const struct binding *b),
+                         void *arg);
 void reloader_shutdown(void);
 
 #endif

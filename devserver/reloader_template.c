@@ -20,8 +20,7 @@
 
 bool
 reloader_template_error(const char *file, const char *dir,
-                        void (*on_event)(const char *event, const char *file,
-                                         const char *error))
+                        void (*on_event)(const char *event, const char *file, const char *error))
 {
 	char err[1024], raw[1200];
 	if (render_check(file + strlen(dir) + 1, err, sizeof(err)) == 0)

@@ -97,7 +97,8 @@ scaffold_copy_tree(const char *from, const char *to, bool replace, char *err, si
 			rc = scaffold_copy_tree(src, dst, replace, err, errlen);
 		else if ((replace && unlink(dst) != 0 && errno != ENOENT) ||
 		         scaffold_copy_file(src, dst, st.st_mode) != 0) {
-			snprintf(err, errlen, "cannot copy %s to %s: %s", src, dst, strerror(errno));
+			snprintf(err, errlen, "cannot copy %s to %s: %s", src, dst,
+			         strerror(errno));
 			rc = -1;
 		}
 	}
@@ -134,22 +135,22 @@ scaffold_editor_config(const char *home, const char *dir, char *err, size_t errl
  * with SQLite's -wal/-shm/-journal files, secrets, and build output.
  */
 static const char scaffold_gitignore[] =
-	"# Written by cotdev new: files that stay out of version control.\n"
-	"# the development database and SQLite's files beside it\n"
-	"/app.db\n"
-	"/app.db-*\n"
-	"*.db-wal\n"
-	"*.db-shm\n"
-	"# secrets: never commit them (.cot-secret: the app secret, cotdev new)\n"
-	"/.cot-secret\n"
-	".env\n"
-	".env.*\n"
-	"/secrets/\n"
-	"*.pem\n"
-	"*.key\n"
-	"# build output (cotdev export -o BIN)\n"
-	"/build/\n"
-	".cot-export-bin\n";
+        "# Written by cotdev new: files that stay out of version control.\n"
+        "# the development database and SQLite's files beside it\n"
+        "/app.db\n"
+        "/app.db-*\n"
+        "*.db-wal\n"
+        "*.db-shm\n"
+        "# secrets: never commit them (.cot-secret: the app secret, cotdev new)\n"
+        "/.cot-secret\n"
+        ".env\n"
+        ".env.*\n"
+        "/secrets/\n"
+        "*.pem\n"
+        "*.key\n"
+        "# build output (cotdev export -o BIN)\n"
+        "/build/\n"
+        ".cot-export-bin\n";
 
 static int
 scaffold_gitignore_write(const char *dir, char *err, size_t errlen)
@@ -173,8 +174,10 @@ scaffold_new(const char *home, const char *dir, bool auth, char *err, size_t err
 		return -1;
 	}
 	if (empty == 0) {
-		snprintf(err, errlen, "%s is not empty; pick a new directory (cotdev new never "
-		         "overwrites files)", dir);
+		snprintf(err, errlen,
+		         "%s is not empty; pick a new directory (cotdev new never "
+		         "overwrites files)",
+		         dir);
 		return -1;
 	}
 	char tmpl[PATH_MAX];

@@ -31,7 +31,7 @@ typedef struct sqlcheck_sql {
 	int nparts;
 	size_t part_off[SQLCHECK_MAX_PARTS];
 	int part_line[SQLCHECK_MAX_PARTS];
-	int nargs;                 /* values passed after the SQL; -1: unknown */
+	int nargs; /* values passed after the SQL; -1: unknown */
 } sqlcheck_sql;
 
 typedef struct sqlcheck_scan {
@@ -124,12 +124,24 @@ sqlcheck_read_literal(sqlcheck_scan *s, sqlcheck_sql *q)
 		if (ch == '\\' && *s->p) {
 			char e = *s->p++;
 			switch (e) {
-			case 'n': ch = '\n'; break;
-			case 't': ch = '\t'; break;
-			case 'r': ch = '\r'; break;
-			case '0': ch = ' '; break; /* an embedded NUL would end the SQL */
-			case '\n': s->line++; continue;
-			default: ch = e; break;
+			case 'n':
+				ch = '\n';
+				break;
+			case 't':
+				ch = '\t';
+				break;
+			case 'r':
+				ch = '\r';
+				break;
+			case '0':
+				ch = ' ';
+				break; /* an embedded NUL would end the SQL */
+			case '\n':
+				s->line++;
+				continue;
+			default:
+				ch = e;
+				break;
 			}
 		}
 		sqlcheck_put(q, ch);
@@ -260,8 +272,7 @@ sqlcheck_one_hook(const char *path, const sqlcheck_sql *q, char **out, size_t *l
 
 /* Prepares one SQL string; reports a problem into out. */
 static void
-sqlcheck_one(const char *path, const sqlcheck_sql *q, sqlite3 *db, char **out,
-             size_t *len)
+sqlcheck_one(const char *path, const sqlcheck_sql *q, sqlite3 *db, char **out, size_t *len)
 {
 	if (db == NULL) {
 		sqlcheck_one_hook(path, q, out, len);
@@ -295,8 +306,8 @@ sqlcheck_one(const char *path, const sqlcheck_sql *q, sqlite3 *db, char **out,
 int
 sqlcheck_source(const char *path, const char *src, sqlite3 *db, char **error)
 {
-	sqlcheck_scan s = { src, 1 };
-	sqlcheck_sql q = { 0 };
+	sqlcheck_scan s = {src, 1};
+	sqlcheck_sql q = {0};
 	char *out = NULL;
 	size_t len = 0;
 	*error = NULL;
@@ -344,8 +355,8 @@ const char *sqlcheck_db_path = "app.db";
 static sqlite3 *
 sqlcheck_app_db(void)
 {
-	if (sqlcheck_db == NULL &&
-	    sqlite3_open_v2(sqlcheck_db_path, &sqlcheck_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlcheck_db == NULL && sqlite3_open_v2(sqlcheck_db_path, &sqlcheck_db,
+	                                           SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		sqlite3_close(sqlcheck_db);
 		sqlcheck_db = NULL;
 	}
@@ -381,7 +392,7 @@ sqlcheck_app(const char *path, const char *src, const char *const *includes, int
 	for (int i = -1; i < nincludes; i++) {
 		char *e = NULL;
 		int bad = i < 0 && src != NULL ? sqlcheck_source(path, src, db, &e)
-		                                : sqlcheck_file(i < 0 ? path : includes[i], db, &e);
+		                               : sqlcheck_file(i < 0 ? path : includes[i], db, &e);
 		if (bad != 0 && e != NULL)
 			sqlcheck_join(error, e);
 	}
@@ -398,8 +409,9 @@ sqlcheck_app_schema_version(void)
 	long long v = -1;
 	/* running a statement (not only preparing one) is what makes SQLite
 	 * notice another connection's schema change and reload its own copy */
-	if (db != NULL && sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (db != NULL &&
+	    sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;

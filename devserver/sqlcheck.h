@@ -45,8 +45,7 @@ long long sqlcheck_app_schema_version(void);
  * (sqlcheck_pg.c sets it). Returns 0 with *nparams, or -1 with *err
  * (malloc'd) and *err_offset, the byte of sql the error points at (-1:
  * none). */
-extern int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, int *err_offset,
-                                    char **err);
+extern int (*sqlcheck_prepare_hook)(const char *sql, int *nparams, int *err_offset, char **err);
 /* When set, what sqlcheck_app_schema_version answers (sqlcheck_pg.c). */
 extern long long (*sqlcheck_version_hook)(void);
 void sqlcheck_shutdown(void);

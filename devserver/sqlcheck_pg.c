@@ -48,20 +48,20 @@ static long long sqlcheck_pg_refused; /* checks refused for want of a connection
 /* The tables and columns visible on the search_path, as one number that
  * changes when any of them does (name, type, order); -1 when unreachable. */
 static const char sqlcheck_pg_fingerprint[] =
-	"SELECT coalesce(('x' || substr(md5(string_agg(c.relname || '.' || a.attname || ':' "
-	"|| a.atttypid || ':' || a.atttypmod || ':' || a.attnotnull, ',' "
-	"ORDER BY c.relname, a.attnum)), 1, 15))::bit(60)::bigint, 0) "
-	"FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-	"WHERE c.relnamespace IN (SELECT oid FROM pg_namespace "
-	"WHERE nspname = ANY (current_schemas(false))) AND a.attnum > 0 AND NOT a.attisdropped";
+        "SELECT coalesce(('x' || substr(md5(string_agg(c.relname || '.' || a.attname || ':' "
+        "|| a.atttypid || ':' || a.atttypmod || ':' || a.attnotnull, ',' "
+        "ORDER BY c.relname, a.attnum)), 1, 15))::bit(60)::bigint, 0) "
+        "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+        "WHERE c.relnamespace IN (SELECT oid FROM pg_namespace "
+        "WHERE nspname = ANY (current_schemas(false))) AND a.attnum > 0 AND NOT a.attisdropped";
 
 /* Runs a command on the check's connection; 0 when it succeeded. */
 static int
 sqlcheck_pg_exec(const char *sql)
 {
 	PGresult *r = PQexec(sqlcheck_pg_conn, sql);
-	int ok = r != NULL && (PQresultStatus(r) == PGRES_COMMAND_OK ||
-	                       PQresultStatus(r) == PGRES_TUPLES_OK);
+	int ok = r != NULL &&
+	         (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -75,7 +75,8 @@ sqlcheck_pg_live(void)
 	    PQstatus(sqlcheck_pg_conn) != CONNECTION_OK)
 		PQreset(sqlcheck_pg_conn);
 	return sqlcheck_pg_conn != NULL && PQstatus(sqlcheck_pg_conn) == CONNECTION_OK
-	       ? sqlcheck_pg_conn : NULL;
+	               ? sqlcheck_pg_conn
+	               : NULL;
 }
 
 /*
@@ -189,7 +190,7 @@ static int
 sqlcheck_pg_plan(const char *schema_sql, char **err)
 {
 	PGresult *r = PQexec(sqlcheck_pg_conn, "BEGIN; SET LOCAL client_min_messages = warning; "
-	                     "SET LOCAL search_path = pg_temp");
+	                                       "SET LOCAL search_path = pg_temp");
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		char *m = sqlcheck_pg_message(r);
 		if (asprintf(err, "a scratch schema for the SQL check: %s", m ? m : "") < 0)

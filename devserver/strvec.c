@@ -51,7 +51,7 @@ strvec_free(strvec *s)
 	for (int i = 0; i < s->n; i++)
 		free(s->v[i]);
 	free(s->v);
-	*s = (strvec){ 0 };
+	*s = (strvec){0};
 }
 
 static int

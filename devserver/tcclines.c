@@ -145,9 +145,9 @@ tcclines_count_stabs(const struct raw_stabs *r, struct counts *c)
 /* State of the second pass. */
 struct filler {
 	struct tcclines *t;
-	char *names;            /* next free byte for function names */
-	const char *file;       /* current file, inside t->strs */
-	struct tl_func *open;   /* function being filled, or NULL */
+	char *names;          /* next free byte for function names */
+	const char *file;     /* current file, inside t->strs */
+	struct tl_func *open; /* function being filled, or NULL */
 };
 
 /* Close the open function at pc. Returns 0 when that makes no sense. */
@@ -245,7 +245,7 @@ tcclines_table_ok(const struct tcclines *t)
 static int
 tcclines_fill_stabs(struct tcclines *t, const struct raw_stabs *r, char *names)
 {
-	struct filler f = { t, names, "?", NULL };
+	struct filler f = {t, names, "?", NULL};
 	t->nfuncs = t->nlines = 0;
 	for (size_t i = 0; i < r->nsym; i++)
 		if (!tcclines_fill_one(&f, r, &r->sym[i]))
@@ -264,8 +264,8 @@ tcclines_read_raw(TCCState *s, struct raw_stabs *r)
 	struct tcc_section_head *str = find_section(s, ".stabstr");
 	r->nsym = 0;
 	r->strsize = 0;
-	if (stab == NULL || str == NULL || stab->data == NULL ||
-	    str->data == NULL || stab->data_offset % sizeof *r->sym != 0)
+	if (stab == NULL || str == NULL || stab->data == NULL || str->data == NULL ||
+	    stab->data_offset % sizeof *r->sym != 0)
 		return;
 	r->sym = (const struct stab_sym *)stab->data;
 	r->nsym = stab->data_offset / sizeof *r->sym;
@@ -285,10 +285,8 @@ tcclines_build(TCCState *s, const void *code, size_t size)
 		memset(&c, 0, sizeof c);
 		r.nsym = r.strsize = 0;
 	}
-	size_t bytes = sizeof(struct tcclines) +
-	               c.nfuncs * sizeof(struct tl_func) +
-	               c.nlines * sizeof(struct tl_line) + r.strsize +
-	               c.namebytes;
+	size_t bytes = sizeof(struct tcclines) + c.nfuncs * sizeof(struct tl_func) +
+	               c.nlines * sizeof(struct tl_line) + r.strsize + c.namebytes;
 	struct tcclines *t = calloc(1, bytes);
 	if (t == NULL)
 		return NULL;
@@ -341,8 +339,7 @@ tcclines_find_line(const tcclines *t, const struct tl_func *fn, uintptr_t pc)
 }
 
 int
-tcclines_lookup(const tcclines *t, uintptr_t pc, const char **file, int *line,
-                const char **func)
+tcclines_lookup(const tcclines *t, uintptr_t pc, const char **file, int *line, const char **func)
 {
 	if (t == NULL)
 		return 0;

@@ -66,8 +66,8 @@ tcclines *tcclines_build(TCCState *s, const void *code, size_t size);
  * a function with line information, else 0 and leaves them untouched.
  * Strings belong to t. Async-signal-safe; t is never modified.
  */
-int tcclines_lookup(const tcclines *t, uintptr_t pc, const char **file,
-                    int *line, const char **func);
+int tcclines_lookup(const tcclines *t, uintptr_t pc, const char **file, int *line,
+                    const char **func);
 
 /* 1 when pc lies in the module's memory [code, code + size), else 0. */
 int tcclines_contains(const tcclines *t, uintptr_t pc);

@@ -34,9 +34,8 @@
 #include "../runtime/apptree.h"
 #include "watcher.h"
 
-#define WATCHER_EVENTS                                                         \
-	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |  \
-	 IN_DELETE_SELF)
+#define WATCHER_EVENTS                                                                             \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF)
 
 static int watcher_fd = -1;
 static const char *const *watcher_root_files; /* names watched in the app dir */
@@ -180,7 +179,7 @@ watcher_get_fd(void)
 bool
 watcher_pending(void)
 {
-	struct pollfd p = { .fd = watcher_fd, .events = POLLIN };
+	struct pollfd p = {.fd = watcher_fd, .events = POLLIN};
 	return watcher_fd >= 0 && poll(&p, 1, 0) == 1;
 }
 

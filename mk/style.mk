@@ -7,3 +7,4 @@ FORMAT_SRCS = $(sort $(wildcard runtime/*.[ch] devserver/*.[ch] tests/*.[ch] \
                   app_template_auth/lib/*.[ch] examples/*/handlers/*.c))
 TEST_COMMAND_PACKAGES += clang-format:clang-format python3:python3
 TEST_CMDS += tools/names.py
+TEST_CMDS += tools/format_check.sh

@@ -59,13 +59,11 @@ accept_q(const char *ae, const char *coding, const char *alias)
 		}
 		if (q >= 0 && len == 1 && *ae == '*')
 			star = q;
-		else if (q >= 0 && ((len == strlen(coding) &&
-				     strncasecmp(ae, coding, len) == 0) ||
-				    (alias && len == strlen(alias) &&
-				     strncasecmp(ae, alias, len) == 0)))
+		else if (q >= 0 &&
+		         ((len == strlen(coding) && strncasecmp(ae, coding, len) == 0) ||
+		          (alias && len == strlen(alias) && strncasecmp(ae, alias, len) == 0)))
 			named = q > named ? q : named;
 		ae = *end ? end + 1 : end;
 	}
 	return named >= 0 ? named : star >= 0 ? star : 0;
 }
-

@@ -26,11 +26,11 @@
  * json (one object per line, --log-format json).
  */
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,42 +42,42 @@
 
 #include "accesslog.h"
 
-#define ACCESSLOG_BUF (64 * 1024)
+#define ACCESSLOG_BUF      (64 * 1024)
 #define ACCESSLOG_LINE_MAX 4096 /* a longer line is cut (its path) */
 #define ACCESSLOG_FLUSH_MS 100
 
 typedef struct accesslog_buf {
 	pthread_mutex_t mu;
-	char *fill;       /* lines being appended */
+	char *fill; /* lines being appended */
 	size_t fill_len;
-	char *out;        /* lines handed to the writer */
+	char *out; /* lines handed to the writer */
 	size_t out_len;
-	bool writing;     /* the writer is writing `out` outside the lock */
-	bool orphan;      /* its thread ended: the next new thread adopts it */
+	bool writing; /* the writer is writing `out` outside the lock */
+	bool orphan;  /* its thread ended: the next new thread adopts it */
 	struct accesslog_buf *next;
 } accesslog_buf;
 
 static struct {
-	pthread_mutex_t reg_mu;    /* bufs list; the writer's turn (write_mu) */
-	pthread_mutex_t write_mu;  /* one writer of the output at a time */
+	pthread_mutex_t reg_mu;   /* bufs list; the writer's turn (write_mu) */
+	pthread_mutex_t write_mu; /* one writer of the output at a time */
 	pthread_cond_t wake;
 	accesslog_buf *bufs;
 	pthread_key_t key;
 	pthread_t writer;
 	bool started, stopping;
-	int fd;                    /* the output */
-	bool own_fd;               /* opened by us (a file), closed at reopen */
-	bool pipe;                 /* write in PIPE_BUF pieces */
+	int fd;      /* the output */
+	bool own_fd; /* opened by us (a file), closed at reopen */
+	bool pipe;   /* write in PIPE_BUF pieces */
 	char path[PATH_MAX];
 	int format;
 	atomic_ulong dropped;
-	atomic_bool urgent;        /* an error: write everything now */
+	atomic_bool urgent; /* an error: write everything now */
 	unsigned long dropped_told;
 } accesslog = {
-	.reg_mu = PTHREAD_MUTEX_INITIALIZER,
-	.write_mu = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
-	.fd = STDOUT_FILENO,
+        .reg_mu = PTHREAD_MUTEX_INITIALIZER,
+        .write_mu = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER,
+        .fd = STDOUT_FILENO,
 };
 
 /* ==== output ============================================================ */
@@ -95,7 +95,8 @@ accesslog_write_all(const char *buf, size_t len)
 			while (n > 0 && buf[n - 1] != '\n')
 				n--;
 			if (n == 0)
-				n = PIPE_BUF; /* one line longer than PIPE_BUF: cannot be kept whole */
+				n = PIPE_BUF; /* one line longer than PIPE_BUF: cannot be kept whole
+				               */
 		}
 		ssize_t w = write(accesslog.fd, buf, n);
 		if (w < 0 && errno == EINTR)
@@ -349,7 +350,7 @@ accesslog_putms(accesslog_out *o, double ms)
 {
 	unsigned long long hundredths = ms <= 0 ? 0 : (unsigned long long)(ms * 100 + 0.5);
 	accesslog_putu(o, hundredths / 100);
-	char frac[3] = { '.', (char)('0' + hundredths / 10 % 10), (char)('0' + hundredths % 10) };
+	char frac[3] = {'.', (char)('0' + hundredths / 10 % 10), (char)('0' + hundredths % 10)};
 	accesslog_put(o, frac, 3);
 }
 
@@ -363,10 +364,10 @@ accesslog_putjson(accesslog_out *o, const char *s)
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\') {
-			char e[2] = { '\\', (char)ch };
+			char e[2] = {'\\', (char)ch};
 			accesslog_put(o, e, 2);
 		} else if (ch < 0x20 || ch == 0x7f) {
-			char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+			char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
 			accesslog_put(o, e, 6);
 		} else {
 			accesslog_put(o, (const char *)&ch, 1);
@@ -394,8 +395,8 @@ accesslog_client(const accesslog_request_info *r, char *buf, size_t len)
 {
 	snprintf(buf, len, "-");
 	const union MHD_ConnectionInfo *ci =
-		r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
-		        : NULL;
+	        r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+	                : NULL;
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	if (sa != NULL && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
@@ -411,7 +412,7 @@ void
 accesslog_request(const accesslog_request_info *r)
 {
 	char line[ACCESSLOG_LINE_MAX];
-	accesslog_out o = { line, line + sizeof(line) - 1 }; /* room for '\n' */
+	accesslog_out o = {line, line + sizeof(line) - 1}; /* room for '\n' */
 	if (accesslog.format == ACCESSLOG_JSON) {
 		char client[INET6_ADDRSTRLEN];
 		accesslog_client(r, client, sizeof(client));
@@ -464,8 +465,8 @@ accesslog_request(const accesslog_request_info *r)
 }
 
 void
-accesslog_error(const char *method, const char *path, const char *request_id,
-                const char *what, const char *detail, const char *trace)
+accesslog_error(const char *method, const char *path, const char *request_id, const char *what,
+                const char *detail, const char *trace)
 {
 	if (accesslog.format != ACCESSLOG_JSON) {
 		char *text = NULL;
@@ -482,7 +483,7 @@ accesslog_error(const char *method, const char *path, const char *request_id,
 		char *line = malloc(cap);
 		if (line == NULL)
 			return;
-		accesslog_out o = { line, line + cap - 1 };
+		accesslog_out o = {line, line + cap - 1};
 		accesslog_puts(&o, "{\"time\":\"");
 		accesslog_puttime(&o);
 		accesslog_puts(&o, "\",\"level\":\"error\",\"error\":");
@@ -516,7 +517,8 @@ accesslog_open_output(char *err, size_t errlen)
 	if (accesslog.path[0] != '\0') {
 		fd = open(accesslog.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			snprintf(err, errlen, "--access-log %s: %s", accesslog.path, strerror(errno));
+			snprintf(err, errlen, "--access-log %s: %s", accesslog.path,
+			         strerror(errno));
 			return -1;
 		}
 	}
@@ -579,4 +581,3 @@ accesslog_stop(void)
 	}
 	accesslog_flush();
 }
-

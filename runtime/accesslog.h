@@ -29,8 +29,8 @@ extern const char *accesslog_id_link;
 /* One line for a request; never blocks on the output (see accesslog.c). */
 void accesslog_request(const accesslog_request_info *r);
 /* A crash or stopped handler: its line and trace, written out at once. */
-void accesslog_error(const char *method, const char *path, const char *request_id,
-                     const char *what, const char *detail, const char *trace);
+void accesslog_error(const char *method, const char *path, const char *request_id, const char *what,
+                     const char *detail, const char *trace);
 /* Writes every buffered line now (drain, exit, before a fatal message). */
 void accesslog_flush(void);
 /* SIGHUP: reopens the --access-log file (logrotate moved it away). */

@@ -47,14 +47,14 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "hostallow.h"
 #include "compress.h"
 #include "db.h"
+#include "db_pg.h"
 #include "embed.h"
 #include "flags.h"
+#include "hostallow.h"
 #include "internal.h"
 #include "migrate.h"
-#include "db_pg.h"
 #include "pgschema.h"
 #include "static.h"
 
@@ -77,9 +77,9 @@ extern const char __stop_cot_handler_text[] __attribute__((weak));
 
 /* Weak: an export of a runtime without render.c (templates) still links. */
 int render_add_embedded(const char *name, const char *src, char *err, size_t errlen)
-	__attribute__((weak));
+        __attribute__((weak));
 
-#define APP_STOP_MS 2000 /* after the drain: MHD's own stop, then give up */
+#define APP_STOP_MS           2000  /* after the drain: MHD's own stop, then give up */
 #define APP_MIGRATION_LOCK_MS 60000 /* PostgreSQL: wait for another node's migration */
 
 static char app_static_dir[64]; /* extracted static/ files, or "" */
@@ -99,8 +99,8 @@ app_bind_route(const cot_module *m, const cot_route *r, bool offload)
 	binding *old = router_binding(slot);
 	if (old != NULL) {
 		if (old->file == m->file)
-			fprintf(stderr, "%s:%d: error: route %s %s is declared twice\n",
-			        m->file, r->line, r->method, r->pattern);
+			fprintf(stderr, "%s:%d: error: route %s %s is declared twice\n", m->file,
+			        r->line, r->method, r->pattern);
 		else
 			fprintf(stderr, "%s:%d: error: route %s %s is already declared in %s\n",
 			        m->file, r->line, r->method, r->pattern, old->file);
@@ -111,7 +111,7 @@ app_bind_route(const cot_module *m, const cot_route *r, bool offload)
 		fprintf(stderr, "out of memory\n");
 		return -1;
 	}
-	*b = (binding){ .fn = r->handler, .file = m->file, .line = r->line, .offload = offload };
+	*b = (binding){.fn = r->handler, .file = m->file, .line = r->line, .offload = offload};
 	router_bind(slot, b);
 	return 0;
 }
@@ -136,8 +136,8 @@ app_bind_middleware(const cot_middleware *mw)
 		fprintf(stderr, "out of memory\n");
 		return -1;
 	}
-	b[0] = (binding){ .fn = mw->before, .file = mw->file };
-	b[1] = (binding){ .fn = mw->after, .file = mw->file };
+	b[0] = (binding){.fn = mw->before, .file = mw->file};
+	b[1] = (binding){.fn = mw->after, .file = mw->file};
 	middleware_bind(slot, mw->before ? &b[0] : NULL, mw->after ? &b[1] : NULL);
 	return 0;
 }
@@ -152,8 +152,8 @@ app_bind_routes(void)
 		if (m == NULL)
 			continue;
 		if (m->abi != COT_ABI) {
-			fprintf(stderr, "%s: error: built for cot ABI %d, runtime is %d\n",
-			        m->file, m->abi, COT_ABI);
+			fprintf(stderr, "%s: error: built for cot ABI %d, runtime is %d\n", m->file,
+			        m->abi, COT_ABI);
 			errors++;
 			continue;
 		}
@@ -180,7 +180,8 @@ app_templates(void)
 		char err[512];
 		if (strncmp(f->path, "templates/", 10) != 0)
 			continue;
-		if (render_add_embedded(f->path + 10, (const char *)f->data, err, sizeof(err)) != 0) {
+		if (render_add_embedded(f->path + 10, (const char *)f->data, err, sizeof(err)) !=
+		    0) {
 			fprintf(stderr, "%s\n", err);
 			return -1;
 		}
@@ -209,8 +210,8 @@ app_static_write(const char *root, const embed_file *f)
 	ok &= fclose(out) == 0;
 	/* the mtime as at export, to the nanosecond: Last-Modified, and a .gz
 	 * or .br sibling older than its file stays unused, as in development */
-	struct timespec mtime = { (time_t)f->mtime, f->mtime_nsec };
-	struct timespec times[2] = { mtime, mtime };
+	struct timespec mtime = {(time_t)f->mtime, f->mtime_nsec};
+	struct timespec times[2] = {mtime, mtime};
 	utimensat(AT_FDCWD, path, times, 0);
 	return ok ? 0 : -1;
 }
@@ -299,7 +300,7 @@ app_schema_refuse(const char *db_path, const struct migrate_plan *p)
 		if (migrate_step_is_destructive(p, i))
 			fprintf(stderr, "  %s\n", migrate_step_summary(p, i));
 	fprintf(stderr, "refusing to start; nothing was changed. Run with --allow-destructive "
-	        "to apply them (data they drop is lost), or fix schema.sql.\n");
+	                "to apply them (data they drop is lost), or fix schema.sql.\n");
 }
 
 /*
@@ -355,8 +356,9 @@ app_schema_pg(const char *url, const char *label, const char *sql, int allow_des
 	PGconn *pg = dbpg_connect(url, &why);
 	int n = -1;
 	if (pg != NULL)
-		n = pgschema_sync(pg, sql, PGSCHEMA_ALL_OR_NOTHING |
-		                  (allow_destructive ? PGSCHEMA_DESTRUCTIVE : 0),
+		n = pgschema_sync(pg, sql,
+		                  PGSCHEMA_ALL_OR_NOTHING |
+		                          (allow_destructive ? PGSCHEMA_DESTRUCTIVE : 0),
 		                  APP_MIGRATION_LOCK_MS, &summary, &held, &why);
 	if (n < 0 && why != NULL && strncmp(why, "schema.sql:", 11) == 0)
 		fprintf(stderr, "%s\n", why);
@@ -364,9 +366,11 @@ app_schema_pg(const char *url, const char *label, const char *sql, int allow_des
 		fprintf(stderr, "%s: migration failed, nothing applied: %s\n", label,
 		        why ? why : "unknown error");
 	else if (n > 0)
-		fprintf(stderr, "%s needs destructive schema changes to match schema.sql:\n  %s\n"
+		fprintf(stderr,
+		        "%s needs destructive schema changes to match schema.sql:\n  %s\n"
 		        "refusing to start; nothing was changed. Run with --allow-destructive "
-		        "to apply them (data they drop is lost), or fix schema.sql.\n", label, held);
+		        "to apply them (data they drop is lost), or fix schema.sql.\n",
+		        label, held);
 	else if (strcmp(summary, "no changes") != 0)
 		printf("schema: %s\n", summary);
 	free(why);
@@ -455,8 +459,8 @@ app_serve(const flags *o, const char *prog)
 	server_drain_delay(s, cfg.drain_delay_ms);
 	long left = server_drain(s, cfg.drain_timeout_ms, &sigs);
 	if (left > 0)
-		printf("drain: %ld request%s still running after %d ms; stopping anyway\n",
-		       left, left == 1 ? "" : "s", cfg.drain_timeout_ms);
+		printf("drain: %ld request%s still running after %d ms; stopping anyway\n", left,
+		       left == 1 ? "" : "s", cfg.drain_timeout_ms);
 	if (server_stop(s, APP_STOP_MS) != 0) {
 		/* a worker stuck in a handler: nothing it may use can be freed */
 		printf("exiting without the stuck handler threads (they cannot be stopped "

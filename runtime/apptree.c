@@ -41,8 +41,8 @@ bool
 apptree_ignored_name(const char *name, size_t len)
 {
 	static const char *const suffixes[] = {
-		"~", ".bak", ".orig", ".swp", ".swx", ".swo", ".tmp",
-		"___jb_tmp___", "___jb_old___", NULL,
+	        "~",    ".bak", ".orig",        ".swp",         ".swx",
+	        ".swo", ".tmp", "___jb_tmp___", "___jb_old___", NULL,
 	};
 	if (len == 0 || name[0] == '.' || name[0] == '#')
 		return true;
@@ -60,7 +60,8 @@ apptree_ignored(const char *path)
 	for (const char *seg = path;;) {
 		const char *end = strchr(seg, '/');
 		size_t len = end != NULL ? (size_t)(end - seg) : strlen(seg);
-		bool nav = (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.');
+		bool nav =
+		        (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.');
 		if (end == NULL)
 			return nav || apptree_ignored_name(seg, len);
 		if (len > 0 && !nav && apptree_ignored_name(seg, len))
@@ -85,7 +86,8 @@ apptree_walk(const char *dir, apptree_visit *visit, void *ctx, int depth)
 			continue;
 		char path[4096];
 		struct stat st;
-		if (snprintf(path, sizeof(path), "%s%s%s", dir, sep, e->d_name) >= (int)sizeof(path) ||
+		if (snprintf(path, sizeof(path), "%s%s%s", dir, sep, e->d_name) >=
+		            (int)sizeof(path) ||
 		    stat(path, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode))

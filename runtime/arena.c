@@ -24,7 +24,7 @@ struct arena_chunk {
 	char data[];
 };
 
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN     16
 #define ARENA_CHUNK_MIN 8192
 
 void
@@ -150,4 +150,3 @@ arena_free(arena *a)
 	a->head = NULL;
 	a->inline_used = 0;
 }
-

@@ -25,8 +25,7 @@ char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
 /* printf into the arena; the string lives as long as the arena. */
 char *arena_vprintf(arena *a, const char *fmt, va_list ap);
-char *arena_printf(arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Frees every chunk; the arena is empty and usable again. */
 void arena_free(arena *a);
 

@@ -19,8 +19,8 @@
 /* ==== the app secret (secret.c) ======================================== */
 
 #define SECRET_KEY_BYTES 32
-#define SECRET_MAX 8          /* the signing secret and up to 7 old ones */
-#define SECRET_DEV_FILE ".cot-secret"
+#define SECRET_MAX       8 /* the signing secret and up to 7 old ones */
+#define SECRET_DEV_FILE  ".cot-secret"
 
 /* What a key is for: each purpose gets its own key derived from a secret. */
 enum secret_purpose { SECRET_SESSION = 1, SECRET_JWT = 2 };
@@ -62,7 +62,7 @@ void secret_reset(void);
 
 /* ==== sessions (session.c) ============================================= */
 
-#define SESSION_COOKIE "cot_session"
+#define SESSION_COOKIE  "cot_session"
 #define SESSION_MAX_AGE (14LL * 24 * 3600)
 
 /* Sets the Secure attribute on every session cookie (--secure-cookies). */
@@ -103,8 +103,8 @@ void ratelimit_reset(void);
 typedef struct auth_request {
 	struct session_state *session;
 	struct ctx_var *vars;
-	json_t *jwt_claims;        /* an array of what cot_jwt_verify returned */
-	bool bearer_exempt;        /* CSRF skipped: Authorization header */
+	json_t *jwt_claims; /* an array of what cot_jwt_verify returned */
+	bool bearer_exempt; /* CSRF skipped: Authorization header */
 } auth_request;
 
 /* The request's auth_request, made on first use (arena; vars.c). Each file

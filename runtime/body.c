@@ -35,7 +35,7 @@
 
 #include "internal.h"
 
-#define BODY_MEMORY_MAX (64u * 1024)
+#define BODY_MEMORY_MAX           (64u * 1024)
 #define BODY_DEFAULT_MEMORY_TOTAL (64u * 1024 * 1024)
 
 static atomic_size_t body_memory_used; /* bytes reserved by bodies in memory */

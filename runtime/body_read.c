@@ -21,8 +21,7 @@
 enum body_kind { BODY_STR, BODY_INT, BODY_DOUBLE, BODY_BOOL, BODY_ANY };
 
 static const char *const body_kind_need[] = {
-	"must be a string", "must be an integer", "must be a number",
-	"must be true or false", NULL,
+        "must be a string", "must be an integer", "must be a number", "must be true or false", NULL,
 };
 
 /*
@@ -52,7 +51,8 @@ body_find(cot_ctx *c, const char *path, bool *bad)
 				if (root)
 					ctx_reject(c, 400, "the body must be a JSON array");
 				else
-					fields_add(c, arena_strndup(&c->mem, path, (size_t)(p - path)),
+					fields_add(c,
+					           arena_strndup(&c->mem, path, (size_t)(p - path)),
 					           "must be an array");
 				*bad = true;
 				return NULL;
@@ -67,8 +67,11 @@ body_find(cot_ctx *c, const char *path, bool *bad)
 				if (root)
 					ctx_reject(c, 400, "the body must be a JSON object");
 				else
-					fields_add(c, arena_strndup(&c->mem, path, (size_t)(p - path) -
-					           (p[-1] == '.')), "must be an object");
+					fields_add(
+					        c,
+					        arena_strndup(&c->mem, path,
+					                      (size_t)(p - path) - (p[-1] == '.')),
+					        "must be an object");
 				*bad = true;
 				return NULL;
 			}
@@ -97,10 +100,11 @@ body_get(cot_ctx *c, const char *path, enum body_kind kind, bool required)
 			fields_add(c, path, "is required");
 		return NULL;
 	}
-	bool ok = kind == BODY_STR ? json_is_string(v)
-	        : kind == BODY_INT ? json_is_integer(v)
-	        : kind == BODY_DOUBLE ? json_is_number(v)
-	        : kind == BODY_BOOL ? json_is_boolean(v) : true;
+	bool ok = kind == BODY_STR      ? json_is_string(v)
+	          : kind == BODY_INT    ? json_is_integer(v)
+	          : kind == BODY_DOUBLE ? json_is_number(v)
+	          : kind == BODY_BOOL   ? json_is_boolean(v)
+	                                : true;
 	if (!ok) {
 		fields_add(c, path, body_kind_need[kind]);
 		return NULL;

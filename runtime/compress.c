@@ -47,9 +47,10 @@ compress_type(const char *ct)
 	if (strncasecmp(ct, "text/", 5) == 0)
 		return true;
 	static const char *const types[] = {
-		"application/json", "application/problem+json", "application/javascript",
-		"application/xml", "application/xhtml+xml", "application/ld+json",
-		"application/manifest+json", "image/svg+xml",
+	        "application/json",          "application/problem+json",
+	        "application/javascript",    "application/xml",
+	        "application/xhtml+xml",     "application/ld+json",
+	        "application/manifest+json", "image/svg+xml",
 	};
 	size_t n = strcspn(ct, "; ");
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)

@@ -64,8 +64,8 @@ cot_cookie(cot_ctx *c, const char *name)
 static bool
 cookie_tchar(unsigned char ch)
 {
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-	       (ch >= 'A' && ch <= 'Z') || (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
 /* RFC 6265 cookie-octet: visible ASCII but for '"', ',', ';' and '\\'. */
@@ -100,29 +100,43 @@ cookie_check(cot_ctx *c, const char *name, const char *value, const cot_cookie_o
 	if (name == NULL || *name == '\0')
 		return "cot_set_cookie: the cookie name is empty";
 	if ((bad = cookie_first_bad(name, cookie_tchar)) >= 0)
-		return arena_printf(&c->mem, "cot_set_cookie: cookie name \"%s\" has byte 0x%02x "
-		                    "at %ld; names are RFC 6265 tokens", name,
-		                    (unsigned char)name[bad], bad);
+		return arena_printf(&c->mem,
+		                    "cot_set_cookie: cookie name \"%s\" has byte 0x%02x "
+		                    "at %ld; names are RFC 6265 tokens",
+		                    name, (unsigned char)name[bad], bad);
 	if (value == NULL)
-		return arena_printf(&c->mem, "cot_set_cookie: the value of cookie \"%s\" is "
-		                    "NULL", name);
+		return arena_printf(&c->mem,
+		                    "cot_set_cookie: the value of cookie \"%s\" is "
+		                    "NULL",
+		                    name);
 	if ((bad = cookie_first_bad(value, cookie_octet)) >= 0)
-		return arena_printf(&c->mem, "cot_set_cookie: the value of cookie \"%s\" has "
+		return arena_printf(&c->mem,
+		                    "cot_set_cookie: the value of cookie \"%s\" has "
 		                    "byte 0x%02x at %ld; encode it (no space, '\"', ',', ';', "
-		                    "'\\\\' or non-ASCII)", name, (unsigned char)value[bad], bad);
-	if (o->path != NULL && (*o->path != '/' || cookie_first_bad(o->path, cookie_attr_char) >= 0))
-		return arena_printf(&c->mem, "cot_set_cookie: the Path of cookie \"%s\" must "
-		                    "start with '/' and hold no ';' or control bytes", name);
-	if (o->domain != NULL && (*o->domain == '\0' ||
-	                          cookie_first_bad(o->domain, cookie_tchar) >= 0))
-		return arena_printf(&c->mem, "cot_set_cookie: the Domain of cookie \"%s\" is "
-		                    "not a host name", name);
+		                    "'\\\\' or non-ASCII)",
+		                    name, (unsigned char)value[bad], bad);
+	if (o->path != NULL &&
+	    (*o->path != '/' || cookie_first_bad(o->path, cookie_attr_char) >= 0))
+		return arena_printf(&c->mem,
+		                    "cot_set_cookie: the Path of cookie \"%s\" must "
+		                    "start with '/' and hold no ';' or control bytes",
+		                    name);
+	if (o->domain != NULL &&
+	    (*o->domain == '\0' || cookie_first_bad(o->domain, cookie_tchar) >= 0))
+		return arena_printf(&c->mem,
+		                    "cot_set_cookie: the Domain of cookie \"%s\" is "
+		                    "not a host name",
+		                    name);
 	if (o->same_site < COT_SAMESITE_LAX || o->same_site > COT_SAMESITE_NONE)
-		return arena_printf(&c->mem, "cot_set_cookie: cookie \"%s\" has an unknown "
-		                    "same_site %d", name, o->same_site);
+		return arena_printf(&c->mem,
+		                    "cot_set_cookie: cookie \"%s\" has an unknown "
+		                    "same_site %d",
+		                    name, o->same_site);
 	if (o->same_site == COT_SAMESITE_NONE && !o->secure)
-		return arena_printf(&c->mem, "cot_set_cookie: cookie \"%s\" has SameSite=None "
-		                    "without Secure, which browsers reject", name);
+		return arena_printf(&c->mem,
+		                    "cot_set_cookie: cookie \"%s\" has SameSite=None "
+		                    "without Secure, which browsers reject",
+		                    name);
 	return NULL;
 }
 
@@ -130,7 +144,7 @@ int
 cot_set_cookie(cot_ctx *c, const char *name, const char *value, const cot_cookie_opts *opts)
 {
 	static const cot_cookie_opts defaults;
-	static const char *const same_site[] = { "Lax", "Strict", "None" };
+	static const char *const same_site[] = {"Lax", "Strict", "None"};
 	const cot_cookie_opts *o = opts != NULL ? opts : &defaults;
 	const char *err = cookie_check(c, name, value, o);
 	if (err != NULL) {
@@ -139,7 +153,8 @@ cot_set_cookie(cot_ctx *c, const char *name, const char *value, const cot_cookie
 	}
 	char max_age[40] = "";
 	if (o->max_age != 0)
-		snprintf(max_age, sizeof(max_age), "; Max-Age=%lld", o->max_age < 0 ? 0 : o->max_age);
+		snprintf(max_age, sizeof(max_age), "; Max-Age=%lld",
+		         o->max_age < 0 ? 0 : o->max_age);
 	char *h = arena_printf(&c->mem, "%s=%s; Path=%s%s%s%s%s%s; SameSite=%s", name, value,
 	                       o->path ? o->path : "/", max_age, o->domain ? "; Domain=" : "",
 	                       o->domain ? o->domain : "", o->http_only ? "; HttpOnly" : "",

@@ -66,22 +66,25 @@ typedef struct cot_jw cot_jw;
 
 /* ---- routes ------------------------------------------------------------ */
 
-#define COT_ROUTE(method, pattern, fn) { method, pattern, fn, __LINE__ }
-#define COT_GET(pattern, fn) COT_ROUTE("GET", pattern, fn)
-#define COT_POST(pattern, fn) COT_ROUTE("POST", pattern, fn)
-#define COT_PUT(pattern, fn) COT_ROUTE("PUT", pattern, fn)
-#define COT_PATCH(pattern, fn) COT_ROUTE("PATCH", pattern, fn)
+#define COT_ROUTE(method, pattern, fn)                                                             \
+	{                                                                                          \
+		method, pattern, fn, __LINE__                                                      \
+	}
+#define COT_GET(pattern, fn)    COT_ROUTE("GET", pattern, fn)
+#define COT_POST(pattern, fn)   COT_ROUTE("POST", pattern, fn)
+#define COT_PUT(pattern, fn)    COT_ROUTE("PUT", pattern, fn)
+#define COT_PATCH(pattern, fn)  COT_ROUTE("PATCH", pattern, fn)
 #define COT_DELETE(pattern, fn) COT_ROUTE("DELETE", pattern, fn)
 
 /*
  * Declares the module's routes. A trailing comma after the last route is
  * fine. A file without COT_ROUTES is a helper that handlers may #include.
  */
-#define COT_ROUTES(...)                                                        \
-	static const cot_route cot_routes_[] = { __VA_ARGS__ };                \
-	const cot_module COT_MODULE_SYMBOL = {                                 \
-		COT_ABI, __FILE__, cot_routes_,                                \
-		(int)(sizeof(cot_routes_) / sizeof(cot_routes_[0])) };
+#define COT_ROUTES(...)                                                                            \
+	static const cot_route cot_routes_[] = {__VA_ARGS__};                                      \
+	const cot_module COT_MODULE_SYMBOL = {                                                     \
+	        COT_ABI, __FILE__, cot_routes_,                                                    \
+	        (int)(sizeof(cot_routes_) / sizeof(cot_routes_[0]))};
 
 /* ---- middleware -------------------------------------------------------- */
 
@@ -105,7 +108,7 @@ typedef struct cot_jw cot_jw;
  * One line at file level, like COT_LIBS:   COT_OFFLOAD
  * `--offload all` runs every route there, `--offload none` none.
  */
-#define COT_OFFLOAD                                                            \
+#define COT_OFFLOAD                                                                                \
 	__attribute__((used)) static const int *const cot_offload_ref_ = &cot_offload_marker;
 
 /*
@@ -125,8 +128,8 @@ typedef struct cot_jw cot_jw;
  * Files run in file-name order; after hooks in reverse.
  */
 
-#define COT_MIDDLEWARE(before, after)                                          \
-	const cot_middleware COT_MIDDLEWARE_SYMBOL = { COT_ABI, __FILE__, before, after };
+#define COT_MIDDLEWARE(before, after)                                                              \
+	const cot_middleware COT_MIDDLEWARE_SYMBOL = {COT_ABI, __FILE__, before, after};
 
 /* What a before hook returns to let the request go on. */
 cot_result cot_next(cot_ctx *c);
@@ -152,8 +155,7 @@ const char *cot_query(cot_ctx *c, const char *name);
  * 400 naming the parameter once the handler returns; the function then
  * returns `def`.   long long page = cot_query_int(c, "page", 1, 1, 1000);
  */
-long long cot_query_int(cot_ctx *c, const char *name, long long def, long long min,
-                        long long max);
+long long cot_query_int(cot_ctx *c, const char *name, long long def, long long min, long long max);
 
 /* Request header, case-insensitive name; NULL if absent. */
 const char *cot_header(cot_ctx *c, const char *name);
@@ -252,8 +254,7 @@ cot_result cot_text(cot_ctx *c, int status, const char *fmt, ...);
 cot_result cot_html(cot_ctx *c, int status, const char *fmt, ...);
 
 /* Body of any type; bytes are copied into the request. */
-cot_result cot_send(cot_ctx *c, int status, const char *content_type,
-                    const void *body, size_t len);
+cot_result cot_send(cot_ctx *c, int status, const char *content_type, const void *body, size_t len);
 
 /*
  * The file at `path` as the body, streamed from disk. A path under static/
@@ -272,7 +273,7 @@ cot_result cot_no_content(cot_ctx *c);
 /* 30x redirect to `location`. A location with CR, LF or another control
  * byte is a bug: the request answers 500 naming this call's file:line. */
 cot_result cot_redirect(cot_ctx *c, int status, const char *location);
-#define cot_redirect(c, status, location)                                      \
+#define cot_redirect(c, status, location)                                                          \
 	cot_redirect_at((c), __FILE__, __LINE__, (status), (location))
 cot_result cot_redirect_at(cot_ctx *c, const char *file, int line, int status,
                            const char *location);
@@ -285,10 +286,8 @@ cot_result cot_redirect_at(cot_ctx *c, const char *file, int line, int status,
  * nothing and makes the request answer 500 naming this call's file:line.
  */
 void cot_set_header(cot_ctx *c, const char *name, const char *value);
-#define cot_set_header(c, name, value)                                         \
-	cot_set_header_at((c), __FILE__, __LINE__, (name), (value))
-void cot_set_header_at(cot_ctx *c, const char *file, int line, const char *name,
-                       const char *value);
+#define cot_set_header(c, name, value) cot_set_header_at((c), __FILE__, __LINE__, (name), (value))
+void cot_set_header_at(cot_ctx *c, const char *file, int line, const char *name, const char *value);
 
 enum { COT_SAMESITE_LAX = 0, COT_SAMESITE_STRICT = 1, COT_SAMESITE_NONE = 2 };
 
@@ -309,8 +308,7 @@ typedef struct cot_cookie_opts {
  * them). Invalid input emits nothing, returns -1 and makes the request answer
  * 500 naming the problem once the handler returns; 0 on success.
  */
-int cot_set_cookie(cot_ctx *c, const char *name, const char *value,
-                   const cot_cookie_opts *opts);
+int cot_set_cookie(cot_ctx *c, const char *name, const char *value, const cot_cookie_opts *opts);
 
 /* ---- JSON responses ---------------------------------------------------- */
 
@@ -345,15 +343,33 @@ cot_result cot_json_value(cot_ctx *c, int status, json_t *value);
  */
 
 /* true/false from an integer: cot_jbool(count > 0). */
-static inline cot_jv cot_jbool(long long x)
-{ cot_jv v; v.type = COT_JV_BOOL; v.u.i = x != 0; return v; }
+static inline cot_jv
+cot_jbool(long long x)
+{
+	cot_jv v;
+	v.type = COT_JV_BOOL;
+	v.u.i = x != 0;
+	return v;
+}
 
 /* null. */
-static inline cot_jv cot_jnull(void)
-{ cot_jv v; v.type = COT_JV_NULL; v.u.i = 0; return v; }
+static inline cot_jv
+cot_jnull(void)
+{
+	cot_jv v;
+	v.type = COT_JV_NULL;
+	v.u.i = 0;
+	return v;
+}
 /* JSON text embedded as it is (checked to be one JSON value at send). */
-static inline cot_jv cot_jraw(const char *json)
-{ cot_jv v; v.type = COT_JV_RAW; v.u.s = json; return v; }
+static inline cot_jv
+cot_jraw(const char *json)
+{
+	cot_jv v;
+	v.type = COT_JV_RAW;
+	v.u.s = json;
+	return v;
+}
 
 /* A new, empty writer; it belongs to the request. */
 cot_jw *cot_jw_new(cot_ctx *c);
@@ -405,7 +421,8 @@ cot_result cot_jw_send(cot_ctx *c, int status, cot_jw *j);
  * (mustache, HTML-escaped by default) wrapped in templates/layout.html when
  * it exists. `data` is a cot_row * (its columns are the names), a cot_rows *
  * ({{#rows}}...{{/rows}} and {{count}}), a cot_jw * (a finished JSON writer)
- * or a json_t * (borrowed; NULL for none). A template error answers 500 naming templates/x.html:LINE.
+ * or a json_t * (borrowed; NULL for none). A template error answers 500 naming
+ * templates/x.html:LINE.
  */
 
 cot_result cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data);
@@ -413,10 +430,12 @@ cot_result cot_render_json(cot_ctx *c, int status, const char *name, struct json
 cot_result cot_render_row(cot_ctx *c, int status, const char *name, cot_row *row);
 cot_result cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows);
 cot_result cot_render_jw(cot_ctx *c, int status, const char *name, cot_jw *j);
-#define cot_render(c, status, name, data)                                      \
-	_Generic((data), cot_row *: cot_render_row, cot_rows *: cot_render_rows,   \
-	         cot_jw *: cot_render_jw,                                          \
-	         default: cot_render_json)((c), (status), (name), (data))
+#define cot_render(c, status, name, data)                                                          \
+	_Generic((data), cot_row *                                                                 \
+	         : cot_render_row, cot_rows *                                                      \
+	         : cot_render_rows, cot_jw *                                                       \
+	         : cot_render_jw, default                                                          \
+	         : cot_render_json)((c), (status), (name), (data))
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -425,20 +444,17 @@ cot_result cot_render_jw(cot_ctx *c, int status, const char *name, cot_jw *j);
  * message for the client (problem+json, HTML or text, by its Accept header).
  * Records the file and line of the call, so logs point at the decision.
  */
-#define cot_fail(c, status, ...)                                               \
-	cot_fail_at((c), __FILE__, __LINE__, (status), __VA_ARGS__)
-cot_result cot_fail_at(cot_ctx *c, const char *file, int line, int status,
-                       const char *fmt, ...);
+#define cot_fail(c, status, ...) cot_fail_at((c), __FILE__, __LINE__, (status), __VA_ARGS__)
+cot_result cot_fail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt, ...);
 
 /* cot_fail with a va_list, for the app's own helpers that take a format:
  *     static cot_result deny(cot_ctx *c, const char *fmt, ...)
  *     { va_list ap; va_start(ap, fmt);
  *       cot_result r = cot_vfail(c, 403, fmt, ap); va_end(ap); return r; }
  * The file and line recorded are those of the cot_vfail call. */
-#define cot_vfail(c, status, fmt, ap)                                          \
-	cot_vfail_at((c), __FILE__, __LINE__, (status), (fmt), (ap))
-cot_result cot_vfail_at(cot_ctx *c, const char *file, int line, int status,
-                        const char *fmt, va_list ap);
+#define cot_vfail(c, status, fmt, ap) cot_vfail_at((c), __FILE__, __LINE__, (status), (fmt), (ap))
+cot_result cot_vfail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt,
+                        va_list ap);
 
 /*
  * 422 for invalid input: "field", "message" pairs ending with NULL (a field
@@ -473,11 +489,11 @@ typedef struct cot_field {
 typedef struct cot_error {
 	int status;
 	const char *code;
-	const char *message;            /* the detail; NULL for a crash in production */
-	const cot_field *fields;       /* 400/422 only: cot_fail_fields and body reads */
+	const char *message;     /* the detail; NULL for a crash in production */
+	const cot_field *fields; /* 400/422 only: cot_fail_fields and body reads */
 	int nfields;
 	const char *request_id;
-	const char *trace;              /* development only; NULL in an export */
+	const char *trace; /* development only; NULL in an export */
 } cot_error;
 
 /*
@@ -500,12 +516,12 @@ const cot_error *cot_response_error(cot_ctx *c);
  *     }
  *     COT_ERRORS(shape)
  */
-#define COT_ERRORS(fn)                                                         \
-	static cot_result cot_errors_hook_(cot_ctx *c)                         \
-	{                                                                      \
-		const cot_error *e_ = cot_response_error(c);                   \
-		return e_ != NULL ? fn(c, e_) : cot_next(c);                   \
-	}                                                                      \
+#define COT_ERRORS(fn)                                                                             \
+	static cot_result cot_errors_hook_(cot_ctx *c)                                             \
+	{                                                                                          \
+		const cot_error *e_ = cot_response_error(c);                                       \
+		return e_ != NULL ? fn(c, e_) : cot_next(c);                                       \
+	}                                                                                          \
 	COT_MIDDLEWARE(NULL, cot_errors_hook_)
 
 /*
@@ -535,27 +551,40 @@ int cot_field_errors(cot_ctx *c);
  */
 
 /* SQL NULL as a parameter. */
-static inline cot_value cot_null(void)
-{ cot_value v; v.type = COT_VALUE_NULL; v.u.i = 0; return v; }
+static inline cot_value
+cot_null(void)
+{
+	cot_value v;
+	v.type = COT_VALUE_NULL;
+	v.u.i = 0;
+	return v;
+}
 
 /* A BLOB parameter: n bytes at p (bound as a copy). */
-static inline cot_value cot_blob(const void *p, size_t n)
-{ cot_value v; v.type = COT_VALUE_BLOB; v.u.b.p = p; v.u.b.n = n; return v; }
+static inline cot_value
+cot_blob(const void *p, size_t n)
+{
+	cot_value v;
+	v.type = COT_VALUE_BLOB;
+	v.u.b.p = p;
+	v.u.b.n = n;
+	return v;
+}
 
 /* The first row of the result, or NULL when there is none (or on error). */
 #define cot_db_one(c, ...) cot_db_one_at((c), __FILE__, __LINE__, COT_DB_ARGS_(__VA_ARGS__))
-cot_row *cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql,
-                       int n, const cot_value *params);
+cot_row *cot_db_one_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
+                       const cot_value *params);
 
 /* Every row of the result; never NULL (empty on error). */
 #define cot_db_all(c, ...) cot_db_all_at((c), __FILE__, __LINE__, COT_DB_ARGS_(__VA_ARGS__))
-cot_rows *cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql,
-                        int n, const cot_value *params);
+cot_rows *cot_db_all_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
+                        const cot_value *params);
 
 /* Runs a statement to completion; returns the rows changed, -1 on error. */
 #define cot_db_exec(c, ...) cot_db_exec_at((c), __FILE__, __LINE__, COT_DB_ARGS_(__VA_ARGS__))
-long long cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql,
-                         int n, const cot_value *params);
+long long cot_db_exec_at(cot_ctx *c, const char *file, int line, const char *sql, int n,
+                         const cot_value *params);
 
 /* rowid of the last INSERT on this request's connection; rows changed by
  * the last statement. */
@@ -685,8 +714,7 @@ struct json_t *cot_jwt_verify(cot_ctx *c, const char *token, const char **why);
  *     return cot_fail(c, 429, "too many attempts: try again in %d s", wait);
  * Buckets are per process.
  */
-int cot_rate_limit(cot_ctx *c, const char *scope, const char *key, int limit,
-                   int per_seconds);
+int cot_rate_limit(cot_ctx *c, const char *scope, const char *key, int limit, int per_seconds);
 
 /* The client's IP address (the connection's peer), as text. */
 const char *cot_client_ip(cot_ctx *c);

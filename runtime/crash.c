@@ -48,15 +48,15 @@
 
 #include "internal.h"
 
-#define CRASH_ALTSTACK (64 * 1024)
+#define CRASH_ALTSTACK    (64 * 1024)
 #define CRASH_MAX_RUNNING 256
-#define CRASH_GRACE_MS 1000 /* running outside handler code: abandoned after */
+#define CRASH_GRACE_MS    1000 /* running outside handler code: abandoned after */
 
 typedef struct crash_frame {
 	sigjmp_buf jmp;
 	crash_report *rep;
 	const binding *b;
-	uintptr_t stack_top;       /* frame of crash_call: walks stop here */
+	uintptr_t stack_top; /* frame of crash_call: walks stop here */
 	atomic_bool in_signal;
 	double deadline_ms;
 } crash_frame;
@@ -187,8 +187,10 @@ static void
 crash_die(int sig, const char *why)
 {
 	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "cot: fatal signal %d (%s) %s; this is not "
-	                 "recoverable, exiting\n", sig, strsignal(sig), why);
+	int n = snprintf(msg, sizeof(msg),
+	                 "cot: fatal signal %d (%s) %s; this is not "
+	                 "recoverable, exiting\n",
+	                 sig, strsignal(sig), why);
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
 		n = 0;
 	signal(sig, SIG_DFL);
@@ -264,7 +266,7 @@ crash_leave(const char *call, int status)
 static void
 crash_altstack_free(void *sp)
 {
-	stack_t off = { .ss_flags = SS_DISABLE };
+	stack_t off = {.ss_flags = SS_DISABLE};
 	sigaltstack(&off, NULL);
 	free(sp);
 }
@@ -290,7 +292,7 @@ crash_thread_setup(void)
 	    old.ss_size >= CRASH_ALTSTACK / 2)
 		return; /* one is there already (AddressSanitizer installs its own) */
 	pthread_once(&crash_altstack_once, crash_altstack_key_create);
-	stack_t ss = { .ss_sp = malloc(CRASH_ALTSTACK), .ss_size = CRASH_ALTSTACK };
+	stack_t ss = {.ss_sp = malloc(CRASH_ALTSTACK), .ss_size = CRASH_ALTSTACK};
 	if (ss.ss_sp != NULL && sigaltstack(&ss, NULL) != 0) {
 		free(ss.ss_sp);
 		return;
@@ -331,7 +333,8 @@ crash_abandon(int i)
 		return; /* it ended meanwhile */
 	atomic_fetch_add(&crash_abandoned_now, 1);
 	if (crash_abandon_hook != NULL)
-		crash_abandon_hook(atomic_load(&crash_running[i].ctx), atomic_load(&crash_running[i].b),
+		crash_abandon_hook(atomic_load(&crash_running[i].ctx),
+		                   atomic_load(&crash_running[i].b),
 		                   atomic_load(&crash_running[i].tid), crash_budget_ms);
 	atomic_store(&crash_running[i].state, CRASH_ABANDONED);
 }
@@ -375,7 +378,7 @@ crash_watchdog(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&crash_stop)) {
-		struct timespec tick = { 0, 20 * 1000 * 1000 };
+		struct timespec tick = {0, 20 * 1000 * 1000};
 		nanosleep(&tick, NULL);
 		double now = monotonic_ms();
 		for (int i = 0; i < CRASH_MAX_RUNNING; i++)
@@ -428,7 +431,7 @@ crash_unregister(int i)
 	if (atomic_compare_exchange_strong(&crash_running[i].state, &running, CRASH_FREE))
 		return false;
 	while (atomic_load(&crash_running[i].state) == CRASH_ABANDONING) {
-		struct timespec t = { 0, 1000 * 1000 };
+		struct timespec t = {0, 1000 * 1000};
 		nanosleep(&t, NULL);
 	}
 	atomic_store(&crash_running[i].state, CRASH_FREE);
@@ -457,7 +460,7 @@ crash_init(int budget_ms)
 	sa.sa_sigaction = crash_on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) != 0)
 			return -1;
@@ -517,15 +520,15 @@ crash_call(cot_ctx *c, const binding *b, crash_report *rep)
  * returns like crash_call.
  */
 int
-crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *, void *),
-          void *arg, crash_report *rep)
+crash_run(cot_ctx *c, const binding *b, void (*call)(cot_ctx *, const binding *, void *), void *arg,
+          crash_report *rep)
 {
 	if (!crash_installed) {
 		call(c, b, arg);
 		return 0;
 	}
 	crash_thread_setup();
-	crash_frame f = { .rep = rep, .b = b };
+	crash_frame f = {.rep = rep, .b = b};
 	rep->abandoned = false;
 	rep->npcs = 0;
 	f.stack_top = (uintptr_t)__builtin_frame_address(0);

@@ -52,9 +52,9 @@ crash_exit_quick_exit(int status)
 }
 
 const crash_exit_symbol crash_exit_symbols[] = {
-	{ "exit", "crash_exit_exit", (const void *)crash_exit_exit },
-	{ "_exit", "crash_exit__exit", (const void *)crash_exit__exit },
-	{ "_Exit", "crash_exit__Exit", (const void *)crash_exit__Exit },
-	{ "quick_exit", "crash_exit_quick_exit", (const void *)crash_exit_quick_exit },
-	{ NULL, NULL, NULL },
+        {"exit", "crash_exit_exit", (const void *)crash_exit_exit},
+        {"_exit", "crash_exit__exit", (const void *)crash_exit__exit},
+        {"_Exit", "crash_exit__Exit", (const void *)crash_exit__Exit},
+        {"quick_exit", "crash_exit_quick_exit", (const void *)crash_exit_quick_exit},
+        {NULL, NULL, NULL},
 };

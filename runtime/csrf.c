@@ -36,7 +36,7 @@
 #include "auth.h"
 #include "internal.h"
 
-#define CSRF_FIELD "_csrf"
+#define CSRF_FIELD     "_csrf"
 #define CSRF_TOKEN_LEN 43 /* base64url of 32 bytes, as session.c makes it */
 
 static char csrf_placeholder[CSRF_TOKEN_LEN + 1];
@@ -108,32 +108,49 @@ csrf_check(cot_ctx *c)
 	}
 	const char *site = cot_header(c, "Sec-Fetch-Site");
 	const char *origin = cot_header(c, "Origin");
-	if (site != NULL && (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0))
-		return csrf_refuse(c, arena_printf(&c->mem, "%s %s came from another site "
-		        "(Sec-Fetch-Site: %s) and was refused: forms that change data must be posted "
-		        "from this site's own pages; API clients send Authorization: Bearer TOKEN",
-		        c->method, c->path, site));
+	if (site != NULL &&
+	    (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0))
+		return csrf_refuse(c, arena_printf(&c->mem,
+		                                   "%s %s came from another site "
+		                                   "(Sec-Fetch-Site: %s) and was refused: forms "
+		                                   "that change data must be posted "
+		                                   "from this site's own pages; API clients send "
+		                                   "Authorization: Bearer TOKEN",
+		                                   c->method, c->path, site));
 	if (origin != NULL && !csrf_same_origin(c, origin))
-		return csrf_refuse(c, arena_printf(&c->mem, "%s %s came from Origin %s, not from "
-		        "this site (Host: %s), and was refused: forms that change data must be "
-		        "posted from this site's own pages", c->method, c->path, origin,
-		        cot_header(c, "Host") ? cot_header(c, "Host") : "none"));
+		return csrf_refuse(
+		        c, arena_printf(&c->mem,
+		                        "%s %s came from Origin %s, not from "
+		                        "this site (Host: %s), and was refused: forms that change "
+		                        "data must be "
+		                        "posted from this site's own pages",
+		                        c->method, c->path, origin,
+		                        cot_header(c, "Host") ? cot_header(c, "Host") : "none"));
 	bool browser = site != NULL || origin != NULL || cot_cookie(c, SESSION_COOKIE) != NULL;
 	if (!browser)
 		return 0;
 	const char *sent = csrf_sent_token(c);
 	if (sent == NULL || *sent == '\0')
-		return csrf_refuse(c, arena_printf(&c->mem, "%s %s has no CSRF token: put "
-		        "{{{csrf_field}}} inside the <form> of the page that posts here (its "
-		        "template), or send the token of cot_csrf_token(c) as an X-CSRF-Token "
-		        "header", c->method, c->path));
+		return csrf_refuse(c, arena_printf(&c->mem,
+		                                   "%s %s has no CSRF token: put "
+		                                   "{{{csrf_field}}} inside the <form> of the page "
+		                                   "that posts here (its "
+		                                   "template), or send the token of "
+		                                   "cot_csrf_token(c) as an X-CSRF-Token "
+		                                   "header",
+		                                   c->method, c->path));
 	const char *want = session_csrf_existing(c);
 	if (want == NULL || strlen(sent) != strlen(want) ||
 	    sodium_memcmp(sent, want, strlen(want)) != 0)
-		return csrf_refuse(c, arena_printf(&c->mem, "%s %s: the form's CSRF token does "
-		        "not match this session (the session expired or was replaced, e.g. by a "
-		        "log-in in another tab): reload the page and send the form again",
-		        c->method, c->path));
+		return csrf_refuse(
+		        c,
+		        arena_printf(
+		                &c->mem,
+		                "%s %s: the form's CSRF token does "
+		                "not match this session (the session expired or was replaced, e.g. "
+		                "by a "
+		                "log-in in another tab): reload the page and send the form again",
+		                c->method, c->path));
 	return 0;
 }
 
@@ -141,16 +158,18 @@ json_t *
 csrf_template_data(json_t *data)
 {
 	pthread_once(&csrf_once, csrf_make_placeholder);
-	json_t *d = data == NULL ? json_object() : json_is_object(data) ? json_copy(data)
-	                                                                 : json_incref(data);
+	json_t *d = data == NULL           ? json_object()
+	            : json_is_object(data) ? json_copy(data)
+	                                   : json_incref(data);
 	if (d == NULL || !json_is_object(d))
 		return d;
 	if (json_object_get(d, "csrf_token") == NULL)
 		json_object_set_new(d, "csrf_token", json_string(csrf_placeholder));
 	if (json_object_get(d, "csrf_field") == NULL) {
 		char field[128];
-		snprintf(field, sizeof(field), "<input type=\"hidden\" name=\"" CSRF_FIELD
-		         "\" value=\"%s\">", csrf_placeholder);
+		snprintf(field, sizeof(field),
+		         "<input type=\"hidden\" name=\"" CSRF_FIELD "\" value=\"%s\">",
+		         csrf_placeholder);
 		json_object_set_new(d, "csrf_field", json_string(field));
 	}
 	return d;
@@ -166,11 +185,11 @@ csrf_fill(cot_ctx *c, char *html, size_t len)
 	if ((size_t)(p - html) >= sizeof(escaped) - 1 &&
 	    memcmp(p - (sizeof(escaped) - 1), escaped, sizeof(escaped) - 1) == 0)
 		printf("%s %s: the page shows {{csrf_field}} escaped, as text: write "
-		       "{{{csrf_field}}} (three braces) so it is a form field\n", c->method, c->path);
+		       "{{{csrf_field}}} (three braces) so it is a form field\n",
+		       c->method, c->path);
 	const char *token = session_csrf_token(c);
 	if (token == NULL || strlen(token) != CSRF_TOKEN_LEN)
 		token = "no-app-secret-so-no-csrf-token-is-possible_"; /* 500 follows */
-	for (; p != NULL; p = memmem(p, len - (size_t)(p - html), csrf_placeholder,
-	                             CSRF_TOKEN_LEN))
+	for (; p != NULL; p = memmem(p, len - (size_t)(p - html), csrf_placeholder, CSRF_TOKEN_LEN))
 		memcpy(p, token, CSRF_TOKEN_LEN);
 }

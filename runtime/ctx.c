@@ -135,11 +135,13 @@ cot_query_int(cot_ctx *c, const char *name, long long def, long long min, long l
 	bool digits = (*v >= '0' && *v <= '9') || (*v == '-' && v[1] >= '0' && v[1] <= '9');
 	const char *why = NULL;
 	if (!digits || *end != '\0' || errno == ERANGE)
-		why = arena_printf(&c->mem, "query parameter %s=\"%.40s\" is not an integer",
-		                   name, v);
+		why = arena_printf(&c->mem, "query parameter %s=\"%.40s\" is not an integer", name,
+		                   v);
 	else if (n < min || n > max)
-		why = arena_printf(&c->mem, "query parameter %s=%lld is out of range (%lld to "
-		                   "%lld)", name, n, min, max);
+		why = arena_printf(&c->mem,
+		                   "query parameter %s=%lld is out of range (%lld to "
+		                   "%lld)",
+		                   name, n, min, max);
 	if (why == NULL)
 		return n;
 	ctx_reject(c, 400, why);

@@ -41,9 +41,9 @@
 #include "db_internal.h"
 #include "db_pg.h"
 
-#define DB_BUCKETS 64
+#define DB_BUCKETS   64
 #define DB_MAX_STMTS 256
-#define DB_BUSY_MS 5000
+#define DB_BUSY_MS   5000
 
 typedef struct db_stmt {
 	char *sql;
@@ -58,7 +58,7 @@ typedef struct db_conn {
 	/* the request that opened the current transaction */
 	const cot_ctx *tx_ctx;
 	char tx_request[33];
-	bool replay_tx;            /* a replay's own transaction is a savepoint */
+	bool replay_tx; /* a replay's own transaction is a savepoint */
 	LIST_ENTRY(db_conn) link;
 } db_conn;
 
@@ -80,13 +80,15 @@ sqlite3 *
 db_open(const char *path, char **err)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                         SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(
+	        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(db, DB_BUSY_MS);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		                  "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+		rc = sqlite3_exec(db,
+		                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		                  "PRAGMA foreign_keys=ON;",
+		                  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		if (asprintf(err, "cannot open %s: %s", path,
 		             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) < 0)
@@ -256,8 +258,8 @@ db_prepare(db_conn *k, const char *sql, char **err)
 		*err = strdup(sqlite3_errmsg(k->db));
 		return NULL;
 	}
-	while (tail != NULL && (*tail == ' ' || *tail == '\n' || *tail == '\t' ||
-	                        *tail == ';' || *tail == '\r'))
+	while (tail != NULL &&
+	       (*tail == ' ' || *tail == '\n' || *tail == '\t' || *tail == ';' || *tail == '\r'))
 		tail++;
 	if (st == NULL || (tail != NULL && *tail != '\0')) {
 		sqlite3_finalize(st);
@@ -302,10 +304,13 @@ db_status_for(int rc)
 		return 422;
 	}
 	switch (rc & 0xff) {
-	case SQLITE_CONSTRAINT: return 422;
+	case SQLITE_CONSTRAINT:
+		return 422;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return 503;
-	default: return 500;
+	case SQLITE_LOCKED:
+		return 503;
+	default:
+		return 500;
 	}
 }
 
@@ -315,8 +320,7 @@ db_status_for(int rc)
  * return something else. An open transaction of the request is rolled back.
  */
 static void
-db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status,
-        const char *msg)
+db_fail(cot_ctx *c, db_conn *k, const char *where, const char *sql, int status, const char *msg)
 {
 	if (c->db_failed)
 		return;
@@ -351,8 +355,7 @@ db_drop_stale_tx(cot_ctx *c, db_conn *k)
 		return;
 	if (k->tx_ctx == c && strcmp(k->tx_request, c->request_id) == 0)
 		return;
-	fprintf(stderr, "cot: rolled back a transaction left open by request %s\n",
-	        k->tx_request);
+	fprintf(stderr, "cot: rolled back a transaction left open by request %s\n", k->tx_request);
 	sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
 	k->tx_ctx = NULL;
 }
@@ -395,22 +398,31 @@ db_for_request(cot_ctx *c, const char *where)
 
 /* Binds params to st; fails the request on a count or value problem. */
 static int
-db_bind(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const char *sql,
-        int n, const cot_value *params)
+db_bind(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const char *sql, int n,
+        const cot_value *params)
 {
 	int want = sqlite3_bind_parameter_count(st);
 	if (want != n) {
-		db_fail(c, k, where, sql, 500, arena_printf(&c->mem, "the SQL has %d "
-		        "parameter%s, the call passes %d", want, want == 1 ? "" : "s", n));
+		db_fail(c, k, where, sql, 500,
+		        arena_printf(&c->mem,
+		                     "the SQL has %d "
+		                     "parameter%s, the call passes %d",
+		                     want, want == 1 ? "" : "s", n));
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
 		const cot_value *v = &params[i];
 		int rc;
 		switch (v->type) {
-		case COT_VALUE_NULL: rc = sqlite3_bind_null(st, i + 1); break;
-		case COT_VALUE_INT: rc = sqlite3_bind_int64(st, i + 1, v->u.i); break;
-		case COT_VALUE_DOUBLE: rc = sqlite3_bind_double(st, i + 1, v->u.d); break;
+		case COT_VALUE_NULL:
+			rc = sqlite3_bind_null(st, i + 1);
+			break;
+		case COT_VALUE_INT:
+			rc = sqlite3_bind_int64(st, i + 1, v->u.i);
+			break;
+		case COT_VALUE_DOUBLE:
+			rc = sqlite3_bind_double(st, i + 1, v->u.d);
+			break;
 		case COT_VALUE_TEXT:
 			rc = sqlite3_bind_text(st, i + 1, v->u.s, -1, SQLITE_TRANSIENT);
 			break;
@@ -418,9 +430,12 @@ db_bind(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const char 
 			rc = sqlite3_bind_blob64(st, i + 1, v->u.b.p, v->u.b.n, SQLITE_TRANSIENT);
 			break;
 		default:
-			db_fail(c, k, where, sql, 500, arena_printf(&c->mem, "parameter %d: "
-			        "unsigned value %llu does not fit SQLite's 64-bit integer",
-			        i + 1, (unsigned long long)v->u.i));
+			db_fail(c, k, where, sql, 500,
+			        arena_printf(
+			                &c->mem,
+			                "parameter %d: "
+			                "unsigned value %llu does not fit SQLite's 64-bit integer",
+			                i + 1, (unsigned long long)v->u.i));
 			return -1;
 		}
 		if (rc != SQLITE_OK) {
@@ -460,8 +475,7 @@ db_start(cot_ctx *c, db_conn **kp, const char *where, const char *sql, int n,
 
 /* Ends a statement's use: reset, unbind, fail the request if rc says so. */
 static int
-db_finish(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const char *sql,
-          int rc)
+db_finish(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const char *sql, int rc)
 {
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		int ext = sqlite3_extended_errcode(k->db);
@@ -478,8 +492,7 @@ db_finish(cot_ctx *c, db_conn *k, sqlite3_stmt *st, const char *where, const cha
 
 /* Dev console: tells db_statement_hook (NULL in the export) what ran. */
 static void
-db_report(cot_ctx *c, const char *sql, int n, const cot_value *params, double t0,
-          long long rows)
+db_report(cot_ctx *c, const char *sql, int n, const cot_value *params, double t0, long long rows)
 {
 	if (db_statement_hook != NULL && sql != NULL)
 		db_statement_hook(c, sql, n, params, rows, monotonic_ms() - t0);
@@ -518,18 +531,23 @@ db_read_row(cot_ctx *c, sqlite3_stmt *st, const db_cols *cols)
 		db_cell *cell = &r->cells[i];
 		cell->type = sqlite3_column_type(st, i);
 		switch (cell->type) {
-		case SQLITE_INTEGER: cell->i = sqlite3_column_int64(st, i); break;
-		case SQLITE_FLOAT: cell->d = sqlite3_column_double(st, i); break;
+		case SQLITE_INTEGER:
+			cell->i = sqlite3_column_int64(st, i);
+			break;
+		case SQLITE_FLOAT:
+			cell->d = sqlite3_column_double(st, i);
+			break;
 		case SQLITE_TEXT:
 		case SQLITE_BLOB: {
 			const void *p = cell->type == SQLITE_TEXT
-			                ? (const void *)sqlite3_column_text(st, i)
-			                : sqlite3_column_blob(st, i);
+			                        ? (const void *)sqlite3_column_text(st, i)
+			                        : sqlite3_column_blob(st, i);
 			cell->n = (size_t)sqlite3_column_bytes(st, i);
 			cell->s = arena_strndup(&c->mem, p ? p : "", p ? cell->n : 0);
 			break;
 		}
-		default: break;
+		default:
+			break;
 		}
 	}
 	return r;
@@ -668,12 +686,13 @@ static int
 db_tx_replay(cot_ctx *c, db_conn *k, const char *fn, bool begin, const char *sql)
 {
 	if (begin == k->replay_tx) {
-		db_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
-		                                    : "no transaction is open");
+		db_fail(c, k, fn, NULL, 500,
+		        begin ? "a transaction is already open" : "no transaction is open");
 		return -1;
 	}
-	const char *sp = begin ? "SAVEPOINT cot_tx" : strncmp(sql, "COMMIT", 6) == 0
-	                 ? "RELEASE cot_tx" : "ROLLBACK TO cot_tx; RELEASE cot_tx";
+	const char *sp = begin                            ? "SAVEPOINT cot_tx"
+	                 : strncmp(sql, "COMMIT", 6) == 0 ? "RELEASE cot_tx"
+	                                                  : "ROLLBACK TO cot_tx; RELEASE cot_tx";
 	if (sqlite3_exec(k->db, sp, NULL, NULL, NULL) != SQLITE_OK) {
 		db_fail(c, k, fn, sql, db_status_for(sqlite3_extended_errcode(k->db)),
 		        arena_strdup(&c->mem, sqlite3_errmsg(k->db)));
@@ -693,8 +712,8 @@ db_tx(cot_ctx *c, const char *fn, const char *sql)
 	if (c->db_replay)
 		return db_tx_replay(c, k, fn, begin, sql);
 	if (begin == !sqlite3_get_autocommit(k->db)) {
-		db_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
-		                                    : "no transaction is open");
+		db_fail(c, k, fn, NULL, 500,
+		        begin ? "a transaction is already open" : "no transaction is open");
 		return -1;
 	}
 	if (sqlite3_exec(k->db, sql, NULL, NULL, NULL) != SQLITE_OK) {

@@ -43,8 +43,8 @@ json_t *db_rows_value(const cot_rows *rs);
  * it returned or changed (-1: it failed) and the milliseconds it took.
  * The arguments are valid only during the call.
  */
-extern void (*db_statement_hook)(cot_ctx *c, const char *sql, int n,
-                                 const cot_value *params, long long rows, double ms);
+extern void (*db_statement_hook)(cot_ctx *c, const char *sql, int n, const cot_value *params,
+                                 long long rows, double ms);
 
 /* Whether the calling thread's connection answers a query (opened if
  * needed): 0, or -1 with err filled. For the health endpoint. */

@@ -43,8 +43,7 @@ struct cot_rows {
 /* Fails the request with msg (copied) through the one error pipeline and
  * records reject_status (db_result.c); the caller has rolled back its engine's
  * open transaction already. */
-void db_fail_request(cot_ctx *c, const char *where, const char *sql, int status,
-                     const char *msg);
+void db_fail_request(cot_ctx *c, const char *where, const char *sql, int status, const char *msg);
 
 /* Appends r to rs, growing it in the request's arena (db_result.c). */
 void db_rows_push(cot_rows *rs, cot_row *r);

@@ -23,7 +23,7 @@ static json_t *
 db_base64(const db_cell *cell)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = (const unsigned char *)cell->s;
 	size_t n = cell->n, o = 0;
 	char *out = malloc((n + 2) / 3 * 4 + 1);
@@ -51,11 +51,21 @@ db_row_value(const cot_row *r)
 		const db_cell *cell = &r->cells[i];
 		json_t *v;
 		switch (cell->type) {
-		case SQLITE_INTEGER: v = json_integer(cell->i); break;
-		case SQLITE_FLOAT: v = json_real(cell->d); break;
-		case SQLITE_TEXT: v = json_stringn(cell->s, cell->n); break;
-		case SQLITE_BLOB: v = db_base64(cell); break;
-		default: v = json_null(); break;
+		case SQLITE_INTEGER:
+			v = json_integer(cell->i);
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(cell->d);
+			break;
+		case SQLITE_TEXT:
+			v = json_stringn(cell->s, cell->n);
+			break;
+		case SQLITE_BLOB:
+			v = db_base64(cell);
+			break;
+		default:
+			v = json_null();
+			break;
 		}
 		/* invalid UTF-8 text cannot be a JSON string: null, not a crash */
 		json_object_set_new(obj, r->cols->names[i], v ? v : json_null());
@@ -100,7 +110,7 @@ cot_rows_json(cot_rows *rs)
 static cot_result
 db_keep_failure(cot_ctx *c)
 {
-	return (cot_result){ c->status };
+	return (cot_result){c->status};
 }
 
 cot_result
@@ -109,9 +119,8 @@ cot_db_json_row(cot_ctx *c, int status, cot_row *r)
 	if (c->db_failed)
 		return db_keep_failure(c);
 	if (r == NULL) {
-		error_respond(c, 404, arena_printf(&c->mem, "%s names no resource", c->path),
-		              NULL);
-		return (cot_result){ 404 };
+		error_respond(c, 404, arena_printf(&c->mem, "%s names no resource", c->path), NULL);
+		return (cot_result){404};
 	}
 	const char *s = db_dump(c, db_row_value(r));
 	return cot_send(c, status, "application/json", s, strlen(s));

@@ -45,13 +45,20 @@
 #include "db_pg.h"
 #include "migrate_internal.h"
 
-#define PG_BUCKETS 64
+#define PG_BUCKETS   64
 #define PG_MAX_STMTS 256
 
 /* PostgreSQL type oids (pg_type.dat) the reader gives a C type. */
 enum {
-	PG_BOOL = 16, PG_BYTEA = 17, PG_INT8 = 20, PG_INT2 = 21, PG_INT4 = 23,
-	PG_OID = 26, PG_FLOAT4 = 700, PG_FLOAT8 = 701, PG_NUMERIC = 1700,
+	PG_BOOL = 16,
+	PG_BYTEA = 17,
+	PG_INT8 = 20,
+	PG_INT2 = 21,
+	PG_INT4 = 23,
+	PG_OID = 26,
+	PG_FLOAT4 = 700,
+	PG_FLOAT8 = 701,
+	PG_NUMERIC = 1700,
 };
 
 typedef struct pg_stmt {
@@ -70,7 +77,7 @@ typedef struct pg_conn {
 	long long changes;     /* rows the last statement changed */
 	const cot_ctx *tx_ctx; /* the request that opened the transaction */
 	char tx_request[33];
-	bool replay_tx;        /* replay: the handler's own transaction is open */
+	bool replay_tx; /* replay: the handler's own transaction is open */
 	LIST_ENTRY(pg_conn) link;
 } pg_conn;
 
@@ -85,7 +92,7 @@ static LIST_HEAD(, pg_conn) pg_conns = LIST_HEAD_INITIALIZER(pg_conns);
 char *
 dbpg_placeholders(const char *sql, int *count)
 {
-	struct migrate_buf b = { 0 };
+	struct migrate_buf b = {0};
 	struct migrate_token t;
 	const char *p = sql, *done = sql;
 	int line = 1, n = 0;
@@ -283,8 +290,7 @@ dbpg_status_for(const char *state, int *retry)
 
 /* Fails the request, rolling back its transaction on this connection. */
 static void
-dbpg_fail(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int status,
-        const char *msg)
+dbpg_fail(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int status, const char *msg)
 {
 	if (c->db_failed)
 		return;
@@ -299,8 +305,7 @@ dbpg_fail(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int status
 
 /* Fails the request with r's error (r may be NULL: the connection went). */
 static void
-dbpg_fail_result(cot_ctx *c, pg_conn *k, const char *where, const char *sql,
-               const PGresult *r)
+dbpg_fail_result(cot_ctx *c, pg_conn *k, const char *where, const char *sql, const PGresult *r)
 {
 	int retry;
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -324,8 +329,7 @@ dbpg_drop_stale_tx(cot_ctx *c, pg_conn *k)
 		return;
 	if (k->tx_ctx == c && strcmp(k->tx_request, c->request_id) == 0)
 		return;
-	fprintf(stderr, "cot: rolled back a transaction left open by request %s\n",
-	        k->tx_request);
+	fprintf(stderr, "cot: rolled back a transaction left open by request %s\n", k->tx_request);
 	PQclear(PQexec(k->pg, "ROLLBACK"));
 	k->tx_ctx = NULL;
 }
@@ -339,8 +343,8 @@ dbpg_for_request(cot_ctx *c, const char *where)
 	pg_conn *k = dbpg_conn_get(&err);
 	if (k == NULL) {
 		cot_set_header(c, "Retry-After", "1");
-		db_fail_request(c, where, NULL, 503, err ? arena_strdup(&c->mem, err)
-		                                         : "cannot reach the database");
+		db_fail_request(c, where, NULL, 503,
+		                err ? arena_strdup(&c->mem, err) : "cannot reach the database");
 		free(err);
 		return NULL;
 	}
@@ -406,7 +410,7 @@ dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **r
 	int n;
 	char *text = dbpg_placeholders(sql, &n);
 	snprintf(s->name, sizeof(s->name), "cot_%u", ++k->serial);
-	Oid types[64] = { 0 };
+	Oid types[64] = {0};
 	int ntypes = 0;
 	for (int i = 0; i < 64 && i < n; i++) /* n: more would add parameters */
 		if (blobs & (1ull << i)) {
@@ -440,26 +444,36 @@ dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **r
 /* Parameter texts for PQexecPrepared; -1 after failing the request. */
 static int
 dbpg_params(cot_ctx *c, pg_conn *k, const char *where, const char *sql, int n,
-          const cot_value *params, const char **vals, int *lens, int *fmts)
+            const cot_value *params, const char **vals, int *lens, int *fmts)
 {
 	for (int i = 0; i < n; i++) {
 		const cot_value *v = &params[i];
 		lens[i] = 0;
 		fmts[i] = 0;
 		switch (v->type) {
-		case COT_VALUE_NULL: vals[i] = NULL; break;
-		case COT_VALUE_INT: vals[i] = arena_printf(&c->mem, "%lld", (long long)v->u.i); break;
-		case COT_VALUE_DOUBLE: vals[i] = arena_printf(&c->mem, "%.17g", v->u.d); break;
-		case COT_VALUE_TEXT: vals[i] = v->u.s; break;
+		case COT_VALUE_NULL:
+			vals[i] = NULL;
+			break;
+		case COT_VALUE_INT:
+			vals[i] = arena_printf(&c->mem, "%lld", (long long)v->u.i);
+			break;
+		case COT_VALUE_DOUBLE:
+			vals[i] = arena_printf(&c->mem, "%.17g", v->u.d);
+			break;
+		case COT_VALUE_TEXT:
+			vals[i] = v->u.s;
+			break;
 		case COT_VALUE_BLOB:
 			vals[i] = v->u.b.p ? (const char *)v->u.b.p : "";
 			lens[i] = (int)v->u.b.n;
 			fmts[i] = 1; /* binary: bytea as is */
 			break;
 		default:
-			dbpg_fail(c, k, where, sql, 500, arena_printf(&c->mem, "parameter %d: "
-			        "unsigned value %llu does not fit a 64-bit integer", i + 1,
-			        (unsigned long long)v->u.i));
+			dbpg_fail(c, k, where, sql, 500,
+			          arena_printf(&c->mem,
+			                       "parameter %d: "
+			                       "unsigned value %llu does not fit a 64-bit integer",
+			                       i + 1, (unsigned long long)v->u.i));
 			return -1;
 		}
 	}
@@ -485,7 +499,7 @@ dbpg_retryable(pg_conn *k, const PGresult *r, int in_tx)
  * the request. */
 static PGresult *
 dbpg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
-       const cot_value *params)
+         const cot_value *params)
 {
 	pg_conn *k = *kp = dbpg_for_request(c, where);
 	if (k == NULL)
@@ -504,9 +518,11 @@ dbpg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
 		PGresult *r = NULL;
 		pg_stmt *s = dbpg_prepare(k, sql, dbpg_blob_mask(n, params), &r);
 		if (s != NULL && s->nparams != n) {
-			dbpg_fail(c, k, where, sql, 500, arena_printf(&c->mem, "the SQL has %d "
-			        "parameter%s, the call passes %d", s->nparams,
-			        s->nparams == 1 ? "" : "s", n));
+			dbpg_fail(c, k, where, sql, 500,
+			          arena_printf(&c->mem,
+			                       "the SQL has %d "
+			                       "parameter%s, the call passes %d",
+			                       s->nparams, s->nparams == 1 ? "" : "s", n));
 			return NULL;
 		}
 		if (s != NULL)
@@ -560,11 +576,16 @@ dbpg_cell(cot_ctx *c, const PGresult *r, int row, int col, db_cell *cell)
 		cell->type = SQLITE_INTEGER;
 		cell->i = v[0] == 't';
 		return;
-	case PG_INT2: case PG_INT4: case PG_INT8: case PG_OID:
+	case PG_INT2:
+	case PG_INT4:
+	case PG_INT8:
+	case PG_OID:
 		cell->type = SQLITE_INTEGER;
 		cell->i = strtoll(v, NULL, 10);
 		return;
-	case PG_FLOAT4: case PG_FLOAT8: case PG_NUMERIC:
+	case PG_FLOAT4:
+	case PG_FLOAT8:
+	case PG_NUMERIC:
 		cell->d = strtod(v, &end);
 		if (*end == '\0') {
 			cell->type = SQLITE_FLOAT;
@@ -649,7 +670,9 @@ dbpg_last_id(cot_ctx *c)
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		id = atoll(PQgetvalue(r, 0, 0));
 	} else {
-		dbpg_fail(c, k, "cot_db_last_id", NULL, 500, "cot_db_last_id: no INSERT on this "
+		dbpg_fail(
+		        c, k, "cot_db_last_id", NULL, 500,
+		        "cot_db_last_id: no INSERT on this "
 		        "connection drew an id from a sequence (an identity or serial column); on "
 		        "PostgreSQL write INSERT ... RETURNING id and read it with cot_db_one");
 	}
@@ -673,15 +696,17 @@ dbpg_tx(cot_ctx *c, const char *fn, const char *sql)
 	bool begin = strcmp(sql, "BEGIN") == 0;
 	if (c->db_replay) { /* a savepoint inside the replay's transaction */
 		if (begin == k->replay_tx) {
-			dbpg_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
-			                                   : "no transaction is open");
+			dbpg_fail(c, k, fn, NULL, 500,
+			          begin ? "a transaction is already open"
+			                : "no transaction is open");
 			return -1;
 		}
-		sql = begin ? "SAVEPOINT cot_tx" : strcmp(sql, "COMMIT") == 0
-		      ? "RELEASE cot_tx" : "ROLLBACK TO cot_tx; RELEASE cot_tx";
+		sql = begin                        ? "SAVEPOINT cot_tx"
+		      : strcmp(sql, "COMMIT") == 0 ? "RELEASE cot_tx"
+		                                   : "ROLLBACK TO cot_tx; RELEASE cot_tx";
 	} else if (begin == dbpg_in_tx(k)) {
-		dbpg_fail(c, k, fn, NULL, 500, begin ? "a transaction is already open"
-		                                   : "no transaction is open");
+		dbpg_fail(c, k, fn, NULL, 500,
+		          begin ? "a transaction is already open" : "no transaction is open");
 		return -1;
 	}
 	PGresult *r = PQexec(k->pg, sql);

@@ -11,9 +11,9 @@
 #include "internal.h"
 
 /* Whether s names a PostgreSQL database (postgres:// or postgresql://). */
-#define DBPG_IS_URL(s) \
-	((s) != NULL && (strncmp((s), "postgres://", 11) == 0 || \
-	                 strncmp((s), "postgresql://", 13) == 0))
+#define DBPG_IS_URL(s)                                                                             \
+	((s) != NULL &&                                                                            \
+	 (strncmp((s), "postgres://", 11) == 0 || strncmp((s), "postgresql://", 13) == 0))
 
 int dbpg_init(const char *url, char *err, size_t errlen);
 void dbpg_shutdown(void);
@@ -27,12 +27,10 @@ PGconn *dbpg_connect(const char *url, char **err);
  * literal "?" (jsonb's key-exists operator); "?NNN" becomes "$NNN". */
 char *dbpg_placeholders(const char *sql, int *count);
 
-cot_row *dbpg_one(cot_ctx *c, const char *where, const char *sql, int n,
-                  const cot_value *params);
-void dbpg_all(cot_ctx *c, const char *where, const char *sql, int n,
-              const cot_value *params, cot_rows *rs);
-long long dbpg_exec(cot_ctx *c, const char *where, const char *sql, int n,
-                    const cot_value *params);
+cot_row *dbpg_one(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params);
+void dbpg_all(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params,
+              cot_rows *rs);
+long long dbpg_exec(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params);
 long long dbpg_last_id(cot_ctx *c);
 long long dbpg_changes(cot_ctx *c);
 /* sql is "BEGIN", "COMMIT" or "ROLLBACK". */

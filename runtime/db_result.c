@@ -18,18 +18,18 @@
 /* ==== failures ========================================================= */
 
 void
-db_fail_request(cot_ctx *c, const char *where, const char *sql, int status,
-                const char *msg)
+db_fail_request(cot_ctx *c, const char *where, const char *sql, int status, const char *msg)
 {
 	if (c->db_failed)
 		return;
 	char *detail = arena_strdup(&c->mem, msg);
 	c->db_failed = true;
-	c->db_trace = sql ? arena_printf(&c->mem, "%s\n  %s", where, sql)
-	                  : arena_strdup(&c->mem, where);
-	const char *code = status == 409 ? "unique_violation"
+	c->db_trace =
+	        sql ? arena_printf(&c->mem, "%s\n  %s", where, sql) : arena_strdup(&c->mem, where);
+	const char *code = status == 409   ? "unique_violation"
 	                   : status == 422 ? "constraint_violation"
-	                   : status == 503 ? "database_busy" : "database_error";
+	                   : status == 503 ? "database_busy"
+	                                   : "database_error";
 	if (c->reject_status == 0) {
 		c->reject_status = status;
 		c->reject_detail = detail;
@@ -73,15 +73,18 @@ db_cell_of(cot_row *r, const char *col, const char *fn)
 	char *names = arena_strdup(&c->mem, "");
 	for (int i = 0; i < r->cols->n; i++)
 		names = arena_printf(&c->mem, "%s%s%s", names, i ? ", " : "", r->cols->names[i]);
-	db_fail_request(c, fn, NULL, 500, arena_printf(&c->mem, "no column \"%s\" in the row "
-	        "(columns: %s)", col, names));
+	db_fail_request(c, fn, NULL, 500,
+	                arena_printf(&c->mem,
+	                             "no column \"%s\" in the row "
+	                             "(columns: %s)",
+	                             col, names));
 	return NULL;
 }
 
 /* Parses text as a whole number; fails the request when it is not one. */
 static int
-db_text_number(cot_row *r, const char *col, const db_cell *cell, const char *fn,
-               bool integer, long long *i, double *d)
+db_text_number(cot_row *r, const char *col, const db_cell *cell, const char *fn, bool integer,
+               long long *i, double *d)
 {
 	char *end = NULL;
 	if (cell->type == SQLITE_TEXT && cell->n > 0) {
@@ -92,9 +95,11 @@ db_text_number(cot_row *r, const char *col, const db_cell *cell, const char *fn,
 		if (end != NULL && *end == '\0')
 			return 0;
 	}
-	db_fail_request(r->c, fn, NULL, 500, arena_printf(&r->c->mem, "column \"%s\" holds "
-	        "%s \"%.40s\", not a number", col, cell->type == SQLITE_BLOB ? "a BLOB"
-	        : "text", cell->s));
+	db_fail_request(r->c, fn, NULL, 500,
+	                arena_printf(&r->c->mem,
+	                             "column \"%s\" holds "
+	                             "%s \"%.40s\", not a number",
+	                             col, cell->type == SQLITE_BLOB ? "a BLOB" : "text", cell->s));
 	return -1;
 }
 
@@ -105,11 +110,15 @@ cot_row_text(cot_row *r, const char *col)
 	if (cell == NULL)
 		return "";
 	switch (cell->type) {
-	case SQLITE_INTEGER: return arena_printf(&r->c->mem, "%lld", cell->i);
-	case SQLITE_FLOAT: return arena_printf(&r->c->mem, "%.15g", cell->d);
+	case SQLITE_INTEGER:
+		return arena_printf(&r->c->mem, "%lld", cell->i);
+	case SQLITE_FLOAT:
+		return arena_printf(&r->c->mem, "%.15g", cell->d);
 	case SQLITE_TEXT:
-	case SQLITE_BLOB: return cell->s;
-	default: return "";
+	case SQLITE_BLOB:
+		return cell->s;
+	default:
+		return "";
 	}
 }
 

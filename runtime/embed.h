@@ -20,13 +20,13 @@
 #include <stddef.h>
 
 typedef struct embed_file {
-	const char *path;            /* "static/app.css" */
-	const unsigned char *data;   /* len bytes, then a NUL */
+	const char *path;          /* "static/app.css" */
+	const unsigned char *data; /* len bytes, then a NUL */
 	size_t len;
-	long long mtime;             /* seconds since the epoch, at export time */
-	long mtime_nsec;             /* and the nanoseconds: static.c compares
-	                                a file's mtime with its .br/.gz sibling's
-	                                to the nanosecond, as in development */
+	long long mtime; /* seconds since the epoch, at export time */
+	long mtime_nsec; /* and the nanoseconds: static.c compares
+	                    a file's mtime with its .br/.gz sibling's
+	                    to the nanosecond, as in development */
 } embed_file;
 
 /*

@@ -36,26 +36,46 @@ const char *
 error_title(int status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 421: return "Misdirected Request";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return status >= 500 ? "Server Error" : "Client Error";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 421:
+		return "Misdirected Request";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return status >= 500 ? "Server Error" : "Client Error";
 	}
 }
 
@@ -153,11 +173,24 @@ error_html_escape(arena *a, const char *s)
 	char *out = arena_alloc(a, n + 1), *o = out;
 	for (const char *p = s; *p; p++) {
 		switch (*p) {
-		case '<': memcpy(o, "&lt;", 4); o += 4; break;
-		case '>': memcpy(o, "&gt;", 4); o += 4; break;
-		case '&': memcpy(o, "&amp;", 5); o += 5; break;
-		case '"': memcpy(o, "&quot;", 6); o += 6; break;
-		default: *o++ = *p;
+		case '<':
+			memcpy(o, "&lt;", 4);
+			o += 4;
+			break;
+		case '>':
+			memcpy(o, "&gt;", 4);
+			o += 4;
+			break;
+		case '&':
+			memcpy(o, "&amp;", 5);
+			o += 5;
+			break;
+		case '"':
+			memcpy(o, "&quot;", 6);
+			o += 6;
+			break;
+		default:
+			*o++ = *p;
 		}
 	}
 	*o = '\0';
@@ -168,22 +201,38 @@ const char *
 error_code_for(int status)
 {
 	switch (status) {
-	case 400: return "bad_request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not_found";
-	case 405: return "method_not_allowed";
-	case 408: return "timeout";
-	case 409: return "conflict";
-	case 413: return "too_large";
-	case 414: return "uri_too_long";
-	case 415: return "unsupported_media_type";
-	case 422: return "invalid";
-	case 429: return "too_many_requests";
-	case 431: return "headers_too_large";
-	case 500: return "internal";
-	case 503: return "unavailable";
-	default: return "error";
+	case 400:
+		return "bad_request";
+	case 401:
+		return "unauthorized";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not_found";
+	case 405:
+		return "method_not_allowed";
+	case 408:
+		return "timeout";
+	case 409:
+		return "conflict";
+	case 413:
+		return "too_large";
+	case 414:
+		return "uri_too_long";
+	case 415:
+		return "unsupported_media_type";
+	case 422:
+		return "invalid";
+	case 429:
+		return "too_many_requests";
+	case 431:
+		return "headers_too_large";
+	case 500:
+		return "internal";
+	case 503:
+		return "unavailable";
+	default:
+		return "error";
 	}
 }
 
@@ -206,12 +255,10 @@ error_fields_json(const cot_error *e)
 static void
 error_render_json(cot_ctx *c, int status, const char *detail, const char *trace)
 {
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}",
-	                      "type", "about:blank", "title", error_title(status),
-	                      "status", status,
-	                      "code", c->err.code ? c->err.code : error_code_for(status),
-	                      "instance", c->path ? c->path : "",
-	                      "request_id", c->request_id);
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "about:blank", "title",
+	                      error_title(status), "status", status, "code",
+	                      c->err.code ? c->err.code : error_code_for(status), "instance",
+	                      c->path ? c->path : "", "request_id", c->request_id);
 	if (j == NULL)
 		return;
 	if (detail != NULL)
@@ -247,7 +294,8 @@ error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
 	arena *a = &c->mem;
 	/* The app's page, unless development has a trace to show. */
 	char *page = error_page_hook != NULL && !(trace && error_dev_mode)
-	                 ? error_page_hook(c, status, detail) : NULL;
+	                     ? error_page_hook(c, status, detail)
+	                     : NULL;
 	if (page != NULL) {
 		c->resp_body = page;
 		c->resp_len = strlen(page);
@@ -256,16 +304,19 @@ error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
 	}
 	const char *d = detail ? error_html_escape(a, detail) : "";
 	const char *t = (trace && error_dev_mode) ? error_html_escape(a, trace) : NULL;
-	char *body = arena_printf(a,
-		"<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-		"<title>%d %s</title><style>"
-		"body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#222}"
-		"h1{color:#b00020}pre{background:#fff4f4;border-left:4px solid #b00020;padding:1rem;overflow:auto}"
-		"small{color:#666}</style></head>\n<body><h1>%d %s</h1>\n<p>%s</p>\n%s%s%s"
-		"<p><small>request %s</small></p>\n</body></html>\n",
-		status, error_title(status), status, error_title(status), d,
-		t ? "<pre class=\"cot-trace\">" : "", t ? t : "", t ? "</pre>\n" : "",
-		c->request_id);
+	char *body = arena_printf(
+	        a,
+	        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+	        "<title>%d %s</title><style>"
+	        "body{font:15px/1.5 system-ui,sans-serif;margin:2rem "
+	        "auto;max-width:60rem;padding:0 1rem;color:#222}"
+	        "h1{color:#b00020}pre{background:#fff4f4;border-left:4px solid "
+	        "#b00020;padding:1rem;overflow:auto}"
+	        "small{color:#666}</style></head>\n<body><h1>%d %s</h1>\n<p>%s</p>\n%s%s%s"
+	        "<p><small>request %s</small></p>\n</body></html>\n",
+	        status, error_title(status), status, error_title(status), d,
+	        t ? "<pre class=\"cot-trace\">" : "", t ? t : "", t ? "</pre>\n" : "",
+	        c->request_id);
 	c->resp_body = body;
 	c->resp_len = strlen(body);
 	c->content_type = "text/html; charset=utf-8";
@@ -279,10 +330,10 @@ error_render_text(cot_ctx *c, int status, const char *detail, const char *trace)
 	size_t dlen = detail ? strlen(detail) : 0;
 	if (show && dlen > 0 && strncmp(trace, detail, dlen) == 0 && trace[dlen] == '\n')
 		trace += dlen + 1;
-	char *body = arena_printf(&c->mem, "%d %s%s%s\n%s%srequest %s\n",
-		status, error_title(status), detail ? ": " : "", detail ? detail : "",
-		show ? trace : "", show && trace[strlen(trace) - 1] != '\n' ? "\n" : "",
-		c->request_id);
+	char *body =
+	        arena_printf(&c->mem, "%d %s%s%s\n%s%srequest %s\n", status, error_title(status),
+	                     detail ? ": " : "", detail ? detail : "", show ? trace : "",
+	                     show && trace[strlen(trace) - 1] != '\n' ? "\n" : "", c->request_id);
 	c->resp_body = body;
 	c->resp_len = strlen(body);
 	c->content_type = "text/plain; charset=utf-8";
@@ -290,15 +341,17 @@ error_render_text(cot_ctx *c, int status, const char *detail, const char *trace)
 
 /* Records the error after hooks see (cot_response_error). */
 static void
-error_record(cot_ctx *c, int status, const char *code, const char *detail,
-             const char *trace)
+error_record(cot_ctx *c, int status, const char *code, const char *detail, const char *trace)
 {
 	bool fields = (status == 400 || status == 422) && c->nfields > 0;
 	c->err = (cot_error){
-		.status = status, .code = code ? code : error_code_for(status),
-		.message = detail, .fields = fields ? c->fields : NULL,
-		.nfields = fields ? c->nfields : 0, .request_id = c->request_id,
-		.trace = error_dev_mode ? trace : NULL,
+	        .status = status,
+	        .code = code ? code : error_code_for(status),
+	        .message = detail,
+	        .fields = fields ? c->fields : NULL,
+	        .nfields = fields ? c->nfields : 0,
+	        .request_id = c->request_id,
+	        .trace = error_dev_mode ? trace : NULL,
 	};
 	c->err_seq = ++c->resp_seq;
 }
@@ -318,8 +371,7 @@ error_respond(cot_ctx *c, int status, const char *detail, const char *trace)
 }
 
 void
-error_respond_as(cot_ctx *c, int status, const char *code, const char *detail,
-                 const char *trace)
+error_respond_as(cot_ctx *c, int status, const char *code, const char *detail, const char *trace)
 {
 	error_record(c, status, code, detail, trace);
 	if (c->resp_fd > 0) { /* a file the handler chose before failing */
@@ -332,12 +384,18 @@ error_respond_as(cot_ctx *c, int status, const char *code, const char *detail,
 	/* kept past this call (the dev console reads it when the request ends):
 	 * a copy, since callers may pass a buffer of their own stack */
 	c->error_trace = trace != NULL ? arena_strdup(&c->mem, trace) : NULL;
-	c->content_type_fixed = false; /* the error body has its own type */
+	c->content_type_fixed = false;                /* the error body has its own type */
 	const char *accept = cot_header(c, "Accept"); /* unit tests: c->req_headers */
 	switch (error_negotiate(accept)) {
-	case FORMAT_JSON: error_render_json(c, status, detail, trace); break;
-	case FORMAT_HTML: error_render_html(c, status, detail, trace); break;
-	default: error_render_text(c, status, detail, trace); break;
+	case FORMAT_JSON:
+		error_render_json(c, status, detail, trace);
+		break;
+	case FORMAT_HTML:
+		error_render_html(c, status, detail, trace);
+		break;
+	default:
+		error_render_text(c, status, detail, trace);
+		break;
 	}
 	if (c->resp_body == NULL)
 		error_render_text(c, status, detail, trace);

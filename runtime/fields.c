@@ -90,7 +90,7 @@ cot_fail_fields(cot_ctx *c, const char *field, ...)
 	if (c->nfields == 0)
 		fields_add(c, "(input)", "is invalid");
 	fields_respond(c);
-	return (cot_result){ 422 };
+	return (cot_result){422};
 }
 
 void

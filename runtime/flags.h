@@ -15,17 +15,17 @@
 enum { FLAGS_DEV = 1, FLAGS_EXPORT = 2, FLAGS_BOTH = 3 };
 
 typedef struct flags {
-	server_config cfg;      /* host, port, threads, limits, ... */
-	const char *db_path;    /* --db; NULL: the program's default */
-	const char *dir;        /* dev: the app directory operand (default ".") */
-	bool allow_destructive; /* export: --allow-destructive */
-	bool check_only;        /* export: --check */
-	bool list_files;        /* export: --list-files */
-	bool exit_on_crash;     /* export: --exit-on-crash */
-	const char *replay;     /* dev: --replay get|all|off (devserver/console_replay.c) */
-	bool no_inspector;      /* dev: --no-inspector */
+	server_config cfg;       /* host, port, threads, limits, ... */
+	const char *db_path;     /* --db; NULL: the program's default */
+	const char *dir;         /* dev: the app directory operand (default ".") */
+	bool allow_destructive;  /* export: --allow-destructive */
+	bool check_only;         /* export: --check */
+	bool list_files;         /* export: --list-files */
+	bool exit_on_crash;      /* export: --exit-on-crash */
+	const char *replay;      /* dev: --replay get|all|off (devserver/console_replay.c) */
+	bool no_inspector;       /* dev: --no-inspector */
 	const char *secret_file; /* export: --secret-file (auth.h, secret.c) */
-	bool secure_cookies;    /* export: --secure-cookies (session.c) */
+	bool secure_cookies;     /* export: --secure-cookies (session.c) */
 } flags;
 
 /* Fills f with the defaults of program `which` (FLAGS_DEV or FLAGS_EXPORT). */

@@ -33,13 +33,13 @@
 typedef struct form_field {
 	STAILQ_ENTRY(form_field) link;
 	const char *name;
-	const char *value;   /* fields; NULL for files */
-	cot_upload *file;      /* files; NULL for fields */
+	const char *value; /* fields; NULL for files */
+	cot_upload *file;  /* files; NULL for fields */
 } form_field;
 
 struct form_data {
 	STAILQ_HEAD(, form_field) fields;
-	const char *error;   /* NULL: the body parsed as a form */
+	const char *error; /* NULL: the body parsed as a form */
 };
 typedef struct form_data form_data;
 
@@ -107,16 +107,22 @@ form_parse_urlencoded(cot_ctx *c, form_data *f, const char *body, size_t len)
 		index++;
 		long bad = form_bad_escape(pair, plen);
 		if (bad >= 0)
-			return arena_printf(&c->mem, "malformed form body: field %d has %s at "
-			                    "byte %ld", index, pair[bad] == '\0' ? "a NUL byte" :
-			                    "bad percent-encoding", (long)(pair - body) + bad);
+			return arena_printf(
+			        &c->mem,
+			        "malformed form body: field %d has %s at "
+			        "byte %ld",
+			        index, pair[bad] == '\0' ? "a NUL byte" : "bad percent-encoding",
+			        (long)(pair - body) + bad);
 		const char *eq = memchr(pair, '=', plen);
 		size_t nlen = eq ? (size_t)(eq - pair) : plen;
 		char *name = form_decode(c, pair, nlen);
-		char *value = eq ? form_decode(c, eq + 1, plen - nlen - 1) : arena_strdup(&c->mem, "");
+		char *value =
+		        eq ? form_decode(c, eq + 1, plen - nlen - 1) : arena_strdup(&c->mem, "");
 		if (name == NULL || value == NULL)
-			return arena_printf(&c->mem, "malformed form body: field %d cannot be "
-			                    "decoded", index);
+			return arena_printf(&c->mem,
+			                    "malformed form body: field %d cannot be "
+			                    "decoded",
+			                    index);
 		form_add(c, f, name, value, NULL);
 	}
 	return NULL;
@@ -194,15 +200,15 @@ form_type_is(const char *v, const char *type)
 /* A multipart body being parsed: the bytes and the "\r\n--BOUNDARY" string. */
 typedef struct form_mp {
 	const char *body, *end;
-	char *delim;          /* "\r\n--" BOUNDARY */
+	char *delim; /* "\r\n--" BOUNDARY */
 	size_t dlen;
-	int part;             /* 1-based index of the part being parsed */
+	int part; /* 1-based index of the part being parsed */
 } form_mp;
 
 /* Part headers h[0..n): fills name, filename (NULL: a field) and type. */
 static const char *
-form_part_headers(cot_ctx *c, form_mp *m, const char *h, size_t n, char **name,
-                  char **filename, char **type)
+form_part_headers(cot_ctx *c, form_mp *m, const char *h, size_t n, char **name, char **filename,
+                  char **type)
 {
 	const char *end = h + n;
 	char *disposition = NULL;
@@ -212,13 +218,16 @@ form_part_headers(cot_ctx *c, form_mp *m, const char *h, size_t n, char **name,
 		size_t llen = eol ? (size_t)(eol - h) : (size_t)(end - h);
 		char *line = arena_strndup(&c->mem, h, llen);
 		if (strlen(line) != llen)
-			return arena_printf(&c->mem, "malformed multipart body: part %d has a "
-			                    "NUL byte in its headers", m->part);
+			return arena_printf(&c->mem,
+			                    "malformed multipart body: part %d has a "
+			                    "NUL byte in its headers",
+			                    m->part);
 		char *colon = strchr(line, ':');
 		if (colon == NULL)
-			return arena_printf(&c->mem, "malformed multipart body: part %d has a "
-			                    "header line without ':' at byte %ld", m->part,
-			                    (long)(h - m->body));
+			return arena_printf(&c->mem,
+			                    "malformed multipart body: part %d has a "
+			                    "header line without ':' at byte %ld",
+			                    m->part, (long)(h - m->body));
 		*colon = '\0';
 		char *v = colon + 1;
 		while (*v == ' ' || *v == '\t')
@@ -230,20 +239,24 @@ form_part_headers(cot_ctx *c, form_mp *m, const char *h, size_t n, char **name,
 		h += llen + (eol ? 2 : 0);
 	}
 	if (disposition == NULL || !form_type_is(disposition, "form-data"))
-		return arena_printf(&c->mem, "malformed multipart body: part %d has no "
-		                    "Content-Disposition: form-data header", m->part);
+		return arena_printf(&c->mem,
+		                    "malformed multipart body: part %d has no "
+		                    "Content-Disposition: form-data header",
+		                    m->part);
 	*name = form_param(c, disposition, "name");
 	*filename = form_param(c, disposition, "filename");
 	if (*name == NULL)
-		return arena_printf(&c->mem, "malformed multipart body: part %d has no name "
-		                    "in its Content-Disposition", m->part);
+		return arena_printf(&c->mem,
+		                    "malformed multipart body: part %d has no name "
+		                    "in its Content-Disposition",
+		                    m->part);
 	return NULL;
 }
 
 /* Adds the part whose headers are h[0..hlen) and content data[0..len). */
 static const char *
-form_add_part(cot_ctx *c, form_data *f, form_mp *m, const char *h, size_t hlen,
-              const char *data, size_t len)
+form_add_part(cot_ctx *c, form_data *f, form_mp *m, const char *h, size_t hlen, const char *data,
+              size_t len)
 {
 	char *name, *filename, *type;
 	const char *err = form_part_headers(c, m, h, hlen, &name, &filename, &type);
@@ -296,9 +309,10 @@ form_parse_part(cot_ctx *c, form_data *f, form_mp *m, const char **pp)
 	} else {
 		hend = memmem(p, (size_t)(m->end - p), "\r\n\r\n", 4);
 		if (hend == NULL)
-			return arena_printf(&c->mem, "malformed multipart body: the headers of "
-			                    "part %d (byte %ld) never end", m->part,
-			                    (long)(p - m->body));
+			return arena_printf(&c->mem,
+			                    "malformed multipart body: the headers of "
+			                    "part %d (byte %ld) never end",
+			                    m->part, (long)(p - m->body));
 		data = hend + 4;
 	}
 	const char *next = data;
@@ -309,7 +323,8 @@ form_parse_part(cot_ctx *c, form_data *f, form_mp *m, const char **pp)
 		next++; /* "\r\n--BOUNDARYxyz" inside the content is no delimiter */
 	}
 	if (next == NULL)
-		return arena_printf(&c->mem, "malformed multipart body: part %d (byte %ld) is "
+		return arena_printf(&c->mem,
+		                    "malformed multipart body: part %d (byte %ld) is "
 		                    "not closed by a boundary line; truncated upload?",
 		                    m->part, (long)(p - m->body));
 	*pp = next;
@@ -317,30 +332,31 @@ form_parse_part(cot_ctx *c, form_data *f, form_mp *m, const char **pp)
 }
 
 static const char *
-form_parse_multipart(cot_ctx *c, form_data *f, const char *ctype, const char *body,
-                     size_t len)
+form_parse_multipart(cot_ctx *c, form_data *f, const char *ctype, const char *body, size_t len)
 {
 	char *boundary = form_param(c, ctype, "boundary");
 	size_t blen = boundary ? strlen(boundary) : 0;
 	if (blen == 0 || blen > FORM_MAX_BOUNDARY)
 		return "malformed multipart body: the Content-Type has no usable boundary "
 		       "parameter";
-	form_mp m = { body, body + len, arena_printf(&c->mem, "\r\n--%s", boundary),
-	              blen + 4, 0 };
+	form_mp m = {body, body + len, arena_printf(&c->mem, "\r\n--%s", boundary), blen + 4, 0};
 	const char *p;
 	if (len >= m.dlen - 2 && memcmp(body, m.delim + 2, m.dlen - 2) == 0)
 		p = body + m.dlen - 2; /* the body opens with the first delimiter */
 	else if ((p = memmem(body, len, m.delim, m.dlen)) != NULL)
-		p += m.dlen;           /* after a preamble */
+		p += m.dlen; /* after a preamble */
 	else
-		return arena_printf(&c->mem, "malformed multipart body: no \"--%s\" boundary "
-		                    "line", boundary);
+		return arena_printf(&c->mem,
+		                    "malformed multipart body: no \"--%s\" boundary "
+		                    "line",
+		                    boundary);
 	for (;;) {
 		int r = form_after_delim(&m, &p);
 		if (r == 1)
 			return NULL;
 		if (r < 0)
-			return arena_printf(&c->mem, "malformed multipart body: the boundary line "
+			return arena_printf(&c->mem,
+			                    "malformed multipart body: the boundary line "
 			                    "before byte %ld is not followed by CRLF or \"--\"",
 			                    (long)(p - body));
 		m.part++;
@@ -377,9 +393,11 @@ form_get(cot_ctx *c)
 		if (f->error != NULL)
 			ctx_reject(c, 400, f->error);
 	} else {
-		f->error = arena_printf(&c->mem, "the request's Content-Type is %s, not a form "
+		f->error = arena_printf(&c->mem,
+		                        "the request's Content-Type is %s, not a form "
 		                        "(application/x-www-form-urlencoded or "
-		                        "multipart/form-data)", ctype);
+		                        "multipart/form-data)",
+		                        ctype);
 	}
 	if (f->error != NULL)
 		STAILQ_INIT(&f->fields); /* all or nothing */
@@ -391,8 +409,8 @@ cot_form(cot_ctx *c, const char *name)
 {
 	form_field *fl;
 	STAILQ_FOREACH(fl, &form_get(c)->fields, link)
-		if (fl->value != NULL && strcmp(fl->name, name) == 0)
-			return fl->value;
+	if (fl->value != NULL && strcmp(fl->name, name) == 0)
+		return fl->value;
 	return NULL;
 }
 
@@ -400,7 +418,8 @@ const cot_upload *
 cot_form_file(cot_ctx *c, const char *name)
 {
 	form_field *fl;
-	STAILQ_FOREACH(fl, &form_get(c)->fields, link) {
+	STAILQ_FOREACH(fl, &form_get(c)->fields, link)
+	{
 		if (fl->file == NULL || strcmp(fl->name, name) != 0)
 			continue;
 		if (fl->file->filename[0] == '\0' && fl->file->len == 0)

@@ -53,12 +53,23 @@ format_length(const char **f)
 	const char *p = *f;
 	int len = F_INT;
 	switch (*p) {
-	case 'h': len = p[1] == 'h' ? F_CHAR : F_SHORT; break;
-	case 'l': len = p[1] == 'l' ? F_LLONG : F_LONG; break;
-	case 'z': len = F_SIZE; break;
-	case 'j': len = F_MAX; break;
-	case 't': len = F_PTRDIFF; break;
-	default: return F_INT;
+	case 'h':
+		len = p[1] == 'h' ? F_CHAR : F_SHORT;
+		break;
+	case 'l':
+		len = p[1] == 'l' ? F_LLONG : F_LONG;
+		break;
+	case 'z':
+		len = F_SIZE;
+		break;
+	case 'j':
+		len = F_MAX;
+		break;
+	case 't':
+		len = F_PTRDIFF;
+		break;
+	default:
+		return F_INT;
 	}
 	*f = p + 1 + (len == F_CHAR || len == F_LLONG);
 	return len;
@@ -71,27 +82,59 @@ format_integer(char buf[24], char conv, int len, va_list *ap, size_t *n)
 	if (conv == 'u') {
 		unsigned long long v;
 		switch (len) {
-		case F_LONG: v = va_arg(*ap, unsigned long); break;
-		case F_LLONG: v = va_arg(*ap, unsigned long long); break;
-		case F_SIZE: v = va_arg(*ap, size_t); break;
-		case F_MAX: v = va_arg(*ap, uintmax_t); break;
-		case F_PTRDIFF: v = (unsigned long long)va_arg(*ap, ptrdiff_t); break;
-		case F_SHORT: v = (unsigned short)va_arg(*ap, unsigned int); break;
-		case F_CHAR: v = (unsigned char)va_arg(*ap, unsigned int); break;
-		default: v = va_arg(*ap, unsigned int); break;
+		case F_LONG:
+			v = va_arg(*ap, unsigned long);
+			break;
+		case F_LLONG:
+			v = va_arg(*ap, unsigned long long);
+			break;
+		case F_SIZE:
+			v = va_arg(*ap, size_t);
+			break;
+		case F_MAX:
+			v = va_arg(*ap, uintmax_t);
+			break;
+		case F_PTRDIFF:
+			v = (unsigned long long)va_arg(*ap, ptrdiff_t);
+			break;
+		case F_SHORT:
+			v = (unsigned short)va_arg(*ap, unsigned int);
+			break;
+		case F_CHAR:
+			v = (unsigned char)va_arg(*ap, unsigned int);
+			break;
+		default:
+			v = va_arg(*ap, unsigned int);
+			break;
 		}
 		return format_decimal(buf, v, 0, n);
 	}
 	long long v;
 	switch (len) {
-	case F_LONG: v = va_arg(*ap, long); break;
-	case F_LLONG: v = va_arg(*ap, long long); break;
-	case F_SIZE: v = va_arg(*ap, ptrdiff_t); break; /* ssize_t */
-	case F_MAX: v = va_arg(*ap, intmax_t); break;
-	case F_PTRDIFF: v = va_arg(*ap, ptrdiff_t); break;
-	case F_SHORT: v = (short)va_arg(*ap, int); break;
-	case F_CHAR: v = (signed char)va_arg(*ap, int); break;
-	default: v = va_arg(*ap, int); break;
+	case F_LONG:
+		v = va_arg(*ap, long);
+		break;
+	case F_LLONG:
+		v = va_arg(*ap, long long);
+		break;
+	case F_SIZE:
+		v = va_arg(*ap, ptrdiff_t);
+		break; /* ssize_t */
+	case F_MAX:
+		v = va_arg(*ap, intmax_t);
+		break;
+	case F_PTRDIFF:
+		v = va_arg(*ap, ptrdiff_t);
+		break;
+	case F_SHORT:
+		v = (short)va_arg(*ap, int);
+		break;
+	case F_CHAR:
+		v = (signed char)va_arg(*ap, int);
+		break;
+	default:
+		v = va_arg(*ap, int);
+		break;
 	}
 	/* negate in unsigned arithmetic: -LLONG_MIN does not fit a long long */
 	unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;

@@ -52,11 +52,11 @@
 typedef struct guard_conn {
 	LIST_ENTRY(guard_conn) link;
 	int fd;
-	pid_t tid;                 /* the MHD worker that owns the connection */
-	_Atomic double ready_ms;   /* when it began waiting for a request head */
-	atomic_bool in_request;    /* a head arrived; the request is not complete */
-	atomic_bool kept;          /* answered before, waiting for a request line */
-	bool cut;                  /* already shut down by us */
+	pid_t tid;               /* the MHD worker that owns the connection */
+	_Atomic double ready_ms; /* when it began waiting for a request head */
+	atomic_bool in_request;  /* a head arrived; the request is not complete */
+	atomic_bool kept;        /* answered before, waiting for a request line */
+	bool cut;                /* already shut down by us */
 } guard_conn;
 
 static struct {
@@ -67,9 +67,9 @@ static struct {
 	atomic_bool stop;
 	double head_ms;
 	double keepalive_ms;
-	unsigned idle_s;           /* MHD's idle timeout, restored at a request line */
+	unsigned idle_s; /* MHD's idle timeout, restored at a request line */
 	unsigned keepalive_s;
-} G = { .lock = PTHREAD_MUTEX_INITIALIZER, .conns = LIST_HEAD_INITIALIZER(G.conns) };
+} G = {.lock = PTHREAD_MUTEX_INITIALIZER, .conns = LIST_HEAD_INITIALIZER(G.conns)};
 
 /* The calling worker's kernel thread id (gettid() is a system call). */
 static pid_t
@@ -92,7 +92,7 @@ guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 		if (g == NULL)
 			return; /* unguarded, not refused */
 		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		g->fd = ci != NULL ? ci->connect_fd : -1;
 		g->tid = guard_tid();
 		atomic_init(&g->ready_ms, monotonic_ms());
@@ -117,7 +117,7 @@ static guard_conn *
 guard_of(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
@@ -177,11 +177,11 @@ guard_cut_thread(pid_t tid, int except_fd)
 	pthread_mutex_lock(&G.lock);
 	guard_conn *g;
 	LIST_FOREACH(g, &G.conns, link)
-		if (g->tid == tid && g->fd >= 0 && g->fd != except_fd && !g->cut) {
-			shutdown(g->fd, SHUT_RDWR);
-			g->cut = true;
-			n++;
-		}
+	if (g->tid == tid && g->fd >= 0 && g->fd != except_fd && !g->cut) {
+		shutdown(g->fd, SHUT_RDWR);
+		g->cut = true;
+		n++;
+	}
 	pthread_mutex_unlock(&G.lock);
 	return n;
 }
@@ -191,17 +191,19 @@ guard_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&G.stop)) {
-		struct timespec tick = { 0, GUARD_TICK_MS * 1000 * 1000 };
+		struct timespec tick = {0, GUARD_TICK_MS * 1000 * 1000};
 		nanosleep(&tick, NULL);
 		double now = monotonic_ms();
 		pthread_mutex_lock(&G.lock);
 		guard_conn *g;
-		LIST_FOREACH(g, &G.conns, link) {
+		LIST_FOREACH(g, &G.conns, link)
+		{
 			if (g->cut || g->fd < 0 ||
 			    atomic_load_explicit(&g->in_request, memory_order_acquire))
 				continue;
 			double limit = atomic_load_explicit(&g->kept, memory_order_acquire)
-			                   ? G.keepalive_ms : G.head_ms;
+			                       ? G.keepalive_ms
+			                       : G.head_ms;
 			if (now - atomic_load_explicit(&g->ready_ms, memory_order_relaxed) < limit)
 				continue;
 			shutdown(g->fd, SHUT_RDWR); /* MHD sees EOF and closes it */

@@ -65,9 +65,11 @@ health_respond(cot_ctx *c, bool draining)
 		double now = monotonic_ms(), last = atomic_load(&logged_ms);
 		if (now - last >= HEALTH_LOG_EVERY_MS &&
 		    atomic_compare_exchange_strong(&logged_ms, &last, now))
-			fprintf(stderr, "cot: %s: the database does not answer: %s\n", HEALTH_PATH, err);
-		health_set(c, 503, json_pack("{s:s,s:s}", "status", "unavailable", "db",
-		                             error_dev_mode ? err : "error"));
+			fprintf(stderr, "cot: %s: the database does not answer: %s\n", HEALTH_PATH,
+			        err);
+		health_set(c, 503,
+		           json_pack("{s:s,s:s}", "status", "unavailable", "db",
+		                     error_dev_mode ? err : "error"));
 		return;
 	}
 	health_set(c, 200, json_pack("{s:s,s:s}", "status", "ok", "db", "ok"));

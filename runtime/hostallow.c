@@ -97,7 +97,8 @@ int
 hostallow_valid_list(const char *list, char *err, size_t errlen)
 {
 	if (list == NULL || strspn(list, " ,\t") == strlen(list)) {
-		snprintf(err, errlen, "--allowed-hosts wants host names separated by commas, "
+		snprintf(err, errlen,
+		         "--allowed-hosts wants host names separated by commas, "
 		         "like example.com,.example.org");
 		return -1;
 	}

@@ -39,13 +39,13 @@ typedef struct code_owner {
  */
 typedef struct binding {
 	cot_handler fn;
-	code_owner *owner;  /* NULL: code that is never unloaded (export) */
-	const char *file;   /* "handlers/notes.c" */
-	int line;           /* line of the route in the file */
-	const char *error;  /* non-NULL: compile error text, fn is NULL */
-	void *debug;        /* line table of the code (dev: tcclines), or NULL */
-	bool offload;       /* runs on the handler pool (--offload auto): its file
-	                     * hashes passwords or says COT_OFFLOAD (server.c) */
+	code_owner *owner; /* NULL: code that is never unloaded (export) */
+	const char *file;  /* "handlers/notes.c" */
+	int line;          /* line of the route in the file */
+	const char *error; /* non-NULL: compile error text, fn is NULL */
+	void *debug;       /* line table of the code (dev: tcclines), or NULL */
+	bool offload;      /* runs on the handler pool (--offload auto): its file
+	                    * hashes passwords or says COT_OFFLOAD (server.c) */
 } binding;
 
 /* Called when a retired owner's last reference goes (any thread). */
@@ -53,19 +53,19 @@ extern void (*router_owner_idle_hook)(code_owner *o);
 
 /* ==== router (router.c) ================================================ */
 
-#define ROUTER_MAX_SLOTS 4096
+#define ROUTER_MAX_SLOTS  4096
 #define ROUTER_MAX_PARAMS 16
-#define ROUTER_MAX_SEGS 64
+#define ROUTER_MAX_SEGS   64
 
 typedef struct route_slot route_slot;
 
 typedef struct route_match {
 	route_slot *slot;
-	binding *b;                /* reference held; router_release it */
+	binding *b; /* reference held; router_release it */
 	int nparams;
 	const char *names[ROUTER_MAX_PARAMS];
 	const char *values[ROUTER_MAX_PARAMS];
-	char allow[64];            /* for 405: methods the path allows */
+	char allow[64]; /* for 405: methods the path allows */
 } route_match;
 
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
@@ -77,8 +77,7 @@ const char *router_slot_method(int slot);
 const char *router_slot_pattern(int slot);
 int router_count(void);
 int router_pattern_valid(const char *pattern, char *err, size_t errlen);
-enum router_result router_lookup(const char *method, char **segs, int nsegs,
-                                 route_match *m);
+enum router_result router_lookup(const char *method, char **segs, int nsegs, route_match *m);
 binding *router_acquire(_Atomic(binding *) *slot);
 void router_release(binding *b);
 bool router_quiet(code_owner *o);
@@ -103,31 +102,31 @@ struct cot_ctx {
 	arena mem;
 	struct MHD_Connection *conn;
 	const char *method;
-	const char *path;          /* decoded */
+	const char *path; /* decoded */
 	const char *raw_url;
 	char request_id[33];
 	route_match match;
-	char *body;                /* NUL-terminated; memory or a mapped spool (body.c) */
+	char *body; /* NUL-terminated; memory or a mapped spool (body.c) */
 	size_t body_len;
-	size_t body_cap;           /* bytes malloc'd and reserved; 0: none */
-	int body_fd;               /* the spool file, when body_spooled */
+	size_t body_cap; /* bytes malloc'd and reserved; 0: none */
+	int body_fd;     /* the spool file, when body_spooled */
 	bool body_spooled, body_mapped;
-	const char *body_error;    /* the body could not be stored: why */
+	const char *body_error; /* the body could not be stored: why */
 	/* response */
 	int status;
 	const char *content_type;
-	bool content_type_fixed;   /* set by cot_set_header: responses keep it */
+	bool content_type_fixed; /* set by cot_set_header: responses keep it */
 	const char *resp_body;
 	size_t resp_len;
 	header_kv *resp_headers;
-	int resp_fd;               /* > 0: send this file range instead of resp_body */
+	int resp_fd; /* > 0: send this file range instead of resp_body */
 	uint64_t resp_fd_off, resp_fd_len;
 	bool responded;
-	bool param_invalid;        /* cot_param_int saw a non-number */
-	bool too_large;            /* body went over the limit */
-	bool abandoned;            /* the watchdog answered 503; send nothing */
-	bool pooled;               /* runs on the handler pool, connection suspended */
-	bool after_done;           /* the after-steps ran (on the pool thread) */
+	bool param_invalid; /* cot_param_int saw a non-number */
+	bool too_large;     /* body went over the limit */
+	bool abandoned;     /* the watchdog answered 503; send nothing */
+	bool pooled;        /* runs on the handler pool, connection suspended */
+	bool after_done;    /* the after-steps ran (on the pool thread) */
 	/* a pooled call the watchdog abandoned (server.c): the connection is
 	 * answered with a new context; this one belongs to whichever of the
 	 * polling thread and the stuck pool thread lets go of it last */
@@ -140,38 +139,38 @@ struct cot_ctx {
 	const char *fail_detail;
 	double start_ms;
 	/* background tasks (task.c) */
-	struct task *tasks;        /* spawned, waiting for the response */
-	const char *spawn_trail;   /* tasks: "spawned by ..." lines, innermost first */
+	struct task *tasks;      /* spawned, waiting for the response */
+	const char *spawn_trail; /* tasks: "spawned by ..." lines, innermost first */
 	/* ---- request/response API (form.c, json.c, cookie.c) ---- */
-	struct form_data *form;    /* parsed body once cot_form ran (arena) */
-	json_t *body_json;         /* cot_body_json's value; json_request_end drops it */
+	struct form_data *form;      /* parsed body once cot_form ran (arena) */
+	json_t *body_json;           /* cot_body_json's value; json_request_end drops it */
 	const char *body_json_error; /* why the body is not JSON; NULL: not tried or fine */
-	int reject_status;         /* non-0: answer this status instead (400 bad body, */
-	const char *reject_detail; /*   500 API misuse) with this detail; see ctx_reject */
-	const char *reject_trace;  /* and this trace (NULL: none): where it happened */
-	header_kv *req_headers;    /* tests only: request headers when conn is NULL */
-	ctx_cleanup *cleanups;     /* run by ctx_free, newest first (ctx_on_free) */
+	int reject_status;           /* non-0: answer this status instead (400 bad body, */
+	const char *reject_detail;   /*   500 API misuse) with this detail; see ctx_reject */
+	const char *reject_trace;    /* and this trace (NULL: none): where it happened */
+	header_kv *req_headers;      /* tests only: request headers when conn is NULL */
+	ctx_cleanup *cleanups;       /* run by ctx_free, newest first (ctx_on_free) */
 	/* ---- database (db.c) ---- */
-	bool db_failed;            /* a db call failed: later ones do nothing */
-	const char *db_trace;      /* "handlers/x.c:12 cot_db_one: SQL" of the failure */
+	bool db_failed;       /* a db call failed: later ones do nothing */
+	const char *db_trace; /* "handlers/x.c:12 cot_db_one: SQL" of the failure */
 	/* ---- errors (error.c, fields.c) ---- */
-	const char *reject_code;   /* cot_error code of reject_status (NULL: by status) */
-	bool reject_db;            /* the reject is a db failure (db.c: see db_fail) */
-	unsigned resp_seq;         /* counts responses made (response_set, error_respond) */
-	unsigned db_fail_seq;      /* resp_seq right after the db failure was rendered */
-	cot_error db_err;          /* that failure, for cot_db_catch */
-	cot_error err;             /* the last error rendered (err.status 0: none) */
-	unsigned err_seq;          /* resp_seq when err was rendered */
-	cot_field *fields;           /* field errors so far (arena), in order */
+	const char *reject_code; /* cot_error code of reject_status (NULL: by status) */
+	bool reject_db;          /* the reject is a db failure (db.c: see db_fail) */
+	unsigned resp_seq;       /* counts responses made (response_set, error_respond) */
+	unsigned db_fail_seq;    /* resp_seq right after the db failure was rendered */
+	cot_error db_err;        /* that failure, for cot_db_catch */
+	cot_error err;           /* the last error rendered (err.status 0: none) */
+	unsigned err_seq;        /* resp_seq when err was rendered */
+	cot_field *fields;       /* field errors so far (arena), in order */
 	int nfields, capfields;
-	bool db_replay;            /* dev replay: every write is rolled back (db.c) */
+	bool db_replay; /* dev replay: every write is rolled back (db.c) */
 	/* ---- dev console (devserver/console*.c) ---- */
-	const char *error_trace;   /* the trace error_respond last got, or NULL */
+	const char *error_trace; /* the trace error_respond last got, or NULL */
 	/* ---- accounts: session, vars, JWT claims (auth.h) ---- */
 	struct auth_request *auth; /* NULL until used (arena) */
 	/* ---- development: live reload (render.c, livereload.c) ---- */
-	const char *rendered;      /* templates read, "templates/a.html templates/layout.html" */
-	bool live_fetch;           /* a live-reload refetch: not a user request, not logged */
+	const char *rendered; /* templates read, "templates/a.html templates/layout.html" */
+	bool live_fetch;      /* a live-reload refetch: not a user request, not logged */
 };
 
 void ctx_init(cot_ctx *c);
@@ -227,11 +226,11 @@ const char *error_title(int status);
 /* What the signal handler saw; filled in signal context, read after. */
 typedef struct crash_report {
 	int sig, code;
-	uintptr_t addr;            /* si_addr */
-	uintptr_t sp;              /* stack pointer at the fault */
-	bool stuck;                /* stopped by the watchdog */
-	bool abandoned;            /* the watchdog answered 503 and gave up on it */
-	const char *exit_call;     /* "exit", "_exit"...: handler code called it */
+	uintptr_t addr;        /* si_addr */
+	uintptr_t sp;          /* stack pointer at the fault */
+	bool stuck;            /* stopped by the watchdog */
+	bool abandoned;        /* the watchdog answered 503 and gave up on it */
+	const char *exit_call; /* "exit", "_exit"...: handler code called it */
 	int exit_status;
 	int npcs;
 	uintptr_t pcs[CRASH_MAX_PCS]; /* faulting pc, then return addresses */
@@ -252,8 +251,8 @@ void crash_leave(const char *call, int status);
  * dev binds them with tcc_add_symbol, the export with objcopy
  * --redefine-sym on each handler object, so the same calls are caught. */
 typedef struct crash_exit_symbol {
-	const char *name;          /* "exit" */
-	const char *replacement;   /* "crash_exit_exit" */
+	const char *name;        /* "exit" */
+	const char *replacement; /* "crash_exit_exit" */
 	const void *addr;
 } crash_exit_symbol;
 extern const crash_exit_symbol crash_exit_symbols[];
@@ -291,8 +290,7 @@ void symbolize_shutdown(void);
 char *trace_call_at(cot_ctx *c, const char *file, int line, const char *call);
 
 /* A short trace of a crash, in the request's arena; *detail gets one line. */
-char *trace_format(cot_ctx *c, const binding *b, const crash_report *r,
-                   const char **detail);
+char *trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **detail);
 
 /* ==== background tasks (task.c) ====================================== */
 
@@ -340,30 +338,30 @@ void guard_stop(void);
 
 typedef struct server_config {
 	const char *host;
-	int port;                  /* 0: any free port */
-	int threads;               /* 0: one per core */
-	bool dev;                  /* development: traces in responses */
-	bool reuse_port;           /* SO_REUSEPORT: several processes, one port */
-	bool quiet;                /* no access-log line per request */
-	const char *access_log;    /* file for access lines (NULL: stdout) */
-	int log_format;            /* ACCESSLOG_TEXT or ACCESSLOG_JSON */
-	const char *static_dir;    /* served at /static/ (NULL: none) */
-	const char *cors_origin;   /* Access-Control-Allow-Origin (NULL: no CORS) */
-	size_t max_body;           /* bytes; 0: default 10 MB */
+	int port;                /* 0: any free port */
+	int threads;             /* 0: one per core */
+	bool dev;                /* development: traces in responses */
+	bool reuse_port;         /* SO_REUSEPORT: several processes, one port */
+	bool quiet;              /* no access-log line per request */
+	const char *access_log;  /* file for access lines (NULL: stdout) */
+	int log_format;          /* ACCESSLOG_TEXT or ACCESSLOG_JSON */
+	const char *static_dir;  /* served at /static/ (NULL: none) */
+	const char *cors_origin; /* Access-Control-Allow-Origin (NULL: no CORS) */
+	size_t max_body;         /* bytes; 0: default 10 MB */
 	/* Host names answered (hostallow.c), comma-separated; NULL: any. Other
 	 * names get 421. allow_any_ip: IP literals too (bound to 0.0.0.0). */
 	const char *allowed_hosts;
 	bool allow_any_ip;
-	int idle_timeout_s;        /* close a connection silent this long; 0: 30 */
+	int idle_timeout_s; /* close a connection silent this long; 0: 30 */
 	/* limits.c: the flags both servers share (see limits_usage) */
-	int timeout_ms;            /* handler budget (crash_init); 0: none */
-	int drain_timeout_ms;      /* SIGTERM: wait this long for requests */
-	int drain_delay_ms;        /* SIGTERM: answer open connections this long first */
-	int head_timeout_s;        /* a request head must arrive within; 0: 10 */
-	int keepalive_timeout_s;   /* an answered connection may idle; 0: 75 */
-	int max_connections;       /* 0: derived from the descriptor limit */
-	int max_per_ip;            /* 0: no per-address limit */
-	size_t max_body_memory;    /* bodies in memory, all requests; 0: 64 MB */
+	int timeout_ms;          /* handler budget (crash_init); 0: none */
+	int drain_timeout_ms;    /* SIGTERM: wait this long for requests */
+	int drain_delay_ms;      /* SIGTERM: answer open connections this long first */
+	int head_timeout_s;      /* a request head must arrive within; 0: 10 */
+	int keepalive_timeout_s; /* an answered connection may idle; 0: 75 */
+	int max_connections;     /* 0: derived from the descriptor limit */
+	int max_per_ip;          /* 0: no per-address limit */
+	size_t max_body_memory;  /* bodies in memory, all requests; 0: 64 MB */
 	/* The handler pool (pool.c): which routes run there (SERVER_OFFLOAD_*),
 	 * its threads and queue; 0: the defaults */
 	int offload;

@@ -58,9 +58,10 @@ cot_body_json(cot_ctx *c)
 	json_error_t err;
 	c->body_json = json_loadb(c->body, c->body_len, JSON_DECODE_ANY, &err);
 	if (c->body_json == NULL) {
-		c->body_json_error = arena_printf(&c->mem, "malformed JSON body at line %d, "
-		                                  "column %d (byte %d): %s", err.line,
-		                                  err.column, err.position, err.text);
+		c->body_json_error = arena_printf(&c->mem,
+		                                  "malformed JSON body at line %d, "
+		                                  "column %d (byte %d): %s",
+		                                  err.line, err.column, err.position, err.text);
 		ctx_reject(c, 400, c->body_json_error);
 	} else {
 		ctx_on_free(c, json_request_end);
@@ -77,9 +78,11 @@ json_send(cot_ctx *c, int status, json_t *v)
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(v);
 	if (s == NULL) {
-		error_respond(c, 500, "cot_json: the value cannot be serialised "
-		              "(out of memory or a value that contains itself)", NULL);
-		return (cot_result){ 500 };
+		error_respond(c, 500,
+		              "cot_json: the value cannot be serialised "
+		              "(out of memory or a value that contains itself)",
+		              NULL);
+		return (cot_result){500};
 	}
 	cot_result r = cot_send(c, status, "application/json", s, strlen(s));
 	free(s);
@@ -95,10 +98,13 @@ cot_json(cot_ctx *c, int status, const char *fmt, ...)
 	json_t *v = json_vpack_ex(&err, 0, fmt, ap);
 	va_end(ap);
 	if (v == NULL) {
-		error_respond(c, 500, arena_printf(&c->mem, "cot_json: cannot pack format "
-		              "\"%s\": %s (at format character %d)", fmt ? fmt : "(null)", err.text,
-		              err.position), NULL);
-		return (cot_result){ 500 };
+		error_respond(c, 500,
+		              arena_printf(&c->mem,
+		                           "cot_json: cannot pack format "
+		                           "\"%s\": %s (at format character %d)",
+		                           fmt ? fmt : "(null)", err.text, err.position),
+		              NULL);
+		return (cot_result){500};
 	}
 	return json_send(c, status, v);
 }
@@ -107,9 +113,11 @@ cot_result
 cot_json_value(cot_ctx *c, int status, json_t *value)
 {
 	if (value == NULL) {
-		error_respond(c, 500, "cot_json_value: the value is NULL (did a json_* call "
-		              "fail?)", NULL);
-		return (cot_result){ 500 };
+		error_respond(c, 500,
+		              "cot_json_value: the value is NULL (did a json_* call "
+		              "fail?)",
+		              NULL);
+		return (cot_result){500};
 	}
 	return json_send(c, status, value);
 }

@@ -32,7 +32,7 @@
 #include "db_internal.h"
 #include "internal.h"
 
-#define JW_MAX_DEPTH 64
+#define JW_MAX_DEPTH  64
 #define JW_MAX_MARKED 32
 
 typedef struct jw_level {
@@ -45,10 +45,10 @@ struct cot_jw {
 	cot_ctx *c;
 	char *buf;
 	size_t len, cap;
-	int depth;              /* open containers */
-	bool done;              /* the top-level value is complete */
-	bool has_key;           /* cot_jw_key was called: a value must follow */
-	const char *error;      /* first misuse, with its path */
+	int depth;         /* open containers */
+	bool done;         /* the top-level value is complete */
+	bool has_key;      /* cot_jw_key was called: a value must follow */
+	const char *error; /* first misuse, with its path */
 	jw_level stack[JW_MAX_DEPTH];
 	const char *bools[JW_MAX_MARKED];
 	const char *raws[JW_MAX_MARKED];
@@ -104,8 +104,7 @@ jw_path(cot_jw *j)
 	return p;
 }
 
-static void
-jw_fail(cot_jw *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jw_fail(cot_jw *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 jw_fail(cot_jw *j, const char *fmt, ...)
@@ -150,7 +149,8 @@ jw_before_value(cot_jw *j)
 	jw_level *l = &j->stack[j->depth - 1];
 	if (l->kind == '{') {
 		if (!j->has_key) {
-			jw_fail(j, "a value inside an object needs a key (cot_jw_put or cot_jw_key)");
+			jw_fail(j,
+			        "a value inside an object needs a key (cot_jw_put or cot_jw_key)");
 			return -1;
 		}
 		j->has_key = false;
@@ -181,7 +181,7 @@ jw_open(cot_jw *j, char kind)
 		return;
 	}
 	jw_char(j, kind);
-	j->stack[j->depth++] = (jw_level){ kind, 0, NULL };
+	j->stack[j->depth++] = (jw_level){kind, 0, NULL};
 }
 
 void
@@ -267,10 +267,20 @@ jw_utf8_len(const unsigned char *p, size_t n)
 	unsigned cp, min;
 	if (b < 0xC2)
 		return 0; /* ASCII is handled by the caller; 0x80-0xC1 never start */
-	if (b < 0xE0) { len = 2; cp = b & 0x1F; min = 0x80; }
-	else if (b < 0xF0) { len = 3; cp = b & 0x0F; min = 0x800; }
-	else if (b < 0xF5) { len = 4; cp = b & 0x07; min = 0x10000; }
-	else return 0;
+	if (b < 0xE0) {
+		len = 2;
+		cp = b & 0x1F;
+		min = 0x80;
+	} else if (b < 0xF0) {
+		len = 3;
+		cp = b & 0x0F;
+		min = 0x800;
+	} else if (b < 0xF5) {
+		len = 4;
+		cp = b & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
 	if (len > n)
 		return 0;
 	for (size_t i = 1; i < len; i++) {
@@ -310,16 +320,30 @@ jw_string(cot_jw *j, const char *s, size_t n)
 			i += len;
 			continue;
 		}
-		char esc[7] = { '\\', 0 };
+		char esc[7] = {'\\', 0};
 		size_t elen = 2;
 		switch (ch) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
 		default:
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[ch >> 4];
@@ -388,25 +412,40 @@ cot_jw_value(cot_jw *j, cot_jv v)
 	if (jw_before_value(j) != 0)
 		return;
 	switch (v.type) {
-	case COT_JV_NULL: break;
-	case COT_JV_INT: jw_int(j, v.u.i); break;
+	case COT_JV_NULL:
+		break;
+	case COT_JV_INT:
+		jw_int(j, v.u.i);
+		break;
 	case COT_JV_UINT: {
 		char tmp[24];
 		int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v.u.i);
 		jw_append(j, tmp, (size_t)n);
 		break;
 	}
-	case COT_JV_DOUBLE: jw_double(j, v.u.d); break;
-	case COT_JV_BOOL: jw_append(j, v.u.i ? "true" : "false", v.u.i ? 4 : 5); break;
-	case COT_JV_STR: jw_string(j, v.u.s, strlen(v.u.s)); break;
-	case COT_JV_RAW: jw_raw(j, v.u.s, v.u.s ? strlen(v.u.s) : 0); break;
+	case COT_JV_DOUBLE:
+		jw_double(j, v.u.d);
+		break;
+	case COT_JV_BOOL:
+		jw_append(j, v.u.i ? "true" : "false", v.u.i ? 4 : 5);
+		break;
+	case COT_JV_STR:
+		jw_string(j, v.u.s, strlen(v.u.s));
+		break;
+	case COT_JV_RAW:
+		jw_raw(j, v.u.s, v.u.s ? strlen(v.u.s) : 0);
+		break;
 	case COT_JV_ROW:
 		if (v.u.row == NULL)
 			break; /* no row: null */
 		jw_row(j, v.u.row);
 		return; /* jw_row counted itself */
-	case COT_JV_ROWS: jw_rows(j, v.u.rows); return;
-	default: jw_fail(j, "a value of unknown type %d", v.type); return;
+	case COT_JV_ROWS:
+		jw_rows(j, v.u.rows);
+		return;
+	default:
+		jw_fail(j, "a value of unknown type %d", v.type);
+		return;
 	}
 	if (v.type == COT_JV_NULL || (v.type == COT_JV_ROW && v.u.row == NULL))
 		jw_append(j, "null", 4);
@@ -465,7 +504,7 @@ static void
 jw_base64(cot_jw *j, const unsigned char *p, size_t n)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	jw_reserve(j, (n + 2) / 3 * 4 + 2);
 	char *o = j->buf + j->len;
 	*o++ = '"';
@@ -500,15 +539,21 @@ jw_cell(cot_jw *j, const char *col, const db_cell *cell)
 		return;
 	}
 	switch (cell->type) {
-	case SQLITE_INTEGER: jw_int(j, cell->i); break;
-	case SQLITE_FLOAT: jw_double(j, cell->d); break;
+	case SQLITE_INTEGER:
+		jw_int(j, cell->i);
+		break;
+	case SQLITE_FLOAT:
+		jw_double(j, cell->d);
+		break;
 	case SQLITE_TEXT:
 		if (j->nraws > 0 && jw_marked(j->raws, j->nraws, col))
 			jw_raw(j, cell->s, cell->n);
 		else
 			jw_string(j, cell->s, cell->n);
 		break;
-	default: jw_base64(j, (const unsigned char *)cell->s, cell->n); break;
+	default:
+		jw_base64(j, (const unsigned char *)cell->s, cell->n);
+		break;
 	}
 }
 
@@ -540,7 +585,7 @@ jw_row(cot_jw *j, const cot_row *r)
 		return;
 	}
 	jw_char(j, '{');
-	j->stack[j->depth++] = (jw_level){ '{', 0, NULL };
+	j->stack[j->depth++] = (jw_level){'{', 0, NULL};
 	cot_jw_fields(j, (cot_row *)r);
 	if (j->error == NULL) {
 		jw_char(j, '}');
@@ -557,7 +602,7 @@ jw_rows(cot_jw *j, const cot_rows *rs)
 		return;
 	}
 	jw_char(j, '[');
-	j->stack[j->depth++] = (jw_level){ '[', 0, NULL };
+	j->stack[j->depth++] = (jw_level){'[', 0, NULL};
 	for (int i = 0; rs != NULL && i < rs->n && j->error == NULL; i++) {
 		if (i > 0)
 			jw_char(j, ',');
@@ -576,9 +621,10 @@ const char *
 cot_jw_error(cot_jw *j)
 {
 	if (j->error == NULL && (j->depth > 0 || !j->done))
-		return j->depth > 0 ? arena_printf(&j->c->mem, "%d container%s still open "
-		                                   "(a cot_jw_end is missing)", j->depth,
-		                                   j->depth == 1 ? "" : "s")
+		return j->depth > 0 ? arena_printf(&j->c->mem,
+		                                   "%d container%s still open "
+		                                   "(a cot_jw_end is missing)",
+		                                   j->depth, j->depth == 1 ? "" : "s")
 		                    : "nothing was written";
 	return j->error;
 }
@@ -596,12 +642,12 @@ cot_result
 cot_jw_send(cot_ctx *c, int status, cot_jw *j)
 {
 	if (c->db_failed && c->reject_db) /* the response already is the failure */
-		return (cot_result){ c->status };
+		return (cot_result){c->status};
 	const char *why = j != NULL ? cot_jw_error(j) : "the writer is NULL";
 	if (why != NULL) {
-		error_respond_as(c, 500, "api_misuse", arena_printf(&c->mem, "cot_jw_send: %s",
-		                 why), NULL);
-		return (cot_result){ 500 };
+		error_respond_as(c, 500, "api_misuse",
+		                 arena_printf(&c->mem, "cot_jw_send: %s", why), NULL);
+		return (cot_result){500};
 	}
 	/* the text is already in the request's arena: no copy */
 	c->status = status;
@@ -611,7 +657,7 @@ cot_jw_send(cot_ctx *c, int status, cot_jw *j)
 	c->resp_len = j->len;
 	c->responded = true;
 	c->resp_seq++;
-	return (cot_result){ status };
+	return (cot_result){status};
 }
 
 /* Template data from a writer: jansson reads the text back once. */
@@ -620,9 +666,11 @@ cot_render_jw(cot_ctx *c, int status, const char *name, cot_jw *j)
 {
 	const char *text = j != NULL ? cot_jw_text(j) : NULL;
 	if (text == NULL) {
-		error_respond_as(c, 500, "api_misuse", arena_printf(&c->mem, "cot_render of %s: %s",
-		                 name, j ? cot_jw_error(j) : "the writer is NULL"), NULL);
-		return (cot_result){ 500 };
+		error_respond_as(c, 500, "api_misuse",
+		                 arena_printf(&c->mem, "cot_render of %s: %s", name,
+		                              j ? cot_jw_error(j) : "the writer is NULL"),
+		                 NULL);
+		return (cot_result){500};
 	}
 	json_t *data = json_loads(text, JSON_DECODE_ANY, NULL);
 	cot_result r = cot_render_json(c, status, name, data);

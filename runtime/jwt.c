@@ -23,7 +23,7 @@
 #include "internal.h"
 
 #define JWT_SKEW 60
-#define JWT_B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define JWT_B64  sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 static char *
 jwt_b64(cot_ctx *c, const void *data, size_t len)
@@ -67,8 +67,9 @@ cot_jwt_sign(cot_ctx *c, json_t *claims, long long ttl_seconds)
 	json_decref(body);
 	if (payload == NULL || secret_count() == 0) {
 		free(payload);
-		ctx_reject(c, 500, "cot_jwt_sign: no app secret is loaded, or the claims do not "
-		            "serialise");
+		ctx_reject(c, 500,
+		           "cot_jwt_sign: no app secret is loaded, or the claims do not "
+		           "serialise");
 		return NULL;
 	}
 	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
@@ -94,8 +95,8 @@ jwt_check_header(cot_ctx *c, const char *tok, size_t len)
 	else if (!json_is_string(alg) || strcmp(json_string_value(alg), "HS256") != 0)
 		why = arena_printf(&c->mem, "alg \"%s\" is not accepted (only HS256)",
 		                   json_is_string(alg) ? json_string_value(alg) : "(none)");
-	else if (typ != NULL && (!json_is_string(typ) ||
-	                         strcasecmp(json_string_value(typ), "JWT") != 0))
+	else if (typ != NULL &&
+	         (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT") != 0))
 		why = "typ is not JWT";
 	json_decref(h);
 	return why;

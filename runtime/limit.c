@@ -24,7 +24,7 @@
 
 #include "limit.h"
 
-#define LIMIT_FD_RESERVE 256
+#define LIMIT_FD_RESERVE              256
 #define LIMIT_MAX_CONNECTIONS_DEFAULT 16384
 
 /*
@@ -40,7 +40,7 @@ limit_connections(int asked, char *note, size_t notelen)
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return asked > 0 ? asked : 1000;
 	if (rl.rlim_cur < rl.rlim_max) {
-		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+		struct rlimit want = {rl.rlim_max, rl.rlim_max};
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
 			rl.rlim_cur = rl.rlim_max;
 	}
@@ -51,9 +51,10 @@ limit_connections(int asked, char *note, size_t notelen)
 	if (asked > 0 && asked <= room)
 		return asked;
 	if (asked > 0) {
-		snprintf(note, notelen, "--max-connections %d lowered to %ld: the process may open "
-		         "%ld files (ulimit -n), two per connection and %d in reserve", asked, room,
-		         fds, LIMIT_FD_RESERVE);
+		snprintf(note, notelen,
+		         "--max-connections %d lowered to %ld: the process may open "
+		         "%ld files (ulimit -n), two per connection and %d in reserve",
+		         asked, room, fds, LIMIT_FD_RESERVE);
 		return (int)room;
 	}
 	return room > LIMIT_MAX_CONNECTIONS_DEFAULT ? LIMIT_MAX_CONNECTIONS_DEFAULT : (int)room;

@@ -89,8 +89,8 @@ middleware_order(int *order)
 	int n = atomic_load(&middleware_count);
 	for (int i = 0; i < n; i++) {
 		int j = i;
-		while (j > 0 && strcmp(middleware_slots[order[j - 1]].file,
-		                       middleware_slots[i].file) > 0) {
+		while (j > 0 &&
+		       strcmp(middleware_slots[order[j - 1]].file, middleware_slots[i].file) > 0) {
 			order[j] = order[j - 1];
 			j--;
 		}
@@ -147,5 +147,5 @@ cot_result
 cot_next(cot_ctx *c)
 {
 	(void)c;
-	return (cot_result){ 0 };
+	return (cot_result){0};
 }

@@ -83,8 +83,7 @@ static struct table_plan *
 migrate_plan_for_have(struct planner *pl, const char *have_name)
 {
 	for (size_t i = 0; i < pl->n_tables; i++)
-		if (pl->tables[i].have &&
-		    sqlite3_stricmp(pl->tables[i].have->name, have_name) == 0)
+		if (pl->tables[i].have && sqlite3_stricmp(pl->tables[i].have->name, have_name) == 0)
 			return &pl->tables[i];
 	return NULL;
 }
@@ -107,8 +106,7 @@ migrate_match_tables(struct planner *pl)
 		struct table_plan *tp;
 		if (strcmp(w->type, "table") != 0)
 			continue;
-		pl->tables = migrate_xrealloc(
-			pl->tables, (pl->n_tables + 1) * sizeof *pl->tables);
+		pl->tables = migrate_xrealloc(pl->tables, (pl->n_tables + 1) * sizeof *pl->tables);
 		tp = &pl->tables[pl->n_tables++];
 		memset(tp, 0, sizeof *tp);
 		tp->want = w;
@@ -131,8 +129,7 @@ migrate_match_tables(struct planner *pl)
 
 /* The live column a desired column comes from, or NULL (a new one). */
 static const struct migrate_column *
-migrate_source_column(const struct table_plan *tp, const struct migrate_column *c,
-	      int *renamed)
+migrate_source_column(const struct table_plan *tp, const struct migrate_column *c, int *renamed)
 {
 	const struct migrate_column *s = migrate_column_find(tp->have, c->name);
 	*renamed = 0;
@@ -160,8 +157,7 @@ static const char *
 migrate_column_def(const struct migrate_object *t, const char *name)
 {
 	for (size_t i = 0; i < t->text.n_items; i++)
-		if (t->text.items[i].column &&
-		    sqlite3_stricmp(t->text.items[i].column, name) == 0)
+		if (t->text.items[i].column && sqlite3_stricmp(t->text.items[i].column, name) == 0)
 			return t->text.items[i].def;
 	return NULL;
 }
@@ -174,8 +170,7 @@ migrate_column_def(const struct migrate_object *t, const char *name)
 static int
 migrate_constant_default(const char *dflt)
 {
-	return dflt == NULL ||
-	       (dflt[0] != '(' && sqlite3_strnicmp(dflt, "current_", 8) != 0);
+	return dflt == NULL || (dflt[0] != '(' && sqlite3_strnicmp(dflt, "current_", 8) != 0);
 }
 
 /* The ALTER statements that turn tp->have into tp->want without a
@@ -204,8 +199,8 @@ migrate_try_alter(const struct table_plan *tp, struct migrate_buf *adds)
 		s = migrate_source_column(tp, c, &renamed);
 		if (s && renamed) {
 			char *from = migrate_quote(s->name), *to = migrate_quote(c->name);
-			migrate_buf_printf(&b, "ALTER TABLE %s RENAME COLUMN %s TO %s;",
-					   qname, from, to);
+			migrate_buf_printf(&b, "ALTER TABLE %s RENAME COLUMN %s TO %s;", qname,
+			                   from, to);
 			free(from);
 			free(to);
 		} else if (s == NULL) {
@@ -213,8 +208,7 @@ migrate_try_alter(const struct table_plan *tp, struct migrate_buf *adds)
 			if (def == NULL ||
 			    (tp->have->has_rows && !migrate_constant_default(c->dflt)))
 				goto out;
-			migrate_buf_printf(adds, "ALTER TABLE %s ADD COLUMN %s;\n",
-					   qname, def);
+			migrate_buf_printf(adds, "ALTER TABLE %s ADD COLUMN %s;\n", qname, def);
 		}
 	}
 	migrate_buf_str(adds);
@@ -223,8 +217,7 @@ migrate_try_alter(const struct table_plan *tp, struct migrate_buf *adds)
 		struct migrate_schema s;
 		char *err = NULL;
 		if (migrate_schema_read(scratch, 0, &s, &err) == 0) {
-			struct migrate_object *o =
-				migrate_schema_find(&s, "table", tp->want->name);
+			struct migrate_object *o = migrate_schema_find(&s, "table", tp->want->name);
 			ok = o && strcmp(o->norm, tp->want->norm) == 0 ? 0 : -1;
 			migrate_schema_free(&s);
 		}
@@ -273,7 +266,8 @@ migrate_column_has_nulls(sqlite3 *live, const char *table, const char *col)
 {
 	char *qt = migrate_quote(table), *qc = migrate_quote(col);
 	char *sql = migrate_printf("SELECT 1 FROM main.%s WHERE %s IS NULL "
-				   "LIMIT 1", qt, qc);
+	                           "LIMIT 1",
+	                           qt, qc);
 	sqlite3_stmt *st;
 	int found = 1; /* if we cannot tell, assume the worst */
 	if (sqlite3_prepare_v2(live, sql, -1, &st, NULL) == SQLITE_OK) {
@@ -296,8 +290,7 @@ migrate_add_reason(struct migrate_buf *why, int *destructive, int d, const char 
 /* Fill why with the reasons for a table change; return whether any of
  * them can lose data (see migrate.h for the list). */
 static int
-migrate_table_risks(struct planner *pl, const struct table_plan *tp,
-	    struct migrate_buf *why)
+migrate_table_risks(struct planner *pl, const struct table_plan *tp, struct migrate_buf *why)
 {
 	int d = 0;
 	for (size_t i = 0; i < tp->have->n_cols; i++) {
@@ -319,17 +312,16 @@ migrate_table_risks(struct planner *pl, const struct table_plan *tp,
 			free(msg);
 			msg = NULL;
 		}
-		if (s && c->hidden < 2 && s->hidden < 2 &&
-		    sqlite3_stricmp(s->type, c->type) != 0)
+		if (s && c->hidden < 2 && s->hidden < 2 && sqlite3_stricmp(s->type, c->type) != 0)
 			migrate_add_reason(why, &d, migrate_lossy_type_change(s->type, c->type),
-				   "type change");
+			                   "type change");
 		if (c->notnull && c->dflt == NULL && c->hidden < 2 && !c->pk &&
 		    tp->have->has_rows &&
-		    (s == NULL || (!s->notnull &&
-				   migrate_column_has_nulls(pl->live, tp->have->name,
-						    s->name))))
+		    (s == NULL ||
+		     (!s->notnull && migrate_column_has_nulls(pl->live, tp->have->name, s->name))))
 			msg = migrate_printf("%s NOT NULL without default on "
-					     "existing rows", c->name);
+			                     "existing rows",
+			                     c->name);
 		if (msg)
 			migrate_add_reason(why, &d, 1, msg);
 		free(msg);
@@ -349,10 +341,9 @@ migrate_emit_renames(struct planner *pl)
 			continue;
 		from = migrate_quote(tp->have->name);
 		to = migrate_quote(tp->want->name);
-		migrate_add_step(pl, 0,
-			 migrate_printf("ALTER TABLE %s RENAME TO %s;", from, to),
-			 migrate_printf("~ rename table %s -> %s", tp->have->name,
-					tp->want->name));
+		migrate_add_step(
+		        pl, 0, migrate_printf("ALTER TABLE %s RENAME TO %s;", from, to),
+		        migrate_printf("~ rename table %s -> %s", tp->have->name, tp->want->name));
 		free(from);
 		free(to);
 	}
@@ -371,10 +362,11 @@ migrate_emit_renames(struct planner *pl)
 			from = migrate_quote(s->name);
 			to = migrate_quote(c->name);
 			migrate_add_step(pl, 0,
-				 migrate_printf("ALTER TABLE %s RENAME COLUMN %s "
-						"TO %s;", t, from, to),
-				 migrate_printf("~ rename column %s.%s -> %s",
-						tp->want->name, s->name, c->name));
+			                 migrate_printf("ALTER TABLE %s RENAME COLUMN %s "
+			                                "TO %s;",
+			                                t, from, to),
+			                 migrate_printf("~ rename column %s.%s -> %s",
+			                                tp->want->name, s->name, c->name));
 			free(t);
 			free(from);
 			free(to);
@@ -397,10 +389,10 @@ migrate_emit_adds(struct planner *pl, const struct table_plan *tp)
 			continue;
 		q = migrate_quote(tp->want->name);
 		migrate_add_step(pl, d,
-			 migrate_printf("ALTER TABLE %s ADD COLUMN %s;", q,
-					migrate_column_def(tp->want, c->name)),
-			 migrate_printf("+ column %s.%s%s", tp->want->name,
-					c->name, d ? " (destructive)" : ""));
+		                 migrate_printf("ALTER TABLE %s ADD COLUMN %s;", q,
+		                                migrate_column_def(tp->want, c->name)),
+		                 migrate_printf("+ column %s.%s%s", tp->want->name, c->name,
+		                                d ? " (destructive)" : ""));
 		free(q);
 	}
 	free(adds.s);
@@ -425,15 +417,14 @@ migrate_copy_rowid(const struct table_plan *tp)
 {
 	return !tp->have->without_rowid && !tp->want->without_rowid &&
 	       !migrate_has_rowid_alias(tp->have) && !migrate_has_rowid_alias(tp->want) &&
-	       !migrate_column_find(tp->want, "rowid") &&
-	       !migrate_column_find(tp->have, "rowid");
+	       !migrate_column_find(tp->want, "rowid") && !migrate_column_find(tp->have, "rowid");
 }
 
 /* "INSERT INTO new (cols) SELECT cols FROM old" for the kept columns;
  * the renames have already run, so kept columns share their names. */
 static void
 migrate_copy_sql(const struct table_plan *tp, const char *qnew, const char *qold,
-	 struct migrate_buf *out)
+                 struct migrate_buf *out)
 {
 	struct migrate_buf cols = {0};
 	if (migrate_copy_rowid(tp))
@@ -450,28 +441,26 @@ migrate_copy_sql(const struct table_plan *tp, const char *qnew, const char *qold
 		free(q);
 	}
 	if (cols.n)
-		migrate_buf_printf(out, "INSERT INTO %s (%s) SELECT %s FROM %s;\n",
-				   qnew, cols.s, cols.s, qold);
+		migrate_buf_printf(out, "INSERT INTO %s (%s) SELECT %s FROM %s;\n", qnew, cols.s,
+		                   cols.s, qold);
 	free(cols.s);
 }
 
 /* Re-create the desired indexes and triggers of a rebuilt table. */
 static void
 migrate_recreate_dependents(struct planner *pl, const struct table_plan *tp,
-		    struct migrate_buf *sql, struct migrate_buf *why, int *d)
+                            struct migrate_buf *sql, struct migrate_buf *why, int *d)
 {
 	for (size_t i = 0; i < pl->want.n; i++) {
 		struct migrate_object *o = &pl->want.objs[i];
-		if ((strcmp(o->type, "index") == 0 ||
-		     strcmp(o->type, "trigger") == 0) &&
+		if ((strcmp(o->type, "index") == 0 || strcmp(o->type, "trigger") == 0) &&
 		    sqlite3_stricmp(o->tbl, tp->want->name) == 0)
 			migrate_buf_printf(sql, "%s;\n", o->sql);
 	}
 	for (size_t i = 0; i < pl->have.n; i++) {
 		struct migrate_object *o = &pl->have.objs[i];
 		char *s;
-		if ((strcmp(o->type, "index") != 0 &&
-		     strcmp(o->type, "trigger") != 0) ||
+		if ((strcmp(o->type, "index") != 0 && strcmp(o->type, "trigger") != 0) ||
 		    sqlite3_stricmp(o->tbl, tp->have->name) != 0 ||
 		    migrate_schema_find(&pl->want, o->type, o->name))
 			continue;
@@ -488,11 +477,11 @@ migrate_keep_sequence(struct migrate_buf *sql, const char *tmp, const char *name
 {
 	char *t = sqlite3_mprintf("%Q", tmp), *n = sqlite3_mprintf("%Q", name);
 	migrate_buf_printf(sql,
-			   "DELETE FROM sqlite_sequence WHERE name = %s AND "
-			   "EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s);\n"
-			   "INSERT INTO sqlite_sequence (name, seq) SELECT %s, seq "
-			   "FROM sqlite_sequence WHERE name = %s;\n",
-			   t, n, t, n);
+	                   "DELETE FROM sqlite_sequence WHERE name = %s AND "
+	                   "EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s);\n"
+	                   "INSERT INTO sqlite_sequence (name, seq) SELECT %s, seq "
+	                   "FROM sqlite_sequence WHERE name = %s;\n",
+	                   t, n, t, n);
 	sqlite3_free(t);
 	sqlite3_free(n);
 }
@@ -509,22 +498,22 @@ migrate_emit_rebuild(struct planner *pl, const struct table_plan *tp)
 	char *qtmp = migrate_quote(tmp_name), *qname = migrate_quote(w->name);
 	int d = migrate_table_risks(pl, tp, &why);
 	assert(w->text.name_len > 0);
-	migrate_buf_printf(&sql, "%.*s%s%s;\n", (int)w->text.name_off, w->sql,
-			   qtmp, w->sql + w->text.name_off + w->text.name_len);
+	migrate_buf_printf(&sql, "%.*s%s%s;\n", (int)w->text.name_off, w->sql, qtmp,
+	                   w->sql + w->text.name_off + w->text.name_len);
 	migrate_copy_sql(tp, qtmp, qname, &sql);
 	if (strstr(w->norm, " autoincrement"))
 		migrate_keep_sequence(&sql, tmp_name, w->name);
 	migrate_buf_printf(&sql,
-			   "DROP TABLE %s;\nPRAGMA legacy_alter_table=ON;\n"
-			   "ALTER TABLE %s RENAME TO %s;\n"
-			   "PRAGMA legacy_alter_table=OFF;\n",
-			   qname, qtmp, qname);
+	                   "DROP TABLE %s;\nPRAGMA legacy_alter_table=ON;\n"
+	                   "ALTER TABLE %s RENAME TO %s;\n"
+	                   "PRAGMA legacy_alter_table=OFF;\n",
+	                   qname, qtmp, qname);
 	migrate_recreate_dependents(pl, tp, &sql, &why, &d);
 	if (why.n == 0)
 		migrate_buf_printf(&why, "definition changed");
-	migrate_add_step(pl, d, sql.s,
-		 migrate_printf("~ rebuild %s (%s)%s", w->name, why.s,
-				d ? " (destructive)" : ""));
+	migrate_add_step(
+	        pl, d, sql.s,
+	        migrate_printf("~ rebuild %s (%s)%s", w->name, why.s, d ? " (destructive)" : ""));
 	free(why.s);
 	free(tmp_name);
 	free(qtmp);
@@ -540,11 +529,10 @@ migrate_decide_tables(struct planner *pl)
 		struct migrate_buf adds = {0};
 		if (tp->have == NULL)
 			continue;
-		if (tp->have->is_virtual || tp->want->is_virtual ||
-		    tp->want->text.name_len == 0)
-			tp->action = (!tp->renamed &&
-				      strcmp(tp->have->norm, tp->want->norm) == 0)
-				? T_SAME : T_REPLACE;
+		if (tp->have->is_virtual || tp->want->is_virtual || tp->want->text.name_len == 0)
+			tp->action = (!tp->renamed && strcmp(tp->have->norm, tp->want->norm) == 0)
+			                     ? T_SAME
+			                     : T_REPLACE;
 		else if (!tp->renamed && strcmp(tp->have->norm, tp->want->norm) == 0)
 			tp->action = T_SAME;
 		else if (migrate_try_alter(tp, &adds) == 0)
@@ -571,19 +559,19 @@ migrate_emit_tables(struct planner *pl)
 			char *drop = migrate_drop_sql("table", tp->have->name);
 			int d = tp->have->has_rows;
 			migrate_add_step(pl, d, migrate_printf("%s\n%s;", drop, tp->want->sql),
-				 migrate_printf("~ replace %s%s", tp->want->name,
-						d ? " (destructive)" : ""));
+			                 migrate_printf("~ replace %s%s", tp->want->name,
+			                                d ? " (destructive)" : ""));
 			free(drop);
 		} else if (tp->have == NULL) {
 			migrate_add_step(pl, 0, migrate_printf("%s;", tp->want->sql),
-				 migrate_printf("+ table %s", tp->want->name));
+			                 migrate_printf("+ table %s", tp->want->name));
 		}
 	}
 	for (size_t i = 0; i < pl->have.n; i++) {
 		struct migrate_object *h = &pl->have.objs[i];
 		if (strcmp(h->type, "table") == 0 && !migrate_plan_for_have(pl, h->name))
 			migrate_add_step(pl, 1, migrate_drop_sql("table", h->name),
-				 migrate_printf("- table %s (destructive)", h->name));
+			                 migrate_printf("- table %s (destructive)", h->name));
 	}
 }
 
@@ -593,8 +581,8 @@ migrate_emit_tables(struct planner *pl)
 static int
 migrate_on_rebuilt_table(struct planner *pl, const struct migrate_object *o, int live)
 {
-	struct table_plan *tp = live ? migrate_plan_for_have(pl, o->tbl)
-				     : migrate_plan_for_want(pl, o->tbl);
+	struct table_plan *tp =
+	        live ? migrate_plan_for_have(pl, o->tbl) : migrate_plan_for_want(pl, o->tbl);
 	if (strcmp(o->type, "view") == 0 || tp == NULL)
 		return 0;
 	return tp->action == T_REBUILD || tp->action == T_REPLACE;
@@ -611,8 +599,7 @@ migrate_view_changes(struct planner *pl, const char *name)
 
 /* Live object h can stay as it is. */
 static int
-migrate_keeps(struct planner *pl, const struct migrate_object *h,
-      const struct migrate_object *w)
+migrate_keeps(struct planner *pl, const struct migrate_object *h, const struct migrate_object *w)
 {
 	if (w == NULL || strcmp(h->norm, w->norm) != 0)
 		return 0;
@@ -652,14 +639,14 @@ migrate_emit_drops(struct planner *pl, const char *type)
 		if (migrate_keeps(pl, h, w))
 			continue;
 		if (w == NULL && (r = migrate_renamed_to(pl, h)) != NULL) {
-			migrate_add_step(pl, 0, migrate_drop_sql(type, h->name),
-				 migrate_printf("~ rename %s %s -> %s", type,
-						h->name, r->name));
+			migrate_add_step(
+			        pl, 0, migrate_drop_sql(type, h->name),
+			        migrate_printf("~ rename %s %s -> %s", type, h->name, r->name));
 			continue;
 		}
 		migrate_add_step(pl, w == NULL, migrate_drop_sql(type, h->name),
-			 migrate_printf("%s %s %s%s", w ? "~" : "-", type, h->name,
-					w ? "" : " (destructive)"));
+		                 migrate_printf("%s %s %s%s", w ? "~" : "-", type, h->name,
+		                                w ? "" : " (destructive)"));
 	}
 }
 
@@ -680,8 +667,8 @@ migrate_emit_creates(struct planner *pl, const char *type)
 			from = NULL;
 		}
 		migrate_add_step(pl, 0, migrate_printf("%s;", w->sql),
-			 h || from ? migrate_strdup("")
-				   : migrate_printf("+ %s %s", type, w->name));
+		                 h || from ? migrate_strdup("")
+		                           : migrate_printf("+ %s %s", type, w->name));
 		free(from);
 	}
 }
@@ -694,8 +681,7 @@ migrate_build_summary(struct migrate_plan *p)
 	struct migrate_buf b = {0};
 	for (size_t i = 0; i < p->n; i++)
 		if (p->steps[i].summary[0])
-			migrate_buf_printf(&b, "%s%s", b.n ? "; " : "",
-					   p->steps[i].summary);
+			migrate_buf_printf(&b, "%s%s", b.n ? "; " : "", p->steps[i].summary);
 	if (b.n == 0)
 		migrate_buf_printf(&b, "no changes");
 	p->summary = b.s;
@@ -710,8 +696,7 @@ migrate_planner_free(struct planner *pl)
 }
 
 int
-migrate_plan(sqlite3 *live, const char *schema_sql, struct migrate_plan **out,
-	     char **err)
+migrate_plan(sqlite3 *live, const char *schema_sql, struct migrate_plan **out, char **err)
 {
 	struct planner pl = {0};
 	sqlite3 *mem = NULL;

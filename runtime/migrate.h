@@ -36,8 +36,8 @@
 #ifndef COT_MIGRATE_H
 #define COT_MIGRATE_H
 
-#include <stddef.h>
 #include <sqlite3.h>
+#include <stddef.h>
 
 struct migrate_plan; /* opaque; "struct" because migrate_plan() is the function */
 
@@ -45,8 +45,7 @@ struct migrate_plan; /* opaque; "struct" because migrate_plan() is the function 
  * plan in *out. Returns 0, or -1 with *err set (free() it): schema.sql
  * errors name the line, "schema.sql:12: near "TABL": syntax error". Only
  * CREATE TABLE/INDEX/VIEW/TRIGGER (and CREATE VIRTUAL TABLE) are allowed. */
-int migrate_plan(sqlite3 *live, const char *schema_sql, struct migrate_plan **out,
-		 char **err);
+int migrate_plan(sqlite3 *live, const char *schema_sql, struct migrate_plan **out, char **err);
 
 /* Apply p to live in one transaction. With allow_destructive=0 only the
  * non-destructive steps run (the "safe subset": each step is one object,
@@ -55,8 +54,7 @@ int migrate_plan(sqlite3 *live, const char *schema_sql, struct migrate_plan **ou
  * plan was applied), or -1 with *err set (free() it) after rolling back.
  * Fails when live is inside a transaction or its schema changed since
  * the plan was made. An empty applied set writes nothing. */
-int migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive,
-		  char **err);
+int migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive, char **err);
 
 /* Plan schema_sql against live and apply the plan, both under one write
  * lock (BEGIN IMMEDIATE is taken before planning), so N processes started
@@ -67,10 +65,10 @@ int migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destruc
  * *out the plan made under the lock (free it; the applied part is every
  * step when 0 is returned and the flags allowed it), or -1 with *err set
  * (free() it) after rolling back; *out is then NULL. */
-#define MIGRATE_DESTRUCTIVE 1
+#define MIGRATE_DESTRUCTIVE    1
 #define MIGRATE_ALL_OR_NOTHING 2
-int migrate_sync(sqlite3 *live, const char *schema_sql, int flags,
-		 struct migrate_plan **out, char **err);
+int migrate_sync(sqlite3 *live, const char *schema_sql, int flags, struct migrate_plan **out,
+                 char **err);
 
 /* One line: "+ table notes; + column notes.created_at; ~ rebuild notes
  * (type change); - table old (destructive)", or "no changes". */

@@ -31,13 +31,13 @@
 
 #include "migrate_internal.h"
 
-#define HISTORY_TABLE                                                          \
-	"CREATE TABLE IF NOT EXISTS _cot_migrations (\n"                        \
-	"  id INTEGER PRIMARY KEY,\n"                                          \
-	"  applied_at TEXT NOT NULL"                                           \
-	" DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"                  \
-	"  summary TEXT NOT NULL,\n"                                           \
-	"  sql TEXT NOT NULL\n"                                                \
+#define HISTORY_TABLE                                                                              \
+	"CREATE TABLE IF NOT EXISTS _cot_migrations (\n"                                           \
+	"  id INTEGER PRIMARY KEY,\n"                                                              \
+	"  applied_at TEXT NOT NULL"                                                               \
+	" DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"                                      \
+	"  summary TEXT NOT NULL,\n"                                                               \
+	"  sql TEXT NOT NULL\n"                                                                    \
 	")"
 
 static int
@@ -70,18 +70,16 @@ migrate_apply_check_foreign_keys(sqlite3 *db, char **err)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
-	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) {
 		*err = migrate_printf("foreign_key_check: %s", sqlite3_errmsg(db));
 		return -1;
 	}
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		*err = migrate_printf(
-			"foreign key violation after migrating: %s row %lld "
-			"references a missing row of %s",
-			(const char *)sqlite3_column_text(st, 0),
-			sqlite3_column_int64(st, 1),
-			(const char *)sqlite3_column_text(st, 2));
+		*err = migrate_printf("foreign key violation after migrating: %s row %lld "
+		                      "references a missing row of %s",
+		                      (const char *)sqlite3_column_text(st, 0),
+		                      sqlite3_column_int64(st, 1),
+		                      (const char *)sqlite3_column_text(st, 2));
 		rc = -1;
 	}
 	sqlite3_finalize(st);
@@ -96,9 +94,9 @@ migrate_apply_record_history(sqlite3 *db, const char *summary, const char *sql, 
 	if (migrate_apply_exec(db, HISTORY_TABLE, "creating _cot_migrations", err))
 		return -1;
 	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO _cot_migrations (summary, sql) "
-			       "VALUES (?1, ?2)",
-			       -1, &st, NULL) != SQLITE_OK) {
+	                       "INSERT INTO _cot_migrations (summary, sql) "
+	                       "VALUES (?1, ?2)",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		*err = migrate_printf("recording history: %s", sqlite3_errmsg(db));
 		return -1;
 	}
@@ -125,14 +123,14 @@ migrate_apply_check_unchanged(sqlite3 *db, const struct migrate_plan *p, char **
 	free(now);
 	if (!same)
 		*err = migrate_strdup("the schema changed since the plan was "
-				      "made; plan again");
+		                      "made; plan again");
 	return same ? 0 : -1;
 }
 
 /* Run the chosen steps and record them; the caller owns the txn. */
 static int
 migrate_apply_run_steps(sqlite3 *db, const struct migrate_plan *p, int allow_destructive,
-	  char **err)
+                        char **err)
 {
 	struct migrate_buf summary = {0}, sql = {0};
 	int rc = -1;
@@ -141,20 +139,18 @@ migrate_apply_run_steps(sqlite3 *db, const struct migrate_plan *p, int allow_des
 		char *what;
 		if (s->destructive && !allow_destructive)
 			continue;
-		what = migrate_printf("applying \"%s\"",
-				      s->summary[0] ? s->summary : s->sql);
+		what = migrate_printf("applying \"%s\"", s->summary[0] ? s->summary : s->sql);
 		if (migrate_apply_exec(db, s->sql, what, err)) {
 			free(what);
 			goto out;
 		}
 		free(what);
 		if (s->summary[0])
-			migrate_buf_printf(&summary, "%s%s",
-					   summary.n ? "; " : "", s->summary);
+			migrate_buf_printf(&summary, "%s%s", summary.n ? "; " : "", s->summary);
 		migrate_buf_printf(&sql, "%s\n", s->sql);
 	}
 	rc = migrate_apply_record_history(db, migrate_buf_str(&summary), migrate_buf_str(&sql),
-			    err);
+	                                  err);
 out:
 	free(summary.s);
 	free(sql.s);
@@ -179,7 +175,7 @@ struct migrate_lock {
 };
 
 static int migrate_apply_lock_release(sqlite3 *live, const struct migrate_lock *l, int commit,
-			char **err);
+                                      char **err);
 
 /* Returns 0 with the lock held, or -1 with *err set and nothing held. */
 static int
@@ -192,7 +188,8 @@ migrate_apply_lock_take(sqlite3 *live, struct migrate_lock *l, char **err)
 	l->fk = migrate_apply_pragma_int(live, "PRAGMA foreign_keys");
 	l->legacy = migrate_apply_pragma_int(live, "PRAGMA legacy_alter_table");
 	if (migrate_apply_exec(live, "PRAGMA foreign_keys=OFF", "foreign_keys", err) == 0 &&
-	    migrate_apply_exec(live, "BEGIN IMMEDIATE", "taking the database's write lock", err) == 0)
+	    migrate_apply_exec(live, "BEGIN IMMEDIATE", "taking the database's write lock", err) ==
+	            0)
 		return 0;
 	migrate_apply_lock_release(live, l, 0, err);
 	return -1;
@@ -209,16 +206,14 @@ migrate_apply_lock_release(sqlite3 *live, const struct migrate_lock *l, int comm
 		rc = 0;
 	if (!sqlite3_get_autocommit(live))
 		sqlite3_exec(live, "ROLLBACK", NULL, NULL, NULL);
-	snprintf(restore, sizeof restore,
-		 "PRAGMA legacy_alter_table=%d; PRAGMA foreign_keys=%d;", l->legacy,
-		 l->fk);
+	snprintf(restore, sizeof restore, "PRAGMA legacy_alter_table=%d; PRAGMA foreign_keys=%d;",
+	         l->legacy, l->fk);
 	sqlite3_exec(live, restore, NULL, NULL, NULL);
 	return rc;
 }
 
 int
-migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive,
-	      char **err)
+migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive, char **err)
 {
 	struct migrate_lock l;
 	int held, todo, ok;
@@ -235,8 +230,8 @@ migrate_apply(sqlite3 *live, const struct migrate_plan *p, int allow_destructive
 }
 
 int
-migrate_sync(sqlite3 *live, const char *schema_sql, int flags,
-	     struct migrate_plan **out, char **err)
+migrate_sync(sqlite3 *live, const char *schema_sql, int flags, struct migrate_plan **out,
+             char **err)
 {
 	struct migrate_lock l;
 	struct migrate_plan *p = NULL;

@@ -20,9 +20,9 @@
 #ifndef COT_MIGRATE_INTERNAL_H
 #define COT_MIGRATE_INTERNAL_H
 
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <sqlite3.h>
 
 #include "migrate.h"
 
@@ -37,11 +37,10 @@ void *migrate_xmalloc(size_t n);
 void *migrate_xrealloc(void *p, size_t n);
 char *migrate_strdup(const char *s);
 char *migrate_strndup(const char *s, size_t n);
-char *migrate_printf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+char *migrate_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void migrate_buf_add(struct migrate_buf *b, const char *s, size_t n);
 void migrate_buf_printf(struct migrate_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 /* The string so far (never NULL); the buffer keeps ownership. */
 const char *migrate_buf_str(struct migrate_buf *b);
 
@@ -49,9 +48,9 @@ const char *migrate_buf_str(struct migrate_buf *b);
 
 enum migrate_tk {
 	MIGRATE_TK_END,
-	MIGRATE_TK_WORD,    /* keyword or bare identifier */
-	MIGRATE_TK_IDENT,   /* "quoted", `quoted` or [quoted] identifier */
-	MIGRATE_TK_STRING,  /* 'literal' */
+	MIGRATE_TK_WORD,   /* keyword or bare identifier */
+	MIGRATE_TK_IDENT,  /* "quoted", `quoted` or [quoted] identifier */
+	MIGRATE_TK_STRING, /* 'literal' */
 	MIGRATE_TK_NUMBER,
 	MIGRATE_TK_PUNCT,   /* one character */
 	MIGRATE_TK_COMMENT, /* -- or block comment */
@@ -85,7 +84,7 @@ struct migrate_item {
 struct migrate_table_text {
 	struct migrate_item *items;
 	size_t n_items;
-	char *renamed_from;     /* the table's own @renamed, or NULL */
+	char *renamed_from;        /* the table's own @renamed, or NULL */
 	size_t name_off, name_len; /* the table name's span in the SQL */
 };
 
@@ -120,14 +119,12 @@ struct migrate_schema {
 
 /* Run schema_sql in the empty database mem; errors name the line. */
 int migrate_schema_load(sqlite3 *mem, const char *schema_sql, char **err);
-int migrate_schema_read(sqlite3 *db, int is_live, struct migrate_schema *s,
-			char **err);
+int migrate_schema_read(sqlite3 *db, int is_live, struct migrate_schema *s, char **err);
 void migrate_schema_free(struct migrate_schema *s);
 /* The object of this type and name (case-insensitive), or NULL. */
-struct migrate_object *migrate_schema_find(const struct migrate_schema *s,
-					   const char *type, const char *name);
-const struct migrate_column *migrate_column_find(const struct migrate_object *t,
-						 const char *name);
+struct migrate_object *migrate_schema_find(const struct migrate_schema *s, const char *type,
+                                           const char *name);
+const struct migrate_column *migrate_column_find(const struct migrate_object *t, const char *name);
 
 /* ---- plan internals (migrate.c, used by migrate_apply.c) ----------- */
 

@@ -21,14 +21,14 @@
 
 #include "migrate_internal.h"
 
-#define USER_OBJECTS                                                          \
-	"SELECT type, name, tbl_name, sql FROM main.sqlite_schema"             \
-	" WHERE sql IS NOT NULL"                                               \
-	" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"                          \
-	" AND name NOT LIKE '\\_cot%' ESCAPE '\\'"                             \
-	" AND tbl_name NOT LIKE '\\_cot%' ESCAPE '\\'"                         \
-	" AND name NOT IN (SELECT name FROM pragma_table_list"                 \
-	"   WHERE schema = 'main' AND type = 'shadow')"                        \
+#define USER_OBJECTS                                                                               \
+	"SELECT type, name, tbl_name, sql FROM main.sqlite_schema"                                 \
+	" WHERE sql IS NOT NULL"                                                                   \
+	" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"                                              \
+	" AND name NOT LIKE '\\_cot%' ESCAPE '\\'"                                                 \
+	" AND tbl_name NOT LIKE '\\_cot%' ESCAPE '\\'"                                             \
+	" AND name NOT IN (SELECT name FROM pragma_table_list"                                     \
+	"   WHERE schema = 'main' AND type = 'shadow')"                                            \
 	" ORDER BY rowid"
 
 /* ---- loading schema.sql -------------------------------------------- */
@@ -67,10 +67,9 @@ migrate_schema_statement_allowed(const char *p)
 	if (migrate_is_kw(&t, "unique") || migrate_is_kw(&t, "virtual"))
 		migrate_schema_first_token(p, &t, &p);
 	return migrate_is_kw(&t, "table") || migrate_is_kw(&t, "index") ||
-			       migrate_is_kw(&t, "view") ||
-			       migrate_is_kw(&t, "trigger")
-		       ? 0
-		       : -1;
+	                       migrate_is_kw(&t, "view") || migrate_is_kw(&t, "trigger")
+	               ? 0
+	               : -1;
 }
 
 static int
@@ -79,9 +78,9 @@ migrate_schema_reserved_name(sqlite3 *mem, char **name)
 	sqlite3_stmt *st;
 	int found = 0;
 	if (sqlite3_prepare_v2(mem,
-			       "SELECT name FROM sqlite_schema WHERE name LIKE "
-			       "'\\_cot%' ESCAPE '\\'",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "SELECT name FROM sqlite_schema WHERE name LIKE "
+	                       "'\\_cot%' ESCAPE '\\'",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*name = migrate_strdup((const char *)sqlite3_column_text(st, 0));
@@ -105,8 +104,8 @@ migrate_schema_load_one(sqlite3 *mem, const char *text, const char **p, char **e
 	if (rc != SQLITE_OK) {
 		int off = sqlite3_error_offset(mem);
 		*err = migrate_printf("schema.sql:%d: %s",
-				      migrate_schema_line_at(text, off >= 0 ? start + off : first),
-				      sqlite3_errmsg(mem));
+		                      migrate_schema_line_at(text, off >= 0 ? start + off : first),
+		                      sqlite3_errmsg(mem));
 		return -1;
 	}
 	*p = tail;
@@ -115,21 +114,21 @@ migrate_schema_load_one(sqlite3 *mem, const char *text, const char **p, char **e
 	if (migrate_schema_statement_allowed(start) != 0) {
 		sqlite3_finalize(st);
 		*err = migrate_printf("schema.sql:%d: only CREATE TABLE, INDEX, "
-				      "VIEW and TRIGGER belong in schema.sql",
-				      migrate_schema_line_at(text, first));
+		                      "VIEW and TRIGGER belong in schema.sql",
+		                      migrate_schema_line_at(text, first));
 		return -1;
 	}
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		*err = migrate_printf("schema.sql:%d: %s", migrate_schema_line_at(text, first),
-				      sqlite3_errmsg(mem));
+		                      sqlite3_errmsg(mem));
 		return -1;
 	}
 	if (migrate_schema_reserved_name(mem, &name)) {
 		*err = migrate_printf("schema.sql:%d: the name %s is reserved "
-				      "(names starting with _cot belong to cot)",
-				      migrate_schema_line_at(text, first), name);
+		                      "(names starting with _cot belong to cot)",
+		                      migrate_schema_line_at(text, first), name);
 		free(name);
 		return -1;
 	}
@@ -161,15 +160,14 @@ migrate_schema_read_columns(sqlite3 *db, struct migrate_object *o)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT name, type, \"notnull\", dflt_value, pk, "
-			       "hidden FROM pragma_table_xinfo(?1, 'main')",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "SELECT name, type, \"notnull\", dflt_value, pk, "
+	                       "hidden FROM pragma_table_xinfo(?1, 'main')",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct migrate_column *c;
-		o->cols = migrate_xrealloc(o->cols,
-					   (o->n_cols + 1) * sizeof *o->cols);
+		o->cols = migrate_xrealloc(o->cols, (o->n_cols + 1) * sizeof *o->cols);
 		c = &o->cols[o->n_cols++];
 		memset(c, 0, sizeof *c);
 		c->name = migrate_schema_col_text(st, 0);
@@ -187,14 +185,13 @@ migrate_schema_read_table_kind(sqlite3 *db, struct migrate_object *o)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT type, strict, wr FROM pragma_table_list"
-			       " WHERE schema = 'main' AND name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "SELECT type, strict, wr FROM pragma_table_list"
+	                       " WHERE schema = 'main' AND name = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		o->is_virtual = strcmp((const char *)sqlite3_column_text(st, 0),
-				       "virtual") == 0;
+		o->is_virtual = strcmp((const char *)sqlite3_column_text(st, 0), "virtual") == 0;
 		o->strict = sqlite3_column_int(st, 1);
 		o->without_rowid = sqlite3_column_int(st, 2);
 	}
@@ -230,9 +227,9 @@ migrate_schema_read_table(sqlite3 *db, int is_live, struct migrate_object *o)
 		return 0;
 	for (size_t i = 0; i < o->text.n_items; i++) {
 		struct migrate_item *it = &o->text.items[i];
-		struct migrate_column *c = it->column
-			? (struct migrate_column *)migrate_column_find(o, it->column)
-			: NULL;
+		struct migrate_column *c =
+		        it->column ? (struct migrate_column *)migrate_column_find(o, it->column)
+		                   : NULL;
 		if (c && it->renamed_from)
 			c->renamed_from = migrate_strdup(it->renamed_from);
 	}
@@ -242,8 +239,7 @@ migrate_schema_read_table(sqlite3 *db, int is_live, struct migrate_object *o)
 /* Read db's user schema into s. is_live: also note which tables have
  * rows. On error *err is set and s is left empty. */
 int
-migrate_schema_read(sqlite3 *db, int is_live, struct migrate_schema *s,
-		    char **err)
+migrate_schema_read(sqlite3 *db, int is_live, struct migrate_schema *s, char **err)
 {
 	sqlite3_stmt *st;
 	memset(s, 0, sizeof *s);
@@ -297,8 +293,7 @@ migrate_schema_free(struct migrate_schema *s)
 }
 
 struct migrate_object *
-migrate_schema_find(const struct migrate_schema *s, const char *type,
-		    const char *name)
+migrate_schema_find(const struct migrate_schema *s, const char *type, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->objs[i].type, type) == 0 &&
@@ -349,15 +344,14 @@ migrate_schema_dump(sqlite3 *db, char **err)
 		struct migrate_object *o = &s.objs[i];
 		lines = migrate_xrealloc(lines, (n + 1 + o->n_cols) * sizeof *lines);
 		char *name = migrate_schema_lowdup(o->name), *tbl = migrate_schema_lowdup(o->tbl);
-		lines[n] = migrate_printf("%s %s %s: %s", o->type, name, tbl,
-					  o->norm);
+		lines[n] = migrate_printf("%s %s %s: %s", o->type, name, tbl, o->norm);
 		for (size_t j = 0; j < o->n_cols; j++) {
 			struct migrate_column *c = &o->cols[j];
-			char *cn = migrate_schema_lowdup(c->name), *ct = migrate_schema_lowdup(c->type);
+			char *cn = migrate_schema_lowdup(c->name),
+			     *ct = migrate_schema_lowdup(c->type);
 			lines[n + 1 + j] = migrate_printf(
-				"%s %s column %03zu: %s|%s|%d|%s|%d|%d", o->type,
-				name, j, cn, ct, c->notnull,
-				c->dflt ? c->dflt : "NULL", c->pk, c->hidden);
+			        "%s %s column %03zu: %s|%s|%d|%s|%d|%d", o->type, name, j, cn, ct,
+			        c->notnull, c->dflt ? c->dflt : "NULL", c->pk, c->hidden);
 			free(cn);
 			free(ct);
 		}

@@ -163,8 +163,7 @@ migrate_sql_lex_one(const char *s, enum migrate_tk *kind)
 	if (isdigit(c) || (c == '.' && isdigit((unsigned char)s[1]))) {
 		*kind = MIGRATE_TK_NUMBER;
 		for (s++; migrate_sql_is_ident_char((unsigned char)*s) || *s == '.'; s++)
-			if ((*s == 'e' || *s == 'E') &&
-			    (s[1] == '+' || s[1] == '-'))
+			if ((*s == 'e' || *s == 'E') && (s[1] == '+' || s[1] == '-'))
 				s++;
 		return s;
 	}
@@ -207,8 +206,7 @@ migrate_lex(const char **p, int *line, struct migrate_token *t)
 int
 migrate_is_kw(const struct migrate_token *t, const char *kw)
 {
-	return t->kind == MIGRATE_TK_WORD && strlen(kw) == t->n &&
-	       strncasecmp(t->s, kw, t->n) == 0;
+	return t->kind == MIGRATE_TK_WORD && strlen(kw) == t->n && strncasecmp(t->s, kw, t->n) == 0;
 }
 
 /* Unquote s[0..n) that starts with a quote character. */
@@ -308,8 +306,7 @@ migrate_normalize(const char *sql)
 	struct migrate_token t;
 	int line = 1;
 	const char *p = sql ? sql : "";
-	for (migrate_lex(&p, &line, &t); t.kind != MIGRATE_TK_END;
-	     migrate_lex(&p, &line, &t)) {
+	for (migrate_lex(&p, &line, &t); t.kind != MIGRATE_TK_END; migrate_lex(&p, &line, &t)) {
 		if (t.kind == MIGRATE_TK_COMMENT)
 			continue;
 		if (b.n)
@@ -336,8 +333,8 @@ migrate_sql_renamed_from(const struct migrate_token *t)
 			e = (char *)migrate_sql_skip_quoted(f, *f == '[' ? ']' : *f);
 			v = migrate_sql_unquote(f, (size_t)(e - f));
 		} else {
-			for (e = f; *e && !isspace((unsigned char)*e) &&
-				    !(e[0] == '*' && e[1] == '/');
+			for (e = f;
+			     *e && !isspace((unsigned char)*e) && !(e[0] == '*' && e[1] == '/');
 			     e++)
 				;
 			v = e > f ? migrate_strndup(f, (size_t)(e - f)) : NULL;
@@ -365,8 +362,8 @@ migrate_renamed_from(const char *sql)
 /* Skip "CREATE [TEMP] TABLE [IF NOT EXISTS]", record the name, and stop
  * after the "(" that opens the body. Returns -1 when there is none. */
 static int
-migrate_sql_parse_header(const char **p, int *line, struct migrate_table_text *out,
-	     const char *sql, int *paren_line, char **table_note)
+migrate_sql_parse_header(const char **p, int *line, struct migrate_table_text *out, const char *sql,
+                         int *paren_line, char **table_note)
 {
 	struct migrate_token t;
 	const char *name_start = NULL, *name_end = NULL;
@@ -385,9 +382,9 @@ migrate_sql_parse_header(const char **p, int *line, struct migrate_table_text *o
 		if (t.kind == MIGRATE_TK_PUNCT && t.s[0] == '(')
 			break;
 		if (migrate_is_kw(&t, "create") || migrate_is_kw(&t, "temp") ||
-		    migrate_is_kw(&t, "temporary") ||
-		    migrate_is_kw(&t, "table") || migrate_is_kw(&t, "if") ||
-		    migrate_is_kw(&t, "not") || migrate_is_kw(&t, "exists"))
+		    migrate_is_kw(&t, "temporary") || migrate_is_kw(&t, "table") ||
+		    migrate_is_kw(&t, "if") || migrate_is_kw(&t, "not") ||
+		    migrate_is_kw(&t, "exists"))
 			if (name_start == NULL)
 				continue;
 		if (migrate_is_kw(&t, "as") && name_start)
@@ -407,11 +404,10 @@ migrate_sql_parse_header(const char **p, int *line, struct migrate_table_text *o
 static struct migrate_item *
 migrate_sql_add_item(struct migrate_table_text *out, const struct migrate_token *first)
 {
-	static const char *constraint_kw[] = {"constraint", "primary", "unique",
-					      "check", "foreign"};
+	static const char *constraint_kw[] = {"constraint", "primary", "unique", "check",
+	                                      "foreign"};
 	struct migrate_item *it;
-	out->items = migrate_xrealloc(out->items,
-				      (out->n_items + 1) * sizeof *out->items);
+	out->items = migrate_xrealloc(out->items, (out->n_items + 1) * sizeof *out->items);
 	it = &out->items[out->n_items++];
 	memset(it, 0, sizeof *it);
 	it->column = migrate_ident(first);
@@ -441,8 +437,8 @@ migrate_table_text(const char *sql, struct migrate_table_text *out)
 	     migrate_lex(&p, &line, &t)) {
 		if (t.kind == MIGRATE_TK_COMMENT) {
 			char *v = migrate_sql_renamed_from(&t);
-			struct migrate_item *last = out->n_items
-				? &out->items[out->n_items - 1] : NULL;
+			struct migrate_item *last =
+			        out->n_items ? &out->items[out->n_items - 1] : NULL;
 			if (v == NULL)
 				continue;
 			if (last && item_line == t.line && !last->renamed_from) {
@@ -460,11 +456,10 @@ migrate_table_text(const char *sql, struct migrate_table_text *out)
 			depth++;
 		if (t.kind == MIGRATE_TK_PUNCT && t.s[0] == ')')
 			depth--;
-		if (depth == 0 || (depth == 1 && t.kind == MIGRATE_TK_PUNCT &&
-				   t.s[0] == ',')) {
+		if (depth == 0 || (depth == 1 && t.kind == MIGRATE_TK_PUNCT && t.s[0] == ',')) {
 			if (start)
 				out->items[out->n_items - 1].def =
-					migrate_strndup(start, (size_t)(end - start));
+				        migrate_strndup(start, (size_t)(end - start));
 			start = NULL;
 			continue;
 		}
@@ -479,8 +474,7 @@ migrate_table_text(const char *sql, struct migrate_table_text *out)
 	}
 	free(pending);
 	if (start) /* unterminated body: SQLite would not have stored it */
-		out->items[out->n_items - 1].def =
-			migrate_strndup(start, (size_t)(end - start));
+		out->items[out->n_items - 1].def = migrate_strndup(start, (size_t)(end - start));
 	return 0;
 }
 

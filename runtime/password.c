@@ -46,9 +46,8 @@
 static sem_t password_gate;
 /* A hash of nothing anyone types, with the same parameters: what a missing
  * user's log-in is checked against, so it costs as much as a real one. */
-static const char password_dummy[] =
-	"$argon2id$v=19$m=19456,t=2,p=1$GIA5xmQZOHEQ6cqWmdQL0A$"
-	"/uVxMAoH9ZYI/H320pt6ggJNOtzmvnYjI8u9eEjbBII";
+static const char password_dummy[] = "$argon2id$v=19$m=19456,t=2,p=1$GIA5xmQZOHEQ6cqWmdQL0A$"
+                                     "/uVxMAoH9ZYI/H320pt6ggJNOtzmvnYjI8u9eEjbBII";
 static pthread_once_t password_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -92,8 +91,7 @@ cot_password_verify(const char *hash, const char *password)
 		password = "";
 	password_enter();
 	bool real = hash != NULL && strncmp(hash, "$argon2", 7) == 0;
-	int rc = crypto_pwhash_str_verify(real ? hash : password_dummy, password,
-	                                  strlen(password));
+	int rc = crypto_pwhash_str_verify(real ? hash : password_dummy, password, strlen(password));
 	password_leave();
 	return real && rc == 0;
 }

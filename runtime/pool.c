@@ -42,17 +42,18 @@ typedef struct pool_job {
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t work;       /* a job was pushed, or stop */
-	pthread_cond_t gone;       /* a thread ended */
+	pthread_cond_t work; /* a job was pushed, or stop */
+	pthread_cond_t gone; /* a thread ended */
 	pool_job *ring;
 	int cap, head, count, reserved;
-	int threads;               /* running, stuck ones included */
-	int stuck;                 /* of those: abandoned, not yet back */
-	pthread_t *joinable;       /* started and never abandoned: pool_stop joins */
+	int threads;         /* running, stuck ones included */
+	int stuck;           /* of those: abandoned, not yet back */
+	pthread_t *joinable; /* started and never abandoned: pool_stop joins */
 	int njoinable;
 	bool started, stopping;
-} P = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
-        .gone = PTHREAD_COND_INITIALIZER };
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER,
+       .work = PTHREAD_COND_INITIALIZER,
+       .gone = PTHREAD_COND_INITIALIZER};
 
 const int cot_offload_marker = 1; /* see COT_OFFLOAD in cot.h */
 
@@ -161,7 +162,7 @@ pool_push(pool_fn fn, void *arg)
 {
 	pthread_mutex_lock(&P.lock);
 	P.reserved--;
-	P.ring[(P.head + P.count) % P.cap] = (pool_job){ fn, arg };
+	P.ring[(P.head + P.count) % P.cap] = (pool_job){fn, arg};
 	P.count++;
 	pthread_cond_signal(&P.work);
 	pthread_mutex_unlock(&P.lock);

@@ -32,14 +32,14 @@
 
 #include "auth.h"
 
-#define RATELIMIT_SETS 4096
-#define RATELIMIT_WAYS 4
+#define RATELIMIT_SETS  4096
+#define RATELIMIT_WAYS  4
 #define RATELIMIT_LOCKS 64
 
 typedef struct bucket {
-	uint64_t h;                /* 0: empty */
+	uint64_t h; /* 0: empty */
 	double tokens;
-	double stamp;              /* ratelimit_clock() of the last refill */
+	double stamp; /* ratelimit_clock() of the last refill */
 } bucket;
 
 static bucket ratelimit_table[RATELIMIT_SETS][RATELIMIT_WAYS];
@@ -78,8 +78,10 @@ ratelimit_reset(void)
 const char *
 cot_client_ip(cot_ctx *c)
 {
-	const union MHD_ConnectionInfo *info = c->conn == NULL ? NULL
-		: MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *info =
+	        c->conn == NULL
+	                ? NULL
+	                : MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (info == NULL || info->client_addr == NULL)
 		return "unknown";
 	char buf[INET6_ADDRSTRLEN] = "unknown";
@@ -88,8 +90,8 @@ cot_client_ip(cot_ctx *c)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
 		          sizeof(buf));
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
-		          sizeof(buf));
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          buf, sizeof(buf));
 	return arena_strdup(&c->mem, buf);
 }
 
@@ -111,7 +113,7 @@ ratelimit_take(uint64_t h, int limit, int per_seconds)
 	}
 	if (b == NULL) { /* new (or forgotten): a full bucket */
 		b = oldest;
-		*b = (bucket){ .h = h, .tokens = limit, .stamp = now };
+		*b = (bucket){.h = h, .tokens = limit, .stamp = now};
 	}
 	b->tokens += (now - b->stamp) * rate;
 	if (b->tokens > limit)
@@ -134,9 +136,9 @@ cot_rate_limit(cot_ctx *c, const char *scope, const char *key, int limit, int pe
 	if (limit <= 0 || per_seconds <= 0)
 		return 0;
 	pthread_once(&ratelimit_once, ratelimit_start);
-	const char *k = arena_printf(&c->mem, "%s\n%s\n%s\n%d/%d", scope ? scope : "",
-	                             key ? "key" : "ip", key ? key : cot_client_ip(c), limit,
-	                             per_seconds);
+	const char *k =
+	        arena_printf(&c->mem, "%s\n%s\n%s\n%d/%d", scope ? scope : "", key ? "key" : "ip",
+	                     key ? key : cot_client_ip(c), limit, per_seconds);
 	uint64_t h;
 	crypto_shorthash((unsigned char *)&h, (const unsigned char *)k, strlen(k), ratelimit_key);
 	h |= 1; /* never 0, the empty mark */

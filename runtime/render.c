@@ -58,10 +58,10 @@ render_error_page(cot_ctx *c, int status, const char *detail)
 {
 	char name[64], err[256];
 	snprintf(name, sizeof(name), "errors/%d.html", status);
-	json_t *data = json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title",
-	                         error_title(status), "detail", detail ? detail : "",
-	                         "request_id", c->request_id);
-	template_buf buf = { 0 };
+	json_t *data =
+	        json_pack("{s:i, s:s, s:s, s:s}", "status", status, "title", error_title(status),
+	                  "detail", detail ? detail : "", "request_id", c->request_id);
+	template_buf buf = {0};
 	int rc = render_template(c, name, data, &buf, err, sizeof(err));
 	json_decref(data);
 	char *page = rc == TEMPLATE_OK ? arena_strndup(&c->mem, buf.data, buf.len) : NULL;
@@ -106,11 +106,11 @@ cot_result
 cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
 {
 	char err[512];
-	template_buf buf = { 0 };
+	template_buf buf = {0};
 	/* {{{csrf_field}}} and {{csrf_token}}: placeholders, filled below */
 	json_t *page = csrf_template_data(data);
 	int rc = render_cache == NULL ? TEMPLATE_ERROR
-	         : render_template(c, name, page, &buf, err, sizeof(err));
+	                              : render_template(c, name, page, &buf, err, sizeof(err));
 	json_decref(page);
 	if (rc != TEMPLATE_OK) {
 		template_buf_free(&buf);
@@ -119,7 +119,7 @@ cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
 		const char *detail = arena_printf(&c->mem, "template error: %s", err);
 		printf("%s %s: %s\n", c->method, c->path, detail);
 		error_respond(c, 500, detail, err);
-		return (cot_result){ 500 };
+		return (cot_result){500};
 	}
 	char *body = arena_strndup(&c->mem, buf.data ? buf.data : "", buf.len);
 	size_t len = buf.len;
@@ -130,7 +130,7 @@ cot_render_json(cot_ctx *c, int status, const char *name, struct json_t *data)
 	c->resp_body = body;
 	c->resp_len = len;
 	c->responded = true;
-	return (cot_result){ status };
+	return (cot_result){status};
 }
 
 /* A row: its columns are the template's names ({{title}}). NULL: 404. */
@@ -149,8 +149,7 @@ cot_render_row(cot_ctx *c, int status, const char *name, cot_row *row)
 cot_result
 cot_render_rows(cot_ctx *c, int status, const char *name, cot_rows *rows)
 {
-	json_t *data = json_pack("{s:o, s:i}", "rows",
-	                         rows ? db_rows_value(rows) : json_array(),
+	json_t *data = json_pack("{s:o, s:i}", "rows", rows ? db_rows_value(rows) : json_array(),
 	                         "count", rows ? cot_rows_count(rows) : 0);
 	cot_result r = cot_render_json(c, status, name, data);
 	json_decref(data);

@@ -31,7 +31,7 @@ response_set(cot_ctx *c, int status, const char *type, const char *body, size_t 
 	c->resp_len = len;
 	c->responded = true;
 	c->resp_seq++;
-	return (cot_result){ status };
+	return (cot_result){status};
 }
 
 static cot_result
@@ -112,20 +112,26 @@ response_header_problem(cot_ctx *c, const char *name, const char *value)
 		return "the header name is empty";
 	for (const char *p = name; *p; p++)
 		if (!response_tchar((unsigned char)*p))
-			return arena_printf(&c->mem, "header name \"%s\" has byte 0x%02x at %ld; "
-			                    "names are RFC 9110 tokens", response_escape(c, name),
-			                    (unsigned char)*p, (long)(p - name));
+			return arena_printf(&c->mem,
+			                    "header name \"%s\" has byte 0x%02x at %ld; "
+			                    "names are RFC 9110 tokens",
+			                    response_escape(c, name), (unsigned char)*p,
+			                    (long)(p - name));
 	if (value == NULL)
 		return arena_printf(&c->mem, "the value of header %s is NULL", name);
 	for (const char *p = value; *p; p++) {
 		unsigned char ch = (unsigned char)*p;
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return arena_printf(&c->mem, "the value of header %s has %s at byte %ld; "
-			                    "header values cannot hold CR, LF or other control bytes "
-			                    "(they would split the response)", name,
-			                    ch == '\r' ? "a CR (0x0d)" : ch == '\n' ? "an LF (0x0a)"
-			                    : arena_printf(&c->mem, "byte 0x%02x", ch),
-			                    (long)(p - value));
+			return arena_printf(
+			        &c->mem,
+			        "the value of header %s has %s at byte %ld; "
+			        "header values cannot hold CR, LF or other control bytes "
+			        "(they would split the response)",
+			        name,
+			        ch == '\r'   ? "a CR (0x0d)"
+			        : ch == '\n' ? "an LF (0x0a)"
+			                     : arena_printf(&c->mem, "byte 0x%02x", ch),
+			        (long)(p - value));
 	}
 	return NULL;
 }
@@ -160,10 +166,11 @@ response_header(cot_ctx *c, const char *file, int line, const char *call, const 
 	if (c->reject_status == 0) {
 		c->reject_status = 500;
 		c->reject_detail = arena_printf(&c->mem, "%s: %s", call, why);
-		c->reject_trace = trace_call_at(c, file, line, arena_printf(&c->mem,
-		                  "%s(c, \"%s\", \"%s\")", call,
-		                  name ? response_escape(c, name) : "(null)",
-		                  value ? response_escape(c, value) : "(null)"));
+		c->reject_trace =
+		        trace_call_at(c, file, line,
+		                      arena_printf(&c->mem, "%s(c, \"%s\", \"%s\")", call,
+		                                   name ? response_escape(c, name) : "(null)",
+		                                   value ? response_escape(c, value) : "(null)"));
 	}
 	return -1;
 }
@@ -174,11 +181,15 @@ cot_set_header_at(cot_ctx *c, const char *file, int line, const char *name, cons
 	response_header(c, file, line, "cot_set_header", name, value);
 }
 
+/* The parentheses keep cot.h's macro of the same name out of the
+ * definition; clang-format would glue them to the return type. */
+/* clang-format off */
 void
 (cot_set_header)(cot_ctx *c, const char *name, const char *value)
 {
 	response_header(c, NULL, 0, "cot_set_header", name, value);
 }
+/* clang-format on */
 
 cot_result
 cot_no_content(cot_ctx *c)
@@ -192,15 +203,17 @@ cot_redirect_at(cot_ctx *c, const char *file, int line, int status, const char *
 	if (status < 300 || status > 399)
 		status = 303;
 	if (response_header(c, file, line, "cot_redirect", "Location", location) != 0)
-		return (cot_result){ 500 };
+		return (cot_result){500};
 	return response_set(c, status, "text/plain; charset=utf-8", "", 0);
 }
 
+/* clang-format off */
 cot_result
 (cot_redirect)(cot_ctx *c, int status, const char *location)
 {
 	return cot_redirect_at(c, NULL, 0, status, location);
 }
+/* clang-format on */
 
 /* Where static/ is served from (server_start sets it): the app's static/
  * in development, the extracted copy of the embedded one in an export. */
@@ -221,8 +234,9 @@ response_open(const char *path, const char **why)
 		*why = fd < 0 ? strerror(errno) : NULL;
 		return fd;
 	}
-	int root = response_static_dir == NULL ? -1
-	           : open(response_static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int root = response_static_dir == NULL
+	                   ? -1
+	                   : open(response_static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0) {
 		*why = "the app has no static files";
 		return -1;
@@ -255,8 +269,9 @@ cot_file(cot_ctx *c, int status, const char *path, const char *content_type)
 	c->resp_fd = fd;
 	c->resp_fd_off = 0;
 	c->resp_fd_len = (uint64_t)st.st_size;
-	return response_set(c, status, content_type != NULL ? arena_strdup(&c->mem, content_type)
-	                                                    : static_mime(path),
+	return response_set(c, status,
+	                    content_type != NULL ? arena_strdup(&c->mem, content_type)
+	                                         : static_mime(path),
 	                    NULL, (size_t)st.st_size);
 }
 
@@ -275,8 +290,7 @@ cot_fail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt,
 }
 
 cot_result
-cot_vfail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt,
-             va_list ap)
+cot_vfail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt, va_list ap)
 {
 	char *detail = arena_vprintf(&c->mem, fmt, ap);
 	if (status < 400 || status > 599)
@@ -287,7 +301,7 @@ cot_vfail_at(cot_ctx *c, const char *file, int line, int status, const char *fmt
 	char *trace = arena_alloc(&c->mem, strlen(file) + 64);
 	sprintf(trace, "%s:%d cot_fail(%d)", file, line, status);
 	error_respond(c, status, detail, trace);
-	return (cot_result){ status };
+	return (cot_result){status};
 }
 
 /* Whether the response has a header `name` (any case) so far. */

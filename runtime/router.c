@@ -44,10 +44,10 @@ struct route_slot {
 	char method[8];
 	char *pattern;
 	int nsegs;
-	char **segs;               /* ":name" for params */
-	int spec;                  /* literal segments: the more, the more specific */
-	atomic_int next;           /* next slot with as many segments, index + 1; 0: none */
-	_Atomic(binding *) b;      /* NULL: route switched off */
+	char **segs;          /* ":name" for params */
+	int spec;             /* literal segments: the more, the more specific */
+	atomic_int next;      /* next slot with as many segments, index + 1; 0: none */
+	_Atomic(binding *) b; /* NULL: route switched off */
 };
 
 static route_slot router_slots[ROUTER_MAX_SLOTS];
@@ -81,7 +81,8 @@ router_pattern_valid(const char *pattern, char *err, size_t errlen)
 		}
 		if (*p == ':' && p[-1] == '/') {
 			if (!isalnum((unsigned char)p[1]) && p[1] != '_') {
-				snprintf(err, errlen, "route pattern \"%s\": parameter without a name", pattern);
+				snprintf(err, errlen,
+				         "route pattern \"%s\": parameter without a name", pattern);
 				return 0;
 			}
 			nparams++;

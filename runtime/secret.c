@@ -35,8 +35,8 @@
 #include "auth.h"
 
 #define SECRET_MIN_CHARS 32
-#define SECRET_PURPOSES 3     /* index 0 unused */
-#define SECRET_TEXT_MAX 4096
+#define SECRET_PURPOSES  3 /* index 0 unused */
+#define SECRET_TEXT_MAX  4096
 
 static uint8_t (*secret_keys)[SECRET_PURPOSES][SECRET_KEY_BYTES]; /* sodium_malloc'd */
 static int secret_n;
@@ -122,8 +122,10 @@ secret_init_text(const char *text, const char *origin, char *err, size_t errlen)
 			return -1;
 		}
 		if (len < SECRET_MIN_CHARS) {
-			snprintf(err, errlen, "%s: secret %d is %zu characters; it needs at least %d "
-			         "(make one with: head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')",
+			snprintf(err, errlen,
+			         "%s: secret %d is %zu characters; it needs at least %d "
+			         "(make one with: head -c 32 /dev/urandom | od -An -tx1 | tr -d ' "
+			         "\\n')",
 			         origin, secret_n + 1, len, SECRET_MIN_CHARS);
 			secret_reset();
 			return -1;
@@ -190,8 +192,10 @@ secret_create_file(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	char text[256];
-	int n = snprintf(text, sizeof(text), "# the app secret (cot): keep it out of version "
-	                 "control; first line signs, later lines still verify\n%s\n", hex);
+	int n = snprintf(text, sizeof(text),
+	                 "# the app secret (cot): keep it out of version "
+	                 "control; first line signs, later lines still verify\n%s\n",
+	                 hex);
 	int ok = write(fd, text, (size_t)n) == n;
 	ok &= close(fd) == 0;
 	sodium_memzero(raw, sizeof(raw));
@@ -213,7 +217,8 @@ secret_init_dev(char *err, size_t errlen)
 		if (secret_create_file(SECRET_DEV_FILE, err, errlen) != 0)
 			return -1;
 		printf("created %s: the app secret for sessions and tokens (keep it out of "
-		       "version control)\n", SECRET_DEV_FILE);
+		       "version control)\n",
+		       SECRET_DEV_FILE);
 	}
 	return secret_init_file(SECRET_DEV_FILE, err, errlen);
 }
@@ -229,7 +234,8 @@ secret_init_export(const char *path, char *err, size_t errlen)
 	const char *file = getenv("COT_SECRET_FILE");
 	if (file != NULL && *file != '\0')
 		return secret_init_file(file, err, errlen);
-	snprintf(err, errlen, "no app secret: sessions, CSRF tokens and signed tokens need "
+	snprintf(err, errlen,
+	         "no app secret: sessions, CSRF tokens and signed tokens need "
 	         "one. Set COT_SECRET to a random string of 32+ characters (e.g. "
 	         "COT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')), or "
 	         "pass --secret-file PATH (or set COT_SECRET_FILE); every process of the app "

@@ -37,14 +37,14 @@
 #include "accesslog.h"
 #include "auth.h"
 #include "compress.h"
-#include "health.h"
-#include "internal.h"
-#include "fields.h"
-#include "limit.h"
-#include "static.h"
-#include "hostallow.h"
 #include "db.h"
+#include "fields.h"
+#include "health.h"
+#include "hostallow.h"
+#include "internal.h"
+#include "limit.h"
 #include "pool.h"
+#include "static.h"
 #include "strict.h"
 
 #define SERVER_DEFAULT_MAX_BODY (10u * 1024 * 1024)
@@ -54,17 +54,17 @@
  * free: MHD clears it for every request (measured: a 128 KB pool cost 5 µs
  * a request, a third of the server's CPU).
  */
-#define SERVER_MAX_URL 8192          /* longer: 414 */
-#define SERVER_MAX_HEADERS 16384     /* all header bytes; more: 431 */
+#define SERVER_MAX_URL                8192  /* longer: 414 */
+#define SERVER_MAX_HEADERS            16384 /* all header bytes; more: 431 */
 #define SERVER_DEFAULT_HEAD_TIMEOUT_S 10
-#define SERVER_DEFAULT_KEEPALIVE_S 75 /* above nginx's 60 s for upstream connections */
-#define SERVER_DEFAULT_IDLE_S 30
+#define SERVER_DEFAULT_KEEPALIVE_S    75 /* above nginx's 60 s for upstream connections */
+#define SERVER_DEFAULT_IDLE_S         30
 /* The first daemon and the one-thread daemons that replace abandoned
  * workers (see server_abandon); past this many, the process is beyond
  * repair and says so. */
-#define SERVER_MAX_DAEMONS 33
-#define SERVER_POOL_THREADS 8        /* --pool-threads */
-#define SERVER_POOL_QUEUE 256        /* --pool-queue */
+#define SERVER_MAX_DAEMONS  33
+#define SERVER_POOL_THREADS 8   /* --pool-threads */
+#define SERVER_POOL_QUEUE   256 /* --pool-queue */
 
 struct server {
 	server_config cfg;
@@ -75,10 +75,10 @@ struct server {
 	int connection_limit;
 	int fd;
 	int port;
-	int static_fd;             /* static/ opened O_PATH, or -1 */
-	atomic_long in_flight;     /* requests between first call and completion */
-	atomic_int pool_orphans;   /* abandoned pooled calls not back: no connection */
-	atomic_bool closing;       /* SIGTERM: answer with Connection: close */
+	int static_fd;           /* static/ opened O_PATH, or -1 */
+	atomic_long in_flight;   /* requests between first call and completion */
+	atomic_int pool_orphans; /* abandoned pooled calls not back: no connection */
+	atomic_bool closing;     /* SIGTERM: answer with Connection: close */
 };
 
 static server *server_current; /* for the watchdog's abandon hook */
@@ -93,7 +93,8 @@ server_rand64(void)
 	if (server_rng_state == 0) {
 		if (getrandom(&server_rng_state, sizeof(server_rng_state), 0) !=
 		    (ssize_t)sizeof(server_rng_state))
-			server_rng_state = (uint64_t)(uintptr_t)&server_rng_state ^ 0x9e3779b97f4a7c15u;
+			server_rng_state =
+			        (uint64_t)(uintptr_t)&server_rng_state ^ 0x9e3779b97f4a7c15u;
 		server_rng_state |= 1;
 	}
 	/* xorshift64*: ids need to be unique-ish, not secret. */
@@ -180,15 +181,22 @@ server_call(cot_ctx *c, binding *b)
 		return;
 	}
 	if (c->param_invalid) {
-		error_respond_as(c, 404, "bad_parameter", arena_printf(&c->mem, "%s names no "
-		                 "resource: a path parameter is not a number", c->path), NULL);
+		error_respond_as(c, 404, "bad_parameter",
+		                 arena_printf(&c->mem,
+		                              "%s names no "
+		                              "resource: a path parameter is not a number",
+		                              c->path),
+		                 NULL);
 		return;
 	}
 	fields_reject(c);
 	if (!c->responded)
-		error_respond_as(c, 500, "no_response", arena_printf(&c->mem, "the handler for "
-		                 "%s %s returned without a response (%s:%d)", c->method, c->path,
-		                 b->file, b->line), NULL);
+		error_respond_as(c, 500, "no_response",
+		                 arena_printf(&c->mem,
+		                              "the handler for "
+		                              "%s %s returned without a response (%s:%d)",
+		                              c->method, c->path, b->file, b->line),
+		                 NULL);
 }
 
 /* Adds up the bytes of the request headers. */
@@ -210,7 +218,7 @@ static void
 server_header_bytes(cot_ctx *c, size_t *bytes)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 	if (ci != NULL && ci->header_size > 0 &&
 	    ci->header_size + ci->header_size / 4 <= SERVER_MAX_HEADERS)
 		return;
@@ -224,15 +232,21 @@ server_check_limits(cot_ctx *c)
 	size_t header_bytes = 0;
 	if (strlen(c->raw_url) > SERVER_MAX_URL) {
 		c->path = "(too long)";
-		error_respond_as(c, 414, "uri_too_long", arena_printf(&c->mem, "the URL is longer than %d bytes",
-		              SERVER_MAX_URL), NULL);
+		error_respond_as(
+		        c, 414, "uri_too_long",
+		        arena_printf(&c->mem, "the URL is longer than %d bytes", SERVER_MAX_URL),
+		        NULL);
 		return 1;
 	}
 	if (c->conn != NULL)
 		server_header_bytes(c, &header_bytes);
 	if (header_bytes > SERVER_MAX_HEADERS) {
-		error_respond_as(c, 431, "headers_too_large", arena_printf(&c->mem, "request headers take %zu bytes; the "
-		              "limit is %d", header_bytes, SERVER_MAX_HEADERS), NULL);
+		error_respond_as(c, 431, "headers_too_large",
+		                 arena_printf(&c->mem,
+		                              "request headers take %zu bytes; the "
+		                              "limit is %d",
+		                              header_bytes, SERVER_MAX_HEADERS),
+		                 NULL);
 		return 1;
 	}
 	return 0;
@@ -256,12 +270,15 @@ static void
 server_static(server *s, cot_ctx *c)
 {
 	struct staticfile_request rq = {
-		.root_fd = s->static_fd, .path = c->raw_url + 8, .method = c->method,
-		.mode = s->cfg.dev ? STATICFILE_DEV : STATICFILE_PROD,
-		.if_none_match = cot_header(c, "If-None-Match"),
-		.if_modified_since = cot_header(c, "If-Modified-Since"),
-		.if_range = cot_header(c, "If-Range"), .range = cot_header(c, "Range"),
-		.accept_encoding = cot_header(c, "Accept-Encoding"),
+	        .root_fd = s->static_fd,
+	        .path = c->raw_url + 8,
+	        .method = c->method,
+	        .mode = s->cfg.dev ? STATICFILE_DEV : STATICFILE_PROD,
+	        .if_none_match = cot_header(c, "If-None-Match"),
+	        .if_modified_since = cot_header(c, "If-Modified-Since"),
+	        .if_range = cot_header(c, "If-Range"),
+	        .range = cot_header(c, "Range"),
+	        .accept_encoding = cot_header(c, "Accept-Encoding"),
 	};
 	struct staticfile_result r;
 	static_serve(&rq, &r);
@@ -275,7 +292,8 @@ server_static(server *s, cot_ctx *c)
 	}
 	if (r.status >= 400) {
 		static_result_close(&r);
-		error_respond(c, r.status, arena_printf(&c->mem, "%s: %s", c->path, r.reason), NULL);
+		error_respond(c, r.status, arena_printf(&c->mem, "%s: %s", c->path, r.reason),
+		              NULL);
 		return;
 	}
 	c->status = r.status;
@@ -327,14 +345,17 @@ server_dispatch(server *s, cot_ctx *c)
 	int n = router_split_path(&c->mem, c->raw_url, segs, ROUTER_MAX_SEGS);
 	if (n < 0) {
 		c->path = c->raw_url;
-		error_respond_as(c, 400, "malformed_path", "malformed path: bad percent-encoding "
-		                 "or too many segments", NULL);
+		error_respond_as(c, 400, "malformed_path",
+		                 "malformed path: bad percent-encoding "
+		                 "or too many segments",
+		                 NULL);
 		return false;
 	}
 	switch (router_lookup(c->method, segs, n, &c->match)) {
 	case ROUTER_NOT_FOUND:
-		error_respond_as(c, 404, "no_route", arena_printf(&c->mem, "no route for %s %s",
-		                 c->method, c->path), NULL);
+		error_respond_as(c, 404, "no_route",
+		                 arena_printf(&c->mem, "no route for %s %s", c->method, c->path),
+		                 NULL);
 		break;
 	case ROUTER_BAD_METHOD:
 		if (strcmp(c->method, "OPTIONS") == 0) { /* answered for every route */
@@ -346,8 +367,10 @@ server_dispatch(server *s, cot_ctx *c)
 			break;
 		}
 		cot_set_header(c, "Allow", c->match.allow);
-		error_respond(c, 405, arena_printf(&c->mem, "%s does not allow %s (allowed: %s)",
-		              c->path, c->method, c->match.allow), NULL);
+		error_respond(c, 405,
+		              arena_printf(&c->mem, "%s does not allow %s (allowed: %s)", c->path,
+		                           c->method, c->match.allow),
+		              NULL);
 		break;
 	case ROUTER_FOUND:
 		if (server_offloaded(s, c->match.b))
@@ -364,10 +387,13 @@ static void
 server_log(const cot_ctx *c)
 {
 	accesslog_request_info r = {
-		.method = c->method, .path = c->path ? c->path : c->raw_url,
-		.request_id = c->request_id, .status = c->status,
-		.bytes = c->resp_len,
-		.ms = monotonic_ms() - c->start_ms, .conn = c->conn,
+	        .method = c->method,
+	        .path = c->path ? c->path : c->raw_url,
+	        .request_id = c->request_id,
+	        .status = c->status,
+	        .bytes = c->resp_len,
+	        .ms = monotonic_ms() - c->start_ms,
+	        .conn = c->conn,
 	};
 	accesslog_request(&r);
 }
@@ -401,16 +427,16 @@ server_special(server *s, cot_ctx *c, enum MHD_Result *ret)
  * whose overlay adds a <style>) satisfy it; inline styles stay allowed,
  * since error pages and the overlay use them and they cannot run code.
  */
-#define SERVER_CSP                                                             \
-	"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " \
-	"img-src 'self' data:; object-src 'none'; base-uri 'self'; "           \
+#define SERVER_CSP                                                                                 \
+	"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "                \
+	"img-src 'self' data:; object-src 'none'; base-uri 'self'; "                               \
 	"form-action 'self'; frame-ancestors 'self'"
 
 static const char *const server_secure_headers[][2] = {
-	{ "X-Content-Type-Options", "nosniff" },
-	{ "X-Frame-Options", "SAMEORIGIN" },
-	{ "Referrer-Policy", "strict-origin-when-cross-origin" },
-	{ "Content-Security-Policy", SERVER_CSP },
+        {"X-Content-Type-Options", "nosniff"},
+        {"X-Frame-Options", "SAMEORIGIN"},
+        {"Referrer-Policy", "strict-origin-when-cross-origin"},
+        {"Content-Security-Policy", SERVER_CSP},
 };
 
 /* Built-in after-steps every response passes, errors included. The security
@@ -437,23 +463,25 @@ server_send(server *s, cot_ctx *c)
 {
 	if (c->abandoned)
 		return MHD_NO; /* answered 503 by the watchdog: MHD closes the connection */
-	if (!c->after_done) /* a pooled request had them on its pool thread */
+	if (!c->after_done)    /* a pooled request had them on its pool thread */
 		server_after(s, c);
 	struct MHD_Response *r;
 	if (c->resp_fd > 0) { /* MHD closes the fd when done */
 		r = MHD_create_response_from_fd_at_offset64(c->resp_fd_len, c->resp_fd,
-		                                             c->resp_fd_off);
+		                                            c->resp_fd_off);
 		c->resp_fd = 0;
 	} else {
 		r = MHD_create_response_from_buffer(c->resp_len,
-		        (void *)(c->resp_body ? c->resp_body : ""), MHD_RESPMEM_PERSISTENT);
+		                                    (void *)(c->resp_body ? c->resp_body : ""),
+		                                    MHD_RESPMEM_PERSISTENT);
 	}
 	if (r == NULL)
 		return MHD_NO;
 	for (header_kv *h = c->resp_headers; h != NULL; h = h->next)
 		MHD_add_response_header(r, h->name, h->value);
 	bool html = c->content_type != NULL && strncmp(c->content_type, "text/html", 9) == 0;
-	size_t nsecure = html ? sizeof(server_secure_headers) / sizeof(server_secure_headers[0]) : 1;
+	size_t nsecure =
+	        html ? sizeof(server_secure_headers) / sizeof(server_secure_headers[0]) : 1;
 	for (size_t i = 0; i < nsecure; i++)
 		if (!response_has_header(c, server_secure_headers[i][0]))
 			MHD_add_response_header(r, server_secure_headers[i][0],
@@ -552,7 +580,7 @@ server_pool_run(void *arg)
 	if (s->cfg.dev_begin != NULL)
 		s->cfg.dev_begin(c); /* the dev console collects SQL per thread */
 	server_route(c);
-	db_request_end(c); /* a transaction left open is on this thread's connection */
+	db_request_end(c);  /* a transaction left open is on this thread's connection */
 	if (c->abandoned) { /* answered by the watchdog's resume; c is ours to drop */
 		atomic_fetch_sub(&s->pool_orphans, 1);
 		server_pool_release(c);
@@ -560,7 +588,7 @@ server_pool_run(void *arg)
 	}
 	server_after(s, c);
 	c->after_done = true;
-	db_request_end(c); /* after-middleware may have opened one too */
+	db_request_end(c);           /* after-middleware may have opened one too */
 	MHD_resume_connection(conn); /* c belongs to the polling thread again */
 	return 0;
 }
@@ -586,9 +614,14 @@ static void
 server_pool_full(server *s, cot_ctx *c)
 {
 	cot_set_header(c, "Retry-After", "1");
-	error_respond_as(c, 503, "unavailable", arena_printf(&c->mem, "the server is busy: "
-	                 "%d requests wait for the handler pool already (--pool-queue %d); "
-	                 "try again in a moment", pool_queued(), s->cfg.pool_queue), NULL);
+	error_respond_as(
+	        c, 503, "unavailable",
+	        arena_printf(&c->mem,
+	                     "the server is busy: "
+	                     "%d requests wait for the handler pool already (--pool-queue %d); "
+	                     "try again in a moment",
+	                     pool_queued(), s->cfg.pool_queue),
+	        NULL);
 }
 
 /* ==== MHD callbacks ==================================================== */
@@ -638,12 +671,16 @@ server_refuse_large(server *s, cot_ctx *c, unsigned long long declared)
 {
 	server_request_id(c);
 	c->path = c->raw_url;
-	const char *what = declared != ~0ULL
-		? arena_printf(&c->mem, "the request body of %llu bytes (Content-Length) is larger "
-		               "than the limit of %zu bytes (--max-body)", declared, s->cfg.max_body)
-		: arena_printf(&c->mem, "the request body is larger than the limit of %zu bytes "
-		               "(--max-body): %zu bytes arrived without a Content-Length",
-		               s->cfg.max_body, c->body_len);
+	const char *what =
+	        declared != ~0ULL
+	                ? arena_printf(&c->mem,
+	                               "the request body of %llu bytes (Content-Length) is larger "
+	                               "than the limit of %zu bytes (--max-body)",
+	                               declared, s->cfg.max_body)
+	                : arena_printf(&c->mem,
+	                               "the request body is larger than the limit of %zu bytes "
+	                               "(--max-body): %zu bytes arrived without a Content-Length",
+	                               s->cfg.max_body, c->body_len);
 	body_free(c);
 	error_respond_as(c, 413, "too_large", what, NULL);
 }
@@ -667,11 +704,18 @@ server_refuse_head(server *s, cot_ctx *c, const char *version, bool nul_in_targe
 	if (!hostallow_check(s->cfg.allowed_hosts, s->cfg.allow_any_ip, host)) {
 		server_request_id(c);
 		c->path = c->raw_url;
-		error_respond(c, 421, arena_printf(&c->mem, "this server does not answer to Host "
-		              "\"%s\" (it answers to %s%s). A page that reaches it under another "
-		              "name may be a DNS-rebinding attack; to allow the name, add it with "
-		              "--allowed-hosts", host, s->cfg.allowed_hosts,
-		              s->cfg.allow_any_ip ? " and IP addresses" : ""), NULL);
+		error_respond(
+		        c, 421,
+		        arena_printf(
+		                &c->mem,
+		                "this server does not answer to Host "
+		                "\"%s\" (it answers to %s%s). A page that reaches it under another "
+		                "name may be a DNS-rebinding attack; to allow the name, add it "
+		                "with "
+		                "--allowed-hosts",
+		                host, s->cfg.allowed_hosts,
+		                s->cfg.allow_any_ip ? " and IP addresses" : ""),
+		        NULL);
 		return true;
 	}
 	return false;
@@ -683,8 +727,8 @@ server_refuse_head(server *s, cot_ctx *c, const char *version, bool nul_in_targe
  * the old one, o, is left to the stuck call.
  */
 static enum MHD_Result
-server_pool_abandoned(server *s, struct MHD_Connection *conn, const char *method,
-                      const char *url, void **con_cls)
+server_pool_abandoned(server *s, struct MHD_Connection *conn, const char *method, const char *url,
+                      void **con_cls)
 {
 	cot_ctx *o = *con_cls, *n = server_ctx_new();
 	if (n == NULL) {
@@ -700,7 +744,8 @@ server_pool_abandoned(server *s, struct MHD_Connection *conn, const char *method
 	memcpy(n->request_id, o->request_id, sizeof(n->request_id));
 	n->path = arena_strdup(&n->mem, o->path ? o->path : url);
 	const binding *b = o->match.b;
-	char *detail = arena_printf(&n->mem, "the handler ran past its time budget of %d ms, "
+	char *detail = arena_printf(&n->mem,
+	                            "the handler ran past its time budget of %d ms, "
 	                            "blocked outside its own code (a system call or a library, "
 	                            "where stopping it could leave a lock held); its pool thread "
 	                            "was abandoned and replaced (route at %s:%d)",
@@ -715,15 +760,14 @@ server_pool_abandoned(server *s, struct MHD_Connection *conn, const char *method
 
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-              const char *version, const char *upload_data, size_t *upload_size,
-              void **con_cls)
+              const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	server *s = cls;
 	cot_ctx *c = *con_cls;
 	if (c != NULL && !strict_is_nul_marker(c) && c->pooled) /* resumed */
-		return atomic_load(&c->pool_abandoned) ? server_pool_abandoned(s, conn, method, url,
-		                                                               con_cls)
-		                                       : server_send(s, c);
+		return atomic_load(&c->pool_abandoned)
+		               ? server_pool_abandoned(s, conn, method, url, con_cls)
+		               : server_send(s, c);
 	if (c == NULL || strict_is_nul_marker(c)) {
 		bool nul_in_target = c != NULL;
 		if ((c = server_ctx_new()) == NULL)
@@ -771,8 +815,12 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 	} else if (body_finish(c) != 0) {
 		server_request_id(c);
 		c->path = c->raw_url;
-		error_respond(c, 503, arena_printf(&c->mem, "the request body (%zu bytes) could "
-		              "not be stored: %s", c->body_len, c->body_error), NULL);
+		error_respond(c, 503,
+		              arena_printf(&c->mem,
+		                           "the request body (%zu bytes) could "
+		                           "not be stored: %s",
+		                           c->body_len, c->body_error),
+		              NULL);
 	} else if (server_dispatch(s, c)) {
 		if (server_offload(c) == 0)
 			return MHD_YES; /* suspended: a pool thread runs it and resumes it */
@@ -848,16 +896,19 @@ server_abandon_answer(int fd, const cot_ctx *c, const char *detail)
 {
 	char body[1024], head[512];
 	int blen = error_dev_mode
-	           ? snprintf(body, sizeof(body), "503 Service Unavailable: %s\n%s %s (request %s)\n",
-	                      detail, c->method, c->path ? c->path : c->raw_url, c->request_id)
-	           : snprintf(body, sizeof(body), "503 Service Unavailable\nrequest %s\n",
-	                      c->request_id);
+	                   ? snprintf(body, sizeof(body),
+	                              "503 Service Unavailable: %s\n%s %s (request %s)\n", detail,
+	                              c->method, c->path ? c->path : c->raw_url, c->request_id)
+	                   : snprintf(body, sizeof(body), "503 Service Unavailable\nrequest %s\n",
+	                              c->request_id);
 	if (blen < 0 || (size_t)blen >= sizeof(body))
 		blen = (int)strlen(body);
-	int hlen = snprintf(head, sizeof(head), "HTTP/1.1 503 Service Unavailable\r\n"
+	int hlen = snprintf(head, sizeof(head),
+	                    "HTTP/1.1 503 Service Unavailable\r\n"
 	                    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
 	                    "Connection: close\r\nX-Request-Id: %s\r\n"
-	                    "X-Content-Type-Options: nosniff\r\n\r\n", blen, c->request_id);
+	                    "X-Content-Type-Options: nosniff\r\n\r\n",
+	                    blen, c->request_id);
 	bool head_only = strcmp(c->method, "HEAD") == 0;
 	/* the socket is non-blocking and empty (MHD writes nothing while the
 	 * handler runs): a few hundred bytes fit in its buffer */
@@ -879,8 +930,10 @@ server_replace(server *s)
 		/* stopping anyway */
 	} else if (n >= SERVER_MAX_DAEMONS) {
 		printf("cot: %d worker threads are stuck in handlers; no more are replaced%s\n",
-		       crash_abandoned(), s->cfg.dev ? "" : ". Exiting (status 70) for the supervisor to restart "
-		       "a clean process");
+		       crash_abandoned(),
+		       s->cfg.dev ? ""
+		                  : ". Exiting (status 70) for the supervisor to restart "
+		                    "a clean process");
 		if (!s->cfg.dev && !atomic_exchange(&crash_exit_requested, true))
 			kill(getpid(), SIGTERM);
 	} else if ((s->mhd[n] = server_daemon(s, 1)) != NULL) {
@@ -900,7 +953,8 @@ server_abandon(cot_ctx *c, const binding *b, pid_t tid, int budget_ms)
 	const char *file = b != NULL && b->file != NULL ? b->file : "(unknown)";
 	int line = b != NULL ? b->line : 0;
 	char detail[512];
-	snprintf(detail, sizeof(detail), "the handler ran past its time budget of %d ms, blocked "
+	snprintf(detail, sizeof(detail),
+	         "the handler ran past its time budget of %d ms, blocked "
 	         "outside its own code (a system call or a library, where stopping it could "
 	         "leave a lock held); its %s was abandoned and replaced (route at %s:%d)",
 	         budget_ms, c->pooled ? "pool thread" : "worker", file, line);
@@ -910,8 +964,8 @@ server_abandon(cot_ctx *c, const binding *b, pid_t tid, int budget_ms)
 		fflush(stdout);
 		return;
 	}
-	printf("stopped %s %s: %s\n%s %s (request %s)\n", c->method, path, detail, c->method,
-	       path, c->request_id);
+	printf("stopped %s %s: %s\n%s %s (request %s)\n", c->method, path, detail, c->method, path,
+	       c->request_id);
 	fflush(stdout);
 	if (c->pooled) { /* a pool thread: answered through MHD, see "the handler pool" */
 		struct MHD_Connection *conn = c->conn;
@@ -941,8 +995,10 @@ server_parse_size(const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
-	int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
-	          : *end == 'G' || *end == 'g' ? 30 : 0;
+	int shift = *end == 'K' || *end == 'k'   ? 10
+	            : *end == 'M' || *end == 'm' ? 20
+	            : *end == 'G' || *end == 'g' ? 30
+	                                         : 0;
 	if (end == s || (shift && end[1] != '\0') || (!shift && *end != '\0') || v == 0 ||
 	    v > (1ULL << 40) >> shift)
 		return -1;
@@ -961,7 +1017,7 @@ server_parse_size(const char *s, size_t *out)
 int
 server_bind(const server_config *cfg, char *err, size_t errlen)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
 	if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
 		snprintf(err, errlen, "--host %s is not an IPv4 address (try 127.0.0.1 or 0.0.0.0)",
 		         cfg->host);
@@ -979,8 +1035,10 @@ server_bind(const server_config *cfg, char *err, size_t errlen)
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
 		int e = errno;
 		if (e == EADDRINUSE)
-			snprintf(err, errlen, "port %d on %s is already in use; stop the other "
-			         "server or pick another with --port", cfg->port, cfg->host);
+			snprintf(err, errlen,
+			         "port %d on %s is already in use; stop the other "
+			         "server or pick another with --port",
+			         cfg->port, cfg->host);
 		else
 			snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
 			         strerror(e));
@@ -1016,31 +1074,29 @@ server_daemon(server *s, int threads)
 	/* one worker is MHD's internal thread without a pool (a pool of 1 or 0
 	 * makes MHD warn) */
 	struct MHD_OptionItem pool[] = {
-		{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL },
-		{ MHD_OPTION_END, 0, NULL },
+	        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+	        {MHD_OPTION_END, 0, NULL},
 	};
 	return MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-			MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, /* the handler pool */
-		server_access, s,
-		MHD_OPTION_LISTEN_SOCKET, s->fd,
-		MHD_OPTION_ARRAY, pool,
-		MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
-		MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s,
-		MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
-		MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, s,
-		/* MHD's default is FD_SETSIZE - 4 (1020) whatever the fd limit:
-		 * limit.c derives ours from RLIMIT_NOFILE */
-		MHD_OPTION_CONNECTION_LIMIT, limit > 0 ? limit : 1u,
-		/* 0 means none to MHD as well */
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
-		/* Slow clients: a connection that sends nothing for this long is
-		 * closed by MHD. MHD 0.9.75 cannot queue an answer while a request
-		 * is still arriving (measured), so no 408 goes out: it just closes.
-		 * A head that trickles in is cut by guard.c at --head-timeout. */
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)(cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : SERVER_DEFAULT_IDLE_S),
-		MHD_OPTION_END);
+	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+	                MHD_ALLOW_SUSPEND_RESUME,
+	        0, NULL, NULL, /* the handler pool */
+	        server_access, s, MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_ARRAY, pool,
+	        MHD_OPTION_NOTIFY_COMPLETED, server_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+	        guard_notify, s, MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
+	        MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, s,
+	        /* MHD's default is FD_SETSIZE - 4 (1020) whatever the fd limit:
+	         * limit.c derives ours from RLIMIT_NOFILE */
+	        MHD_OPTION_CONNECTION_LIMIT, limit > 0 ? limit : 1u,
+	        /* 0 means none to MHD as well */
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_ip,
+	        /* Slow clients: a connection that sends nothing for this long is
+	         * closed by MHD. MHD 0.9.75 cannot queue an answer while a request
+	         * is still arriving (measured), so no 408 goes out: it just closes.
+	         * A head that trickles in is cut by guard.c at --head-timeout. */
+	        MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned)(cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : SERVER_DEFAULT_IDLE_S),
+	        MHD_OPTION_END);
 }
 
 server *
@@ -1072,7 +1128,8 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	error_dev_mode = cfg->dev;
 	response_static_dir = cfg->static_dir;
 	s->static_fd = cfg->static_dir != NULL
-	                   ? open(cfg->static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	                       ? open(cfg->static_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)
+	                       : -1;
 	s->fd = server_listen(&s->cfg, err, errlen);
 	if (s->fd < 0) {
 		if (s->static_fd >= 0)
@@ -1093,7 +1150,8 @@ server_start(const server_config *cfg, char *err, size_t errlen)
 	s->port = ntohs(addr.sin_port);
 	server_current = s; /* before the first request: pool threads read it */
 	if (guard_start(s->cfg.head_timeout_s, s->cfg.keepalive_timeout_s,
-	                s->cfg.idle_timeout_s > 0 ? s->cfg.idle_timeout_s : SERVER_DEFAULT_IDLE_S) != 0 ||
+	                s->cfg.idle_timeout_s > 0 ? s->cfg.idle_timeout_s
+	                                          : SERVER_DEFAULT_IDLE_S) != 0 ||
 	    pool_start(s->cfg.pool_threads, s->cfg.pool_queue) != 0 ||
 	    (s->mhd[0] = server_daemon(s, s->cfg.threads)) == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%d", cfg->host, s->port);
@@ -1134,13 +1192,13 @@ server_drain_delay(server *s, int delay_ms)
 	pthread_mutex_unlock(&s->replace_lock);
 	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
 		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
-	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
-	struct timespec tick = { 0, 5 * 1000 * 1000 };
+	shutdown(s->fd, SHUT_RDWR);            /* and the kernel refuses new connections */
+	struct timespec tick = {0, 5 * 1000 * 1000};
 	for (int ms = 0; ms < delay_ms; ms += 5) {
 		unsigned open = 0;
 		for (int i = 0; i < atomic_load(&s->ndaemons); i++) {
 			const union MHD_DaemonInfo *di =
-				MHD_get_daemon_info(s->mhd[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+			        MHD_get_daemon_info(s->mhd[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 			open += di != NULL ? di->num_connections : 1;
 		}
 		if (open == 0)
@@ -1196,12 +1254,12 @@ server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 	pthread_mutex_unlock(&s->replace_lock);
 	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
 		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
-	shutdown(s->fd, SHUT_RDWR);   /* and the kernel refuses new connections */
+	shutdown(s->fd, SHUT_RDWR);            /* and the kernel refuses new connections */
 	double end = monotonic_ms() + timeout_ms;
 	/* abandoned requests (answered 503 already) are not waited for; a pooled
 	 * one's 503 is a request in flight until it is out */
 	while (server_running(s) > 0 && monotonic_ms() < end) {
-		struct timespec tick = { 0, 5 * 1000 * 1000 };
+		struct timespec tick = {0, 5 * 1000 * 1000};
 		if (interrupt == NULL) {
 			nanosleep(&tick, NULL);
 		} else if (sigtimedwait(interrupt, NULL, &tick) > 0) {
@@ -1256,8 +1314,8 @@ server_stop(server *s, int timeout_ms)
 		return 0;
 	if (crash_abandoned() > 0)
 		return -1; /* their workers would never be joined */
-	static server_stopper st = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	                             .done_cond = PTHREAD_COND_INITIALIZER };
+	static server_stopper st = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	                            .done_cond = PTHREAD_COND_INITIALIZER};
 	st.s = s;
 	st.done = false;
 	pthread_t t;

@@ -37,16 +37,16 @@
 #include "auth.h"
 #include "internal.h"
 
-#define SESSION_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define SESSION_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define SESSION_AD "cot_session v1"
+#define SESSION_NONCE      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SESSION_TAG        crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define SESSION_AD         "cot_session v1"
 #define SESSION_COOKIE_MAX 4000 /* browsers keep 4096 bytes per cookie */
 
 typedef struct session_state {
 	bool loaded;
-	bool ignore;               /* bearer-token request: no cookie session */
-	bool dirty;                /* write the cookie before sending */
-	json_t *data;              /* NULL: no session */
+	bool ignore;  /* bearer-token request: no cookie session */
+	bool dirty;   /* write the cookie before sending */
+	json_t *data; /* NULL: no session */
 	long long max_age;
 } session_state;
 
@@ -109,8 +109,8 @@ session_open(cot_ctx *c, const char *cookie, bool *old)
 	unsigned long long plen;
 	uint8_t key[SECRET_KEY_BYTES];
 	for (int i = 0; secret_key(SECRET_SESSION, i, key); i++) {
-		int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL,
-		        bin + SESSION_NONCE, blen - SESSION_NONCE,
+		int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+		        plain, &plen, NULL, bin + SESSION_NONCE, blen - SESSION_NONCE,
 		        (const unsigned char *)SESSION_AD, strlen(SESSION_AD), bin, key);
 		sodium_memzero(key, sizeof(key));
 		if (rc == 0) {
@@ -162,8 +162,9 @@ session_ensure(cot_ctx *c)
 	if (s->data != NULL)
 		return s;
 	if (secret_count() == 0) {
-		ctx_reject(c, 500, "sessions need the app secret, and none is loaded (cotdev run "
-		            "reads .cot-secret; an export --secret-file or COT_SECRET)");
+		ctx_reject(c, 500,
+		           "sessions need the app secret, and none is loaded (cotdev run "
+		           "reads .cot-secret; an export --secret-file or COT_SECRET)");
 		return NULL;
 	}
 	s->data = json_pack("{s:s, s:s, s:I, s:{}}", "sid", session_random(c, 16), "csrf",
@@ -274,9 +275,9 @@ session_seal(cot_ctx *c, session_state *s, size_t *plain_len)
 	*plain_len = plen;
 	unsigned char *bin = arena_alloc(&c->mem, blen);
 	randombytes_buf(bin, SESSION_NONCE);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(bin + SESSION_NONCE, NULL,
-	        (const unsigned char *)plain, plen, (const unsigned char *)SESSION_AD,
-	        strlen(SESSION_AD), NULL, bin, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	        bin + SESSION_NONCE, NULL, (const unsigned char *)plain, plen,
+	        (const unsigned char *)SESSION_AD, strlen(SESSION_AD), NULL, bin, key);
 	sodium_memzero(key, sizeof(key));
 	free(plain);
 	size_t olen = sodium_base64_ENCODED_LEN(blen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -301,8 +302,10 @@ session_finish(cot_ctx *c)
 	if (s == NULL || !s->dirty)
 		return;
 	s->dirty = false;
-	cot_cookie_opts o = { .http_only = 1, .secure = session_is_secure(c),
-	                      .same_site = COT_SAMESITE_LAX, .max_age = -1 };
+	cot_cookie_opts o = {.http_only = 1,
+	                     .secure = session_is_secure(c),
+	                     .same_site = COT_SAMESITE_LAX,
+	                     .max_age = -1};
 	if (s->data == NULL) { /* cleared: the browser forgets the cookie */
 		cot_set_cookie(c, SESSION_COOKIE, "", &o);
 		return;
@@ -310,9 +313,15 @@ session_finish(cot_ctx *c)
 	size_t plain_len = 0;
 	char *value = session_seal(c, s, &plain_len);
 	if (value == NULL) {
-		error_respond(c, 500, arena_printf(&c->mem, "the session holds %zu bytes of JSON; "
-		              "a session cookie holds about 2900: keep an id in the session and "
-		              "the data in the database", plain_len), NULL);
+		error_respond(
+		        c, 500,
+		        arena_printf(
+		                &c->mem,
+		                "the session holds %zu bytes of JSON; "
+		                "a session cookie holds about 2900: keep an id in the session and "
+		                "the data in the database",
+		                plain_len),
+		        NULL);
 		return;
 	}
 	o.max_age = s->max_age;

@@ -37,8 +37,8 @@
  * response, so shared caches do not hand gzip to a client that did not ask.
  * The age check keeps a stale app.js.gz from hiding an edit in development.
  */
-#include "accept.h"
 #include "static.h"
+#include "accept.h"
 #include "static_path.h"
 
 #include <assert.h>
@@ -59,26 +59,26 @@ static const struct {
 	const char *ext;
 	const char *type;
 } mime_types[] = {
-	{"html", "text/html; charset=utf-8"},
-	{"htm", "text/html; charset=utf-8"},
-	{"css", "text/css; charset=utf-8"},
-	{"js", "text/javascript; charset=utf-8"},
-	{"mjs", "text/javascript; charset=utf-8"},
-	{"json", "application/json"},
-	{"map", "application/json"},
-	{"svg", "image/svg+xml; charset=utf-8"},
-	{"png", "image/png"},
-	{"jpg", "image/jpeg"},
-	{"jpeg", "image/jpeg"},
-	{"gif", "image/gif"},
-	{"webp", "image/webp"},
-	{"ico", "image/vnd.microsoft.icon"},
-	{"txt", "text/plain; charset=utf-8"},
-	{"woff", "font/woff"},
-	{"woff2", "font/woff2"},
-	{"wasm", "application/wasm"},
-	{"pdf", "application/pdf"},
-	{"xml", "application/xml; charset=utf-8"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"map", "application/json"},
+        {"svg", "image/svg+xml; charset=utf-8"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"ico", "image/vnd.microsoft.icon"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"woff", "font/woff"},
+        {"woff2", "font/woff2"},
+        {"wasm", "application/wasm"},
+        {"pdf", "application/pdf"},
+        {"xml", "application/xml; charset=utf-8"},
 };
 
 /* The Content-Type for name by its extension (case-insensitive). */
@@ -99,11 +99,9 @@ static_mime(const char *name)
 
 /* ---------------------------------------------------------- HTTP dates -- */
 
-static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed",
-				     "Thu", "Fri", "Sat"};
-static const char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr",
-					"May", "Jun", "Jul", "Aug",
-					"Sep", "Oct", "Nov", "Dec"};
+static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* Format t as an IMF-fixdate; independent of the locale. */
 static void
@@ -112,9 +110,8 @@ static_http_date_format(time_t t, char *buf, size_t cap)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-		 day_names[tm.tm_wday], tm.tm_mday, month_names[tm.tm_mon],
-		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[tm.tm_wday], tm.tm_mday,
+	         month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Parse any of the three HTTP-date forms (RFC 9110 5.6.7). */
@@ -125,13 +122,16 @@ static_http_date_parse(const char *s, time_t *out)
 	int d, y, h, mi, sec, n = 0, m;
 	struct tm tm = {0};
 
-	if (sscanf(s, "%*[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon,
-		   &y, &h, &mi, &sec, &n) == 6 && n > 0) {
-	} else if (n = 0, sscanf(s, "%*[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT%n",
-				 &d, mon, &y, &h, &mi, &sec, &n) == 6 && n > 0) {
+	if (sscanf(s, "%*[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &h, &mi, &sec,
+	           &n) == 6 &&
+	    n > 0) {
+	} else if (n = 0, sscanf(s, "%*[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT%n", &d, mon, &y, &h,
+	                         &mi, &sec, &n) == 6 &&
+	                          n > 0) {
 		y += y < 70 ? 2000 : 1900;
-	} else if (n = 0, sscanf(s, "%*[A-Za-z] %3s %2d %2d:%2d:%2d %4d%n", mon,
-				 &d, &h, &mi, &sec, &y, &n) == 6 && n > 0) {
+	} else if (n = 0, sscanf(s, "%*[A-Za-z] %3s %2d %2d:%2d:%2d %4d%n", mon, &d, &h, &mi, &sec,
+	                         &y, &n) == 6 &&
+	                          n > 0) {
 	} else {
 		return false;
 	}
@@ -139,8 +139,8 @@ static_http_date_parse(const char *s, time_t *out)
 		return false;
 	for (m = 0; m < 12 && strcmp(mon, month_names[m]) != 0; m++)
 		;
-	if (m == 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-	    sec < 0 || sec > 60 || y < 1970)
+	if (m == 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+	    sec > 60 || y < 1970)
 		return false;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m;
@@ -157,11 +157,11 @@ static_http_date_parse(const char *s, time_t *out)
 static void
 static_etag_format(const struct stat *st, char *buf, size_t cap)
 {
-	unsigned long long ns = (unsigned long long)st->st_mtim.tv_sec *
-				1000000000ULL + (unsigned long long)st->st_mtim.tv_nsec;
+	unsigned long long ns = (unsigned long long)st->st_mtim.tv_sec * 1000000000ULL +
+	                        (unsigned long long)st->st_mtim.tv_nsec;
 
-	snprintf(buf, cap, "\"%llx-%llx-%llx\"", (unsigned long long)st->st_size,
-		 ns, (unsigned long long)st->st_ino);
+	snprintf(buf, cap, "\"%llx-%llx-%llx\"", (unsigned long long)st->st_size, ns,
+	         (unsigned long long)st->st_ino);
 }
 
 /*
@@ -190,8 +190,7 @@ static_etag_listed(const char *list, const char *etag, bool weak)
 		}
 		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
 			return false;
-		if ((weak || !is_weak) && (size_t)(q + 1 - p) == elen &&
-		    memcmp(p, etag, elen) == 0)
+		if ((weak || !is_weak) && (size_t)(q + 1 - p) == elen && memcmp(p, etag, elen) == 0)
 			return true;
 		p = q + 1;
 	}
@@ -199,8 +198,7 @@ static_etag_listed(const char *list, const char *etag, bool weak)
 
 /* Whether If-None-Match / If-Modified-Since say the client's copy is good. */
 static bool
-static_not_modified(const struct staticfile_request *req, const char *etag,
-	     const struct stat *st)
+static_not_modified(const struct staticfile_request *req, const char *etag, const struct stat *st)
 {
 	time_t since;
 
@@ -229,8 +227,8 @@ static_if_range_holds(const char *if_range, const char *etag, const struct stat 
 
 /* Open rel + suffix if it is a regular file at least as new as *orig. */
 static int
-static_variant_open(int root, const char *rel, const char *suffix,
-	     const struct stat *orig, struct stat *st)
+static_variant_open(int root, const char *rel, const char *suffix, const struct stat *orig,
+                    struct stat *st)
 {
 	char name[PATH_MAX];
 	int fd;
@@ -261,7 +259,7 @@ struct variant {
  */
 static const char *
 static_variant_choose(const struct staticfile_request *req, const char *rel, int *fd,
-	       struct stat *st, bool *any)
+                      struct stat *st, bool *any)
 {
 	int qbr = accept_q(req->accept_encoding, "br", NULL);
 	int qgz = accept_q(req->accept_encoding, "gzip", "x-gzip");
@@ -395,8 +393,8 @@ static_fail(struct staticfile_result *out, int status, const char *reason)
 
 /* Open the file for req; on failure fill *out and return -1. */
 static int
-static_open_request(const struct staticfile_request *req, char *rel, size_t cap,
-	     struct stat *st, struct staticfile_result *out)
+static_open_request(const struct staticfile_request *req, char *rel, size_t cap, struct stat *st,
+                    struct staticfile_result *out)
 {
 	int status;
 	const char *why = static_path_decode(req->path ? req->path : "", rel, cap, &status);
@@ -414,8 +412,9 @@ static_open_request(const struct staticfile_request *req, char *rel, size_t cap,
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		static_fail(out, 404, S_ISDIR(st->st_mode) ? "directory listing is not served"
-						    : "not a regular file");
+		static_fail(out, 404,
+		            S_ISDIR(st->st_mode) ? "directory listing is not served"
+		                                 : "not a regular file");
 		return -1;
 	}
 	return 0;
@@ -423,8 +422,8 @@ static_open_request(const struct staticfile_request *req, char *rel, size_t cap,
 
 /* Set the body to [off, off+len) and the 206 headers when it is a range. */
 static void
-static_body_set(const struct staticfile_request *req, const struct stat *st,
-	 const char *etag, struct staticfile_result *out)
+static_body_set(const struct staticfile_request *req, const struct stat *st, const char *etag,
+                struct staticfile_result *out)
 {
 	uint64_t size = (uint64_t)st->st_size, off = 0, len = size;
 	int r = 0;
@@ -443,14 +442,13 @@ static_body_set(const struct staticfile_request *req, const struct stat *st,
 	out->length = len;
 	if (r)
 		static_header_add(out, "Content-Range", "bytes %llu-%llu/%llu",
-			   (unsigned long long)off, (unsigned long long)(off + len - 1),
-			   (unsigned long long)size);
+		                  (unsigned long long)off, (unsigned long long)(off + len - 1),
+		                  (unsigned long long)size);
 }
 
 /* Decide the whole response to req. See the comment at the top. */
 void
-static_serve(const struct staticfile_request *req,
-		 struct staticfile_result *out)
+static_serve(const struct staticfile_request *req, struct staticfile_result *out)
 {
 	char rel[PATH_MAX - 8], etag[64], date[40];
 	const char *coding;
@@ -472,8 +470,8 @@ static_serve(const struct staticfile_request *req,
 	static_etag_format(&st, etag, sizeof etag);
 	static_http_date_format(st.st_mtim.tv_sec, date, sizeof date);
 
-	static_header_add(out, "Cache-Control", "%s", req->mode == STATICFILE_PROD
-		   ? "public, max-age=31536000" : "no-cache");
+	static_header_add(out, "Cache-Control", "%s",
+	                  req->mode == STATICFILE_PROD ? "public, max-age=31536000" : "no-cache");
 	static_header_add(out, "ETag", "%s", etag);
 	static_header_add(out, "Last-Modified", "%s", date);
 	if (any_variant)

@@ -25,8 +25,8 @@ enum staticfile_mode {
  * a header the client did not send is NULL.
  */
 struct staticfile_request {
-	int root_fd;      /* static/, O_DIRECTORY (O_PATH is enough); caller's */
-	const char *path; /* after "/static/", still percent-encoded, no query */
+	int root_fd;        /* static/, O_DIRECTORY (O_PATH is enough); caller's */
+	const char *path;   /* after "/static/", still percent-encoded, no query */
 	const char *method; /* "GET", "HEAD", anything else gets 405 */
 	enum staticfile_mode mode;
 	const char *if_none_match;
@@ -37,7 +37,7 @@ struct staticfile_request {
 };
 
 #define STATICFILE_MAX_HEADERS 10
-#define STATICFILE_HEADER_LEN 96
+#define STATICFILE_HEADER_LEN  96
 
 struct static_header {
 	const char *name; /* static string, e.g. "ETag" */
@@ -65,12 +65,10 @@ struct staticfile_result {
 };
 
 /* Decide the response to req. Fills *out completely; never fails. */
-void static_serve(const struct staticfile_request *req,
-		      struct staticfile_result *out);
+void static_serve(const struct staticfile_request *req, struct staticfile_result *out);
 
 /* The value of header name (case-insensitive) in res, or NULL. */
-const char *static_header(const struct staticfile_result *res,
-			      const char *name);
+const char *static_header(const struct staticfile_result *res, const char *name);
 
 /* Close res->fd if it is still open and set it to -1. */
 void static_result_close(struct staticfile_result *res);

@@ -30,10 +30,10 @@
  * symlink: stricter, never looser. Files are opened O_NONBLOCK so a FIFO
  * planted in static/ cannot hang a worker.
  */
+#include "static_path.h"
 #include "apptree.h"
 #include "hex.h"
 #include "static.h"
-#include "static_path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,8 +54,7 @@ static atomic_bool use_openat2 = true;
 static const char *
 static_path_segment(const char *seg, size_t len, int *status)
 {
-	if ((len == 1 && seg[0] == '.') ||
-	    (len == 2 && seg[0] == '.' && seg[1] == '.')) {
+	if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.')) {
 		*status = 400;
 		return "dot segment in path (traversal)";
 	}
@@ -162,8 +161,7 @@ static_path_walk(int root, const char *rel)
 		dir = fd;
 		comp = slash + 1;
 	}
-	fd = openat(dir, comp,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	fd = openat(dir, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	saved = errno;
 	if (dir != root)
 		close(dir);
@@ -177,8 +175,8 @@ static_path_open_beneath(int root, const char *rel)
 {
 	if (atomic_load(&use_openat2)) {
 		struct open_how how = {
-			.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		        .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
 		long fd;
 		int tries = 0;

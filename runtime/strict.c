@@ -60,7 +60,7 @@ strict_is_nul_marker(const void *con_cls)
 /* What the header walk found. */
 typedef struct strict_scan {
 	cot_ctx *c;
-	const char *problem;       /* the first problem, or NULL */
+	const char *problem; /* the first problem, or NULL */
 	int ncl, nte, nhost;
 	const char *cl, *te;
 	bool cl_differ;
@@ -101,13 +101,18 @@ strict_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_si
 	if (s->problem != NULL)
 		return MHD_NO;
 	if (strlen(key) != key_size || !strict_in_place(key, key_size, value)) {
-		s->problem = arena_printf(&s->c->mem, "header \"%s\" is folded over more than one "
-		             "line (obs-fold, RFC 9112 5.2): send each header on one line", key);
+		s->problem =
+		        arena_printf(&s->c->mem,
+		                     "header \"%s\" is folded over more than one "
+		                     "line (obs-fold, RFC 9112 5.2): send each header on one line",
+		                     key);
 		return MHD_NO;
 	}
 	if (strict_has_space(key, key_size)) {
-		s->problem = arena_printf(&s->c->mem, "whitespace between the header name \"%.*s\" "
-		             "and its colon (RFC 9112 5.1)", (int)strcspn(key, " \t"), key);
+		s->problem = arena_printf(&s->c->mem,
+		                          "whitespace between the header name \"%.*s\" "
+		                          "and its colon (RFC 9112 5.1)",
+		                          (int)strcspn(key, " \t"), key);
 		return MHD_NO;
 	}
 	if (value != NULL && strlen(value) != value_size) {
@@ -148,31 +153,40 @@ strict_check(cot_ctx *c, const char *version, bool nul_in_target, strict_verdict
 		return strict_refuse(v, 400, "the request target holds a NUL byte");
 	for (const char *p = c->raw_url; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return strict_refuse(v, 400, arena_printf(&c->mem, "the request target "
-			                     "holds byte 0x%02x; encode it (%%%02X)",
-			                     (unsigned char)*p, (unsigned char)*p));
+			return strict_refuse(v, 400,
+			                     arena_printf(&c->mem,
+			                                  "the request target "
+			                                  "holds byte 0x%02x; encode it (%%%02X)",
+			                                  (unsigned char)*p, (unsigned char)*p));
 	if (c->conn == NULL)
 		return 0;
-	strict_scan s = { .c = c };
+	strict_scan s = {.c = c};
 	MHD_get_connection_values_n(c->conn, MHD_HEADER_KIND, strict_header, &s);
 	if (s.problem != NULL)
 		return strict_refuse(v, 400, s.problem);
 	bool http11 = version != NULL && strcmp(version, "HTTP/1.1") == 0;
 	if (http11 && s.nhost == 0)
-		return strict_refuse(v, 400, "an HTTP/1.1 request needs a Host header "
+		return strict_refuse(v, 400,
+		                     "an HTTP/1.1 request needs a Host header "
 		                     "(RFC 9112 3.2)");
 	if (s.nhost > 1)
 		return strict_refuse(v, 400, "more than one Host header (RFC 9112 3.2)");
 	if (s.cl_differ)
-		return strict_refuse(v, 400, "Content-Length headers with different values: "
+		return strict_refuse(v, 400,
+		                     "Content-Length headers with different values: "
 		                     "refused, since a proxy in front may have read the other "
 		                     "one (request smuggling)");
 	if (s.ncl > 0 && s.nte > 0)
-		return strict_refuse(v, 400, "both Content-Length and Transfer-Encoding: the "
+		return strict_refuse(v, 400,
+		                     "both Content-Length and Transfer-Encoding: the "
 		                     "length of the body is ambiguous (RFC 9112 6.1)");
 	if (s.nte > 1 || (s.nte == 1 && strcasecmp(s.te, "chunked") != 0))
-		return strict_refuse(v, 501, arena_printf(&c->mem, "Transfer-Encoding \"%s\" is "
+		return strict_refuse(
+		        v, 501,
+		        arena_printf(&c->mem,
+		                     "Transfer-Encoding \"%s\" is "
 		                     "not supported; send the body with Content-Length or "
-		                     "Transfer-Encoding: chunked", s.te));
+		                     "Transfer-Encoding: chunked",
+		                     s.te));
 	return 0;
 }

@@ -10,8 +10,8 @@
 #include "internal.h"
 
 typedef struct strict_verdict {
-	int status;            /* 0: fine; else answer this and close */
-	const char *detail;    /* why, in the request's arena or static */
+	int status;         /* 0: fine; else answer this and close */
+	const char *detail; /* why, in the request's arena or static */
 } strict_verdict;
 
 /* MHD_OPTION_URI_LOG_CALLBACK: returns the "NUL in the target" marker or

@@ -29,8 +29,8 @@ static Dwfl *symbolize_dwfl;
 static pthread_mutex_t symbolize_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const Dwfl_Callbacks symbolize_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+        .find_elf = dwfl_linux_proc_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
 /* Is d a function: one of its own, or a copy gcc inlined into a caller? */

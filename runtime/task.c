@@ -37,10 +37,12 @@ static struct {
 	pthread_cond_t more, idle;
 	struct task_queue queue;
 	pthread_t threads[TASK_THREADS];
-	int running;               /* tasks taken but not finished */
+	int running; /* tasks taken but not finished */
 	bool started, stopping;
-} T = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
-        .idle = PTHREAD_COND_INITIALIZER, .queue = STAILQ_HEAD_INITIALIZER(T.queue) };
+} T = {.lock = PTHREAD_MUTEX_INITIALIZER,
+       .more = PTHREAD_COND_INITIALIZER,
+       .idle = PTHREAD_COND_INITIALIZER,
+       .queue = STAILQ_HEAD_INITIALIZER(T.queue)};
 
 static void
 task_trampoline(cot_ctx *c, const binding *b, void *arg)
@@ -66,8 +68,8 @@ task_run(task *t)
 			printf("task crashed: %s\n%s\n", detail, trace);
 		}
 	} else if (c->fail_detail != NULL) {
-		printf("task failed: %s (%s:%d)\n%s\n", c->fail_detail, c->fail_file,
-		       c->fail_line, c->spawn_trail);
+		printf("task failed: %s (%s:%d)\n%s\n", c->fail_detail, c->fail_file, c->fail_line,
+		       c->spawn_trail);
 	}
 	fflush(stdout);
 	ctx_free(c);
@@ -114,10 +116,10 @@ task_child(cot_ctx *c, const char *file, int line)
 		k->match.names[i] = arena_strdup(&k->mem, c->match.names[i]);
 		k->match.values[i] = arena_strdup(&k->mem, c->match.values[i]);
 	}
-	k->spawn_trail = arena_printf(&k->mem, "  spawned by %s:%d during %s %s (request %s)%s%s",
-	                              file, line, c->method, c->path, c->request_id,
-	                              c->spawn_trail ? "\n" : "",
-	                              c->spawn_trail ? c->spawn_trail : "");
+	k->spawn_trail =
+	        arena_printf(&k->mem, "  spawned by %s:%d during %s %s (request %s)%s%s", file,
+	                     line, c->method, c->path, c->request_id, c->spawn_trail ? "\n" : "",
+	                     c->spawn_trail ? c->spawn_trail : "");
 	binding *b = c->match.b;
 	if (b != NULL && b->owner != NULL) /* the parent's reference keeps it alive */
 		atomic_fetch_add(&b->owner->refs, 1);

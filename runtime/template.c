@@ -38,22 +38,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DELIM 16
+#define MAX_DELIM         16
 #define MAX_PARTIAL_DEPTH 64
 
 enum node_type { NODE_TEXT, NODE_ESCAPED, NODE_RAW, NODE_SECTION, NODE_INVERTED, NODE_PARTIAL };
 
 struct node {
 	enum node_type type;
-	int line;	    /* line of the tag, for errors */
-	size_t end;	    /* sections: index of the first node after the section */
-	const char *text;   /* text nodes: a slice of template.src */
+	int line;         /* line of the tag, for errors */
+	size_t end;       /* sections: index of the first node after the section */
+	const char *text; /* text nodes: a slice of template.src */
 	size_t len;
-	char *name;	    /* tags: the (trimmed) name, owned */
-	char *indent;	    /* standalone partials: the line's leading whitespace */
+	char *name;   /* tags: the (trimmed) name, owned */
+	char *indent; /* standalone partials: the line's leading whitespace */
 };
 
-struct template {
+struct template
+{
 	atomic_int refs;
 	char *name;
 	char *src;
@@ -93,13 +94,12 @@ template_buf_free(template_buf *buf)
 /* Format "NAME:LINE: message" into err (no line when line is 0). Returns -1
  * for the caller to pass on. template_cache.c uses it too (template_internal.h). */
 int
-template_errorf(char *err, size_t errsize, const char *name, int line, const char *fmt,
-		...)
+template_errorf(char *err, size_t errsize, const char *name, int line, const char *fmt, ...)
 {
 	if (err == NULL || errsize == 0)
 		return -1;
 	int n = line > 0 ? snprintf(err, errsize, "%s:%d: ", name, line)
-			 : snprintf(err, errsize, "%s: ", name);
+	                 : snprintf(err, errsize, "%s: ", name);
 	if (n >= 0 && (size_t)n < errsize) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -136,11 +136,11 @@ template_release(template *t)
 /* --------------------------------------------------------------- parser */
 
 struct tag {
-	char kind;	     /* '#' '^' '/' '!' '>' '=' '&' '{' or 'n' (name) */
-	const char *name;    /* trimmed content after the sigil */
+	char kind;        /* '#' '^' '/' '!' '>' '=' '&' '{' or 'n' (name) */
+	const char *name; /* trimmed content after the sigil */
 	size_t name_len;
-	const char *end;     /* one past the close delimiter */
-	const char *indent;  /* standalone: the line's leading whitespace */
+	const char *end;    /* one past the close delimiter */
+	const char *indent; /* standalone: the line's leading whitespace */
 	size_t indent_len;
 	bool standalone;
 };
@@ -148,18 +148,18 @@ struct tag {
 struct parser {
 	template *t;
 	const char *p, *end;
-	const char *line_start;	 /* where the current source line begins */
-	bool line_has_tag;	 /* a tag already sits on the current line */
+	const char *line_start; /* where the current source line begins */
+	bool line_has_tag;      /* a tag already sits on the current line */
 	int line;
 	char open[MAX_DELIM + 1], close[MAX_DELIM + 2];
 	size_t open_len, close_len;
-	size_t *stack;		 /* indexes of open section nodes */
+	size_t *stack; /* indexes of open section nodes */
 	size_t depth, stack_cap;
 	char *err;
 	size_t errsize;
 };
 
-#define parse_error(ps, line, ...) \
+#define parse_error(ps, line, ...)                                                                 \
 	template_errorf((ps)->err, (ps)->errsize, (ps)->t->name, (line), __VA_ARGS__)
 
 static struct node *
@@ -219,7 +219,7 @@ template_trim(const char **s, size_t *len)
 	while (*len > 0 && (template_is_blank(**s) || **s == '\n' || **s == '\r'))
 		(*s)++, (*len)--;
 	while (*len > 0 && (template_is_blank((*s)[*len - 1]) || (*s)[*len - 1] == '\n' ||
-			    (*s)[*len - 1] == '\r'))
+	                    (*s)[*len - 1] == '\r'))
 		(*len)--;
 }
 
@@ -236,7 +236,7 @@ template_scan_tag(struct parser *ps, const char *q, struct tag *tag)
 	if (s < ps->end && *s != '\0' && strchr("#^/!>=&{", *s) != NULL)
 		tag->kind = *s++;
 	memcpy(close, ps->close, close_len + 1);
-	if (tag->kind == '{') {	/* {{{name}}}: the close is "}" + delimiter */
+	if (tag->kind == '{') { /* {{{name}}}: the close is "}" + delimiter */
 		close[0] = '}';
 		memcpy(close + 1, ps->close, close_len + 1);
 		close_len++;
@@ -291,9 +291,8 @@ template_set_delimiters(struct parser *ps, const struct tag *tag, int line)
 	while (b < e && template_is_blank(*b))
 		b++;
 	size_t open_len = a - s, close_len = e - b;
-	if (open_len == 0 || close_len == 0 || open_len > MAX_DELIM ||
-	    close_len > MAX_DELIM || memchr(s, '=', open_len) != NULL ||
-	    memchr(b, '=', close_len) != NULL)
+	if (open_len == 0 || close_len == 0 || open_len > MAX_DELIM || close_len > MAX_DELIM ||
+	    memchr(s, '=', open_len) != NULL || memchr(b, '=', close_len) != NULL)
 		return parse_error(ps, line, "bad set-delimiter tag");
 	for (const char *c = b; c < e; c++)
 		if (template_is_blank(*c))
@@ -330,8 +329,10 @@ template_close_section(struct parser *ps, const char *name, int line)
 		return parse_error(ps, line, "closing tag \"%s\" has no open section", name);
 	struct node *open = &ps->t->nodes[ps->stack[ps->depth - 1]];
 	if (strcmp(open->name, name) != 0)
-		return parse_error(ps, line, "closing tag \"%s\" does not match section "
-				   "\"%s\" opened on line %d", name, open->name, open->line);
+		return parse_error(ps, line,
+		                   "closing tag \"%s\" does not match section "
+		                   "\"%s\" opened on line %d",
+		                   name, open->name, open->line);
 	open->end = ps->t->count;
 	ps->depth--;
 	return 0;
@@ -342,8 +343,8 @@ static int
 template_apply_tag(struct parser *ps, const struct tag *tag, int line)
 {
 	static const enum node_type types[] = {
-		['n'] = NODE_ESCAPED, ['&'] = NODE_RAW, ['{'] = NODE_RAW,
-		['#'] = NODE_SECTION, ['^'] = NODE_INVERTED, ['>'] = NODE_PARTIAL,
+	        ['n'] = NODE_ESCAPED, ['&'] = NODE_RAW,      ['{'] = NODE_RAW,
+	        ['#'] = NODE_SECTION, ['^'] = NODE_INVERTED, ['>'] = NODE_PARTIAL,
 	};
 	if (tag->kind == '!')
 		return 0;
@@ -391,7 +392,8 @@ template_parse_all(struct parser *ps)
 		if (template_scan_tag(ps, q, &tag) < 0)
 			return -1;
 		const char *text_end = q, *next = tag.end;
-		if (strchr("#^/!>=", tag.kind) != NULL && template_standalone(ps, q, tag.end, &next)) {
+		if (strchr("#^/!>=", tag.kind) != NULL &&
+		    template_standalone(ps, q, tag.end, &next)) {
 			tag.standalone = true;
 			tag.indent = ps->line_start;
 			tag.indent_len = q - ps->line_start;
@@ -412,8 +414,7 @@ template *
 template_parse(const char *name, const char *src, size_t len, char *err, size_t errsize)
 {
 	template *t = calloc(1, sizeof *t);
-	if (t == NULL || (t->name = strdup(name)) == NULL ||
-	    (t->src = malloc(len + 1)) == NULL) {
+	if (t == NULL || (t->name = strdup(name)) == NULL || (t->src = malloc(len + 1)) == NULL) {
 		template_errorf(err, errsize, name, 0, "out of memory");
 		template_release(t);
 		return NULL;
@@ -423,9 +424,17 @@ template_parse(const char *name, const char *src, size_t len, char *err, size_t 
 	t->src[len] = '\0';
 
 	struct parser ps = {
-		.t = t, .p = t->src, .end = t->src + len, .line_start = t->src,
-		.line = 1, .open = "{{", .close = "}}", .open_len = 2, .close_len = 2,
-		.err = err, .errsize = errsize,
+	        .t = t,
+	        .p = t->src,
+	        .end = t->src + len,
+	        .line_start = t->src,
+	        .line = 1,
+	        .open = "{{",
+	        .close = "}}",
+	        .open_len = 2,
+	        .close_len = 2,
+	        .err = err,
+	        .errsize = errsize,
 	};
 	int rc = template_parse_all(&ps);
 	if (rc == 0 && ps.depth > 0) {
@@ -447,9 +456,9 @@ struct render {
 	template_buf *out;
 	char *err;
 	size_t errsize;
-	json_t **stack;		/* the context stack; the top is the innermost */
+	json_t **stack; /* the context stack; the top is the innermost */
 	size_t depth, cap;
-	char *indent;		/* prefix for each line of the current partial */
+	char *indent; /* prefix for each line of the current partial */
 	size_t indent_len;
 	bool at_line_start;
 	int partial_depth;
@@ -539,12 +548,23 @@ template_emit_escaped(template_buf *out, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		const char *rep;
 		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
 		}
 		if (template_buf_append(out, s + start, i - start) < 0 ||
 		    template_buf_append(out, rep, strlen(rep)) < 0)
@@ -592,7 +612,7 @@ template_render_value(struct render *r, const template *t, const struct node *n)
 		return 0;
 	const char *s = template_scalar_text(v, tmp, sizeof tmp, &len);
 	int rc = n->type == NODE_ESCAPED ? template_emit_escaped(r->out, s, len)
-					 : template_buf_append(r->out, s, len);
+	                                 : template_buf_append(r->out, s, len);
 	return rc < 0 ? template_oom(r, t) : 0;
 }
 
@@ -632,13 +652,13 @@ template_render_partial(struct render *r, const template *t, const struct node *
 	if (rc == TEMPLATE_NOT_FOUND) {
 		if (env != NULL && (env->flags & TEMPLATE_STRICT))
 			return template_errorf(r->err, r->errsize, t->name, n->line,
-					       "unknown partial \"%s\"", n->name);
+			                       "unknown partial \"%s\"", n->name);
 		return 0;
 	}
 	if (r->partial_depth >= MAX_PARTIAL_DEPTH) {
 		template_release(p);
 		return template_errorf(r->err, r->errsize, t->name, n->line,
-				       "partials nested deeper than %d", MAX_PARTIAL_DEPTH);
+		                       "partials nested deeper than %d", MAX_PARTIAL_DEPTH);
 	}
 	char *saved = r->indent;
 	size_t saved_len = r->indent_len;
@@ -700,10 +720,10 @@ template_render_nodes(struct render *r, const template *t, size_t from, size_t t
 
 /* Render with frames[0..nframes) as the bottom of the context stack. */
 static int
-template_render_frames(const template *t, json_t **frames, size_t nframes,
-	      const template_env *env, template_buf *out, char *err, size_t errsize)
+template_render_frames(const template *t, json_t **frames, size_t nframes, const template_env *env,
+                       template_buf *out, char *err, size_t errsize)
 {
-	struct render r = { .env = env, .out = out, .err = err, .errsize = errsize };
+	struct render r = {.env = env, .out = out, .err = err, .errsize = errsize};
 	int rc = 0;
 	for (size_t i = 0; i < nframes && rc == 0; i++)
 		if (frames[i] != NULL && template_push(&r, frames[i]) < 0)
@@ -717,28 +737,28 @@ template_render_frames(const template *t, json_t **frames, size_t nframes,
 }
 
 int
-template_render(const template *t, json_t *data, const template_env *env,
-		template_buf *out, char *err, size_t errsize)
+template_render(const template *t, json_t *data, const template_env *env, template_buf *out,
+                char *err, size_t errsize)
 {
 	return template_render_frames(t, &data, 1, env, out, err, errsize);
 }
 
 int
 template_render_with_layout(const template *page, const template *layout, json_t *data,
-			    const template_env *env, template_buf *out, char *err,
-			    size_t errsize)
+                            const template_env *env, template_buf *out, char *err, size_t errsize)
 {
 	if (layout == NULL)
 		return template_render(page, data, env, out, err, errsize);
-	template_buf body = { 0 };
+	template_buf body = {0};
 	int rc = template_render(page, data, env, &body, err, errsize);
 	json_t *frame = rc == 0 ? json_object() : NULL;
-	if (rc == 0 && (frame == NULL || json_object_set_new(frame, "content",
-	    json_stringn_nocheck(body.data, body.len)) < 0))
+	if (rc == 0 &&
+	    (frame == NULL ||
+	     json_object_set_new(frame, "content", json_stringn_nocheck(body.data, body.len)) < 0))
 		rc = template_errorf(err, errsize, layout->name, 0, "out of memory");
 	if (rc == 0)
-		rc = template_render_frames(layout, (json_t *[]){ data, frame }, 2, env, out, err,
-				   errsize);
+		rc = template_render_frames(layout, (json_t *[]){data, frame}, 2, env, out, err,
+		                            errsize);
 	json_decref(frame);
 	template_buf_free(&body);
 	return rc;

@@ -68,8 +68,8 @@ enum {
  * (the renderer releases it), TEMPLATE_NOT_FOUND, or TEMPLATE_ERROR with a
  * message in err (e.g. the partial's own parse error). Called during render,
  * on the rendering thread. */
-typedef int (*template_resolve_fn)(void *ud, const char *name, template **out,
-                                   char *err, size_t errsize);
+typedef int (*template_resolve_fn)(void *ud, const char *name, template **out, char *err,
+                                   size_t errsize);
 
 /* How to render: where partials come from, and TEMPLATE_* flags. */
 typedef struct template_env {
@@ -81,8 +81,7 @@ typedef struct template_env {
 /* Parse src[0..len) into a template with one reference. name is used in error
  * messages ("templates/note.html"); both are copied. NULL on error, with
  * "NAME:LINE: message" in err. */
-template *template_parse(const char *name, const char *src, size_t len,
-                         char *err, size_t errsize);
+template *template_parse(const char *name, const char *src, size_t len, char *err, size_t errsize);
 
 /* Take another reference; returns t. */
 template *template_retain(template *t);
@@ -94,15 +93,15 @@ void template_release(template *t);
  * to out. env may be NULL (no partials, not strict). Returns 0, or -1 with
  * "NAME:LINE: message" in err (out then holds a partial render; still free
  * it). data is only read. */
-int template_render(const template *t, json_t *data, const template_env *env,
-                    template_buf *out, char *err, size_t errsize);
+int template_render(const template *t, json_t *data, const template_env *env, template_buf *out,
+                    char *err, size_t errsize);
 
 /* The layout convention in one call: render page with data, then layout with
  * the page's HTML as "content" on top of data (use {{{content}}}). layout
  * NULL: the page alone. Returns like template_render. */
-int template_render_with_layout(const template *page, const template *layout,
-                                json_t *data, const template_env *env,
-                                template_buf *out, char *err, size_t errsize);
+int template_render_with_layout(const template *page, const template *layout, json_t *data,
+                                const template_env *env, template_buf *out, char *err,
+                                size_t errsize);
 
 /* Free buf->data and reset it to {0}. */
 void template_buf_free(template_buf *buf);
@@ -118,31 +117,29 @@ void template_cache_free(template_cache *cache);
 /* Add (or replace) template name from an embedded string, as exported
  * binaries do. An embedded name never looks at the file system. Returns 0, or
  * -1 with the parse error in err. */
-int template_cache_add_embedded(template_cache *cache, const char *name,
-                                const char *src, char *err, size_t errsize);
+int template_cache_add_embedded(template_cache *cache, const char *name, const char *src, char *err,
+                                size_t errsize);
 
 /* Look up name: embedded first, then dir/name. In file mode the file is
  * stat()ed on every call and reparsed only when its mtime, size or content
  * changed. Returns TEMPLATE_OK with a new reference in *out (release it),
  * TEMPLATE_NOT_FOUND or TEMPLATE_ERROR, with a message in err for both.
  * Names must be relative and must not contain ".." components. */
-int template_cache_get(template_cache *cache, const char *name, template **out,
-                       char *err, size_t errsize);
+int template_cache_get(template_cache *cache, const char *name, template **out, char *err,
+                       size_t errsize);
 
 /* Render cache's template name with data into out, resolving partials from
  * the same cache. flags: TEMPLATE_STRICT, TEMPLATE_LAYOUT (see the layout
  * convention above). Returns TEMPLATE_OK; TEMPLATE_NOT_FOUND when there is
  * no template `name`; or TEMPLATE_ERROR with "NAME:LINE: message" in err. */
-int template_cache_render(template_cache *cache, const char *name, json_t *data,
-                          unsigned flags, template_buf *out, char *err,
-                          size_t errsize);
+int template_cache_render(template_cache *cache, const char *name, json_t *data, unsigned flags,
+                          template_buf *out, char *err, size_t errsize);
 
 /* template_cache_render that also calls used(used_ud, NAME) for each template
  * it read -- the page, the layout, every partial (a name may come more than
  * once) -- so the dev server can tell which saved files concern a page. */
 int template_cache_render_used(template_cache *cache, const char *name, json_t *data,
-                               unsigned flags, template_buf *out, char *err,
-                               size_t errsize, void (*used)(void *ud, const char *name),
-                               void *used_ud);
+                               unsigned flags, template_buf *out, char *err, size_t errsize,
+                               void (*used)(void *ud, const char *name), void *used_ud);
 
 #endif

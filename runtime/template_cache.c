@@ -35,12 +35,12 @@
 
 struct entry {
 	char *name;
-	template *tpl;		/* the current parse, or NULL ... */
-	char *error;		/* ... and then why it does not parse */
-	char *src;		/* the source that tpl/error came from */
+	template *tpl; /* the current parse, or NULL ... */
+	char *error;   /* ... and then why it does not parse */
+	char *src;     /* the source that tpl/error came from */
 	size_t len;
 	bool embedded;
-	struct stat st;		/* file mode: the stat of the source read */
+	struct stat st; /* file mode: the stat of the source read */
 	struct timespec read_at;
 };
 
@@ -171,8 +171,8 @@ template_cache_entry_result(const struct entry *e, template **out, char *err, si
 }
 
 int
-template_cache_add_embedded(template_cache *cache, const char *name, const char *src,
-			    char *err, size_t errsize)
+template_cache_add_embedded(template_cache *cache, const char *name, const char *src, char *err,
+                            size_t errsize)
 {
 	size_t len = strlen(src);
 	char *copy = malloc(len + 1);
@@ -264,8 +264,8 @@ template_cache_read_file(const char *path, char **src, size_t *len, struct stat 
 
 /* File mode: load dir/name, reusing the cached parse when nothing changed. */
 static int
-template_cache_get_file(template_cache *cache, const char *name, template **out,
-	       char *err, size_t errsize)
+template_cache_get_file(template_cache *cache, const char *name, template **out, char *err,
+                        size_t errsize)
 {
 	char path[4096];
 	struct stat st;
@@ -273,7 +273,9 @@ template_cache_get_file(template_cache *cache, const char *name, template **out,
 	if (stat(path, &st) == 0) {
 		pthread_rwlock_rdlock(&cache->lock);
 		struct entry *e = template_cache_find(cache, name);
-		int rc = e && template_cache_entry_fresh(e, &st) ? template_cache_entry_result(e, out, err, errsize) : 1;
+		int rc = e && template_cache_entry_fresh(e, &st)
+		                 ? template_cache_entry_result(e, out, err, errsize)
+		                 : 1;
 		pthread_rwlock_unlock(&cache->lock);
 		if (rc != 1)
 			return rc;
@@ -282,8 +284,9 @@ template_cache_get_file(template_cache *cache, const char *name, template **out,
 	size_t len = 0;
 	int errnum = template_cache_read_file(path, &src, &len, &st);
 	if (errnum != 0) {
-		template_errorf(err, errsize, template_cache_label_path(cache, name, path, sizeof path), 0, "%s",
-				errnum == ENOENT ? "no such template" : strerror(errnum));
+		template_errorf(err, errsize,
+		                template_cache_label_path(cache, name, path, sizeof path), 0, "%s",
+		                errnum == ENOENT ? "no such template" : strerror(errnum));
 		return errnum == ENOENT ? TEMPLATE_NOT_FOUND : TEMPLATE_ERROR;
 	}
 	pthread_rwlock_wrlock(&cache->lock);
@@ -303,8 +306,8 @@ template_cache_get_file(template_cache *cache, const char *name, template **out,
 }
 
 int
-template_cache_get(template_cache *cache, const char *name, template **out,
-		   char *err, size_t errsize)
+template_cache_get(template_cache *cache, const char *name, template **out, char *err,
+                   size_t errsize)
 {
 	*out = NULL;
 	char label[4096];
@@ -343,21 +346,20 @@ template_cache_resolve(void *ud, const char *name, template **out, char *err, si
 }
 
 int
-template_cache_render(template_cache *cache, const char *name, json_t *data,
-		      unsigned flags, template_buf *out, char *err, size_t errsize)
+template_cache_render(template_cache *cache, const char *name, json_t *data, unsigned flags,
+                      template_buf *out, char *err, size_t errsize)
 {
-	return template_cache_render_used(cache, name, data, flags, out, err, errsize,
-					  NULL, NULL);
+	return template_cache_render_used(cache, name, data, flags, out, err, errsize, NULL, NULL);
 }
 
 int
-template_cache_render_used(template_cache *cache, const char *name, json_t *data,
-			   unsigned flags, template_buf *out, char *err, size_t errsize,
-			   void (*used)(void *ud, const char *name), void *used_ud)
+template_cache_render_used(template_cache *cache, const char *name, json_t *data, unsigned flags,
+                           template_buf *out, char *err, size_t errsize,
+                           void (*used)(void *ud, const char *name), void *used_ud)
 {
 	template *page, *layout = NULL;
-	struct render_env re = { cache, used, used_ud };
-	template_env env = { .resolve = template_cache_resolve, .ud = &re, .flags = flags };
+	struct render_env re = {cache, used, used_ud};
+	template_env env = {.resolve = template_cache_resolve, .ud = &re, .flags = flags};
 	int found = template_cache_get(cache, name, &page, err, errsize);
 	if (found != TEMPLATE_OK)
 		return found; /* NOT_FOUND or ERROR, with its message */

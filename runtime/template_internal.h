@@ -9,7 +9,7 @@
 
 /* Format "NAME:LINE: message" into err (no line when line is 0). Returns -1
  * for the caller to pass on. */
-int template_errorf(char *err, size_t errsize, const char *name, int line,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int template_errorf(char *err, size_t errsize, const char *name, int line, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
 #endif

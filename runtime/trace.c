@@ -19,7 +19,7 @@
 #include "accesslog.h"
 #include "internal.h"
 
-#define TRACE_MAX_LINES 25
+#define TRACE_MAX_LINES      25
 #define TRACE_MAX_APP_FRAMES 8
 
 int (*trace_lookup_hook)(const void *debug, uintptr_t pc, trace_site *sites, int max);
@@ -52,27 +52,34 @@ trace_describe(arena *a, const crash_report *r)
 	if (r->stuck)
 		return "the handler ran past its time budget and was stopped";
 	if (r->exit_call != NULL)
-		return arena_printf(a, "%s(%d) was called: a handler answers with a response and "
-		                    "cannot end the server", r->exit_call, r->exit_status);
+		return arena_printf(a,
+		                    "%s(%d) was called: a handler answers with a response and "
+		                    "cannot end the server",
+		                    r->exit_call, r->exit_status);
 	switch (r->sig) {
 	case SIGSEGV: {
 		uintptr_t d = r->addr > r->sp ? r->addr - r->sp : r->sp - r->addr;
 		if (d < 256 * 1024)
 			return "stack overflow (unbounded recursion?)";
 		if (r->addr < 4096)
-			return arena_printf(a, "segmentation fault: NULL pointer access (address 0x%lx)",
-			                    (unsigned long)r->addr);
+			return arena_printf(
+			        a, "segmentation fault: NULL pointer access (address 0x%lx)",
+			        (unsigned long)r->addr);
 		return arena_printf(a, "segmentation fault: invalid memory access at 0x%lx",
 		                    (unsigned long)r->addr);
 	}
-	case SIGBUS: return arena_printf(a, "bus error at 0x%lx", (unsigned long)r->addr);
+	case SIGBUS:
+		return arena_printf(a, "bus error at 0x%lx", (unsigned long)r->addr);
 	case SIGFPE:
-		return r->code == FPE_INTDIV ? "arithmetic error: integer division by zero"
-		     : r->code == FPE_INTOVF ? "arithmetic error: integer overflow"
-		                              : "arithmetic error";
-	case SIGILL: return "illegal instruction";
-	case SIGABRT: return "abort() was called";
-	default: return arena_printf(a, "signal %d", r->sig);
+		return r->code == FPE_INTDIV   ? "arithmetic error: integer division by zero"
+		       : r->code == FPE_INTOVF ? "arithmetic error: integer overflow"
+		                               : "arithmetic error";
+	case SIGILL:
+		return "illegal instruction";
+	case SIGABRT:
+		return "abort() was called";
+	default:
+		return arena_printf(a, "signal %d", r->sig);
 	}
 }
 
@@ -122,7 +129,7 @@ trace_flush(trace_state *t, const trace_site *next)
 			t->more += t->repeat;
 		}
 	}
-	t->prev = next ? *next : (trace_site){ 0 };
+	t->prev = next ? *next : (trace_site){0};
 	t->repeat = 1;
 }
 
@@ -141,7 +148,7 @@ trace_add(trace_state *t, const trace_site *s)
 char *
 trace_format(cot_ctx *c, const binding *b, const crash_report *r, const char **detail)
 {
-	trace_state t = { .a = &c->mem, .lines = 1 };
+	trace_state t = {.a = &c->mem, .lines = 1};
 	t.out = arena_printf(t.a, "%s %s (request %s)\n", c->method, c->path, c->request_id);
 	int hidden = 0;
 	for (int i = 0; i < r->npcs; i++) {

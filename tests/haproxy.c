@@ -73,9 +73,11 @@ haproxy_config(haproxy *h, const char *deploy_md, const char *dir,
 	}
 	char bind[64], from[64];
 	snprintf(bind, sizeof(bind), "bind 127.0.0.1:%d", h->port);
-	struct { const char *from, *to; } subst[3 + HAPROXY_SERVERS] = {
-		{ "bind :80", bind },
-		{ "/run/haproxy/admin.sock", h->sock },
+	struct {
+		const char *from, *to;
+	} subst[3 + HAPROXY_SERVERS] = {
+	        {"bind :80", bind},
+	        {"/run/haproxy/admin.sock", h->sock},
 	};
 	int n = 2;
 	for (int i = 0; i < HAPROXY_SERVERS; i++, n++) {
@@ -86,8 +88,9 @@ haproxy_config(haproxy *h, const char *deploy_md, const char *dir,
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++)
 		if (haproxy_replace(&text, subst[i].from, subst[i].to) != 0) {
-			snprintf(err, errlen, "%s: the haproxy block has no single \"%s\" to replace",
-			         deploy_md, subst[i].from);
+			snprintf(err, errlen,
+			         "%s: the haproxy block has no single \"%s\" to replace", deploy_md,
+			         subst[i].from);
 			rc = -1;
 		}
 	for (int i = 2; i < n; i++)
@@ -130,8 +133,8 @@ haproxy_start(haproxy *h, char *err, size_t errlen)
 	pid_t check = haproxy_spawn(h, "-c");
 	if (check < 0 || waitpid(check, &st, 0) != check || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0) {
-		snprintf(err, errlen, "haproxy -c refuses %s (is haproxy installed? see %s)", h->cfg,
-		         h->log);
+		snprintf(err, errlen, "haproxy -c refuses %s (is haproxy installed? see %s)",
+		         h->cfg, h->log);
 		return -1;
 	}
 	h->pid = haproxy_spawn(h, "-db");
@@ -154,7 +157,7 @@ static int
 haproxy_show_stat(const haproxy *h, char *buf, size_t len)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	if (strlen(h->sock) >= sizeof(a.sun_path)) {
 		if (fd >= 0)
 			close(fd);

@@ -19,7 +19,7 @@
 
 typedef struct haproxy {
 	pid_t pid;
-	int port;      /* the frontend, on 127.0.0.1 */
+	int port; /* the frontend, on 127.0.0.1 */
 	char cfg[300];
 	char sock[300];
 	char log[300];

@@ -12,8 +12,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <ftw.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,7 +39,7 @@ h_now_ms(void)
 static void
 h_pause_us(long us)
 {
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
 	nanosleep(&ts, NULL);
 }
 
@@ -66,8 +66,8 @@ h_target_dev(const char *cotdev)
 {
 	if (strncmp(cotdev, "export:", 7) == 0)
 		return h_target_export(cotdev + 7);
-	h_target t = { .name = "cotdev run", .cotdev = cotdev, .reloads = true };
-	const char *argv[] = { cotdev, "run", "--port", "0", "--quiet", NULL };
+	h_target t = {.name = "cotdev run", .cotdev = cotdev, .reloads = true};
+	const char *argv[] = {cotdev, "run", "--port", "0", "--quiet", NULL};
 	memcpy(t.argv, argv, sizeof(argv));
 	return t;
 }
@@ -75,9 +75,11 @@ h_target_dev(const char *cotdev)
 h_target
 h_target_export(const char *cotdev)
 {
-	h_target t = { .name = "exported binary", .cotdev = cotdev, .reloads = false,
-	               .export_first = true };
-	const char *argv[] = { "--port", "0", "--quiet", NULL };
+	h_target t = {.name = "exported binary",
+	              .cotdev = cotdev,
+	              .reloads = false,
+	              .export_first = true};
+	const char *argv[] = {"--port", "0", "--quiet", NULL};
 	memcpy(t.argv, argv, sizeof(argv));
 	return t;
 }
@@ -103,8 +105,8 @@ h_target_flags(h_target *t, const char *const *flags)
 
 /* `cotdev export APP -o APP/.cot-export-bin`; bin and db receive the paths. */
 static int
-h_export_app(const h_target *t, const char *app, char *bin, char *db, size_t len,
-             char *err, size_t errlen)
+h_export_app(const h_target *t, const char *app, char *bin, char *db, size_t len, char *err,
+             size_t errlen)
 {
 	char abs[PATH_MAX];
 	if (realpath(app, abs) == NULL) {
@@ -114,7 +116,7 @@ h_export_app(const h_target *t, const char *app, char *bin, char *db, size_t len
 	/* absolute: the binary runs from the app directory (h_server_start) */
 	snprintf(bin, len, "%s/.cot-export-bin", abs);
 	snprintf(db, len, "%s/app.db", abs);
-	const char *argv[] = { t->cotdev, "export", app, "-o", bin, NULL };
+	const char *argv[] = {t->cotdev, "export", app, "-o", bin, NULL};
 	h_cmd_result r;
 	/* A deadline, not a measurement: the export compiles the whole runtime
 	 * with gcc -O2, which takes minutes on a loaded 2-core machine. */
@@ -292,8 +294,10 @@ h_server_start(const h_target *t, const char *app, h_server *s, char *err, size_
 		if (t->export_first && getenv("COT_SECRET") == NULL &&
 		    getenv("COT_SECRET_FILE") == NULL)
 			setenv(access(".cot-secret", R_OK) == 0 ? "COT_SECRET_FILE" : "COT_SECRET",
-			       access(".cot-secret", R_OK) == 0 ? ".cot-secret"
-			       : "harness-test-secret-0123456789abcdef0123", 1);
+			       access(".cot-secret", R_OK) == 0
+			               ? ".cot-secret"
+			               : "harness-test-secret-0123456789abcdef0123",
+			       1);
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -354,7 +358,8 @@ h_server_stop(h_server *s)
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
 		if (!h_wait_for(h_reaped, s, H_DEADLINE_MS)) {
-			fprintf(stderr, "harness: server %d ignored SIGTERM; killing it\n", (int)s->pid);
+			fprintf(stderr, "harness: server %d ignored SIGTERM; killing it\n",
+			        (int)s->pid);
 			kill(s->pid, SIGKILL);
 			killed = true;
 			waitpid(s->pid, &s->status, 0);
@@ -421,8 +426,8 @@ h_run_cmd(const char *const *argv, double timeout_ms, h_cmd_result *r)
 			kill(pid, SIGKILL);
 			break;
 		}
-		struct pollfd p[2] = { { open_o ? po[0] : -1, POLLIN, 0 },
-		                       { open_e ? pe[0] : -1, POLLIN, 0 } };
+		struct pollfd p[2] = {{open_o ? po[0] : -1, POLLIN, 0},
+		                      {open_e ? pe[0] : -1, POLLIN, 0}};
 		if (poll(p, 2, (int)left + 1) < 0 && errno != EINTR)
 			break;
 		char buf[4096];
@@ -469,12 +474,13 @@ h_scaffold(const h_target *t, char *dir, size_t dirlen)
 		return -1;
 	}
 	snprintf(dir, dirlen, "%s", tmpl);
-	const char *argv[] = { t->cotdev, "new", dir, NULL };
+	const char *argv[] = {t->cotdev, "new", dir, NULL};
 	h_cmd_result r;
 	h_run_cmd(argv, H_DEADLINE_MS, &r);
 	int ok = r.exit_code == 0;
 	if (!ok)
-		fprintf(stderr, "harness: cotdev new %s failed (%d): %s\n", dir, r.exit_code, r.err);
+		fprintf(stderr, "harness: cotdev new %s failed (%d): %s\n", dir, r.exit_code,
+		        r.err);
 	h_cmd_result_free(&r);
 	return ok ? 0 : -1;
 }
@@ -647,7 +653,7 @@ h_request(h_client *c, const h_server *s, const char *method, const char *path,
 	memset(r, 0, sizeof(*r));
 	char url[4200];
 	snprintf(url, sizeof(url), "%s%s", s->base, path);
-	h_buf hb = { calloc(1, 1), 0 }, bb = { calloc(1, 1), 0 };
+	h_buf hb = {calloc(1, 1), 0}, bb = {calloc(1, 1), 0};
 	struct curl_slist *hl = NULL;
 	for (int i = 0; headers != NULL && headers[i] != NULL; i++)
 		hl = curl_slist_append(hl, headers[i]);
@@ -702,7 +708,7 @@ char *
 h_resp_header(const h_resp *r, const char *name)
 {
 	size_t n = strlen(name);
-	for (const char *p = r->headers; p != NULL && *p; ) {
+	for (const char *p = r->headers; p != NULL && *p;) {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {

@@ -66,10 +66,10 @@ int h_target_flags(h_target *t, const char *const *flags);
 /* ==== the server process =============================================== */
 
 typedef struct h_server {
-	pid_t pid;                 /* -1 once reaped */
-	int status;                /* waitpid status once reaped */
+	pid_t pid;  /* -1 once reaped */
+	int status; /* waitpid status once reaped */
 	int port;
-	char base[64];             /* "http://127.0.0.1:PORT" */
+	char base[64]; /* "http://127.0.0.1:PORT" */
 	char app[4096];
 	/* Everything the child wrote on stdout, read by a thread. */
 	pthread_t reader;
@@ -141,8 +141,8 @@ char *h_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(
 /* ==== running a command to completion ================================== */
 
 typedef struct h_cmd_result {
-	int exit_code;             /* -1: killed by a signal or by the deadline */
-	char *out, *err;           /* malloc'd, NUL-terminated */
+	int exit_code;   /* -1: killed by a signal or by the deadline */
+	char *out, *err; /* malloc'd, NUL-terminated */
 } h_cmd_result;
 
 /* Runs argv (NULL-terminated) with stdout/stderr captured, within a deadline. */
@@ -152,9 +152,9 @@ void h_cmd_result_free(h_cmd_result *r);
 /* ==== HTTP ============================================================= */
 
 typedef struct h_resp {
-	long status;               /* 0: transport failure (err says why) */
-	char *headers;             /* raw header block, malloc'd */
-	char *body;                /* malloc'd, NUL-terminated */
+	long status;   /* 0: transport failure (err says why) */
+	char *headers; /* raw header block, malloc'd */
+	char *body;    /* malloc'd, NUL-terminated */
 	size_t body_len;
 	char err[256];
 } h_resp;

@@ -180,7 +180,7 @@ int
 node_free_port(const char *ip)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	int port = -1;
 	if (fd < 0)
@@ -199,11 +199,11 @@ int
 node_connect(const char *ip, int port, double timeout_s)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	if (fd < 0)
 		return -1;
-	struct timeval tv = { (time_t)timeout_s,
-		              (suseconds_t)((timeout_s - (double)(time_t)timeout_s) * 1e6) };
+	struct timeval tv = {(time_t)timeout_s,
+	                     (suseconds_t)((timeout_s - (double)(time_t)timeout_s) * 1e6)};
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -233,7 +233,8 @@ node_send(int fd, const char *method, const char *path, const char *body)
 	if (body != NULL)
 		n += snprintf(req + n, sizeof(req) - (size_t)n,
 		              "Content-Type: application/x-www-form-urlencoded\r\n"
-		              "Content-Length: %zu\r\n", blen);
+		              "Content-Length: %zu\r\n",
+		              blen);
 	n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n%s", body ? body : "");
 	if (n <= 0 || (size_t)n >= sizeof(req))
 		return -1;
@@ -258,8 +259,9 @@ node_recv_any(int fd, node_resp *r, int head_only)
 		if (end != NULL) {
 			const char *cl = strcasestr(buf, "\r\nContent-Length:");
 			size_t head = (size_t)(end + 4 - buf);
-			size_t want = cl != NULL && cl < end && !head_only ? strtoul(cl + 17, NULL, 10)
-			                                                   : 0;
+			size_t want = cl != NULL && cl < end && !head_only
+			                      ? strtoul(cl + 17, NULL, 10)
+			                      : 0;
 			if (n >= head + want) {
 				size_t hl = head < sizeof(r->head) ? head : sizeof(r->head) - 1;
 				memcpy(r->head, buf, hl);

@@ -18,11 +18,11 @@
 #define NODE_MAX_ARGS 24
 
 typedef struct node {
-	pid_t pid;       /* -1 once reaped */
-	int port;        /* from its URL line; -1 before, or when it exited */
-	int exit_code;   /* once reaped: exit status, 128 + signal */
+	pid_t pid;     /* -1 once reaped */
+	int port;      /* from its URL line; -1 before, or when it exited */
+	int exit_code; /* once reaped: exit status, 128 + signal */
 	char log[300];
-	size_t log_mark; /* the log's length when it was last forked */
+	size_t log_mark;                 /* the log's length when it was last forked */
 	const char *argv[NODE_MAX_ARGS]; /* the command, NULL-terminated */
 } node;
 
@@ -76,7 +76,7 @@ int node_reusable(int fd);
 int node_send(int fd, const char *method, const char *path, const char *body);
 
 typedef struct node_resp {
-	int status;     /* 0: no complete response (reset, closed, timeout) */
+	int status;      /* 0: no complete response (reset, closed, timeout) */
 	int closes;      /* the response said Connection: close */
 	char head[2048]; /* status line and headers, truncated */
 	char body[512];  /* truncated */

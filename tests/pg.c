@@ -35,7 +35,7 @@ static int
 pg_free_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int port = -1;
@@ -56,8 +56,8 @@ pg_run(pg_cluster *pc, const char *fmt, ...)
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	if (geteuid() == 0)
-		snprintf(full, sizeof(full), "runuser -u postgres -- sh -c '%s' >>%s/setup.log 2>&1",
-		         cmd, pc->dir);
+		snprintf(full, sizeof(full),
+		         "runuser -u postgres -- sh -c '%s' >>%s/setup.log 2>&1", cmd, pc->dir);
 	else
 		snprintf(full, sizeof(full), "sh -c '%s' >>%s/setup.log 2>&1", cmd, pc->dir);
 	int st = system(full);
@@ -67,8 +67,8 @@ pg_run(pg_cluster *pc, const char *fmt, ...)
 int
 pg_cluster_ctl(pg_cluster *pc, const char *action)
 {
-	return pg_run(pc, "%s/pg_ctl -D %s/data -l %s/server.log %s", pg_bin(), pc->dir,
-	              pc->dir, action);
+	return pg_run(pc, "%s/pg_ctl -D %s/data -l %s/server.log %s", pg_bin(), pc->dir, pc->dir,
+	              action);
 }
 
 int
@@ -89,13 +89,16 @@ pg_cluster_start(pg_cluster *pc, char *err, size_t errlen)
 		}
 	}
 	pc->port = pg_free_port();
-	if (pg_run(pc, "%s/initdb -D %s/data -U postgres -A trust -E UTF8 --locale=C "
-	           "--no-sync", pg_bin(), pc->dir) != 0) {
+	if (pg_run(pc,
+	           "%s/initdb -D %s/data -U postgres -A trust -E UTF8 --locale=C "
+	           "--no-sync",
+	           pg_bin(), pc->dir) != 0) {
 		snprintf(err, errlen, "initdb failed; see %s/setup.log", pc->dir);
 		return -1;
 	}
 	char opts[512];
-	snprintf(opts, sizeof(opts), "-o \"-p %d -k %s -c listen_addresses= -c fsync=off "
+	snprintf(opts, sizeof(opts),
+	         "-o \"-p %d -k %s -c listen_addresses= -c fsync=off "
 	         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200\"",
 	         pc->port, pc->dir);
 	char action[700];

@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 typedef struct pg_cluster {
-	char dir[256];  /* temp dir: data/, the socket, log */
+	char dir[256]; /* temp dir: data/, the socket, log */
 	int port;
-	char url[512];  /* postgresql:///postgres?host=DIR&port=PORT&user=postgres */
+	char url[512]; /* postgresql:///postgres?host=DIR&port=PORT&user=postgres */
 	int started;
 } pg_cluster;
 

@@ -30,23 +30,22 @@
 #include "t.h"
 
 #define LOAD_THREADS 4
-#define LOAD_EACH 150
+#define LOAD_EACH    150
 
 static h_target target;
 static char app[4096];
 
-static const char boom_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"boom(cot_ctx *c)\n"
-	"{\n"
-	"\tvolatile int *p = (volatile int *)0;\n"
-	"\t*p = 1; /* line 7 */\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
+static const char boom_src[] = "#include <cot.h>\n"
+                               "\n"
+                               "static cot_result\n"
+                               "boom(cot_ctx *c)\n"
+                               "{\n"
+                               "\tvolatile int *p = (volatile int *)0;\n"
+                               "\t*p = 1; /* line 7 */\n"
+                               "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+                               "}\n"
+                               "\n"
+                               "COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
 
 /* ==== helpers ========================================================== */
 
@@ -155,8 +154,8 @@ test_json_file(void)
 	char log[4200], flagbuf[4200];
 	h_path(log, sizeof(log), "%s/access.json", app);
 	snprintf(flagbuf, sizeof(flagbuf), "%s", log);
-	const char *flags[] = { "--port", "0", "--quiet", "--access-log", flagbuf,
-		                "--log-format", "json", NULL };
+	const char *flags[] = {"--port",       "0",    "--quiet", "--access-log", flagbuf,
+	                       "--log-format", "json", NULL};
 	/* --quiet wins: no lines at all */
 	h_target t = target;
 	h_target_flags(&t, flags);
@@ -175,8 +174,8 @@ test_json_file(void)
 	free(body);
 	unlink(log);
 
-	const char *flags2[] = { "--port", "0", "--access-log", flagbuf, "--log-format", "json",
-		                 NULL };
+	const char *flags2[] = {"--port", "0", "--access-log", flagbuf, "--log-format",
+	                        "json",   NULL};
 	t = target;
 	h_target_flags(&t, flags2);
 	if (h_server_start(&t, app, &srv, err, sizeof(err)) != 0) {
@@ -230,7 +229,7 @@ test_reopen(void)
 	char log[4200], moved[4300];
 	h_path(log, sizeof(log), "%s/access.log", app);
 	snprintf(moved, sizeof(moved), "%s.1", log);
-	const char *flags[] = { "--port", "0", "--access-log", log, NULL };
+	const char *flags[] = {"--port", "0", "--access-log", log, NULL};
 	h_target t = target;
 	h_target_flags(&t, flags);
 	h_server srv;
@@ -242,24 +241,24 @@ test_reopen(void)
 	h_resp r;
 	h_get(&srv, "/hello/before", &r);
 	h_resp_free(&r);
-	file_has before = { log, "GET /hello/before 200" };
+	file_has before = {log, "GET /hello/before 200"};
 	T_CHECK("text line reaches the file (flushed by time)",
 	        h_wait_for(file_contains, &before, H_DEADLINE_MS));
 	T_CHECK("logrotate moves the file", rename(log, moved) == 0);
 	T_CHECK("SIGHUP sent", kill(srv.pid, SIGHUP) == 0);
-	file_has reopened = { log, "" };
-	T_CHECK("SIGHUP: the file is created again", h_wait_for(file_contains, &reopened,
-	                                                         H_DEADLINE_MS));
+	file_has reopened = {log, ""};
+	T_CHECK("SIGHUP: the file is created again",
+	        h_wait_for(file_contains, &reopened, H_DEADLINE_MS));
 	h_get(&srv, "/hello/after", &r);
 	h_resp_free(&r);
-	file_has after = { log, "GET /hello/after 200" };
+	file_has after = {log, "GET /hello/after 200"};
 	T_CHECK("later lines go to the new file", h_wait_for(file_contains, &after, H_DEADLINE_MS));
 	T_CHECK("the server still runs after SIGHUP", h_get(&srv, "/hello/x", &r) == 200);
 	h_resp_free(&r);
 	T_CHECK("SIGHUP did not stop it: SIGTERM exits 0", h_server_stop(&srv) == 0);
-	file_has old = { moved, "GET /hello/before 200" };
+	file_has old = {moved, "GET /hello/before 200"};
 	T_CHECK("earlier lines stay in the moved file", file_contains(&old));
-	file_has notold = { moved, "GET /hello/after" };
+	file_has notold = {moved, "GET /hello/after"};
 	T_CHECK("... and only there", !file_contains(&notold));
 }
 
@@ -268,7 +267,7 @@ test_reopen(void)
 static void
 test_json_crash(void)
 {
-	const char *flags[] = { "--port", "0", "--log-format", "json", NULL };
+	const char *flags[] = {"--port", "0", "--log-format", "json", NULL};
 	h_target t = target;
 	h_target_flags(&t, flags);
 	h_server srv;
@@ -353,7 +352,7 @@ start_unread(int *out_fd, int *port)
 			break;
 		buf[++len] = '\0';
 		char *u = strstr(buf, "http://127.0.0.1:");
-		if (u != NULL && strchr(u, '/' ) && strchr(u + 17, '/'))
+		if (u != NULL && strchr(u, '/') && strchr(u + 17, '/'))
 			*port = atoi(u + 17);
 	}
 	return pid;
@@ -367,7 +366,7 @@ test_blocked_output(void)
 	T_CHECK("server with an unread stdout starts", pid > 0 && port > 0);
 	if (pid <= 0 || port <= 0)
 		return;
-	h_server fake = { .pid = pid, .port = port };
+	h_server fake = {.pid = pid, .port = port};
 	snprintf(fake.base, sizeof(fake.base), "http://127.0.0.1:%d", port);
 	/* ~70 bytes a line: 6000 lines are far more than the pipe (64 KB) and
 	 * both buffers of the one worker (128 KB) hold */

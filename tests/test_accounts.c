@@ -36,74 +36,76 @@ static h_client *cl;
 static char *alice_cookie; /* a session made under the app's first secret */
 
 static const char probe_src[] =
-	"#include <cot.h>\n"
-	"#include <jansson.h>\n"
-	"#include <stdlib.h>\n"
-	"#include <time.h>\n"
-	"\n"
-	"static cot_result\n"
-	"show(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *id = cot_session_id(c), *who = cot_session_get(c, \"who\");\n"
-	"\treturn cot_text(c, 200, \"id=%s who=%s\\n\", id ? id : \"none\", who ? who : \"none\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"visit(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_session_set(c, \"visited\", \"yes\");\n"
-	"\tconst char *age = cot_query(c, \"max_age\");\n"
-	"\tif (age != NULL)\n"
-	"\t\tcot_session_max_age(c, atoll(age));\n"
-	"\treturn show(c);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"login(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_session_regenerate(c);\n"
-	"\tcot_session_set(c, \"who\", cot_query(c, \"who\"));\n"
-	"\treturn show(c);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"jwt(cot_ctx *c)\n"
-	"{\n"
-	"\tjson_t *claims = json_pack(\"{s:s}\", \"sub\", \"probe\");\n"
-	"\tif (cot_query(c, \"expired\") != NULL)\n"
-	"\t\tjson_object_set_new(claims, \"exp\", json_integer((json_int_t)time(NULL) - 120));\n"
-	"\tconst char *t = cot_jwt_sign(c, claims, cot_query(c, \"expired\") ? 0 : 600);\n"
-	"\tjson_decref(claims);\n"
-	"\treturn cot_text(c, 200, \"%s\", t);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"whoami(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *why = NULL;\n"
-	"\tjson_t *claims = cot_jwt_verify(c, cot_bearer(c), &why);\n"
-	"\tif (claims == NULL)\n"
-	"\t\treturn cot_fail(c, 401, \"token refused: %s\", why);\n"
-	"\treturn cot_text(c, 200, \"sub=%s\\n\", json_string_value(json_object_get(claims, \"sub\")));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"limited(cot_ctx *c)\n"
-	"{\n"
-	"\tint wait = cot_rate_limit(c, \"probe\", NULL, 3, 60);\n"
-	"\tif (wait > 0)\n"
-	"\t\treturn cot_fail(c, 429, \"slow down: try again in %d s\", wait);\n"
-	"\treturn cot_text(c, 200, \"ok\\n\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/t/session\", show),\n"
-	"\tCOT_POST(\"/t/visit\", visit),\n"
-	"\tCOT_POST(\"/t/login\", login),\n"
-	"\tCOT_GET(\"/t/jwt\", jwt),\n"
-	"\tCOT_GET(\"/t/whoami\", whoami),\n"
-	"\tCOT_GET(\"/t/limited\", limited),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include <jansson.h>\n"
+        "#include <stdlib.h>\n"
+        "#include <time.h>\n"
+        "\n"
+        "static cot_result\n"
+        "show(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *id = cot_session_id(c), *who = cot_session_get(c, \"who\");\n"
+        "\treturn cot_text(c, 200, \"id=%s who=%s\\n\", id ? id : \"none\", who ? who : "
+        "\"none\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "visit(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_session_set(c, \"visited\", \"yes\");\n"
+        "\tconst char *age = cot_query(c, \"max_age\");\n"
+        "\tif (age != NULL)\n"
+        "\t\tcot_session_max_age(c, atoll(age));\n"
+        "\treturn show(c);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "login(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_session_regenerate(c);\n"
+        "\tcot_session_set(c, \"who\", cot_query(c, \"who\"));\n"
+        "\treturn show(c);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "jwt(cot_ctx *c)\n"
+        "{\n"
+        "\tjson_t *claims = json_pack(\"{s:s}\", \"sub\", \"probe\");\n"
+        "\tif (cot_query(c, \"expired\") != NULL)\n"
+        "\t\tjson_object_set_new(claims, \"exp\", json_integer((json_int_t)time(NULL) - 120));\n"
+        "\tconst char *t = cot_jwt_sign(c, claims, cot_query(c, \"expired\") ? 0 : 600);\n"
+        "\tjson_decref(claims);\n"
+        "\treturn cot_text(c, 200, \"%s\", t);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "whoami(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *why = NULL;\n"
+        "\tjson_t *claims = cot_jwt_verify(c, cot_bearer(c), &why);\n"
+        "\tif (claims == NULL)\n"
+        "\t\treturn cot_fail(c, 401, \"token refused: %s\", why);\n"
+        "\treturn cot_text(c, 200, \"sub=%s\\n\", json_string_value(json_object_get(claims, "
+        "\"sub\")));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "limited(cot_ctx *c)\n"
+        "{\n"
+        "\tint wait = cot_rate_limit(c, \"probe\", NULL, 3, 60);\n"
+        "\tif (wait > 0)\n"
+        "\t\treturn cot_fail(c, 429, \"slow down: try again in %d s\", wait);\n"
+        "\treturn cot_text(c, 200, \"ok\\n\");\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/t/session\", show),\n"
+        "\tCOT_POST(\"/t/visit\", visit),\n"
+        "\tCOT_POST(\"/t/login\", login),\n"
+        "\tCOT_GET(\"/t/jwt\", jwt),\n"
+        "\tCOT_GET(\"/t/whoami\", whoami),\n"
+        "\tCOT_GET(\"/t/limited\", limited),\n"
+        ")\n";
 
 /* ==== HTTP helpers ===================================================== */
 
@@ -197,20 +199,24 @@ static char *
 foreign_cookie(void)
 {
 	unsigned char key[32], nonce[24], ct[512];
-	const char *plain = "{\"sid\":\"x\",\"csrf\":\"y\",\"exp\":99999999999,\"d\":{\"who\":\"mallory\"}}";
+	const char *plain =
+	        "{\"sid\":\"x\",\"csrf\":\"y\",\"exp\":99999999999,\"d\":{\"who\":\"mallory\"}}";
 	unsigned long long clen;
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(nonce, sizeof(nonce));
 	memcpy(ct, nonce, sizeof(nonce));
-	crypto_aead_xchacha20poly1305_ietf_encrypt(ct + 24, &clen, (const unsigned char *)plain,
-	        strlen(plain), (const unsigned char *)"cot_session v1", 14, NULL, nonce, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	        ct + 24, &clen, (const unsigned char *)plain, strlen(plain),
+	        (const unsigned char *)"cot_session v1", 14, NULL, nonce, key);
 	char b64[1024] = "cot_session=";
 	sodium_bin2base64(b64 + 12, sizeof(b64) - 12, ct, 24 + clen,
 	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return strdup(b64);
 }
 
-typedef struct expiry { const char *cookie; } expiry;
+typedef struct expiry {
+	const char *cookie;
+} expiry;
 
 static bool
 expired_now(void *arg)
@@ -233,7 +239,7 @@ test_sessions(void)
 	char *set = h_resp_header(&r, "Set-Cookie");
 	T_CHECK("session: cookie is HttpOnly, SameSite=Lax, with Max-Age",
 	        set && strstr(set, "HttpOnly") && strstr(set, "SameSite=Lax") &&
-	        strstr(set, "Max-Age="));
+	                strstr(set, "Max-Age="));
 	free(set);
 	char id1[64] = "";
 	if (r.body)
@@ -277,8 +283,8 @@ test_sessions(void)
 	char id2[64] = "";
 	if (r.body)
 		sscanf(r.body, "id=%63s", id2);
-	T_CHECK("session: log-in answers with a new cookie", r.status == 200 && c2 != NULL &&
-	        has(&r, "who=alice"));
+	T_CHECK("session: log-in answers with a new cookie",
+	        r.status == 200 && c2 != NULL && has(&r, "who=alice"));
 	T_CHECK("session: ... and a new session id (fixation)", id2[0] && strcmp(id1, id2) != 0);
 	h_resp_free(&r);
 	req("GET", "/t/session", c1, NULL, &r, NULL, NULL, NULL);
@@ -298,7 +304,7 @@ test_sessions(void)
 	req("GET", "/t/session", c3, NULL, &r, NULL, NULL, NULL);
 	bool fresh = !has(&r, "id=none");
 	h_resp_free(&r);
-	expiry e = { c3 };
+	expiry e = {c3};
 	T_CHECK("session: an expired cookie is no session (server-side check)",
 	        fresh && h_wait_for(expired_now, &e, H_DEADLINE_MS));
 	free(c1);
@@ -340,8 +346,8 @@ test_jwt(void)
 	snprintf(forged, sizeof(forged), "%.*s.%s%s", dot1 ? (int)(dot1 - tok) : 0, tok, evil,
 	         dot2 ? dot2 : "");
 	whoami(forged, &w);
-	T_CHECK("jwt: a tampered token: 401 problem+json", w.status == 401 &&
-	        has(&w, "signature") && has(&w, "\"status\": 401"));
+	T_CHECK("jwt: a tampered token: 401 problem+json",
+	        w.status == 401 && has(&w, "signature") && has(&w, "\"status\": 401"));
 	h_resp_free(&w);
 	snprintf(forged, sizeof(forged), "%s.%s.", none, evil);
 	whoami(forged, &w);
@@ -358,15 +364,17 @@ test_jwt(void)
 
 	long st[4];
 	for (int i = 0; i < 4; i++) {
-		st[i] = req("GET", "/t/limited", NULL, NULL, &r, "Accept: application/json", NULL, NULL);
+		st[i] = req("GET", "/t/limited", NULL, NULL, &r, "Accept: application/json", NULL,
+		            NULL);
 		if (i < 3)
 			h_resp_free(&r);
 	}
 	char *retry = h_resp_header(&r, "Retry-After");
-	T_CHECK("ratelimit: 3 pass, the 4th is 429", st[0] == 200 && st[1] == 200 &&
-	        st[2] == 200 && st[3] == 429);
-	T_CHECK("ratelimit: Retry-After and a problem+json body", retry && atoi(retry) >= 1 &&
-	        atoi(retry) <= 20 && has(&r, "\"status\": 429") && has(&r, "try again"));
+	T_CHECK("ratelimit: 3 pass, the 4th is 429",
+	        st[0] == 200 && st[1] == 200 && st[2] == 200 && st[3] == 429);
+	T_CHECK("ratelimit: Retry-After and a problem+json body",
+	        retry && atoi(retry) >= 1 && atoi(retry) <= 20 && has(&r, "\"status\": 429") &&
+	                has(&r, "try again"));
 	free(retry);
 	h_resp_free(&r);
 }
@@ -377,13 +385,13 @@ static void
 test_app(void)
 {
 	h_resp r;
-	user a = { 0 }, b = { 0 };
+	user a = {0}, b = {0};
 	char origin[128];
 	snprintf(origin, sizeof(origin), "Origin: %s", srv.base);
 
 	req("GET", "/notes", NULL, NULL, &r, "Accept: text/html", NULL, NULL);
-	T_CHECK("app: /notes without a log-in goes to /login", r.status == 303 &&
-	        r.headers && strstr(r.headers, "Location: /login"));
+	T_CHECK("app: /notes without a log-in goes to /login",
+	        r.status == 303 && r.headers && strstr(r.headers, "Location: /login"));
 	h_resp_free(&r);
 	req("GET", "/", NULL, NULL, &r, "Accept: text/html", NULL, NULL);
 	char *ck = session_cookie(&r);
@@ -392,32 +400,34 @@ test_app(void)
 	free(ck);
 	h_resp_free(&r);
 
-	T_CHECK("app: sign-up -> 303 /notes", browser_post(&a, "/signup", "/signup",
-	        "email=a%40example.org&password=correct-horse", &r) == 303 &&
-	        strstr(r.headers, "Location: /notes"));
+	T_CHECK("app: sign-up -> 303 /notes",
+	        browser_post(&a, "/signup", "/signup",
+	                     "email=a%40example.org&password=correct-horse", &r) == 303 &&
+	                strstr(r.headers, "Location: /notes"));
 	h_resp_free(&r);
-	T_CHECK("app: a's note created", browser_post(&a, "/notes/new", "/notes",
-	        "title=a%27s+secret&body=only+for+a", &r) == 303);
+	T_CHECK("app: a's note created",
+	        browser_post(&a, "/notes/new", "/notes", "title=a%27s+secret&body=only+for+a",
+	                     &r) == 303);
 	char note[64] = "";
 	const char *loc = r.headers ? strstr(r.headers, "Location: ") : NULL;
 	if (loc)
 		snprintf(note, sizeof(note), "%.*s", (int)strcspn(loc + 10, "\r\n"), loc + 10);
 	h_resp_free(&r);
 	req("GET", "/notes", a.cookie, NULL, &r, "Accept: text/html", NULL, NULL);
-	T_CHECK("app: a sees the note and their email", has(&r, "a&#39;s secret") &&
-	        has(&r, "a@example.org"));
+	T_CHECK("app: a sees the note and their email",
+	        has(&r, "a&#39;s secret") && has(&r, "a@example.org"));
 	h_resp_free(&r);
 
 	/* CSRF over HTTP */
 	req("POST", "/notes", a.cookie, "title=forged", &r, "Sec-Fetch-Site: cross-site",
 	    "Content-Type: application/x-www-form-urlencoded", "Accept: text/html");
-	T_CHECK("csrf: a cross-site form post: 403 HTML page", r.status == 403 &&
-	        has(&r, "another site"));
+	T_CHECK("csrf: a cross-site form post: 403 HTML page",
+	        r.status == 403 && has(&r, "another site"));
 	h_resp_free(&r);
 	req("POST", "/notes", a.cookie, "title=forged", &r, "Origin: https://evil.example",
 	    "Content-Type: application/x-www-form-urlencoded", "Accept: application/json");
-	T_CHECK("csrf: a foreign Origin: 403 problem+json", r.status == 403 &&
-	        has(&r, "evil.example") && has(&r, "\"status\": 403"));
+	T_CHECK("csrf: a foreign Origin: 403 problem+json",
+	        r.status == 403 && has(&r, "evil.example") && has(&r, "\"status\": 403"));
 	h_resp_free(&r);
 	req("POST", "/notes", a.cookie, "title=forged", &r, origin,
 	    "Content-Type: application/x-www-form-urlencoded", NULL);
@@ -433,7 +443,8 @@ test_app(void)
 	h_resp_free(&r);
 	T_CHECK("app: log-in with a wrong password: 401 and the form again",
 	        browser_post(&a, "/login", "/login", "email=a%40example.org&password=wrong-horse",
-	                     &r) == 401 && has(&r, "do not match"));
+	                     &r) == 401 &&
+	                has(&r, "do not match"));
 	h_resp_free(&r);
 	T_CHECK("app: log-in with the right password -> 303 /notes",
 	        browser_post(&a, "/login", "/login", "email=a%40example.org&password=correct-horse",
@@ -441,12 +452,13 @@ test_app(void)
 	h_resp_free(&r);
 
 	/* another user sees nothing of a's */
-	T_CHECK("app: b signs up", browser_post(&b, "/signup", "/signup",
-	        "email=b%40example.org&password=battery-staple", &r) == 303);
+	T_CHECK("app: b signs up",
+	        browser_post(&b, "/signup", "/signup",
+	                     "email=b%40example.org&password=battery-staple", &r) == 303);
 	h_resp_free(&r);
 	req("GET", "/notes", b.cookie, NULL, &r, "Accept: text/html", NULL, NULL);
-	T_CHECK("app: b's list does not show a's note", r.status == 200 &&
-	        !has(&r, "a&#39;s secret") && has(&r, "b@example.org"));
+	T_CHECK("app: b's list does not show a's note",
+	        r.status == 200 && !has(&r, "a&#39;s secret") && has(&r, "b@example.org"));
 	h_resp_free(&r);
 	req("GET", note, b.cookie, NULL, &r, "Accept: text/html", NULL, NULL);
 	T_CHECK("app: a's note is 404 for b", note[0] && r.status == 404);
@@ -456,8 +468,9 @@ test_app(void)
 	h_resp_free(&r);
 
 	/* API: a token from /api/token, then a JSON post from "another site" */
-	req("POST", "/api/token", NULL, "{\"email\":\"a@example.org\",\"password\":\"correct-horse\"}",
-	    &r, "Content-Type: application/json", NULL, NULL);
+	req("POST", "/api/token", NULL,
+	    "{\"email\":\"a@example.org\",\"password\":\"correct-horse\"}", &r,
+	    "Content-Type: application/json", NULL, NULL);
 	json_t *j = r.body ? json_loads(r.body, 0, NULL) : NULL;
 	const char *tok = json_string_value(json_object_get(j, "token"));
 	T_CHECK("api: /api/token gives a JWT", r.status == 200 && tok && strchr(tok, '.'));
@@ -466,17 +479,17 @@ test_app(void)
 	h_resp p;
 	req("POST", "/notes", NULL, "{\"title\":\"from the api\"}", &p, auth,
 	    "Content-Type: application/json", "Origin: https://client.example");
-	T_CHECK("csrf: a bearer-token JSON post is accepted", p.status == 201 &&
-	        has(&p, "from the api"));
+	T_CHECK("csrf: a bearer-token JSON post is accepted",
+	        p.status == 201 && has(&p, "from the api"));
 	h_resp_free(&p);
 	req("GET", "/notes", NULL, NULL, &p, auth, "Accept: application/json", NULL);
-	T_CHECK("api: the token lists a's notes only", p.status == 200 &&
-	        has(&p, "a's secret") && has(&p, "from the api"));
+	T_CHECK("api: the token lists a's notes only",
+	        p.status == 200 && has(&p, "a's secret") && has(&p, "from the api"));
 	h_resp_free(&p);
 	json_decref(j);
 	h_resp_free(&r);
-	req("POST", "/api/token", NULL, "{\"email\":\"a@example.org\",\"password\":\"nope\"}",
-	    &r, "Content-Type: application/json", "Accept: application/json", NULL);
+	req("POST", "/api/token", NULL, "{\"email\":\"a@example.org\",\"password\":\"nope\"}", &r,
+	    "Content-Type: application/json", "Accept: application/json", NULL);
 	T_CHECK("api: a wrong password: 401", r.status == 401);
 	h_resp_free(&r);
 	free(a.cookie);
@@ -535,20 +548,20 @@ test_export_secret(void)
 	char bin[4200], db[4200];
 	h_path(bin, sizeof(bin), "%s/.cot-export-bin", app);
 	h_path(db, sizeof(db), "%s/nosecret.db", app);
-	const char *argv[] = { bin, "--port", "0", "--db", db, NULL };
+	const char *argv[] = {bin, "--port", "0", "--db", db, NULL};
 	h_cmd_result r;
 	h_run_cmd(argv, H_DEADLINE_MS, &r);
 	T_CHECK("export: refuses to start without a secret, saying what to set",
 	        r.exit_code == 1 && r.err && strstr(r.err, "COT_SECRET") &&
-	        strstr(r.err, "--secret-file"));
+	                strstr(r.err, "--secret-file"));
 	h_cmd_result_free(&r);
 	char sec[4200];
 	h_path(sec, sizeof(sec), "%s/short-secret", app);
 	h_write_app_file(app, "short-secret", "too-short\n");
-	const char *argv2[] = { bin, "--port", "0", "--db", db, "--secret-file", sec, NULL };
+	const char *argv2[] = {bin, "--port", "0", "--db", db, "--secret-file", sec, NULL};
 	h_run_cmd(argv2, H_DEADLINE_MS, &r);
-	T_CHECK("export: refuses a short secret", r.exit_code == 1 && r.err &&
-	        strstr(r.err, "at least 32"));
+	T_CHECK("export: refuses a short secret",
+	        r.exit_code == 1 && r.err && strstr(r.err, "at least 32"));
 	h_cmd_result_free(&r);
 }
 
@@ -562,14 +575,14 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (sodium_init() < 0)
 		return 1;
-	unsetenv("COT_SECRET");      /* the harness gives the export the app's file */
+	unsetenv("COT_SECRET"); /* the harness gives the export the app's file */
 	unsetenv("COT_SECRET_FILE");
 	target = h_target_dev(argv[1]);
 	char tmpl[] = "/tmp/cot-test-accounts-XXXXXX";
 	if (mkdtemp(tmpl) == NULL)
 		return 1;
 	snprintf(app, sizeof(app), "%s/app", tmpl);
-	const char *newv[] = { target.cotdev, "new", "--auth", app, NULL };
+	const char *newv[] = {target.cotdev, "new", "--auth", app, NULL};
 	h_cmd_result nr;
 	h_run_cmd(newv, H_DEADLINE_MS, &nr);
 	T_CHECK("cotdev new --auth", nr.exit_code == 0);
@@ -583,7 +596,7 @@ main(int argc, char **argv)
 	}
 	T_CHECK("cotdev new wrote .cot-secret, and .gitignore lists it",
 	        access(h_path(path, sizeof(path), "%s/.cot-secret", app), R_OK) == 0 &&
-	        strstr(ignore, "\n/.cot-secret\n") != NULL);
+	                strstr(ignore, "\n/.cot-secret\n") != NULL);
 	h_write_app_file(app, "handlers/zz_probe.c", probe_src);
 	char err[1024];
 	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0) {

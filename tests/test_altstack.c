@@ -29,7 +29,7 @@ static void *
 worker(void *arg)
 {
 	cot_ctx c;
-	binding b = { .file = "handlers/x.c" };
+	binding b = {.file = "handlers/x.c"};
 	crash_report rep;
 	memset(&c, 0, sizeof(c));
 	ctx_init(&c);

@@ -29,14 +29,14 @@ static char app[4096];
 
 /* The leftovers: each is a name the rule ignores, beside a served file. */
 static const char *const leftovers[] = {
-	"static/app.css.bak", "static/app.css~", "static/app.css.orig", "static/.app.css.swp",
-	"static/app.css.tmp", "static/.hidden.css", "static/old.bak/app.css",
+        "static/app.css.bak", "static/app.css~",    "static/app.css.orig",    "static/.app.css.swp",
+        "static/app.css.tmp", "static/.hidden.css", "static/old.bak/app.css",
 };
 
 static long
 status_of(const char *path)
 {
-	h_resp r = { 0 };
+	h_resp r = {0};
 	long st = h_get(&srv, path, &r);
 	h_resp_free(&r);
 	return st;
@@ -49,7 +49,7 @@ static int
 events_open(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		if (fd >= 0)
@@ -57,8 +57,10 @@ events_open(void)
 		return -1;
 	}
 	char req[256];
-	int n = snprintf(req, sizeof(req), "GET /_cot/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-	                 "Accept: text/event-stream\r\n\r\n", srv.port);
+	int n = snprintf(req, sizeof(req),
+	                 "GET /_cot/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	                 "Accept: text/event-stream\r\n\r\n",
+	                 srv.port);
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;
@@ -76,7 +78,7 @@ events_until(int fd, char *buf, size_t cap, size_t *len, const char *needle, dou
 	double end = h_now_ms() + ms;
 	while (strstr(buf, needle) == NULL) {
 		double left = end - h_now_ms();
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0 || *len + 1 >= cap)
 			return false;
 		ssize_t n = read(fd, buf + *len, cap - *len - 1);
@@ -143,7 +145,8 @@ check_embedded(void)
 		return;
 	static const char kept[] = "body { color: green }", left[] = "b { color: red }";
 	T_CHECK("the export embeds static/app.css", memmem(bin, len, kept, strlen(kept)) != NULL);
-	T_CHECK("the export embeds none of the leftovers", memmem(bin, len, left, strlen(left)) == NULL);
+	T_CHECK("the export embeds none of the leftovers",
+	        memmem(bin, len, left, strlen(left)) == NULL);
 	free(bin);
 }
 
@@ -159,14 +162,18 @@ check_reloads(void)
 	static char buf[65536];
 	size_t len = 0;
 	buf[0] = '\0';
-	T_CHECK("the event stream answers", events_until(fd, buf, sizeof(buf), &len, "\r\n\r\n", 10000));
+	T_CHECK("the event stream answers",
+	        events_until(fd, buf, sizeof(buf), &len, "\r\n\r\n", 10000));
 	size_t head = len;
 	char path[4300];
 	for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++)
-		h_save_inplace(h_path(path, sizeof(path), "%s/%s", app, leftovers[i]), "b { color: red }\n");
-	h_save_inplace(h_path(path, sizeof(path), "%s/static/app.css", app), "body { color: blue }\n");
+		h_save_inplace(h_path(path, sizeof(path), "%s/%s", app, leftovers[i]),
+		               "b { color: red }\n");
+	h_save_inplace(h_path(path, sizeof(path), "%s/static/app.css", app),
+	               "body { color: blue }\n");
 	bool got = events_until(fd, buf, sizeof(buf), &len, "\"static/app.css\"", 20000);
-	T_CHECK("saving static/app.css sends a css event", got && strstr(buf + head, "event: css") != NULL);
+	T_CHECK("saving static/app.css sends a css event",
+	        got && strstr(buf + head, "event: css") != NULL);
 	const char *first = strstr(buf + head, "\"file\"");
 	T_CHECK("... and it is the first event: no leftover sent one before it",
 	        first != NULL && strncmp(first, "\"file\":\"static/app.css\"", 23) == 0);

@@ -23,9 +23,17 @@
 #define SECRET_B "bravo-secret-0123456789abcdef0123456789"
 
 static long long t_now = 1700000000;
-static long long t_clock(void) { return t_now; }
+static long long
+t_clock(void)
+{
+	return t_now;
+}
 static double t_mono = 1000.0;
-static double t_mono_clock(void) { return t_mono; }
+static double
+t_mono_clock(void)
+{
+	return t_mono;
+}
 
 static void
 use_secrets(const char *text)
@@ -68,8 +76,10 @@ test_passwords(void)
 	const char *h = cot_password_hash(c, "correct horse");
 	T_CHECK("password: hash is argon2id", h != NULL && strncmp(h, "$argon2id$", 10) == 0);
 	T_CHECK("password: hash holds m=19456,t=2", h && strstr(h, "m=19456,t=2,p=1") != NULL);
-	T_CHECK("password: the right password verifies", cot_password_verify(h, "correct horse") == 1);
-	T_CHECK("password: a wrong password does not", cot_password_verify(h, "correct horsE") == 0);
+	T_CHECK("password: the right password verifies",
+	        cot_password_verify(h, "correct horse") == 1);
+	T_CHECK("password: a wrong password does not",
+	        cot_password_verify(h, "correct horsE") == 0);
 	T_CHECK("password: empty password does not", cot_password_verify(h, "") == 0);
 	T_CHECK("password: no user (NULL hash) does not", cot_password_verify(NULL, "x") == 0);
 	T_CHECK("password: garbage hash does not", cot_password_verify("$2b$10$abc", "x") == 0);
@@ -91,14 +101,14 @@ test_secret(void)
 	char err[512];
 	T_CHECK("secret: a short secret is refused",
 	        secret_init_text("short", "COT_SECRET", err, sizeof(err)) != 0 &&
-	        strstr(err, "at least 32") != NULL);
+	                strstr(err, "at least 32") != NULL);
 	T_CHECK("secret: no secret at all is refused",
 	        secret_init_text("  \n", "f", err, sizeof(err)) != 0 && secret_count() == 0);
 	unsetenv("COT_SECRET");
 	unsetenv("COT_SECRET_FILE");
 	T_CHECK("secret: the export without one says what to set",
 	        secret_init_export(NULL, err, sizeof(err)) != 0 && strstr(err, "COT_SECRET") &&
-	        strstr(err, "--secret-file"));
+	                strstr(err, "--secret-file"));
 	setenv("COT_SECRET", SECRET_A " " SECRET_B, 1);
 	T_CHECK("secret: $COT_SECRET with two secrets",
 	        secret_init_export(NULL, err, sizeof(err)) == 0 && secret_count() == 2);
@@ -117,8 +127,8 @@ test_sessions(void)
 	use_secrets(SECRET_A);
 	session_clock = t_clock;
 	cot_ctx *c = req("GET", NULL);
-	T_CHECK("session: none without a cookie", cot_session_get(c, "user") == NULL &&
-	        cot_session_id(c) == NULL);
+	T_CHECK("session: none without a cookie",
+	        cot_session_get(c, "user") == NULL && cot_session_id(c) == NULL);
 	cot_session_set(c, "user", "alice");
 	char *id1 = strdup(cot_session_id(c));
 	char *cookie = finish_cookie(c);
@@ -126,8 +136,8 @@ test_sessions(void)
 	T_CHECK("session: set writes a cookie", cookie && strncmp(cookie, "cot_session=", 12) == 0);
 	T_CHECK("session: HttpOnly, SameSite=Lax, Max-Age, Path=/",
 	        attrs && strstr(attrs, "; HttpOnly") && strstr(attrs, "SameSite=Lax") &&
-	        strstr(attrs, "Max-Age=1209600") && strstr(attrs, "Path=/") &&
-	        !strstr(attrs, "Secure"));
+	                strstr(attrs, "Max-Age=1209600") && strstr(attrs, "Path=/") &&
+	                !strstr(attrs, "Secure"));
 	T_CHECK("session: the cookie does not show the value", cookie && !strstr(cookie, "alice"));
 	t_free(c);
 
@@ -184,9 +194,10 @@ test_sessions(void)
 	const char *csrf1 = cot_csrf_token(c);
 	cot_session_regenerate(c);
 	cot_session_set(c, "user", "bob");
-	T_CHECK("session: regenerate gives a new id", cot_session_id(c) &&
-	        strcmp(cot_session_id(c), id1) != 0);
-	T_CHECK("session: ... and a new CSRF token", csrf1 && strcmp(cot_csrf_token(c), csrf1) != 0);
+	T_CHECK("session: regenerate gives a new id",
+	        cot_session_id(c) && strcmp(cot_session_id(c), id1) != 0);
+	T_CHECK("session: ... and a new CSRF token",
+	        csrf1 && strcmp(cot_csrf_token(c), csrf1) != 0);
 	char *after = finish_cookie(c);
 	t_free(c);
 	c = req("GET", cookie);
@@ -200,8 +211,8 @@ test_sessions(void)
 	T_CHECK("session: cleared", cot_session_get(c, "user") == NULL);
 	session_finish(c);
 	attrs = t_resp_header(c, "Set-Cookie");
-	T_CHECK("session: clear deletes the cookie", attrs && strncmp(attrs, "cot_session=;", 13) == 0 &&
-	        strstr(attrs, "Max-Age=0"));
+	T_CHECK("session: clear deletes the cookie",
+	        attrs && strncmp(attrs, "cot_session=;", 13) == 0 && strstr(attrs, "Max-Age=0"));
 	t_free(c);
 
 	/* Secure behind https, and a session too large for a cookie is a 500 */
@@ -210,7 +221,8 @@ test_sessions(void)
 	cot_session_set(c, "k", "v");
 	session_finish(c);
 	T_CHECK("session: Secure behind an https proxy",
-	        t_resp_header(c, "Set-Cookie") && strstr(t_resp_header(c, "Set-Cookie"), "; Secure"));
+	        t_resp_header(c, "Set-Cookie") &&
+	                strstr(t_resp_header(c, "Set-Cookie"), "; Secure"));
 	t_free(c);
 	c = req("GET", NULL);
 	char *big = malloc(5000);
@@ -218,8 +230,8 @@ test_sessions(void)
 	big[4999] = '\0';
 	cot_session_set(c, "big", big);
 	session_finish(c);
-	T_CHECK("session: too large for a cookie answers 500", c->status == 500 &&
-	        strstr(c->resp_body, "database") != NULL);
+	T_CHECK("session: too large for a cookie answers 500",
+	        c->status == 500 && strstr(c->resp_body, "database") != NULL);
 	t_free(c);
 	free(big);
 	free(after);
@@ -275,8 +287,10 @@ test_csrf(void)
 	json_decref(data);
 	char *q = strstr(esc, "value=\"");
 	char page2[256];
-	snprintf(page2, sizeof(page2), "&lt;input type=&quot;hidden&quot; name=&quot;_csrf&quot; "
-	         "value=&quot;%.43s&quot;&gt;", q ? q + 7 : "");
+	snprintf(page2, sizeof(page2),
+	         "&lt;input type=&quot;hidden&quot; name=&quot;_csrf&quot; "
+	         "value=&quot;%.43s&quot;&gt;",
+	         q ? q + 7 : "");
 	fflush(stdout);
 	char logbuf[512] = "";
 	FILE *mem = fmemopen(logbuf, sizeof(logbuf), "w");
@@ -296,8 +310,8 @@ test_csrf(void)
 	c = post("title=x", NULL, NULL);
 	T_CHECK("csrf: a client with no browser headers and no cookie passes", csrf_check(c) == 0);
 	t_free(c);
-	c = post(body, cookie, "Origin", "http://app.example:8080", "Sec-Fetch-Site",
-	         "same-origin", NULL);
+	c = post(body, cookie, "Origin", "http://app.example:8080", "Sec-Fetch-Site", "same-origin",
+	         NULL);
 	T_CHECK("csrf: same-origin form with the token passes", csrf_check(c) == 0);
 	t_free(c);
 	c = post("title=x", cookie, "Origin", "http://app.example:8080", NULL);
@@ -306,8 +320,8 @@ test_csrf(void)
 	t_free(c);
 	c = post("title=x&_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", cookie, "Origin",
 	         "http://app.example:8080", NULL);
-	T_CHECK("csrf: a wrong token: 403", csrf_check(c) == 1 && c->status == 403 &&
-	        strstr(c->resp_body, "does not match"));
+	T_CHECK("csrf: a wrong token: 403",
+	        csrf_check(c) == 1 && c->status == 403 && strstr(c->resp_body, "does not match"));
 	t_free(c);
 	c = post("title=x", cookie, NULL);
 	T_CHECK("csrf: the session cookie alone requires the token", csrf_check(c) == 1);
@@ -323,8 +337,8 @@ test_csrf(void)
 	T_CHECK("csrf: same-site (a sibling subdomain) refused", csrf_check(c) == 1);
 	t_free(c);
 	c = post(body, cookie, "Origin", "https://evil.example", NULL);
-	T_CHECK("csrf: a foreign Origin refused", csrf_check(c) == 1 &&
-	        strstr(c->resp_body, "evil.example"));
+	T_CHECK("csrf: a foreign Origin refused",
+	        csrf_check(c) == 1 && strstr(c->resp_body, "evil.example"));
 	t_free(c);
 	c = post(body, cookie, "Origin", "null", NULL);
 	T_CHECK("csrf: Origin null refused", csrf_check(c) == 1);
@@ -332,8 +346,8 @@ test_csrf(void)
 	c = post("{}", cookie, "Origin", "https://evil.example", "Authorization",
 	         "Bearer abc.def.ghi", NULL);
 	T_CHECK("csrf: a bearer-token request is exempt", csrf_check(c) == 0);
-	T_CHECK("csrf: ... and sees no cookie session", cot_session_get(c, "user") == NULL &&
-	        cot_session_id(c) == NULL);
+	T_CHECK("csrf: ... and sees no cookie session",
+	        cot_session_get(c, "user") == NULL && cot_session_id(c) == NULL);
 	t_free(c);
 	c = req("GET", cookie);
 	t_header(c, "Sec-Fetch-Site", "cross-site");
@@ -366,10 +380,12 @@ test_jwt(void)
 	json_decref(claims);
 	const char *why = NULL;
 	json_t *got = cot_jwt_verify(c, tok, &why);
-	T_CHECK("jwt: sign then verify", got && !strcmp(json_string_value(json_object_get(got, "sub")),
-	                                               "alice") && why == NULL);
-	T_CHECK("jwt: exp = iat + ttl", got && json_integer_value(json_object_get(got, "exp")) ==
-	        t_now + 3600 && json_integer_value(json_object_get(got, "iat")) == t_now);
+	T_CHECK("jwt: sign then verify",
+	        got && !strcmp(json_string_value(json_object_get(got, "sub")), "alice") &&
+	                why == NULL);
+	T_CHECK("jwt: exp = iat + ttl",
+	        got && json_integer_value(json_object_get(got, "exp")) == t_now + 3600 &&
+	                json_integer_value(json_object_get(got, "iat")) == t_now);
 	/* tampered payload: same header and signature, "sub" changed */
 	char *dot1 = strchr(tok, '.'), *dot2 = strchr(dot1 + 1, '.');
 	char *evil = b64("{\"sub\":\"admin\",\"uid\":1,\"exp\":9999999999}");
@@ -380,20 +396,20 @@ test_jwt(void)
 	/* alg none: no signature */
 	char *none = b64("{\"alg\":\"none\",\"typ\":\"JWT\"}");
 	snprintf(forged, sizeof(forged), "%s.%s.", none, evil);
-	T_CHECK("jwt: alg none is refused", cot_jwt_verify(c, forged, &why) == NULL &&
-	        why && strstr(why, "\"none\""));
+	T_CHECK("jwt: alg none is refused",
+	        cot_jwt_verify(c, forged, &why) == NULL && why && strstr(why, "\"none\""));
 	char *hs512 = b64("{\"alg\":\"HS512\"}");
 	snprintf(forged, sizeof(forged), "%s.%s%s", hs512, evil, dot2);
-	T_CHECK("jwt: another algorithm is refused", cot_jwt_verify(c, forged, &why) == NULL &&
-	        why && strstr(why, "HS512"));
+	T_CHECK("jwt: another algorithm is refused",
+	        cot_jwt_verify(c, forged, &why) == NULL && why && strstr(why, "HS512"));
 	T_CHECK("jwt: not three parts", cot_jwt_verify(c, "abc.def", &why) == NULL);
 	T_CHECK("jwt: NULL token", cot_jwt_verify(c, NULL, NULL) == NULL);
 	/* expiry, with 60 s of skew */
 	t_now += 3600 + 59;
 	T_CHECK("jwt: within the skew still valid", cot_jwt_verify(c, tok, &why) != NULL);
 	t_now += 2;
-	T_CHECK("jwt: expired is refused", cot_jwt_verify(c, tok, &why) == NULL &&
-	        why && strstr(why, "expired"));
+	T_CHECK("jwt: expired is refused",
+	        cot_jwt_verify(c, tok, &why) == NULL && why && strstr(why, "expired"));
 	t_now -= 3600 + 61;
 	/* rotation and foreign secrets */
 	use_secrets(SECRET_B "\n" SECRET_A);
@@ -407,9 +423,8 @@ test_jwt(void)
 	free(hs512);
 
 	static const char *const auths[][2] = {
-		{ "Bearer abc.def", "abc.def" }, { "bearer   xyz", "xyz" },
-		{ "Token t0k", "t0k" }, { "Token token=\"q1\"", "q1" },
-		{ "Basic dXNlcjpwYXNz", NULL }, { "Bearer ", NULL },
+	        {"Bearer abc.def", "abc.def"}, {"bearer   xyz", "xyz"},      {"Token t0k", "t0k"},
+	        {"Token token=\"q1\"", "q1"},  {"Basic dXNlcjpwYXNz", NULL}, {"Bearer ", NULL},
 	};
 	for (size_t i = 0; i < sizeof(auths) / sizeof(auths[0]); i++) {
 		c = req("GET", NULL);
@@ -433,19 +448,21 @@ test_ratelimit(void)
 	int waits[4];
 	for (int i = 0; i < 4; i++)
 		waits[i] = cot_rate_limit(c, "login", "alice", 3, 60);
-	T_CHECK("ratelimit: 3 allowed, the 4th waits", !waits[0] && !waits[1] && !waits[2] &&
-	        waits[3] == 20);
+	T_CHECK("ratelimit: 3 allowed, the 4th waits",
+	        !waits[0] && !waits[1] && !waits[2] && waits[3] == 20);
 	T_STREQ("ratelimit: Retry-After set", t_resp_header(c, "Retry-After"), "20");
-	T_CHECK("ratelimit: another key has its own bucket", cot_rate_limit(c, "login", "bob", 3, 60) == 0);
+	T_CHECK("ratelimit: another key has its own bucket",
+	        cot_rate_limit(c, "login", "bob", 3, 60) == 0);
 	T_CHECK("ratelimit: another scope has its own bucket",
 	        cot_rate_limit(c, "signup", "alice", 3, 60) == 0);
 	t_mono += 19.5;
 	T_CHECK("ratelimit: still waiting before the token is back",
 	        cot_rate_limit(c, "login", "alice", 3, 60) == 1);
 	t_mono += 0.5;
-	T_CHECK("ratelimit: a token back after 20 s", cot_rate_limit(c, "login", "alice", 3, 60) == 0);
+	T_CHECK("ratelimit: a token back after 20 s",
+	        cot_rate_limit(c, "login", "alice", 3, 60) == 0);
 	T_CHECK("ratelimit: by IP when no key", cot_rate_limit(c, "ip", NULL, 1, 10) == 0 &&
-	        cot_rate_limit(c, "ip", NULL, 1, 10) == 10);
+	                                                cot_rate_limit(c, "ip", NULL, 1, 10) == 10);
 	t_free(c);
 
 	c = req("GET", NULL);

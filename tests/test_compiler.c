@@ -19,7 +19,7 @@
 #define COT_HOME "."
 #endif
 
-static compiler_options opts = { .include_dir = COT_HOME "/runtime" };
+static compiler_options opts = {.include_dir = COT_HOME "/runtime"};
 
 static int
 write_file(const char *path, const char *s)
@@ -56,11 +56,11 @@ test_route_lines(void)
 	                 "\tCOT_GET(\"/n/new\", h),\n"          /* 5 */
 	                 "\tCOT_POST(\"/n\", h),\n"             /* 6 */
 	                 "\tCOT_ROUTE(\"PATCH\", \"/n\", h),\n" /* 7 */
-	                 "\tCOT_DELETE(\n\t\t\"/n\", h),\n"      /* 8, pattern on 9 */
+	                 "\tCOT_DELETE(\n\t\t\"/n\", h),\n"     /* 8, pattern on 9 */
 	                 ")\n",
 	                 &m, &error);
-	T_CHECK("one pattern, several methods: compiles", rc == 0 && m.table != NULL &&
-	                                                  m.table->nroutes == 5);
+	T_CHECK("one pattern, several methods: compiles",
+	        rc == 0 && m.table != NULL && m.table->nroutes == 5);
 	if (rc != 0 || m.table == NULL || m.table->nroutes != 5) {
 		free(error);
 		return;
@@ -79,18 +79,19 @@ test_good(void)
 {
 	compiler_module m;
 	char *error;
-	int rc = compile("handlers/good.c",
-	                 "#include <cot.h>\n"
-	                 "static cot_result hi(cot_ctx *c)\n"
-	                 "{\n"
-	                 "\treturn cot_text(c, 201, \"hi %s %d\\n\", \"there\", 42);\n"
-	                 "}\n"
-	                 "static cot_result other(cot_ctx *c) { return cot_html(c, 200, \"<p>\"); }\n"
-	                 "COT_ROUTES(\n"
-	                 "\tCOT_GET(\"/hi\", hi),\n"
-	                 "\tCOT_POST(\"/other/:id\", other),\n"
-	                 ")\n",
-	                 &m, &error);
+	int rc = compile(
+	        "handlers/good.c",
+	        "#include <cot.h>\n"
+	        "static cot_result hi(cot_ctx *c)\n"
+	        "{\n"
+	        "\treturn cot_text(c, 201, \"hi %s %d\\n\", \"there\", 42);\n"
+	        "}\n"
+	        "static cot_result other(cot_ctx *c) { return cot_html(c, 200, \"<p>\"); }\n"
+	        "COT_ROUTES(\n"
+	        "\tCOT_GET(\"/hi\", hi),\n"
+	        "\tCOT_POST(\"/other/:id\", other),\n"
+	        ")\n",
+	        &m, &error);
 	T_CHECK("a good file compiles", rc == 0 && error == NULL);
 	if (rc != 0) {
 		printf("# %s\n", error ? error : "(no message)");
@@ -104,9 +105,9 @@ test_good(void)
 	T_CHECK("route 1 line", m.table->routes[0].line == 8);
 	T_STREQ("route 2 method", m.table->routes[1].method, "POST");
 	T_CHECK("route 2 line", m.table->routes[1].line == 9);
-	T_CHECK("the code range is known", m.code != NULL && m.size > 0 &&
-	        (const char *)m.table >= (const char *)m.code &&
-	        (const char *)m.table < (const char *)m.code + m.size);
+	T_CHECK("the code range is known",
+	        m.code != NULL && m.size > 0 && (const char *)m.table >= (const char *)m.code &&
+	                (const char *)m.table < (const char *)m.code + m.size);
 
 	cot_ctx c;
 	ctx_init(&c);
@@ -115,7 +116,7 @@ test_good(void)
 	cot_result r = m.table->routes[0].handler(&c);
 	T_CHECK("calling the compiled handler returns its status", r.status == 201);
 	T_CHECK("... and sets the response", c.status == 201 && c.resp_body != NULL &&
-	        strcmp(c.resp_body, "hi there 42\n") == 0);
+	                                             strcmp(c.resp_body, "hi there 42\n") == 0);
 	ctx_free(&c);
 	compiler_module_free(&m);
 }
@@ -196,7 +197,8 @@ test_errors(void)
 	rc = compile("handlers/link.c",
 	             "#include <cot.h>\n"
 	             "int frobnicate(int);\n"
-	             "static cot_result f(cot_ctx *c) { return cot_text(c, 200, \"%d\", frobnicate(1)); }\n"
+	             "static cot_result f(cot_ctx *c) { return cot_text(c, 200, \"%d\", "
+	             "frobnicate(1)); }\n"
 	             "COT_ROUTES(COT_GET(\"/l\", f),)\n",
 	             &m, &error);
 	T_CHECK("calling an undefined function fails to link", rc != 0 && error != NULL);
@@ -212,17 +214,18 @@ test_errors(void)
 	T_CHECK("a file without COT_ROUTES is refused as a module", rc != 0 && error != NULL);
 	T_CHECK("... saying COT_ROUTES is missing",
 	        error != NULL && strstr(error, "handlers/helper.c:1:") == error &&
-	        strstr(error, "COT_ROUTES") != NULL);
+	                strstr(error, "COT_ROUTES") != NULL);
 	free(error);
 
 	rc = compile("handlers/internal.c",
 	             "#include <cot.h>\n"
 	             "void router_reset(void);\n"
-	             "static cot_result f(cot_ctx *c) { router_reset(); return cot_text(c, 200, \"x\"); }\n"
+	             "static cot_result f(cot_ctx *c) { router_reset(); return cot_text(c, 200, "
+	             "\"x\"); }\n"
 	             "COT_ROUTES(COT_GET(\"/i\", f),)\n",
 	             &m, &error);
-	T_CHECK("handlers cannot link against runtime internals", rc != 0 && error != NULL &&
-	        strstr(error, "router_reset") != NULL);
+	T_CHECK("handlers cannot link against runtime internals",
+	        rc != 0 && error != NULL && strstr(error, "router_reset") != NULL);
 	free(error);
 }
 
@@ -233,14 +236,17 @@ test_format(void)
 	char *out = compiler_format("handlers/fmt.c:2: error: 'bar' undeclared\n"
 	                            "tcc: error: undefined symbol 'zap'\n");
 	T_CHECK("compiler_format: gcc shape with the quoted name's column",
-	        out != NULL && strncmp(out, "handlers/fmt.c:2:9: error: 'bar' undeclared\n"
-	                               "    2 |     foo bar;\n      |         ^\n", 73) == 0);
+	        out != NULL && strncmp(out,
+	                               "handlers/fmt.c:2:9: error: 'bar' undeclared\n"
+	                               "    2 |     foo bar;\n      |         ^\n",
+	                               73) == 0);
 	T_CHECK("compiler_format: lines it does not know are kept",
 	        out != NULL && strstr(out, "tcc: error: undefined symbol 'zap'") != NULL);
 	free(out);
 	T_CHECK("guess_column: first non-blank without a quoted name",
 	        compiler_guess_column("\t  x = 1;", "expected declaration") == 4);
-	T_CHECK("guess_column: quoted name", compiler_guess_column("int foo = bar;", "'bar' undeclared") == 11);
+	T_CHECK("guess_column: quoted name",
+	        compiler_guess_column("int foo = bar;", "'bar' undeclared") == 11);
 }
 
 /* Every cot_* function declared in cot.h (not macros) must be in compiler_api. */
@@ -267,7 +273,8 @@ test_api_table(void)
 		} else if (p[0] == '/' && p[1] == '/') {
 			for (; *p && *p != '\n'; p++)
 				*p = ' ';
-		} else if (*p == '#' && (p == text || p[-1] == '\n' || isspace((unsigned char)p[-1]))) {
+		} else if (*p == '#' &&
+		           (p == text || p[-1] == '\n' || isspace((unsigned char)p[-1]))) {
 			char *q = p;
 			while (q > text && (q[-1] == ' ' || q[-1] == '\t'))
 				q--;
@@ -315,8 +322,10 @@ test_api_table(void)
 		}
 	}
 	char label[128];
-	snprintf(label, sizeof(label), "every function cot.h declares is in the api table "
-	         "(%d declared, %d missing)", declared, missing);
+	snprintf(label, sizeof(label),
+	         "every function cot.h declares is in the api table "
+	         "(%d declared, %d missing)",
+	         declared, missing);
 	T_CHECK(label, declared > 10 && missing == 0);
 	int extra = 0;
 	for (const compiler_symbol *s = compiler_api; s->name != NULL; s++) {

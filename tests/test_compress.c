@@ -27,59 +27,59 @@ static h_server srv;
 static char app[4096];
 
 static const char pages_src[] =
-	"#include <cot.h>\n"
-	"#include <string.h>\n"
-	"\n"
-	"static char big[6000];\n"
-	"\n"
-	"static const char *\n"
-	"text(void)\n"
-	"{\n"
-	"\tfor (size_t i = 0; i + 1 < sizeof(big); i++)\n"
-	"\t\tbig[i] = \"<p>cot compresses text</p>\\n\"[i % 27];\n"
-	"\treturn big;\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"page(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_html(c, 200, \"<html><body>%s</body></html>\", text());\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"small(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"short\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"png(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *t = text();\n"
-	"\treturn cot_send(c, 200, \"image/png\", t, strlen(t));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"own(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_header(c, \"Content-Encoding\", \"identity\");\n"
-	"\treturn cot_text(c, 200, \"%s\", text());\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"api(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *t = text();\n"
-	"\treturn cot_send(c, 200, \"application/vnd.cot+json\", t, strlen(t));\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/z/page\", page),\n"
-	"\tCOT_GET(\"/z/small\", small),\n"
-	"\tCOT_GET(\"/z/png\", png),\n"
-	"\tCOT_GET(\"/z/own\", own),\n"
-	"\tCOT_GET(\"/z/api\", api),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include <string.h>\n"
+        "\n"
+        "static char big[6000];\n"
+        "\n"
+        "static const char *\n"
+        "text(void)\n"
+        "{\n"
+        "\tfor (size_t i = 0; i + 1 < sizeof(big); i++)\n"
+        "\t\tbig[i] = \"<p>cot compresses text</p>\\n\"[i % 27];\n"
+        "\treturn big;\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "page(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_html(c, 200, \"<html><body>%s</body></html>\", text());\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "small(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"short\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "png(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *t = text();\n"
+        "\treturn cot_send(c, 200, \"image/png\", t, strlen(t));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "own(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_set_header(c, \"Content-Encoding\", \"identity\");\n"
+        "\treturn cot_text(c, 200, \"%s\", text());\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "api(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *t = text();\n"
+        "\treturn cot_send(c, 200, \"application/vnd.cot+json\", t, strlen(t));\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/z/page\", page),\n"
+        "\tCOT_GET(\"/z/small\", small),\n"
+        "\tCOT_GET(\"/z/png\", png),\n"
+        "\tCOT_GET(\"/z/own\", own),\n"
+        "\tCOT_GET(\"/z/api\", api),\n"
+        ")\n";
 
 /* gunzip of in[0..len) (malloc'd, NUL-terminated); NULL if it is not gzip. */
 static char *
@@ -135,7 +135,7 @@ get_ae(const char *path, const char *ae, h_resp *r)
 		cl = h_client_new();
 	char hdr[128];
 	snprintf(hdr, sizeof(hdr), "Accept-Encoding: %s", ae ? ae : "");
-	const char *headers[] = { hdr, NULL };
+	const char *headers[] = {hdr, NULL};
 	return h_request(cl, &srv, "GET", path, ae ? headers : NULL, NULL, r);
 }
 
@@ -176,21 +176,21 @@ test_dynamic(void)
 
 	h_resp r;
 	get_ae("/z/page", "gzip;q=0, identity", &r);
-	T_CHECK("gzip;q=0 is refused: identity", r.status == 200 &&
-	                                         header_is(&r, "Content-Encoding", NULL));
+	T_CHECK("gzip;q=0 is refused: identity",
+	        r.status == 200 && header_is(&r, "Content-Encoding", NULL));
 	h_resp_free(&r);
 	get_ae("/z/page", "*", &r);
 	T_CHECK("'*' accepts gzip", header_is(&r, "Content-Encoding", "gzip"));
 	h_resp_free(&r);
 	get_ae("/z/small", "gzip", &r);
 	T_CHECK("a small body stays as it is", r.status == 200 &&
-	                                       header_is(&r, "Content-Encoding", NULL) &&
-	                                       strcmp(r.body, "short\n") == 0);
+	                                               header_is(&r, "Content-Encoding", NULL) &&
+	                                               strcmp(r.body, "short\n") == 0);
 	T_CHECK("... and varies on nothing", header_is(&r, "Vary", NULL));
 	h_resp_free(&r);
 	get_ae("/z/png", "gzip", &r);
-	T_CHECK("image/png is not compressed", header_is(&r, "Content-Encoding", NULL) &&
-	                                       r.body_len > 5000);
+	T_CHECK("image/png is not compressed",
+	        header_is(&r, "Content-Encoding", NULL) && r.body_len > 5000);
 	h_resp_free(&r);
 	get_ae("/z/own", "gzip", &r);
 	T_CHECK("a handler's own Content-Encoding is kept",
@@ -222,7 +222,8 @@ test_static(void)
 		char *un = gunzip(gz.body, gz.body_len, &n);
 		T_CHECK("... which gunzips to the file",
 		        un != NULL && n == plain.body_len && memcmp(un, plain.body, n) == 0);
-		T_CHECK("... with Vary: Accept-Encoding", header_is(&gz, "Vary", "Accept-Encoding"));
+		T_CHECK("... with Vary: Accept-Encoding",
+		        header_is(&gz, "Vary", "Accept-Encoding"));
 		free(un);
 	}
 	h_resp_free(&plain);

@@ -28,7 +28,7 @@
 #include "harness.h"
 #include "t.h"
 
-#define SAVES 200
+#define SAVES   200
 #define CLIENTS 4
 
 static h_target target;
@@ -88,7 +88,8 @@ client_main(void *arg)
 		if (gen < 0 || gen > SAVES) {
 			if (st->failures++ == 0)
 				snprintf(st->first_failure, sizeof(st->first_failure),
-				         "%ld \"%.200s\" %s", r.status, r.body ? r.body : "", r.err);
+				         "%ld \"%.200s\" %s", r.status, r.body ? r.body : "",
+				         r.err);
 		} else if (gen < last) {
 			st->regressions++;
 		} else {
@@ -147,14 +148,20 @@ test_hammer(void)
 			       st[i].first_failure);
 	}
 	char name[256];
-	snprintf(name, sizeof(name), "%d saves under %d keep-alive clients: zero failed "
-	         "requests (%ld requests, %ld failed)", SAVES, CLIENTS, requests, failures);
+	snprintf(name, sizeof(name),
+	         "%d saves under %d keep-alive clients: zero failed "
+	         "requests (%ld requests, %ld failed)",
+	         SAVES, CLIENTS, requests, failures);
 	T_CHECK(name, failures == 0 && requests > 0);
-	snprintf(name, sizeof(name), "no client saw an older version after a newer one "
-	         "(%ld regressions)", regressions);
+	snprintf(name, sizeof(name),
+	         "no client saw an older version after a newer one "
+	         "(%ld regressions)",
+	         regressions);
 	T_CHECK(name, regressions == 0);
-	snprintf(name, sizeof(name), "after every save the next request sees it (%d stale, "
-	         "first after save %d)", stale, first_stale);
+	snprintf(name, sizeof(name),
+	         "after every save the next request sees it (%d stale, "
+	         "first after save %d)",
+	         stale, first_stale);
 	T_CHECK(name, stale == 0);
 }
 
@@ -231,7 +238,8 @@ get_is(const char *path, const char *body)
 	h_get(&srv, path, &r);
 	bool ok = r.status == 200 && strcmp(r.body, body) == 0;
 	if (!ok)
-		printf("# GET %s: %ld \"%.200s\" %s\n", path, r.status, r.body ? r.body : "", r.err);
+		printf("# GET %s: %ld \"%.200s\" %s\n", path, r.status, r.body ? r.body : "",
+		       r.err);
 	h_resp_free(&r);
 	return ok;
 }
@@ -259,7 +267,7 @@ test_slow_request(void)
 	pthread_join(t, NULL);
 	T_CHECK("the slow request completes in the old module with its answer",
 	        slow_resp.status == 200 && slow_resp.body != NULL &&
-	        strcmp(slow_resp.body, "slow v1 after spinning\n") == 0);
+	                strcmp(slow_resp.body, "slow v1 after spinning\n") == 0);
 	if (slow_resp.status != 200)
 		printf("# slow request: %ld \"%.300s\" %s\n", slow_resp.status,
 		       slow_resp.body ? slow_resp.body : "", slow_resp.err);
@@ -292,8 +300,10 @@ main(int argc, char **argv)
 	T_CHECK("the server still answers hello", get_is("/hello/x", "Hello, x!\n"));
 	int code = h_server_stop(&srv);
 	char name[160];
-	snprintf(name, sizeof(name), "the server exits cleanly (status %d; non-zero means a "
-	         "sanitizer report or leak)", code);
+	snprintf(name, sizeof(name),
+	         "the server exits cleanly (status %d; non-zero means a "
+	         "sanitizer report or leak)",
+	         code);
 	T_CHECK(name, code == 0);
 	h_thread_done();
 	h_rmtree(app);

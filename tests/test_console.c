@@ -26,10 +26,10 @@ static h_target target;
 static char app[4096];
 static h_client *cl;
 
-static const char *const accept_json[] = { "Accept: application/json", NULL };
-static const char *const accept_html[] = { "Accept: text/html,application/xhtml+xml", NULL };
-static const char *const json_body[] = { "Content-Type: application/json",
-                                         "Accept: application/json", NULL };
+static const char *const accept_json[] = {"Accept: application/json", NULL};
+static const char *const accept_html[] = {"Accept: text/html,application/xhtml+xml", NULL};
+static const char *const json_body[] = {"Content-Type: application/json",
+                                        "Accept: application/json", NULL};
 
 static long
 req(const char *method, const char *path, const char *const *hdrs, const char *body, h_resp *r)
@@ -55,11 +55,11 @@ entry_for(const char *method, const char *path)
 {
 	json_t *list = get_json("/_cot/api/requests"), *e, *best = NULL;
 	size_t i;
-	json_array_foreach(json_object_get(list, "entries"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "method")), method) == 0 &&
-		    strcmp(json_string_value(json_object_get(e, "path")), path) == 0 &&
-		    !json_is_true(json_object_get(e, "replay")))
-			best = e;
+	json_array_foreach(
+	        json_object_get(list, "entries"), i,
+	        e) if (strcmp(json_string_value(json_object_get(e, "method")), method) == 0 &&
+	               strcmp(json_string_value(json_object_get(e, "path")), path) == 0 &&
+	               !json_is_true(json_object_get(e, "replay"))) best = e;
 	char url[256];
 	if (best != NULL)
 		snprintf(url, sizeof(url), "/_cot/api/requests/%lld",
@@ -79,9 +79,9 @@ jstr(json_t *o, const char *k)
 /* ==== routes and the 404 =============================================== */
 
 static const char broken_src[] =
-	"#include <cot.h>\n"
-	"static cot_result b(cot_ctx *c) { return cot_text(c, 200, \"b\") }\n"
-	"COT_ROUTES(COT_GET(\"/broken/thing\", b),)\n";
+        "#include <cot.h>\n"
+        "static cot_result b(cot_ctx *c) { return cot_text(c, 200, \"b\") }\n"
+        "COT_ROUTES(COT_GET(\"/broken/thing\", b),)\n";
 
 static bool
 routes_has_broken(void *arg)
@@ -90,9 +90,8 @@ routes_has_broken(void *arg)
 	json_t *routes = get_json("/_cot/api/routes"), *r;
 	size_t i;
 	bool yes = false;
-	json_array_foreach(routes, i, r)
-		yes |= strcmp(jstr(r, "pattern"), "/broken/thing") == 0 &&
-		       json_object_get(r, "error") != NULL;
+	json_array_foreach(routes, i, r) yes |= strcmp(jstr(r, "pattern"), "/broken/thing") == 0 &&
+	                                        json_object_get(r, "error") != NULL;
 	json_decref(routes);
 	return yes;
 }
@@ -104,21 +103,22 @@ test_routes(void)
 	json_t *routes = get_json("/_cot/api/routes"), *x;
 	size_t i;
 	bool show = false;
-	json_array_foreach(routes, i, x)
-		show |= strcmp(jstr(x, "pattern"), "/notes/:id") == 0 &&
-		        strcmp(jstr(x, "method"), "GET") == 0 &&
-		        strcmp(jstr(x, "function"), "show_note") == 0 &&
-		        strcmp(jstr(x, "file"), "handlers/notes.c") == 0 &&
-		        json_integer_value(json_object_get(x, "line")) > 0 &&
-		        strncmp(jstr(x, "href"), "vscode://file/", 14) == 0;
+	json_array_foreach(routes, i, x) show |=
+	        strcmp(jstr(x, "pattern"), "/notes/:id") == 0 &&
+	        strcmp(jstr(x, "method"), "GET") == 0 &&
+	        strcmp(jstr(x, "function"), "show_note") == 0 &&
+	        strcmp(jstr(x, "file"), "handlers/notes.c") == 0 &&
+	        json_integer_value(json_object_get(x, "line")) > 0 &&
+	        strncmp(jstr(x, "href"), "vscode://file/", 14) == 0;
 	T_CHECK("routes: GET /notes/:id -> show_note at handlers/notes.c:LINE, editor link", show);
 	json_decref(routes);
 	T_CHECK("routes: a browser gets the routes page",
 	        req("GET", "/_cot/routes", accept_html, NULL, &r) == 200 &&
-	        strstr(r.body, "data-page=\"routes\"") != NULL);
+	                strstr(r.body, "data-page=\"routes\"") != NULL);
 	h_resp_free(&r);
-	T_CHECK("routes: curl gets the text list", req("GET", "/_cot/routes", NULL, NULL, &r) == 200 &&
-	        strstr(r.body, "/notes/:id") && strstr(r.body, "handlers/notes.c:"));
+	T_CHECK("routes: curl gets the text list",
+	        req("GET", "/_cot/routes", NULL, NULL, &r) == 200 && strstr(r.body, "/notes/:id") &&
+	                strstr(r.body, "handlers/notes.c:"));
 	h_resp_free(&r);
 	h_write_app_file(app, "handlers/broken.c", broken_src);
 	T_CHECK("routes: a file that does not compile is listed, marked with its error",
@@ -133,8 +133,9 @@ test_not_found(void)
 	h_resp r;
 	T_CHECK("404 html: did you mean /notes/:id, and every route",
 	        req("GET", "/note/7", accept_html, NULL, &r) == 404 &&
-	        strstr(r.body, "Did you mean") && strstr(r.body, "<code>GET /notes/:id</code>") &&
-	        strstr(r.body, "/hello/:name"));
+	                strstr(r.body, "Did you mean") &&
+	                strstr(r.body, "<code>GET /notes/:id</code>") &&
+	                strstr(r.body, "/hello/:name"));
 	h_resp_free(&r);
 	json_t *j = NULL;
 	if (req("GET", "/note/7", accept_json, NULL, &r) == 404)
@@ -142,31 +143,30 @@ test_not_found(void)
 	json_t *first = json_array_get(json_object_get(j, "suggestions"), 0);
 	T_CHECK("404 problem+json: suggestions, nearest (and same method) first",
 	        first != NULL && strcmp(jstr(first, "pattern"), "/notes/:id") == 0 &&
-	        strcmp(jstr(first, "method"), "GET") == 0 &&
-	        strcmp(jstr(j, "title"), "Not Found") == 0);
+	                strcmp(jstr(first, "method"), "GET") == 0 &&
+	                strcmp(jstr(j, "title"), "Not Found") == 0);
 	json_decref(j);
 	h_resp_free(&r);
 	T_CHECK("404 text: did you mean: GET /hello/:name",
 	        req("GET", "/hello", NULL, NULL, &r) == 404 &&
-	        strstr(r.body, "did you mean: GET /hello/:name"));
+	                strstr(r.body, "did you mean: GET /hello/:name"));
 	h_resp_free(&r);
 	T_CHECK("404 html: a hostile path is escaped",
 	        req("GET", "/notes/%3Cscript%3Ex/y", accept_html, NULL, &r) == 404 &&
-	        strstr(r.body, "<script>x") == NULL);
+	                strstr(r.body, "<script>x") == NULL);
 	h_resp_free(&r);
 }
 
 /* ==== the inspector ==================================================== */
 
-static const char crash_src[] =
-	"#include <cot.h>\n"
-	"static cot_result boom(cot_ctx *c)\n"
-	"{\n"
-	"\tvolatile int *p = 0;\n"
-	"\t*p = 1; /* line 5 */\n"
-	"\treturn cot_text(c, 200, \"unreachable\");\n"
-	"}\n"
-	"COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
+static const char crash_src[] = "#include <cot.h>\n"
+                                "static cot_result boom(cot_ctx *c)\n"
+                                "{\n"
+                                "\tvolatile int *p = 0;\n"
+                                "\t*p = 1; /* line 5 */\n"
+                                "\treturn cot_text(c, 200, \"unreachable\");\n"
+                                "}\n"
+                                "COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
 
 static bool
 boom_served(void *arg)
@@ -190,22 +190,23 @@ test_inspector(void)
 	json_t *q = json_array_get(json_object_get(e, "sql"), 0);
 	T_CHECK("inspector: the POST's entry: status, id, duration",
 	        e && json_integer_value(json_object_get(e, "status")) == 201 && id &&
-	        strcmp(jstr(e, "id"), id) == 0 && json_real_value(json_object_get(e, "ms")) > 0);
+	                strcmp(jstr(e, "id"), id) == 0 &&
+	                json_real_value(json_object_get(e, "ms")) > 0);
 	T_CHECK("inspector: its INSERT with parameters, rows and time",
 	        q && strncmp(jstr(q, "sql"), "INSERT INTO notes", 17) == 0 &&
-	        strstr(jstr(q, "params"), "'<img src=x onerror=alert(1)>'") &&
-	        json_integer_value(json_object_get(q, "rows")) == 1 &&
-	        json_real_value(json_object_get(q, "ms")) > 0);
+	                strstr(jstr(q, "params"), "'<img src=x onerror=alert(1)>'") &&
+	                json_integer_value(json_object_get(q, "rows")) == 1 &&
+	                json_real_value(json_object_get(q, "ms")) > 0);
 	T_CHECK("inspector: request headers and body, response headers and body (JSON API)",
 	        strstr(jstr(e, "request_headers"), "Content-Type: application/json") &&
-	        strcmp(jstr(json_object_get(e, "request_body"), "text"), xss) == 0 &&
-	        strstr(jstr(e, "response_headers"), "Location: /notes/") &&
-	        strstr(jstr(json_object_get(e, "response_body"), "text"), "\"id\":"));
+	                strcmp(jstr(json_object_get(e, "request_body"), "text"), xss) == 0 &&
+	                strstr(jstr(e, "response_headers"), "Location: /notes/") &&
+	                strstr(jstr(json_object_get(e, "response_body"), "text"), "\"id\":"));
 	json_decref(e);
 	free(id);
 
 	/* binary and big bodies: previews, bounded */
-	static const char *const bin_hdrs[] = { "Content-Type: application/octet-stream", NULL };
+	static const char *const bin_hdrs[] = {"Content-Type: application/octet-stream", NULL};
 	char big[10001];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -215,16 +216,19 @@ test_inspector(void)
 	json_t *b = json_object_get(e, "request_body");
 	T_CHECK("inspector: a 10000-byte body is kept as a 4096-byte preview",
 	        json_integer_value(json_object_get(b, "size")) == 10000 &&
-	        json_integer_value(json_object_get(b, "shown")) == 4096 &&
-	        strlen(jstr(b, "text")) == 4096);
+	                json_integer_value(json_object_get(b, "shown")) == 4096 &&
+	                strlen(jstr(b, "text")) == 4096);
 	json_decref(e);
-	req("POST", "/notes", bin_hdrs, "\xff\xfe\x01" "binary", &r);
+	req("POST", "/notes", bin_hdrs,
+	    "\xff\xfe\x01"
+	    "binary",
+	    &r);
 	h_resp_free(&r);
 	e = entry_for("POST", "/notes");
 	b = json_object_get(e, "request_body");
 	T_CHECK("inspector: a body that is not UTF-8 shows as hex",
 	        strcmp(jstr(b, "hex"), "ff fe 01 62 69 6e 61 72 79") == 0 &&
-	        json_object_get(b, "text") == NULL);
+	                json_object_get(b, "text") == NULL);
 	json_decref(e);
 
 	/* a crash: the entry carries the trace */
@@ -233,14 +237,14 @@ test_inspector(void)
 	e = entry_for("GET", "/boom");
 	T_CHECK("inspector: a crash's entry shows its trace at handlers/boom.c:5",
 	        e && json_integer_value(json_object_get(e, "status")) == 500 &&
-	        strstr(jstr(e, "trace"), "handlers/boom.c:5") &&
-	        json_array_size(json_object_get(e, "trace_links")) > 0);
+	                strstr(jstr(e, "trace"), "handlers/boom.c:5") &&
+	                json_array_size(json_object_get(e, "trace_links")) > 0);
 	json_decref(e);
 	h_resp page;
 	T_CHECK("error page: the trace's file:line opens the editor (vscode:// by default)",
 	        req("GET", "/boom", accept_html, NULL, &page) == 500 &&
-	        strstr(page.body, "<a class=\"cot-editor\" href=\"vscode://file/") &&
-	        strstr(page.body, "/handlers/boom.c:5\">handlers/boom.c:5</a>"));
+	                strstr(page.body, "<a class=\"cot-editor\" href=\"vscode://file/") &&
+	                strstr(page.body, "/handlers/boom.c:5\">handlers/boom.c:5</a>"));
 	h_resp_free(&page);
 	char path[4200];
 	h_delete(h_path(path, sizeof(path), "%s/handlers/boom.c", app));
@@ -255,18 +259,19 @@ test_inspector(void)
 	long long last = json_integer_value(json_object_get(list, "last"));
 	T_CHECK("inspector: the ring holds the last 200 requests, no more",
 	        json_array_size(entries) == 200 &&
-	        json_integer_value(json_object_get(json_array_get(entries, 0), "seq")) == last - 199);
+	                json_integer_value(json_object_get(json_array_get(entries, 0), "seq")) ==
+	                        last - 199);
 	json_decref(list);
 	T_CHECK("inspector: read-only", req("DELETE", "/_cot/api/requests", NULL, NULL, &r) == 405);
 	h_resp_free(&r);
 	T_CHECK("inspector: its own requests are not recorded",
 	        (list = get_json("/_cot/api/requests")) &&
-	        json_integer_value(json_object_get(list, "last")) == last);
+	                json_integer_value(json_object_get(list, "last")) == last);
 	json_decref(list);
 	h_resp r2;
 	T_CHECK("error page: the request id links to its inspector entry",
 	        req("GET", "/nowhere", accept_html, NULL, &r2) == 404 &&
-	        strstr(r2.body, "href=\"/_cot/requests#"));
+	                strstr(r2.body, "href=\"/_cot/requests#"));
 	h_resp_free(&r2);
 }
 
@@ -274,16 +279,16 @@ test_inspector(void)
 
 /* A GET that writes: replaying it must not leave a row behind. */
 static const char visit_src[] =
-	"#include <cot.h>\n"
-	"static cot_result visit(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_db_begin(c);\n"
-	"\tcot_db_exec(c, \"INSERT INTO notes (title) VALUES (?)\", \"visit\");\n"
-	"\tcot_db_commit(c);\n"
-	"\tcot_row *n = cot_db_one(c, \"SELECT count(*) AS n FROM notes\");\n"
-	"\treturn cot_text(c, 200, \"%s %s\\n\", \"VERSION\", cot_row_text(n, \"n\"));\n"
-	"}\n"
-	"COT_ROUTES(COT_GET(\"/visit\", visit),)\n";
+        "#include <cot.h>\n"
+        "static cot_result visit(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_db_begin(c);\n"
+        "\tcot_db_exec(c, \"INSERT INTO notes (title) VALUES (?)\", \"visit\");\n"
+        "\tcot_db_commit(c);\n"
+        "\tcot_row *n = cot_db_one(c, \"SELECT count(*) AS n FROM notes\");\n"
+        "\treturn cot_text(c, 200, \"%s %s\\n\", \"VERSION\", cot_row_text(n, \"n\"));\n"
+        "}\n"
+        "COT_ROUTES(COT_GET(\"/visit\", visit),)\n";
 
 static char *
 visit_version(const char *v)
@@ -302,8 +307,8 @@ notes_dump(void)
 	char path[4200], *out = NULL;
 	size_t len = 0;
 	sqlite3 *db;
-	if (sqlite3_open_v2(h_path(path, sizeof(path), "%s/app.db", app), &db,
-	                    SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(h_path(path, sizeof(path), "%s/app.db", app), &db, SQLITE_OPEN_READONLY,
+	                    NULL) != SQLITE_OK)
 		return NULL;
 	FILE *f = open_memstream(&out, &len);
 	sqlite3_stmt *st;
@@ -343,8 +348,8 @@ static bool
 visit_answers(void *arg)
 {
 	h_resp r;
-	bool ok = req("GET", "/visit", NULL, NULL, &r) == 200 && strncmp(r.body, (char *)arg,
-	                                                                  strlen(arg)) == 0;
+	bool ok = req("GET", "/visit", NULL, NULL, &r) == 200 &&
+	          strncmp(r.body, (char *)arg, strlen(arg)) == 0;
 	h_resp_free(&r);
 	return ok;
 }
@@ -367,23 +372,23 @@ test_replay(void)
 	        h_wait_for(visit_answers, "one ", H_DEADLINE_MS));
 	char *before = notes_dump();
 	h_write_app_file(app, "handlers/visit.c", visit_version("two"));
-	want_replay w = { "GET", "/visit", NULL };
+	want_replay w = {"GET", "/visit", NULL};
 	T_CHECK("replay: saving the handler replays the last GET /visit",
 	        h_wait_for(replayed, &w, H_DEADLINE_MS));
 	json_t *diff = json_object_get(w.found, "body_diff");
 	T_CHECK("replay: the inspector shows the answer's diff (one -> two)",
 	        json_is_true(json_object_get(w.found, "changed")) &&
-	        json_integer_value(json_object_get(w.found, "status_after")) == 200 &&
-	        json_array_size(diff) == 2 &&
-	        strncmp(jstr(json_array_get(diff, 0), "text"), "one ", 4) == 0 &&
-	        strncmp(jstr(json_array_get(diff, 1), "text"), "two ", 4) == 0);
+	                json_integer_value(json_object_get(w.found, "status_after")) == 200 &&
+	                json_array_size(diff) == 2 &&
+	                strncmp(jstr(json_array_get(diff, 0), "text"), "one ", 4) == 0 &&
+	                strncmp(jstr(json_array_get(diff, 1), "text"), "two ", 4) == 0);
 	char url[256];
 	snprintf(url, sizeof(url), "/_cot/api/requests/%s", jstr(w.found, "replay_id"));
 	json_t *re = get_json(url);
 	T_CHECK("replay: the replay ran the handler's INSERT (inside its transaction)",
 	        re && json_is_true(json_object_get(re, "replay")) &&
-	        strncmp(jstr(json_array_get(json_object_get(re, "sql"), 0), "sql"),
-	                "INSERT INTO notes", 17) == 0);
+	                strncmp(jstr(json_array_get(json_object_get(re, "sql"), 0), "sql"),
+	                        "INSERT INTO notes", 17) == 0);
 	json_decref(re);
 	char *after = notes_dump();
 	T_CHECK("replay: app.db is unchanged (row count and content)",
@@ -404,30 +409,29 @@ test_replay(void)
 		fputs("/* touched */\n", f);
 		fclose(f);
 	}
-	w = (want_replay){ "POST", "/notes", NULL };
+	w = (want_replay){"POST", "/notes", NULL};
 	T_CHECK("replay: a POST is not replayed by default, and the entry says why",
 	        h_wait_for(replayed, &w, H_DEADLINE_MS) &&
-	        strstr(jstr(w.found, "skipped"), "only GET and HEAD"));
+	                strstr(jstr(w.found, "skipped"), "only GET and HEAD"));
 	json_decref(w.found);
 
 	/* a handler that writes a file is never replayed */
-	static const char fx_src[] =
-		"#include <cot.h>\n#include <stdio.h>\n"
-		"static cot_result fx(cot_ctx *c)\n{\n"
-		"\tFILE *f = fopen(\"side-effect.txt\", \"a\");\n"
-		"\tif (f) { fputs(\"x\\n\", f); fclose(f); }\n"
-		"\treturn cot_text(c, 200, \"VERSION\\n\");\n}\n"
-		"COT_ROUTES(COT_GET(\"/fx\", fx),)\n";
+	static const char fx_src[] = "#include <cot.h>\n#include <stdio.h>\n"
+	                             "static cot_result fx(cot_ctx *c)\n{\n"
+	                             "\tFILE *f = fopen(\"side-effect.txt\", \"a\");\n"
+	                             "\tif (f) { fputs(\"x\\n\", f); fclose(f); }\n"
+	                             "\treturn cot_text(c, 200, \"VERSION\\n\");\n}\n"
+	                             "COT_ROUTES(COT_GET(\"/fx\", fx),)\n";
 	h_write_app_file(app, "handlers/fx.c", fx_src);
 	T_CHECK("replay: GET /fx answers", h_wait_for(fx_answers, NULL, H_DEADLINE_MS));
 	char fx2[sizeof(fx_src) + 8];
 	snprintf(fx2, sizeof(fx2), "%s", fx_src);
 	memcpy(strstr(fx2, "VERSION"), "VERSIOM", 7);
 	h_write_app_file(app, "handlers/fx.c", fx2);
-	w = (want_replay){ "GET", "/fx", NULL };
+	w = (want_replay){"GET", "/fx", NULL};
 	T_CHECK("replay: a handler that calls fopen() is not replayed, and the entry says why",
 	        h_wait_for(replayed, &w, H_DEADLINE_MS) &&
-	        strstr(jstr(w.found, "skipped"), "fopen()"));
+	                strstr(jstr(w.found, "skipped"), "fopen()"));
 	json_decref(w.found);
 }
 
@@ -438,9 +442,8 @@ find_table(json_t *db, const char *name)
 {
 	size_t i;
 	json_t *t;
-	json_array_foreach(json_object_get(db, "tables"), i, t)
-		if (strcmp(jstr(t, "name"), name) == 0)
-			return t;
+	json_array_foreach(json_object_get(db, "tables"), i,
+	                   t) if (strcmp(jstr(t, "name"), name) == 0) return t;
 	return NULL;
 }
 
@@ -450,12 +453,13 @@ plan_holds_drop(void *arg)
 	json_t **out = arg;
 	json_t *db = get_json("/_cot/api/db"), *s;
 	size_t i;
-	json_array_foreach(json_object_get(json_object_get(db, "plan"), "steps"), i, s)
-		if (json_is_true(json_object_get(s, "destructive")) &&
-		    strstr(jstr(s, "loses"), "of column notes.body")) {
-			*out = db;
-			return true;
-		}
+	json_array_foreach(json_object_get(json_object_get(db, "plan"), "steps"), i,
+	                   s) if (json_is_true(json_object_get(s, "destructive")) &&
+	                          strstr(jstr(s, "loses"), "of column notes.body"))
+	{
+		*out = db;
+		return true;
+	}
 	json_decref(db);
 	return false;
 }
@@ -468,23 +472,24 @@ test_db(void)
 	long long rows = json_integer_value(json_object_get(notes, "rows"));
 	T_CHECK("db: tables with columns and row counts",
 	        notes && rows > 0 && json_array_size(json_object_get(notes, "columns")) == 4 &&
-	        strstr(jstr(db, "schema_live"), "CREATE TABLE notes"));
+	                strstr(jstr(db, "schema_live"), "CREATE TABLE notes"));
 	json_decref(db);
 	json_t *page = get_json("/_cot/api/db/notes?offset=0&limit=2");
 	T_CHECK("db: rows paged (limit 2, total counted)",
 	        page && json_array_size(json_object_get(page, "rows")) == 2 &&
-	        json_integer_value(json_object_get(page, "total")) == rows);
+	                json_integer_value(json_object_get(page, "total")) == rows);
 	json_decref(page);
 	h_resp r;
 	T_CHECK("db: a write is refused (405)",
 	        req("POST", "/_cot/api/db/notes", json_body, "{}", &r) == 405);
 	h_resp_free(&r);
 	T_CHECK("db: a table that does not exist is 404, not SQL",
-	        req("GET", "/_cot/api/db/notes%22%3B%20DROP%20TABLE%20notes", NULL, NULL, &r) == 404);
+	        req("GET", "/_cot/api/db/notes%22%3B%20DROP%20TABLE%20notes", NULL, NULL, &r) ==
+	                404);
 	h_resp_free(&r);
 	db = get_json("/_cot/api/db");
-	T_CHECK("db: nothing changed", db &&
-	        json_integer_value(json_object_get(find_table(db, "notes"), "rows")) == rows);
+	T_CHECK("db: nothing changed",
+	        db && json_integer_value(json_object_get(find_table(db, "notes"), "rows")) == rows);
 	json_decref(db);
 
 	/* a held drop, applied from the console */
@@ -502,9 +507,10 @@ test_db(void)
 	T_CHECK("db: apply without the console's header is refused",
 	        req("POST", url, NULL, "", &r) == 403);
 	h_resp_free(&r);
-	static const char *const console_hdr[] = { "X-Cot-Console: 1", NULL };
+	static const char *const console_hdr[] = {"X-Cot-Console: 1", NULL};
 	T_CHECK("db: apply of another plan is refused (409)",
-	        req("POST", "/_cot/api/db/apply?plan=0123456789abcdef", console_hdr, "", &r) == 409);
+	        req("POST", "/_cot/api/db/apply?plan=0123456789abcdef", console_hdr, "", &r) ==
+	                409);
 	h_resp_free(&r);
 	T_CHECK("db: apply runs cotdev migrate --apply --allow-destructive",
 	        req("POST", url, console_hdr, "", &r) == 200 && strstr(r.body, "applied 1 step"));
@@ -514,8 +520,8 @@ test_db(void)
 	notes = find_table(db, "notes");
 	T_CHECK("db: the column is gone, the rows stay",
 	        json_array_size(json_object_get(notes, "columns")) == 3 &&
-	        json_integer_value(json_object_get(notes, "rows")) == rows &&
-	        strcmp(jstr(json_object_get(db, "plan"), "summary"), "no changes") == 0);
+	                json_integer_value(json_object_get(notes, "rows")) == rows &&
+	                strcmp(jstr(json_object_get(db, "plan"), "summary"), "no changes") == 0);
 	json_decref(db);
 }
 
@@ -525,7 +531,7 @@ static void
 test_security(void)
 {
 	h_resp r;
-	static const char *const evil[] = { "Host: evil.example:80", NULL };
+	static const char *const evil[] = {"Host: evil.example:80", NULL};
 	/* the dev server's Host allow-list (runtime/hostallow.c) refuses a
 	 * foreign name before anything under /_cot/ sees it */
 	T_CHECK("security: a non-loopback Host is refused (DNS rebinding)",
@@ -542,8 +548,8 @@ static void
 test_token(void)
 {
 	h_target t = target;
-	static const char *const flags[] = { "--port", "0", "--quiet", "--host", "127.0.0.2",
-		                             "--no-inspector", NULL };
+	static const char *const flags[] = {"--port",         "0", "--quiet", "--host", "127.0.0.2",
+	                                    "--no-inspector", NULL};
 	h_target_flags(&t, flags);
 	h_server s2;
 	char err[512];
@@ -574,11 +580,11 @@ test_token(void)
 	char *cookie = NULL;
 	T_CHECK("token: with it the page answers and sets an HttpOnly cookie",
 	        h_request(c2, &s2, "GET", url, accept_html, NULL, &r) == 200 &&
-	        (cookie = h_resp_header(&r, "Set-Cookie")) && strstr(cookie, "HttpOnly"));
+	                (cookie = h_resp_header(&r, "Set-Cookie")) && strstr(cookie, "HttpOnly"));
 	h_resp_free(&r);
 	char hdr[160];
 	snprintf(hdr, sizeof(hdr), "Cookie: cot_console=%s", token);
-	const char *const with_cookie[] = { hdr, NULL };
+	const char *const with_cookie[] = {hdr, NULL};
 	T_CHECK("token: ... and the cookie opens the API",
 	        h_request(c2, &s2, "GET", "/_cot/api/routes", with_cookie, NULL, &r) == 200);
 	h_resp_free(&r);
@@ -589,18 +595,18 @@ test_token(void)
 	const char *href = json_string_value(json_object_get(ed, "href"));
 	T_CHECK("editor: COT_EDITOR=idea links idea://open?file=ABS&line=N",
 	        href && strncmp(href, "idea://open?file=/", 18) == 0 &&
-	        strstr(href, "/handlers/hello.c&line=3"));
+	                strstr(href, "/handlers/hello.c&line=3"));
 	json_decref(ed);
 	h_resp_free(&r);
-	static const char *const with_both[] = { "X-Cot-Console: 1", NULL, NULL };
+	static const char *const with_both[] = {"X-Cot-Console: 1", NULL, NULL};
 	T_CHECK("editor: /_cot/api/open runs nothing without the console's header",
 	        h_request(c2, &s2, "POST", "/_cot/api/open?file=handlers/hello.c&line=1",
 	                  with_cookie, "", &r) == 405);
 	h_resp_free(&r);
-	const char *both[] = { with_both[0], hdr, NULL };
+	const char *both[] = {with_both[0], hdr, NULL};
 	T_CHECK("editor: ... nor for an editor that opens from its own link (409)",
-	        h_request(c2, &s2, "POST", "/_cot/api/open?file=handlers/hello.c&line=1",
-	                  both, "", &r) == 409);
+	        h_request(c2, &s2, "POST", "/_cot/api/open?file=handlers/hello.c&line=1", both, "",
+	                  &r) == 409);
 	h_resp_free(&r);
 	T_CHECK("token: --no-inspector records nothing",
 	        h_request(c2, &s2, "GET", "/hello/x", NULL, NULL, &r) == 200);
@@ -610,7 +616,7 @@ test_token(void)
 		j = json_loads(r.body, 0, NULL);
 	T_CHECK("token: ... (recording false, no entries)",
 	        j && json_is_false(json_object_get(j, "recording")) &&
-	        json_array_size(json_object_get(j, "entries")) == 0);
+	                json_array_size(json_object_get(j, "entries")) == 0);
 	json_decref(j);
 	h_resp_free(&r);
 	free(cookie);
@@ -624,9 +630,17 @@ test_token(void)
 static void
 test_export(void)
 {
-	static const char *const paths[] = { "/_cot/", "/_cot/routes", "/_cot/requests",
-		"/_cot/db", "/_cot/api/routes", "/_cot/api/requests", "/_cot/api/db",
-		"/_cot/console.js", "/_cot/live.js", "/_cot/events", NULL };
+	static const char *const paths[] = {"/_cot/",
+	                                    "/_cot/routes",
+	                                    "/_cot/requests",
+	                                    "/_cot/db",
+	                                    "/_cot/api/routes",
+	                                    "/_cot/api/requests",
+	                                    "/_cot/api/db",
+	                                    "/_cot/console.js",
+	                                    "/_cot/live.js",
+	                                    "/_cot/events",
+	                                    NULL};
 	bool none = true;
 	for (int i = 0; paths[i]; i++) {
 		h_resp r;
@@ -639,8 +653,9 @@ test_export(void)
 	}
 	T_CHECK("export: none of /_cot/ answers (all 404)", none);
 	h_resp r;
-	T_CHECK("export: its 404 suggests nothing", req("GET", "/hello", accept_json, NULL, &r) == 404 &&
-	        strstr(r.body, "suggestions") == NULL);
+	T_CHECK("export: its 404 suggests nothing",
+	        req("GET", "/hello", accept_json, NULL, &r) == 404 &&
+	                strstr(r.body, "suggestions") == NULL);
 	h_resp_free(&r);
 	T_CHECK("export: the API POST on /_cot/ is 404 too",
 	        req("POST", "/_cot/api/db/apply", NULL, "", &r) == 404);

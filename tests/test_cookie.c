@@ -34,47 +34,61 @@ test_write(void)
 {
 	cot_ctx *c = t_ctx(NULL, 0);
 	T_CHECK("set default", cot_set_cookie(c, "sid", "abc123", NULL) == 0);
-	T_STREQ("default attributes", t_resp_header(c, "Set-Cookie"), "sid=abc123; Path=/; SameSite=Lax");
+	T_STREQ("default attributes", t_resp_header(c, "Set-Cookie"),
+	        "sid=abc123; Path=/; SameSite=Lax");
 	t_free(c);
 
 	c = t_ctx(NULL, 0);
-	cot_cookie_opts o = { .path = "/app", .domain = "example.com", .max_age = 3600,
-	                      .http_only = 1, .secure = 1, .same_site = COT_SAMESITE_STRICT };
+	cot_cookie_opts o = {.path = "/app",
+	                     .domain = "example.com",
+	                     .max_age = 3600,
+	                     .http_only = 1,
+	                     .secure = 1,
+	                     .same_site = COT_SAMESITE_STRICT};
 	T_CHECK("set all", cot_set_cookie(c, "s", "v", &o) == 0);
 	T_STREQ("all attributes", t_resp_header(c, "Set-Cookie"),
-	        "s=v; Path=/app; Max-Age=3600; Domain=example.com; HttpOnly; Secure; SameSite=Strict");
+	        "s=v; Path=/app; Max-Age=3600; Domain=example.com; HttpOnly; Secure; "
+	        "SameSite=Strict");
 	t_free(c);
 
 	c = t_ctx(NULL, 0);
-	T_CHECK("delete", cot_set_cookie(c, "s", "", &(cot_cookie_opts){ .max_age = -1 }) == 0);
-	T_STREQ("delete is Max-Age=0", t_resp_header(c, "Set-Cookie"), "s=; Path=/; Max-Age=0; SameSite=Lax");
+	T_CHECK("delete", cot_set_cookie(c, "s", "", &(cot_cookie_opts){.max_age = -1}) == 0);
+	T_STREQ("delete is Max-Age=0", t_resp_header(c, "Set-Cookie"),
+	        "s=; Path=/; Max-Age=0; SameSite=Lax");
 	t_free(c);
 
 	c = t_ctx(NULL, 0);
-	T_CHECK("None with Secure", cot_set_cookie(c, "s", "v", &(cot_cookie_opts){
-	        .secure = 1, .same_site = COT_SAMESITE_NONE }) == 0);
-	T_STREQ("None attribute", t_resp_header(c, "Set-Cookie"), "s=v; Path=/; Secure; SameSite=None");
+	T_CHECK("None with Secure",
+	        cot_set_cookie(c, "s", "v",
+	                       &(cot_cookie_opts){.secure = 1, .same_site = COT_SAMESITE_NONE}) ==
+	                0);
+	T_STREQ("None attribute", t_resp_header(c, "Set-Cookie"),
+	        "s=v; Path=/; Secure; SameSite=None");
 	t_free(c);
 }
 
 static void
 test_write_bad(void)
 {
-	struct { const char *name, *value; cot_cookie_opts o; const char *why; } cases[] = {
-		{ "", "v", { 0 }, "empty" },
-		{ "a b", "v", { 0 }, "byte 0x20 at 1" },
-		{ "a;b", "v", { 0 }, "token" },
-		{ "s", "x y", { 0 }, "byte 0x20 at 1" },
-		{ "s", "a;Path=/evil", { 0 }, "byte 0x3b" },
-		{ "s", "a\r\nX-Evil: 1", { 0 }, "byte 0x0d" },
-		{ "s", "\"q\"", { 0 }, "byte 0x22" },
-		{ "s", "caf\xc3\xa9", { 0 }, "byte 0xc3" },
-		{ "s", NULL, { 0 }, "NULL" },
-		{ "s", "v", { .path = "/a;b" }, "Path" },
-		{ "s", "v", { .path = "rel" }, "Path" },
-		{ "s", "v", { .domain = "a b" }, "Domain" },
-		{ "s", "v", { .same_site = COT_SAMESITE_NONE }, "without Secure" },
-		{ "s", "v", { .same_site = 7 }, "unknown" },
+	struct {
+		const char *name, *value;
+		cot_cookie_opts o;
+		const char *why;
+	} cases[] = {
+	        {"", "v", {0}, "empty"},
+	        {"a b", "v", {0}, "byte 0x20 at 1"},
+	        {"a;b", "v", {0}, "token"},
+	        {"s", "x y", {0}, "byte 0x20 at 1"},
+	        {"s", "a;Path=/evil", {0}, "byte 0x3b"},
+	        {"s", "a\r\nX-Evil: 1", {0}, "byte 0x0d"},
+	        {"s", "\"q\"", {0}, "byte 0x22"},
+	        {"s", "caf\xc3\xa9", {0}, "byte 0xc3"},
+	        {"s", NULL, {0}, "NULL"},
+	        {"s", "v", {.path = "/a;b"}, "Path"},
+	        {"s", "v", {.path = "rel"}, "Path"},
+	        {"s", "v", {.domain = "a b"}, "Domain"},
+	        {"s", "v", {.same_site = COT_SAMESITE_NONE}, "without Secure"},
+	        {"s", "v", {.same_site = 7}, "unknown"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cot_ctx *c = t_ctx(NULL, 0);
@@ -82,7 +96,8 @@ test_write_bad(void)
 		snprintf(name, sizeof(name), "reject %zu: %s", i, cases[i].why);
 		int r = cot_set_cookie(c, cases[i].name, cases[i].value, &cases[i].o);
 		T_CHECK(name, r == -1 && t_resp_header(c, "Set-Cookie") == NULL &&
-		        c->reject_status == 500 && strstr(c->reject_detail, cases[i].why) != NULL);
+		                      c->reject_status == 500 &&
+		                      strstr(c->reject_detail, cases[i].why) != NULL);
 		if (c->reject_detail == NULL || strstr(c->reject_detail, cases[i].why) == NULL)
 			printf("# got: %s\n", c->reject_detail ? c->reject_detail : "(null)");
 		t_free(c);

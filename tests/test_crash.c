@@ -28,8 +28,8 @@
  * leak check: LeakSanitizer runs at exit and makes the status non-zero if a
  * crashed request left memory behind.
  */
-#include <pthread.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,208 +55,207 @@ static char app[4096];
  * before it (see the report; the lookup itself is right).
  */
 static const char crash_src[] =
-	"#include <cot.h>\n"
-	"#include <stdio.h>\n"
-	"#include <stdlib.h>\n"
-	"#include <sys/mman.h>\n"
-	"#include <time.h>\n"
-	"#include <unistd.h>\n"
-	"\n"
-	"static volatile int zero;\n"
-	"static volatile unsigned long spin;\n"
-	"\n"
-	"static cot_result\n"
-	"do_segv(cot_ctx *c)\n"
-	"{\n"
-	"\tvolatile int *p = (volatile int *)0;\n"
-	"\t*p = 42; /*@segv*/\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_fpe(cot_ctx *c)\n"
-	"{\n"
-	"\tint r = 7 / zero; /*@fpe*/\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", r);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_ill(cot_ctx *c)\n"
-	"{\n"
-	"\tzero = 0; __asm__ volatile(\"ud2\"); /*@ill*/\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_abort(cot_ctx *c)\n"
-	"{\n"
-	"\tabort(); /*@abort*/\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"/* SIGBUS: a read past the end of a file mapping */\n"
-	"static cot_result\n"
-	"do_bus(cot_ctx *c)\n"
-	"{\n"
-	"\tchar path[] = \"/tmp/cot-bus-XXXXXX\";\n"
-	"\tint fd = mkstemp(path);\n"
-	"\tunlink(path);\n"
-	"\tvolatile char *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);\n"
-	"\tclose(fd);\n"
-	"\tif (m == MAP_FAILED)\n"
-	"\t\treturn cot_text(c, 200, \"no mapping\\n\");\n"
-	"\tchar x = m[0]; /*@bus*/\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", x);\n"
-	"}\n"
-	"\n"
-	"static int deep(int n) { volatile char buf[256]; buf[0] = (char)n; return deep(n + 1) + buf[0]; } /*@deep*/\n"
-	"\n"
-	"static cot_result\n"
-	"do_overflow(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", deep(0)); /*@overflow*/\n"
-	"}\n"
-	"\n"
-	"/* gcc -O2 puts this inside its caller: the export's trace still shows both */\n"
-	"static inline __attribute__((always_inline)) int\n"
-	"poke(volatile int *p)\n"
-	"{\n"
-	"\treturn *p; /*@poke*/\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_inlined(cot_ctx *c)\n"
-	"{\n"
-	"\tint v = poke((volatile int *)(unsigned long)zero); /*@inlined*/\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", v);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_stuck(cot_ctx *c)\n"
-	"{\n"
-	"\tfor (;;) spin++; /*@stuck*/\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_fail404(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_fail(c, 404, \"no widget %s\", \"w1\"); /*@fail404*/\n"
-	"}\n"
-	"\n"
-	"/* Busy for at least 300 ms, then until ?release=FILE exists (cap 2.5 s). */\n"
-	"static cot_result\n"
-	"do_slow(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *release = cot_query(c, \"release\");\n"
-	"\tstruct timespec t0, t;\n"
-	"\tclock_gettime(CLOCK_MONOTONIC, &t0);\n"
-	"\tprintf(\"slow started %s\\n\", cot_request_id(c));\n"
-	"\tfflush(stdout);\n"
-	"\tdouble ms;\n"
-	"\tdo {\n"
-	"\t\tclock_gettime(CLOCK_MONOTONIC, &t);\n"
-	"\t\tms = (t.tv_sec - t0.tv_sec) * 1e3 + (t.tv_nsec - t0.tv_nsec) / 1e6;\n"
-	"\t} while (ms < 2500 && (ms < 300 || release == NULL || access(release, F_OK) != 0));\n"
-	"\treturn cot_text(c, 200, \"slow done\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_ok(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"fine\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_mw(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/segv\", do_segv),\n"
-	"\tCOT_GET(\"/fpe\", do_fpe),\n"
-	"\tCOT_GET(\"/ill\", do_ill),\n"
-	"\tCOT_GET(\"/abort\", do_abort),\n"
-	"\tCOT_GET(\"/bus\", do_bus),\n"
-	"\tCOT_GET(\"/overflow\", do_overflow),\n"
-	"\tCOT_GET(\"/inlined\", do_inlined),\n"
-	"\tCOT_GET(\"/stuck\", do_stuck),\n"
-	"\tCOT_GET(\"/fail404\", do_fail404),\n"
-	"\tCOT_GET(\"/slow\", do_slow),\n"
-	"\tCOT_GET(\"/ok\", do_ok),\n"
-	"\tCOT_GET(\"/mwcrash\", do_mw),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include <stdio.h>\n"
+        "#include <stdlib.h>\n"
+        "#include <sys/mman.h>\n"
+        "#include <time.h>\n"
+        "#include <unistd.h>\n"
+        "\n"
+        "static volatile int zero;\n"
+        "static volatile unsigned long spin;\n"
+        "\n"
+        "static cot_result\n"
+        "do_segv(cot_ctx *c)\n"
+        "{\n"
+        "\tvolatile int *p = (volatile int *)0;\n"
+        "\t*p = 42; /*@segv*/\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_fpe(cot_ctx *c)\n"
+        "{\n"
+        "\tint r = 7 / zero; /*@fpe*/\n"
+        "\treturn cot_text(c, 200, \"%d\\n\", r);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_ill(cot_ctx *c)\n"
+        "{\n"
+        "\tzero = 0; __asm__ volatile(\"ud2\"); /*@ill*/\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_abort(cot_ctx *c)\n"
+        "{\n"
+        "\tabort(); /*@abort*/\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "/* SIGBUS: a read past the end of a file mapping */\n"
+        "static cot_result\n"
+        "do_bus(cot_ctx *c)\n"
+        "{\n"
+        "\tchar path[] = \"/tmp/cot-bus-XXXXXX\";\n"
+        "\tint fd = mkstemp(path);\n"
+        "\tunlink(path);\n"
+        "\tvolatile char *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);\n"
+        "\tclose(fd);\n"
+        "\tif (m == MAP_FAILED)\n"
+        "\t\treturn cot_text(c, 200, \"no mapping\\n\");\n"
+        "\tchar x = m[0]; /*@bus*/\n"
+        "\treturn cot_text(c, 200, \"%d\\n\", x);\n"
+        "}\n"
+        "\n"
+        "static int deep(int n) { volatile char buf[256]; buf[0] = (char)n; return deep(n + 1) + "
+        "buf[0]; } /*@deep*/\n"
+        "\n"
+        "static cot_result\n"
+        "do_overflow(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"%d\\n\", deep(0)); /*@overflow*/\n"
+        "}\n"
+        "\n"
+        "/* gcc -O2 puts this inside its caller: the export's trace still shows both */\n"
+        "static inline __attribute__((always_inline)) int\n"
+        "poke(volatile int *p)\n"
+        "{\n"
+        "\treturn *p; /*@poke*/\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_inlined(cot_ctx *c)\n"
+        "{\n"
+        "\tint v = poke((volatile int *)(unsigned long)zero); /*@inlined*/\n"
+        "\treturn cot_text(c, 200, \"%d\\n\", v);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_stuck(cot_ctx *c)\n"
+        "{\n"
+        "\tfor (;;) spin++; /*@stuck*/\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_fail404(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_fail(c, 404, \"no widget %s\", \"w1\"); /*@fail404*/\n"
+        "}\n"
+        "\n"
+        "/* Busy for at least 300 ms, then until ?release=FILE exists (cap 2.5 s). */\n"
+        "static cot_result\n"
+        "do_slow(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *release = cot_query(c, \"release\");\n"
+        "\tstruct timespec t0, t;\n"
+        "\tclock_gettime(CLOCK_MONOTONIC, &t0);\n"
+        "\tprintf(\"slow started %s\\n\", cot_request_id(c));\n"
+        "\tfflush(stdout);\n"
+        "\tdouble ms;\n"
+        "\tdo {\n"
+        "\t\tclock_gettime(CLOCK_MONOTONIC, &t);\n"
+        "\t\tms = (t.tv_sec - t0.tv_sec) * 1e3 + (t.tv_nsec - t0.tv_nsec) / 1e6;\n"
+        "\t} while (ms < 2500 && (ms < 300 || release == NULL || access(release, F_OK) != 0));\n"
+        "\treturn cot_text(c, 200, \"slow done\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_ok(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"fine\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_mw(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/segv\", do_segv),\n"
+        "\tCOT_GET(\"/fpe\", do_fpe),\n"
+        "\tCOT_GET(\"/ill\", do_ill),\n"
+        "\tCOT_GET(\"/abort\", do_abort),\n"
+        "\tCOT_GET(\"/bus\", do_bus),\n"
+        "\tCOT_GET(\"/overflow\", do_overflow),\n"
+        "\tCOT_GET(\"/inlined\", do_inlined),\n"
+        "\tCOT_GET(\"/stuck\", do_stuck),\n"
+        "\tCOT_GET(\"/fail404\", do_fail404),\n"
+        "\tCOT_GET(\"/slow\", do_slow),\n"
+        "\tCOT_GET(\"/ok\", do_ok),\n"
+        "\tCOT_GET(\"/mwcrash\", do_mw),\n"
+        ")\n";
 
 /* handlers/task.c: tasks that crash, fail, and spawn a task that crashes. */
-static const char task_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static void\n"
-	"boom(cot_ctx *c, void *arg)\n"
-	"{\n"
-	"\t(void)c;\n"
-	"\t(void)arg;\n"
-	"\tvolatile int *p = (volatile int *)0;\n"
-	"\t*p = 7; /*@boom*/\n"
-	"}\n"
-	"\n"
-	"static void\n"
-	"give_up(cot_ctx *c, void *arg)\n"
-	"{\n"
-	"\t(void)arg;\n"
-	"\tcot_fail(c, 500, \"the task gave up\"); /*@give_up*/\n"
-	"}\n"
-	"\n"
-	"static void\n"
-	"outer(cot_ctx *c, void *arg)\n"
-	"{\n"
-	"\tcot_spawn(c, boom, arg); /*@spawn_inner*/\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"task_crash(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_spawn(c, boom, NULL); /*@spawn_crash*/\n"
-	"\treturn cot_text(c, 202, \"queued\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"task_fail(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_spawn(c, give_up, NULL); /*@spawn_fail*/\n"
-	"\treturn cot_text(c, 202, \"queued\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"task_nested(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_spawn(c, outer, NULL); /*@spawn_outer*/\n"
-	"\treturn cot_text(c, 202, \"queued\\n\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_POST(\"/jobs/crash\", task_crash),\n"
-	"\tCOT_POST(\"/jobs/fail\", task_fail),\n"
-	"\tCOT_POST(\"/jobs/nested\", task_nested),\n"
-	")\n";
+static const char task_src[] = "#include <cot.h>\n"
+                               "\n"
+                               "static void\n"
+                               "boom(cot_ctx *c, void *arg)\n"
+                               "{\n"
+                               "\t(void)c;\n"
+                               "\t(void)arg;\n"
+                               "\tvolatile int *p = (volatile int *)0;\n"
+                               "\t*p = 7; /*@boom*/\n"
+                               "}\n"
+                               "\n"
+                               "static void\n"
+                               "give_up(cot_ctx *c, void *arg)\n"
+                               "{\n"
+                               "\t(void)arg;\n"
+                               "\tcot_fail(c, 500, \"the task gave up\"); /*@give_up*/\n"
+                               "}\n"
+                               "\n"
+                               "static void\n"
+                               "outer(cot_ctx *c, void *arg)\n"
+                               "{\n"
+                               "\tcot_spawn(c, boom, arg); /*@spawn_inner*/\n"
+                               "}\n"
+                               "\n"
+                               "static cot_result\n"
+                               "task_crash(cot_ctx *c)\n"
+                               "{\n"
+                               "\tcot_spawn(c, boom, NULL); /*@spawn_crash*/\n"
+                               "\treturn cot_text(c, 202, \"queued\\n\");\n"
+                               "}\n"
+                               "\n"
+                               "static cot_result\n"
+                               "task_fail(cot_ctx *c)\n"
+                               "{\n"
+                               "\tcot_spawn(c, give_up, NULL); /*@spawn_fail*/\n"
+                               "\treturn cot_text(c, 202, \"queued\\n\");\n"
+                               "}\n"
+                               "\n"
+                               "static cot_result\n"
+                               "task_nested(cot_ctx *c)\n"
+                               "{\n"
+                               "\tcot_spawn(c, outer, NULL); /*@spawn_outer*/\n"
+                               "\treturn cot_text(c, 202, \"queued\\n\");\n"
+                               "}\n"
+                               "\n"
+                               "COT_ROUTES(\n"
+                               "\tCOT_POST(\"/jobs/crash\", task_crash),\n"
+                               "\tCOT_POST(\"/jobs/fail\", task_fail),\n"
+                               "\tCOT_POST(\"/jobs/nested\", task_nested),\n"
+                               ")\n";
 
 /* handlers/00_mw.c: a before hook that crashes on one path. */
-static const char mw_src[] =
-	"#include <cot.h>\n"
-	"#include <string.h>\n"
-	"\n"
-	"static cot_result\n"
-	"check_first(cot_ctx *c)\n"
-	"{\n"
-	"\tif (strcmp(cot_path(c), \"/mwcrash\") == 0) {\n"
-	"\t\tvolatile int *p = (volatile int *)0;\n"
-	"\t\t*p = 1; /*@mw*/\n"
-	"\t}\n"
-	"\treturn cot_next(c);\n"
-	"}\n"
-	"\n"
-	"COT_MIDDLEWARE(check_first, NULL)\n";
+static const char mw_src[] = "#include <cot.h>\n"
+                             "#include <string.h>\n"
+                             "\n"
+                             "static cot_result\n"
+                             "check_first(cot_ctx *c)\n"
+                             "{\n"
+                             "\tif (strcmp(cot_path(c), \"/mwcrash\") == 0) {\n"
+                             "\t\tvolatile int *p = (volatile int *)0;\n"
+                             "\t\t*p = 1; /*@mw*/\n"
+                             "\t}\n"
+                             "\treturn cot_next(c);\n"
+                             "}\n"
+                             "\n"
+                             "COT_MIDDLEWARE(check_first, NULL)\n";
 
 /* Line of the line holding "@marker" in src; 0 if absent. */
 static int
@@ -331,13 +330,11 @@ line_index(const char *text, const char *prefix)
  */
 static void
 check_trace_text(const char *name, const char *where, const char *text, const char *first,
-                 const char *id, const char *reqline_path, const char *want,
-                 const char *what)
+                 const char *id, const char *reqline_path, const char *want, const char *what)
 {
 	char n[256], line0[1024], prefix[256], line[1024];
 	bool have = text != NULL;
-	snprintf(n, sizeof(n), "%s: %s: first line names %s and says %s", name, where, want,
-	         what);
+	snprintf(n, sizeof(n), "%s: %s: first line names %s and says %s", name, where, want, what);
 	bool first_ok = have && nth_line(text, 0, line0, sizeof(line0)) &&
 	                strncmp(line0, first, strlen(first)) == 0 && strstr(line0, want) != NULL &&
 	                strstr(line0, what) != NULL;
@@ -354,8 +351,7 @@ check_trace_text(const char *name, const char *where, const char *text, const ch
 	bool near = false;
 	for (int i = 1; req >= 0 && i <= 3 && nth_line(text, req + i, line, sizeof(line)); i++)
 		near = near || strstr(line, want) != NULL;
-	snprintf(n, sizeof(n), "%s: %s: %s within 3 lines of the request line", name, where,
-	         want);
+	snprintf(n, sizeof(n), "%s: %s: %s within 3 lines of the request line", name, where, want);
 	T_CHECK(n, near);
 	if (!near)
 		printf("# %s: %.800s\n", where, have ? text : "");
@@ -388,8 +384,8 @@ log_of_crash(size_t mark, const char *path, const char *id)
 	char *at = out && mark <= len ? strstr(out + mark, reqline) : NULL;
 	size_t from = at ? (size_t)(at - out) : len;
 	free(out);
-	if (at == NULL || !h_server_wait_output(&srv, from, "framework frames hidden)",
-	                                        H_DEADLINE_MS))
+	if (at == NULL ||
+	    !h_server_wait_output(&srv, from, "framework frames hidden)", H_DEADLINE_MS))
 		return NULL;
 	out = h_server_output(&srv, &len);
 	if (out == NULL)
@@ -408,8 +404,8 @@ log_of_crash(size_t mark, const char *path, const char *id)
  * the status and the request id.
  */
 static void
-check_crash(const char *name, const h_resp *r, size_t mark, long status,
-            const char *reqline_path, const char *want, const char *what)
+check_crash(const char *name, const h_resp *r, size_t mark, long status, const char *reqline_path,
+            const char *want, const char *what)
 {
 	char n[256], first[256];
 	char *id = h_resp_header(r, "X-Request-Id");
@@ -430,7 +426,7 @@ check_crash(const char *name, const h_resp *r, size_t mark, long status,
 		snprintf(n, sizeof(n), "%s: the answer is the status and the request id only",
 		         name);
 		T_CHECK(n, id != NULL && only != NULL && r->body != NULL &&
-		        strcmp(r->body, only) == 0);
+		                   strcmp(r->body, only) == 0);
 		if (r->body == NULL || only == NULL || strcmp(r->body, only) != 0)
 			printf("# answer: %.800s\n", r->body ? r->body : "");
 		free(only);
@@ -462,12 +458,12 @@ test_kinds(void)
 	static const struct {
 		const char *path, *marker, *func, *what;
 	} kinds[] = {
-		{ "/segv", "segv", "do_segv", "NULL pointer" },
-		{ "/fpe", "fpe", "do_fpe", "division by zero" },
-		{ "/ill", "ill", "do_ill", "illegal instruction" },
-		{ "/abort", "abort", "do_abort", "abort()" },
-		{ "/bus", "bus", "do_bus", "bus error" },
-		{ "/overflow", "deep", "deep", "stack overflow" },
+	        {"/segv", "segv", "do_segv", "NULL pointer"},
+	        {"/fpe", "fpe", "do_fpe", "division by zero"},
+	        {"/ill", "ill", "do_ill", "illegal instruction"},
+	        {"/abort", "abort", "do_abort", "abort()"},
+	        {"/bus", "bus", "do_bus", "bus error"},
+	        {"/overflow", "deep", "deep", "stack overflow"},
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		char want[256], where[128], n[128];
@@ -480,11 +476,13 @@ test_kinds(void)
 		check_crash(kinds[i].path + 1, &r, mark, 500, kinds[i].path, want, kinds[i].what);
 		if (strcmp(kinds[i].path, "/overflow") == 0) {
 			char *log = output_since(mark);
-			snprintf(n, sizeof(n), "overflow: recursion collapsed into one (xN: recursion) "
-			         "frame in the %s", target.reloads ? "answer and the log" : "log");
+			snprintf(n, sizeof(n),
+			         "overflow: recursion collapsed into one (xN: recursion) "
+			         "frame in the %s",
+			         target.reloads ? "answer and the log" : "log");
 			T_CHECK(n, (!target.reloads ||
 			            (r.body != NULL && strstr(r.body, ": recursion)") != NULL)) &&
-			        log != NULL && strstr(log, ": recursion)") != NULL);
+			                   log != NULL && strstr(log, ": recursion)") != NULL);
 			free(log);
 		}
 		h_resp_free(&r);
@@ -507,8 +505,8 @@ static void
 test_inlined(void)
 {
 	char want[256], where[128], caller[256];
-	snprintf(want, sizeof(want), "%s poke", site(where, sizeof(where), "crash.c", crash_src,
-	                                              "poke"));
+	snprintf(want, sizeof(want), "%s poke",
+	         site(where, sizeof(where), "crash.c", crash_src, "poke"));
 	snprintf(caller, sizeof(caller), "  %s do_inlined",
 	         site(where, sizeof(where), "crash.c", crash_src, "inlined"));
 	h_resp r;
@@ -544,8 +542,9 @@ test_formats(void)
 	site(where, sizeof(where), "crash.c", crash_src, "segv");
 	size_t mark = h_server_mark(&srv);
 
-	const char *html_accept[] = { "Accept: text/html,application/xhtml+xml,"
-	                              "application/xml;q=0.9,*/*;q=0.8", NULL };
+	const char *html_accept[] = {"Accept: text/html,application/xhtml+xml,"
+	                             "application/xml;q=0.9,*/*;q=0.8",
+	                             NULL};
 	h_resp r;
 	get_fresh("/segv", html_accept, &r);
 	char *id = h_resp_header(&r, "X-Request-Id");
@@ -558,8 +557,8 @@ test_formats(void)
 		snprintf(small, sizeof(small), "<small>request %s</small>", id ? id : "?");
 		T_CHECK("segv for a browser: 500 HTML page with the request id, no trace",
 		        r.status == 500 && id != NULL && r.body != NULL &&
-		        strstr(r.body, small) != NULL && pre == NULL &&
-		        strstr(r.body, "handlers/") == NULL);
+		                strstr(r.body, small) != NULL && pre == NULL &&
+		                strstr(r.body, "handlers/") == NULL);
 	}
 	char *log = id ? log_of_crash(mark, "/segv", id) : NULL;
 	T_CHECK("segv for a browser: the log has the trace naming the line",
@@ -568,7 +567,7 @@ test_formats(void)
 	free(id);
 	h_resp_free(&r);
 
-	const char *json_accept[] = { "Accept: application/json", NULL };
+	const char *json_accept[] = {"Accept: application/json", NULL};
 	size_t mark_json = h_server_mark(&srv);
 	get_fresh("/segv", json_accept, &r);
 	id = h_resp_header(&r, "X-Request-Id");
@@ -585,12 +584,12 @@ test_formats(void)
 		}
 		T_CHECK("segv as problem+json: 500, detail and trace[] name the line",
 		        r.status == 500 && detail != NULL && strstr(detail, where) != NULL &&
-		        in_trace && json_array_size(trace) <= 25);
+		                in_trace && json_array_size(trace) <= 25);
 	} else {
 		T_CHECK("segv as problem+json: 500 with the request id, no detail, no trace",
 		        r.status == 500 && j != NULL && id != NULL && rid != NULL &&
-		        strcmp(id, rid) == 0 && detail == NULL && trace == NULL &&
-		        strstr(r.body, "handlers/") == NULL);
+		                strcmp(id, rid) == 0 && detail == NULL && trace == NULL &&
+		                strstr(r.body, "handlers/") == NULL);
 		if (r.status != 500 || detail != NULL || trace != NULL)
 			printf("# answer: %.800s\n", r.body ? r.body : "");
 	}
@@ -631,7 +630,8 @@ test_stuck_fail_middleware(void)
 	get_fresh("/fail404", NULL, &r);
 	site(where, sizeof(where), "crash.c", crash_src, "fail404");
 	T_CHECK("cot_fail(404): answers 404 with its message",
-	        r.status == 404 && r.body && strncmp(r.body, "404 Not Found: no widget w1", 27) == 0);
+	        r.status == 404 && r.body &&
+	                strncmp(r.body, "404 Not Found: no widget w1", 27) == 0);
 	if (target.reloads) {
 		T_CHECK("cot_fail(404): the text trace names the file:line of the call",
 		        r.body != NULL && strstr(r.body, where) != NULL);
@@ -691,7 +691,7 @@ test_crash_beside_slow(void)
 	unlink(release);
 	snprintf(path, sizeof(path), "/slow?release=%s", release);
 	size_t mark = h_server_mark(&srv);
-	struct slow_call s = { .path = path };
+	struct slow_call s = {.path = path};
 	atomic_init(&s.done, false);
 	pthread_t t;
 	pthread_create(&t, NULL, slow_main, &s);
@@ -703,8 +703,7 @@ test_crash_beside_slow(void)
 	T_CHECK("crash beside a slow request: 500", r.status == 500);
 	h_resp_free(&r);
 	get_fresh("/ok", NULL, &r);
-	T_CHECK("crash beside a slow request: a normal route answers meanwhile",
-	        r.status == 200);
+	T_CHECK("crash beside a slow request: a normal route answers meanwhile", r.status == 200);
 	h_resp_free(&r);
 	T_CHECK("crash beside a slow request: the slow one was still in flight",
 	        !atomic_load(&s.done));
@@ -748,7 +747,8 @@ test_tasks(void)
 	         site(spawn, sizeof(spawn), "task.c", task_src, "spawn_crash"), id ? id : "?");
 	bool seen = id && h_server_wait_output(&srv, mark, line, H_DEADLINE_MS);
 	T_CHECK("task crash: log ends with spawned-by naming the spawn site and the "
-	        "parent's X-Request-Id", seen);
+	        "parent's X-Request-Id",
+	        seen);
 	char *out = output_since(mark);
 	site(fault, sizeof(fault), "task.c", task_src, "boom");
 	snprintf(n, sizeof(n), "%s boom", fault);
@@ -845,7 +845,7 @@ median_ok_ms(int n)
 static int
 crash_n(int n)
 {
-	static const char *const paths[] = { "/segv", "/fpe", "/abort", "/ill", "/bus" };
+	static const char *const paths[] = {"/segv", "/fpe", "/abort", "/ill", "/bus"};
 	int got = 0;
 	for (int i = 0; i < n; i++) {
 		h_resp r;
@@ -908,16 +908,16 @@ test_hundred(bool asan)
 	 * hundreds of KB. The bound leaves room for allocator noise and, under
 	 * ASan, its quarantine. */
 	long growth = rss2 - rss1;
-	printf("# VmRSS %ld kB after warm-up, %ld kB after 100 more crashes (%+ld kB)\n",
-	       rss1, rss2, growth);
+	printf("# VmRSS %ld kB after warm-up, %ld kB after 100 more crashes (%+ld kB)\n", rss1,
+	       rss2, growth);
 	if (asan)
 		printf("# (ASan's quarantine keeps freed memory: the leak check is the exit "
 		       "status below)\n");
 	else
 		T_CHECK("RSS does not grow with 100 more crashes (< 2 MB)",
 		        rss1 > 0 && rss2 > 0 && growth < 2048);
-	printf("# median GET /ok: %.3f ms before, %.3f ms after 200 crashes (ratio %.2f)\n",
-	       before, after, before > 0 ? after / before : 0.0);
+	printf("# median GET /ok: %.3f ms before, %.3f ms after 200 crashes (ratio %.2f)\n", before,
+	       after, before > 0 ? after / before : 0.0);
 }
 
 /* ==== --exit-on-crash ================================================== */
@@ -937,7 +937,7 @@ test_exit_on_crash(void)
 		return;
 	}
 	h_target t = target;
-	static const char *const flags[] = { "--port", "0", "--quiet", "--exit-on-crash", NULL };
+	static const char *const flags[] = {"--port", "0", "--quiet", "--exit-on-crash", NULL};
 	char err[512] = "";
 	bool started = h_target_flags(&t, flags) == 0 &&
 	               h_server_start(&t, app, &srv, err, sizeof(err)) == 0;
@@ -979,8 +979,7 @@ main(int argc, char **argv)
 	}
 	target = h_target_dev(argv[1]); /* "export:COTDEV": the exported binary */
 	/* 3 s budget: above the slow handler's 2.5 s cap, so only /stuck hits it */
-	static const char *const flags[] = { "--port", "0", "--quiet", "--timeout", "3000",
-	                                     NULL };
+	static const char *const flags[] = {"--port", "0", "--quiet", "--timeout", "3000", NULL};
 	h_target_flags(&target, flags);
 
 	if (h_scaffold(&target, app, sizeof(app)) != 0) {
@@ -990,8 +989,8 @@ main(int argc, char **argv)
 	h_clear_handlers(app); /* this test is about its own handlers only */
 	T_CHECK("write the crashing handlers",
 	        h_write_app_file(app, "handlers/crash.c", crash_src) == 0 &&
-	        h_write_app_file(app, "handlers/task.c", task_src) == 0 &&
-	        h_write_app_file(app, "handlers/00_mw.c", mw_src) == 0);
+	                h_write_app_file(app, "handlers/task.c", task_src) == 0 &&
+	                h_write_app_file(app, "handlers/00_mw.c", mw_src) == 0);
 	char err[512];
 	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0) {
 		printf("not ok start %s: %s\n", argv[1], err);
@@ -1012,8 +1011,8 @@ main(int argc, char **argv)
 	test_crash_beside_slow();
 	test_tasks();
 	char bin[4200]; /* h_server_start exported the app here */
-	test_hundred(is_asan_binary(target.reloads ? argv[1]
-	                            : h_path(bin, sizeof(bin), "%s/.cot-export-bin", app)));
+	test_hundred(is_asan_binary(
+	        target.reloads ? argv[1] : h_path(bin, sizeof(bin), "%s/.cot-export-bin", app)));
 
 	int rc = h_server_stop(&srv);
 	T_CHECK("server exits 0 at SIGTERM (no sanitizer report, no leak)", rc == 0);

@@ -41,8 +41,7 @@ test_ctx_cleanups(void)
 	T_CHECK("nothing runs before the request ends", test_ctx_n == 0);
 	ctx_free(c);
 	test_ctx_order[test_ctx_n] = '\0';
-	T_STREQ("each cleanup runs once, newest first, with the arena alive",
-	        test_ctx_order, "ba");
+	T_STREQ("each cleanup runs once, newest first, with the arena alive", test_ctx_order, "ba");
 	test_ctx_n = 0;
 	ctx_init(c); /* the server reuses a context: the list starts empty */
 	ctx_free(c);
@@ -63,8 +62,8 @@ test_ctx_reject(void)
 	cot_ctx *c = t_ctx(NULL, 0);
 	ctx_reject(c, 400, "first");
 	ctx_reject(c, 500, "second");
-	T_CHECK("the first reject wins", c->reject_status == 400 &&
-	        strcmp(c->reject_detail, "first") == 0);
+	T_CHECK("the first reject wins",
+	        c->reject_status == 400 && strcmp(c->reject_detail, "first") == 0);
 	T_STREQ("400 is a malformed body", c->reject_code, "malformed_body");
 	t_free(c);
 	c = t_ctx(NULL, 0);

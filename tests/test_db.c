@@ -42,8 +42,9 @@ test_params(void)
 	long long big = 9007199254740993LL;
 	unsigned u = 3;
 	const char *none = NULL;
-	T_CHECK("insert with typed params", cot_db_exec(c, "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
-	        i, 2.5, "text", cot_blob("a\0b", 3), cot_null()) == 1);
+	T_CHECK("insert with typed params",
+	        cot_db_exec(c, "INSERT INTO t VALUES (?, ?, ?, ?, ?)", i, 2.5, "text",
+	                    cot_blob("a\0b", 3), cot_null()) == 1);
 	cot_db_exec(c, "INSERT INTO t VALUES (?, ?, ?, ?, ?)", big, 1.5f, none, cot_blob("", 0), u);
 	cot_row *r = cot_db_one(c, "SELECT i, d, s, b, n, typeof(s) AS ts FROM t WHERE i = ?", 7);
 	T_CHECK("int back", cot_row_int(r, "i") == 7);
@@ -63,13 +64,15 @@ test_params(void)
 	T_CHECK("no failure so far", !cot_db_failed(c) && c->reject_status == 0);
 	T_CHECK("no row: NULL", cot_db_one(c, "SELECT * FROM t WHERE i = ?", -1) == NULL);
 	r = cot_db_one(c, "SELECT ?1 + ?1 AS twice, ?2 AS s, ?1 AS once", 21, "x");
-	T_CHECK("?1-numbered parameters: one value used twice", cot_row_int(r, "twice") == 42 &&
-	        cot_row_int(r, "once") == 21 && strcmp(cot_row_text(r, "s"), "x") == 0);
+	T_CHECK("?1-numbered parameters: one value used twice",
+	        cot_row_int(r, "twice") == 42 && cot_row_int(r, "once") == 21 &&
+	                strcmp(cot_row_text(r, "s"), "x") == 0);
 	T_CHECK("... the call passes as many values as the highest number",
 	        !cot_db_failed(c) && c->reject_status == 0);
 	r = cot_db_one(c, "SELECT NULL AS n, '' AS e");
-	T_CHECK("cot_row_is_null tells NULL from empty text", cot_row_is_null(r, "n") &&
-	        !cot_row_is_null(r, "e") && strcmp(cot_row_text(r, "n"), "") == 0);
+	T_CHECK("cot_row_is_null tells NULL from empty text",
+	        cot_row_is_null(r, "n") && !cot_row_is_null(r, "e") &&
+	                strcmp(cot_row_text(r, "n"), "") == 0);
 	T_CHECK("no row is not a failure", !cot_db_failed(c));
 	done(c);
 }
@@ -96,8 +99,9 @@ test_bad_values(void)
 	c = req("bad4");
 	cot_row *r = cot_db_one(c, "SELECT 1 AS one");
 	T_CHECK("unknown column reads 0", cot_row_int(r, "two") == 0);
-	T_CHECK("unknown column fails the request", c->reject_status == 500 &&
-	        strstr(c->reject_detail, "no column \"two\"") && strstr(c->reject_detail, "one"));
+	T_CHECK("unknown column fails the request",
+	        c->reject_status == 500 && strstr(c->reject_detail, "no column \"two\"") &&
+	                strstr(c->reject_detail, "one"));
 	done(c);
 	c = req("bad5");
 	r = cot_db_one(c, "SELECT 'abc' AS s, '42' AS n");
@@ -105,20 +109,25 @@ test_bad_values(void)
 	cot_row_int(r, "s");
 	T_CHECK("non-numeric text as int fails", c->reject_status == 500);
 	done(c);
-	T_CHECK("wrong C type does not compile (gcc)", system(
-		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT ?\", p);}\\n'"
-		" | gcc -std=c11 -fsyntax-only -Iruntime -x c - 2>/dev/null") != 0);
+	T_CHECK("wrong C type does not compile (gcc)",
+	        system("printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, "
+	               "\"SELECT ?\", p);}\\n'"
+	               " | gcc -std=c11 -fsyntax-only -Iruntime -x c - 2>/dev/null") != 0);
 	/* tcc unlinks its output before writing it, so as root `-o /dev/null` would
 	 * replace the device with a regular file: every output goes to a temp dir. */
 	char dir[] = "/tmp/test_db_tcc.XXXXXX", cmd[1024];
 	T_CHECK("temp dir for tcc", mkdtemp(dir) != NULL);
 	snprintf(cmd, sizeof cmd,
-		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT ?\", p);}\\n'"
-		" > %s/bad.c && tcc -Iruntime -c %s/bad.c -o %s/bad.o 2>%s/bad.err", dir, dir, dir, dir);
+	         "printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT "
+	         "?\", p);}\\n'"
+	         " > %s/bad.c && tcc -Iruntime -c %s/bad.c -o %s/bad.o 2>%s/bad.err",
+	         dir, dir, dir, dir);
 	T_CHECK("wrong C type does not compile (tcc)", system(cmd) != 0);
 	snprintf(cmd, sizeof cmd,
-		"printf '#include <cot.h>\\nvoid f(cot_ctx *c){const char *s=0; cot_db_exec(c, \"SELECT ?,?,?,?\", 1, 2.0, s, \"x\");}\\n'"
-		" > %s/ok.c && tcc -Iruntime -c %s/ok.c -o %s/ok.o", dir, dir, dir);
+	         "printf '#include <cot.h>\\nvoid f(cot_ctx *c){const char *s=0; cot_db_exec(c, "
+	         "\"SELECT ?,?,?,?\", 1, 2.0, s, \"x\");}\\n'"
+	         " > %s/ok.c && tcc -Iruntime -c %s/ok.c -o %s/ok.o",
+	         dir, dir, dir);
 	T_CHECK("right C types compile (tcc)", system(cmd) == 0);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	T_CHECK("temp dir removed", system(cmd) == 0);
@@ -147,7 +156,8 @@ test_rows_json(void)
 {
 	cot_ctx *c = req("json");
 	cot_db_exec(c, "CREATE TABLE j (id INTEGER PRIMARY KEY, name TEXT, score REAL, raw BLOB)");
-	cot_db_exec(c, "INSERT INTO j (name, score, raw) VALUES (?, ?, ?)", "a\"b", 1.5, cot_blob("hi", 2));
+	cot_db_exec(c, "INSERT INTO j (name, score, raw) VALUES (?, ?, ?)", "a\"b", 1.5,
+	            cot_blob("hi", 2));
 	cot_db_exec(c, "INSERT INTO j (name) VALUES (?)", "c");
 	T_CHECK("last insert id", cot_db_last_id(c) == 2);
 	cot_rows *rs = cot_db_all(c, "SELECT id, name, score, raw FROM j ORDER BY id");
@@ -155,13 +165,14 @@ test_rows_json(void)
 	T_CHECK("row access", cot_row_int(cot_rows_get(rs, 1), "id") == 2);
 	T_CHECK("out of range: NULL", cot_rows_get(rs, 2) == NULL && cot_rows_get(rs, -1) == NULL);
 	T_STREQ("rows as JSON", cot_rows_json(rs),
-		"[{\"id\":1,\"name\":\"a\\\"b\",\"score\":1.5,\"raw\":\"aGk=\"},"
-		"{\"id\":2,\"name\":\"c\",\"score\":null,\"raw\":null}]");
+	        "[{\"id\":1,\"name\":\"a\\\"b\",\"score\":1.5,\"raw\":\"aGk=\"},"
+	        "{\"id\":2,\"name\":\"c\",\"score\":null,\"raw\":null}]");
 	T_STREQ("row as JSON", cot_row_json(cot_rows_get(rs, 1)),
-		"{\"id\":2,\"name\":\"c\",\"score\":null,\"raw\":null}");
+	        "{\"id\":2,\"name\":\"c\",\"score\":null,\"raw\":null}");
 	T_STREQ("no rows: []", cot_rows_json(cot_db_all(c, "SELECT * FROM j WHERE 0")), "[]");
 	cot_db_json_rows(c, 200, rs);
-	T_CHECK("json response", c->status == 200 && strcmp(c->content_type, "application/json") == 0);
+	T_CHECK("json response",
+	        c->status == 200 && strcmp(c->content_type, "application/json") == 0);
 	cot_db_json_row(c, 200, NULL);
 	T_CHECK("NULL row response: 404", c->status == 404);
 	T_CHECK("changes", cot_db_exec(c, "UPDATE j SET score = 0") == 2 && cot_db_changes(c) == 2);
@@ -179,7 +190,7 @@ test_cache(void)
 	char sql[64];
 	snprintf(sql, sizeof(sql), "SELECT ? + 1 AS n");
 	T_CHECK("keyed by text, not pointer", cot_row_int(cot_db_one(c, sql, 4), "n") == 5 &&
-	        db_cached_statements() == before + 1);
+	                                              db_cached_statements() == before + 1);
 	done(c);
 }
 
@@ -199,8 +210,8 @@ test_threads(void)
 {
 	cot_ctx *c = req("temp");
 	cot_db_exec(c, "CREATE TEMP TABLE temp_of_main (x)");
-	T_CHECK("own connection sees its temp table", cot_db_one(c, "SELECT * FROM temp_of_main") == NULL &&
-	        !cot_db_failed(c));
+	T_CHECK("own connection sees its temp table",
+	        cot_db_one(c, "SELECT * FROM temp_of_main") == NULL && !cot_db_failed(c));
 	done(c);
 	pthread_t t;
 	void *failed = NULL;
@@ -284,16 +295,17 @@ test_fail_fields(void)
 	cot_fail_fields(c, "title", "is required", "body", "must be text", NULL);
 	T_CHECK("422", c->status == 422);
 	T_CHECK("names every field", strstr(c->resp_body, "title is required") &&
-	        strstr(c->resp_body, "body must be text"));
+	                                     strstr(c->resp_body, "body must be text"));
 	done(c);
 	c = req("fields-json");
-	header_kv h = { "Accept", "application/json", NULL };
+	header_kv h = {"Accept", "application/json", NULL};
 	c->req_headers = &h;
 	cot_fail_fields(c, "title", "is required", NULL);
-	T_CHECK("problem+json", c->status == 422 &&
-	        strcmp(c->content_type, "application/problem+json") == 0);
+	T_CHECK("problem+json",
+	        c->status == 422 && strcmp(c->content_type, "application/problem+json") == 0);
 	T_CHECK("errors object, a list per field",
-	        strstr(c->resp_body, "\"errors\": {\n    \"title\": [\n      \"is required\"\n    ]"));
+	        strstr(c->resp_body,
+	               "\"errors\": {\n    \"title\": [\n      \"is required\"\n    ]"));
 	if (!strstr(c->resp_body, "\"title\": ["))
 		printf("# %s\n", c->resp_body);
 	done(c);

@@ -28,7 +28,7 @@
 #define COT_HOME "."
 #endif
 
-static compiler_options opts = { .include_dir = COT_HOME "/runtime" };
+static compiler_options opts = {.include_dir = COT_HOME "/runtime"};
 
 typedef struct mistake {
 	const char *name;
@@ -42,50 +42,60 @@ typedef struct mistake {
 #define TAIL "\nCOT_ROUTES(COT_GET(\"/f\", f),)\n"
 
 static const mistake table[] = {
-	{ "missing ; after a call", HEAD
-	  "\tcot_db_begin(c)\n"
-	  "\treturn cot_text(c, 200, \"hi\\n\");\n"
-	  "}\n" TAIL, 6, 17, false },
-	{ "missing ; after an assignment", HEAD
-	  "\tint x;\n"
-	  "\tx = 3\n"
-	  "\tcot_db_begin(c);\n"
-	  "\treturn cot_text(c, 200, \"%d\\n\", x);\n"
-	  "}\n" TAIL, 7, 7, false },
-	{ "missing ; before a blank line and a comment", HEAD
-	  "\tcot_db_rollback(c)  // undo it\n"
-	  "\n"
-	  "\t/* then answer */\n"
-	  "\treturn cot_text(c, 200, \"hi\\n\");\n"
-	  "}\n" TAIL, 6, 20, false },
-	{ "missing ; after a declaration", HEAD
-	  "\tint x = 1\n"
-	  "\tcot_db_begin(c);\n"
-	  "\treturn cot_text(c, 200, \"%d\\n\", x);\n"
-	  "}\n" TAIL, 6, 11, true },
-	{ "missing ) in a call", HEAD
-	  "\tint x = 2;\n"
-	  "\treturn cot_text(c, 200, \"%d\\n\", x;\n"
-	  "}\n" TAIL, 7, 0, false },
-	{ "missing } of an if", HEAD
-	  "\tif (cot_param_int(c, \"id\") > 0) {\n"
-	  "\t\treturn cot_text(c, 200, \"yes\\n\");\n"
-	  "\treturn cot_text(c, 200, \"no\\n\");\n"
-	  "}\n", 9, 0, false },
-	{ "undeclared identifier", HEAD
-	  "\treturn cot_text(c, 200, \"%d\\n\", count);\n"
-	  "}\n" TAIL, 6, 34, false },
-	{ "too few arguments to a cot_ function", HEAD
-	  "\tconst char *p = cot_param(c);\n"
-	  "\treturn cot_text(c, 200, \"%s\\n\", p);\n"
-	  "}\n" TAIL, 6, 0, false },
-	{ "too many arguments to a cot_ function", HEAD
-	  "\treturn cot_redirect(c, 303, \"/\", 1);\n"
-	  "}\n" TAIL, 6, 0, false },
-	{ "implicit declaration of a function", HEAD
-	  "\tint n = helper(3);\n"
-	  "\treturn cot_text(c, 200, \"%d\\n\", n);\n"
-	  "}\n" TAIL, 6, 10, false },
+        {"missing ; after a call",
+         HEAD "\tcot_db_begin(c)\n"
+              "\treturn cot_text(c, 200, \"hi\\n\");\n"
+              "}\n" TAIL,
+         6, 17, false},
+        {"missing ; after an assignment",
+         HEAD "\tint x;\n"
+              "\tx = 3\n"
+              "\tcot_db_begin(c);\n"
+              "\treturn cot_text(c, 200, \"%d\\n\", x);\n"
+              "}\n" TAIL,
+         7, 7, false},
+        {"missing ; before a blank line and a comment",
+         HEAD "\tcot_db_rollback(c)  // undo it\n"
+              "\n"
+              "\t/* then answer */\n"
+              "\treturn cot_text(c, 200, \"hi\\n\");\n"
+              "}\n" TAIL,
+         6, 20, false},
+        {"missing ; after a declaration",
+         HEAD "\tint x = 1\n"
+              "\tcot_db_begin(c);\n"
+              "\treturn cot_text(c, 200, \"%d\\n\", x);\n"
+              "}\n" TAIL,
+         6, 11, true},
+        {"missing ) in a call",
+         HEAD "\tint x = 2;\n"
+              "\treturn cot_text(c, 200, \"%d\\n\", x;\n"
+              "}\n" TAIL,
+         7, 0, false},
+        {"missing } of an if",
+         HEAD "\tif (cot_param_int(c, \"id\") > 0) {\n"
+              "\t\treturn cot_text(c, 200, \"yes\\n\");\n"
+              "\treturn cot_text(c, 200, \"no\\n\");\n"
+              "}\n",
+         9, 0, false},
+        {"undeclared identifier",
+         HEAD "\treturn cot_text(c, 200, \"%d\\n\", count);\n"
+              "}\n" TAIL,
+         6, 34, false},
+        {"too few arguments to a cot_ function",
+         HEAD "\tconst char *p = cot_param(c);\n"
+              "\treturn cot_text(c, 200, \"%s\\n\", p);\n"
+              "}\n" TAIL,
+         6, 0, false},
+        {"too many arguments to a cot_ function",
+         HEAD "\treturn cot_redirect(c, 303, \"/\", 1);\n"
+              "}\n" TAIL,
+         6, 0, false},
+        {"implicit declaration of a function",
+         HEAD "\tint n = helper(3);\n"
+              "\treturn cot_text(c, 200, \"%d\\n\", n);\n"
+              "}\n" TAIL,
+         6, 10, false},
 };
 
 static int
@@ -121,8 +131,10 @@ static bool
 gcc_location(const char *path, int *line, int *col)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "gcc -std=c11 -fsyntax-only -fdiagnostics-plain-output "
-	         "-I%s/runtime %s 2>&1", COT_HOME, path);
+	snprintf(cmd, sizeof(cmd),
+	         "gcc -std=c11 -fsyntax-only -fdiagnostics-plain-output "
+	         "-I%s/runtime %s 2>&1",
+	         COT_HOME, path);
 	FILE *p = popen(cmd, "r");
 	if (p == NULL)
 		return false;
@@ -150,12 +162,13 @@ check(const mistake *m)
 	char name[160];
 	snprintf(name, sizeof(name), "%s: reported at line %d", m->name, m->line);
 	T_CHECK(name, ours && line == m->line);
-	snprintf(name, sizeof(name), m->gcc_next ? "%s: gcc 12 says the next line (%d)"
-	         : "%s: the same line as gcc", m->name, m->line + 1);
+	snprintf(name, sizeof(name),
+	         m->gcc_next ? "%s: gcc 12 says the next line (%d)" : "%s: the same line as gcc",
+	         m->name, m->line + 1);
 	T_CHECK(name, theirs && (m->gcc_next ? gline == m->line + 1 : gline == line));
 	if (m->col > 0) {
-		snprintf(name, sizeof(name), "%s: column %d, just past the previous token",
-		         m->name, m->col);
+		snprintf(name, sizeof(name), "%s: column %d, just past the previous token", m->name,
+		         m->col);
 		T_CHECK(name, col == m->col);
 	}
 	/* the source excerpt under the message shows that line, caret included */
@@ -180,8 +193,8 @@ main(void)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		check(&table[i]);
 	/* an error tcc already places right stays where it was */
-	write_file("handlers/y.c", HEAD "\tint x = 1 2;\n\treturn cot_text(c, 200, \"%d\", x);\n}\n"
-	           TAIL);
+	write_file("handlers/y.c",
+	           HEAD "\tint x = 1 2;\n\treturn cot_text(c, 200, \"%d\", x);\n}\n" TAIL);
 	compiler_module mod;
 	char *error = NULL;
 	memset(&mod, 0, sizeof(mod));

@@ -31,7 +31,7 @@ static void
 respond(cot_ctx *c, const char *accept, int status, const char *detail, const char *trace)
 {
 	static header_kv h;
-	h = (header_kv){ "Accept", accept, NULL };
+	h = (header_kv){"Accept", accept, NULL};
 	c->req_headers = accept != NULL ? &h : NULL;
 	error_respond(c, status, detail, trace);
 	c->req_headers = NULL;
@@ -44,11 +44,12 @@ negotiate(const char *accept)
 	cot_ctx c;
 	ctx_setup(&c, "/n");
 	respond(&c, accept, 404, "d", NULL);
-	enum error_format f = strcmp(c.content_type, "application/problem+json") == 0
-	                      ? FORMAT_JSON
-	                      : strncmp(c.content_type, "text/html", 9) == 0 ? FORMAT_HTML
-	                      : strncmp(c.content_type, "text/plain", 10) == 0 ? FORMAT_TEXT
-	                      : (enum error_format)-1; /* no format of ours: fails the case */
+	enum error_format f =
+	        strcmp(c.content_type, "application/problem+json") == 0 ? FORMAT_JSON
+	        : strncmp(c.content_type, "text/html", 9) == 0          ? FORMAT_HTML
+	        : strncmp(c.content_type, "text/plain", 10) == 0
+	                ? FORMAT_TEXT
+	                : (enum error_format) - 1; /* no format of ours: fails the case */
 	ctx_free(&c);
 	return f;
 }
@@ -61,32 +62,36 @@ test_negotiate(void)
 		enum error_format want;
 		const char *name;
 	} cases[] = {
-		{ NULL, FORMAT_TEXT, "no Accept -> text" },
-		{ "", FORMAT_TEXT, "empty Accept -> text" },
-		{ "*/*", FORMAT_TEXT, "*/* (curl) -> text" },
-		{ "application/json", FORMAT_JSON, "application/json -> problem+json" },
-		{ "application/problem+json", FORMAT_JSON, "application/problem+json -> problem+json" },
-		{ "application/*", FORMAT_JSON, "application/* -> problem+json" },
-		{ "text/html", FORMAT_HTML, "text/html -> HTML" },
-		{ "TEXT/HTML", FORMAT_HTML, "media types are case-insensitive" },
-		{ "text/plain", FORMAT_TEXT, "text/plain -> text" },
-		{ "text/*", FORMAT_TEXT, "text/* -> text" },
-		{ "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
-		  "*/*;q=0.8", FORMAT_HTML, "Chrome's Accept -> HTML" },
-		{ "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-		  FORMAT_HTML, "Firefox's Accept -> HTML" },
-		{ "application/json, text/plain, */*", FORMAT_TEXT,
-		  "axios default (json and text equal) -> text" },
-		{ "application/json, text/plain;q=0.5", FORMAT_JSON, "json over lower-q text -> json" },
-		{ "text/plain;q=0.1, application/json;q=0.9", FORMAT_JSON, "q-values decide, not order" },
-		{ "application/json;q=0.5, text/html;q=0.8", FORMAT_HTML, "higher-q HTML wins" },
-		{ "application/json;q=0, */*", FORMAT_TEXT, "q=0 refuses json" },
-		{ "application/json ; q=0.9", FORMAT_JSON, "spaces around parameters" },
-		{ "application/json;Q=0.7, text/html;q=0.6", FORMAT_JSON, "Q= is a q-value too" },
-		{ "image/png", FORMAT_TEXT, "nothing acceptable -> text" },
-		{ "text/html;level=1;q=0.2, application/json", FORMAT_JSON,
-		  "q after another parameter" },
-		{ "*/*;q=0.1, application/problem+json", FORMAT_JSON, "wildcard low, problem+json" },
+	        {NULL, FORMAT_TEXT, "no Accept -> text"},
+	        {"", FORMAT_TEXT, "empty Accept -> text"},
+	        {"*/*", FORMAT_TEXT, "*/* (curl) -> text"},
+	        {"application/json", FORMAT_JSON, "application/json -> problem+json"},
+	        {"application/problem+json", FORMAT_JSON,
+	         "application/problem+json -> problem+json"},
+	        {"application/*", FORMAT_JSON, "application/* -> problem+json"},
+	        {"text/html", FORMAT_HTML, "text/html -> HTML"},
+	        {"TEXT/HTML", FORMAT_HTML, "media types are case-insensitive"},
+	        {"text/plain", FORMAT_TEXT, "text/plain -> text"},
+	        {"text/*", FORMAT_TEXT, "text/* -> text"},
+	        {"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+	         "*/*;q=0.8",
+	         FORMAT_HTML, "Chrome's Accept -> HTML"},
+	        {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", FORMAT_HTML,
+	         "Firefox's Accept -> HTML"},
+	        {"application/json, text/plain, */*", FORMAT_TEXT,
+	         "axios default (json and text equal) -> text"},
+	        {"application/json, text/plain;q=0.5", FORMAT_JSON,
+	         "json over lower-q text -> json"},
+	        {"text/plain;q=0.1, application/json;q=0.9", FORMAT_JSON,
+	         "q-values decide, not order"},
+	        {"application/json;q=0.5, text/html;q=0.8", FORMAT_HTML, "higher-q HTML wins"},
+	        {"application/json;q=0, */*", FORMAT_TEXT, "q=0 refuses json"},
+	        {"application/json ; q=0.9", FORMAT_JSON, "spaces around parameters"},
+	        {"application/json;Q=0.7, text/html;q=0.6", FORMAT_JSON, "Q= is a q-value too"},
+	        {"image/png", FORMAT_TEXT, "nothing acceptable -> text"},
+	        {"text/html;level=1;q=0.2, application/json", FORMAT_JSON,
+	         "q after another parameter"},
+	        {"*/*;q=0.1, application/problem+json", FORMAT_JSON, "wildcard low, problem+json"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum error_format got = negotiate(cases[i].accept);
@@ -97,13 +102,13 @@ test_negotiate(void)
 	}
 	T_CHECK("q-value of a range with q=0.3",
 	        negotiate("text/html;q=0.3, application/json;q=0.4") == FORMAT_JSON &&
-	        negotiate("text/html;q=0.3, application/json;q=0.2") == FORMAT_HTML);
+	                negotiate("text/html;q=0.3, application/json;q=0.2") == FORMAT_HTML);
 	T_CHECK("the most specific range decides",
 	        negotiate("text/*;q=0.2, text/html;q=0.9, application/json;q=0.5") == FORMAT_HTML &&
-	        negotiate("text/*;q=0.9, text/plain;q=0.1, text/html;q=0.1, "
-	                  "application/json;q=0.5") == FORMAT_JSON);
+	                negotiate("text/*;q=0.9, text/plain;q=0.1, text/html;q=0.1, "
+	                          "application/json;q=0.5") == FORMAT_JSON);
 	T_CHECK("an unmatched type has q 0", negotiate("text/html") == FORMAT_HTML &&
-	        negotiate("application/json") == FORMAT_JSON);
+	                                             negotiate("application/json") == FORMAT_JSON);
 }
 
 static void
@@ -121,12 +126,13 @@ test_json(void)
 	T_STREQ("title", json_string_value(json_object_get(j, "title")), "Not Found");
 	T_CHECK("status", json_integer_value(json_object_get(j, "status")) == 404);
 	T_STREQ("detail", json_string_value(json_object_get(j, "detail")), "no note with id 7");
-	T_STREQ("instance is the path", json_string_value(json_object_get(j, "instance")), "/notes/7");
+	T_STREQ("instance is the path", json_string_value(json_object_get(j, "instance")),
+	        "/notes/7");
 	T_STREQ("request_id", json_string_value(json_object_get(j, "request_id")), "req-1234");
 	json_t *trace = json_object_get(j, "trace");
 	T_CHECK("development: the trace is an array of lines",
 	        json_array_size(trace) == 2 &&
-	        strcmp(json_string_value(json_array_get(trace, 1)), "line two") == 0);
+	                strcmp(json_string_value(json_array_get(trace, 1)), "line two") == 0);
 	json_decref(j);
 	ctx_free(&c);
 
@@ -138,7 +144,7 @@ test_json(void)
 	T_CHECK("no detail given: no detail member", json_object_get(j, "detail") == NULL);
 	T_CHECK("production body still has status and request_id",
 	        json_integer_value(json_object_get(j, "status")) == 500 &&
-	        json_object_get(j, "request_id") != NULL);
+	                json_object_get(j, "request_id") != NULL);
 	json_decref(j);
 	ctx_free(&c);
 
@@ -160,13 +166,14 @@ test_html_and_text(void)
 	respond(&c, "text/html", 500, "<script>alert(1)</script> & \"q\"", "at <frame>");
 	T_CHECK("HTML content type", strncmp(c.content_type, "text/html", 9) == 0);
 	T_CHECK("HTML escapes the detail",
-	        strstr(c.resp_body, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;") != NULL &&
-	        strstr(c.resp_body, "<script>") == NULL);
+	        strstr(c.resp_body, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;") !=
+	                        NULL &&
+	                strstr(c.resp_body, "<script>") == NULL);
 	T_CHECK("HTML shows the escaped trace in development",
 	        strstr(c.resp_body, "at &lt;frame&gt;") != NULL);
 	T_CHECK("HTML names status, title and request id",
 	        strstr(c.resp_body, "500 Internal Server Error") != NULL &&
-	        strstr(c.resp_body, "req-1234") != NULL);
+	                strstr(c.resp_body, "req-1234") != NULL);
 	ctx_free(&c);
 
 	ctx_setup(&c, "/p");
@@ -194,8 +201,8 @@ test_html_and_text(void)
 	ctx_setup(&c, "/none");
 	error_respond(&c, 404, "no route for GET /none", NULL);
 	T_CHECK("error_respond records the status", c.status == 404 && c.responded);
-	T_STREQ("error_respond without Accept renders text",
-	        c.resp_body, "404 Not Found: no route for GET /none\nrequest req-1234\n");
+	T_STREQ("error_respond without Accept renders text", c.resp_body,
+	        "404 Not Found: no route for GET /none\nrequest req-1234\n");
 	ctx_free(&c);
 }
 

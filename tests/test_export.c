@@ -95,7 +95,7 @@ start_app_db(const char *bin, int port, const char *log, pid_t *pid, const char 
 		_exit(127);
 	}
 	for (double t0 = now_s(); now_s() - t0 < 10;) {
-		char buf[4096] = { 0 };
+		char buf[4096] = {0};
 		FILE *f = fopen(log, "r");
 		if (f != NULL) {
 			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -127,9 +127,9 @@ static int
 connect_to(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct timeval tv = { 10, 0 };
+	struct timeval tv = {10, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		close(fd);
@@ -159,8 +159,10 @@ http(int port, const char *method, const char *path, char *out, size_t outlen)
 	if (fd < 0)
 		return;
 	char req[512];
-	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n"
-	                 "Connection: close\r\n\r\n", method, path);
+	int n = snprintf(req, sizeof(req),
+	                 "%s %s HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n"
+	                 "Connection: close\r\n\r\n",
+	                 method, path);
 	if (write(fd, req, (size_t)n) == n)
 		read_all(fd, out, outlen);
 	close(fd);
@@ -205,23 +207,22 @@ has_error_at(const char *text, const char *prefix)
 /* ==== the app under test =============================================== */
 
 static const char slow_c[] =
-	"#include <cot.h>\n#include <unistd.h>\n"
-	"int shared_helper(void) { return 1; }\n"
-	"static cot_result slow(cot_ctx *c)\n{\n\tusleep(1200000);\n"
-	"\treturn cot_text(c, 200, \"slow done %d\\n\", shared_helper());\n}\n"
-	"COT_ROUTES(COT_GET(\"/slow\", slow), COT_POST(\"/only-post\", slow),)\n";
-static const char other_c[] =
-	"#include <cot.h>\n"
-	"int shared_helper(void) { return 2; }\n"
-	"static cot_result other(cot_ctx *c) { return cot_text(c, 200, \"%d\\n\", shared_helper()); }\n"
-	"COT_ROUTES(COT_GET(\"/other\", other),)\n";
-static const char crash_c[] =
-	"#include <cot.h>\n"
-	"static int deref(int *p)\n{\n"
-	"\treturn *p + 1; /* line 4 */\n}\n"
-	"static cot_result boom(cot_ctx *c)\n{\n\tint *volatile p = 0;\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", deref(p));\n}\n"
-	"COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
+        "#include <cot.h>\n#include <unistd.h>\n"
+        "int shared_helper(void) { return 1; }\n"
+        "static cot_result slow(cot_ctx *c)\n{\n\tusleep(1200000);\n"
+        "\treturn cot_text(c, 200, \"slow done %d\\n\", shared_helper());\n}\n"
+        "COT_ROUTES(COT_GET(\"/slow\", slow), COT_POST(\"/only-post\", slow),)\n";
+static const char other_c[] = "#include <cot.h>\n"
+                              "int shared_helper(void) { return 2; }\n"
+                              "static cot_result other(cot_ctx *c) { return cot_text(c, 200, "
+                              "\"%d\\n\", shared_helper()); }\n"
+                              "COT_ROUTES(COT_GET(\"/other\", other),)\n";
+static const char crash_c[] = "#include <cot.h>\n"
+                              "static int deref(int *p)\n{\n"
+                              "\treturn *p + 1; /* line 4 */\n}\n"
+                              "static cot_result boom(cot_ctx *c)\n{\n\tint *volatile p = 0;\n"
+                              "\treturn cot_text(c, 200, \"%d\\n\", deref(p));\n}\n"
+                              "COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
 static const char util_c[] = "int util_twice(int x) { return 2 * x; }\n";
 
 /* cotdev new + a few files that exercise what the export must handle. */
@@ -247,7 +248,8 @@ make_app(const char *dir)
 	write_file(dir, "static/css/app.css", "body{color:#123} /* EMBEDDED-CSS-MARK */\n");
 	/* the scaffold's notes table: the export prepares handlers/notes.c's SQL
 	 * against schema.sql, as cotdev run does at reload */
-	write_file(dir, "schema.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT "
+	write_file(dir, "schema.sql",
+	           "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT "
 	           "NULL, body TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT "
 	           "CURRENT_TIMESTAMP); -- MARK\n");
 	return 0;
@@ -270,9 +272,9 @@ check_build(const char *app, const char *bin)
 	if (needs != NULL)
 		snprintf(said, sizeof(said), "%.*s", (int)strcspn(needs + 40, "\n"), needs + 40);
 	run(out, sizeof(out), "ldd %s", bin);
-	T_CHECK("ldd: no libtcc, no inotifytools",
-	        strstr(out, "libmicrohttpd") != NULL && strstr(out, "tcc") == NULL &&
-	        strstr(out, "inotify") == NULL);
+	T_CHECK("ldd: no libtcc, no inotifytools", strstr(out, "libmicrohttpd") != NULL &&
+	                                                   strstr(out, "tcc") == NULL &&
+	                                                   strstr(out, "inotify") == NULL);
 	/* docs/deploy.md tells what to install on the server: every library the
 	 * binary needs, by its Debian package, must be in that sentence */
 	run(out, sizeof(out),
@@ -294,15 +296,15 @@ check_build(const char *app, const char *bin)
 	run(out, sizeof(out), "nm %s | grep -ci 'tcc_\\|inotify'", bin);
 	T_STREQ("nm: no tcc_ or inotify symbols", out, "0\n");
 	run(out, sizeof(out), "%s --list-files", bin);
-	T_CHECK("embedded files listed",
-	        strstr(out, "templates/page.html") && strstr(out, "static/css/app.css") &&
-	        strstr(out, "schema.sql"));
+	T_CHECK("embedded files listed", strstr(out, "templates/page.html") &&
+	                                         strstr(out, "static/css/app.css") &&
+	                                         strstr(out, "schema.sql"));
 	run(out, sizeof(out), "grep -c 'EMBEDDED-CSS-MARK' %s", bin);
 	T_STREQ("static file bytes are in the binary", out, "1\n");
 	run(out, sizeof(out), "%s --help", bin);
 	T_CHECK("--help lists the flags", strstr(out, "--host") && strstr(out, "--port") &&
-	        strstr(out, "--threads") && strstr(out, "--db") &&
-	        strstr(out, "--allow-destructive"));
+	                                          strstr(out, "--threads") && strstr(out, "--db") &&
+	                                          strstr(out, "--allow-destructive"));
 }
 
 static void
@@ -329,10 +331,10 @@ check_http(int port)
 	http(port, "GET", "/_cot/events", r, sizeof(r));
 	T_CHECK("/_cot/events is 404 in the export", strncmp(r, "HTTP/1.1 404", 12) == 0);
 	http(port, "GET", "/", r, sizeof(r));
-	T_CHECK("GET / is HTML", strncmp(r, "HTTP/1.1 200", 12) == 0 &&
-	        strstr(r, "text/html") != NULL);
-	T_CHECK("no live-reload script in HTML", strstr(r, "/_cot/") == NULL &&
-	        strstr(r, "EventSource") == NULL);
+	T_CHECK("GET / is HTML",
+	        strncmp(r, "HTTP/1.1 200", 12) == 0 && strstr(r, "text/html") != NULL);
+	T_CHECK("no live-reload script in HTML",
+	        strstr(r, "/_cot/") == NULL && strstr(r, "EventSource") == NULL);
 }
 
 /* A request in flight when SIGTERM arrives completes; exit status 0. */
@@ -436,7 +438,8 @@ check_errors(const char *app)
 {
 	char out[16384], bin[300], path[512];
 	snprintf(bin, sizeof(bin), "%s/bad-app", tmpdir);
-	write_file(app, "handlers/broken.c", "#include <cot.h>\n\nstatic int f(void)\n"
+	write_file(app, "handlers/broken.c",
+	           "#include <cot.h>\n\nstatic int f(void)\n"
 	           "{\n\treturn nope;\n}\n");
 	int rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
 	T_CHECK("compile error: export exits non-zero", rc != 0);
@@ -446,22 +449,25 @@ check_errors(const char *app)
 	snprintf(path, sizeof(path), "%s/handlers/broken.c", app);
 	unlink(path);
 
-	write_file(app, "handlers/dup.c", "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
+	write_file(app, "handlers/dup.c",
+	           "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
 	           "{ return cot_text(c, 200, \"x\"); }\n\nCOT_ROUTES(COT_GET(\"/other\", h),)\n");
 	rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
 	T_CHECK("route conflict: export exits non-zero", rc != 0);
 	T_CHECK("route conflict: names both files",
 	        strstr(out, "handlers/dup.c:5: error: route GET /other is already declared in "
 	                    "handlers/other.c") != NULL ||
-	        strstr(out, "handlers/other.c:4: error: route GET /other is already declared in "
-	                    "handlers/dup.c") != NULL);
+	                strstr(out,
+	                       "handlers/other.c:4: error: route GET /other is already declared in "
+	                       "handlers/dup.c") != NULL);
 	T_CHECK("route conflict: no binary written", access(bin, F_OK) != 0);
 	snprintf(path, sizeof(path), "%s/handlers/dup.c", app);
 	unlink(path);
 
 	/* SQL that does not prepare is a reload error in cotdev run: the
 	 * file's routes answer 500. The export must not ship it. */
-	write_file(app, "handlers/typo.c", "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
+	write_file(app, "handlers/typo.c",
+	           "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
 	           "{\n\tcot_db_exec(c, \"UPDATE notes SET titel = 1\");\n"
 	           "\treturn cot_text(c, 200, \"x\");\n}\n\nCOT_ROUTES(COT_GET(\"/typo\", h),)\n");
 	rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);

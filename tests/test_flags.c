@@ -44,13 +44,36 @@ static void
 test_shared_flags(void)
 {
 	static const char *const words[] = {
-		"--host", "0.0.0.0", "--port", "0", "--threads", "3", "--timeout", "0",
-		"--idle-timeout", "7", "--max-body", "2M", "--cors", "*", "--quiet",
-		"--db", "x.db", "--max-body-memory", "1G", "--head-timeout", "4",
-		"--max-connections", "50", "--max-connections-per-ip", "0", "--drain-timeout", "9",
-		NULL,
+	        "--host",
+	        "0.0.0.0",
+	        "--port",
+	        "0",
+	        "--threads",
+	        "3",
+	        "--timeout",
+	        "0",
+	        "--idle-timeout",
+	        "7",
+	        "--max-body",
+	        "2M",
+	        "--cors",
+	        "*",
+	        "--quiet",
+	        "--db",
+	        "x.db",
+	        "--max-body-memory",
+	        "1G",
+	        "--head-timeout",
+	        "4",
+	        "--max-connections",
+	        "50",
+	        "--max-connections-per-ip",
+	        "0",
+	        "--drain-timeout",
+	        "9",
+	        NULL,
 	};
-	int which[] = { FLAGS_DEV, FLAGS_EXPORT };
+	int which[] = {FLAGS_DEV, FLAGS_EXPORT};
 	for (int i = 0; i < 2; i++) {
 		flags f;
 		T_CHECK("shared flags parse", parse(&f, which[i], words) == -1);
@@ -75,7 +98,7 @@ test_shared_flags(void)
 static void
 test_defaults(void)
 {
-	static const char *const none[] = { NULL };
+	static const char *const none[] = {NULL};
 	flags f;
 	T_CHECK("no flags parse", parse(&f, FLAGS_EXPORT, none) == -1);
 	T_STREQ("default host is loopback", f.cfg.host, "127.0.0.1");
@@ -93,30 +116,30 @@ static void
 test_bad_values(void)
 {
 	static const char *const bad[][3] = {
-		{ "--timeout", "abc", "--timeout wants milliseconds" },
-		{ "--timeout", "-1", "--timeout wants milliseconds" },
-		{ "--port", "65536", "--port wants a number 0-65535" },
-		{ "--port", "80x", "--port wants a number" },
-		{ "--threads", "0", "--threads wants a number 1-1024" },
-		{ "--threads", "", "--threads wants a number" },
-		{ "--idle-timeout", "0", "--idle-timeout wants seconds" },
-		{ "--max-body", "10Q", "--max-body wants a size" },
-		{ "--max-body", "0", "--max-body wants a size" },
-		{ "--db", "", "--db wants a value" },
-		{ "--host", "", "--host wants a value" },
-		{ "--max-connections", "0", "--max-connections wants a number 1-1000000" },
-		{ "--drain-timeout", "1h", "--drain-timeout wants milliseconds" },
-		{ "--head-timeout", "-3", "--head-timeout wants seconds" },
-		{ "--max-body-memory", "lots", "--max-body-memory wants a size" },
+	        {"--timeout", "abc", "--timeout wants milliseconds"},
+	        {"--timeout", "-1", "--timeout wants milliseconds"},
+	        {"--port", "65536", "--port wants a number 0-65535"},
+	        {"--port", "80x", "--port wants a number"},
+	        {"--threads", "0", "--threads wants a number 1-1024"},
+	        {"--threads", "", "--threads wants a number"},
+	        {"--idle-timeout", "0", "--idle-timeout wants seconds"},
+	        {"--max-body", "10Q", "--max-body wants a size"},
+	        {"--max-body", "0", "--max-body wants a size"},
+	        {"--db", "", "--db wants a value"},
+	        {"--host", "", "--host wants a value"},
+	        {"--max-connections", "0", "--max-connections wants a number 1-1000000"},
+	        {"--drain-timeout", "1h", "--drain-timeout wants milliseconds"},
+	        {"--head-timeout", "-3", "--head-timeout wants seconds"},
+	        {"--max-body-memory", "lots", "--max-body-memory wants a size"},
 	};
-	int which[] = { FLAGS_DEV, FLAGS_EXPORT };
+	int which[] = {FLAGS_DEV, FLAGS_EXPORT};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		for (int w = 0; w < 2; w++) {
-			const char *words[] = { bad[i][0], bad[i][1], NULL };
+			const char *words[] = {bad[i][0], bad[i][1], NULL};
 			flags f;
 			char name[128];
-			snprintf(name, sizeof(name), "%s %s: exit 2 (%s)", bad[i][0],
-			         bad[i][1], which[w] == FLAGS_DEV ? "dev" : "export");
+			snprintf(name, sizeof(name), "%s %s: exit 2 (%s)", bad[i][0], bad[i][1],
+			         which[w] == FLAGS_DEV ? "dev" : "export");
 			T_CHECK(name, parse(&f, which[w], words) == 2);
 			T_CHECK("... names the flag and what it wants",
 			        strstr(t_err, bad[i][2]) != NULL);
@@ -128,21 +151,21 @@ test_bad_values(void)
 static void
 test_program_flags(void)
 {
-	static const char *const export_only[] = { "--allow-destructive", "--check",
-	                                           "--list-files", "--exit-on-crash" };
+	static const char *const export_only[] = {"--allow-destructive", "--check", "--list-files",
+	                                          "--exit-on-crash"};
 	for (size_t i = 0; i < 4; i++) {
-		const char *words[] = { export_only[i], NULL };
+		const char *words[] = {export_only[i], NULL};
 		flags f;
 		T_CHECK("export flag accepted by the export", parse(&f, FLAGS_EXPORT, words) == -1);
 		T_CHECK("... and refused by cotdev run", parse(&f, FLAGS_DEV, words) == 2);
 	}
-	static const char *const dir[] = { "--port", "1", "myapp", NULL };
+	static const char *const dir[] = {"--port", "1", "myapp", NULL};
 	flags f;
 	T_CHECK("cotdev run takes one DIR", parse(&f, FLAGS_DEV, dir) == -1);
 	T_STREQ("... stored", f.dir, "myapp");
 	T_CHECK("the export takes none", parse(&f, FLAGS_EXPORT, dir) == 2);
 	T_CHECK("... saying which", strstr(t_err, "unexpected argument \"myapp\"") != NULL);
-	static const char *const two[] = { "a", "b", NULL };
+	static const char *const two[] = {"a", "b", NULL};
 	T_CHECK("cotdev run refuses a second DIR", parse(&f, FLAGS_DEV, two) == 2);
 }
 
@@ -155,13 +178,26 @@ test_usage(void)
 	FILE *out = open_memstream(&buf, &len);
 	flags_usage(out, FLAGS_EXPORT, "app");
 	fclose(out);
-	const char *want[] = { "--host H", "--port N", "--threads N", "--db PATH",
-	                       "--allow-destructive", "--quiet", "--check", "--list-files",
-	                       "--max-body SIZE", "--idle-timeout S",
-	                       "--max-body-memory SIZE", "--head-timeout S", "--keepalive-timeout S",
-	                       "--max-connections N",
-	                       "--max-connections-per-ip N", "--drain-timeout MS", "--cors ORIGIN",
-	                       "--timeout MS", "--exit-on-crash", "--help" };
+	const char *want[] = {"--host H",
+	                      "--port N",
+	                      "--threads N",
+	                      "--db PATH",
+	                      "--allow-destructive",
+	                      "--quiet",
+	                      "--check",
+	                      "--list-files",
+	                      "--max-body SIZE",
+	                      "--idle-timeout S",
+	                      "--max-body-memory SIZE",
+	                      "--head-timeout S",
+	                      "--keepalive-timeout S",
+	                      "--max-connections N",
+	                      "--max-connections-per-ip N",
+	                      "--drain-timeout MS",
+	                      "--cors ORIGIN",
+	                      "--timeout MS",
+	                      "--exit-on-crash",
+	                      "--help"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		T_CHECK(want[i], strstr(buf, want[i]) != NULL);
 	T_CHECK("export usage names the program", strncmp(buf, "usage: app [OPTIONS]\n", 21) == 0);

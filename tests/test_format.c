@@ -104,8 +104,7 @@ test_declines(void)
 	same(0, "%ls", L"w");
 	same(0, "%Lf", 1.0L);
 	same(0, "%*d", 3, 4);
-	T_CHECK("flags, width, precision, other conversions: left to vsnprintf",
-	        mismatches == 0);
+	T_CHECK("flags, width, precision, other conversions: left to vsnprintf", mismatches == 0);
 }
 
 /* Too small a buffer: declined, never a truncated string. */
@@ -123,8 +122,8 @@ static void
 test_room(void)
 {
 	char out[8];
-	T_CHECK("7 chars fit in 8 bytes", fast_into(out, 8, "%s", "1234567") == 7 &&
-	                                  strcmp(out, "1234567") == 0);
+	T_CHECK("7 chars fit in 8 bytes",
+	        fast_into(out, 8, "%s", "1234567") == 7 && strcmp(out, "1234567") == 0);
 	T_CHECK("8 chars do not fit in 8 bytes", fast_into(out, 8, "%s", "12345678") == -1);
 	T_CHECK("a number past the end does not fit", fast_into(out, 8, "abcd%d", 12345) == -1);
 	T_CHECK("no room at all", fast_into(out, 0, "x") == -1);

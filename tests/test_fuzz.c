@@ -42,10 +42,44 @@ below(size_t n)
 #define FUZZ_MAX 4096
 
 static const char *const tokens[] = {
-	"%", "%0", "%00", "%2", "%zz", "%41", "&", "=", "+", "\r\n", "\r\n\r\n", "--",
-	"--b", "\r\n--b", "\r\n--b--", "\"", ";", "\\", " ", "\t", "\0", "\xff",
-	"Content-Disposition: form-data; name=", "filename=\"", "{", "}", "[", "]",
-	",", ":", "\"\\u", "\\ud800", "1e999", "-", "/", "//", "%2F", "..",
+        "%",
+        "%0",
+        "%00",
+        "%2",
+        "%zz",
+        "%41",
+        "&",
+        "=",
+        "+",
+        "\r\n",
+        "\r\n\r\n",
+        "--",
+        "--b",
+        "\r\n--b",
+        "\r\n--b--",
+        "\"",
+        ";",
+        "\\",
+        " ",
+        "\t",
+        "\0",
+        "\xff",
+        "Content-Disposition: form-data; name=",
+        "filename=\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"\\u",
+        "\\ud800",
+        "1e999",
+        "-",
+        "/",
+        "//",
+        "%2F",
+        "..",
 };
 
 /* Applies 1-4 random edits to buf[0..*len), keeping it under FUZZ_MAX. */
@@ -111,8 +145,8 @@ mutated_seed(char *buf, const char *const *seeds, size_t nseeds)
 /* ==== urlencoded forms ================================================= */
 
 static const char *const urlenc_seeds[] = {
-	"a=1&b=x+y%21", "name=%C3%A9t%C3%A9&empty=&bare&&a=2", "=v&k=", "%41%42=%43",
-	"q=hello+world&page=2&tags=a&tags=b", "x=%ZZ&y=%",
+        "a=1&b=x+y%21", "name=%C3%A9t%C3%A9&empty=&bare&&a=2", "=v&k=",
+        "%41%42=%43",   "q=hello+world&page=2&tags=a&tags=b",  "x=%ZZ&y=%",
 };
 
 /* Percent-encodes n random bytes (no NUL) into out; returns the raw bytes. */
@@ -150,7 +184,8 @@ fuzz_urlencoded(long n)
 			if (strcmp(k, "z") != 0 && (got == NULL || strcmp(got, v) != 0))
 				roundtrip_fail++;
 		} else {
-			size_t len = mutated_seed(buf, urlenc_seeds, sizeof(urlenc_seeds) / sizeof(urlenc_seeds[0]));
+			size_t len = mutated_seed(buf, urlenc_seeds,
+			                          sizeof(urlenc_seeds) / sizeof(urlenc_seeds[0]));
 			c = t_ctx(buf, len);
 			t_header(c, "Content-Type", "application/x-www-form-urlencoded");
 			cot_form(c, "a");
@@ -166,7 +201,7 @@ fuzz_urlencoded(long n)
 /* ==== multipart ======================================================== */
 
 static const char bchars[] =
-	"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?";
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?";
 
 /* Builds a multipart body of random parts into buf; records part 0. */
 static size_t
@@ -188,9 +223,10 @@ random_multipart(char *buf, char *boundary, char *data0, size_t *len0, int *file
 				data[i] = 'x'; /* no "\r\n--" inside: it could be a delimiter */
 		}
 		int file = (int)below(2);
-		len += (size_t)sprintf(buf + len, "--%s\r\nContent-Disposition: form-data; "
-		                       "name=\"f%d\"%s\r\n%s\r\n", boundary, p,
-		                       file ? "; filename=\"x.bin\"" : "",
+		len += (size_t)sprintf(buf + len,
+		                       "--%s\r\nContent-Disposition: form-data; "
+		                       "name=\"f%d\"%s\r\n%s\r\n",
+		                       boundary, p, file ? "; filename=\"x.bin\"" : "",
 		                       file ? "Content-Type: application/x-test\r\n" : "");
 		memcpy(buf + len, data, dlen);
 		len += dlen;
@@ -233,16 +269,20 @@ fuzz_multipart(long n)
 		bool intact = len < FUZZ_MAX && i % 2 == 0;
 		if (!intact && len < FUZZ_MAX)
 			mutate(buf, &len);
-		snprintf(ctype, sizeof(ctype), below(2) ? "multipart/form-data; boundary=%s"
-		         : "multipart/form-data; charset=x; boundary=\"%s\"", boundary);
+		snprintf(ctype, sizeof(ctype),
+		         below(2) ? "multipart/form-data; boundary=%s"
+		                  : "multipart/form-data; charset=x; boundary=\"%s\"",
+		         boundary);
 		cot_ctx *c = t_ctx(buf, len);
 		t_header(c, "Content-Type", ctype);
 		const char *err = cot_form_error(c);
 		/* data that happens to hold "\r\n--BOUNDARY\r\n" is a different body */
 		bool clean = memmem(data0, len0, "\r\n--", 4) == NULL;
-		if (intact && clean && (err != NULL || (len0 > 0 && !multipart_part0_ok(c, data0, len0, file0)))) {
+		if (intact && clean &&
+		    (err != NULL || (len0 > 0 && !multipart_part0_ok(c, data0, len0, file0)))) {
 			if (fail++ == 0)
-				printf("# multipart round trip failed: %s\n", err ? err : "part 0 differs");
+				printf("# multipart round trip failed: %s\n",
+				       err ? err : "part 0 differs");
 		}
 		if (err != NULL && c->reject_status != 400)
 			fail++;
@@ -301,9 +341,13 @@ fuzz_cookies(long n)
 /* ==== JSON bodies ====================================================== */
 
 static const char *const json_seeds[] = {
-	"{\"a\": [1, 2.5e3, -0, true, false, null], \"s\": \"\\u00e9\\n\"}",
-	"[[[[[[[[[[]]]]]]]]]]", "\"\\ud83d\\ude00\"", "{\"k\": {\"k\": {\"k\": 1}}}",
-	"12345678901234567890123", "[1,]", "{\"a\" 1}",
+        "{\"a\": [1, 2.5e3, -0, true, false, null], \"s\": \"\\u00e9\\n\"}",
+        "[[[[[[[[[[]]]]]]]]]]",
+        "\"\\ud83d\\ude00\"",
+        "{\"k\": {\"k\": {\"k\": 1}}}",
+        "12345678901234567890123",
+        "[1,]",
+        "{\"a\" 1}",
 };
 
 static void
@@ -312,7 +356,8 @@ fuzz_json(long n)
 	char buf[FUZZ_MAX];
 	int fail = 0;
 	for (long i = 0; i < n; i++, inputs++) {
-		size_t len = mutated_seed(buf, json_seeds, sizeof(json_seeds) / sizeof(json_seeds[0]));
+		size_t len =
+		        mutated_seed(buf, json_seeds, sizeof(json_seeds) / sizeof(json_seeds[0]));
 		cot_ctx *c = t_ctx(buf, len);
 		json_t *j = cot_body_json(c);
 		if (j != NULL) { /* what parsed must survive a dump and re-parse */
@@ -342,7 +387,8 @@ fuzz_percent(long n)
 		char s[80], copy[80];
 		size_t len = below(sizeof(s) - 1);
 		for (size_t k = 0; k < len; k++)
-			s[k] = i % 2 ? alphabet[below(sizeof(alphabet) - 2)] : (char)(1 + below(255));
+			s[k] = i % 2 ? alphabet[below(sizeof(alphabet) - 2)]
+			             : (char)(1 + below(255));
 		s[len] = '\0';
 		memcpy(copy, s, len + 1);
 		size_t r = router_percent_decode(copy, i % 3 == 0); /* query: '+' is space */

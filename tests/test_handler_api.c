@@ -27,229 +27,234 @@ static h_server srv;
 static char app[4096];
 
 static const char api_src[] =
-	"#include <cot.h>\n"
-	"#include <stdarg.h>\n"
-	"\n"
-	"/* an app helper that takes a format, as apps write them */\n"
-	"static cot_result\n"
-	"deny(cot_ctx *c, const char *fmt, ...)\n"
-	"{\n"
-	"\tva_list ap;\n"
-	"\tva_start(ap, fmt);\n"
-	"\tcot_result r = cot_vfail(c, 403, fmt, ap);\n"
-	"\tva_end(ap);\n"
-	"\treturn r;\n"
-	"}\n"
-	"\n"
-	"static const char *\n"
-	"label(cot_ctx *c, const char *fmt, ...)\n"
-	"{\n"
-	"\tva_list ap;\n"
-	"\tva_start(ap, fmt);\n"
-	"\tchar *s = cot_vsprintf(c, fmt, ap);\n"
-	"\tva_end(ap);\n"
-	"\treturn s;\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"page(cot_ctx *c)\n"
-	"{\n"
-	"\tlong long p = cot_query_int(c, \"page\", 1, 1, 100);\n"
-	"\tlong long off = cot_query_int(c, \"offset\", -5, -10, 10);\n"
-	"\treturn cot_text(c, 200, \"page %lld offset %lld\\n\", p, off);\n"
-	"}\n"
-	"\n"
-	"static cot_result nothing(cot_ctx *c) { return cot_no_content(c); }\n"
-	"\n"
-	"static cot_result\n"
-	"denied(cot_ctx *c)\n"
-	"{\n"
-	"\treturn deny(c, \"no access to %s (level %d)\", cot_param(c, \"what\"), 7);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"labelled(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"%s\\n\", label(c, \"%s-%d\", cot_param(c, \"x\"), 42));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"typed(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_header(c, \"Content-Type\", \"application/vnd.test+json\");\n"
-	"\treturn cot_json(c, 200, \"{s:i}\", \"a\", 1);\n"
-	"}\n"
-	"\n"
-	"static cot_result retyped(cot_ctx *c) { return cot_text(c, 200, \"a,b\\n\"); }\n"
-	"\n"
-	"static cot_result\n"
-	"item(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"item %lld\\n\", cot_param_int(c, \"id\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"echo(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", cot_body_json(c) != NULL);\n"
-	"}\n"
-	"\n"
-	"/* a UNIQUE violation nobody handles: 409 */\n"
-	"static cot_result\n"
-	"user_plain(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\"));\n"
-	"\treturn cot_text(c, 201, \"stored\\n\");\n"
-	"}\n"
-	"\n"
-	"/* the handler checks the result and answers its own 422 */\n"
-	"static cot_result\n"
-	"user_checked(cot_ctx *c)\n"
-	"{\n"
-	"\tif (cot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\")) < 0)\n"
-	"\t\treturn cot_fail_fields(c, \"email\", \"is taken\", \"email\", \"try another\", NULL);\n"
-	"\treturn cot_text(c, 201, \"stored\\n\");\n"
-	"}\n"
-	"\n"
-	"/* the handler takes the failure over and answers 200 */\n"
-	"static cot_result\n"
-	"user_caught(cot_ctx *c)\n"
-	"{\n"
-	"\tif (cot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\")) < 0) {\n"
-	"\t\tconst cot_error *e = cot_db_catch(c);\n"
-	"\t\tcot_row *u = cot_db_one(c, \"SELECT id FROM users WHERE email = ?\", cot_query(c, \"email\"));\n"
-	"\t\treturn cot_text(c, 200, \"exists %lld (%d %s)\\n\", cot_row_int(u, \"id\"), e->status, e->code);\n"
-	"\t}\n"
-	"\treturn cot_text(c, 201, \"stored\\n\");\n"
-	"}\n"
-	"\n"
-	"/* a success after an unhandled query error still answers the error */\n"
-	"static cot_result\n"
-	"bad_sql(cot_ctx *c)\n"
-	"{\n"
-	/* the cast keeps the reload's SQL check (which refuses a wrong count
-	 * of values) from seeing the literal: this is about run time */
-	"\tcot_row *r = cot_db_one(c, (const char *)\"SELECT id FROM users WHERE id = ?\", \"x\", 2);\n"
-	"\tif (r == NULL)\n"
-	"\t\treturn cot_fail(c, 404, \"no such user\");\n"
-	"\treturn cot_text(c, 200, \"found\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"fields(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_field_error(c, \"title\", \"is required\");\n"
-	"\tcot_field_error(c, \"title\", \"must be under %d characters\", 200);\n"
-	"\tif (cot_query(c, \"forget\") != NULL)\n"
-	"\t\treturn cot_text(c, 200, \"forgot to check %d\\n\", cot_field_errors(c));\n"
-	"\treturn cot_fail_fields(c, \"body\", \"must be text\", NULL);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"crash(cot_ctx *c)\n"
-	"{\n"
-	"\tvolatile int *p = 0;\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", *p);\n"
-	"}\n"
-	"\n"
-	"static cot_result teapot(cot_ctx *c) { return cot_fail(c, 418, \"short and stout\"); }\n"
-	"\n"
-	"/* the JSON writer and body readers as compiled by tcc (dev) and gcc (export) */\n"
-	"static cot_result\n"
-	"order(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *who = cot_body_str(c, \"customer.name\");\n"
-	"\tint n = cot_body_count(c, \"items\");\n"
-	"\tlong long total = 0;\n"
-	"\tfor (int i = 0; i < n; i++)\n"
-	"\t\ttotal += cot_body_int(c, cot_sprintf(c, \"items[%d].qty\", i));\n"
-	"\t_Bool rush = cot_body_bool_or(c, \"rush\", 0);\n"
-	"\tif (cot_field_errors(c) > 0)\n"
-	"\t\treturn cot_fail_fields(c, NULL);\n"
-	"\tcot_jw *j = cot_jw_new(c);\n"
-	"\tcot_jw_obj(j);\n"
-	"\tcot_jw_put(j, \"customer\", who);\n"
-	"\tcot_jw_put(j, \"total\", total);\n"
-	"\tcot_jw_put(j, \"rush\", rush);\n"
-	"\tcot_jw_put(j, \"big\", cot_jbool(total > 10));\n"
-	"\tcot_jw_put(j, \"half\", total / 2.0);\n"
-	"\tcot_jw_put(j, \"unsigned\", (unsigned)n);\n"
-	"\tcot_jw_put(j, \"none\", cot_jnull());\n"
-	"\tcot_jw_bools(j, \"flag\", NULL);\n"
-	"\tcot_jw_raws(j, \"tags\", NULL);\n"
-	"\tcot_jw_put(j, \"row\", cot_db_one(c, \"SELECT 1 AS flag, NULL AS gone, \"\n"
-	"\t           \"json_array('a', 'b') AS tags\"));\n"
-	"\tcot_jw_end(j);\n"
-	"\treturn cot_jw_send(c, 201, j);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/item/:id\", item),\n"
-	"\tCOT_POST(\"/echo\", echo),\n"
-	"\tCOT_POST(\"/user/plain\", user_plain),\n"
-	"\tCOT_POST(\"/user/checked\", user_checked),\n"
-	"\tCOT_POST(\"/user/caught\", user_caught),\n"
-	"\tCOT_GET(\"/badsql\", bad_sql),\n"
-	"\tCOT_GET(\"/fields\", fields),\n"
-	"\tCOT_GET(\"/crash\", crash),\n"
-	"\tCOT_GET(\"/teapot\", teapot),\n"
-	"\tCOT_POST(\"/order\", order),\n"
-	"\tCOT_GET(\"/page\", page),\n"
-	"\tCOT_DELETE(\"/nothing\", nothing),\n"
-	"\tCOT_GET(\"/denied/:what\", denied),\n"
-	"\tCOT_GET(\"/label/:x\", labelled),\n"
-	"\tCOT_GET(\"/typed\", typed),\n"
-	"\tCOT_GET(\"/retyped\", retyped),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include <stdarg.h>\n"
+        "\n"
+        "/* an app helper that takes a format, as apps write them */\n"
+        "static cot_result\n"
+        "deny(cot_ctx *c, const char *fmt, ...)\n"
+        "{\n"
+        "\tva_list ap;\n"
+        "\tva_start(ap, fmt);\n"
+        "\tcot_result r = cot_vfail(c, 403, fmt, ap);\n"
+        "\tva_end(ap);\n"
+        "\treturn r;\n"
+        "}\n"
+        "\n"
+        "static const char *\n"
+        "label(cot_ctx *c, const char *fmt, ...)\n"
+        "{\n"
+        "\tva_list ap;\n"
+        "\tva_start(ap, fmt);\n"
+        "\tchar *s = cot_vsprintf(c, fmt, ap);\n"
+        "\tva_end(ap);\n"
+        "\treturn s;\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "page(cot_ctx *c)\n"
+        "{\n"
+        "\tlong long p = cot_query_int(c, \"page\", 1, 1, 100);\n"
+        "\tlong long off = cot_query_int(c, \"offset\", -5, -10, 10);\n"
+        "\treturn cot_text(c, 200, \"page %lld offset %lld\\n\", p, off);\n"
+        "}\n"
+        "\n"
+        "static cot_result nothing(cot_ctx *c) { return cot_no_content(c); }\n"
+        "\n"
+        "static cot_result\n"
+        "denied(cot_ctx *c)\n"
+        "{\n"
+        "\treturn deny(c, \"no access to %s (level %d)\", cot_param(c, \"what\"), 7);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "labelled(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"%s\\n\", label(c, \"%s-%d\", cot_param(c, \"x\"), 42));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "typed(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_set_header(c, \"Content-Type\", \"application/vnd.test+json\");\n"
+        "\treturn cot_json(c, 200, \"{s:i}\", \"a\", 1);\n"
+        "}\n"
+        "\n"
+        "static cot_result retyped(cot_ctx *c) { return cot_text(c, 200, \"a,b\\n\"); }\n"
+        "\n"
+        "static cot_result\n"
+        "item(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"item %lld\\n\", cot_param_int(c, \"id\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "echo(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"%d\\n\", cot_body_json(c) != NULL);\n"
+        "}\n"
+        "\n"
+        "/* a UNIQUE violation nobody handles: 409 */\n"
+        "static cot_result\n"
+        "user_plain(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\"));\n"
+        "\treturn cot_text(c, 201, \"stored\\n\");\n"
+        "}\n"
+        "\n"
+        "/* the handler checks the result and answers its own 422 */\n"
+        "static cot_result\n"
+        "user_checked(cot_ctx *c)\n"
+        "{\n"
+        "\tif (cot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\")) < "
+        "0)\n"
+        "\t\treturn cot_fail_fields(c, \"email\", \"is taken\", \"email\", \"try another\", "
+        "NULL);\n"
+        "\treturn cot_text(c, 201, \"stored\\n\");\n"
+        "}\n"
+        "\n"
+        "/* the handler takes the failure over and answers 200 */\n"
+        "static cot_result\n"
+        "user_caught(cot_ctx *c)\n"
+        "{\n"
+        "\tif (cot_db_exec(c, \"INSERT INTO users (email) VALUES (?)\", cot_query(c, \"email\")) < "
+        "0) {\n"
+        "\t\tconst cot_error *e = cot_db_catch(c);\n"
+        "\t\tcot_row *u = cot_db_one(c, \"SELECT id FROM users WHERE email = ?\", cot_query(c, "
+        "\"email\"));\n"
+        "\t\treturn cot_text(c, 200, \"exists %lld (%d %s)\\n\", cot_row_int(u, \"id\"), "
+        "e->status, e->code);\n"
+        "\t}\n"
+        "\treturn cot_text(c, 201, \"stored\\n\");\n"
+        "}\n"
+        "\n"
+        "/* a success after an unhandled query error still answers the error */\n"
+        "static cot_result\n"
+        "bad_sql(cot_ctx *c)\n"
+        "{\n"
+        /* the cast keeps the reload's SQL check (which refuses a wrong count
+         * of values) from seeing the literal: this is about run time */
+        "\tcot_row *r = cot_db_one(c, (const char *)\"SELECT id FROM users WHERE id = ?\", \"x\", "
+        "2);\n"
+        "\tif (r == NULL)\n"
+        "\t\treturn cot_fail(c, 404, \"no such user\");\n"
+        "\treturn cot_text(c, 200, \"found\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "fields(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_field_error(c, \"title\", \"is required\");\n"
+        "\tcot_field_error(c, \"title\", \"must be under %d characters\", 200);\n"
+        "\tif (cot_query(c, \"forget\") != NULL)\n"
+        "\t\treturn cot_text(c, 200, \"forgot to check %d\\n\", cot_field_errors(c));\n"
+        "\treturn cot_fail_fields(c, \"body\", \"must be text\", NULL);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "crash(cot_ctx *c)\n"
+        "{\n"
+        "\tvolatile int *p = 0;\n"
+        "\treturn cot_text(c, 200, \"%d\\n\", *p);\n"
+        "}\n"
+        "\n"
+        "static cot_result teapot(cot_ctx *c) { return cot_fail(c, 418, \"short and stout\"); }\n"
+        "\n"
+        "/* the JSON writer and body readers as compiled by tcc (dev) and gcc (export) */\n"
+        "static cot_result\n"
+        "order(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *who = cot_body_str(c, \"customer.name\");\n"
+        "\tint n = cot_body_count(c, \"items\");\n"
+        "\tlong long total = 0;\n"
+        "\tfor (int i = 0; i < n; i++)\n"
+        "\t\ttotal += cot_body_int(c, cot_sprintf(c, \"items[%d].qty\", i));\n"
+        "\t_Bool rush = cot_body_bool_or(c, \"rush\", 0);\n"
+        "\tif (cot_field_errors(c) > 0)\n"
+        "\t\treturn cot_fail_fields(c, NULL);\n"
+        "\tcot_jw *j = cot_jw_new(c);\n"
+        "\tcot_jw_obj(j);\n"
+        "\tcot_jw_put(j, \"customer\", who);\n"
+        "\tcot_jw_put(j, \"total\", total);\n"
+        "\tcot_jw_put(j, \"rush\", rush);\n"
+        "\tcot_jw_put(j, \"big\", cot_jbool(total > 10));\n"
+        "\tcot_jw_put(j, \"half\", total / 2.0);\n"
+        "\tcot_jw_put(j, \"unsigned\", (unsigned)n);\n"
+        "\tcot_jw_put(j, \"none\", cot_jnull());\n"
+        "\tcot_jw_bools(j, \"flag\", NULL);\n"
+        "\tcot_jw_raws(j, \"tags\", NULL);\n"
+        "\tcot_jw_put(j, \"row\", cot_db_one(c, \"SELECT 1 AS flag, NULL AS gone, \"\n"
+        "\t           \"json_array('a', 'b') AS tags\"));\n"
+        "\tcot_jw_end(j);\n"
+        "\treturn cot_jw_send(c, 201, j);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/item/:id\", item),\n"
+        "\tCOT_POST(\"/echo\", echo),\n"
+        "\tCOT_POST(\"/user/plain\", user_plain),\n"
+        "\tCOT_POST(\"/user/checked\", user_checked),\n"
+        "\tCOT_POST(\"/user/caught\", user_caught),\n"
+        "\tCOT_GET(\"/badsql\", bad_sql),\n"
+        "\tCOT_GET(\"/fields\", fields),\n"
+        "\tCOT_GET(\"/crash\", crash),\n"
+        "\tCOT_GET(\"/teapot\", teapot),\n"
+        "\tCOT_POST(\"/order\", order),\n"
+        "\tCOT_GET(\"/page\", page),\n"
+        "\tCOT_DELETE(\"/nothing\", nothing),\n"
+        "\tCOT_GET(\"/denied/:what\", denied),\n"
+        "\tCOT_GET(\"/label/:x\", labelled),\n"
+        "\tCOT_GET(\"/typed\", typed),\n"
+        "\tCOT_GET(\"/retyped\", retyped),\n"
+        ")\n";
 
 /* An after hook that sets the type of one path's answer. */
 static const char mw_src[] =
-	"#include <cot.h>\n"
-	"#include <string.h>\n"
-	"\n"
-	"static cot_result\n"
-	"csv(cot_ctx *c)\n"
-	"{\n"
-	"\tif (strcmp(cot_path(c), \"/retyped\") == 0)\n"
-	"\t\tcot_set_header(c, \"Content-Type\", \"text/csv; charset=utf-8\");\n"
-	"\treturn cot_next(c);\n"
-	"}\n"
-	"\n"
-	"COT_MIDDLEWARE(NULL, csv)\n";
+        "#include <cot.h>\n"
+        "#include <string.h>\n"
+        "\n"
+        "static cot_result\n"
+        "csv(cot_ctx *c)\n"
+        "{\n"
+        "\tif (strcmp(cot_path(c), \"/retyped\") == 0)\n"
+        "\t\tcot_set_header(c, \"Content-Type\", \"text/csv; charset=utf-8\");\n"
+        "\treturn cot_next(c);\n"
+        "}\n"
+        "\n"
+        "COT_MIDDLEWARE(NULL, csv)\n";
 
 /*
  * The app's error hook: requests with X-Shape get every error as one text
  * line the checks read: "shaped STATUS CODE [MESSAGE] {FIELDS} id=ID".
  */
 static const char errors_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"shape(cot_ctx *c, const cot_error *e)\n"
-	"{\n"
-	"\tif (cot_header(c, \"X-Shape\") == NULL)\n"
-	"\t\treturn cot_next(c);\n"
-	"\tchar *f = cot_sprintf(c, \"%s\", \"\");\n"
-	"\tfor (int i = 0; i < e->nfields; i++)\n"
-	"\t\tf = cot_sprintf(c, \"%s%s=%s;\", f, e->fields[i].field, e->fields[i].message);\n"
-	"\tcot_set_header(c, \"X-Shaped\", \"yes\");\n"
-	"\treturn cot_text(c, e->status, \"shaped %d %s [%s] {%s} id=%s\\n\", e->status, e->code,\n"
-	"\t                e->message ? e->message : \"(none)\", f, e->request_id);\n"
-	"}\n"
-	"\n"
-	"COT_ERRORS(shape)\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "shape(cot_ctx *c, const cot_error *e)\n"
+        "{\n"
+        "\tif (cot_header(c, \"X-Shape\") == NULL)\n"
+        "\t\treturn cot_next(c);\n"
+        "\tchar *f = cot_sprintf(c, \"%s\", \"\");\n"
+        "\tfor (int i = 0; i < e->nfields; i++)\n"
+        "\t\tf = cot_sprintf(c, \"%s%s=%s;\", f, e->fields[i].field, e->fields[i].message);\n"
+        "\tcot_set_header(c, \"X-Shaped\", \"yes\");\n"
+        "\treturn cot_text(c, e->status, \"shaped %d %s [%s] {%s} id=%s\\n\", e->status, e->code,\n"
+        "\t                e->message ? e->message : \"(none)\", f, e->request_id);\n"
+        "}\n"
+        "\n"
+        "COT_ERRORS(shape)\n";
 
-static const char schema_sql[] =
-	"CREATE TABLE notes (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  title TEXT NOT NULL,\n"
-	"  body TEXT NOT NULL DEFAULT '',\n"
-	"  created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
-	");\n"
-	"CREATE TABLE users (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  email TEXT NOT NULL UNIQUE\n"
-	");\n";
+static const char schema_sql[] = "CREATE TABLE notes (\n"
+                                 "  id INTEGER PRIMARY KEY,\n"
+                                 "  title TEXT NOT NULL,\n"
+                                 "  body TEXT NOT NULL DEFAULT '',\n"
+                                 "  created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+                                 ");\n"
+                                 "CREATE TABLE users (\n"
+                                 "  id INTEGER PRIMARY KEY,\n"
+                                 "  email TEXT NOT NULL UNIQUE\n"
+                                 ");\n";
 
 static bool
 dev_only(const char *what)
@@ -285,8 +290,9 @@ test_query_int(void)
 	T_CHECK("cot_query_int: absent gives the default",
 	        get("/page", &r) == 200 && strcmp(r.body, "page 1 offset -5\n") == 0);
 	h_resp_free(&r);
-	T_CHECK("cot_query_int: a number in range", get("/page?page=7&offset=-10", &r) == 200 &&
-	        strcmp(r.body, "page 7 offset -10\n") == 0);
+	T_CHECK("cot_query_int: a number in range",
+	        get("/page?page=7&offset=-10", &r) == 200 &&
+	                strcmp(r.body, "page 7 offset -10\n") == 0);
 	h_resp_free(&r);
 	T_CHECK("cot_query_int: empty gives the default",
 	        get("/page?page=", &r) == 200 && strcmp(r.body, "page 1 offset -5\n") == 0);
@@ -296,15 +302,15 @@ test_query_int(void)
 	h_resp_free(&r);
 	T_CHECK("cot_query_int: over max -> 400 naming the range",
 	        get("/page?page=101", &r) == 400 && strstr(r.body, "page=101 is out of range "
-	        "(1 to 100)"));
+	                                                           "(1 to 100)"));
 	h_resp_free(&r);
-	T_CHECK("cot_query_int: under min -> 400", get("/page?offset=-11", &r) == 400 &&
-	        strstr(r.body, "offset"));
+	T_CHECK("cot_query_int: under min -> 400",
+	        get("/page?offset=-11", &r) == 400 && strstr(r.body, "offset"));
 	h_resp_free(&r);
-	T_CHECK("cot_query_int: overflow -> 400", get("/page?page=99999999999999999999", &r) == 400);
+	T_CHECK("cot_query_int: overflow -> 400",
+	        get("/page?page=99999999999999999999", &r) == 400);
 	h_resp_free(&r);
-	T_CHECK("cot_query_int: '+' or spaces are not numbers",
-	        get("/page?page=%207", &r) == 400);
+	T_CHECK("cot_query_int: '+' or spaces are not numbers", get("/page?page=%207", &r) == 400);
 	h_resp_free(&r);
 }
 
@@ -313,16 +319,17 @@ test_small(void)
 {
 	h_resp r;
 	h_client *cl = h_client_new();
-	T_CHECK("cot_no_content: 204", h_request(cl, &srv, "DELETE", "/nothing", NULL, NULL,
-	        &r) == 204 && r.body_len == 0);
+	T_CHECK("cot_no_content: 204",
+	        h_request(cl, &srv, "DELETE", "/nothing", NULL, NULL, &r) == 204 &&
+	                r.body_len == 0);
 	T_CHECK("... without a Content-Type", header_count(&r, "Content-Type") == 0);
 	h_resp_free(&r);
 	h_client_free(cl);
 	T_CHECK("cot_vfail from an app helper: status and formatted message",
 	        get("/denied/files", &r) == 403 && strstr(r.body, "no access to files (level 7)"));
 	h_resp_free(&r);
-	T_CHECK("cot_vsprintf from an app helper", get("/label/ab", &r) == 200 &&
-	        strcmp(r.body, "ab-42\n") == 0);
+	T_CHECK("cot_vsprintf from an app helper",
+	        get("/label/ab", &r) == 200 && strcmp(r.body, "ab-42\n") == 0);
 	h_resp_free(&r);
 	T_CHECK("Content-Type set by the handler replaces the default",
 	        get("/typed", &r) == 200 && header_count(&r, "Content-Type") == 1);
@@ -340,20 +347,20 @@ test_small(void)
 
 /* ==== the error hook =================================================== */
 
-static const char *const shape_hdr[] = { "X-Shape: 1", "X-Request-Id: req-42", NULL };
+static const char *const shape_hdr[] = {"X-Shape: 1", "X-Request-Id: req-42", NULL};
 
 /* One request with X-Shape; true when the hook rendered `status` and the
  * line starts with "shaped STATUS CODE [" and holds `needle`. */
 static bool shaped_quiet; /* polling: say nothing about a miss */
 
 static bool
-shaped(const char *method, const char *path, const char *body, long status,
-       const char *code, const char *needle)
+shaped(const char *method, const char *path, const char *body, long status, const char *code,
+       const char *needle)
 {
 	static h_client *cl;
 	if (cl == NULL)
 		cl = h_client_new();
-	const char *hdrs[5] = { shape_hdr[0], shape_hdr[1], NULL, NULL, NULL };
+	const char *hdrs[5] = {shape_hdr[0], shape_hdr[1], NULL, NULL, NULL};
 	if (body != NULL)
 		hdrs[2] = "Content-Type: application/json";
 	h_resp r;
@@ -377,8 +384,8 @@ test_error_hook(void)
 {
 	T_CHECK("hook: malformed JSON body -> 400 malformed_body",
 	        shaped("POST", "/echo", "{\"a\":", 400, "malformed_body", "malformed JSON"));
-	T_CHECK("hook: no route -> 404 no_route", shaped("GET", "/nope", NULL, 404, "no_route",
-	        "no route for GET /nope"));
+	T_CHECK("hook: no route -> 404 no_route",
+	        shaped("GET", "/nope", NULL, 404, "no_route", "no route for GET /nope"));
 	T_CHECK("hook: non-numeric :id -> 404 bad_parameter",
 	        shaped("GET", "/item/abc", NULL, 404, "bad_parameter", "not a number"));
 	T_CHECK("hook: wrong method -> 405 method_not_allowed",
@@ -391,23 +398,27 @@ test_error_hook(void)
 	        shaped("GET", "/static/none.css", NULL, 404, "not_found", NULL));
 	T_CHECK("hook: cot_fail -> its status, code by status",
 	        shaped("GET", "/teapot", NULL, 418, "error", "short and stout"));
-	T_CHECK("hook: a crash -> 500 crash", shaped("GET", "/crash", NULL, 500, "crash",
-	        target.reloads ? "segmentation fault" : "[(none)]"));
+	T_CHECK("hook: a crash -> 500 crash",
+	        shaped("GET", "/crash", NULL, 500, "crash",
+	               target.reloads ? "segmentation fault" : "[(none)]"));
 	T_CHECK("hook: a body over --max-body -> 413 too_large",
-	        shaped("POST", "/echo", "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	        shaped("POST", "/echo",
+	               "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]",
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "\"]",
 	               413, "too_large", "larger than the limit"));
 	/* the database */
 	h_resp r;
-	static const char *const plain[] = { "X-Shape: 1", NULL };
+	static const char *const plain[] = {"X-Shape: 1", NULL};
 	h_client *cl = h_client_new();
-	T_CHECK("db: a success is not shaped", h_request(cl, &srv, "POST", "/user/plain?email=b@x",
-	        plain, NULL, &r) == 201 && strcmp(r.body, "stored\n") == 0);
+	T_CHECK("db: a success is not shaped",
+	        h_request(cl, &srv, "POST", "/user/plain?email=b@x", plain, NULL, &r) == 201 &&
+	                strcmp(r.body, "stored\n") == 0);
 	h_resp_free(&r);
 	T_CHECK("db: UNIQUE the handler ignores -> 409 unique_violation",
 	        shaped("POST", "/user/plain?email=b@x", NULL, 409, "unique_violation", "UNIQUE"));
@@ -418,7 +429,7 @@ test_error_hook(void)
 	               "{email=is taken;email=try another;}"));
 	T_CHECK("db: cot_db_catch: the handler's 200, and later queries run",
 	        h_request(cl, &srv, "POST", "/user/caught?email=b@x", plain, NULL, &r) == 200 &&
-	        strcmp(r.body, "exists 1 (409 unique_violation)\n") == 0);
+	                strcmp(r.body, "exists 1 (409 unique_violation)\n") == 0);
 	if (r.status != 200)
 		printf("# %s", r.body);
 	h_resp_free(&r);
@@ -427,26 +438,29 @@ test_error_hook(void)
 	/* field errors */
 	T_CHECK("fields: several messages per field reach the hook",
 	        shaped("GET", "/fields", NULL, 422, "invalid",
-	               "{title=is required;title=must be under 200 characters;body=must be text;}"));
+	               "{title=is required;title=must be under 200 characters;body=must be "
+	               "text;}"));
 	T_CHECK("fields: a handler that forgets to check still answers 422",
 	        shaped("GET", "/fields?forget=1", NULL, 422, "invalid",
 	               "{title=is required;title=must be under 200 characters;}"));
-	static const char *const json[] = { "Accept: application/json", NULL };
+	static const char *const json[] = {"Accept: application/json", NULL};
 	T_CHECK("fields: problem+json lists every message per field (no hook)",
 	        h_request(cl, &srv, "GET", "/fields", json, NULL, &r) == 422 &&
-	        strstr(r.body, "\"errors\": {") && strstr(r.body, "\"title\": [") &&
-	        strstr(r.body, "\"is required\",") &&
-	        strstr(r.body, "\"must be under 200 characters\"") &&
-	        strstr(r.body, "\"code\": \"invalid\""));
+	                strstr(r.body, "\"errors\": {") && strstr(r.body, "\"title\": [") &&
+	                strstr(r.body, "\"is required\",") &&
+	                strstr(r.body, "\"must be under 200 characters\"") &&
+	                strstr(r.body, "\"code\": \"invalid\""));
 	if (r.status != 422 || !strstr(r.body, "\"title\": ["))
 		printf("# %s", r.body);
 	h_resp_free(&r);
-	T_CHECK("no hook: cot's own text error", h_request(cl, &srv, "GET", "/nope", NULL, NULL,
-	        &r) == 404 && strstr(r.body, "404 Not Found: no route") == r.body);
+	T_CHECK("no hook: cot's own text error",
+	        h_request(cl, &srv, "GET", "/nope", NULL, NULL, &r) == 404 &&
+	                strstr(r.body, "404 Not Found: no route") == r.body);
 	h_resp_free(&r);
 	h_client_free(cl);
 	if (target.reloads) {
-		h_write_app_file(app, "handlers/zz_broken.c", "#include <cot.h>\n"
+		h_write_app_file(app, "handlers/zz_broken.c",
+		                 "#include <cot.h>\n"
 		                 "static cot_result f(cot_ctx *c) { return nope(c); }\n"
 		                 "COT_ROUTES(COT_GET(\"/broken\", f),)\n");
 		bool ok = false;
@@ -467,32 +481,40 @@ test_writer(void)
 {
 	h_resp r;
 	h_client *cl = h_client_new();
-	static const char *const hdrs[] = { "Content-Type: application/json", NULL };
+	static const char *const hdrs[] = {"Content-Type: application/json", NULL};
 	T_CHECK("JSON writer in a handler: typed values, a row with bool/raw/NULL columns",
-	        h_request(cl, &srv, "POST", "/order", hdrs, "{\"customer\":{\"name\":\"ann\"},"
-	                  "\"items\":[{\"qty\":3},{\"qty\":9}],\"rush\":true}", &r) == 201 &&
-	        strcmp(r.body, "{\"customer\":\"ann\",\"total\":12,\"rush\":true,\"big\":true,"
-	               "\"half\":6.0,\"unsigned\":2,\"none\":null,\"row\":{\"flag\":true,"
-	               "\"gone\":null,\"tags\":[\"a\",\"b\"]}}") == 0);
+	        h_request(cl, &srv, "POST", "/order", hdrs,
+	                  "{\"customer\":{\"name\":\"ann\"},"
+	                  "\"items\":[{\"qty\":3},{\"qty\":9}],\"rush\":true}",
+	                  &r) == 201 &&
+	                strcmp(r.body,
+	                       "{\"customer\":\"ann\",\"total\":12,\"rush\":true,\"big\":true,"
+	                       "\"half\":6.0,\"unsigned\":2,\"none\":null,\"row\":{\"flag\":true,"
+	                       "\"gone\":null,\"tags\":[\"a\",\"b\"]}}") == 0);
 	if (r.status != 201 || strstr(r.body, "\"row\":{\"flag\":true") == NULL)
 		printf("# %ld %s\n", r.status, r.body);
 	char *ct = h_resp_header(&r, "Content-Type");
 	T_STREQ("... as application/json", ct, "application/json");
 	free(ct);
 	h_resp_free(&r);
-	static const char *const json[] = { "Content-Type: application/json",
-	                                    "Accept: application/json", NULL };
+	static const char *const json[] = {"Content-Type: application/json",
+	                                   "Accept: application/json", NULL};
 	T_CHECK("body readers: 422 naming every bad path",
-	        h_request(cl, &srv, "POST", "/order", json, "{\"customer\":{},"
-	                  "\"items\":[{\"qty\":\"3\"},{}],\"rush\":1}", &r) == 422 &&
-	        strstr(r.body, "\"customer.name\": [") && strstr(r.body, "\"items[0].qty\": [\n"
-	        "      \"must be an integer\"") && strstr(r.body, "\"items[1].qty\": [\n"
-	        "      \"is required\"") && strstr(r.body, "\"rush\": [\n      \"must be true or false\""));
+	        h_request(cl, &srv, "POST", "/order", json,
+	                  "{\"customer\":{},"
+	                  "\"items\":[{\"qty\":\"3\"},{}],\"rush\":1}",
+	                  &r) == 422 &&
+	                strstr(r.body, "\"customer.name\": [") &&
+	                strstr(r.body, "\"items[0].qty\": [\n"
+	                               "      \"must be an integer\"") &&
+	                strstr(r.body, "\"items[1].qty\": [\n"
+	                               "      \"is required\"") &&
+	                strstr(r.body, "\"rush\": [\n      \"must be true or false\""));
 	if (r.status != 422)
 		printf("# %ld %s\n", r.status, r.body);
 	h_resp_free(&r);
-	T_CHECK("body readers: a body that is not JSON -> 400", h_request(cl, &srv, "POST",
-	        "/order", json, "{\"customer\"", &r) == 400);
+	T_CHECK("body readers: a body that is not JSON -> 400",
+	        h_request(cl, &srv, "POST", "/order", json, "{\"customer\"", &r) == 400);
 	h_resp_free(&r);
 	h_client_free(cl);
 }
@@ -504,27 +526,27 @@ test_error_line(void)
 {
 	if (!dev_only("compile error lines"))
 		return;
-	static const char semi[] =
-		"#include <cot.h>\n"
-		"\n"
-		"static cot_result\n"
-		"f(cot_ctx *c)\n"
-		"{\n"
-		"\tcot_db_begin(c)\n"
-		"\treturn cot_text(c, 200, \"hi\\n\");\n"
-		"}\n"
-		"COT_ROUTES(COT_GET(\"/semi\", f),)\n";
+	static const char semi[] = "#include <cot.h>\n"
+	                           "\n"
+	                           "static cot_result\n"
+	                           "f(cot_ctx *c)\n"
+	                           "{\n"
+	                           "\tcot_db_begin(c)\n"
+	                           "\treturn cot_text(c, 200, \"hi\\n\");\n"
+	                           "}\n"
+	                           "COT_ROUTES(COT_GET(\"/semi\", f),)\n";
 	size_t mark = h_server_mark(&srv);
 	h_write_app_file(app, "handlers/zz_semi.c", semi);
-	h_resp r = { 0 };
+	h_resp r = {0};
 	bool ok = false;
 	for (double t0 = h_now_ms(); !ok && h_now_ms() - t0 < H_DEADLINE_MS;) {
 		h_resp_free(&r);
 		ok = get("/semi", &r) == 500 && strstr(r.body, "handlers/zz_semi.c:6:17: error: "
-		                                        "';' expected") != NULL;
+		                                               "';' expected") != NULL;
 	}
 	T_CHECK("missing ';' at the end of line 6: the answer says 6:17", ok);
-	T_CHECK("... with line 6 under it", r.body && strstr(r.body, "    6 | \tcot_db_begin(c)\n"));
+	T_CHECK("... with line 6 under it",
+	        r.body && strstr(r.body, "    6 | \tcot_db_begin(c)\n"));
 	if (!ok)
 		printf("# %s\n", r.body ? r.body : r.err);
 	h_resp_free(&r);
@@ -556,7 +578,7 @@ test_db_flag(void)
 	mkdir(h_path(path, sizeof(path), "%s/data", dir), 0755);
 	/* a relative --db is relative to where cotdev starts, not to the app */
 	h_target t = target;
-	const char *flags[] = { "--port", "0", "--quiet", "--db", "data/my.db", NULL };
+	const char *flags[] = {"--port", "0", "--quiet", "--db", "data/my.db", NULL};
 	h_target_flags(&t, flags);
 	h_server s2;
 	char err[512];
@@ -570,19 +592,21 @@ test_db_flag(void)
 	}
 	h_resp r;
 	h_client *cl = h_client_new();
-	static const char *const hdrs[] = { "Content-Type: application/json",
-	                                    "Accept: application/json", NULL };
+	static const char *const hdrs[] = {"Content-Type: application/json",
+	                                   "Accept: application/json", NULL};
 	T_CHECK("a write lands in the --db database",
 	        h_request(cl, &s2, "POST", "/notes", hdrs, "{\"title\":\"elsewhere\"}", &r) == 201);
 	h_resp_free(&r);
-	T_CHECK("... created at the path given", exists(h_path(path, sizeof(path),
-	        "%s/data/my.db", dir)));
-	T_CHECK("... its -wal beside it", exists(h_path(path, sizeof(path), "%s/data/my.db-wal",
-	        dir)));
-	T_CHECK("... and no app.db in the app folder", !exists(h_path(path, sizeof(path),
-	        "%s/app.db", app)) && !exists(h_path(path, sizeof(path), "%s/app.db-wal", app)));
-	T_CHECK("... the schema was migrated there", h_request(cl, &s2, "GET", "/notes", hdrs,
-	        NULL, &r) == 200 && strstr(r.body, "\"title\":\"elsewhere\""));
+	T_CHECK("... created at the path given",
+	        exists(h_path(path, sizeof(path), "%s/data/my.db", dir)));
+	T_CHECK("... its -wal beside it",
+	        exists(h_path(path, sizeof(path), "%s/data/my.db-wal", dir)));
+	T_CHECK("... and no app.db in the app folder",
+	        !exists(h_path(path, sizeof(path), "%s/app.db", app)) &&
+	                !exists(h_path(path, sizeof(path), "%s/app.db-wal", app)));
+	T_CHECK("... the schema was migrated there",
+	        h_request(cl, &s2, "GET", "/notes", hdrs, NULL, &r) == 200 &&
+	                strstr(r.body, "\"title\":\"elsewhere\""));
 	h_resp_free(&r);
 	h_client_free(cl);
 	T_CHECK("... and the server stops cleanly", h_server_stop(&s2) == 0);
@@ -599,14 +623,23 @@ test_gitignore(void)
 	T_CHECK("cotdev new writes a .gitignore", exists(path));
 	/* ask git itself what the file ignores (h_run_cmd does not search PATH) */
 	const char *git = access("/usr/bin/git", X_OK) == 0 ? "/usr/bin/git" : "/bin/git";
-	const char *init[] = { git, "-C", app, "init", "-q", NULL };
+	const char *init[] = {git, "-C", app, "init", "-q", NULL};
 	h_cmd_result r;
 	h_run_cmd(init, H_DEADLINE_MS, &r);
 	bool ok = r.exit_code == 0;
 	h_cmd_result_free(&r);
-	const char *ignored[] = { git, "-C", app, "check-ignore", "app.db", "app.db-wal",
-	                          "app.db-shm", ".env", "secrets/key.txt", "build/app",
-	                          ".cot-export-bin", NULL };
+	const char *ignored[] = {git,
+	                         "-C",
+	                         app,
+	                         "check-ignore",
+	                         "app.db",
+	                         "app.db-wal",
+	                         "app.db-shm",
+	                         ".env",
+	                         "secrets/key.txt",
+	                         "build/app",
+	                         ".cot-export-bin",
+	                         NULL};
 	h_run_cmd(ignored, H_DEADLINE_MS, &r);
 	ok = ok && r.exit_code == 0 && strstr(r.out, "app.db-wal") && strstr(r.out, ".env") &&
 	     strstr(r.out, "secrets/key.txt") && strstr(r.out, "build/app") &&
@@ -615,8 +648,14 @@ test_gitignore(void)
 	if (!ok)
 		printf("# git check-ignore (%d): %s%s\n", r.exit_code, r.out, r.err);
 	h_cmd_result_free(&r);
-	const char *kept[] = { git, "-C", app, "check-ignore", "handlers/notes.c",
-	                       "schema.sql", "templates/layout.html", NULL };
+	const char *kept[] = {git,
+	                      "-C",
+	                      app,
+	                      "check-ignore",
+	                      "handlers/notes.c",
+	                      "schema.sql",
+	                      "templates/layout.html",
+	                      NULL};
 	h_run_cmd(kept, H_DEADLINE_MS, &r);
 	T_CHECK("... but not the app's code, schema or templates", r.exit_code == 1);
 	h_cmd_result_free(&r);
@@ -627,13 +666,13 @@ test_check(void)
 {
 	if (!dev_only("cotdev check output"))
 		return;
-	const char *check[] = { target.cotdev, "check", app, NULL };
+	const char *check[] = {target.cotdev, "check", app, NULL};
 	h_cmd_result r;
 	h_run_cmd(check, H_DEADLINE_MS, &r);
 	T_CHECK("cotdev check: exit 0 when all compile", r.exit_code == 0);
 	T_CHECK("... no line per compiled file", strstr(r.out, "reloaded") == NULL);
 	T_CHECK("... one summary line", strstr(r.out, "all compiled\n") != NULL &&
-	        strchr(r.out, '\n') == strrchr(r.out, '\n'));
+	                                        strchr(r.out, '\n') == strrchr(r.out, '\n'));
 	if (r.exit_code != 0 || strstr(r.out, "reloaded"))
 		printf("# %s%s", r.out, r.err);
 	h_cmd_result_free(&r);
@@ -673,11 +712,12 @@ main(int argc, char **argv)
 	}
 	test_gitignore();
 	test_db_flag(); /* before the main server: app.db must not exist yet */
-	T_CHECK("write the app", h_write_app_file(app, "handlers/api.c", api_src) == 0 &&
-	        h_write_app_file(app, "handlers/zz_mw.c", mw_src) == 0 &&
-	        h_write_app_file(app, "handlers/errors.c", errors_src) == 0 &&
-	        h_write_app_file(app, "schema.sql", schema_sql) == 0);
-	static const char *const flags[] = { "--port", "0", "--quiet", "--max-body", "512", NULL };
+	T_CHECK("write the app",
+	        h_write_app_file(app, "handlers/api.c", api_src) == 0 &&
+	                h_write_app_file(app, "handlers/zz_mw.c", mw_src) == 0 &&
+	                h_write_app_file(app, "handlers/errors.c", errors_src) == 0 &&
+	                h_write_app_file(app, "schema.sql", schema_sql) == 0);
+	static const char *const flags[] = {"--port", "0", "--quiet", "--max-body", "512", NULL};
 	h_target_flags(&target, flags);
 	char err[512];
 	if (h_server_start(&target, app, &srv, err, sizeof(err)) != 0) {

@@ -31,7 +31,8 @@ main(void)
 	T_CHECK("case-insensitive", hostallow_check(list, false, "EXAMPLE.Com:443"));
 	T_CHECK("a leading dot: the name itself", hostallow_check(list, false, "example.org"));
 	T_CHECK("a leading dot: below it", hostallow_check(list, false, "a.b.example.org"));
-	T_CHECK("a leading dot: not a longer name", !hostallow_check(list, false, "badexample.org"));
+	T_CHECK("a leading dot: not a longer name",
+	        !hostallow_check(list, false, "badexample.org"));
 	T_CHECK("no dot: not below", !hostallow_check(list, false, "www.example.com"));
 	char err[256];
 	T_CHECK("a good list", hostallow_valid_list("a.com,.b.org", err, sizeof(err)) == 0);

@@ -36,106 +36,106 @@ static char app[4096];
 /* ==== the app ========================================================== */
 
 static const char hostile_src[] =
-	"#include <cot.h>\n"
-	"#include <pthread.h>\n"
-	"#include <stdio.h>\n"
-	"#include <stdlib.h>\n"
-	"#include <time.h>\n"
-	"#include <unistd.h>\n"
-	"\n"
-	"static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;\n"
-	"\n"
-	"static cot_result\n"
-	"ok(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"fine\\n\");\n"
-	"}\n"
-	"\n"
-	"/* Locks a mutex it already holds: blocked for good, in the kernel. */\n"
-	"static cot_result\n"
-	"deadlock(cot_ctx *c)\n"
-	"{\n"
-	"\tprintf(\"deadlock entered %s\\n\", cot_request_id(c));\n"
-	"\tfflush(stdout);\n"
-	"\tpthread_mutex_lock(&lock);\n"
-	"\tpthread_mutex_lock(&lock);\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"/* sleep(N) once, then N times sleep(1): says what every call returned. */\n"
-	"static cot_result\n"
-	"sleeper(cot_ctx *c)\n"
-	"{\n"
-	"\tint n = (int)cot_param_int(c, \"n\");\n"
-	"\tconst char *id = cot_request_id(c);\n"
-	"\tprintf(\"sleeper entered %s\\n\", id);\n"
-	"\tfflush(stdout);\n"
-	"\tunsigned left = sleep((unsigned)n);\n"
-	"\tint early = 0;\n"
-	"\tfor (int i = 0; i < n; i++)\n"
-	"\t\tearly += sleep(1) != 0;\n"
-	"\tprintf(\"sleeper %s: sleep(%d) left %u, %d of %d sleep(1) returned early\\n\", id, n,\n"
-	"\t       left, early, n);\n"
-	"\tfflush(stdout);\n"
-	"\treturn cot_text(c, 200, \"slept\\n\");\n"
-	"}\n"
-	"\n"
-	"/* Answers after ms milliseconds, or once the file ?release= exists. */\n"
-	"static cot_result\n"
-	"pause_ms(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *release = cot_query(c, \"release\");\n"
-	"\tprintf(\"pause entered %s\\n\", cot_request_id(c));\n"
-	"\tfflush(stdout);\n"
-	"\tfor (int i = 0; i < 2000 && (release == NULL || access(release, F_OK) != 0); i++)\n"
-	"\t\tusleep(1000);\n"
-	"\treturn cot_text(c, 200, \"paused\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do_exit(cot_ctx *c)\n"
-	"{\n"
-	"\texit(3); /*@exit*/\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"do__exit(cot_ctx *c)\n"
-	"{\n"
-	"\t_exit(4); /*@_exit*/\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"/* The body's length and a checksum of its bytes. */\n"
-	"static cot_result\n"
-	"sum(cot_ctx *c)\n"
-	"{\n"
-	"\tsize_t n;\n"
-	"\tconst unsigned char *b = (const unsigned char *)cot_body(c, &n);\n"
-	"\tunsigned long h = 0;\n"
-	"\tfor (size_t i = 0; i < n; i++)\n"
-	"\t\th = h * 31 + b[i];\n"
-	"\treturn cot_text(c, 200, \"%zu %lu %d\\n\", n, h, b[n] == 0);\n"
-	"}\n"
-	"\n"
-	"/* A short nap (a third of the tests' --timeout 1000) after the body came. */\n"
-	"static cot_result\n"
-	"nap(cot_ctx *c)\n"
-	"{\n"
-	"\tusleep(300 * 1000);\n"
-	"\treturn cot_text(c, 200, \"rested\\n\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/ok\", ok),\n"
-	"\tCOT_POST(\"/nap\", nap),\n"
-	"\tCOT_POST(\"/sum\", sum),\n"
-	"\tCOT_GET(\"/pause\", pause_ms),\n"
-	"\tCOT_GET(\"/exit\", do_exit),\n"
-	"\tCOT_GET(\"/_exit\", do__exit),\n"
-	"\tCOT_GET(\"/deadlock\", deadlock),\n"
-	"\tCOT_GET(\"/sleep/:n\", sleeper),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include <pthread.h>\n"
+        "#include <stdio.h>\n"
+        "#include <stdlib.h>\n"
+        "#include <time.h>\n"
+        "#include <unistd.h>\n"
+        "\n"
+        "static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;\n"
+        "\n"
+        "static cot_result\n"
+        "ok(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"fine\\n\");\n"
+        "}\n"
+        "\n"
+        "/* Locks a mutex it already holds: blocked for good, in the kernel. */\n"
+        "static cot_result\n"
+        "deadlock(cot_ctx *c)\n"
+        "{\n"
+        "\tprintf(\"deadlock entered %s\\n\", cot_request_id(c));\n"
+        "\tfflush(stdout);\n"
+        "\tpthread_mutex_lock(&lock);\n"
+        "\tpthread_mutex_lock(&lock);\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "/* sleep(N) once, then N times sleep(1): says what every call returned. */\n"
+        "static cot_result\n"
+        "sleeper(cot_ctx *c)\n"
+        "{\n"
+        "\tint n = (int)cot_param_int(c, \"n\");\n"
+        "\tconst char *id = cot_request_id(c);\n"
+        "\tprintf(\"sleeper entered %s\\n\", id);\n"
+        "\tfflush(stdout);\n"
+        "\tunsigned left = sleep((unsigned)n);\n"
+        "\tint early = 0;\n"
+        "\tfor (int i = 0; i < n; i++)\n"
+        "\t\tearly += sleep(1) != 0;\n"
+        "\tprintf(\"sleeper %s: sleep(%d) left %u, %d of %d sleep(1) returned early\\n\", id, n,\n"
+        "\t       left, early, n);\n"
+        "\tfflush(stdout);\n"
+        "\treturn cot_text(c, 200, \"slept\\n\");\n"
+        "}\n"
+        "\n"
+        "/* Answers after ms milliseconds, or once the file ?release= exists. */\n"
+        "static cot_result\n"
+        "pause_ms(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *release = cot_query(c, \"release\");\n"
+        "\tprintf(\"pause entered %s\\n\", cot_request_id(c));\n"
+        "\tfflush(stdout);\n"
+        "\tfor (int i = 0; i < 2000 && (release == NULL || access(release, F_OK) != 0); i++)\n"
+        "\t\tusleep(1000);\n"
+        "\treturn cot_text(c, 200, \"paused\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do_exit(cot_ctx *c)\n"
+        "{\n"
+        "\texit(3); /*@exit*/\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "do__exit(cot_ctx *c)\n"
+        "{\n"
+        "\t_exit(4); /*@_exit*/\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "/* The body's length and a checksum of its bytes. */\n"
+        "static cot_result\n"
+        "sum(cot_ctx *c)\n"
+        "{\n"
+        "\tsize_t n;\n"
+        "\tconst unsigned char *b = (const unsigned char *)cot_body(c, &n);\n"
+        "\tunsigned long h = 0;\n"
+        "\tfor (size_t i = 0; i < n; i++)\n"
+        "\t\th = h * 31 + b[i];\n"
+        "\treturn cot_text(c, 200, \"%zu %lu %d\\n\", n, h, b[n] == 0);\n"
+        "}\n"
+        "\n"
+        "/* A short nap (a third of the tests' --timeout 1000) after the body came. */\n"
+        "static cot_result\n"
+        "nap(cot_ctx *c)\n"
+        "{\n"
+        "\tusleep(300 * 1000);\n"
+        "\treturn cot_text(c, 200, \"rested\\n\");\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/ok\", ok),\n"
+        "\tCOT_POST(\"/nap\", nap),\n"
+        "\tCOT_POST(\"/sum\", sum),\n"
+        "\tCOT_GET(\"/pause\", pause_ms),\n"
+        "\tCOT_GET(\"/exit\", do_exit),\n"
+        "\tCOT_GET(\"/_exit\", do__exit),\n"
+        "\tCOT_GET(\"/deadlock\", deadlock),\n"
+        "\tCOT_GET(\"/sleep/:n\", sleeper),\n"
+        ")\n";
 
 /* ==== helpers ========================================================== */
 
@@ -210,8 +210,8 @@ bg_join(bg_request *r)
 static void
 test_stop_with_stuck_handler(void)
 {
-	static const char *const flags[] = { "--threads", "2", "--timeout", "0",
-	                                     "--drain-timeout", "300", NULL };
+	static const char *const flags[] = {"--threads",       "2",   "--timeout", "0",
+	                                    "--drain-timeout", "300", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("drain: the server starts", false);
@@ -284,7 +284,8 @@ test_sleep_is_not_interrupted(h_server *srv)
 	char want[256];
 	snprintf(want, sizeof(want), "sleeper %s: sleep(2) left 0, 0 of 2 sleep(1) returned early",
 	         id ? id : "?");
-	bool honest = id != NULL && h_server_wait_output(srv, mark, "returned early", H_DEADLINE_MS);
+	bool honest =
+	        id != NULL && h_server_wait_output(srv, mark, "returned early", H_DEADLINE_MS);
 	char *out = h_server_output(srv, NULL);
 	T_CHECK("sleep past --timeout: every sleep() in the handler slept its full time",
 	        honest && out != NULL && strstr(out + mark, want) != NULL);
@@ -321,11 +322,13 @@ test_deadlock_keeps_service(h_server *srv)
 	snprintf(line, sizeof(line), "GET /deadlock (request %s)", id ? id : "?");
 	T_CHECK("deadlock: the log says the request was stopped, with its request id",
 	        id != NULL && h_server_wait_output(srv, mark, line, H_DEADLINE_MS) &&
-	        h_server_count_output(srv, mark, (size_t)-1, "stopped GET /deadlock: ") >= 1);
+	                h_server_count_output(srv, mark, (size_t)-1, "stopped GET /deadlock: ") >=
+	                        1);
 	free(id);
 	pthread_join(b.thread, NULL);
 	T_CHECK("deadlock: the second one is answered 503 or its connection closed, never left "
-	        "hanging", b.resp.status == 503 || b.resp.status == 0);
+	        "hanging",
+	        b.resp.status == 503 || b.resp.status == 0);
 	int tries;
 	bool ok = ok_on_fresh_connection(srv, &tries);
 	T_CHECK("deadlock: with both requests stuck for good, other clients are answered 200", ok);
@@ -373,7 +376,7 @@ test_slow_upload_within_budget(h_server *srv)
 	bool ok = fd >= 0 && raw_send(fd, head, sizeof(head) - 1) == 0;
 	/* the body in three parts over about 1.5 budgets of --timeout 1000 */
 	for (int i = 0; ok && i < 3; i++) {
-		struct timespec t = { 0, 500 * 1000 * 1000 };
+		struct timespec t = {0, 500 * 1000 * 1000};
 		nanosleep(&t, NULL);
 		ok = raw_send(fd, "ab", 2) == 0;
 	}
@@ -390,7 +393,7 @@ test_slow_upload_within_budget(h_server *srv)
 static void
 test_stuck(void)
 {
-	static const char *const flags[] = { "--threads", "2", "--timeout", "1000", NULL };
+	static const char *const flags[] = {"--threads", "2", "--timeout", "1000", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("stuck: the server starts", false);
@@ -451,19 +454,23 @@ test_exit_call(h_server *srv, const char *call, const char *path, int status)
 	T_CHECK(name, logged);
 	if (!logged) {
 		char *out = h_server_output(srv, NULL);
-		printf("# want \"%s\" and \"%s\" in: %.800s\n", call_s, want, out ? out + mark : "");
+		printf("# want \"%s\" and \"%s\" in: %.800s\n", call_s, want,
+		       out ? out + mark : "");
 		free(out);
 	}
 	if (target.reloads) {
-		snprintf(name, sizeof(name), "%s() in a handler: the dev answer shows the trace", call);
+		snprintf(name, sizeof(name), "%s() in a handler: the dev answer shows the trace",
+		         call);
 		T_CHECK(name, r.body != NULL && strstr(r.body, call_s) != NULL &&
-		        strstr(r.body, want) != NULL);
+		                      strstr(r.body, want) != NULL);
 	}
 	h_resp_free(&r);
 	h_save_inplace(release, "go\n");
 	pthread_join(slow.thread, NULL);
-	snprintf(name, sizeof(name), "%s() in a handler: a request in flight beside it completes "
-	         "with 200", call);
+	snprintf(name, sizeof(name),
+	         "%s() in a handler: a request in flight beside it completes "
+	         "with 200",
+	         call);
 	T_CHECK(name, entered && slow.resp.status == 200);
 	h_resp_free(&slow.resp);
 	int tries;
@@ -474,7 +481,7 @@ test_exit_call(h_server *srv, const char *call, const char *path, int status)
 static void
 test_exit(void)
 {
-	static const char *const flags[] = { "--threads", "2", NULL };
+	static const char *const flags[] = {"--threads", "2", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("exit: the server starts", false);
@@ -498,14 +505,14 @@ raw_connect(const h_server *srv, const char *from)
 	if (fd < 0)
 		return -1;
 	if (from != NULL) {
-		struct sockaddr_in src = { .sin_family = AF_INET };
+		struct sockaddr_in src = {.sin_family = AF_INET};
 		inet_pton(AF_INET, from, &src.sin_addr);
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
 			close(fd);
 			return -1;
 		}
 	}
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port)};
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		close(fd);
@@ -541,7 +548,7 @@ raw_read_all(int fd, char *buf, size_t cap)
 	size_t got = 0;
 	double end = h_now_ms() + H_DEADLINE_MS;
 	while (h_now_ms() < end) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		char tmp[4096];
@@ -577,7 +584,8 @@ raw_get_ok(const h_server *srv, const char *from)
 	int fd = raw_connect(srv, from);
 	if (fd < 0)
 		return 0;
-	static const char req[] = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	static const char req[] =
+	        "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	char buf[2048];
 	int st = 0;
 	if (raw_send(fd, req, sizeof(req) - 1) == 0 && raw_read_all(fd, buf, sizeof(buf)) > 12 &&
@@ -597,7 +605,7 @@ raw_get_ok(const h_server *srv, const char *from)
 static void
 test_slowloris(void)
 {
-	static const char *const flags[] = { "--head-timeout", "1", NULL };
+	static const char *const flags[] = {"--head-timeout", "1", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("slowloris: the server starts", false);
@@ -609,7 +617,7 @@ test_slowloris(void)
 	double end = h_now_ms() + H_DEADLINE_MS;
 	while (sent && !raw_closed(&fd) && h_now_ms() < end) {
 		/* one line every 200 ms: never idle long enough for --idle-timeout */
-		struct timespec t = { 0, 200 * 1000 * 1000 };
+		struct timespec t = {0, 200 * 1000 * 1000};
 		nanosleep(&t, NULL);
 		if (raw_send(fd, "X-Slow: 1\r\n", 11) != 0)
 			break;
@@ -617,7 +625,8 @@ test_slowloris(void)
 	}
 	bool cut = fd >= 0 && (raw_closed(&fd) || h_now_ms() < end);
 	T_CHECK("slowloris: a connection dribbling header lines is cut (--head-timeout)", cut);
-	T_CHECK("slowloris: it was cut while it kept sending (not by the idle timeout)", lines >= 2);
+	T_CHECK("slowloris: it was cut while it kept sending (not by the idle timeout)",
+	        lines >= 2);
 	printf("# %d header lines sent before the cut\n", lines);
 	if (fd >= 0)
 		close(fd);
@@ -657,10 +666,11 @@ test_connection_limit(void)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < 2600) {
 		printf("# skipped: connection limit: the descriptor limit here is %ld, too low for "
-		       "1,100 connections on both ends\n", (long)rl.rlim_cur);
+		       "1,100 connections on both ends\n",
+		       (long)rl.rlim_cur);
 		return;
 	}
-	static const char *const flags[] = { NULL };
+	static const char *const flags[] = {NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("connection limit: the server starts", false);
@@ -689,7 +699,7 @@ test_connection_limit(void)
 	 * one address cannot take them all */
 	int rc = h_server_stop(&srv);
 	T_CHECK("connection limit: the server exits 0 at SIGTERM", rc == 0);
-	static const char *const per_ip[] = { "--max-connections-per-ip", "4", NULL };
+	static const char *const per_ip[] = {"--max-connections-per-ip", "4", NULL};
 	if (!start(&srv, per_ip)) {
 		T_CHECK("per-ip: the server starts", false);
 		return;
@@ -731,7 +741,7 @@ static bool
 is_asan_binary(const char *path)
 {
 	h_cmd_result r;
-	const char *argv[] = { "/usr/bin/nm", "-D", path, NULL };
+	const char *argv[] = {"/usr/bin/nm", "-D", path, NULL};
 	bool asan = h_run_cmd(argv, H_DEADLINE_MS, &r) == 0 && r.out != NULL &&
 	            strstr(r.out, "__asan_init") != NULL;
 	h_cmd_result_free(&r);
@@ -747,11 +757,13 @@ post_sum(const h_server *srv, size_t len, bool chunked, char *out, size_t outcap
 	if (fd < 0)
 		return 0;
 	char head[256];
-	int hl = chunked
-	         ? snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close"
-	                    "\r\nTransfer-Encoding: chunked\r\n\r\n")
-	         : snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close"
-	                    "\r\nContent-Length: %zu\r\n\r\n", len);
+	int hl = chunked ? snprintf(head, sizeof(head),
+	                            "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close"
+	                            "\r\nTransfer-Encoding: chunked\r\n\r\n")
+	                 : snprintf(head, sizeof(head),
+	                            "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close"
+	                            "\r\nContent-Length: %zu\r\n\r\n",
+	                            len);
 	int ok = raw_send(fd, head, (size_t)hl) == 0;
 	char block[16384]; /* per thread: several post at once */
 	unsigned long h = 0;
@@ -816,7 +828,7 @@ body_job_main(void *arg)
 static void
 test_bodies(void)
 {
-	static const char *const flags[] = { "--threads", "2", "--max-body", "6M", NULL };
+	static const char *const flags[] = {"--threads", "2", "--max-body", "6M", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("bodies: the server starts", false);
@@ -827,11 +839,11 @@ test_bodies(void)
 		bool chunked;
 		const char *what;
 	} cases[] = {
-		{ 1000, false, "1 KB with Content-Length (memory)" },
-		{ 65536, false, "64 KB with Content-Length (memory)" },
-		{ 3u << 20, false, "3 MB with Content-Length (spooled)" },
-		{ 200000, true, "200 KB chunked (memory, then spooled)" },
-		{ 5u << 20, true, "5 MB chunked (spooled)" },
+	        {1000, false, "1 KB with Content-Length (memory)"},
+	        {65536, false, "64 KB with Content-Length (memory)"},
+	        {3u << 20, false, "3 MB with Content-Length (spooled)"},
+	        {200000, true, "200 KB chunked (memory, then spooled)"},
+	        {5u << 20, true, "5 MB chunked (spooled)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[256], want[256], name[256];
@@ -849,19 +861,19 @@ test_bodies(void)
 	int st = post_sum(&srv, 7u << 20, false, out, sizeof(out), NULL);
 	T_CHECK("body over --max-body with Content-Length: 413 naming the size and the limit",
 	        st == 413 && strstr(out, "7340032 bytes (Content-Length)") != NULL &&
-	        strstr(out, "limit of 6291456 bytes (--max-body)") != NULL);
+	                strstr(out, "limit of 6291456 bytes (--max-body)") != NULL);
 	if (st != 413)
 		printf("# %d %.300s\n", st, out);
 	st = post_sum(&srv, 7u << 20, true, out, sizeof(out), NULL);
 	T_CHECK("chunked body over --max-body: 413 naming the limit",
 	        st == 413 && strstr(out, "limit of 6291456 bytes (--max-body)") != NULL &&
-	        strstr(out, "without a Content-Length") != NULL);
+	                strstr(out, "without a Content-Length") != NULL);
 	if (st != 413)
 		printf("# %d %.300s\n", st, out);
 
 	char bin[4200];
-	bool asan = is_asan_binary(target.reloads ? cotdev_arg
-	                           : h_path(bin, sizeof(bin), "%s/.cot-export-bin", app));
+	bool asan = is_asan_binary(
+	        target.reloads ? cotdev_arg : h_path(bin, sizeof(bin), "%s/.cot-export-bin", app));
 	enum { JOBS = 30 };
 	body_job jobs[JOBS];
 	char clear[64];
@@ -873,7 +885,7 @@ test_bodies(void)
 	}
 	long before = rss_kb(srv.pid, "VmRSS:");
 	for (int i = 0; i < JOBS; i++) {
-		jobs[i] = (body_job){ .srv = &srv, .len = 4u << 20 };
+		jobs[i] = (body_job){.srv = &srv, .len = 4u << 20};
 		pthread_create(&jobs[i].t, NULL, body_job_main, &jobs[i]);
 	}
 	int right = 0;
@@ -890,9 +902,11 @@ test_bodies(void)
 	printf("# RSS %ld kB before, peak %ld kB, %ld kB after 30 x 4 MB bodies (120 MB sent)\n",
 	       before, peak, after);
 	if (asan) {
-		printf("# (AddressSanitizer's quarantine keeps freed memory: no RSS checks here)\n");
+		printf("# (AddressSanitizer's quarantine keeps freed memory: no RSS checks "
+		       "here)\n");
 	} else {
-		T_CHECK("30 concurrent 4 MB bodies: peak RSS grows by less than a third of the 120 MB",
+		T_CHECK("30 concurrent 4 MB bodies: peak RSS grows by less than a third of the 120 "
+		        "MB",
 		        before > 0 && peak > 0 && peak - before < 40 * 1024);
 		T_CHECK("30 concurrent 4 MB bodies: RSS afterwards within 8 MB of before",
 		        before > 0 && after > 0 && after - before < 8 * 1024);
@@ -925,7 +939,7 @@ raw_get_keep(int fd)
 			if (got >= (size_t)(eoh + 4 - buf) + body)
 				return strncmp(buf, "HTTP/1.1 ", 9) == 0 ? atoi(buf + 9) : 0;
 		}
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
@@ -955,8 +969,8 @@ raw_ms_to_close(int fd)
 static void
 test_keepalive(void)
 {
-	static const char *const flags[] = { "--head-timeout", "1", "--idle-timeout", "1",
-		                             "--keepalive-timeout", "6", NULL };
+	static const char *const flags[] = {
+	        "--head-timeout", "1", "--idle-timeout", "1", "--keepalive-timeout", "6", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("keep-alive: the server starts", false);
@@ -967,7 +981,8 @@ test_keepalive(void)
 	/* 2.5 s idle: past --head-timeout and --idle-timeout, within keep-alive */
 	bool closed_early = fd >= 0 && h_wait_for(raw_closed, &fd, 2500);
 	T_CHECK("keep-alive: an answered connection stays open past --head-timeout and "
-	        "--idle-timeout", fd >= 0 && !closed_early);
+	        "--idle-timeout",
+	        fd >= 0 && !closed_early);
 	T_CHECK("keep-alive: the kept connection serves the next request",
 	        !closed_early && raw_get_keep(fd) == 200);
 	double ms = fd >= 0 ? raw_ms_to_close(fd) : -1;
@@ -978,12 +993,12 @@ test_keepalive(void)
 
 	/* after an answer, a head dribbled past its request line: --head-timeout */
 	fd = raw_connect(&srv, NULL);
-	bool ok = fd >= 0 && raw_get_keep(fd) == 200 &&
-	          raw_send(fd, "GET /ok HTTP/1.1\r\n", 18) == 0;
+	bool ok =
+	        fd >= 0 && raw_get_keep(fd) == 200 && raw_send(fd, "GET /ok HTTP/1.1\r\n", 18) == 0;
 	double t0 = h_now_ms();
 	int lines = 0;
 	while (ok && !raw_closed(&fd) && h_now_ms() < t0 + H_DEADLINE_MS) {
-		struct timespec t = { 0, 200 * 1000 * 1000 };
+		struct timespec t = {0, 200 * 1000 * 1000};
 		nanosleep(&t, NULL);
 		if (raw_send(fd, "X-Slow: 1\r\n", 11) != 0)
 			break;

@@ -34,16 +34,17 @@ test_body_json_bad(void)
 	cot_ctx *c = t_form_ctx("application/json", "{\"a\": 1,\n  \"b\": [2,}");
 	T_CHECK("bad json is NULL", cot_body_json(c) == NULL);
 	T_CHECK("bad json forces 400", c->reject_status == 400);
-	T_CHECK("bad json names line and column", c->reject_detail != NULL &&
-	        strstr(c->reject_detail, "line 2, column 11 (byte 20)") != NULL);
+	T_CHECK("bad json names line and column",
+	        c->reject_detail != NULL &&
+	                strstr(c->reject_detail, "line 2, column 11 (byte 20)") != NULL);
 	printf("# %s\n", c->reject_detail);
 	T_CHECK("bad json stays NULL", cot_body_json(c) == NULL);
 	t_free(c);
 
 	c = t_form_ctx("application/json", NULL);
 	T_CHECK("empty body is NULL", cot_body_json(c) == NULL);
-	T_CHECK("empty body 400 says empty", c->reject_status == 400 &&
-	        strstr(c->reject_detail, "empty") != NULL);
+	T_CHECK("empty body 400 says empty",
+	        c->reject_status == 400 && strstr(c->reject_detail, "empty") != NULL);
 	t_free(c);
 
 	c = t_ctx("[1,\0 2]", 7);
@@ -51,7 +52,8 @@ test_body_json_bad(void)
 	t_free(c);
 
 	c = t_form_ctx(NULL, "{\"a\":1} trailing");
-	T_CHECK("trailing garbage is malformed", cot_body_json(c) == NULL && c->reject_status == 400);
+	T_CHECK("trailing garbage is malformed",
+	        cot_body_json(c) == NULL && c->reject_status == 400);
 	t_free(c);
 }
 
@@ -69,13 +71,13 @@ test_json_response(void)
 	r = cot_json(c, 200, "{s:q}", "x", 1);
 	T_CHECK("bad format is 500", r.status == 500 && c->status == 500);
 	T_CHECK("bad format named", c->resp_body != NULL && strstr(c->resp_body, "{s:q}") != NULL &&
-	        strstr(c->resp_body, "'q'") != NULL);
+	                                    strstr(c->resp_body, "'q'") != NULL);
 	t_free(c);
 
 	c = t_ctx(NULL, 0);
 	r = cot_json(c, 200, "{s:s}", "x", (const char *)NULL);
-	T_CHECK("NULL string argument is 500", r.status == 500 &&
-	        strstr(c->resp_body, "NULL") != NULL);
+	T_CHECK("NULL string argument is 500",
+	        r.status == 500 && strstr(c->resp_body, "NULL") != NULL);
 	t_free(c);
 
 	c = t_ctx(NULL, 0);

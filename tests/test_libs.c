@@ -71,7 +71,7 @@ peer_main(void *arg)
 static int
 peer_start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	peer_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (peer_fd < 0 || bind(peer_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
@@ -87,11 +87,10 @@ peer_start(void)
 
 /* ==== the app ========================================================== */
 
-static const char util_h[] =
-	"/* shared by handlers/a.c and handlers/b.c */\n"
-	"int twice(int x);\n"
-	"const char *util_version(void);\n"
-	"int util_deref(int *p);\n";
+static const char util_h[] = "/* shared by handlers/a.c and handlers/b.c */\n"
+                             "int twice(int x);\n"
+                             "const char *util_version(void);\n"
+                             "int util_deref(int *p);\n";
 
 static char *
 util_c(char *buf, size_t len, int version, bool broken)
@@ -121,181 +120,180 @@ util_c(char *buf, size_t len, int version, bool broken)
 }
 
 static const char user_a[] =
-	"#include <cot.h>\n"
-	"#include \"../lib/util.h\"\n"
-	"\n"
-	"static cot_result\n"
-	"a(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"a %d %s\\n\", twice(21), util_version());\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"crash(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", util_deref(NULL));\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(COT_GET(\"/a\", a), COT_GET(\"/a/crash\", crash),)\n";
+        "#include <cot.h>\n"
+        "#include \"../lib/util.h\"\n"
+        "\n"
+        "static cot_result\n"
+        "a(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"a %d %s\\n\", twice(21), util_version());\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "crash(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"%d\\n\", util_deref(NULL));\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(COT_GET(\"/a\", a), COT_GET(\"/a/crash\", crash),)\n";
 
 static const char user_b[] =
-	"#include <cot.h>\n"
-	"#include \"../lib/util.h\"\n"
-	"\n"
-	"static cot_result\n"
-	"b(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"b %d %s\\n\", twice(5), util_version());\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(COT_GET(\"/b\", b),)\n";
+        "#include <cot.h>\n"
+        "#include \"../lib/util.h\"\n"
+        "\n"
+        "static cot_result\n"
+        "b(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"b %d %s\\n\", twice(5), util_version());\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(COT_GET(\"/b\", b),)\n";
 
 static const char crypto_c[] =
-	"#include <cot.h>\n"
-	"#include <sodium.h>\n"
-	"#include <zlib.h>\n"
-	"#include <curl/curl.h>\n"
-	"\n"
-	"COT_LIBS(\"libsodium\", \"zlib\")\n"
-	"COT_LIBS(\"libcurl\")\n"
-	"\n"
-	"static cot_result\n"
-	"pwhash(cot_ctx *c)\n"
-	"{\n"
-	"\tchar hash[crypto_pwhash_STRBYTES];\n"
-	"\tconst char *pw = cot_param(c, \"pw\");\n"
-	"\tif (sodium_init() < 0)\n"
-	"\t\treturn cot_fail(c, 500, \"sodium_init failed\");\n"
-	"\tif (crypto_pwhash_str(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_MIN,\n"
-	"\t                      crypto_pwhash_MEMLIMIT_MIN) != 0)\n"
-	"\t\treturn cot_fail(c, 500, \"out of memory\");\n"
-	"\treturn cot_text(c, 200, \"%.10s verify=%d wrong=%d\\n\", hash,\n"
-	"\t                crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0,\n"
-	"\t                crypto_pwhash_str_verify(hash, \"nope\", 4) == 0);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"zip(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *text = cot_param(c, \"text\");\n"
-	"\tunsigned char packed[512];\n"
-	"\tchar back[512];\n"
-	"\tuLongf np = sizeof(packed), nb = sizeof(back);\n"
-	"\tif (compress(packed, &np, (const Bytef *)text, strlen(text)) != Z_OK ||\n"
-	"\t    uncompress((Bytef *)back, &nb, packed, np) != Z_OK)\n"
-	"\t\treturn cot_fail(c, 500, \"zlib failed\");\n"
-	"\treturn cot_text(c, 200, \"%lu bytes -> %lu -> %.*s\\n\", (unsigned long)strlen(text),\n"
-	"\t                (unsigned long)np, (int)nb, back);\n"
-	"}\n"
-	"\n"
-	"typedef struct sink { cot_ctx *c; char *buf; size_t len; } sink;\n"
-	"\n"
-	"static size_t\n"
-	"on_data(char *p, size_t size, size_t n, void *arg)\n"
-	"{\n"
-	"\tsink *s = arg;\n"
-	"\tchar *nb = cot_alloc(s->c, s->len + size * n + 1);\n"
-	"\tmemcpy(nb, s->buf, s->len);\n"
-	"\tmemcpy(nb + s->len, p, size * n);\n"
-	"\ts->buf = nb;\n"
-	"\ts->len += size * n;\n"
-	"\treturn size * n;\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"fetch(cot_ctx *c)\n"
-	"{\n"
-	"\tchar url[128];\n"
-	"\tsnprintf(url, sizeof(url), \"http://127.0.0.1:%s/\", cot_param(c, \"port\"));\n"
-	"\tsink s = { c, \"\", 0 };\n"
-	"\tCURL *h = curl_easy_init();\n"
-	"\tcurl_easy_setopt(h, CURLOPT_URL, url);\n"
-	"\tcurl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);\n"
-	"\tcurl_easy_setopt(h, CURLOPT_WRITEDATA, &s);\n"
-	"\tCURLcode rc = curl_easy_perform(h);\n"
-	"\tlong status = 0;\n"
-	"\tcurl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);\n"
-	"\tcurl_easy_cleanup(h);\n"
-	"\tif (rc != CURLE_OK)\n"
-	"\t\treturn cot_fail(c, 502, \"%s\", curl_easy_strerror(rc));\n"
-	"\treturn cot_text(c, 200, \"%ld %.*s\\n\", status, (int)s.len, s.buf);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/pwhash/:pw\", pwhash),\n"
-	"\tCOT_GET(\"/zip/:text\", zip),\n"
-	"\tCOT_GET(\"/fetch/:port\", fetch),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include <sodium.h>\n"
+        "#include <zlib.h>\n"
+        "#include <curl/curl.h>\n"
+        "\n"
+        "COT_LIBS(\"libsodium\", \"zlib\")\n"
+        "COT_LIBS(\"libcurl\")\n"
+        "\n"
+        "static cot_result\n"
+        "pwhash(cot_ctx *c)\n"
+        "{\n"
+        "\tchar hash[crypto_pwhash_STRBYTES];\n"
+        "\tconst char *pw = cot_param(c, \"pw\");\n"
+        "\tif (sodium_init() < 0)\n"
+        "\t\treturn cot_fail(c, 500, \"sodium_init failed\");\n"
+        "\tif (crypto_pwhash_str(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_MIN,\n"
+        "\t                      crypto_pwhash_MEMLIMIT_MIN) != 0)\n"
+        "\t\treturn cot_fail(c, 500, \"out of memory\");\n"
+        "\treturn cot_text(c, 200, \"%.10s verify=%d wrong=%d\\n\", hash,\n"
+        "\t                crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0,\n"
+        "\t                crypto_pwhash_str_verify(hash, \"nope\", 4) == 0);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "zip(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *text = cot_param(c, \"text\");\n"
+        "\tunsigned char packed[512];\n"
+        "\tchar back[512];\n"
+        "\tuLongf np = sizeof(packed), nb = sizeof(back);\n"
+        "\tif (compress(packed, &np, (const Bytef *)text, strlen(text)) != Z_OK ||\n"
+        "\t    uncompress((Bytef *)back, &nb, packed, np) != Z_OK)\n"
+        "\t\treturn cot_fail(c, 500, \"zlib failed\");\n"
+        "\treturn cot_text(c, 200, \"%lu bytes -> %lu -> %.*s\\n\", (unsigned long)strlen(text),\n"
+        "\t                (unsigned long)np, (int)nb, back);\n"
+        "}\n"
+        "\n"
+        "typedef struct sink { cot_ctx *c; char *buf; size_t len; } sink;\n"
+        "\n"
+        "static size_t\n"
+        "on_data(char *p, size_t size, size_t n, void *arg)\n"
+        "{\n"
+        "\tsink *s = arg;\n"
+        "\tchar *nb = cot_alloc(s->c, s->len + size * n + 1);\n"
+        "\tmemcpy(nb, s->buf, s->len);\n"
+        "\tmemcpy(nb + s->len, p, size * n);\n"
+        "\ts->buf = nb;\n"
+        "\ts->len += size * n;\n"
+        "\treturn size * n;\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "fetch(cot_ctx *c)\n"
+        "{\n"
+        "\tchar url[128];\n"
+        "\tsnprintf(url, sizeof(url), \"http://127.0.0.1:%s/\", cot_param(c, \"port\"));\n"
+        "\tsink s = { c, \"\", 0 };\n"
+        "\tCURL *h = curl_easy_init();\n"
+        "\tcurl_easy_setopt(h, CURLOPT_URL, url);\n"
+        "\tcurl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);\n"
+        "\tcurl_easy_setopt(h, CURLOPT_WRITEDATA, &s);\n"
+        "\tCURLcode rc = curl_easy_perform(h);\n"
+        "\tlong status = 0;\n"
+        "\tcurl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);\n"
+        "\tcurl_easy_cleanup(h);\n"
+        "\tif (rc != CURLE_OK)\n"
+        "\t\treturn cot_fail(c, 502, \"%s\", curl_easy_strerror(rc));\n"
+        "\treturn cot_text(c, 200, \"%ld %.*s\\n\", status, (int)s.len, s.buf);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/pwhash/:pw\", pwhash),\n"
+        "\tCOT_GET(\"/zip/:text\", zip),\n"
+        "\tCOT_GET(\"/fetch/:port\", fetch),\n"
+        ")\n";
 
 /* libc functions that glibc answers from the vDSO (time and gettimeofday
  * are IFUNCs resolving into linux-vdso.so.1), plus libpthread's: part of
  * the C library, so no COT_LIBS. Answers the three clocks' seconds. */
 static const char clock_c[] =
-	"#include <cot.h>\n"
-	"#include <pthread.h>\n"
-	"#include <sys/time.h>\n"
-	"#include <time.h>\n"
-	"\n"
-	"static cot_result\n"
-	"clocks(cot_ctx *c)\n"
-	"{\n"
-	"\tstruct timeval tv;\n"
-	"\tstruct timespec ts, mono;\n"
-	"\ttime_t t = time(NULL);\n"
-	"\tif (gettimeofday(&tv, NULL) != 0 || clock_gettime(CLOCK_REALTIME, &ts) != 0 ||\n"
-	"\t    clock_gettime(CLOCK_MONOTONIC, &mono) != 0)\n"
-	"\t\treturn cot_fail(c, 500, \"a clock failed\");\n"
-	"\treturn cot_text(c, 200, \"time %lld gettimeofday %lld clock_gettime %lld thread %d\\n\",\n"
-	"\t                (long long)t, (long long)tv.tv_sec, (long long)ts.tv_sec,\n"
-	"\t                pthread_self() != 0);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(COT_GET(\"/clock\", clocks),)\n";
+        "#include <cot.h>\n"
+        "#include <pthread.h>\n"
+        "#include <sys/time.h>\n"
+        "#include <time.h>\n"
+        "\n"
+        "static cot_result\n"
+        "clocks(cot_ctx *c)\n"
+        "{\n"
+        "\tstruct timeval tv;\n"
+        "\tstruct timespec ts, mono;\n"
+        "\ttime_t t = time(NULL);\n"
+        "\tif (gettimeofday(&tv, NULL) != 0 || clock_gettime(CLOCK_REALTIME, &ts) != 0 ||\n"
+        "\t    clock_gettime(CLOCK_MONOTONIC, &mono) != 0)\n"
+        "\t\treturn cot_fail(c, 500, \"a clock failed\");\n"
+        "\treturn cot_text(c, 200, \"time %lld gettimeofday %lld clock_gettime %lld thread "
+        "%d\\n\",\n"
+        "\t                (long long)t, (long long)tv.tv_sec, (long long)ts.tv_sec,\n"
+        "\t                pthread_self() != 0);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(COT_GET(\"/clock\", clocks),)\n";
 
 /* Uses zlib without declaring it (cotdev loads libz through libdw). */
-static const char undeclared_zlib[] =
-	"#include <cot.h>\n"
-	"#include <zlib.h>\n"
-	"\n"
-	"static cot_result\n"
-	"z(cot_ctx *c)\n"
-	"{\n"
-	"\tunsigned char out[64];\n"
-	"\tuLongf n = sizeof(out);\n"
-	"\tcompress(out, &n, (const Bytef *)\"x\", 1);\n"
-	"\treturn cot_text(c, 200, \"%d\\n\", (int)n);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(COT_GET(\"/undeclared\", z),)\n";
+static const char undeclared_zlib[] = "#include <cot.h>\n"
+                                      "#include <zlib.h>\n"
+                                      "\n"
+                                      "static cot_result\n"
+                                      "z(cot_ctx *c)\n"
+                                      "{\n"
+                                      "\tunsigned char out[64];\n"
+                                      "\tuLongf n = sizeof(out);\n"
+                                      "\tcompress(out, &n, (const Bytef *)\"x\", 1);\n"
+                                      "\treturn cot_text(c, 200, \"%d\\n\", (int)n);\n"
+                                      "}\n"
+                                      "\n"
+                                      "COT_ROUTES(COT_GET(\"/undeclared\", z),)\n";
 
 /* nettle: loaded by cotdev through libmicrohttpd -> gnutls, never declared. */
-static const char undeclared_nettle[] =
-	"#include <cot.h>\n"
-	"\n"
-	"void nettle_sha256_init(void *ctx);\n"
-	"\n"
-	"static cot_result\n"
-	"n(cot_ctx *c)\n"
-	"{\n"
-	"\tchar ctx[256];\n"
-	"\tnettle_sha256_init(ctx);\n"
-	"\treturn cot_text(c, 200, \"hashed\\n\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(COT_GET(\"/nettle\", n),)\n";
+static const char undeclared_nettle[] = "#include <cot.h>\n"
+                                        "\n"
+                                        "void nettle_sha256_init(void *ctx);\n"
+                                        "\n"
+                                        "static cot_result\n"
+                                        "n(cot_ctx *c)\n"
+                                        "{\n"
+                                        "\tchar ctx[256];\n"
+                                        "\tnettle_sha256_init(ctx);\n"
+                                        "\treturn cot_text(c, 200, \"hashed\\n\");\n"
+                                        "}\n"
+                                        "\n"
+                                        "COT_ROUTES(COT_GET(\"/nettle\", n),)\n";
 
 static const char unknown_pkg[] =
-	"#include <cot.h>\n"
-	"COT_LIBS(\"libnosuchthing\")\n"
-	"static cot_result u(cot_ctx *c) { return cot_text(c, 200, \"u\\n\"); }\n"
-	"COT_ROUTES(COT_GET(\"/unknown\", u),)\n";
+        "#include <cot.h>\n"
+        "COT_LIBS(\"libnosuchthing\")\n"
+        "static cot_result u(cot_ctx *c) { return cot_text(c, 200, \"u\\n\"); }\n"
+        "COT_ROUTES(COT_GET(\"/unknown\", u),)\n";
 
 /* A -lNAME that is not installed: the load error says why. */
 static const char noload[] =
-	"#include <cot.h>\n"
-	"COT_LIBS(\"-lnosuchlib\")\n"
-	"static cot_result u(cot_ctx *c) { return cot_text(c, 200, \"u\\n\"); }\n"
-	"COT_ROUTES(COT_GET(\"/noload\", u),)\n";
+        "#include <cot.h>\n"
+        "COT_LIBS(\"-lnosuchlib\")\n"
+        "static cot_result u(cot_ctx *c) { return cot_text(c, 200, \"u\\n\"); }\n"
+        "COT_ROUTES(COT_GET(\"/noload\", u),)\n";
 
 static int
 make_app(void)
@@ -335,16 +333,17 @@ clocks_answer(void)
 	time_t before = time(NULL);
 	long st = h_get(&srv, "/clock", &r);
 	time_t after = time(NULL);
-	long long t[3] = { 0, 0, 0 };
+	long long t[3] = {0, 0, 0};
 	int thread = 0;
 	bool ok = st == 200 && r.body != NULL &&
-	          sscanf(r.body, "time %lld gettimeofday %lld clock_gettime %lld thread %d",
-	                 &t[0], &t[1], &t[2], &thread) == 4 && thread == 1;
+	          sscanf(r.body, "time %lld gettimeofday %lld clock_gettime %lld thread %d", &t[0],
+	                 &t[1], &t[2], &thread) == 4 &&
+	          thread == 1;
 	for (int i = 0; i < 3 && ok; i++)
 		ok = t[i] >= (long long)before && t[i] <= (long long)after;
 	if (!ok)
-		printf("# GET /clock [%lld..%lld] -> %ld %s\n", (long long)before,
-		       (long long)after, st, r.body ? r.body : r.err);
+		printf("# GET /clock [%lld..%lld] -> %ld %s\n", (long long)before, (long long)after,
+		       st, r.body ? r.body : r.err);
 	h_resp_free(&r);
 	return ok;
 }
@@ -357,7 +356,7 @@ test_libraries(void)
 	        body_has("/pwhash/secret", 200, "$argon2id$ verify=1 wrong=0"));
 	T_CHECK("zlib: compress and uncompress",
 	        body_has("/zip/hellohellohellohello", 200, "20 bytes -> ") &&
-	        body_has("/zip/hellohellohellohello", 200, "-> hellohellohellohello"));
+	                body_has("/zip/hellohellohellohello", 200, "-> hellohellohellohello"));
 	snprintf(path, sizeof(path), "/fetch/%d", peer_port);
 	T_CHECK("libcurl: a request to a second server", body_has(path, 200, "200 peer says 7"));
 	T_CHECK("lib/util.c shared by handlers/a.c", body_has("/a", 200, "a 42 v1"));
@@ -370,7 +369,7 @@ test_libraries(void)
 static int
 run_cotdev(const char *cmd, const char *extra, h_cmd_result *r)
 {
-	const char *argv[] = { cotdev, cmd, app, extra ? "-o" : NULL, extra, NULL };
+	const char *argv[] = {cotdev, cmd, app, extra ? "-o" : NULL, extra, NULL};
 	h_run_cmd(argv, H_DEADLINE_MS * 4, r);
 	return r->exit_code;
 }
@@ -386,10 +385,10 @@ says(const h_cmd_result *r, const char *needle)
 }
 
 static const char zlib_msg[] =
-	"handlers/undeclared.c:9:2: error: undefined symbol 'compress': it is in libz.so.1";
+        "handlers/undeclared.c:9:2: error: undefined symbol 'compress': it is in libz.so.1";
 static const char nettle_msg[] =
-	"handlers/nettle.c:9:2: error: undefined symbol 'nettle_sha256_init': it is in "
-	"libnettle.so.8";
+        "handlers/nettle.c:9:2: error: undefined symbol 'nettle_sha256_init': it is in "
+        "libnettle.so.8";
 
 /* Undeclared libraries: refused by the server in development. */
 static void
@@ -401,21 +400,21 @@ test_undeclared_dev(void)
 	h_write_app_file(app, "handlers/noload.c", noload);
 	T_CHECK("undeclared zlib: 500 naming file:line and COT_LIBS(\"zlib\")",
 	        body_has("/undeclared", 500, zlib_msg) &&
-	        body_has("/undeclared", 500, "add COT_LIBS(\"zlib\")"));
+	                body_has("/undeclared", 500, "add COT_LIBS(\"zlib\")"));
 	T_CHECK("nettle, loaded only through libmicrohttpd: refused too",
 	        body_has("/nettle", 500, nettle_msg) &&
-	        body_has("/nettle", 500, "add COT_LIBS(\"nettle\")"));
+	                body_has("/nettle", 500, "add COT_LIBS(\"nettle\")"));
 	T_CHECK("unknown package: names the -dev package",
 	        body_has("/unknown", 500, "handlers/unknown.c:2:") &&
-	        body_has("/unknown", 500, "pkg-config does not know \"libnosuchthing\"") &&
-	        body_has("/unknown", 500, "apt-get install libnosuchthing-dev"));
+	                body_has("/unknown", 500, "pkg-config does not know \"libnosuchthing\"") &&
+	                body_has("/unknown", 500, "apt-get install libnosuchthing-dev"));
 	T_CHECK("-lNAME that does not load: says why",
 	        body_has("/noload", 500, "handlers/noload.c:2:") &&
-	        body_has("/noload", 500, "no shared library libnosuchlib.so found"));
+	                body_has("/noload", 500, "no shared library libnosuchlib.so found"));
 	T_CHECK("other routes keep serving", body_has("/a", 200, "a 42"));
 	T_CHECK("a crash in lib/ code: its trace names lib/util.c:18 util_deref",
 	        body_has("/a/crash", 500, "lib/util.c:18 util_deref") &&
-	        body_has("/a/crash", 500, "handlers/a.c:13 crash"));
+	                body_has("/a/crash", 500, "handlers/a.c:13 crash"));
 }
 
 /* The same files refused by `cotdev check` and `cotdev export`. */
@@ -426,21 +425,21 @@ test_undeclared_tools(void)
 	h_cmd_result r;
 	h_write_app_file(app, "handlers/undeclared.c", undeclared_zlib);
 	h_write_app_file(app, "handlers/nettle.c", undeclared_nettle);
-	T_CHECK("cotdev check refuses undeclared libraries", run_cotdev("check", NULL, &r) == 1 &&
-	        says(&r, zlib_msg) && says(&r, nettle_msg));
+	T_CHECK("cotdev check refuses undeclared libraries",
+	        run_cotdev("check", NULL, &r) == 1 && says(&r, zlib_msg) && says(&r, nettle_msg));
 	h_cmd_result_free(&r);
 	h_path(bin, sizeof(bin), "%s/refused-bin", app);
 	T_CHECK("cotdev export refuses them with the same messages",
 	        run_cotdev("export", bin, &r) != 0 && says(&r, zlib_msg) &&
-	        says(&r, "add COT_LIBS(\"zlib\")") && says(&r, nettle_msg) &&
-	        access(bin, F_OK) != 0);
+	                says(&r, "add COT_LIBS(\"zlib\")") && says(&r, nettle_msg) &&
+	                access(bin, F_OK) != 0);
 	h_cmd_result_free(&r);
 	h_delete(h_path(bin, sizeof(bin), "%s/handlers/undeclared.c", app));
 	h_delete(h_path(bin, sizeof(bin), "%s/handlers/nettle.c", app));
 	char src[1024];
 	h_write_app_file(app, "lib/util.c", util_c(src, sizeof(src), 1, true));
-	T_CHECK("cotdev check compiles lib/ too", run_cotdev("check", NULL, &r) == 1 &&
-	        says(&r, BROKEN_AT));
+	T_CHECK("cotdev check compiles lib/ too",
+	        run_cotdev("check", NULL, &r) == 1 && says(&r, BROKEN_AT));
 	h_cmd_result_free(&r);
 	h_write_app_file(app, "lib/util.c", util_c(src, sizeof(src), 1, false));
 	T_CHECK("... and passes once it compiles", run_cotdev("check", NULL, &r) == 0);
@@ -448,7 +447,7 @@ test_undeclared_tools(void)
 	h_path(bin, sizeof(bin), "%s/pkg-bin", app);
 	T_CHECK("export: package line lists the declared libraries",
 	        run_cotdev("export", bin, &r) == 0 && says(&r, "libsodium23") &&
-	        says(&r, "zlib1g") && says(&r, "libcurl4"));
+	                says(&r, "zlib1g") && says(&r, "libcurl4"));
 	h_cmd_result_free(&r);
 	h_delete(bin);
 }
@@ -461,7 +460,7 @@ test_undeclared_tools(void)
  * broken save completed, else the version whose save completed (an answer
  * may be newer, never older).
  */
-#define PHASE_ANY 0
+#define PHASE_ANY    0
 #define PHASE_BROKEN (-1)
 static atomic_int phase;
 static atomic_bool load_stop;
@@ -485,14 +484,16 @@ load_main(void *arg)
 			bool error = st == 500 && r.body != NULL && strstr(r.body, BROKEN_AT);
 			if (!error && !(st == 200 && got > LAST_GOOD + 1)) {
 				atomic_fetch_add(&wrong_error, 1);
-				printf("# broken: %s -> %ld %.300s\n", route, st, r.body ? r.body : r.err);
+				printf("# broken: %s -> %ld %.300s\n", route, st,
+				       r.body ? r.body : r.err);
 			}
 		} else if (want > 0 && want <= LAST_GOOD && st == 500 && r.body != NULL &&
 		           strstr(r.body, BROKEN_AT) != NULL) {
 			/* it raced the broken save, which is newer than `want`: allowed */
 		} else if (want != PHASE_ANY && st != 200) {
 			atomic_fetch_add(&failed, 1);
-			printf("# want v%d: %s -> %ld %s\n", want, route, st, r.body ? r.body : r.err);
+			printf("# want v%d: %s -> %ld %s\n", want, route, st,
+			       r.body ? r.body : r.err);
 		} else if (want != PHASE_ANY && got < want) {
 			atomic_fetch_add(&stale, 1);
 		}
@@ -551,8 +552,8 @@ test_edit_under_load(void)
 	T_CHECK("under load: 0 stale answers (read your writes)", atomic_load(&stale) == 0);
 	T_CHECK("broken: both handlers answered its error (" BROKEN_AT ")",
 	        atomic_load(&wrong_error) == 0);
-	T_CHECK("fixed: both handlers serve the fix", body_has("/a", 200, "a 42 v23") &&
-	        body_has("/b", 200, "b 10 v23"));
+	T_CHECK("fixed: both handlers serve the fix",
+	        body_has("/a", 200, "a 42 v23") && body_has("/b", 200, "b 10 v23"));
 }
 
 int

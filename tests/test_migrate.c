@@ -138,10 +138,10 @@ test_add_table_and_column(void)
 	sqlite3 *db = mem_db("");
 	const char *v1 = "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT NULL);";
 	const char *v2 = "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT NULL,\n"
-			 "  created_at TEXT DEFAULT '2024');";
+	                 "  created_at TEXT DEFAULT '2024');";
 	const char *v3 = "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT NULL,\n"
-			 "  created_at TEXT DEFAULT '2024',\n"
-			 "  updated_at TEXT DEFAULT CURRENT_TIMESTAMP);";
+	                 "  created_at TEXT DEFAULT '2024',\n"
+	                 "  updated_at TEXT DEFAULT CURRENT_TIMESTAMP);";
 	T_CHECK("add table applies", plan_apply(db, v1, 0) == 0);
 	T_STREQ("add table summary", summary, "+ table notes");
 	T_CHECK("add table converges", same_schema_as(db, v1));
@@ -149,27 +149,25 @@ test_add_table_and_column(void)
 	T_CHECK("add column applies", plan_apply(db, v2, 0) == 0);
 	T_STREQ("add column summary", summary, "+ column notes.created_at");
 	T_CHECK("add column converges", same_schema_as(db, v2));
-	T_STREQ("add column keeps rows", q_text(db, "SELECT title FROM notes"),
-		"hello");
+	T_STREQ("add column keeps rows", q_text(db, "SELECT title FROM notes"), "hello");
 	T_CHECK("add column fills default",
-		q_int(db, "SELECT count(*) FROM notes WHERE created_at IS NOT NULL") == 1);
+	        q_int(db, "SELECT count(*) FROM notes WHERE created_at IS NOT NULL") == 1);
 	T_CHECK("second plan is empty", plan_is_empty(db, v2));
-	T_CHECK("history has two rows",
-		q_int(db, "SELECT count(*) FROM _cot_migrations") == 2);
+	T_CHECK("history has two rows", q_int(db, "SELECT count(*) FROM _cot_migrations") == 2);
 	T_STREQ("history records the summary",
-		q_text(db, "SELECT summary FROM _cot_migrations ORDER BY id DESC"),
-		"+ column notes.created_at");
+	        q_text(db, "SELECT summary FROM _cot_migrations ORDER BY id DESC"),
+	        "+ column notes.created_at");
 	T_CHECK("history records the SQL",
-		contains(q_text(db, "SELECT sql FROM _cot_migrations ORDER BY id DESC"),
-			 "ADD COLUMN"));
+	        contains(q_text(db, "SELECT sql FROM _cot_migrations ORDER BY id DESC"),
+	                 "ADD COLUMN"));
 	T_CHECK("empty plan writes no history",
-		plan_apply(db, v2, 0) == 0 &&
-			q_int(db, "SELECT count(*) FROM _cot_migrations") == 2);
+	        plan_apply(db, v2, 0) == 0 &&
+	                q_int(db, "SELECT count(*) FROM _cot_migrations") == 2);
 	T_CHECK("non-constant default on rows applies", plan_apply(db, v3, 0) == 0);
 	T_STREQ("non-constant default needs a rebuild", summary,
-		"~ rebuild notes (new column updated_at)");
+	        "~ rebuild notes (new column updated_at)");
 	T_CHECK("rebuild fills the non-constant default",
-		q_int(db, "SELECT count(*) FROM notes WHERE updated_at > '2000'") == 1);
+	        q_int(db, "SELECT count(*) FROM notes WHERE updated_at > '2000'") == 1);
 	T_CHECK("non-constant default converges", same_schema_as(db, v3));
 	sqlite3_close(db);
 }
@@ -178,17 +176,16 @@ static void
 test_renames(void)
 {
 	sqlite3 *db = mem_db("CREATE TABLE accounts (id INTEGER PRIMARY KEY, username TEXT);"
-			     "INSERT INTO accounts VALUES (7, 'ann');");
+	                     "INSERT INTO accounts VALUES (7, 'ann');");
 	const char *v2 = "CREATE TABLE users ( -- @renamed from=accounts\n"
-			 "  id INTEGER PRIMARY KEY,\n"
-			 "  user_name TEXT -- @renamed from=username\n"
-			 ");";
+	                 "  id INTEGER PRIMARY KEY,\n"
+	                 "  user_name TEXT -- @renamed from=username\n"
+	                 ");";
 	T_CHECK("rename applies", plan_apply(db, v2, 0) == 0);
 	T_STREQ("rename summary", summary,
-		"~ rename table accounts -> users; "
-		"~ rename column users.username -> user_name");
-	T_STREQ("rename keeps data", q_text(db, "SELECT user_name FROM users WHERE id = 7"),
-		"ann");
+	        "~ rename table accounts -> users; "
+	        "~ rename column users.username -> user_name");
+	T_STREQ("rename keeps data", q_text(db, "SELECT user_name FROM users WHERE id = 7"), "ann");
 	T_CHECK("rename converges", same_schema_as(db, v2));
 	T_CHECK("rename: second plan empty", plan_is_empty(db, v2));
 	sqlite3_close(db);
@@ -198,35 +195,33 @@ static void
 test_rebuild_keeps_data(void)
 {
 	sqlite3 *db = mem_db(
-		"CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT);"
-		"CREATE INDEX t_s ON t (s);"
-		"CREATE VIEW v AS SELECT id, s FROM t;"
-		"CREATE TABLE log (msg TEXT);"
-		"CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('x'); END;"
-		"INSERT INTO t VALUES (1, 42, 'a'), (2, 7, 'b');");
+	        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT);"
+	        "CREATE INDEX t_s ON t (s);"
+	        "CREATE VIEW v AS SELECT id, s FROM t;"
+	        "CREATE TABLE log (msg TEXT);"
+	        "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('x'); END;"
+	        "INSERT INTO t VALUES (1, 42, 'a'), (2, 7, 'b');");
 	const char *v2 =
-		"CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT, s TEXT NOT NULL DEFAULT '',\n"
-		"  CHECK (id > 0));\n"
-		"CREATE INDEX t_s ON t (s);\n"
-		"CREATE VIEW v AS SELECT id, s FROM t;\n"
-		"CREATE TABLE log (msg TEXT);\n"
-		"CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('x'); END;\n";
+	        "CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT, s TEXT NOT NULL DEFAULT '',\n"
+	        "  CHECK (id > 0));\n"
+	        "CREATE INDEX t_s ON t (s);\n"
+	        "CREATE VIEW v AS SELECT id, s FROM t;\n"
+	        "CREATE TABLE log (msg TEXT);\n"
+	        "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('x'); END;\n";
 	T_CHECK("type change rebuild applies", plan_apply(db, v2, 0) == 0);
 	T_CHECK("type change is a rebuild", contains(summary, "~ rebuild t (type change"));
-	T_STREQ("rebuild keeps values", q_text(db, "SELECT group_concat(n || s) FROM t"),
-		"42a,7b");
+	T_STREQ("rebuild keeps values", q_text(db, "SELECT group_concat(n || s) FROM t"), "42a,7b");
 	T_STREQ("rebuild converts type", q_text(db, "SELECT typeof(n) FROM t"), "text");
 	T_CHECK("rebuild converges", same_schema_as(db, v2));
 	T_CHECK("rebuild keeps index", q_int(db, "SELECT count(*) FROM sqlite_schema "
-						 "WHERE name = 't_s'") == 1);
+	                                         "WHERE name = 't_s'") == 1);
 	T_CHECK("rebuild keeps trigger working",
-		sqlite3_exec(db, "INSERT INTO t (n, s) VALUES ('3', 'c')", 0, 0, 0) ==
-				SQLITE_OK &&
-			q_int(db, "SELECT count(*) FROM log") == 3);
+	        sqlite3_exec(db, "INSERT INTO t (n, s) VALUES ('3', 'c')", 0, 0, 0) == SQLITE_OK &&
+	                q_int(db, "SELECT count(*) FROM log") == 3);
 	T_CHECK("view works after rebuild", q_int(db, "SELECT count(*) FROM v") == 3);
 	T_CHECK("no temporary table left",
-		q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_cot\\_new%' "
-			  "ESCAPE '\\'") == 0);
+	        q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_cot\\_new%' "
+	                  "ESCAPE '\\'") == 0);
 	T_CHECK("rebuild: second plan empty", plan_is_empty(db, v2));
 	sqlite3_close(db);
 }
@@ -235,13 +230,13 @@ static void
 test_rebuild_keeps_autoincrement(void)
 {
 	sqlite3 *db = mem_db("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER);"
-			     "INSERT INTO t (n) VALUES (1), (2), (3);"
-			     "DELETE FROM t WHERE id = 3;");
+	                     "INSERT INTO t (n) VALUES (1), (2), (3);"
+	                     "DELETE FROM t WHERE id = 3;");
 	const char *v2 = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n TEXT);";
 	T_CHECK("autoincrement rebuild applies", plan_apply(db, v2, 0) == 0);
 	sqlite3_exec(db, "INSERT INTO t (n) VALUES ('new')", 0, 0, 0);
 	T_CHECK("rebuild keeps the autoincrement high-water mark",
-		q_int(db, "SELECT id FROM t WHERE n = 'new'") == 4);
+	        q_int(db, "SELECT id FROM t WHERE n = 'new'") == 4);
 	T_CHECK("one sequence row", q_int(db, "SELECT count(*) FROM sqlite_sequence") == 1);
 	sqlite3_close(db);
 }
@@ -250,19 +245,19 @@ static void
 test_destructive_held(void)
 {
 	sqlite3 *db = mem_db("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);"
-			     "CREATE TABLE old (x);"
-			     "INSERT INTO t VALUES (1, 'keep', 'me');");
+	                     "CREATE TABLE old (x);"
+	                     "INSERT INTO t VALUES (1, 'keep', 'me');");
 	const char *v2 = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\n"
-			 "CREATE TABLE fresh (y);";
+	                 "CREATE TABLE fresh (y);";
 	int held = plan_apply(db, v2, 0);
 	T_CHECK("destructive steps are held", held == 2);
 	T_CHECK("summary marks destructive", contains(summary, "- table old (destructive)"));
 	T_CHECK("held drop column keeps column",
-		q_int(db, "SELECT count(*) FROM t WHERE b = 'me'") == 1);
+	        q_int(db, "SELECT count(*) FROM t WHERE b = 'me'") == 1);
 	T_CHECK("held drop table keeps table",
-		q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'old'") == 1);
+	        q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'old'") == 1);
 	T_CHECK("safe subset applied",
-		q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'fresh'") == 1);
+	        q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'fresh'") == 1);
 	T_CHECK("allow_destructive applies the rest", plan_apply(db, v2, 1) == 0);
 	T_CHECK("after allow: converged", same_schema_as(db, v2));
 	T_STREQ("after allow: rows kept", q_text(db, "SELECT a FROM t"), "keep");
@@ -288,30 +283,30 @@ static void
 test_destructive_rules(void)
 {
 	sqlite3 *db = mem_db("CREATE TABLE t (a TEXT, b INTEGER, c TEXT);"
-			     "CREATE TABLE e (a TEXT);"
-			     "INSERT INTO t VALUES ('007', 1, 'x');");
+	                     "CREATE TABLE e (a TEXT);"
+	                     "INSERT INTO t VALUES ('007', 1, 'x');");
 	T_CHECK("text to integer is destructive",
-		is_destructive(db, "CREATE TABLE t (a INTEGER, b INTEGER, c TEXT);"
-				   "CREATE TABLE e (a TEXT);") == 1);
+	        is_destructive(db, "CREATE TABLE t (a INTEGER, b INTEGER, c TEXT);"
+	                           "CREATE TABLE e (a TEXT);") == 1);
 	T_CHECK("integer to text is safe",
-		is_destructive(db, "CREATE TABLE t (a TEXT, b TEXT, c TEXT);"
-				   "CREATE TABLE e (a TEXT);") == 0);
+	        is_destructive(db, "CREATE TABLE t (a TEXT, b TEXT, c TEXT);"
+	                           "CREATE TABLE e (a TEXT);") == 0);
 	T_CHECK("varchar(10) to varchar(20) is safe",
-		is_destructive(db, "CREATE TABLE t (a VARCHAR(20), b INTEGER, c TEXT);"
-				   "CREATE TABLE e (a TEXT);") == 0);
+	        is_destructive(db, "CREATE TABLE t (a VARCHAR(20), b INTEGER, c TEXT);"
+	                           "CREATE TABLE e (a TEXT);") == 0);
 	T_CHECK("NOT NULL column without default on rows is destructive",
-		is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT, d TEXT NOT NULL);"
-				   "CREATE TABLE e (a TEXT);") == 1);
+	        is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT, d TEXT NOT NULL);"
+	                           "CREATE TABLE e (a TEXT);") == 1);
 	T_CHECK("NOT NULL column without default on empty table is safe",
-		is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT);"
-				   "CREATE TABLE e (a TEXT, d TEXT NOT NULL);") == 0);
+	        is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT);"
+	                           "CREATE TABLE e (a TEXT, d TEXT NOT NULL);") == 0);
 	T_CHECK("NOT NULL added to a column without NULLs is safe",
-		is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT NOT NULL);"
-				   "CREATE TABLE e (a TEXT);") == 0);
+	        is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT NOT NULL);"
+	                           "CREATE TABLE e (a TEXT);") == 0);
 	sqlite3_exec(db, "INSERT INTO t VALUES ('8', 2, NULL)", 0, 0, 0);
 	T_CHECK("NOT NULL added over NULLs is destructive",
-		is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT NOT NULL);"
-				   "CREATE TABLE e (a TEXT);") == 1);
+	        is_destructive(db, "CREATE TABLE t (a TEXT, b INTEGER, c TEXT NOT NULL);"
+	                           "CREATE TABLE e (a TEXT);") == 1);
 	sqlite3_close(db);
 }
 
@@ -321,21 +316,21 @@ static void
 test_rollback_on_failure(void)
 {
 	sqlite3 *db = mem_db("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);"
-			     "INSERT INTO t VALUES (1, 1), (2, 9);");
+	                     "INSERT INTO t VALUES (1, 1), (2, 9);");
 	const char *v2 = "CREATE TABLE a_new_table (x);\n"
-			 "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CHECK (n > 5));";
+	                 "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CHECK (n > 5));";
 	char *before = dump(db), *after;
 	T_CHECK("constraint violation fails the plan", plan_apply(db, v2, 1) == -1);
 	T_CHECK("error names the step and the cause",
-		contains(summary, "rebuild t") && contains(summary, "CHECK constraint failed"));
+	        contains(summary, "rebuild t") && contains(summary, "CHECK constraint failed"));
 	after = dump(db);
 	T_CHECK("failed plan leaves the old schema", before && after && !strcmp(before, after));
-	T_STREQ("failed plan leaves the rows", q_text(db, "SELECT group_concat(n) FROM t"),
-		"1,9");
+	T_STREQ("failed plan leaves the rows", q_text(db, "SELECT group_concat(n) FROM t"), "1,9");
 	T_CHECK("failed plan writes no history",
-		q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = '_cot_migrations'") == 0);
-	T_CHECK("connection usable after failure", sqlite3_get_autocommit(db) &&
-		q_int(db, "PRAGMA foreign_keys") == 0);
+	        q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = '_cot_migrations'") ==
+	                0);
+	T_CHECK("connection usable after failure",
+	        sqlite3_get_autocommit(db) && q_int(db, "PRAGMA foreign_keys") == 0);
 	free(before);
 	free(after);
 	sqlite3_close(db);
@@ -345,28 +340,31 @@ static void
 test_foreign_keys(void)
 {
 	sqlite3 *db = mem_db("PRAGMA foreign_keys=ON;"
-			     "CREATE TABLE artist (id INTEGER PRIMARY KEY, name TEXT);"
-			     "CREATE TABLE track (id INTEGER PRIMARY KEY,"
-			     "  artist INTEGER REFERENCES artist(id));"
-			     "INSERT INTO artist VALUES (1, 'a');"
-			     "INSERT INTO track VALUES (10, 1);");
-	const char *v2 = "CREATE TABLE artist (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\n"
-			 "CREATE TABLE track (id INTEGER PRIMARY KEY,"
-			 "  artist INTEGER REFERENCES artist(id));";
-	const char *v3 = "CREATE TABLE artist (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\n"
-			 "CREATE TABLE track (id INTEGER PRIMARY KEY,"
-			 "  artist INTEGER REFERENCES artist(id), n INTEGER);";
-	T_CHECK("rebuild of a referenced table with foreign_keys on",
-		plan_apply(db, v2, 0) == 0);
+	                     "CREATE TABLE artist (id INTEGER PRIMARY KEY, name TEXT);"
+	                     "CREATE TABLE track (id INTEGER PRIMARY KEY,"
+	                     "  artist INTEGER REFERENCES artist(id));"
+	                     "INSERT INTO artist VALUES (1, 'a');"
+	                     "INSERT INTO track VALUES (10, 1);");
+	const char *v2 =
+	        "CREATE TABLE artist (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\n"
+	        "CREATE TABLE track (id INTEGER PRIMARY KEY,"
+	        "  artist INTEGER REFERENCES artist(id));";
+	const char *v3 =
+	        "CREATE TABLE artist (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\n"
+	        "CREATE TABLE track (id INTEGER PRIMARY KEY,"
+	        "  artist INTEGER REFERENCES artist(id), n INTEGER);";
+	T_CHECK("rebuild of a referenced table with foreign_keys on", plan_apply(db, v2, 0) == 0);
 	T_CHECK("referencing rows survive (no cascade)",
-		q_int(db, "SELECT count(*) FROM track") == 1);
+	        q_int(db, "SELECT count(*) FROM track") == 1);
 	T_CHECK("foreign_keys restored", q_int(db, "PRAGMA foreign_keys") == 1);
-	sqlite3_exec(db, "PRAGMA foreign_keys=OFF; INSERT INTO track VALUES (11, 99);"
-			 "PRAGMA foreign_keys=ON;", 0, 0, 0);
-	T_CHECK("foreign key violation rolls back", plan_apply(db, v3, 0) == -1 &&
-		contains(summary, "foreign key violation"));
+	sqlite3_exec(db,
+	             "PRAGMA foreign_keys=OFF; INSERT INTO track VALUES (11, 99);"
+	             "PRAGMA foreign_keys=ON;",
+	             0, 0, 0);
+	T_CHECK("foreign key violation rolls back",
+	        plan_apply(db, v3, 0) == -1 && contains(summary, "foreign key violation"));
 	T_CHECK("violation left the old table",
-		q_int(db, "SELECT count(*) FROM pragma_table_info('track')") == 2);
+	        q_int(db, "SELECT count(*) FROM pragma_table_info('track')") == 2);
 	sqlite3_close(db);
 }
 
@@ -376,8 +374,10 @@ test_schema_errors(void)
 	sqlite3 *db = mem_db("");
 	struct migrate_plan *p = NULL;
 	char *err = NULL;
-	T_CHECK("syntax error fails", migrate_plan(db, "CREATE TABLE a (x);\n\n"
-						   "CREATE TABL b (y);\n", &p, &err) == -1);
+	T_CHECK("syntax error fails", migrate_plan(db,
+	                                           "CREATE TABLE a (x);\n\n"
+	                                           "CREATE TABL b (y);\n",
+	                                           &p, &err) == -1);
 	T_STREQ("syntax error names the line", err, "schema.sql:3: near \"TABL\": syntax error");
 	free(err);
 	err = NULL;
@@ -386,7 +386,8 @@ test_schema_errors(void)
 	free(err);
 	err = NULL;
 	migrate_plan(db, "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);", &p, &err);
-	T_CHECK("non-CREATE statement rejected", err && !strncmp(err, "schema.sql:2: only CREATE", 25));
+	T_CHECK("non-CREATE statement rejected",
+	        err && !strncmp(err, "schema.sql:2: only CREATE", 25));
 	free(err);
 	err = NULL;
 	migrate_plan(db, "CREATE TABLE _cot_mine (x);", &p, &err);
@@ -399,8 +400,8 @@ static void
 test_ignores_own_tables(void)
 {
 	sqlite3 *db = mem_db("CREATE TABLE _cot_migrations (id INTEGER PRIMARY KEY);"
-			     "CREATE TABLE _cot_sessions (id);"
-			     "CREATE TABLE t (a);");
+	                     "CREATE TABLE _cot_sessions (id);"
+	                     "CREATE TABLE t (a);");
 	T_CHECK("_cot tables are not diffed", plan_is_empty(db, "CREATE TABLE t (a);"));
 	sqlite3_close(db);
 }
@@ -413,8 +414,8 @@ test_schema_changed_since_plan(void)
 	char *err = NULL;
 	migrate_plan(db, "CREATE TABLE t (a); CREATE TABLE u (b);", &p, &err);
 	sqlite3_exec(db, "CREATE TABLE sneaky (z)", 0, 0, 0);
-	T_CHECK("stale plan refused", migrate_apply(db, p, 1, &err) == -1 &&
-		err && contains(err, "changed since the plan"));
+	T_CHECK("stale plan refused", migrate_apply(db, p, 1, &err) == -1 && err &&
+	                                      contains(err, "changed since the plan"));
 	free(err);
 	err = NULL;
 	sqlite3_exec(db, "BEGIN", 0, 0, 0);
@@ -429,19 +430,18 @@ test_schema_changed_since_plan(void)
 
 #define KILL_ROWS 20000
 
-static const char kill_old[] =
-	"CREATE TABLE big (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);\n"
-	"CREATE INDEX big_a ON big (a);\n"
-	"CREATE VIEW big_v AS SELECT id, a FROM big;\n"
-	"CREATE TABLE other (x);\n";
+static const char kill_old[] = "CREATE TABLE big (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);\n"
+                               "CREATE INDEX big_a ON big (a);\n"
+                               "CREATE VIEW big_v AS SELECT id, a FROM big;\n"
+                               "CREATE TABLE other (x);\n";
 static const char kill_new[] =
-	"CREATE TABLE big (id INTEGER PRIMARY KEY, a TEXT NOT NULL DEFAULT '',\n"
-	"  b TEXT, c INTEGER DEFAULT 3);\n"
-	"CREATE INDEX big_a ON big (a);\n"
-	"CREATE INDEX big_b ON big (b);\n"
-	"CREATE VIEW big_v AS SELECT id, a FROM big;\n"
-	"CREATE TABLE other (x, y DEFAULT 1);\n"
-	"CREATE TABLE extra (z);\n";
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, a TEXT NOT NULL DEFAULT '',\n"
+        "  b TEXT, c INTEGER DEFAULT 3);\n"
+        "CREATE INDEX big_a ON big (a);\n"
+        "CREATE INDEX big_b ON big (b);\n"
+        "CREATE VIEW big_v AS SELECT id, a FROM big;\n"
+        "CREATE TABLE other (x, y DEFAULT 1);\n"
+        "CREATE TABLE extra (z);\n";
 
 static void
 kill_setup(const char *path)
@@ -454,9 +454,10 @@ kill_setup(const char *path)
 		unlink(p);
 	}
 	sql = sqlite3_mprintf("PRAGMA journal_mode=WAL; %s"
-			      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1"
-			      " FROM c WHERE i < %d) INSERT INTO big SELECT i, 'row' || i,"
-			      " i FROM c;", kill_old, KILL_ROWS);
+	                      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+	                      " FROM c WHERE i < %d) INSERT INTO big SELECT i, 'row' || i,"
+	                      " i FROM c;",
+	                      kill_old, KILL_ROWS);
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
 	    sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "kill setup: %s\n", sqlite3_errmsg(db));
@@ -510,8 +511,8 @@ read_ticks(int fd, long limit)
 	char buf[256];
 	long got = 0;
 	while (limit < 0 || got < limit) {
-		size_t want = limit < 0 || limit - got > (long)sizeof buf
-			? sizeof buf : (size_t)(limit - got);
+		size_t want = limit < 0 || limit - got > (long)sizeof buf ? sizeof buf
+		                                                          : (size_t)(limit - got);
 		ssize_t n = read(fd, buf, want);
 		if (n <= 0)
 			break;
@@ -570,8 +571,8 @@ test_kill9(void)
 	close(rfd);
 	waitpid(pid, &status, 0);
 	T_CHECK("kill9: uninterrupted apply succeeds",
-		WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-			kill_state(path, old_dump, new_dump) == 2);
+	        WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	                kill_state(path, old_dump, new_dump) == 2);
 	printf("# kill9: %ld ticks per apply, seed %u\n", total, seed);
 	srand(seed);
 	for (int i = 0; i < 12; i++) {
@@ -586,7 +587,9 @@ test_kill9(void)
 		state = kill_state(path, old_dump, new_dump);
 		seen[state]++;
 		snprintf(name, sizeof name, "kill9 at tick %ld: %s", at,
-			 state == 1 ? "old schema" : state == 2 ? "new schema" : "MIXED");
+		         state == 1   ? "old schema"
+		         : state == 2 ? "new schema"
+		                      : "MIXED");
 		T_CHECK(name, state != 0);
 	}
 	T_CHECK("kill9: some kills landed mid-apply", seen[1] > 0);

@@ -31,62 +31,60 @@ static const char *cotdev_arg;
 static char app[4096];
 
 /* Waits for APP/release-NAME; prints when it enters and leaves. */
-#define HOLD(name)                                                              \
-	"\tprintf(\"" name " entered %s\\n\", cot_request_id(c));\n"            \
-	"\tfflush(stdout);\n"                                                   \
-	"\twhile (access(\"release-" name "\", F_OK) != 0)\n"                   \
-	"\t\tusleep(2000);\n"                                                   \
-	"\tprintf(\"" name " left %s, Host %s\\n\", cot_request_id(c),\n"         \
-	"\t       cot_header(c, \"Host\") ? \"read\" : \"gone\");\n"               \
+#define HOLD(name)                                                                                 \
+	"\tprintf(\"" name " entered %s\\n\", cot_request_id(c));\n"                               \
+	"\tfflush(stdout);\n"                                                                      \
+	"\twhile (access(\"release-" name "\", F_OK) != 0)\n"                                      \
+	"\t\tusleep(2000);\n"                                                                      \
+	"\tprintf(\"" name " left %s, Host %s\\n\", cot_request_id(c),\n"                          \
+	"\t       cot_header(c, \"Host\") ? \"read\" : \"gone\");\n"                               \
 	"\tfflush(stdout);\n"
 
 /* Offloaded by --offload auto because it hashes a password. */
-static const char pw_src[] =
-	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
-	"static cot_result\npw(cot_ctx *c)\n{\n"
-	"\tconst char *h = cot_password_hash(c, \"correct horse\");\n"
-	HOLD("pw")
-	"\treturn cot_text(c, 200, \"%s\\n\", cot_password_verify(h, \"correct horse\") ? "
-	"\"verified\" : \"wrong\");\n}\n\n"
-	"COT_ROUTES(\n\tCOT_GET(\"/pw\", pw),\n)\n";
+static const char pw_src[] = "#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+                             "static cot_result\npw(cot_ctx *c)\n{\n"
+                             "\tconst char *h = cot_password_hash(c, \"correct horse\");\n" HOLD(
+                                     "pw") "\treturn cot_text(c, 200, \"%s\\n\", "
+                                           "cot_password_verify(h, \"correct horse\") ? "
+                                           "\"verified\" : \"wrong\");\n}\n\n"
+                                           "COT_ROUTES(\n\tCOT_GET(\"/pw\", pw),\n)\n";
 
 /* Offloaded because it says so. */
 static const char marked_src[] =
-	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
-	"COT_OFFLOAD\n\n"
-	"static cot_result\nmarked(cot_ctx *c)\n{\n"
-	HOLD("marked")
-	"\treturn cot_text(c, 200, \"marked done\\n\");\n}\n\n"
-	"static cot_result\nboom(cot_ctx *c)\n{\n"
-	"\tvolatile int *p = 0;\n"
-	"\t(void)c;\n"
-	"\treturn *p ? cot_text(c, 200, \"?\\n\") : cot_text(c, 200, \"?\\n\"); /*@boom*/\n}\n\n"
-	"COT_ROUTES(\n\tCOT_GET(\"/marked\", marked),\n\tCOT_GET(\"/boom\", boom),\n)\n";
+        "#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+        "COT_OFFLOAD\n\n"
+        "static cot_result\nmarked(cot_ctx *c)\n{\n" HOLD(
+                "marked") "\treturn cot_text(c, 200, \"marked done\\n\");\n}\n\n"
+                          "static cot_result\nboom(cot_ctx *c)\n{\n"
+                          "\tvolatile int *p = 0;\n"
+                          "\t(void)c;\n"
+                          "\treturn *p ? cot_text(c, 200, \"?\\n\") : cot_text(c, 200, \"?\\n\"); "
+                          "/*@boom*/\n}\n\n"
+                          "COT_ROUTES(\n\tCOT_GET(\"/marked\", marked),\n\tCOT_GET(\"/boom\", "
+                          "boom),\n)\n";
 
 /* Shared code that hashes, and a handler that calls it: offloaded too. */
-static const char pwlib_src[] =
-	"#include <cot.h>\n\n"
-	"const char *\npwlib_hash(cot_ctx *c, const char *pw)\n{\n"
-	"\treturn cot_password_hash(c, pw);\n}\n";
+static const char pwlib_src[] = "#include <cot.h>\n\n"
+                                "const char *\npwlib_hash(cot_ctx *c, const char *pw)\n{\n"
+                                "\treturn cot_password_hash(c, pw);\n}\n";
 
-static const char viapw_src[] =
-	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
-	"const char *pwlib_hash(cot_ctx *c, const char *pw);\n\n"
-	"static cot_result\nviapw(cot_ctx *c)\n{\n"
-	"\tconst char *h = pwlib_hash(c, \"battery staple\");\n"
-	HOLD("viapw")
-	"\treturn cot_text(c, 200, \"%s\\n\", h != NULL ? \"hashed\" : \"failed\");\n}\n\n"
-	"COT_ROUTES(\n\tCOT_GET(\"/viapw\", viapw),\n)\n";
+static const char viapw_src[] = "#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+                                "const char *pwlib_hash(cot_ctx *c, const char *pw);\n\n"
+                                "static cot_result\nviapw(cot_ctx *c)\n{\n"
+                                "\tconst char *h = pwlib_hash(c, \"battery staple\");\n" HOLD(
+                                        "viapw") "\treturn cot_text(c, 200, \"%s\\n\", h != NULL ? "
+                                                 "\"hashed\" : \"failed\");\n}\n\n"
+                                                 "COT_ROUTES(\n\tCOT_GET(\"/viapw\", viapw),\n)\n";
 
 /* Neither: runs on the polling thread unless --offload all. */
 static const char plain_src[] =
-	"#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
-	"static cot_result\nfast(cot_ctx *c)\n{\n"
-	"\treturn cot_text(c, 200, \"fast\\n\");\n}\n\n"
-	"static cot_result\nblock(cot_ctx *c)\n{\n"
-	HOLD("block")
-	"\treturn cot_text(c, 200, \"block done\\n\");\n}\n\n"
-	"COT_ROUTES(\n\tCOT_GET(\"/fast\", fast),\n\tCOT_GET(\"/block\", block),\n)\n";
+        "#include <cot.h>\n#include <stdio.h>\n#include <unistd.h>\n\n"
+        "static cot_result\nfast(cot_ctx *c)\n{\n"
+        "\treturn cot_text(c, 200, \"fast\\n\");\n}\n\n"
+        "static cot_result\nblock(cot_ctx *c)\n{\n" HOLD(
+                "block") "\treturn cot_text(c, 200, \"block done\\n\");\n}\n\n"
+                         "COT_ROUTES(\n\tCOT_GET(\"/fast\", fast),\n\tCOT_GET(\"/block\", "
+                         "block),\n)\n";
 
 /* ==== helpers ========================================================== */
 
@@ -186,8 +184,7 @@ fast_requests(const h_server *srv, int n)
  * answers WANT.
  */
 static void
-held_while_others_answered(h_server *srv, const char *name, const char *path,
-                           const char *want)
+held_while_others_answered(h_server *srv, const char *name, const char *path, const char *want)
 {
 	char label[256];
 	size_t mark = h_server_mark(srv);
@@ -201,8 +198,10 @@ held_while_others_answered(h_server *srv, const char *name, const char *path,
 	T_CHECK(label, in);
 	int good = fast_requests(srv, 5);
 	bool still_held = !atomic_load(&slow.done);
-	snprintf(label, sizeof(label), "%s: while it holds, 5 of 5 fast requests on other "
-	         "connections of the one worker are answered", path);
+	snprintf(label, sizeof(label),
+	         "%s: while it holds, 5 of 5 fast requests on other "
+	         "connections of the one worker are answered",
+	         path);
 	T_CHECK(label, in && good == 5 && still_held);
 	if (good != 5 || !still_held)
 		printf("# %d of 5; held: %d\n", good, still_held);
@@ -210,7 +209,7 @@ held_while_others_answered(h_server *srv, const char *name, const char *path,
 	pthread_join(slow.thread, NULL);
 	snprintf(label, sizeof(label), "%s: released, it answers 200 \"%s\"", path, want);
 	T_CHECK(label, slow.resp.status == 200 && slow.resp.body != NULL &&
-	        strncmp(slow.resp.body, want, strlen(want)) == 0);
+	                       strncmp(slow.resp.body, want, strlen(want)) == 0);
 	if (slow.resp.status != 200)
 		printf("# %ld %s %s\n", slow.resp.status, slow.resp.body ? slow.resp.body : "",
 		       slow.resp.err);
@@ -241,7 +240,8 @@ test_inline_blocks(h_server *srv)
 	pthread_join(slow.thread, NULL);
 	pthread_join(fast.thread, NULL);
 	T_CHECK("control: a fast request waits until the inline handler is released, then "
-	        "both answer", in && !early && slow.resp.status == 200 && fast.resp.status == 200);
+	        "both answer",
+	        in && !early && slow.resp.status == 200 && fast.resp.status == 200);
 	h_resp_free(&slow.resp);
 	h_resp_free(&fast.resp);
 	release("block", false);
@@ -271,13 +271,14 @@ test_crash_offloaded(h_server *srv)
 		free(out);
 	}
 	h_resp_free(&r);
-	T_CHECK("crash on a pool thread: the server answers afterwards", fast_requests(srv, 1) == 1);
+	T_CHECK("crash on a pool thread: the server answers afterwards",
+	        fast_requests(srv, 1) == 1);
 }
 
 static void
 test_auto(void)
 {
-	static const char *const flags[] = { "--timeout", "0", NULL };
+	static const char *const flags[] = {"--timeout", "0", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("auto: the server starts", false);
@@ -297,8 +298,8 @@ test_auto(void)
 static void
 test_all_stuck(void)
 {
-	static const char *const flags[] = { "--offload", "all", "--timeout", "1000",
-	                                     "--drain-timeout", "2000", NULL };
+	static const char *const flags[] = {"--offload",       "all",  "--timeout", "1000",
+	                                    "--drain-timeout", "2000", NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("all: the server starts", false);
@@ -314,12 +315,13 @@ test_all_stuck(void)
 	bool in = h_server_wait_output(&srv, mark, "block entered", H_DEADLINE_MS);
 	int good = fast_requests(&srv, 5);
 	T_CHECK("all: a stuck handler holds, and 5 of 5 requests on the same worker are "
-	        "answered meanwhile", in && good == 5);
+	        "answered meanwhile",
+	        in && good == 5);
 	pthread_join(stuck.thread, NULL);
 	char *id = h_resp_header(&stuck.resp, "X-Request-Id");
 	T_CHECK("all: the stuck request is answered 503 past --timeout, naming its request id",
 	        stuck.resp.status == 503 && id != NULL && stuck.resp.body != NULL &&
-	        strstr(stuck.resp.body, id) != NULL);
+	                strstr(stuck.resp.body, id) != NULL);
 	if (stuck.resp.status != 503)
 		printf("# %ld %s %s\n", stuck.resp.status, stuck.resp.body ? stuck.resp.body : "",
 		       stuck.resp.err);
@@ -334,7 +336,8 @@ test_all_stuck(void)
 	free(date);
 	h_resp_free(&stuck.resp);
 	T_CHECK("all: after the 503, 5 of 5 fast requests answered (the pool thread was "
-	        "replaced)", fast_requests(&srv, 5) == 5);
+	        "replaced)",
+	        fast_requests(&srv, 5) == 5);
 
 	/* the abandoned call returns: its connection is resumed and closed */
 	release("block", true);
@@ -342,7 +345,7 @@ test_all_stuck(void)
 	 * header (under ASan, a read of the freed connection would fail here) */
 	T_CHECK("all: the abandoned handler, released, returns and reads no freed connection",
 	        h_server_wait_output(&srv, mark, "block left", H_DEADLINE_MS) &&
-	        h_server_wait_output(&srv, mark, "Host gone", H_DEADLINE_MS));
+	                h_server_wait_output(&srv, mark, "Host gone", H_DEADLINE_MS));
 	held_while_others_answered(&srv, "marked", "/marked", "marked done");
 
 	/* stuck for good at SIGTERM: the drain gives up in time and says so */
@@ -370,8 +373,8 @@ test_all_stuck(void)
 static void
 test_pool_full(void)
 {
-	static const char *const flags[] = { "--timeout", "0", "--pool-threads", "1",
-	                                     "--pool-queue", "1", NULL };
+	static const char *const flags[] = {"--timeout", "0", "--pool-threads", "1", "--pool-queue",
+	                                    "1",         NULL};
 	h_server srv;
 	if (!start(&srv, flags)) {
 		T_CHECK("full: the server starts", false);
@@ -394,12 +397,13 @@ test_pool_full(void)
 	bg_request *queued = full == &b ? &c : &b;
 	char *retry = one_done ? h_resp_header(&full->resp, "Retry-After") : NULL;
 	T_CHECK("full: with one thread busy and the queue of one taken, a request gets 503 "
-	        "with Retry-After at once", in && one_done && full->resp.status == 503 &&
-	        retry != NULL && !atomic_load(&a.done));
+	        "with Retry-After at once",
+	        in && one_done && full->resp.status == 503 && retry != NULL &&
+	                !atomic_load(&a.done));
 	if (one_done && full->resp.status != 503)
 		printf("# %ld %s\n", full->resp.status, full->resp.body ? full->resp.body : "");
-	T_CHECK("full: the 503 says why (the pipeline's message)", full->resp.body != NULL &&
-	        strstr(full->resp.body, "handler pool") != NULL);
+	T_CHECK("full: the 503 says why (the pipeline's message)",
+	        full->resp.body != NULL && strstr(full->resp.body, "handler pool") != NULL);
 	free(retry);
 	T_CHECK("full: meanwhile the worker answers requests that need no pool",
 	        fast_requests(&srv, 3) == 3);
@@ -432,11 +436,12 @@ main(int argc, char **argv)
 		return T_DONE();
 	}
 	h_clear_handlers(app);
-	T_CHECK("write the handlers", h_write_app_file(app, "handlers/pw.c", pw_src) == 0 &&
-	        h_write_app_file(app, "handlers/marked.c", marked_src) == 0 &&
-	        h_write_app_file(app, "handlers/plain.c", plain_src) == 0 &&
-	        h_write_app_file(app, "lib/pwlib.c", pwlib_src) == 0 &&
-	        h_write_app_file(app, "handlers/viapw.c", viapw_src) == 0);
+	T_CHECK("write the handlers",
+	        h_write_app_file(app, "handlers/pw.c", pw_src) == 0 &&
+	                h_write_app_file(app, "handlers/marked.c", marked_src) == 0 &&
+	                h_write_app_file(app, "handlers/plain.c", plain_src) == 0 &&
+	                h_write_app_file(app, "lib/pwlib.c", pwlib_src) == 0 &&
+	                h_write_app_file(app, "handlers/viapw.c", viapw_src) == 0);
 
 	test_auto();
 	test_all_stuck();

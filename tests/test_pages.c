@@ -19,14 +19,12 @@ static h_server srv;
 static char app[4096];
 static h_client *cl;
 
-static const char *const html_hdrs[] = { "Accept: text/html", NULL };
-static const char *const form_hdrs[] = { "Accept: text/html,application/xhtml+xml",
-                                         "Content-Type: application/x-www-form-urlencoded",
-                                         NULL };
+static const char *const html_hdrs[] = {"Accept: text/html", NULL};
+static const char *const form_hdrs[] = {"Accept: text/html,application/xhtml+xml",
+                                        "Content-Type: application/x-www-form-urlencoded", NULL};
 
 static long
-req(const char *method, const char *path, const char *const *hdrs, const char *body,
-    h_resp *r)
+req(const char *method, const char *path, const char *const *hdrs, const char *body, h_resp *r)
 {
 	return h_request(cl, &srv, method, path, hdrs, body, r);
 }
@@ -85,8 +83,9 @@ test_pages(void)
 }
 
 #define EVIL_TITLE "<script>alert(1)</script> & \"quotes\""
-#define EVIL_FORM "title=%3Cscript%3Ealert(1)%3C%2Fscript%3E+%26+%22quotes%22" \
-                  "&body=%3Cimg+src%3Dx+onerror%3Dalert(2)%3E"
+#define EVIL_FORM                                                                                  \
+	"title=%3Cscript%3Ealert(1)%3C%2Fscript%3E+%26+%22quotes%22"                               \
+	"&body=%3Cimg+src%3Dx+onerror%3Dalert(2)%3E"
 
 static bool
 shown_escaped(const char *body)
@@ -108,21 +107,23 @@ test_escaping(void)
 	h_resp_free(&r);
 	req("GET", "/notes", html_hdrs, NULL, &r);
 	T_CHECK("list shows the title escaped", r.status == 200 && shown_escaped(r.body));
-	T_CHECK("... linked to the note", r.body && strstr(r.body, "<a href=\"/notes/1\">&lt;script"));
+	T_CHECK("... linked to the note",
+	        r.body && strstr(r.body, "<a href=\"/notes/1\">&lt;script"));
 	T_CHECK("... no empty state", r.body && !strstr(r.body, "No notes yet"));
 	h_resp_free(&r);
 	req("GET", "/notes/1", html_hdrs, NULL, &r);
 	T_CHECK("note page: 200 in the layout", r.status == 200 && has_layout(&r));
-	T_CHECK("note page shows title and body escaped", shown_escaped(r.body) &&
-	        strstr(r.body, "&lt;img src=x onerror=alert(2)&gt;"));
-	T_CHECK("... edit and delete forms", r.body &&
-	        strstr(r.body, "method=\"post\" action=\"/notes/1\"") &&
-	        strstr(r.body, "method=\"post\" action=\"/notes/1/delete\""));
+	T_CHECK("note page shows title and body escaped",
+	        shown_escaped(r.body) && strstr(r.body, "&lt;img src=x onerror=alert(2)&gt;"));
+	T_CHECK("... edit and delete forms",
+	        r.body && strstr(r.body, "method=\"post\" action=\"/notes/1\"") &&
+	                strstr(r.body, "method=\"post\" action=\"/notes/1/delete\""));
 	h_resp_free(&r);
-	static const char *const json_hdrs[] = { "Accept: application/json", NULL };
+	static const char *const json_hdrs[] = {"Accept: application/json", NULL};
 	req("GET", "/notes/1", json_hdrs, NULL, &r);
-	T_CHECK("JSON API keeps the raw title", r.status == 200 && r.body &&
-	        strstr(r.body, "\"title\":\"<script>alert(1)</script> & \\\"quotes\\\"\""));
+	T_CHECK("JSON API keeps the raw title",
+	        r.status == 200 && r.body &&
+	                strstr(r.body, "\"title\":\"<script>alert(1)</script> & \\\"quotes\\\"\""));
 	h_resp_free(&r);
 }
 
@@ -132,24 +133,28 @@ test_form_errors(void)
 	h_resp r;
 	req("POST", "/notes", form_hdrs, "title=++&body=kept+%3Cb%3Etext%3C%2Fb%3E", &r);
 	T_CHECK("empty title: 422 HTML", r.status == 422 && has_type(&r, "text/html"));
-	T_CHECK("... the form in the layout", has_layout(&r) && strstr(r.body, "action=\"/notes\""));
+	T_CHECK("... the form in the layout",
+	        has_layout(&r) && strstr(r.body, "action=\"/notes\""));
 	const char *title = r.body ? strstr(r.body, "name=\"title\"") : NULL;
 	const char *msg = r.body ? strstr(r.body, "is required") : NULL;
 	const char *body = r.body ? strstr(r.body, "name=\"body\"") : NULL;
-	T_CHECK("... error next to the title field", title && msg && body && title < msg && msg < body);
-	T_CHECK("... the entered body kept (escaped)", body && strstr(body, ">\nkept &lt;b&gt;text&lt;/b&gt;</textarea>"));
+	T_CHECK("... error next to the title field",
+	        title && msg && body && title < msg && msg < body);
+	T_CHECK("... the entered body kept (escaped)",
+	        body && strstr(body, ">\nkept &lt;b&gt;text&lt;/b&gt;</textarea>"));
 	h_resp_free(&r);
-	static const char *const json_hdrs[] = { "Content-Type: application/json",
-	                                         "Accept: application/json", NULL };
+	static const char *const json_hdrs[] = {"Content-Type: application/json",
+	                                        "Accept: application/json", NULL};
 	req("POST", "/notes", json_hdrs, "{\"title\":\"\"}", &r);
-	T_CHECK("JSON clients still get problem+json", r.status == 422 &&
-	        has_type(&r, "application/problem+json") && r.body &&
-	        strstr(r.body, "\"title\": [\n      \"is required\""));
+	T_CHECK("JSON clients still get problem+json",
+	        r.status == 422 && has_type(&r, "application/problem+json") && r.body &&
+	                strstr(r.body, "\"title\": [\n      \"is required\""));
 	h_resp_free(&r);
 	req("POST", "/notes/1", form_hdrs, "title=&body=new+text", &r);
 	T_CHECK("edit with empty title: 422 note page, error shown",
 	        r.status == 422 && has_layout(&r) && strstr(r.body, "is required") &&
-	        strstr(r.body, ">\nnew text</textarea>") && strstr(r.body, "<details class=\"edit\" open"));
+	                strstr(r.body, ">\nnew text</textarea>") &&
+	                strstr(r.body, "<details class=\"edit\" open"));
 	h_resp_free(&r);
 }
 
@@ -159,14 +164,14 @@ test_edit_delete(void)
 	h_resp r;
 	req("POST", "/notes", form_hdrs, "title=second&body=b", &r);
 	char *loc = h_resp_header(&r, "Location");
-	T_CHECK("valid form POST -> 303 to the new note", r.status == 303 && loc &&
-	        strcmp(loc, "/notes/2") == 0);
+	T_CHECK("valid form POST -> 303 to the new note",
+	        r.status == 303 && loc && strcmp(loc, "/notes/2") == 0);
 	free(loc);
 	h_resp_free(&r);
 	req("POST", "/notes/2", form_hdrs, "title=second+edited&body=c", &r);
 	loc = h_resp_header(&r, "Location");
-	T_CHECK("edit form -> 303 back to the note", r.status == 303 && loc &&
-	        strcmp(loc, "/notes/2") == 0);
+	T_CHECK("edit form -> 303 back to the note",
+	        r.status == 303 && loc && strcmp(loc, "/notes/2") == 0);
 	free(loc);
 	h_resp_free(&r);
 	req("GET", "/notes/2", html_hdrs, NULL, &r);
@@ -174,8 +179,8 @@ test_edit_delete(void)
 	h_resp_free(&r);
 	req("POST", "/notes/2/delete", form_hdrs, "", &r);
 	loc = h_resp_header(&r, "Location");
-	T_CHECK("delete form -> 303 to the list", r.status == 303 && loc &&
-	        strcmp(loc, "/notes") == 0);
+	T_CHECK("delete form -> 303 to the list",
+	        r.status == 303 && loc && strcmp(loc, "/notes") == 0);
 	free(loc);
 	h_resp_free(&r);
 	req("GET", "/notes", html_hdrs, NULL, &r);
@@ -189,8 +194,8 @@ test_not_found(void)
 	h_resp r;
 	req("GET", "/no/such/page", html_hdrs, NULL, &r);
 	T_CHECK("unknown page: 404 HTML", r.status == 404 && has_type(&r, "text/html"));
-	T_CHECK("... the app's page in the layout", has_layout(&r) &&
-	        strstr(r.body, "Nothing here") && strstr(r.body, "href=\"/\""));
+	T_CHECK("... the app's page in the layout",
+	        has_layout(&r) && strstr(r.body, "Nothing here") && strstr(r.body, "href=\"/\""));
 	h_resp_free(&r);
 }
 

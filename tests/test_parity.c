@@ -66,484 +66,507 @@
 
 /* ==== the app ========================================================== */
 
-static const char mw_src[] =
-	"#include <cot.h>\n"
-	"#include <string.h>\n"
-	"\n"
-	"static cot_result\n"
-	"mw_before(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_header(c, \"X-Mw-Before\", cot_method(c));\n"
-	"\tif (strcmp(cot_path(c), \"/p/mw/blocked\") == 0)\n"
-	"\t\treturn cot_fail(c, 403, \"blocked by the before hook\");\n"
-	"\tif (strcmp(cot_path(c), \"/p/mw/short\") == 0)\n"
-	"\t\treturn cot_text(c, 200, \"answered by the before hook\\n\");\n"
-	"\treturn cot_next(c);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"mw_after(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_header(c, \"X-Mw-After\", cot_sprintf(c, \"%s %s\", cot_method(c), cot_path(c)));\n"
-	"\treturn cot_next(c);\n"
-	"}\n"
-	"\n"
-	"COT_MIDDLEWARE(mw_before, mw_after)\n";
+static const char mw_src[] = "#include <cot.h>\n"
+                             "#include <string.h>\n"
+                             "\n"
+                             "static cot_result\n"
+                             "mw_before(cot_ctx *c)\n"
+                             "{\n"
+                             "\tcot_set_header(c, \"X-Mw-Before\", cot_method(c));\n"
+                             "\tif (strcmp(cot_path(c), \"/p/mw/blocked\") == 0)\n"
+                             "\t\treturn cot_fail(c, 403, \"blocked by the before hook\");\n"
+                             "\tif (strcmp(cot_path(c), \"/p/mw/short\") == 0)\n"
+                             "\t\treturn cot_text(c, 200, \"answered by the before hook\\n\");\n"
+                             "\treturn cot_next(c);\n"
+                             "}\n"
+                             "\n"
+                             "static cot_result\n"
+                             "mw_after(cot_ctx *c)\n"
+                             "{\n"
+                             "\tcot_set_header(c, \"X-Mw-After\", cot_sprintf(c, \"%s %s\", "
+                             "cot_method(c), cot_path(c)));\n"
+                             "\treturn cot_next(c);\n"
+                             "}\n"
+                             "\n"
+                             "COT_MIDDLEWARE(mw_before, mw_after)\n";
 
 static const char parity_src[] =
-	"#include <cot.h>\n"
-	"#include <jansson.h>\n"
-	"#include <string.h>\n"
-	"\n"
-	"static volatile unsigned long spin;\n"
-	"\n"
-	"static const char *\n"
-	"or_null(const char *s)\n"
-	"{\n"
-	"\treturn s != NULL ? s : \"(null)\";\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"params(cot_ctx *c)\n"
-	"{\n"
-	"\tlong long id = cot_param_int(c, \"id\");\n"
-	"\treturn cot_text(c, 200, \"id=%lld name=[%s] path=[%s] method=%s\\n\", id,\n"
-	"\t                cot_param(c, \"name\"), cot_path(c), cot_method(c));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"query(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"a=[%s] b=[%s] empty=[%s] missing=[%s] u=[%s]\\n\",\n"
-	"\t                or_null(cot_query(c, \"a\")), or_null(cot_query(c, \"b\")),\n"
-	"\t                or_null(cot_query(c, \"empty\")), or_null(cot_query(c, \"missing\")),\n"
-	"\t                or_null(cot_query(c, \"u\")));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"headers(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_header(c, \"X-Parity\", \"custom value\");\n"
-	"\tcot_set_header(c, \"Cache-Control\", \"private, max-age=60\");\n"
-	"\treturn cot_text(c, 200, \"x-thing=[%s] X-THING=[%s] missing=[%s] id=[%s]\\n\",\n"
-	"\t                or_null(cot_header(c, \"x-thing\")), or_null(cot_header(c, \"X-THING\")),\n"
-	"\t                or_null(cot_header(c, \"X-Missing\")), cot_request_id(c));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"cookies(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_cookie_opts strict = { .path = \"/p\", .max_age = 3600, .http_only = 1,\n"
-	"\t                           .same_site = COT_SAMESITE_STRICT };\n"
-	"\tcot_cookie_opts gone = { .max_age = -1 };\n"
-	"\tcot_cookie_opts cross = { .domain = \"example.test\", .secure = 1,\n"
-	"\t                          .same_site = COT_SAMESITE_NONE };\n"
-	"\tcot_set_cookie(c, \"session\", \"abc123\", &strict);\n"
-	"\tcot_set_cookie(c, \"plain\", \"v\", NULL);\n"
-	"\tcot_set_cookie(c, \"old\", \"\", &gone);\n"
-	"\tcot_set_cookie(c, \"cross\", \"x\", &cross);\n"
-	"\treturn cot_text(c, 200, \"a=[%s] b=[%s] quoted=[%s] missing=[%s]\\n\",\n"
-	"\t                or_null(cot_cookie(c, \"a\")), or_null(cot_cookie(c, \"b\")),\n"
-	"\t                or_null(cot_cookie(c, \"quoted\")), or_null(cot_cookie(c, \"missing\")));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"cookie_bad(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_cookie(c, \"bad name\", \"v\", NULL);\n"
-	"\treturn cot_text(c, 200, \"the handler went on\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"form(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"title=[%s] body=[%s] missing=[%s] error=[%s]\\n\",\n"
-	"\t                or_null(cot_form(c, \"title\")), or_null(cot_form(c, \"body\")),\n"
-	"\t                or_null(cot_form(c, \"missing\")), or_null(cot_form_error(c)));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"upload(cot_ctx *c)\n"
-	"{\n"
-	"\tconst cot_upload *f = cot_form_file(c, \"file\");\n"
-	"\tunsigned long h = 5381;\n"
-	"\tfor (size_t i = 0; f != NULL && i < f->len; i++)\n"
-	"\t\th = h * 33 + (unsigned char)f->data[i];\n"
-	"\treturn cot_text(c, 200, \"note=[%s] file=%s name=[%s] filename=[%s] type=[%s] \"\n"
-	"\t                \"len=%zu hash=%lx none=%s\\n\", or_null(cot_form(c, \"note\")),\n"
-	"\t                f ? \"yes\" : \"no\", f ? f->name : \"\", f ? f->filename : \"\",\n"
-	"\t                f ? f->content_type : \"\", f ? f->len : 0, h,\n"
-	"\t                cot_form_file(c, \"none\") ? \"yes\" : \"no\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"json_echo(cot_ctx *c)\n"
-	"{\n"
-	"\tjson_t *in = cot_body_json(c);\n"
-	"\tif (in == NULL)\n"
-	"\t\treturn cot_text(c, 200, \"no JSON\\n\");\n"
-	"\tjson_t *out = json_pack(\"{s:O, s:s, s:i}\", \"got\", in, \"type\",\n"
-	"\t                        json_is_object(in) ? \"object\" : \"other\", \"size\",\n"
-	"\t                        (int)json_object_size(in));\n"
-	"\treturn cot_json_value(c, 201, out);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"json_out(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_json(c, 200, \"{s:s, s:i, s:I, s:f, s:b, s:n, s:[i, i, s], s:{s:s}}\",\n"
-	"\t                \"text\", \"caf\\xc3\\xa9 \\\"quoted\\\" <tag> \\\\ /\", \"int\", 42, \"big\",\n"
-	"\t                (json_int_t)9007199254740993LL, \"real\", 3.25, \"yes\", 1, \"nothing\",\n"
-	"\t                \"list\", 1, 2, \"three\", \"obj\", \"k\", \"v\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"json_bad(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_json(c, 200, \"{s:s\", \"unterminated\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"item_put(cot_ctx *c)\n"
-	"{\n"
-	"\tjson_t *in = cot_body_json(c);\n"
-	"\tif (in == NULL)\n"
-	"\t\treturn cot_text(c, 200, \"no JSON\\n\");\n"
-	"\tjson_t *name = json_object_get(in, \"name\"), *note = json_object_get(in, \"note\");\n"
-	"\tcot_db_exec(c, \"INSERT INTO items (id, name, price, note) VALUES (?, ?, ?, ?) \"\n"
-	"\t            \"ON CONFLICT (id) DO UPDATE SET name = excluded.name, \"\n"
-	"\t            \"price = excluded.price, note = excluded.note\",\n"
-	"\t            (long long)json_integer_value(json_object_get(in, \"id\")),\n"
-	"\t            json_is_string(name) ? json_string_value(name) : (const char *)0,\n"
-	"\t            json_number_value(json_object_get(in, \"price\")),\n"
-	"\t            json_is_string(note) ? json_string_value(note) : (const char *)0);\n"
-	"\tif (cot_db_failed(c))\n"
-	"\t\treturn cot_text(c, 200, \"not reached: a failed statement answers\\n\");\n"
-	"\treturn cot_db_json_row(c, 200, cot_db_one(c, \"SELECT id, name, price, note FROM items \"\n"
-	"\t                       \"WHERE id = ?\", (long long)json_integer_value(json_object_get(in, \"id\"))));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"item_insert(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_db_exec(c, \"INSERT INTO items (id, name) VALUES (?, ?)\", cot_param_int(c, \"id\"),\n"
-	"\t            cot_query(c, \"name\"));\n"
-	"\treturn cot_text(c, 201, \"inserted\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"items_json(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_db_json_rows(c, 200, cot_db_all(c, \"SELECT id, name, price, note FROM items \"\n"
-	"\t                                           \"ORDER BY id\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"items_page(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_render(c, 200, \"items.html\", cot_db_all(c, \"SELECT id, name, price, note \"\n"
-	"\t                                                   \"FROM items ORDER BY id\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"item_page(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT id, name, price, note FROM items WHERE id = ?\",\n"
-	"\t                        cot_param_int(c, \"id\"));\n"
-	"\tif (r == NULL)\n"
-	"\t\treturn cot_fail(c, 404, \"no item %s\", cot_param(c, \"id\"));\n"
-	"\treturn cot_render(c, 200, \"item.html\", r);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"items_sum(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT count(*) AS n, coalesce(sum(price), 0.0) AS total, \"\n"
-	"\t                        \"max(name) AS last FROM items\");\n"
-	"\treturn cot_text(c, 200, \"n=%lld total=%.2f last=[%s] json=%s\\n\", cot_row_int(r, \"n\"),\n"
-	"\t                cot_row_double(r, \"total\"), cot_row_text(r, \"last\"), cot_row_json(r));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"transaction(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_db_begin(c);\n"
-	"\tcot_db_exec(c, \"INSERT INTO items (id, name, price) VALUES (?, ?, ?) \"\n"
-	"\t            \"ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price\",\n"
-	"\t            100, \"rolled back\", 9.5);\n"
-	"\tlong long changes = cot_db_changes(c), id = cot_db_last_id(c);\n"
-	"\tcot_row *inside = cot_db_one(c, \"SELECT count(*) AS n FROM items\");\n"
-	"\tlong long n_inside = cot_row_int(inside, \"n\");\n"
-	"\tcot_db_rollback(c);\n"
-	"\tcot_row *after = cot_db_one(c, \"SELECT count(*) AS n FROM items\");\n"
-	"\treturn cot_text(c, 200, \"changes=%lld id=%lld inside=%lld after=%lld\\n\", changes, id,\n"
-	"\t                n_inside, cot_row_int(after, \"n\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"blob(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT ? AS b, ? AS t, ? AS n, ? AS d, length(?) AS len\",\n"
-	"\t                        cot_blob(\"\\0\\1\\2\\377\", 4), \"text\", cot_null(), 0.1,\n"
-	"\t                        cot_blob(\"abc\", 3));\n"
-	"\tsize_t n = 0;\n"
-	"\tconst unsigned char *b = cot_row_blob(r, \"b\", &n);\n"
-	"\treturn cot_text(c, 200, \"json=%s n=%zu last=%u null=%d double=%.17g\\n\", cot_row_json(r),\n"
-	"\t                n, n ? b[n - 1] : 0u, cot_row_is_null(r, \"n\"), cot_row_double(r, \"d\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"render_sub(cot_ctx *c)\n"
-	"{\n"
-	"\tjson_t *data = json_pack(\"{s:s, s:{s:i}}\", \"title\", \"Sub\", \"nested\", \"n\", 7);\n"
-	"\tcot_result r = cot_render(c, 201, \"sub/page.html\", data);\n"
-	"\tjson_decref(data);\n"
-	"\treturn r;\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"row_bad_column(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT 1 AS one\");\n"
-	"\treturn cot_text(c, 200, \"%lld\\n\", cot_row_int(r, \"two\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"render_json(cot_ctx *c)\n"
-	"{\n"
-	"\tjson_t *data = json_pack(\"{s:s, s:s, s:[s, s]}\", \"name\", or_null(cot_query(c, \"name\")),\n"
-	"\t                         \"raw\", \"<em>raw</em>\", \"list\", \"one\", \"two\");\n"
-	"\tcot_result r = cot_render(c, 200, \"escape.html\", data);\n"
-	"\tjson_decref(data);\n"
-	"\treturn r;\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"render_missing(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_render(c, 200, \"nope.html\", (json_t *)0);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"redirect(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_redirect(c, 302, \"/p/params/1/x?y=2\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"redirect_odd(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_redirect(c, 200, \"https://example.test/elsewhere\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"fail(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_fail(c, (int)cot_param_int(c, \"status\"),\n"
-	"\t                \"failing with %s on <purpose> & \\\"quotes\\\"\", cot_param(c, \"status\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"fail_plain(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_fail(c, 404, \"no widget here\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"fields(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_fail_fields(c, \"name\", \"is required\", \"price\", \"must be a number\", NULL);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"noresp(cot_ctx *c)\n"
-	"{\n"
-	"\t(void)c;\n"
-	"\tcot_result r = { 200 };\n"
-	"\treturn r;\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"crash(cot_ctx *c)\n"
-	"{\n"
-	"\tvolatile int *p = (volatile int *)0;\n"
-	"\t*p = 1;\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"stuck(cot_ctx *c)\n"
-	"{\n"
-	"\tfor (;;)\n"
-	"\t\tspin++;\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"file(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_file(c, 200, cot_sprintf(c, \"data/%s\", cot_param(c, \"name\")), NULL);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"file_typed(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_file(c, 202, \"data/hello.txt\", \"application/x-parity\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"file_static(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_file(c, 200, \"static/app.css\", NULL);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"file_static_named(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_file(c, 200, cot_sprintf(c, \"static/%s\", cot_param(c, \"name\")), NULL);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"send_bytes(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_send(c, 200, \"application/octet-stream\", \"\\0\\1\\2abc\\377\\r\\n\", 9);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"html(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_html(c, 200, \"<!doctype html>\\n<html><head><title>p</title></head>\"\n"
-	"\t                \"<body><p>hi %s</p></body></html>\\n\", or_null(cot_query(c, \"who\")));\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"html_fragment(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_header(c, \"X-Frame-Options\", \"DENY\");\n"
-	"\treturn cot_html(c, 200, \"<p>a fragment, no body tag</p>\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"numbers(cot_ctx *c)\n"
-	"{\n"
-	"\tdouble x = 0;\n"
-	"\tfor (int i = 0; i < 10; i++)\n"
-	"\t\tx += 0.1;\n"
-	"\treturn cot_text(c, 200, \"%.3f %g %e %.17g %lld %zu %5.1f|%-6s|%x %c\\n\", 3.14159, 1e-7,\n"
-	"\t                12345.678, x, -9007199254740993LL, (size_t)123456789, 2.25, \"ab\",\n"
-	"\t                255u, 'z');\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"big(cot_ctx *c)\n"
-	"{\n"
-	"\tsize_t n = 300000;\n"
-	"\tchar *s = cot_alloc(c, n + 1);\n"
-	"\tfor (size_t i = 0; i < n; i++)\n"
-	"\t\ts[i] = (char)('a' + i % 26);\n"
-	"\treturn cot_text(c, 200, \"%s\\n\", s);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"thing(cot_ctx *c)\n"
-	"{\n"
-	"\tsize_t n = 0;\n"
-	"\tconst char *b = cot_body(c, &n);\n"
-	"\treturn cot_text(c, 200, \"%s %s: %zu bytes [%s]\\n\", cot_method(c), cot_path(c), n, b);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"echo(cot_ctx *c)\n"
-	"{\n"
-	"\tsize_t n = 0;\n"
-	"\tcot_body(c, &n);\n"
-	"\treturn cot_text(c, 200, \"%zu bytes\\n\", n);\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"mw_target(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/p/params/:id/:name\", params),\n"
-	"\tCOT_GET(\"/p/query\", query),\n"
-	"\tCOT_GET(\"/p/headers\", headers),\n"
-	"\tCOT_GET(\"/p/cookies\", cookies),\n"
-	"\tCOT_GET(\"/p/cookie-bad\", cookie_bad),\n"
-	"\tCOT_POST(\"/p/form\", form),\n"
-	"\tCOT_POST(\"/p/upload\", upload),\n"
-	"\tCOT_POST(\"/p/json\", json_echo),\n"
-	"\tCOT_GET(\"/p/json-out\", json_out),\n"
-	"\tCOT_GET(\"/p/json-bad\", json_bad),\n"
-	"\tCOT_POST(\"/p/items\", item_put),\n"
-	"\tCOT_POST(\"/p/items/:id/insert\", item_insert),\n"
-	"\tCOT_GET(\"/p/items\", items_json),\n"
-	"\tCOT_GET(\"/p/items-page\", items_page),\n"
-	"\tCOT_GET(\"/p/items/:id\", item_page),\n"
-	"\tCOT_GET(\"/p/items-sum\", items_sum),\n"
-	"\tCOT_GET(\"/p/row-bad-column\", row_bad_column),\n"
-	"\tCOT_GET(\"/p/tx\", transaction),\n"
-	"\tCOT_GET(\"/p/blob\", blob),\n"
-	"\tCOT_GET(\"/p/render-sub\", render_sub),\n"
-	"\tCOT_GET(\"/p/render\", render_json),\n"
-	"\tCOT_GET(\"/p/render-missing\", render_missing),\n"
-	"\tCOT_GET(\"/p/redirect\", redirect),\n"
-	"\tCOT_GET(\"/p/redirect-odd\", redirect_odd),\n"
-	"\tCOT_GET(\"/p/fail/:status\", fail),\n"
-	"\tCOT_GET(\"/p/fail-plain\", fail_plain),\n"
-	"\tCOT_GET(\"/p/fields\", fields),\n"
-	"\tCOT_GET(\"/p/noresp\", noresp),\n"
-	"\tCOT_GET(\"/p/crash\", crash),\n"
-	"\tCOT_GET(\"/p/stuck\", stuck),\n"
-	"\tCOT_GET(\"/p/file/:name\", file),\n"
-	"\tCOT_GET(\"/p/file-typed\", file_typed),\n"
-	"\tCOT_GET(\"/p/file-static\", file_static),\n"
-	"\tCOT_GET(\"/p/file-static/:name\", file_static_named),\n"
-	"\tCOT_GET(\"/p/send\", send_bytes),\n"
-	"\tCOT_GET(\"/p/html\", html),\n"
-	"\tCOT_GET(\"/p/html-fragment\", html_fragment),\n"
-	"\tCOT_GET(\"/p/numbers\", numbers),\n"
-	"\tCOT_GET(\"/p/big\", big),\n"
-	"\tCOT_PUT(\"/p/thing\", thing),\n"
-	"\tCOT_PATCH(\"/p/thing\", thing),\n"
-	"\tCOT_DELETE(\"/p/thing\", thing),\n"
-	"\tCOT_POST(\"/p/echo\", echo),\n"
-	"\tCOT_GET(\"/p/mw/blocked\", mw_target),\n"
-	"\tCOT_GET(\"/p/mw/short\", mw_target),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include <jansson.h>\n"
+        "#include <string.h>\n"
+        "\n"
+        "static volatile unsigned long spin;\n"
+        "\n"
+        "static const char *\n"
+        "or_null(const char *s)\n"
+        "{\n"
+        "\treturn s != NULL ? s : \"(null)\";\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "params(cot_ctx *c)\n"
+        "{\n"
+        "\tlong long id = cot_param_int(c, \"id\");\n"
+        "\treturn cot_text(c, 200, \"id=%lld name=[%s] path=[%s] method=%s\\n\", id,\n"
+        "\t                cot_param(c, \"name\"), cot_path(c), cot_method(c));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "query(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"a=[%s] b=[%s] empty=[%s] missing=[%s] u=[%s]\\n\",\n"
+        "\t                or_null(cot_query(c, \"a\")), or_null(cot_query(c, \"b\")),\n"
+        "\t                or_null(cot_query(c, \"empty\")), or_null(cot_query(c, \"missing\")),\n"
+        "\t                or_null(cot_query(c, \"u\")));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "headers(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_set_header(c, \"X-Parity\", \"custom value\");\n"
+        "\tcot_set_header(c, \"Cache-Control\", \"private, max-age=60\");\n"
+        "\treturn cot_text(c, 200, \"x-thing=[%s] X-THING=[%s] missing=[%s] id=[%s]\\n\",\n"
+        "\t                or_null(cot_header(c, \"x-thing\")), or_null(cot_header(c, "
+        "\"X-THING\")),\n"
+        "\t                or_null(cot_header(c, \"X-Missing\")), cot_request_id(c));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "cookies(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_cookie_opts strict = { .path = \"/p\", .max_age = 3600, .http_only = 1,\n"
+        "\t                           .same_site = COT_SAMESITE_STRICT };\n"
+        "\tcot_cookie_opts gone = { .max_age = -1 };\n"
+        "\tcot_cookie_opts cross = { .domain = \"example.test\", .secure = 1,\n"
+        "\t                          .same_site = COT_SAMESITE_NONE };\n"
+        "\tcot_set_cookie(c, \"session\", \"abc123\", &strict);\n"
+        "\tcot_set_cookie(c, \"plain\", \"v\", NULL);\n"
+        "\tcot_set_cookie(c, \"old\", \"\", &gone);\n"
+        "\tcot_set_cookie(c, \"cross\", \"x\", &cross);\n"
+        "\treturn cot_text(c, 200, \"a=[%s] b=[%s] quoted=[%s] missing=[%s]\\n\",\n"
+        "\t                or_null(cot_cookie(c, \"a\")), or_null(cot_cookie(c, \"b\")),\n"
+        "\t                or_null(cot_cookie(c, \"quoted\")), or_null(cot_cookie(c, "
+        "\"missing\")));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "cookie_bad(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_set_cookie(c, \"bad name\", \"v\", NULL);\n"
+        "\treturn cot_text(c, 200, \"the handler went on\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "form(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"title=[%s] body=[%s] missing=[%s] error=[%s]\\n\",\n"
+        "\t                or_null(cot_form(c, \"title\")), or_null(cot_form(c, \"body\")),\n"
+        "\t                or_null(cot_form(c, \"missing\")), or_null(cot_form_error(c)));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "upload(cot_ctx *c)\n"
+        "{\n"
+        "\tconst cot_upload *f = cot_form_file(c, \"file\");\n"
+        "\tunsigned long h = 5381;\n"
+        "\tfor (size_t i = 0; f != NULL && i < f->len; i++)\n"
+        "\t\th = h * 33 + (unsigned char)f->data[i];\n"
+        "\treturn cot_text(c, 200, \"note=[%s] file=%s name=[%s] filename=[%s] type=[%s] \"\n"
+        "\t                \"len=%zu hash=%lx none=%s\\n\", or_null(cot_form(c, \"note\")),\n"
+        "\t                f ? \"yes\" : \"no\", f ? f->name : \"\", f ? f->filename : \"\",\n"
+        "\t                f ? f->content_type : \"\", f ? f->len : 0, h,\n"
+        "\t                cot_form_file(c, \"none\") ? \"yes\" : \"no\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "json_echo(cot_ctx *c)\n"
+        "{\n"
+        "\tjson_t *in = cot_body_json(c);\n"
+        "\tif (in == NULL)\n"
+        "\t\treturn cot_text(c, 200, \"no JSON\\n\");\n"
+        "\tjson_t *out = json_pack(\"{s:O, s:s, s:i}\", \"got\", in, \"type\",\n"
+        "\t                        json_is_object(in) ? \"object\" : \"other\", \"size\",\n"
+        "\t                        (int)json_object_size(in));\n"
+        "\treturn cot_json_value(c, 201, out);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "json_out(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_json(c, 200, \"{s:s, s:i, s:I, s:f, s:b, s:n, s:[i, i, s], s:{s:s}}\",\n"
+        "\t                \"text\", \"caf\\xc3\\xa9 \\\"quoted\\\" <tag> \\\\ /\", \"int\", 42, "
+        "\"big\",\n"
+        "\t                (json_int_t)9007199254740993LL, \"real\", 3.25, \"yes\", 1, "
+        "\"nothing\",\n"
+        "\t                \"list\", 1, 2, \"three\", \"obj\", \"k\", \"v\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "json_bad(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_json(c, 200, \"{s:s\", \"unterminated\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "item_put(cot_ctx *c)\n"
+        "{\n"
+        "\tjson_t *in = cot_body_json(c);\n"
+        "\tif (in == NULL)\n"
+        "\t\treturn cot_text(c, 200, \"no JSON\\n\");\n"
+        "\tjson_t *name = json_object_get(in, \"name\"), *note = json_object_get(in, \"note\");\n"
+        "\tcot_db_exec(c, \"INSERT INTO items (id, name, price, note) VALUES (?, ?, ?, ?) \"\n"
+        "\t            \"ON CONFLICT (id) DO UPDATE SET name = excluded.name, \"\n"
+        "\t            \"price = excluded.price, note = excluded.note\",\n"
+        "\t            (long long)json_integer_value(json_object_get(in, \"id\")),\n"
+        "\t            json_is_string(name) ? json_string_value(name) : (const char *)0,\n"
+        "\t            json_number_value(json_object_get(in, \"price\")),\n"
+        "\t            json_is_string(note) ? json_string_value(note) : (const char *)0);\n"
+        "\tif (cot_db_failed(c))\n"
+        "\t\treturn cot_text(c, 200, \"not reached: a failed statement answers\\n\");\n"
+        "\treturn cot_db_json_row(c, 200, cot_db_one(c, \"SELECT id, name, price, note FROM items "
+        "\"\n"
+        "\t                       \"WHERE id = ?\", (long "
+        "long)json_integer_value(json_object_get(in, \"id\"))));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "item_insert(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_db_exec(c, \"INSERT INTO items (id, name) VALUES (?, ?)\", cot_param_int(c, "
+        "\"id\"),\n"
+        "\t            cot_query(c, \"name\"));\n"
+        "\treturn cot_text(c, 201, \"inserted\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "items_json(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_db_json_rows(c, 200, cot_db_all(c, \"SELECT id, name, price, note FROM items "
+        "\"\n"
+        "\t                                           \"ORDER BY id\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "items_page(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_render(c, 200, \"items.html\", cot_db_all(c, \"SELECT id, name, price, note "
+        "\"\n"
+        "\t                                                   \"FROM items ORDER BY id\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "item_page(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT id, name, price, note FROM items WHERE id = ?\",\n"
+        "\t                        cot_param_int(c, \"id\"));\n"
+        "\tif (r == NULL)\n"
+        "\t\treturn cot_fail(c, 404, \"no item %s\", cot_param(c, \"id\"));\n"
+        "\treturn cot_render(c, 200, \"item.html\", r);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "items_sum(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT count(*) AS n, coalesce(sum(price), 0.0) AS total, "
+        "\"\n"
+        "\t                        \"max(name) AS last FROM items\");\n"
+        "\treturn cot_text(c, 200, \"n=%lld total=%.2f last=[%s] json=%s\\n\", cot_row_int(r, "
+        "\"n\"),\n"
+        "\t                cot_row_double(r, \"total\"), cot_row_text(r, \"last\"), "
+        "cot_row_json(r));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "transaction(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_db_begin(c);\n"
+        "\tcot_db_exec(c, \"INSERT INTO items (id, name, price) VALUES (?, ?, ?) \"\n"
+        "\t            \"ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = "
+        "excluded.price\",\n"
+        "\t            100, \"rolled back\", 9.5);\n"
+        "\tlong long changes = cot_db_changes(c), id = cot_db_last_id(c);\n"
+        "\tcot_row *inside = cot_db_one(c, \"SELECT count(*) AS n FROM items\");\n"
+        "\tlong long n_inside = cot_row_int(inside, \"n\");\n"
+        "\tcot_db_rollback(c);\n"
+        "\tcot_row *after = cot_db_one(c, \"SELECT count(*) AS n FROM items\");\n"
+        "\treturn cot_text(c, 200, \"changes=%lld id=%lld inside=%lld after=%lld\\n\", changes, "
+        "id,\n"
+        "\t                n_inside, cot_row_int(after, \"n\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "blob(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT ? AS b, ? AS t, ? AS n, ? AS d, length(?) AS "
+        "len\",\n"
+        "\t                        cot_blob(\"\\0\\1\\2\\377\", 4), \"text\", cot_null(), 0.1,\n"
+        "\t                        cot_blob(\"abc\", 3));\n"
+        "\tsize_t n = 0;\n"
+        "\tconst unsigned char *b = cot_row_blob(r, \"b\", &n);\n"
+        "\treturn cot_text(c, 200, \"json=%s n=%zu last=%u null=%d double=%.17g\\n\", "
+        "cot_row_json(r),\n"
+        "\t                n, n ? b[n - 1] : 0u, cot_row_is_null(r, \"n\"), cot_row_double(r, "
+        "\"d\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "render_sub(cot_ctx *c)\n"
+        "{\n"
+        "\tjson_t *data = json_pack(\"{s:s, s:{s:i}}\", \"title\", \"Sub\", \"nested\", \"n\", "
+        "7);\n"
+        "\tcot_result r = cot_render(c, 201, \"sub/page.html\", data);\n"
+        "\tjson_decref(data);\n"
+        "\treturn r;\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "row_bad_column(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT 1 AS one\");\n"
+        "\treturn cot_text(c, 200, \"%lld\\n\", cot_row_int(r, \"two\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "render_json(cot_ctx *c)\n"
+        "{\n"
+        "\tjson_t *data = json_pack(\"{s:s, s:s, s:[s, s]}\", \"name\", or_null(cot_query(c, "
+        "\"name\")),\n"
+        "\t                         \"raw\", \"<em>raw</em>\", \"list\", \"one\", \"two\");\n"
+        "\tcot_result r = cot_render(c, 200, \"escape.html\", data);\n"
+        "\tjson_decref(data);\n"
+        "\treturn r;\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "render_missing(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_render(c, 200, \"nope.html\", (json_t *)0);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "redirect(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_redirect(c, 302, \"/p/params/1/x?y=2\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "redirect_odd(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_redirect(c, 200, \"https://example.test/elsewhere\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "fail(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_fail(c, (int)cot_param_int(c, \"status\"),\n"
+        "\t                \"failing with %s on <purpose> & \\\"quotes\\\"\", cot_param(c, "
+        "\"status\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "fail_plain(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_fail(c, 404, \"no widget here\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "fields(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_fail_fields(c, \"name\", \"is required\", \"price\", \"must be a number\", "
+        "NULL);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "noresp(cot_ctx *c)\n"
+        "{\n"
+        "\t(void)c;\n"
+        "\tcot_result r = { 200 };\n"
+        "\treturn r;\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "crash(cot_ctx *c)\n"
+        "{\n"
+        "\tvolatile int *p = (volatile int *)0;\n"
+        "\t*p = 1;\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "stuck(cot_ctx *c)\n"
+        "{\n"
+        "\tfor (;;)\n"
+        "\t\tspin++;\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "file(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_file(c, 200, cot_sprintf(c, \"data/%s\", cot_param(c, \"name\")), NULL);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "file_typed(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_file(c, 202, \"data/hello.txt\", \"application/x-parity\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "file_static(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_file(c, 200, \"static/app.css\", NULL);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "file_static_named(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_file(c, 200, cot_sprintf(c, \"static/%s\", cot_param(c, \"name\")), NULL);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "send_bytes(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_send(c, 200, \"application/octet-stream\", \"\\0\\1\\2abc\\377\\r\\n\", 9);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "html(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_html(c, 200, \"<!doctype html>\\n<html><head><title>p</title></head>\"\n"
+        "\t                \"<body><p>hi %s</p></body></html>\\n\", or_null(cot_query(c, "
+        "\"who\")));\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "html_fragment(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_set_header(c, \"X-Frame-Options\", \"DENY\");\n"
+        "\treturn cot_html(c, 200, \"<p>a fragment, no body tag</p>\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "numbers(cot_ctx *c)\n"
+        "{\n"
+        "\tdouble x = 0;\n"
+        "\tfor (int i = 0; i < 10; i++)\n"
+        "\t\tx += 0.1;\n"
+        "\treturn cot_text(c, 200, \"%.3f %g %e %.17g %lld %zu %5.1f|%-6s|%x %c\\n\", 3.14159, "
+        "1e-7,\n"
+        "\t                12345.678, x, -9007199254740993LL, (size_t)123456789, 2.25, \"ab\",\n"
+        "\t                255u, 'z');\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "big(cot_ctx *c)\n"
+        "{\n"
+        "\tsize_t n = 300000;\n"
+        "\tchar *s = cot_alloc(c, n + 1);\n"
+        "\tfor (size_t i = 0; i < n; i++)\n"
+        "\t\ts[i] = (char)('a' + i % 26);\n"
+        "\treturn cot_text(c, 200, \"%s\\n\", s);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "thing(cot_ctx *c)\n"
+        "{\n"
+        "\tsize_t n = 0;\n"
+        "\tconst char *b = cot_body(c, &n);\n"
+        "\treturn cot_text(c, 200, \"%s %s: %zu bytes [%s]\\n\", cot_method(c), cot_path(c), n, "
+        "b);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "echo(cot_ctx *c)\n"
+        "{\n"
+        "\tsize_t n = 0;\n"
+        "\tcot_body(c, &n);\n"
+        "\treturn cot_text(c, 200, \"%zu bytes\\n\", n);\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "mw_target(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/p/params/:id/:name\", params),\n"
+        "\tCOT_GET(\"/p/query\", query),\n"
+        "\tCOT_GET(\"/p/headers\", headers),\n"
+        "\tCOT_GET(\"/p/cookies\", cookies),\n"
+        "\tCOT_GET(\"/p/cookie-bad\", cookie_bad),\n"
+        "\tCOT_POST(\"/p/form\", form),\n"
+        "\tCOT_POST(\"/p/upload\", upload),\n"
+        "\tCOT_POST(\"/p/json\", json_echo),\n"
+        "\tCOT_GET(\"/p/json-out\", json_out),\n"
+        "\tCOT_GET(\"/p/json-bad\", json_bad),\n"
+        "\tCOT_POST(\"/p/items\", item_put),\n"
+        "\tCOT_POST(\"/p/items/:id/insert\", item_insert),\n"
+        "\tCOT_GET(\"/p/items\", items_json),\n"
+        "\tCOT_GET(\"/p/items-page\", items_page),\n"
+        "\tCOT_GET(\"/p/items/:id\", item_page),\n"
+        "\tCOT_GET(\"/p/items-sum\", items_sum),\n"
+        "\tCOT_GET(\"/p/row-bad-column\", row_bad_column),\n"
+        "\tCOT_GET(\"/p/tx\", transaction),\n"
+        "\tCOT_GET(\"/p/blob\", blob),\n"
+        "\tCOT_GET(\"/p/render-sub\", render_sub),\n"
+        "\tCOT_GET(\"/p/render\", render_json),\n"
+        "\tCOT_GET(\"/p/render-missing\", render_missing),\n"
+        "\tCOT_GET(\"/p/redirect\", redirect),\n"
+        "\tCOT_GET(\"/p/redirect-odd\", redirect_odd),\n"
+        "\tCOT_GET(\"/p/fail/:status\", fail),\n"
+        "\tCOT_GET(\"/p/fail-plain\", fail_plain),\n"
+        "\tCOT_GET(\"/p/fields\", fields),\n"
+        "\tCOT_GET(\"/p/noresp\", noresp),\n"
+        "\tCOT_GET(\"/p/crash\", crash),\n"
+        "\tCOT_GET(\"/p/stuck\", stuck),\n"
+        "\tCOT_GET(\"/p/file/:name\", file),\n"
+        "\tCOT_GET(\"/p/file-typed\", file_typed),\n"
+        "\tCOT_GET(\"/p/file-static\", file_static),\n"
+        "\tCOT_GET(\"/p/file-static/:name\", file_static_named),\n"
+        "\tCOT_GET(\"/p/send\", send_bytes),\n"
+        "\tCOT_GET(\"/p/html\", html),\n"
+        "\tCOT_GET(\"/p/html-fragment\", html_fragment),\n"
+        "\tCOT_GET(\"/p/numbers\", numbers),\n"
+        "\tCOT_GET(\"/p/big\", big),\n"
+        "\tCOT_PUT(\"/p/thing\", thing),\n"
+        "\tCOT_PATCH(\"/p/thing\", thing),\n"
+        "\tCOT_DELETE(\"/p/thing\", thing),\n"
+        "\tCOT_POST(\"/p/echo\", echo),\n"
+        "\tCOT_GET(\"/p/mw/blocked\", mw_target),\n"
+        "\tCOT_GET(\"/p/mw/short\", mw_target),\n"
+        ")\n";
 
-static const char items_tpl[] =
-	"<h1>{{count}} items</h1>\n"
-	"<ul>\n"
-	"{{#rows}}<li id=\"item-{{id}}\">{{name}} costs {{price}}{{#note}} ({{note}}){{/note}}</li>\n"
-	"{{/rows}}</ul>\n";
+static const char items_tpl[] = "<h1>{{count}} items</h1>\n"
+                                "<ul>\n"
+                                "{{#rows}}<li id=\"item-{{id}}\">{{name}} costs {{price}}{{#note}} "
+                                "({{note}}){{/note}}</li>\n"
+                                "{{/rows}}</ul>\n";
 
 static const char item_tpl[] =
-	"<article><h1>{{name}}</h1><p class=\"note\">{{note}}</p><p>{{price}}</p></article>\n";
+        "<article><h1>{{name}}</h1><p class=\"note\">{{note}}</p><p>{{price}}</p></article>\n";
 
 static const char escape_tpl[] =
-	"<p>{{name}}</p><p>{{{raw}}}</p><ul>{{#list}}<li>{{.}}</li>{{/list}}</ul>\n"
-	"{{> part.html}}\n";
+        "<p>{{name}}</p><p>{{{raw}}}</p><ul>{{#list}}<li>{{.}}</li>{{/list}}</ul>\n"
+        "{{> part.html}}\n";
 
 static const char part_tpl[] =
-	"<footer>a partial for {{name}}{{^missing}}, nothing missing{{/missing}}</footer>\n";
+        "<footer>a partial for {{name}}{{^missing}}, nothing missing{{/missing}}</footer>\n";
 
 static const char sub_tpl[] =
-	"<h1>{{title}}</h1><p>{{nested.n}} {{#nested}}n={{n}}{{/nested}}</p>\n";
+        "<h1>{{title}}</h1><p>{{nested.n}} {{#nested}}n={{n}}{{/nested}}</p>\n";
 
-static const char page_403[] =
-	"<section class=\"forbidden-page\"><h1>{{status}} {{title}}</h1><p>{{detail}}</p><p>{{request_id}}</p></section>\n";
+static const char page_403[] = "<section class=\"forbidden-page\"><h1>{{status}} "
+                               "{{title}}</h1><p>{{detail}}</p><p>{{request_id}}</p></section>\n";
 
-static const char schema_items[] =
-	"\n"
-	"CREATE TABLE items (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  name TEXT NOT NULL UNIQUE,\n"
-	"  price REAL NOT NULL DEFAULT 0,\n"
-	"  note TEXT\n"
-	");\n";
+static const char schema_items[] = "\n"
+                                   "CREATE TABLE items (\n"
+                                   "  id INTEGER PRIMARY KEY,\n"
+                                   "  name TEXT NOT NULL UNIQUE,\n"
+                                   "  price REAL NOT NULL DEFAULT 0,\n"
+                                   "  note TEXT\n"
+                                   ");\n";
 
 static const char *const BROWSER = "Accept: text/html,application/xhtml+xml,"
                                    "application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
@@ -555,32 +578,32 @@ static h_client *dev_k, *exp_k;
 /* ==== one answer, normalized =========================================== */
 
 enum {
-	P_SAME,   /* equal, or (status >= 400) the export's is dev's without the trace */
-	P_CRASH,  /* ... and the production client gets no detail either */
+	P_SAME,         /* equal, or (status >= 400) the export's is dev's without the trace */
+	P_CRASH,        /* ... and the production client gets no detail either */
 	P_NOT_EMBEDDED, /* a static/ symlink that leaves static/: dev's 404 says so,
 	                   the export, which did not embed it, has "no such file" */
 };
 
-#define LEAVES "symlink leaves static/"
+#define LEAVES  "symlink leaves static/"
 #define NO_SUCH "no such file"
 
 typedef struct side {
-	const char *name;   /* "dev", "export" */
+	const char *name; /* "dev", "export" */
 	h_resp r;
-	char *id;           /* X-Request-Id answered (malloc'd), or NULL */
-	char *type;         /* Content-Type, or NULL */
-	char *body;         /* the body, request id and live-reload script taken out */
+	char *id;   /* X-Request-Id answered (malloc'd), or NULL */
+	char *type; /* Content-Type, or NULL */
+	char *body; /* the body, request id and live-reload script taken out */
 	size_t len;
-	long cl;            /* Content-Length, -1 if none */
-	size_t stripped;    /* bytes the raw body has beyond the compared one (dev:
-	                       live-reload script, a 404 reason read differently) */
-	char *hdrs;         /* canonical header lines (see canon_headers) */
+	long cl;         /* Content-Length, -1 if none */
+	size_t stripped; /* bytes the raw body has beyond the compared one (dev:
+	                    live-reload script, a 404 reason read differently) */
+	char *hdrs;      /* canonical header lines (see canon_headers) */
 } side;
 
-#define LR_TAG "<script src=\"/_cot/live.js\""
-#define ID_MARK "{request-id}"
+#define LR_TAG      "<script src=\"/_cot/live.js\""
+#define ID_MARK     "{request-id}"
 #define CSRF_PREFIX "name=\"_csrf\" value=\""
-#define CSRF_MARK "{csrf-token-of-the-session-43-characters--}" /* same length */
+#define CSRF_MARK   "{csrf-token-of-the-session-43-characters--}" /* same length */
 
 /* Start of the last header block (after a 100 Continue, the final one). */
 static const char *
@@ -683,11 +706,12 @@ canon_headers(const side *s, const char *path, bool dev)
 		/* a session cookie is random per answer (runtime/session.c) */
 		if (!strcmp(name, "set-cookie") && !strncmp(value, "cot_session=", 12) &&
 		    value[12] != ';')
-			snprintf(value, sizeof(value), "cot_session={session}%s", strchr(value, ';')
-			         ? strchr(value, ';') : "");
+			snprintf(value, sizeof(value), "cot_session={session}%s",
+			         strchr(value, ';') ? strchr(value, ';') : "");
 		if (is_static(path) && !strcmp(name, "cache-control") &&
 		    !strcmp(value, dev ? "no-cache" : "public, max-age=31536000"))
-			snprintf(value, sizeof(value), "(no-cache in development, a year in the export)");
+			snprintf(value, sizeof(value),
+			         "(no-cache in development, a year in the export)");
 		size_t need = strlen(name) + strlen(value) + 4;
 		if (n + need + 1 > cap)
 			out = realloc(out, cap = (n + need) * 2);
@@ -812,8 +836,7 @@ dump_text(const char *prefix, const char *s, size_t n, size_t max)
 static void
 dump(const side *s)
 {
-	printf("# %s answered %ld%s%s\n", s->name, s->r.status, s->r.err[0] ? ": " : "",
-	       s->r.err);
+	printf("# %s answered %ld%s%s\n", s->name, s->r.status, s->r.err[0] ? ": " : "", s->r.err);
 	const char *h = last_block(s->r.headers ? s->r.headers : "");
 	size_t hl = strlen(h);
 	while (hl > 0 && (h[hl - 1] == '\n' || h[hl - 1] == '\r'))
@@ -923,8 +946,10 @@ production_form(const side *d, const side *e, int mode, long status, char *how, 
 		snprintf(detail, sizeof(detail), "%.*s", (int)(dq - dp - 9), dp + 9);
 	ok = strstr(e->body, marker) != NULL && strstr(e->body, ID_MARK) != NULL &&
 	     strstr(e->body, "cot-trace") == NULL && strstr(e->body, detail) != NULL;
-	snprintf(how, hn, "export body is the app's templates/errors/%ld.html with the same "
-	         "detail (development shows the built-in page with the trace)", status);
+	snprintf(how, hn,
+	         "export body is the app's templates/errors/%ld.html with the same "
+	         "detail (development shows the built-in page with the trace)",
+	         status);
 	free(marker);
 	return ok;
 }
@@ -988,11 +1013,11 @@ id_is_kept(const char *id)
  * match.
  */
 static bool
-compare2(const char *method, const char *path, const char *const *dev_h,
-         const char *const *exp_h, const char *body, int mode, const char *note)
+compare2(const char *method, const char *path, const char *const *dev_h, const char *const *exp_h,
+         const char *body, int mode, const char *note)
 {
-	side d = { .name = "dev" }, e = { .name = "export" };
-	side dg = { .name = "dev GET" }, eg = { .name = "export GET" };
+	side d = {.name = "dev"}, e = {.name = "export"};
+	side dg = {.name = "dev GET"}, eg = {.name = "export GET"};
 	bool head = strcmp(method, "HEAD") == 0;
 	h_request(dev_k, &dev_srv, method, path, dev_h, body, &d.r);
 	h_request(exp_k, &exp_srv, method, path, exp_h, body, &e.r);
@@ -1041,25 +1066,30 @@ compare2(const char *method, const char *path, const char *const *dev_h,
 	else if (head && (d.r.body_len || e.r.body_len))
 		snprintf(why, sizeof(why), "HEAD answered body bytes");
 	else if (head && d.cl - e.cl != (long)dg.r.body_len - (long)eg.r.body_len)
-		snprintf(why, sizeof(why), "HEAD Content-Lengths differ by %ld, the GET bodies "
-		         "by %ld", d.cl - e.cl, (long)dg.r.body_len - (long)eg.r.body_len);
+		snprintf(why, sizeof(why),
+		         "HEAD Content-Lengths differ by %ld, the GET bodies "
+		         "by %ld",
+		         d.cl - e.cl, (long)dg.r.body_len - (long)eg.r.body_len);
 
 	bool same_body = d.len == e.len && memcmp(d.body, e.body, d.len) == 0;
 	bool same_len = d.cl - (long)d.stripped == e.cl;
 	if (head) { /* the GET bodies may differ only as error bodies may */
 		same_body = dg.len == eg.len && memcmp(dg.body, eg.body, dg.len) == 0;
 		same_len = !same_body || d.cl - (long)dg.stripped == e.cl;
-		if (why[0] == '\0' && !same_body && (dg.r.status < 400 ||
-		    !production_form(&dg, &eg, mode, dg.r.status, how, sizeof(how))))
+		if (why[0] == '\0' && !same_body &&
+		    (dg.r.status < 400 ||
+		     !production_form(&dg, &eg, mode, dg.r.status, how, sizeof(how))))
 			snprintf(why, sizeof(why), "the GET bodies differ");
 		else if (why[0] == '\0' && !same_body)
-			snprintf(how, sizeof(how), "Content-Lengths differ as the GET error bodies "
+			snprintf(how, sizeof(how),
+			         "Content-Lengths differ as the GET error bodies "
 			         "do (dev's trace)");
 	} else if (why[0] == '\0' && !same_body) {
 		if (d.r.status < 400)
 			snprintf(why, sizeof(why), "bodies differ");
 		else if (!production_form(&d, &e, mode, d.r.status, how, sizeof(how)))
-			snprintf(why, sizeof(why), "bodies differ, and the export's is not dev's "
+			snprintf(why, sizeof(why),
+			         "bodies differ, and the export's is not dev's "
 			         "production form");
 	}
 	if (why[0] == '\0' && same_body && !same_len)
@@ -1069,8 +1099,10 @@ compare2(const char *method, const char *path, const char *const *dev_h,
 	bool ok = why[0] == '\0';
 	char msg[1400];
 	if (mode == P_NOT_EMBEDDED) /* say what was read differently */
-		strncat(label, " (dev's \"" LEAVES "\" read as \"" NO_SUCH "\": the export did "
-		        "not embed it)", sizeof(label) - strlen(label) - 1);
+		strncat(label,
+		        " (dev's \"" LEAVES "\" read as \"" NO_SUCH "\": the export did "
+		        "not embed it)",
+		        sizeof(label) - strlen(label) - 1);
 	if (ok && same_body)
 		snprintf(msg, sizeof(msg), "%s: same status, %s, headers", label,
 		         head ? "Content-Length, no body" : "body");
@@ -1106,16 +1138,16 @@ compare_get(const char *path)
 static bool
 compare_h(const char *method, const char *path, const char *header, const char *body)
 {
-	const char *h[] = { header, NULL };
+	const char *h[] = {header, NULL};
 	return compare(method, path, h, body);
 }
 
 /* ==== the requests ===================================================== */
 
-static const char *const JSON_IN[] = { "Content-Type: application/json", NULL };
-static const char *const JSON_IO[] = { "Content-Type: application/json",
-                                       "Accept: application/json", NULL };
-static const char *const FORM[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
+static const char *const JSON_IN[] = {"Content-Type: application/json", NULL};
+static const char *const JSON_IO[] = {"Content-Type: application/json", "Accept: application/json",
+                                      NULL};
+static const char *const FORM[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
 
 /* The scaffold's own pages: layout, templates, the notes API, its 404 page. */
 static void
@@ -1143,15 +1175,15 @@ test_request(void)
 {
 	compare_get("/p/params/42/bob");
 	compare_get("/p/params/-5/a%2Fb%20c%C3%A9");
-	compare_get("/p/params/x12/bob");              /* cot_param_int: not a number */
+	compare_get("/p/params/x12/bob");                  /* cot_param_int: not a number */
 	compare_get("/p/params/99999999999999999999/bob"); /* out of range */
 	compare_get("/p/params/12abc/bob");
-	compare_get("/p/params/%zz/bob");              /* bad percent-encoding: 400 */
+	compare_get("/p/params/%zz/bob"); /* bad percent-encoding: 400 */
 	compare_get("/p/query?a=1&b=x+y%21%20z&empty=&u=%C3%A9t%C3%A9&a=2");
 	compare_get("/p/query");
 	compare_get("/p/query?a&b=%");
 	compare_h("GET", "/p/headers", "X-Thing: hello  world", NULL);
-	const char *ids[] = { "X-Request-Id: parity-given.id_1", "X-Thing: v", NULL };
+	const char *ids[] = {"X-Request-Id: parity-given.id_1", "X-Thing: v", NULL};
 	compare("GET", "/p/headers", ids, NULL);
 	compare_h("GET", "/p/headers", "X-Request-Id: not a valid id!", NULL);
 	compare_h("GET", "/p/cookies", "Cookie: a=1; b=x%20y;quoted=\"q v\"; a=again", NULL);
@@ -1169,11 +1201,11 @@ test_bodies(void)
 	compare("POST", "/p/form", NULL, NULL);
 
 	static const char mp_type[] = "Content-Type: multipart/form-data; boundary=XyZbound";
-	const char *mp[] = { mp_type, NULL };
+	const char *mp[] = {mp_type, NULL};
 	char file[2200];
 	size_t n = 0;
 	for (int i = 0; n < 2000; i++)
-		file[n++] = (char)(1 + i % 255); /* every byte but NUL */
+		file[n++] = (char)(1 + i % 255);    /* every byte but NUL */
 	memcpy(file + n, "\r\n--XyZbounX\r\n", 14); /* almost a delimiter */
 	n += 14;
 	file[n] = '\0';
@@ -1190,7 +1222,8 @@ test_bodies(void)
 	         "Content-Disposition: form-data; name=\"none\"; filename=\"\"\r\n"
 	         "Content-Type: application/octet-stream\r\n\r\n"
 	         "\r\n"
-	         "--XyZbound--\r\n", file);
+	         "--XyZbound--\r\n",
+	         file);
 	compare("POST", "/p/upload", mp, body);
 	compare("POST", "/p/form", mp,
 	        "--XyZbound\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nmulti\r\n"
@@ -1220,7 +1253,7 @@ test_db(void)
 	compare("POST", "/p/items", JSON_IN, "{\"id\": 2, \"name\": \"pear\", \"price\": 0.5}");
 	compare("POST", "/p/items", JSON_IN, "{\"id\": 3, \"price\": 2}"); /* NOT NULL: 422 */
 	compare("POST", "/p/items", JSON_IO, "{\"id\": 3, \"price\": 2}");
-	compare("POST", "/p/items/1/insert?name=dup", NULL, "");  /* PRIMARY KEY: 409 */
+	compare("POST", "/p/items/1/insert?name=dup", NULL, "");   /* PRIMARY KEY: 409 */
 	compare("POST", "/p/items/9/insert?name=apple", NULL, ""); /* UNIQUE: 409 */
 	compare_get("/p/items");
 	compare_get("/p/items-page");
@@ -1269,33 +1302,33 @@ test_responses(void)
 static void
 test_errors(void)
 {
-	static const char *const statuses[] = { "400", "401", "403", "404", "409", "418", "422",
-	                                        "429", "500", "503", "200", "600" };
+	static const char *const statuses[] = {"400", "401", "403", "404", "409", "418",
+	                                       "422", "429", "500", "503", "200", "600"};
 	char path[64];
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
 		snprintf(path, sizeof(path), "/p/fail/%s", statuses[i]);
 		compare_get(path);
 	}
 	static const char *const accepts[] = {
-		"Accept: text/html",
-		NULL, /* BROWSER */
-		"Accept: application/json",
-		"Accept: application/problem+json",
-		"Accept: text/plain",
-		"Accept: */*",
-		"Accept: text/html;q=0.9, text/plain;q=0.1",
-		"Accept: text/html;q=0.5, application/json",
-		"Accept: image/png",
+	        "Accept: text/html",
+	        NULL, /* BROWSER */
+	        "Accept: application/json",
+	        "Accept: application/problem+json",
+	        "Accept: text/plain",
+	        "Accept: */*",
+	        "Accept: text/html;q=0.9, text/plain;q=0.1",
+	        "Accept: text/html;q=0.5, application/json",
+	        "Accept: image/png",
 	};
-	static const char *const paths[] = { "/p/fail/403", "/p/fail/500", "/p/fail-plain",
-	                                     "/nope", "/p/fields" };
+	static const char *const paths[] = {"/p/fail/403", "/p/fail/500", "/p/fail-plain", "/nope",
+	                                    "/p/fields"};
 	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
 		for (size_t a = 0; a < sizeof(accepts) / sizeof(accepts[0]); a++)
 			compare_h("GET", paths[p], accepts[a] ? accepts[a] : BROWSER, NULL);
 	compare_get("/p/noresp");
-	const char *const crash_accepts[] = { NULL, "Accept: application/json", BROWSER };
+	const char *const crash_accepts[] = {NULL, "Accept: application/json", BROWSER};
 	for (int i = 0; i < 3; i++) {
-		const char *h[] = { crash_accepts[i], NULL };
+		const char *h[] = {crash_accepts[i], NULL};
 		compare2("GET", "/p/crash", h, h, NULL, P_CRASH, NULL);
 	}
 	compare2("GET", "/p/stuck", NULL, NULL, NULL, P_CRASH, "--timeout 1000");
@@ -1317,10 +1350,9 @@ test_router(void)
 	compare("OPTIONS", "/p/thing", NULL, NULL);
 	compare("OPTIONS", "/p/params/1/x", NULL, NULL);
 	compare("OPTIONS", "/nope", NULL, NULL);
-	static const char *const preflight[] = { "Origin: https://app.example",
-		                                 "Access-Control-Request-Method: POST",
-		                                 "Access-Control-Request-Headers: content-type",
-		                                 NULL };
+	static const char *const preflight[] = {
+	        "Origin: https://app.example", "Access-Control-Request-Method: POST",
+	        "Access-Control-Request-Headers: content-type", NULL};
 	compare("OPTIONS", "/p/echo", preflight, NULL);
 	compare("HEAD", "/p/params/1/x", NULL, NULL);
 	compare("HEAD", "/p/html", NULL, NULL);
@@ -1353,7 +1385,7 @@ test_router(void)
 	compare("POST", "/p/echo", NULL, big);
 	big[60 * 1024] = 'x';
 	compare2("POST", "/p/echo", NULL, NULL, big, P_SAME, "--max-body 64K");
-	const char *chunked[] = { "Transfer-Encoding: chunked", NULL };
+	const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
 	compare2("POST", "/p/echo", chunked, chunked, big, P_SAME, "--max-body 64K");
 	free(big);
 }
@@ -1379,28 +1411,29 @@ test_static(void)
 	snprintf(dr, sizeof(dr), "If-Range: %s", de ? de : "\"none\"");
 	snprintf(er, sizeof(er), "If-Range: %s", ee ? ee : "\"none\"");
 	snprintf(lmh, sizeof(lmh), "If-Modified-Since: %s", lm ? lm : "");
-	const char *dev_inm[] = { dh, NULL }, *exp_inm[] = { eh, NULL };
+	const char *dev_inm[] = {dh, NULL}, *exp_inm[] = {eh, NULL};
 	compare2("GET", "/static/app.css", dev_inm, exp_inm, NULL, P_SAME, "each its own ETag");
 	char dl[400], el[400];
 	snprintf(dl, sizeof(dl), "If-None-Match: \"x\", W/%s", de ? de : "\"none\"");
 	snprintf(el, sizeof(el), "If-None-Match: \"x\", W/%s", ee ? ee : "\"none\"");
-	const char *dev_list[] = { dl, NULL }, *exp_list[] = { el, NULL };
+	const char *dev_list[] = {dl, NULL}, *exp_list[] = {el, NULL};
 	compare2("GET", "/static/app.css", dev_list, exp_list, NULL, P_SAME,
 	         "each its own ETag, weak, in a list");
 	compare_h("GET", "/static/app.css", "If-None-Match: \"stale\"", NULL);
 	compare_h("GET", "/static/app.css", "If-None-Match: *", NULL);
 	compare_h("GET", "/static/app.css", lmh, NULL);
-	compare_h("GET", "/static/app.css", "If-Modified-Since: Thu, 01 Jan 1970 00:00:01 GMT", NULL);
+	compare_h("GET", "/static/app.css", "If-Modified-Since: Thu, 01 Jan 1970 00:00:01 GMT",
+	          NULL);
 	compare_h("GET", "/static/app.css", "Range: bytes=0-99", NULL);
 	compare_h("GET", "/static/app.css", "Range: bytes=-10", NULL);
 	compare_h("GET", "/static/app.css", "Range: bytes=100-", NULL);
 	compare_h("GET", "/static/app.css", "Range: bytes=100000000-", NULL);
 	compare_h("GET", "/static/app.css", "Range: bytes=0-1,5-6", NULL);
 	compare_h("GET", "/static/app.css", "Range: pages=1", NULL);
-	const char *dev_ir[] = { "Range: bytes=0-9", dr, NULL };
-	const char *exp_ir[] = { "Range: bytes=0-9", er, NULL };
+	const char *dev_ir[] = {"Range: bytes=0-9", dr, NULL};
+	const char *exp_ir[] = {"Range: bytes=0-9", er, NULL};
 	compare2("GET", "/static/app.css", dev_ir, exp_ir, NULL, P_SAME, "each its own ETag");
-	const char *stale_ir[] = { "Range: bytes=0-9", "If-Range: \"stale\"", NULL };
+	const char *stale_ir[] = {"Range: bytes=0-9", "If-Range: \"stale\"", NULL};
 	compare("GET", "/static/app.css", stale_ir, NULL);
 	free(de);
 	free(ee);
@@ -1438,7 +1471,8 @@ test_dev_only(void)
 	h_request(dev_k, &dev_srv, "GET", "/_cot/live.js", NULL, NULL, &d);
 	h_request(exp_k, &exp_srv, "GET", "/_cot/live.js", NULL, NULL, &e);
 	T_CHECK("GET /_cot/live.js: by design only the dev server serves /_cot/ (dev 200, "
-	        "export 404)", d.status == 200 && e.status == 404);
+	        "export 404)",
+	        d.status == 200 && e.status == 404);
 	if (!(d.status == 200 && e.status == 404))
 		printf("# dev %ld, export %ld\n", d.status, e.status);
 	h_resp_free(&d);
@@ -1454,31 +1488,32 @@ static void
 test_refused_alike(const char *cotdev)
 {
 	static const char typo_src[] =
-		"#include <cot.h>\n\n"
-		"static cot_result\n"
-		"typo(cot_ctx *c)\n"
-		"{\n"
-		"\tcot_row *r = cot_db_one(c, \"SELECT titel FROM items\");\n"
-		"\treturn cot_text(c, 200, \"%s\\n\", cot_row_text(r, \"titel\"));\n"
-		"}\n\n"
-		"COT_ROUTES(\n\tCOT_GET(\"/typo\", typo),\n)\n";
+	        "#include <cot.h>\n\n"
+	        "static cot_result\n"
+	        "typo(cot_ctx *c)\n"
+	        "{\n"
+	        "\tcot_row *r = cot_db_one(c, \"SELECT titel FROM items\");\n"
+	        "\treturn cot_text(c, 200, \"%s\\n\", cot_row_text(r, \"titel\"));\n"
+	        "}\n\n"
+	        "COT_ROUTES(\n\tCOT_GET(\"/typo\", typo),\n)\n";
 	/* the engine's words: PostgreSQL when DATABASE_URL names it (pg_run) */
 	const char *url = getenv("DATABASE_URL");
 	const char *want = url != NULL && strncmp(url, "postgres", 8) == 0
-	                   ? "handlers/zz_typo.c:6: column \"titel\" does not exist"
-	                   : "handlers/zz_typo.c:6: no such column: titel";
+	                           ? "handlers/zz_typo.c:6: column \"titel\" does not exist"
+	                           : "handlers/zz_typo.c:6: no such column: titel";
 	char bin[4300];
 	h_path(bin, sizeof(bin), "%s/.typo-bin", app);
 	h_write_app_file(app, "handlers/zz_typo.c", typo_src);
-	const char *check[] = { cotdev, "check", app, NULL };
-	const char *export[] = { cotdev, "export", app, "-o", bin, NULL };
+	const char *check[] = {cotdev, "check", app, NULL};
+	const char *export[] = {cotdev, "export", app, "-o", bin, NULL};
 	h_cmd_result c, e;
 	h_run_cmd(check, H_DEADLINE_MS, &c);
 	h_run_cmd(export, 2 * H_DEADLINE_MS, &e);
 	bool ok = c.exit_code == 1 && strstr(c.out, want) != NULL && e.exit_code != 0 &&
 	          strstr(e.err, want) != NULL && access(bin, F_OK) != 0;
 	T_CHECK("SQL that does not prepare: cotdev check and cotdev export both refuse it, "
-	        "naming handlers/zz_typo.c:6", ok);
+	        "naming handlers/zz_typo.c:6",
+	        ok);
 	if (!ok)
 		printf("# cotdev check (%d): %s%s# cotdev export (%d): %s%s", c.exit_code, c.out,
 		       c.err, e.exit_code, e.out, e.err);
@@ -1492,7 +1527,7 @@ static bool
 set_mtime(const char *rel, time_t sec, long nsec)
 {
 	char path[4300];
-	struct timespec t[2] = { { sec, nsec }, { sec, nsec } };
+	struct timespec t[2] = {{sec, nsec}, {sec, nsec}};
 	return utimensat(AT_FDCWD, h_path(path, sizeof(path), "%s/%s", app, rel), t, 0) == 0;
 }
 
@@ -1545,12 +1580,15 @@ write_app(void)
 	     h_write_app_file(app, "static/stale.js", "console.log('edited');\n") == 0 &&
 	     h_write_app_file(app, "static/stale.js.gz", "(gzip bytes of an old stale.js)") == 0 &&
 	     h_write_app_file(app, "outside.txt", "not a static file\n") == 0 &&
-	     symlink("../outside.txt", h_path(path, sizeof(path), "%s/static/outside.txt", app)) == 0;
+	     symlink("../outside.txt", h_path(path, sizeof(path), "%s/static/outside.txt", app)) ==
+	             0;
 	/* fresh.js.gz is newer than fresh.js; stale.js was saved after its .gz,
 	 * within the same second, so the .gz is stale and must not be sent */
 	time_t t = time(NULL) - 100;
-	ok = ok && set_mtime("static/fresh.js", t, 0) && set_mtime("static/fresh.js.gz", t + 1, 0) &&
-	     set_mtime("static/stale.js.gz", t, 100000000) && set_mtime("static/stale.js", t, 700000000);
+	ok = ok && set_mtime("static/fresh.js", t, 0) &&
+	     set_mtime("static/fresh.js.gz", t + 1, 0) &&
+	     set_mtime("static/stale.js.gz", t, 100000000) &&
+	     set_mtime("static/stale.js", t, 700000000);
 	return ok;
 }
 
@@ -1558,9 +1596,9 @@ write_app(void)
 static h_target
 make_target(h_target t)
 {
-	static const char *const flags[] = { "--port", "0", "--quiet", "--timeout", "1000",
-	                                     "--max-body", "64K", "--cors",
-	                                     "https://app.example", NULL };
+	static const char *const flags[] = {
+	        "--port",     "0",   "--quiet", "--timeout",           "1000",
+	        "--max-body", "64K", "--cors",  "https://app.example", NULL};
 	h_target_flags(&t, flags);
 	return t;
 }

@@ -62,143 +62,139 @@ dev_only(const char *what, const char *why)
 
 /* ==== the app ========================================================== */
 
-#define STAMP_FN                                                               \
-	"static void\n"                                                        \
-	"stamp(cot_ctx *c, const char *name)\n"                                \
-	"{\n"                                                                  \
-	"\tstruct timespec t;\n"                                               \
-	"\tclock_gettime(CLOCK_MONOTONIC, &t);\n"                              \
-	"\tcot_set_header(c, name, cot_sprintf(c, \"%lld\",\n"                 \
-	"\t               (long long)t.tv_sec * 1000000000LL + t.tv_nsec));\n" \
+#define STAMP_FN                                                                                   \
+	"static void\n"                                                                            \
+	"stamp(cot_ctx *c, const char *name)\n"                                                    \
+	"{\n"                                                                                      \
+	"\tstruct timespec t;\n"                                                                   \
+	"\tclock_gettime(CLOCK_MONOTONIC, &t);\n"                                                  \
+	"\tcot_set_header(c, name, cot_sprintf(c, \"%lld\",\n"                                     \
+	"\t               (long long)t.tv_sec * 1000000000LL + t.tv_nsec));\n"                     \
 	"}\n\n"
 
 static const char mw_a_src[] =
-	"#include <cot.h>\n#include <string.h>\n#include <time.h>\n\n" STAMP_FN
-	"static cot_result\n"
-	"before_a(cot_ctx *c)\n"
-	"{\n"
-	"\tstamp(c, \"X-A-Before\");\n"
-	"\tif (strcmp(cot_path(c), \"/blocked\") == 0)\n"
-	"\t\treturn cot_text(c, 403, \"blocked by a\\n\");\n"
-	"\treturn cot_next(c);\n"
-	"}\n\n"
-	"static cot_result\n"
-	"after_a(cot_ctx *c)\n"
-	"{\n"
-	"\tstamp(c, \"X-A-After\");\n"
-	"\treturn cot_next(c);\n"
-	"}\n\n"
-	"COT_MIDDLEWARE(before_a, after_a)\n";
+        "#include <cot.h>\n#include <string.h>\n#include <time.h>\n\n" STAMP_FN
+        "static cot_result\n"
+        "before_a(cot_ctx *c)\n"
+        "{\n"
+        "\tstamp(c, \"X-A-Before\");\n"
+        "\tif (strcmp(cot_path(c), \"/blocked\") == 0)\n"
+        "\t\treturn cot_text(c, 403, \"blocked by a\\n\");\n"
+        "\treturn cot_next(c);\n"
+        "}\n\n"
+        "static cot_result\n"
+        "after_a(cot_ctx *c)\n"
+        "{\n"
+        "\tstamp(c, \"X-A-After\");\n"
+        "\treturn cot_next(c);\n"
+        "}\n\n"
+        "COT_MIDDLEWARE(before_a, after_a)\n";
 
 static const char mw_b_src[] =
-	"#include <cot.h>\n#include <time.h>\n\n" STAMP_FN
-	"static cot_result\n"
-	"before_b(cot_ctx *c)\n"
-	"{\n"
-	"\tstamp(c, \"X-B-Before\");\n"
-	"\treturn cot_next(c);\n"
-	"}\n\n"
-	"static cot_result\n"
-	"after_b(cot_ctx *c)\n"
-	"{\n"
-	"\tstamp(c, \"X-B-After\");\n"
-	"\treturn cot_next(c);\n"
-	"}\n\n"
-	"COT_MIDDLEWARE(before_b, after_b)\n";
+        "#include <cot.h>\n#include <time.h>\n\n" STAMP_FN "static cot_result\n"
+        "before_b(cot_ctx *c)\n"
+        "{\n"
+        "\tstamp(c, \"X-B-Before\");\n"
+        "\treturn cot_next(c);\n"
+        "}\n\n"
+        "static cot_result\n"
+        "after_b(cot_ctx *c)\n"
+        "{\n"
+        "\tstamp(c, \"X-B-After\");\n"
+        "\treturn cot_next(c);\n"
+        "}\n\n"
+        "COT_MIDDLEWARE(before_b, after_b)\n";
 
 static const char app_src[] =
-	"#include <cot.h>\n#include <time.h>\n\n" STAMP_FN
-	"static volatile unsigned long spin;\n\n"
-	"static cot_result\n"
-	"hello(cot_ctx *c)\n"
-	"{\n"
-	"\tstamp(c, \"X-Handler\");\n"
-	"\treturn cot_text(c, 200, \"Hello, %s!\\n\", cot_param(c, \"name\"));\n"
-	"}\n\n"
-	"static cot_result\n"
-	"echo(cot_ctx *c)\n"
-	"{\n"
-	"\tsize_t n;\n"
-	"\tcot_body(c, &n);\n"
-	"\treturn cot_text(c, 200, \"%zu bytes\\n\", n);\n"
-	"}\n\n"
-	"static cot_result\n"
-	"fail(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_fail(c, 500, \"the widget store is down\");\n"
-	"}\n\n"
-	"static cot_result\n"
-	"crash(cot_ctx *c)\n"
-	"{\n"
-	"\tvolatile int *p = (volatile int *)0;\n"
-	"\t*p = 1;\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n\n"
-	"static cot_result\n"
-	"stuck(cot_ctx *c)\n"
-	"{\n"
-	"\tfor (;;) spin++;\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n\n"
-	"static cot_result\n"
-	"file(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_file(c, 200, cot_param(c, \"name\"), NULL);\n"
-	"}\n\n"
-	"static cot_result\n"
-	"page(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_html(c, 200, \"<p>a page</p>\\n\");\n"
-	"}\n\n"
-	"static cot_result\n"
-	"app_css(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_file(c, 200, \"static/app.css\", NULL);\n"
-	"}\n\n"
-	"static cot_result\n"
-	"blocked(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
-	"}\n\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/greet/:name\", hello),\n"
-	"\tCOT_POST(\"/echo\", echo),\n"
-	"\tCOT_GET(\"/fail\", fail),\n"
-	"\tCOT_GET(\"/crash\", crash),\n"
-	"\tCOT_GET(\"/stuck\", stuck),\n"
-	"\tCOT_GET(\"/blocked\", blocked),\n"
-	"\tCOT_GET(\"/file/:name\", file),\n"
-	"\tCOT_GET(\"/app-css\", app_css),\n"
-	"\tCOT_GET(\"/page\", page),\n"
-	")\n";
+        "#include <cot.h>\n#include <time.h>\n\n" STAMP_FN "static volatile unsigned long spin;\n\n"
+        "static cot_result\n"
+        "hello(cot_ctx *c)\n"
+        "{\n"
+        "\tstamp(c, \"X-Handler\");\n"
+        "\treturn cot_text(c, 200, \"Hello, %s!\\n\", cot_param(c, \"name\"));\n"
+        "}\n\n"
+        "static cot_result\n"
+        "echo(cot_ctx *c)\n"
+        "{\n"
+        "\tsize_t n;\n"
+        "\tcot_body(c, &n);\n"
+        "\treturn cot_text(c, 200, \"%zu bytes\\n\", n);\n"
+        "}\n\n"
+        "static cot_result\n"
+        "fail(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_fail(c, 500, \"the widget store is down\");\n"
+        "}\n\n"
+        "static cot_result\n"
+        "crash(cot_ctx *c)\n"
+        "{\n"
+        "\tvolatile int *p = (volatile int *)0;\n"
+        "\t*p = 1;\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n\n"
+        "static cot_result\n"
+        "stuck(cot_ctx *c)\n"
+        "{\n"
+        "\tfor (;;) spin++;\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n\n"
+        "static cot_result\n"
+        "file(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_file(c, 200, cot_param(c, \"name\"), NULL);\n"
+        "}\n\n"
+        "static cot_result\n"
+        "page(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_html(c, 200, \"<p>a page</p>\\n\");\n"
+        "}\n\n"
+        "static cot_result\n"
+        "app_css(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_file(c, 200, \"static/app.css\", NULL);\n"
+        "}\n\n"
+        "static cot_result\n"
+        "blocked(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"the handler ran\\n\");\n"
+        "}\n\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/greet/:name\", hello),\n"
+        "\tCOT_POST(\"/echo\", echo),\n"
+        "\tCOT_GET(\"/fail\", fail),\n"
+        "\tCOT_GET(\"/crash\", crash),\n"
+        "\tCOT_GET(\"/stuck\", stuck),\n"
+        "\tCOT_GET(\"/blocked\", blocked),\n"
+        "\tCOT_GET(\"/file/:name\", file),\n"
+        "\tCOT_GET(\"/app-css\", app_css),\n"
+        "\tCOT_GET(\"/page\", page),\n"
+        ")\n";
 
-static const char edit_good[] =
-	"#include <cot.h>\n\n"
-	"static cot_result\n"
-	"edit(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"edit ok\\n\");\n"
-	"}\n\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/edit\", edit),\n"
-	")\n";
+static const char edit_good[] = "#include <cot.h>\n\n"
+                                "static cot_result\n"
+                                "edit(cot_ctx *c)\n"
+                                "{\n"
+                                "\treturn cot_text(c, 200, \"edit ok\\n\");\n"
+                                "}\n\n"
+                                "COT_ROUTES(\n"
+                                "\tCOT_GET(\"/edit\", edit),\n"
+                                ")\n";
 
 /* Line 6 lacks its semicolon: tcc notices it at line 7, cot reports line 6
  * (where gcc puts it: devserver/errline.c). */
-static const char edit_broken[] =
-	"#include <cot.h>\n\n"
-	"static cot_result\n"
-	"edit(cot_ctx *c)\n"
-	"{\n"
-	"\tint x = 1\n"
-	"\treturn cot_text(c, 200, \"edit %d\\n\", x);\n"
-	"}\n\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/edit\", edit),\n"
-	")\n";
+static const char edit_broken[] = "#include <cot.h>\n\n"
+                                  "static cot_result\n"
+                                  "edit(cot_ctx *c)\n"
+                                  "{\n"
+                                  "\tint x = 1\n"
+                                  "\treturn cot_text(c, 200, \"edit %d\\n\", x);\n"
+                                  "}\n\n"
+                                  "COT_ROUTES(\n"
+                                  "\tCOT_GET(\"/edit\", edit),\n"
+                                  ")\n";
 
 static const char page_404[] =
-	"<!doctype html>\n<html><body><h1>Lost? (app 404 page)</h1></body></html>\n";
+        "<!doctype html>\n<html><body><h1>Lost? (app 404 page)</h1></body></html>\n";
 
 static const char *const BROWSER = "Accept: text/html,application/xhtml+xml,"
                                    "application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
@@ -214,7 +210,7 @@ raw_request(const char *req, h_resp *r)
 {
 	memset(r, 0, sizeof(*r));
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		snprintf(r->err, sizeof(r->err), "connect: %s", strerror(errno));
@@ -232,7 +228,7 @@ raw_request(const char *req, h_resp *r)
 	char *buf = malloc(cap);
 	double deadline = h_now_ms() + H_DEADLINE_MS;
 	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		if (h_now_ms() > deadline || poll(&p, 1, 100) < 0)
 			break;
 		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
@@ -312,7 +308,7 @@ log_has_line(void *arg)
 static char *
 log_line(h_server *s, const char *id)
 {
-	log_wait w = { s, id };
+	log_wait w = {s, id};
 	if (id == NULL || !h_wait_for(log_has_line, &w, H_DEADLINE_MS))
 		return NULL;
 	char *out = h_server_output(s, NULL);
@@ -348,7 +344,7 @@ check_carries(const char *name, const h_resp *r, const char *method, long status
 	snprintf(want, sizeof(want), " %ld ", status);
 	snprintf(n, sizeof(n), "%s: one access-log line with method, status and id", name);
 	T_CHECK(n, line != NULL && strncmp(line, method, strlen(method)) == 0 &&
-	           line[strlen(method)] == ' ' && strstr(line, want) != NULL);
+	                   line[strlen(method)] == ' ' && strstr(line, want) != NULL);
 	if (line == NULL || strstr(line, want) == NULL)
 		printf("# log line for %s: %s\n", id ? id : "(no id)", line ? line : "(none)");
 	free(line);
@@ -466,7 +462,8 @@ test_crash(void)
 static void
 test_compile_error(void)
 {
-	if (!dev_only("500 (compile error)", "the export is compiled once by gcc before it "
+	if (!dev_only("500 (compile error)",
+	              "the export is compiled once by gcc before it "
 	              "serves (a broken handler fails `cotdev export`); nothing is saved "
 	              "and compiled while it runs"))
 		return;
@@ -517,12 +514,12 @@ content_type(const h_resp *r)
 static void
 check_type(const char *name, const char *accept, const char *want_prefix)
 {
-	const char *headers[] = { accept, NULL };
+	const char *headers[] = {accept, NULL};
 	h_resp r;
 	request("GET", "/nope", accept ? headers : NULL, NULL, &r);
 	char *type = content_type(&r);
 	T_CHECK(name, r.status == 404 && type != NULL &&
-	              strncmp(type, want_prefix, strlen(want_prefix)) == 0);
+	                      strncmp(type, want_prefix, strlen(want_prefix)) == 0);
 	if (type == NULL || strncmp(type, want_prefix, strlen(want_prefix)) != 0)
 		printf("# %s: Content-Type %s, want %s\n", accept ? accept : "(no Accept)",
 		       type ? type : "(none)", want_prefix);
@@ -544,11 +541,11 @@ test_negotiation(void)
 	check_type("a browser's Accept -> HTML", BROWSER, "text/html");
 
 	/* RFC 9457 fields on a 404 and a cot_fail 500 */
-	const char *json[] = { "Accept: application/json", NULL };
+	const char *json[] = {"Accept: application/json", NULL};
 	static const struct {
 		const char *path, *title;
 		long status;
-	} cases[] = { { "/nope", "Not Found", 404 }, { "/fail", "Internal Server Error", 500 } };
+	} cases[] = {{"/nope", "Not Found", 404}, {"/fail", "Internal Server Error", 500}};
 	for (int i = 0; i < 2; i++) {
 		h_resp r;
 		request("GET", cases[i].path, json, NULL, &r);
@@ -562,12 +559,15 @@ test_negotiation(void)
 		const char *instance = json_string_value(json_object_get(j, "instance"));
 		const char *rid = json_string_value(json_object_get(j, "request_id"));
 		char n[160];
-		snprintf(n, sizeof(n), "problem+json %ld: type, title, status, detail, instance, "
-		         "request_id (= X-Request-Id)", cases[i].status);
-		bool ok = j != NULL && type != NULL && title && strcmp(title, cases[i].title) == 0 &&
-		          json_is_integer(status) && json_integer_value(status) == cases[i].status &&
-		          detail != NULL && *detail && instance && strcmp(instance, cases[i].path) == 0 &&
-		          rid && id && strcmp(rid, id) == 0;
+		snprintf(n, sizeof(n),
+		         "problem+json %ld: type, title, status, detail, instance, "
+		         "request_id (= X-Request-Id)",
+		         cases[i].status);
+		bool ok = j != NULL && type != NULL && title &&
+		          strcmp(title, cases[i].title) == 0 && json_is_integer(status) &&
+		          json_integer_value(status) == cases[i].status && detail != NULL &&
+		          *detail && instance && strcmp(instance, cases[i].path) == 0 && rid &&
+		          id && strcmp(rid, id) == 0;
 		T_CHECK(n, ok);
 		if (!ok)
 			printf("# %.600s\n", r.body ? r.body : "");
@@ -577,7 +577,7 @@ test_negotiation(void)
 	}
 
 	/* the app's own 404 page for browsers; the built-in page for other statuses */
-	const char *browser[] = { BROWSER, NULL };
+	const char *browser[] = {BROWSER, NULL};
 	h_resp r;
 	request("GET", "/nope", browser, NULL, &r);
 	T_CHECK("templates/errors/404.html answers a browser's 404",
@@ -587,7 +587,7 @@ test_negotiation(void)
 	char *type = content_type(&r);
 	T_CHECK("a browser's 405 gets the built-in HTML page",
 	        r.status == 405 && type && strncmp(type, "text/html", 9) == 0 && r.body &&
-	        strstr(r.body, "405") && strstr(r.body, "Lost?") == NULL);
+	                strstr(r.body, "405") && strstr(r.body, "Lost?") == NULL);
 	free(type);
 	h_resp_free(&r);
 }
@@ -605,8 +605,8 @@ test_middleware(void)
 	T_CHECK("middleware order: before a, before b, handler, after b, after a",
 	        ab > 0 && ab < bb && bb < h && h < ba && ba < aa);
 	if (!(ab > 0 && ab < bb && bb < h && h < ba && ba < aa))
-		printf("# a-before %lld b-before %lld handler %lld b-after %lld a-after %lld\n",
-		       ab, bb, h, ba, aa);
+		printf("# a-before %lld b-before %lld handler %lld b-after %lld a-after %lld\n", ab,
+		       bb, h, ba, aa);
 	h_resp_free(&r);
 
 	request("GET", "/blocked", NULL, NULL, &r);
@@ -624,8 +624,8 @@ test_middleware(void)
 static void
 test_ids_and_head(void)
 {
-	const char *good[] = { "X-Request-Id: abc-123_XYZ.7", NULL };
-	const char *paths[] = { "/greet/id", "/nope" };
+	const char *good[] = {"X-Request-Id: abc-123_XYZ.7", NULL};
+	const char *paths[] = {"/greet/id", "/nope"};
 	for (int i = 0; i < 2; i++) {
 		h_resp r;
 		request("GET", paths[i], good, NULL, &r);
@@ -636,7 +636,7 @@ test_ids_and_head(void)
 		free(id);
 		h_resp_free(&r);
 	}
-	const char *bad[] = { "X-Request-Id: bad id\"<script>", NULL };
+	const char *bad[] = {"X-Request-Id: bad id\"<script>", NULL};
 	h_resp r;
 	request("GET", "/greet/id", bad, NULL, &r);
 	char *id = h_resp_header(&r, "X-Request-Id");
@@ -678,7 +678,7 @@ closed_by_server(int fd)
 	double deadline = h_now_ms() + 10000.0;
 	char buf[512];
 	while (h_now_ms() < deadline) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 100) == 1) {
 			ssize_t n = recv(fd, buf, sizeof(buf), 0);
 			if (n <= 0)
@@ -693,16 +693,17 @@ static void
 test_slow_clients(h_server *q)
 {
 	static const char *const partial[] = {
-		"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n",            /* headers never end */
-		"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n0123456789",
+	        "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n", /* headers never end */
+	        "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n0123456789",
 	};
 	static const char *const names[] = {
-		"a client that stops mid-headers is disconnected (--idle-timeout)",
-		"a client that stops mid-body is disconnected (--idle-timeout)",
+	        "a client that stops mid-headers is disconnected (--idle-timeout)",
+	        "a client that stops mid-body is disconnected (--idle-timeout)",
 	};
 	for (int i = 0; i < 2; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)q->port) };
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_port = htons((uint16_t)q->port)};
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 		          send(fd, partial[i], strlen(partial[i]), MSG_NOSIGNAL) > 0 &&
@@ -723,8 +724,7 @@ test_slow_clients(h_server *q)
 static int
 start_quiet(h_server *q)
 {
-	static const char *const flags[] = { "--port", "0", "--quiet", "--idle-timeout", "1",
-	                                     NULL };
+	static const char *const flags[] = {"--port", "0", "--quiet", "--idle-timeout", "1", NULL};
 	h_target quiet = target;
 	char err[512];
 	if (h_target_flags(&quiet, flags) != 0 ||
@@ -753,7 +753,8 @@ test_quiet(void)
 	h_client_free(k);
 	T_CHECK("--quiet: a crash's trace is still printed",
 	        h_server_wait_output(&q, mark, "crash in GET /crash", H_DEADLINE_MS));
-	T_CHECK("--quiet: no access-log line", id && h_server_count_output(&q, 0, (size_t)-1, id) == 0);
+	T_CHECK("--quiet: no access-log line",
+	        id && h_server_count_output(&q, 0, (size_t)-1, id) == 0);
 	free(id);
 	h_resp_free(&r);
 	h_resp_free(&crash);
@@ -766,11 +767,10 @@ test_quiet(void)
 static bool
 app_css_matches(void)
 {
-	h_resp a = { 0 }, b = { 0 };
+	h_resp a = {0}, b = {0};
 	bool same = request("GET", "/app-css", NULL, NULL, &a) == 200 &&
-	            request("GET", "/static/app.css", NULL, NULL, &b) == 200 &&
-	            a.body_len > 0 && a.body_len == b.body_len &&
-	            memcmp(a.body, b.body, a.body_len) == 0;
+	            request("GET", "/static/app.css", NULL, NULL, &b) == 200 && a.body_len > 0 &&
+	            a.body_len == b.body_len && memcmp(a.body, b.body, a.body_len) == 0;
 	h_resp_free(&a);
 	h_resp_free(&b);
 	return same;
@@ -813,7 +813,7 @@ test_file(void)
 	h_resp_free(&r);
 	T_CHECK("cot_file: a 3 MB file streams whole",
 	        request("GET", "/file/big.txt", NULL, NULL, &r) == 200 && r.body_len == big &&
-	        memcmp(r.body, data, big) == 0);
+	                memcmp(r.body, data, big) == 0);
 	h_resp_free(&r);
 	T_CHECK("cot_file: a missing file is 404",
 	        request("GET", "/file/none.txt", NULL, NULL, &r) == 404);
@@ -862,7 +862,8 @@ test_document_headers(void)
 	T_CHECK("a static HTML page has X-Frame-Options: SAMEORIGIN",
 	        header_is("/static/page.html", "X-Frame-Options", "SAMEORIGIN"));
 	T_CHECK("a static HTML page has Referrer-Policy",
-	        header_is("/static/page.html", "Referrer-Policy", "strict-origin-when-cross-origin"));
+	        header_is("/static/page.html", "Referrer-Policy",
+	                  "strict-origin-when-cross-origin"));
 	T_CHECK("a static HTML page has one Content-Type, text/html",
 	        header_is("/static/page.html", "Content-Type", "text/html; charset=utf-8"));
 	T_CHECK("a stylesheet has no X-Frame-Options",
@@ -880,7 +881,7 @@ static bool
 make_target(const char *arg)
 {
 	/* not --quiet: check_carries reads each answer's access-log line */
-	static const char *const flags[] = { "--port", "0", "--timeout", "1500", NULL };
+	static const char *const flags[] = {"--port", "0", "--timeout", "1500", NULL};
 	static char cotdev[4096];
 	target = h_target_dev(arg);
 	if (realpath(target.cotdev, cotdev) == NULL)

@@ -21,14 +21,14 @@
 #include "internal.h"
 #include "t.h"
 
-#define READERS 3
+#define READERS     3
 #define GENERATIONS 20000
 
 typedef struct fake_module {
-	code_owner owner;          /* first: a binding's owner is the module */
+	code_owner owner; /* first: a binding's owner is the module */
 	binding b;
 	int gen;
-	struct fake_module *next;  /* retired, not yet freed */
+	struct fake_module *next; /* retired, not yet freed */
 } fake_module;
 
 static int slot;
@@ -38,7 +38,7 @@ static cot_result
 fake_fn(cot_ctx *c)
 {
 	(void)c;
-	cot_result r = { 200 };
+	cot_result r = {200};
 	return r;
 }
 
@@ -49,8 +49,7 @@ module_make(int gen)
 	atomic_init(&m->owner.refs, 0);
 	atomic_init(&m->owner.retired, false);
 	m->gen = gen;
-	m->b = (binding){ .fn = fake_fn, .owner = &m->owner, .file = "handlers/fake.c",
-	                  .line = gen };
+	m->b = (binding){.fn = fake_fn, .owner = &m->owner, .file = "handlers/fake.c", .line = gen};
 	return m;
 }
 
@@ -63,7 +62,7 @@ static void *
 reader_main(void *arg)
 {
 	reader *r = arg;
-	char *path[1] = { "q" };
+	char *path[1] = {"q"};
 	while (!atomic_load(&stop)) {
 		route_match m;
 		memset(&m, 0, sizeof(m));
@@ -109,7 +108,7 @@ main(void)
 	router_bind(slot, &a->b);
 	route_match m;
 	memset(&m, 0, sizeof(m));
-	char *path[1] = { "q" };
+	char *path[1] = {"q"};
 	T_CHECK("lookup holds a reference", router_lookup("GET", path, 1, &m) == ROUTER_FOUND);
 	router_bind(slot, &b->b);
 	T_CHECK("not retired: not quiet", !router_quiet(&a->owner));
@@ -144,8 +143,10 @@ main(void)
 	}
 	freed += sweep(&retired);
 	char name[200];
-	snprintf(name, sizeof(name), "%d readers, %d swaps: no reader saw a freed binding "
-	         "(%ld lookups)", READERS, GENERATIONS - 3, calls);
+	snprintf(name, sizeof(name),
+	         "%d readers, %d swaps: no reader saw a freed binding "
+	         "(%ld lookups)",
+	         READERS, GENERATIONS - 3, calls);
 	T_CHECK(name, bad == 0 && calls > 0);
 	snprintf(name, sizeof(name), "every retired struct was freed (%ld of %d)", freed,
 	         GENERATIONS - 3);

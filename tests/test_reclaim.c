@@ -23,17 +23,17 @@
 #include "internal.h"
 #include "t.h"
 
-#define CODE_SIZE 256
-#define NSLOTS 2
-#define READERS 4
+#define CODE_SIZE   256
+#define NSLOTS      2
+#define READERS     4
 #define GENERATIONS 20000
-#define POISON 0xdd
+#define POISON      0xdd
 
 typedef struct fake_module {
-	code_owner owner;          /* first: a binding's owner is the module */
+	code_owner owner; /* first: a binding's owner is the module */
 	int gen;
 	unsigned char tag;
-	unsigned char *code;       /* "the module's code": freed on reclaim */
+	unsigned char *code; /* "the module's code": freed on reclaim */
 	atomic_bool reclaimed;
 	binding b[NSLOTS];
 } fake_module;
@@ -48,7 +48,7 @@ static cot_result
 fake_fn(cot_ctx *c)
 {
 	(void)c;
-	cot_result r = { 200 };
+	cot_result r = {200};
 	return r;
 }
 
@@ -64,8 +64,10 @@ module_make(int gen)
 	m->code = malloc(CODE_SIZE);
 	memset(m->code, m->tag, CODE_SIZE);
 	for (int i = 0; i < NSLOTS; i++)
-		m->b[i] = (binding){ .fn = fake_fn, .owner = &m->owner, .file = "handlers/fake.c",
-		                     .line = i + 1 };
+		m->b[i] = (binding){.fn = fake_fn,
+		                    .owner = &m->owner,
+		                    .file = "handlers/fake.c",
+		                    .line = i + 1};
 	modules[atomic_fetch_add(&nmodules, 1)] = m;
 	return m;
 }
@@ -115,8 +117,8 @@ static void *
 reader_main(void *arg)
 {
 	reader_stats *st = arg;
-	static char *paths[NSLOTS][1] = { { "r0" }, { "r1" } };
-	int last_gen[NSLOTS] = { -1, -1 };
+	static char *paths[NSLOTS][1] = {{"r0"}, {"r1"}};
+	int last_gen[NSLOTS] = {-1, -1};
 	long i = st->index;
 	while (!atomic_load(&stop)) {
 		int k = (int)(i++ % NSLOTS);
@@ -152,9 +154,9 @@ test_held_across_swaps(void)
 	module_swap(NULL, first);
 	route_match m;
 	memset(&m, 0, sizeof(m));
-	char *path[1] = { "r0" };
+	char *path[1] = {"r0"};
 	T_CHECK("lookup takes a reference", router_lookup("GET", path, 1, &m) == ROUTER_FOUND &&
-	        atomic_load(&first->owner.refs) == 1);
+	                                            atomic_load(&first->owner.refs) == 1);
 	fake_module *prev = first;
 	for (int g = 1; g <= 10; g++) {
 		fake_module *next = module_make(g);
@@ -162,8 +164,8 @@ test_held_across_swaps(void)
 		prev = next;
 	}
 	T_CHECK("a held, retired module is not reclaimed", !atomic_load(&first->reclaimed));
-	T_CHECK("... its code is intact", first->code[0] == first->tag &&
-	        first->code[CODE_SIZE - 1] == first->tag);
+	T_CHECK("... its code is intact",
+	        first->code[0] == first->tag && first->code[CODE_SIZE - 1] == first->tag);
 	T_CHECK("unheld retired generations were reclaimed at once", atomic_load(&reclaims) == 9);
 	long hooks = atomic_load(&hook_calls);
 	router_release(m.b);
@@ -172,7 +174,7 @@ test_held_across_swaps(void)
 	memset(&m, 0, sizeof(m));
 	T_CHECK("lookup now finds the newest generation",
 	        router_lookup("GET", path, 1, &m) == ROUTER_FOUND &&
-	        ((fake_module *)m.b->owner)->gen == 10);
+	                ((fake_module *)m.b->owner)->gen == 10);
 	router_release(m.b);
 }
 
@@ -211,8 +213,10 @@ test_stress(void)
 		module_try_reclaim(modules[i]);
 	int made = atomic_load(&nmodules) - made_before;
 	char name[200];
-	snprintf(name, sizeof(name), "%d readers x %d swaps: no reader ran reclaimed code "
-	         "(%ld calls, %ld bad)", READERS, made, calls, bad);
+	snprintf(name, sizeof(name),
+	         "%d readers x %d swaps: no reader ran reclaimed code "
+	         "(%ld calls, %ld bad)",
+	         READERS, made, calls, bad);
 	T_CHECK(name, bad == 0 && calls > 0);
 	T_CHECK("a bound route is always found during swaps", not_found == 0);
 	T_CHECK("a reader never sees an older generation after a newer one", back == 0);

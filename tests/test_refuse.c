@@ -31,42 +31,42 @@ static char app[4096];
 
 /* The app's handler; each "//@NAME" comment marks a line the tests look for. */
 static const char refuse_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static const char *const dynamic_sql = \"SELECT imag FROM notes\";\n"
-	"\n"
-	"static cot_result\n"
-	"redir_ok(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_redirect(c, 302, \"/x?a=1\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"redir_bad(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_redirect(c, 302, \"/x\\r\\nSet-Cookie: a=1\"); //@redir\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"header_bad(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_set_header(c, \"X-Note\", \"one\\ntwo\"); //@header\n"
-	"\treturn cot_text(c, 200, \"sent\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"sql_bad(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, dynamic_sql); //@sql\n"
-	"\treturn cot_text(c, 200, \"%p\\n\", (void *)r);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/redir-ok\", redir_ok),\n"
-	"\tCOT_GET(\"/redir-bad\", redir_bad),\n"
-	"\tCOT_GET(\"/header-bad\", header_bad),\n"
-	"\tCOT_GET(\"/sql-bad\", sql_bad),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static const char *const dynamic_sql = \"SELECT imag FROM notes\";\n"
+        "\n"
+        "static cot_result\n"
+        "redir_ok(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_redirect(c, 302, \"/x?a=1\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "redir_bad(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_redirect(c, 302, \"/x\\r\\nSet-Cookie: a=1\"); //@redir\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "header_bad(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_set_header(c, \"X-Note\", \"one\\ntwo\"); //@header\n"
+        "\treturn cot_text(c, 200, \"sent\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "sql_bad(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, dynamic_sql); //@sql\n"
+        "\treturn cot_text(c, 200, \"%p\\n\", (void *)r);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/redir-ok\", redir_ok),\n"
+        "\tCOT_GET(\"/redir-bad\", redir_bad),\n"
+        "\tCOT_GET(\"/header-bad\", header_bad),\n"
+        "\tCOT_GET(\"/sql-bad\", sql_bad),\n"
+        ")\n";
 
 /* Line of the marker in refuse_src. */
 static int
@@ -104,7 +104,8 @@ check_loud(const char *name, const char *path, const char *call, const char *mar
 	snprintf(n, sizeof(n), "%s: nothing of the value became a header", name);
 	T_CHECK(n, loc == NULL && cookie == NULL);
 	snprintf(n, sizeof(n), "%s: the answer names %s and the bad byte", name, call);
-	T_CHECK(n, r.body && strstr(r.body, call) && (strstr(r.body, "CR") || strstr(r.body, "LF")));
+	T_CHECK(n,
+	        r.body && strstr(r.body, call) && (strstr(r.body, "CR") || strstr(r.body, "LF")));
 	if (target.reloads) {
 		snprintf(n, sizeof(n), "%s: dev trace names %s", name, site);
 		T_CHECK(n, r.body && strstr(r.body, site));
@@ -124,8 +125,8 @@ test_header_values(void)
 	h_resp r;
 	get("/redir-ok", NULL, &r);
 	char *loc = h_resp_header(&r, "Location");
-	T_CHECK("a good redirect: 302 with its Location", r.status == 302 && loc &&
-	        strcmp(loc, "/x?a=1") == 0);
+	T_CHECK("a good redirect: 302 with its Location",
+	        r.status == 302 && loc && strcmp(loc, "/x?a=1") == 0);
 	free(loc);
 	h_resp_free(&r);
 	check_loud("cot_redirect with CR LF", "/redir-bad", "cot_redirect", "//@redir");
@@ -143,7 +144,8 @@ test_sql_location(void)
 	size_t mark = h_server_mark(&srv);
 	get("/sql-bad", NULL, &r);
 	T_CHECK("SQL error at run time: 500", r.status == 500);
-	T_CHECK("SQL error: the answer says what", r.body && strstr(r.body, "no such column: imag"));
+	T_CHECK("SQL error: the answer says what",
+	        r.body && strstr(r.body, "no such column: imag"));
 	if (target.reloads) {
 		T_CHECK("SQL error: dev answer names file:line and the call",
 		        r.body && strstr(r.body, site));
@@ -156,7 +158,7 @@ test_sql_location(void)
 		        r.body && !strstr(r.body, "SELECT imag"));
 	}
 	h_resp_free(&r);
-	const char *json[] = { "Accept: application/json", NULL };
+	const char *json[] = {"Accept: application/json", NULL};
 	get("/sql-bad", json, &r);
 	if (target.reloads)
 		T_CHECK("SQL error: problem+json trace names file:line",
@@ -164,7 +166,7 @@ test_sql_location(void)
 	h_resp_free(&r);
 	T_CHECK("SQL error: the log names file:line and the SQL",
 	        h_server_wait_output(&srv, mark, site, H_DEADLINE_MS) &&
-	        h_server_wait_output(&srv, mark, "SELECT imag FROM notes", H_DEADLINE_MS));
+	                h_server_wait_output(&srv, mark, "SELECT imag FROM notes", H_DEADLINE_MS));
 }
 
 /* ==== Host allow-list and Content-Security-Policy ====================== */
@@ -174,7 +176,7 @@ get_host(const char *path, const char *host, h_resp *r)
 {
 	char h[256];
 	snprintf(h, sizeof(h), "Host: %s", host);
-	const char *headers[] = { h, NULL };
+	const char *headers[] = {h, NULL};
 	return get(path, headers, r);
 }
 
@@ -188,8 +190,8 @@ test_hosts(void)
 	h_resp r;
 	get_host("/", "attacker.example", &r);
 	T_CHECK("Host attacker.example: 421", r.status == 421);
-	T_CHECK("421 says why and what to do", r.body && strstr(r.body, "attacker.example") &&
-	        strstr(r.body, "--allowed-hosts"));
+	T_CHECK("421 says why and what to do",
+	        r.body && strstr(r.body, "attacker.example") && strstr(r.body, "--allowed-hosts"));
 	h_resp_free(&r);
 	get_host("/", "attacker.example:80", &r);
 	T_CHECK("Host attacker.example:80: 421", r.status == 421);
@@ -233,10 +235,10 @@ test_csp(void)
 	char *csp = h_resp_header(&r, "Content-Security-Policy");
 	T_CHECK("an HTML page carries a Content-Security-Policy without inline scripts",
 	        r.status == 200 && csp && strstr(csp, "script-src 'self';") &&
-	        !strstr(csp, "script-src 'self' 'unsafe-inline'"));
+	                !strstr(csp, "script-src 'self' 'unsafe-inline'"));
 	free(csp);
 	h_resp_free(&r);
-	const char *html[] = { "Accept: text/html", NULL };
+	const char *html[] = {"Accept: text/html", NULL};
 	get("/sql-bad", html, &r);
 	csp = h_resp_header(&r, "Content-Security-Policy");
 	T_CHECK("an HTML error page carries it too", r.status == 500 && csp != NULL);
@@ -258,8 +260,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s COTDEV | export:COTDEV\n", argv[0]);
 		return 2;
 	}
-	static const char *const flags[] = { "--port", "0", "--allowed-hosts",
-		                             "localhost,127.0.0.1,.example.org", NULL };
+	static const char *const flags[] = {"--port", "0", "--allowed-hosts",
+	                                    "localhost,127.0.0.1,.example.org", NULL};
 	static char cotdev[4096];
 	target = h_target_dev(argv[1]);
 	if (realpath(target.cotdev, cotdev) == NULL) {

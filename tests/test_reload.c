@@ -13,6 +13,7 @@
  * anything the earlier save caused is printed before it.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,7 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -159,8 +159,10 @@ test_edit_read_your_writes(void)
 			bad++;
 	}
 	char name[128];
-	snprintf(name, sizeof(name), "40 saves in a row (in place and rename-over): the very "
-	         "next request sees each (%d stale)", bad);
+	snprintf(name, sizeof(name),
+	         "40 saves in a row (in place and rename-over): the very "
+	         "next request sees each (%d stale)",
+	         bad);
 	T_CHECK(name, bad == 0);
 
 	save_handler("handlers/hello.c", "/hello/:name", "edited in place\\n", false);
@@ -194,7 +196,7 @@ test_vim_save(void)
 	T_CHECK("vim: mid-save, the old code still answers", get_is("/vim", 200, "vim old\n"));
 	T_CHECK("vim: rest written and closed",
 	        write(fd, src + half, strlen(src) - half) == (ssize_t)(strlen(src) - half) &&
-	        close(fd) == 0);
+	                close(fd) == 0);
 	T_CHECK("vim: the next request gets the new code", get_is("/vim", 200, "vim new\n"));
 	unlink(backup);
 }
@@ -248,19 +250,18 @@ test_add_files(void)
 	T_CHECK("a file two new directories down answers", get_is("/deeper", 200, "deeper\n"));
 }
 
-static const char broken_src[] =
-	"#include <cot.h>\n"                                  /* 1 */
-	"\n"                                                  /* 2 */
-	"static cot_result\n"                                 /* 3 */
-	"answer(cot_ctx *c)\n"                                /* 4 */
-	"{\n"                                                 /* 5 */
-	"\tint x = 1 2;\n"                                     /* 6: syntax error */
-	"\treturn cot_text(c, 200, \"broken %d\\n\", x);\n"    /* 7 */
-	"}\n"                                                 /* 8 */
-	"\n"                                                  /* 9 */
-	"COT_ROUTES(\n"                                       /* 10 */
-	"\tCOT_GET(\"/breakme\", answer),\n"                  /* 11 */
-	")\n";
+static const char broken_src[] = "#include <cot.h>\n"   /* 1 */
+                                 "\n"                   /* 2 */
+                                 "static cot_result\n"  /* 3 */
+                                 "answer(cot_ctx *c)\n" /* 4 */
+                                 "{\n"                  /* 5 */
+                                 "\tint x = 1 2;\n"     /* 6: syntax error */
+                                 "\treturn cot_text(c, 200, \"broken %d\\n\", x);\n" /* 7 */
+                                 "}\n"                                               /* 8 */
+                                 "\n"                                                /* 9 */
+                                 "COT_ROUTES(\n"                                     /* 10 */
+                                 "\tCOT_GET(\"/breakme\", answer),\n"                /* 11 */
+                                 ")\n";
 
 static void
 test_break_and_fix(void)
@@ -276,10 +277,9 @@ test_break_and_fix(void)
 	        get_contains("/breakme", NULL, 500, "handlers/breakme.c:6", NULL));
 	T_CHECK("the terminal shows the compile error",
 	        h_server_wait_output(&srv, mark, "handlers/breakme.c:6", H_DEADLINE_MS));
-	T_CHECK("other files keep serving while one is broken",
-	        get_is("/added", 200, "added\n"));
+	T_CHECK("other files keep serving while one is broken", get_is("/added", 200, "added\n"));
 
-	static const char *const json_accept[] = { "Accept: application/json", NULL };
+	static const char *const json_accept[] = {"Accept: application/json", NULL};
 	h_resp r;
 	bool got = get_contains("/breakme", json_accept, 500, "handlers/breakme.c:6", &r);
 	T_CHECK("Accept: application/json gets the compile error too", got);
@@ -295,7 +295,8 @@ test_break_and_fix(void)
 	const char *type = json_string_value(json_object_get(j, "type"));
 	const char *instance = json_string_value(json_object_get(j, "instance"));
 	const char *jrid = json_string_value(json_object_get(j, "request_id"));
-	T_CHECK("problem+json status is 500", json_integer_value(json_object_get(j, "status")) == 500);
+	T_CHECK("problem+json status is 500",
+	        json_integer_value(json_object_get(j, "status")) == 500);
 	T_STREQ("problem+json title", title, "Internal Server Error");
 	T_CHECK("problem+json type is a string", type != NULL);
 	T_STREQ("problem+json instance is the path", instance, "/breakme");
@@ -309,8 +310,7 @@ test_break_and_fix(void)
 	h_resp_free(&r);
 
 	static const char *const html_accept[] = {
-		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", NULL
-	};
+	        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", NULL};
 	got = get_contains("/breakme", html_accept, 500, "handlers/breakme.c:6", &r);
 	T_CHECK("a browser gets an HTML page naming the error",
 	        got && strstr(r.body, "<html") != NULL);
@@ -360,7 +360,8 @@ test_delete_and_remove_routes(void)
 	         "\tCOT_POST(\"/two/b\", p),\n"
 	         ")\n");
 	h_save_inplace(path, src);
-	T_CHECK("a route kept in the file serves its new code", get_is("/two/a", 200, "two a v2\n"));
+	T_CHECK("a route kept in the file serves its new code",
+	        get_is("/two/a", 200, "two a v2\n"));
 	h_resp r;
 	h_get(&srv, "/two/b", &r);
 	char *allow = h_resp_header(&r, "Allow");
@@ -405,11 +406,12 @@ test_header_dependency(void)
 	char path[4200];
 	h_save_inplace(app_path(path, sizeof(path), "handlers/common.h"),
 	               "#define GREETING \"greeting v1\\n\"\n");
-	h_save_inplace(app_path(path, sizeof(path), "handlers/greet.c"),
-	               "#include <cot.h>\n"
-	               "#include \"common.h\"\n"
-	               "static cot_result g(cot_ctx *c) { return cot_text(c, 200, \"%s\", GREETING); }\n"
-	               "COT_ROUTES(COT_GET(\"/greet\", g),)\n");
+	h_save_inplace(
+	        app_path(path, sizeof(path), "handlers/greet.c"),
+	        "#include <cot.h>\n"
+	        "#include \"common.h\"\n"
+	        "static cot_result g(cot_ctx *c) { return cot_text(c, 200, \"%s\", GREETING); }\n"
+	        "COT_ROUTES(COT_GET(\"/greet\", g),)\n");
 	T_CHECK("a handler using common.h answers", get_is("/greet", 200, "greeting v1\n"));
 	h_save_inplace(app_path(path, sizeof(path), "handlers/common.h"),
 	               "#define GREETING \"greeting v2\\n\"\n");
@@ -430,8 +432,12 @@ static void
 test_editor_temp_files(void)
 {
 	static const char *const names[] = {
-		"handlers/.swapped.c.swp", "handlers/swapped.c~", "handlers/4913",
-		"handlers/.#swapped.c", "handlers/swapped.c___jb_tmp___", "handlers/#swapped.c#",
+	        "handlers/.swapped.c.swp",
+	        "handlers/swapped.c~",
+	        "handlers/4913",
+	        "handlers/.#swapped.c",
+	        "handlers/swapped.c___jb_tmp___",
+	        "handlers/#swapped.c#",
 	};
 	int n = (int)(sizeof(names) / sizeof(names[0]));
 	sentinel();
@@ -484,13 +490,13 @@ static void
 test_cli(void)
 {
 	h_cmd_result r;
-	const char *new_argv[] = { target.cotdev, "new", app, NULL };
+	const char *new_argv[] = {target.cotdev, "new", app, NULL};
 	h_run_cmd(new_argv, H_DEADLINE_MS, &r);
 	T_CHECK("cotdev new refuses a non-empty directory", r.exit_code == 1);
 	T_CHECK("... saying it is not empty", strstr(r.err, "not empty") != NULL);
 	h_cmd_result_free(&r);
 
-	const char *bogus_argv[] = { target.cotdev, "run", "--bogus", NULL };
+	const char *bogus_argv[] = {target.cotdev, "run", "--bogus", NULL};
 	h_run_cmd(bogus_argv, H_DEADLINE_MS, &r);
 	T_CHECK("cotdev run --bogus exits 2", r.exit_code == 2);
 	T_CHECK("... with usage on stderr", strstr(r.err, "usage: cotdev run") != NULL);
@@ -498,7 +504,7 @@ test_cli(void)
 
 	/* A port someone else listens on. */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t alen = sizeof(a);
 	bind(fd, (struct sockaddr *)&a, sizeof(a));
@@ -506,7 +512,7 @@ test_cli(void)
 	getsockname(fd, (struct sockaddr *)&a, &alen);
 	char port[16];
 	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
-	const char *busy_argv[] = { target.cotdev, "run", "--port", port, app, NULL };
+	const char *busy_argv[] = {target.cotdev, "run", "--port", port, app, NULL};
 	h_run_cmd(busy_argv, H_DEADLINE_MS, &r);
 	T_CHECK("a port in use exits 1", r.exit_code == 1);
 	T_CHECK("... with a clear message", strstr(r.err, "already in use") != NULL);
@@ -517,7 +523,7 @@ test_cli(void)
 
 	char empty[] = "/tmp/cot-test-XXXXXX";
 	if (mkdtemp(empty) != NULL) {
-		const char *nohandlers_argv[] = { target.cotdev, "run", "--port", "0", empty, NULL };
+		const char *nohandlers_argv[] = {target.cotdev, "run", "--port", "0", empty, NULL};
 		h_run_cmd(nohandlers_argv, H_DEADLINE_MS, &r);
 		T_CHECK("cotdev run on a dir without handlers/ exits 1", r.exit_code == 1);
 		T_CHECK("... and says handlers/ is missing", strstr(r.err, "handlers/") != NULL);
@@ -562,8 +568,10 @@ main(int argc, char **argv)
 
 	int code = h_server_stop(&srv);
 	char name[128];
-	snprintf(name, sizeof(name), "the server exits cleanly on SIGTERM (status %d; "
-	         "non-zero means a sanitizer report or leak)", code);
+	snprintf(name, sizeof(name),
+	         "the server exits cleanly on SIGTERM (status %d; "
+	         "non-zero means a sanitizer report or leak)",
+	         code);
 	T_CHECK(name, code == 0);
 
 	test_cli();

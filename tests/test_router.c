@@ -13,7 +13,7 @@ static cot_result
 fake_handler(cot_ctx *c)
 {
 	(void)c;
-	cot_result r = { 200 };
+	cot_result r = {200};
 	return r;
 }
 
@@ -69,7 +69,7 @@ route(const char *method, const char *pattern, int id)
 		return -1;
 	}
 	binding *b = &bindings[nbindings++];
-	*b = (binding){ .fn = fake_handler, .owner = NULL, .file = "handlers/t.c", .line = id };
+	*b = (binding){.fn = fake_handler, .owner = NULL, .file = "handlers/t.c", .line = id};
 	router_bind(s, b);
 	return s;
 }
@@ -78,7 +78,8 @@ static void
 test_patterns(void)
 {
 	char err[256];
-	T_CHECK("pattern /notes/:id is valid", router_pattern_valid("/notes/:id", err, sizeof(err)));
+	T_CHECK("pattern /notes/:id is valid",
+	        router_pattern_valid("/notes/:id", err, sizeof(err)));
 	T_CHECK("pattern / is valid", router_pattern_valid("/", err, sizeof(err)));
 	T_CHECK("pattern without a leading / is refused",
 	        !router_pattern_valid("notes", err, sizeof(err)) && strstr(err, "'/'") != NULL);
@@ -111,14 +112,17 @@ test_decode(void)
 {
 	char s1[] = "a%20b%2fc", s2[] = "a+b", s3[] = "a+b", s4[] = "%zz", s5[] = "%2",
 	     s6[] = "%00", s7[] = "%C3%A9", s8[] = "abc%", s9[] = "%4";
-	T_CHECK("%20 and %2f decode", router_percent_decode(s1, false) == 5 && strcmp(s1, "a b/c") == 0);
-	T_CHECK("'+' stays '+' in a path", router_percent_decode(s2, false) == 3 && strcmp(s2, "a+b") == 0);
-	T_CHECK("'+' is a space in a query", router_percent_decode(s3, true) == 3 && strcmp(s3, "a b") == 0);
+	T_CHECK("%20 and %2f decode",
+	        router_percent_decode(s1, false) == 5 && strcmp(s1, "a b/c") == 0);
+	T_CHECK("'+' stays '+' in a path",
+	        router_percent_decode(s2, false) == 3 && strcmp(s2, "a+b") == 0);
+	T_CHECK("'+' is a space in a query",
+	        router_percent_decode(s3, true) == 3 && strcmp(s3, "a b") == 0);
 	T_CHECK("%zz is malformed", router_percent_decode(s4, false) == (size_t)-1);
 	T_CHECK("%2 at the end is malformed", router_percent_decode(s5, false) == (size_t)-1);
 	T_CHECK("an encoded NUL is refused", router_percent_decode(s6, false) == (size_t)-1);
-	T_CHECK("UTF-8 bytes decode", router_percent_decode(s7, false) == 2 &&
-	        strcmp(s7, "\xc3\xa9") == 0);
+	T_CHECK("UTF-8 bytes decode",
+	        router_percent_decode(s7, false) == 2 && strcmp(s7, "\xc3\xa9") == 0);
 	T_CHECK("a lone % at the end is malformed", router_percent_decode(s8, false) == (size_t)-1);
 	T_CHECK("%4 at the end is malformed", router_percent_decode(s9, false) == (size_t)-1);
 
@@ -128,8 +132,8 @@ test_decode(void)
 	int n = split(&a, "/files/a%2Fb/raw", segs);
 	T_CHECK("%2F stays inside its segment", n == 3 && strcmp(segs[1], "a/b") == 0);
 	n = split(&a, "//notes///7/", segs);
-	T_CHECK("empty segments are dropped", n == 2 && strcmp(segs[0], "notes") == 0 &&
-	        strcmp(segs[1], "7") == 0);
+	T_CHECK("empty segments are dropped",
+	        n == 2 && strcmp(segs[0], "notes") == 0 && strcmp(segs[1], "7") == 0);
 	T_CHECK("/ has no segments", split(&a, "/", segs) == 0);
 	T_CHECK("a bad escape makes the path malformed", split(&a, "/notes/%G1", segs) < 0);
 	char deep[ROUTER_MAX_SEGS * 2 + 8] = "";
@@ -155,14 +159,14 @@ test_lookup(void)
 	memset(&m, 0, sizeof(m));
 	T_CHECK("GET /notes found", lookup("GET", "/notes", &m) == ROUTER_FOUND && m.b->line == 1);
 	memset(&m, 0, sizeof(m));
-	T_CHECK("GET /notes/7 finds :id", lookup("GET", "/notes/7", &m) == ROUTER_FOUND &&
-	        m.b->line == 2);
+	T_CHECK("GET /notes/7 finds :id",
+	        lookup("GET", "/notes/7", &m) == ROUTER_FOUND && m.b->line == 2);
 	T_STREQ("... with id=7", param(&m, "id"), "7");
 	memset(&m, 0, sizeof(m));
 	T_CHECK("GET / found", lookup("GET", "/", &m) == ROUTER_FOUND && m.b->line == 7);
 	memset(&m, 0, sizeof(m));
 	T_CHECK("two parameters", lookup("GET", "/users/ann/notes/3", &m) == ROUTER_FOUND &&
-	        m.b->line == 5 && m.nparams == 2);
+	                                  m.b->line == 5 && m.nparams == 2);
 	T_STREQ("... user", param(&m, "user"), "ann");
 	T_STREQ("... note", param(&m, "note"), "3");
 	memset(&m, 0, sizeof(m));
@@ -176,20 +180,22 @@ test_lookup(void)
 	memset(&m, 0, sizeof(m));
 	T_CHECK("unknown path is NOT_FOUND", lookup("GET", "/nope", &m) == ROUTER_NOT_FOUND);
 	memset(&m, 0, sizeof(m));
-	T_CHECK("too many segments is NOT_FOUND", lookup("GET", "/notes/7/x", &m) == ROUTER_NOT_FOUND);
+	T_CHECK("too many segments is NOT_FOUND",
+	        lookup("GET", "/notes/7/x", &m) == ROUTER_NOT_FOUND);
 	memset(&m, 0, sizeof(m));
 	T_CHECK("known path, wrong method is BAD_METHOD",
 	        lookup("PUT", "/notes/7", &m) == ROUTER_BAD_METHOD);
 	T_STREQ("... allow lists GET, DELETE and HEAD", m.allow, "GET, DELETE, HEAD");
 	memset(&m, 0, sizeof(m));
-	T_CHECK("POST-only path, GET is BAD_METHOD", lookup("GET", "/form", &m) == ROUTER_BAD_METHOD);
+	T_CHECK("POST-only path, GET is BAD_METHOD",
+	        lookup("GET", "/form", &m) == ROUTER_BAD_METHOD);
 	T_STREQ("... allow is POST (no HEAD without GET)", m.allow, "POST");
 	memset(&m, 0, sizeof(m));
 	T_CHECK("HEAD on a POST-only path is BAD_METHOD",
 	        lookup("HEAD", "/form", &m) == ROUTER_BAD_METHOD);
 	memset(&m, 0, sizeof(m));
-	T_CHECK("HEAD is served by GET", lookup("HEAD", "/notes/9", &m) == ROUTER_FOUND &&
-	        m.b->line == 2);
+	T_CHECK("HEAD is served by GET",
+	        lookup("HEAD", "/notes/9", &m) == ROUTER_FOUND && m.b->line == 2);
 	memset(&m, 0, sizeof(m));
 	T_CHECK("methods are case-sensitive", lookup("get", "/notes", &m) == ROUTER_BAD_METHOD);
 }
@@ -214,7 +220,7 @@ test_switched_off(void)
 	int again = router_slot("GET", "/off", err, sizeof(err));
 	T_CHECK("the switched-off route keeps its slot", again == s);
 	binding *b = &bindings[nbindings++];
-	*b = (binding){ .fn = fake_handler, .file = "handlers/t.c", .line = 22 };
+	*b = (binding){.fn = fake_handler, .file = "handlers/t.c", .line = 22};
 	router_bind(again, b);
 	memset(&m, 0, sizeof(m));
 	T_CHECK("re-binding the slot serves again",
@@ -238,7 +244,7 @@ test_refcount(void)
 	atomic_init(&o.refs, 0);
 	atomic_init(&o.retired, false);
 	binding *b = &bindings[nbindings++];
-	*b = (binding){ .fn = fake_handler, .owner = &o, .file = "handlers/r.c", .line = 40 };
+	*b = (binding){.fn = fake_handler, .owner = &o, .file = "handlers/r.c", .line = 40};
 	char err[256];
 	int s = router_slot("GET", "/counted", err, sizeof(err));
 	router_bind(s, b);
@@ -254,7 +260,7 @@ test_refcount(void)
 	T_CHECK("release drops it", atomic_load(&o.refs) == 0);
 	memset(&m, 0, sizeof(m));
 	T_CHECK("405 takes no reference", router_lookup("PUT", segs, n, &m) == ROUTER_BAD_METHOD &&
-	        atomic_load(&o.refs) == 0);
+	                                          atomic_load(&o.refs) == 0);
 	arena_free(&a);
 	router_bind(s, NULL);
 }
@@ -270,12 +276,12 @@ test_specificity(void)
 	route("GET", "/spec/:a/edit", 43);
 	T_CHECK("/spec/new beats an earlier /spec/:id",
 	        lookup("GET", "/spec/new", &m) == ROUTER_FOUND && m.b->line == 41);
-	T_CHECK("/spec/7 still finds /spec/:id",
-	        lookup("GET", "/spec/7", &m) == ROUTER_FOUND && m.b->line == 40 &&
-	        m.nparams == 1 && strcmp(m.values[0], "7") == 0);
+	T_CHECK("/spec/7 still finds /spec/:id", lookup("GET", "/spec/7", &m) == ROUTER_FOUND &&
+	                                                 m.b->line == 40 && m.nparams == 1 &&
+	                                                 strcmp(m.values[0], "7") == 0);
 	T_CHECK("/spec/7/edit beats /spec/:a/:b, with its own parameters",
 	        lookup("GET", "/spec/7/edit", &m) == ROUTER_FOUND && m.b->line == 43 &&
-	        m.nparams == 1 && strcmp(m.names[0], "a") == 0);
+	                m.nparams == 1 && strcmp(m.names[0], "a") == 0);
 }
 
 int

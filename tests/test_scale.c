@@ -84,14 +84,14 @@
 #include "pg.h"
 #include "t.h"
 
-#define NODES HAPROXY_SERVERS
-#define CLIENTS 8
-#define LOAD_S 10.0
-#define KILL_AT 3.0
+#define NODES      HAPROXY_SERVERS
+#define CLIENTS    8
+#define LOAD_S     10.0
+#define KILL_AT    3.0
 #define RESTART_AT 6.0
-#define TERM_AT 8.0
-#define WAIT_S 60.0
-#define MAX_REQS 400000
+#define TERM_AT    8.0
+#define WAIT_S     60.0
+#define MAX_REQS   400000
 
 static char tmpdir[256];
 static const char *cotdev;
@@ -99,38 +99,37 @@ static const char *cotdev;
 /* ==== the app ========================================================== */
 
 static const char items_c[] =
-	"#include <cot.h>\n"
-	"\n"
-	"/* POST /items?k=KEY: one row per request, answered with its id */\n"
-	"static cot_result add_item(cot_ctx *c)\n"
-	"{\n"
-	"	const char *k = cot_query(c, \"k\");\n"
-	"	if (k == NULL || *k == '\\0')\n"
-	"		return cot_fail(c, 400, \"k is missing\");\n"
-	"	cot_row *r = cot_db_one(c, \"INSERT INTO items (k) VALUES (?) RETURNING id\", k);\n"
-	"	return cot_text(c, 201, \"%lld\", cot_row_int(r, \"id\"));\n"
-	"}\n"
-	"\n"
-	"static cot_result show_item(cot_ctx *c)\n"
-	"{\n"
-	"	cot_row *r = cot_db_one(c, \"SELECT k FROM items WHERE id = ?\",\n"
-	"	                        cot_param_int(c, \"id\"));\n"
-	"	if (r == NULL)\n"
-	"		return cot_fail(c, 404, \"no item %s\", cot_param(c, \"id\"));\n"
-	"	return cot_text(c, 200, \"%s\", cot_row_text(r, \"k\"));\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"	COT_POST(\"/items\", add_item),\n"
-	"	COT_GET(\"/items/:id\", show_item),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "/* POST /items?k=KEY: one row per request, answered with its id */\n"
+        "static cot_result add_item(cot_ctx *c)\n"
+        "{\n"
+        "	const char *k = cot_query(c, \"k\");\n"
+        "	if (k == NULL || *k == '\\0')\n"
+        "		return cot_fail(c, 400, \"k is missing\");\n"
+        "	cot_row *r = cot_db_one(c, \"INSERT INTO items (k) VALUES (?) RETURNING id\", k);\n"
+        "	return cot_text(c, 201, \"%lld\", cot_row_int(r, \"id\"));\n"
+        "}\n"
+        "\n"
+        "static cot_result show_item(cot_ctx *c)\n"
+        "{\n"
+        "	cot_row *r = cot_db_one(c, \"SELECT k FROM items WHERE id = ?\",\n"
+        "	                        cot_param_int(c, \"id\"));\n"
+        "	if (r == NULL)\n"
+        "		return cot_fail(c, 404, \"no item %s\", cot_param(c, \"id\"));\n"
+        "	return cot_text(c, 200, \"%s\", cot_row_text(r, \"k\"));\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "	COT_POST(\"/items\", add_item),\n"
+        "	COT_GET(\"/items/:id\", show_item),\n"
+        ")\n";
 
 /* k is not UNIQUE on purpose: a duplicate must be visible, not refused. */
-static const char items_sql[] =
-	"\nCREATE TABLE items (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  k TEXT NOT NULL\n"
-	");\n";
+static const char items_sql[] = "\nCREATE TABLE items (\n"
+                                "  id INTEGER PRIMARY KEY,\n"
+                                "  k TEXT NOT NULL\n"
+                                ");\n";
 
 static int
 run(char *out, size_t outlen, const char *fmt, ...)
@@ -190,11 +189,11 @@ enum { KIND_GET, KIND_POST };
 typedef struct req {
 	double start, end; /* seconds since the load began */
 	int kind;
-	int status;        /* 0: reset or closed without an answer */
-	int wrong;         /* a GET answered 200 with another key */
+	int status; /* 0: reset or closed without an answer */
+	int wrong;  /* a GET answered 200 with another key */
 	int client;
-	long seq;          /* POST: the key is c<client>-<seq> */
-	long long id;      /* POST: the id answered; GET: the id asked */
+	long seq;     /* POST: the key is c<client>-<seq> */
+	long long id; /* POST: the id answered; GET: the id asked */
 } req;
 
 typedef struct client {
@@ -393,8 +392,10 @@ failure_allowed(const char *hlog, const req *r, char *why, size_t len)
 {
 	char path[128], line[1024];
 	if (r->kind != KIND_POST) {
-		snprintf(why, len, "GET /items/%lld answered %d at %.3f s (HAProxy must resend "
-		         "it)", r->id, r->status, r->start);
+		snprintf(why, len,
+		         "GET /items/%lld answered %d at %.3f s (HAProxy must resend "
+		         "it)",
+		         r->id, r->status, r->start);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/items?k=c%d-%ld", r->client, r->seq);
@@ -406,9 +407,10 @@ failure_allowed(const char *hlog, const req *r, char *why, size_t len)
 	int as_502 = r->status == 502 && srv != NULL && strncmp(srv, " cot/app1 ", 10) == 0 &&
 	             st != NULL && st[5] == 'S';
 	int as_close = r->status == 0 && !logged;
-	snprintf(why, len, "POST %s %s at %.3f-%.3f s (app1 killed at %.3f s, restarted at "
-	         "%.3f s); HAProxy's log: %s", path,
-	         r->status ? "answered" : "closed without an answer", r->start, r->end,
+	snprintf(why, len,
+	         "POST %s %s at %.3f-%.3f s (app1 killed at %.3f s, restarted at "
+	         "%.3f s); HAProxy's log: %s",
+	         path, r->status ? "answered" : "closed without an answer", r->start, r->end,
 	         dead_from, dead_until, logged ? line : "no line");
 	if (r->status)
 		snprintf(why + strlen(why), len - strlen(why), " [status %d]", r->status);
@@ -427,7 +429,7 @@ report_failures(client *cls, int *get_fail, int *post_fail, int *not_allowed, in
 	hlog[n] = '\0';
 	if (f)
 		fclose(f);
-	int by_status[600] = { 0 };
+	int by_status[600] = {0};
 	for (int c = 0; c < CLIENTS; c++)
 		for (size_t i = 0; i < cls[c].n; i++) {
 			req *r = &cls[c].reqs[i];
@@ -441,7 +443,8 @@ report_failures(client *cls, int *get_fail, int *post_fail, int *not_allowed, in
 			else
 				(*post_fail)++;
 			int ok = failure_allowed(hlog, r, why, sizeof(why));
-			printf("# failed: %s%s\n", why, ok ? " -- in flight on the killed node" : "");
+			printf("# failed: %s%s\n", why,
+			       ok ? " -- in flight on the killed node" : "");
 			*not_allowed += !ok;
 		}
 	for (int s = 0; s < 600; s++)
@@ -466,9 +469,9 @@ typedef struct cluster {
 static void
 cluster_argv(cluster *k, int i, const char **argv)
 {
-	const char *a[] = { k->bin,     "--host",  k->ips[i], "--port",        k->ports_s[i],
-		            "--db",     db_url,    "--quiet", "--drain-delay", "3000",
-		            "--threads", "2",      NULL };
+	const char *a[] = {k->bin,      "--host", k->ips[i], "--port",        k->ports_s[i],
+	                   "--db",      db_url,   "--quiet", "--drain-delay", "3000",
+	                   "--threads", "2",      NULL};
 	memcpy(argv, a, sizeof(a));
 }
 
@@ -513,7 +516,8 @@ cluster_start(cluster *k)
 			continue;
 		}
 		node_read_log(&k->nodes[i], log, sizeof(log));
-		printf("# node %d did not start (exit %d):\n%s\n", i + 1, k->nodes[i].exit_code, log);
+		printf("# node %d did not start (exit %d):\n%s\n", i + 1, k->nodes[i].exit_code,
+		       log);
 	}
 	return up;
 }
@@ -552,7 +556,7 @@ cluster_events(cluster *k)
 typedef struct db_keys {
 	int *count[CLIENTS]; /* count[c][seq] */
 	long max_seq[CLIENTS];
-	long foreign;        /* rows whose key no client sent */
+	long foreign; /* rows whose key no client sent */
 } db_keys;
 
 static void
@@ -562,7 +566,8 @@ db_keys_load(PGconn *pg, client *cls, db_keys *d)
 	for (int c = 0; c < CLIENTS; c++) {
 		d->max_seq[c] = 0;
 		for (size_t i = 0; i < cls[c].n; i++)
-			if (cls[c].reqs[i].kind == KIND_POST && cls[c].reqs[i].seq + 1 > d->max_seq[c])
+			if (cls[c].reqs[i].kind == KIND_POST &&
+			    cls[c].reqs[i].seq + 1 > d->max_seq[c])
 				d->max_seq[c] = cls[c].reqs[i].seq + 1;
 		d->count[c] = calloc((size_t)d->max_seq[c] + 1, sizeof(int));
 	}
@@ -570,8 +575,8 @@ db_keys_load(PGconn *pg, client *cls, db_keys *d)
 	for (int i = 0; i < PQntuples(r); i++) {
 		int c;
 		long seq;
-		if (sscanf(PQgetvalue(r, i, 0), "c%d-%ld", &c, &seq) == 2 && c >= 0 && c < CLIENTS &&
-		    seq >= 0 && seq < d->max_seq[c])
+		if (sscanf(PQgetvalue(r, i, 0), "c%d-%ld", &c, &seq) == 2 && c >= 0 &&
+		    c < CLIENTS && seq >= 0 && seq < d->max_seq[c])
 			d->count[c][seq]++;
 		else
 			d->foreign++;
@@ -615,7 +620,8 @@ check_database(client *cls)
 	T_CHECK("no duplicate: no key has two rows (no POST ran twice)", dups == 0);
 	T_CHECK("no row carries a key no client sent", d.foreign == 0);
 	T_CHECK("the schema change was applied once by three nodes started together "
-	        "(one _cot_migrations row)", migrations == 1);
+	        "(one _cot_migrations row)",
+	        migrations == 1);
 	for (int c = 0; c < CLIENTS; c++)
 		free(d.count[c]);
 	PQfinish(pg);
@@ -644,11 +650,12 @@ check_load(cluster *k)
 	T_CHECK("app2 drained at SIGTERM and exited 0", drained == 0);
 	T_CHECK("HAProxy: app1 is UP again after its restart",
 	        haproxy_wait_state(&k->lb, "app1", "UP", 10) == 0);
-	T_CHECK("HAProxy: app2 is DOWN once drained", haproxy_wait_state(&k->lb, "app2", "DOWN", 10) == 0);
+	T_CHECK("HAProxy: app2 is DOWN once drained",
+	        haproxy_wait_state(&k->lb, "app2", "DOWN", 10) == 0);
 
 	printf("# ---- report: %d clients through HAProxy for %.0f s; app1 SIGKILL at %.0f s, "
-	       "restarted at %.0f s; app2 SIGTERM at %.0f s\n", CLIENTS, LOAD_S, KILL_AT,
-	       RESTART_AT, TERM_AT);
+	       "restarted at %.0f s; app2 SIGTERM at %.0f s\n",
+	       CLIENTS, LOAD_S, KILL_AT, RESTART_AT, TERM_AT);
 	long gets = 0, posts = 0;
 	for (int c = 0; c < CLIENTS; c++)
 		for (size_t i = 0; i < cls[c].n; i++)
@@ -665,7 +672,8 @@ check_load(cluster *k)
 	report_latency(cls, "app1 restarted (6-8 s)", RESTART_AT, TERM_AT);
 	report_latency(cls, "app2 draining (8-10 s)", TERM_AT, LOAD_S);
 	printf("# PostgreSQL connections in use: peak %lld of max_connections %lld "
-	       "(%d nodes x --threads 2, plus the test's own)\n", conn_peak, conn_max, NODES);
+	       "(%d nodes x --threads 2, plus the test's own)\n",
+	       conn_peak, conn_max, NODES);
 	T_CHECK("load ran: requests were answered", gets > 0 && posts > 0);
 	T_CHECK("no GET failed (HAProxy resends them to another node)", get_fail == 0);
 	T_CHECK("every failed POST was in flight on the killed node (a 502 HAProxy logged "
@@ -690,7 +698,7 @@ scale(const char *bin)
 	T_CHECK("3 nodes started at the same instant on a fresh database all serve", up == NODES);
 	const char *home = getenv("COT_HOME");
 	snprintf(deploy, sizeof(deploy), "%s/docs/deploy.md", home && *home ? home : ".");
-	const char *servers[NODES] = { k.addr[0], k.addr[1], k.addr[2] };
+	const char *servers[NODES] = {k.addr[0], k.addr[1], k.addr[2]};
 	int lb = haproxy_config(&k.lb, deploy, tmpdir, servers, err, sizeof(err)) == 0 &&
 	         haproxy_start(&k.lb, err, sizeof(err)) == 0;
 	if (!lb)

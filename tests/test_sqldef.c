@@ -47,8 +47,7 @@ sample_value(const char *type)
 {
 	char up[64] = {0};
 	for (size_t i = 0; type[i] && i < sizeof up - 1; i++)
-		up[i] = (char)(type[i] >= 'a' && type[i] <= 'z' ? type[i] - 32
-								 : type[i]);
+		up[i] = (char)(type[i] >= 'a' && type[i] <= 'z' ? type[i] - 32 : type[i]);
 	if (strstr(up, "INT"))
 		return "1";
 	if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT"))
@@ -64,27 +63,26 @@ insert_rows(sqlite3 *db)
 {
 	sqlite3_stmt *tabs, *cols;
 	sqlite3_prepare_v2(db,
-			   "SELECT name FROM pragma_table_list WHERE schema='main'"
-			   " AND type='table' AND name NOT LIKE 'sqlite%'",
-			   -1, &tabs, NULL);
+	                   "SELECT name FROM pragma_table_list WHERE schema='main'"
+	                   " AND type='table' AND name NOT LIKE 'sqlite%'",
+	                   -1, &tabs, NULL);
 	while (sqlite3_step(tabs) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(tabs, 0);
 		char names[2048] = "", vals[2048] = "", *sql;
 		sqlite3_prepare_v2(db,
-				   "SELECT name, type FROM pragma_table_xinfo(?1)"
-				   " WHERE hidden = 0",
-				   -1, &cols, NULL);
+		                   "SELECT name, type FROM pragma_table_xinfo(?1)"
+		                   " WHERE hidden = 0",
+		                   -1, &cols, NULL);
 		sqlite3_bind_text(cols, 1, t, -1, SQLITE_STATIC);
 		while (sqlite3_step(cols) == SQLITE_ROW) {
 			size_t n = strlen(names), v = strlen(vals);
-			snprintf(names + n, sizeof names - n, "%s\"%s\"",
-				 n ? ", " : "", sqlite3_column_text(cols, 0));
+			snprintf(names + n, sizeof names - n, "%s\"%s\"", n ? ", " : "",
+			         sqlite3_column_text(cols, 0));
 			snprintf(vals + v, sizeof vals - v, "%s%s", v ? ", " : "",
-				 sample_value((const char *)sqlite3_column_text(cols, 1)));
+			         sample_value((const char *)sqlite3_column_text(cols, 1)));
 		}
 		sqlite3_finalize(cols);
-		sql = sqlite3_mprintf("INSERT INTO \"%w\" (%s) VALUES (%s)", t,
-				      names, vals);
+		sql = sqlite3_mprintf("INSERT INTO \"%w\" (%s) VALUES (%s)", t, names, vals);
 		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 			sqlite3_free(sql);
 			sql = sqlite3_mprintf("INSERT INTO \"%w\" DEFAULT VALUES", t);
@@ -102,13 +100,14 @@ take_snapshot(sqlite3 *db, struct snapshot **out)
 	int n = 0;
 	*out = NULL;
 	sqlite3_prepare_v2(db,
-			   "SELECT name FROM pragma_table_list WHERE schema='main'"
-			   " AND type='table' AND name NOT LIKE 'sqlite%'",
-			   -1, &tabs, NULL);
+	                   "SELECT name FROM pragma_table_list WHERE schema='main'"
+	                   " AND type='table' AND name NOT LIKE 'sqlite%'",
+	                   -1, &tabs, NULL);
 	while (sqlite3_step(tabs) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(tabs, 0);
 		char *sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM \"%w\"),"
-					    " * FROM \"%w\" LIMIT 1", t, t);
+		                            " * FROM \"%w\" LIMIT 1",
+		                            t, t);
 		struct snapshot *s;
 		*out = realloc(*out, (size_t)(n + 1) * sizeof **out);
 		s = &(*out)[n++];
@@ -151,8 +150,7 @@ free_snapshot(struct snapshot *s, int n)
  * the simple way: the first word of the annotated line (after "TABLE" on
  * a CREATE TABLE line). Returns old itself when there is none. */
 static void
-renamed_to(const char *desired, const char *old, int table, char *out,
-	   size_t size)
+renamed_to(const char *desired, const char *old, int table, char *out, size_t size)
 {
 	const char *p = desired;
 	snprintf(out, size, "%s", old);
@@ -168,8 +166,7 @@ renamed_to(const char *desired, const char *old, int table, char *out,
 			ls--;
 		is_table = strncasecmp(ls, "CREATE TABLE", 12) == 0;
 		p += 14;
-		if (is_table != table || vn != strlen(old) ||
-		    strncasecmp(v, old, vn) != 0)
+		if (is_table != table || vn != strlen(old) || strncasecmp(v, old, vn) != 0)
 			continue;
 		w = is_table ? ls + 12 : ls;
 		w += strspn(w, " \t\"");
@@ -183,8 +180,10 @@ column_exists(sqlite3 *db, const char *table, const char *col)
 {
 	sqlite3_stmt *st;
 	int found = 0;
-	sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_xinfo(?1) WHERE "
-			       "name = ?2 COLLATE NOCASE", -1, &st, NULL);
+	sqlite3_prepare_v2(db,
+	                   "SELECT 1 FROM pragma_table_xinfo(?1) WHERE "
+	                   "name = ?2 COLLATE NOCASE",
+	                   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
@@ -194,8 +193,7 @@ column_exists(sqlite3 *db, const char *table, const char *col)
 
 /* "" when every surviving row and value is still there, else why. */
 static void
-check_rows(sqlite3 *db, const char *desired, struct snapshot *s, int n,
-	   char *why, size_t size)
+check_rows(sqlite3 *db, const char *desired, struct snapshot *s, int n, char *why, size_t size)
 {
 	for (int i = 0; i < n && !why[0]; i++) {
 		char t[128], c[128], *sql;
@@ -214,9 +212,9 @@ check_rows(sqlite3 *db, const char *desired, struct snapshot *s, int n,
 			if (!column_exists(db, t, c))
 				continue; /* dropped on purpose */
 			sql = sqlite3_mprintf(
-				"SELECT count(*) FROM \"%w\" WHERE \"%w\" IS ?1 OR "
-				"\"%w\" = ?1 OR CAST(\"%w\" AS TEXT) = CAST(?1 AS TEXT)",
-				t, c, c, c);
+			        "SELECT count(*) FROM \"%w\" WHERE \"%w\" IS ?1 OR "
+			        "\"%w\" = ?1 OR CAST(\"%w\" AS TEXT) = CAST(?1 AS TEXT)",
+			        t, c, c, c);
 			if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
 				sqlite3_bind_value(st, 1, s[i].vals[j]);
 				if (sqlite3_step(st) == SQLITE_ROW &&
@@ -250,8 +248,8 @@ dump_of(const char *sql, char *why, size_t size)
 
 /* Plan desired against db and apply it; returns held, or -1 with why. */
 static int
-migrate_to(sqlite3 *db, const char *desired, int allow, char *why,
-	   size_t size, struct migrate_plan **again)
+migrate_to(sqlite3 *db, const char *desired, int allow, char *why, size_t size,
+           struct migrate_plan **again)
 {
 	struct migrate_plan *p;
 	char *err = NULL;
@@ -278,15 +276,14 @@ migrate_to(sqlite3 *db, const char *desired, int allow, char *why,
 
 /* enable_drop: false -- drops held, everything else applied. */
 static void
-check_held(sqlite3 *db, int held, struct migrate_plan *again, char *why,
-	   size_t size)
+check_held(sqlite3 *db, int held, struct migrate_plan *again, char *why, size_t size)
 {
 	if (held == 0)
 		snprintf(why, size, "nothing was held back");
 	for (size_t i = 0; i < migrate_plan_count(again) && !why[0]; i++)
 		if (!migrate_step_is_destructive(again, i))
 			snprintf(why, size, "safe step left over: %s",
-				 migrate_step_summary(again, i));
+			         migrate_step_summary(again, i));
 	(void)db;
 }
 
@@ -301,8 +298,7 @@ run_case(const char *name, const struct fields *f)
 	int held;
 	total++;
 	sqlite3_open(":memory:", &db);
-	if (f->current &&
-	    sqlite3_exec(db, f->current, NULL, NULL, &err) != SQLITE_OK) {
+	if (f->current && sqlite3_exec(db, f->current, NULL, NULL, &err) != SQLITE_OK) {
 		snprintf(why, sizeof why, "building current: %s", err);
 		sqlite3_free(err);
 	}
@@ -321,10 +317,10 @@ run_case(const char *name, const struct fields *f)
 		have = migrate_schema_dump(db, &err);
 		if (want && have && strcmp(want, have) != 0)
 			snprintf(why, sizeof why, "schemas differ:\n--- live\n%s--- desired\n%s",
-				 have, want);
+			         have, want);
 		else if (!migrate_plan_is_empty(again))
 			snprintf(why, sizeof why, "second plan not empty: %s",
-				 migrate_summary(again));
+			         migrate_summary(again));
 	}
 	if (!why[0])
 		check_rows(db, f->desired, snap, n, why, sizeof why);
@@ -346,8 +342,8 @@ run_case(const char *name, const struct fields *f)
 static const char *
 scalar(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
-	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start;
-	     pr < map->data.mapping.pairs.top; pr++) {
+	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+	     pr++) {
 		yaml_node_t *k = yaml_document_get_node(doc, pr->key);
 		yaml_node_t *v = yaml_document_get_node(doc, pr->value);
 		if (k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
@@ -412,8 +408,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	while ((e = readdir(d)) != NULL && n < 64)
-		if (strlen(e->d_name) > 4 &&
-		    strcmp(e->d_name + strlen(e->d_name) - 4, ".yml") == 0)
+		if (strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".yml") == 0)
 			files[n++] = strdup(e->d_name);
 	closedir(d);
 	qsort(files, n, sizeof *files, cmp_str);

@@ -57,186 +57,184 @@ no_column(const char *where, const char *col)
 	return b;
 }
 
-static const char schema_v1[] =
-	"CREATE TABLE notes (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  title TEXT NOT NULL,\n"
-	"  body TEXT NOT NULL DEFAULT '',\n"
-	"  mood TEXT NOT NULL DEFAULT 'calm'\n"
-	");\n";
+static const char schema_v1[] = "CREATE TABLE notes (\n"
+                                "  id INTEGER PRIMARY KEY,\n"
+                                "  title TEXT NOT NULL,\n"
+                                "  body TEXT NOT NULL DEFAULT '',\n"
+                                "  mood TEXT NOT NULL DEFAULT 'calm'\n"
+                                ");\n";
 
 /* title renamed to heading */
-static const char schema_v2[] =
-	"CREATE TABLE notes (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  heading TEXT NOT NULL, -- @renamed from=title\n"
-	"  body TEXT NOT NULL DEFAULT '',\n"
-	"  mood TEXT NOT NULL DEFAULT 'calm'\n"
-	");\n";
+static const char schema_v2[] = "CREATE TABLE notes (\n"
+                                "  id INTEGER PRIMARY KEY,\n"
+                                "  heading TEXT NOT NULL, -- @renamed from=title\n"
+                                "  body TEXT NOT NULL DEFAULT '',\n"
+                                "  mood TEXT NOT NULL DEFAULT 'calm'\n"
+                                ");\n";
 
 /* and mood dropped (destructive: held until `cotdev migrate --apply ...`) */
-static const char schema_v3[] =
-	"CREATE TABLE notes (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  heading TEXT NOT NULL,\n"
-	"  body TEXT NOT NULL DEFAULT ''\n"
-	");\n";
+static const char schema_v3[] = "CREATE TABLE notes (\n"
+                                "  id INTEGER PRIMARY KEY,\n"
+                                "  heading TEXT NOT NULL,\n"
+                                "  body TEXT NOT NULL DEFAULT ''\n"
+                                ");\n";
 
 /* mood back (additive: applied at the save) */
-static const char schema_v4[] =
-	"CREATE TABLE notes (\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  heading TEXT NOT NULL,\n"
-	"  body TEXT NOT NULL DEFAULT '',\n"
-	"  mood TEXT NOT NULL DEFAULT 'calm'\n"
-	");\n";
+static const char schema_v4[] = "CREATE TABLE notes (\n"
+                                "  id INTEGER PRIMARY KEY,\n"
+                                "  heading TEXT NOT NULL,\n"
+                                "  body TEXT NOT NULL DEFAULT '',\n"
+                                "  mood TEXT NOT NULL DEFAULT 'calm'\n"
+                                ");\n";
 
 static const char titles_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"count(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT count(title) AS n FROM notes\");\n"
-	"\treturn cot_text(c, 200, \"titles %lld\\n\", r ? cot_row_int(r, \"n\") : -1);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/titles\", count),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "count(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT count(title) AS n FROM notes\");\n"
+        "\treturn cot_text(c, 200, \"titles %lld\\n\", r ? cot_row_int(r, \"n\") : -1);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/titles\", count),\n"
+        ")\n";
 
 static const char headings_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"count(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT count(heading) AS n FROM notes\");\n"
-	"\treturn cot_text(c, 200, \"headings %lld\\n\", r ? cot_row_int(r, \"n\") : -1);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/titles\", count),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "count(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT count(heading) AS n FROM notes\");\n"
+        "\treturn cot_text(c, 200, \"headings %lld\\n\", r ? cot_row_int(r, \"n\") : -1);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/titles\", count),\n"
+        ")\n";
 
 static const char mood_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"mood(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT count(*) AS n FROM notes WHERE mood = 'calm'\");\n"
-	"\treturn cot_text(c, 200, \"calm %lld\\n\", r ? cot_row_int(r, \"n\") : -1);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/mood\", mood),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "mood(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT count(*) AS n FROM notes WHERE mood = 'calm'\");\n"
+        "\treturn cot_text(c, 200, \"calm %lld\\n\", r ? cot_row_int(r, \"n\") : -1);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/mood\", mood),\n"
+        ")\n";
 
 /* A header with SQL, included by handlers/uses_q.c. */
 static const char q_good[] =
-	"static inline cot_row *\n"
-	"first_note(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_db_one(c, \"SELECT id, body FROM notes ORDER BY id LIMIT 1\");\n"
-	"}\n";
+        "static inline cot_row *\n"
+        "first_note(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_db_one(c, \"SELECT id, body FROM notes ORDER BY id LIMIT 1\");\n"
+        "}\n";
 
 static const char q_bad[] =
-	"static inline cot_row *\n"
-	"first_note(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_db_one(c, \"SELECT id, bodyy FROM notes ORDER BY id LIMIT 1\");\n"
-	"}\n";
+        "static inline cot_row *\n"
+        "first_note(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_db_one(c, \"SELECT id, bodyy FROM notes ORDER BY id LIMIT 1\");\n"
+        "}\n";
 
 static const char uses_q_src[] =
-	"#include <cot.h>\n"
-	"#include \"q.h\"\n"
-	"\n"
-	"static cot_result\n"
-	"first(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"first %p\\n\", (void *)first_note(c));\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/first\", first),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "#include \"q.h\"\n"
+        "\n"
+        "static cot_result\n"
+        "first(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"first %p\\n\", (void *)first_note(c));\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/first\", first),\n"
+        ")\n";
 
 static const char args_bad_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"one(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? AND body = ?\",\n"
-	"\t                        cot_param_int(c, \"id\"));\n"
-	"\treturn cot_text(c, 200, \"%p\\n\", (void *)r);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/one/:id\", one),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "one(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? AND body = ?\",\n"
+        "\t                        cot_param_int(c, \"id\"));\n"
+        "\treturn cot_text(c, 200, \"%p\\n\", (void *)r);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/one/:id\", one),\n"
+        ")\n";
 
 /* SQL split over two literals, the bad column in the second (line 7). */
 static const char split_bad_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"split(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? \"\n"
-	"\t                           \"AND titel = ?\", cot_param_int(c, \"id\"), \"x\");\n"
-	"\treturn cot_text(c, 200, \"split %p\\n\", (void *)r);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/split/:id\", split),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "split(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? \"\n"
+        "\t                           \"AND titel = ?\", cot_param_int(c, \"id\"), \"x\");\n"
+        "\treturn cot_text(c, 200, \"split %p\\n\", (void *)r);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/split/:id\", split),\n"
+        ")\n";
 
 static const char split_good_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"split(cot_ctx *c)\n"
-	"{\n"
-	"\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? \"\n"
-	"\t                           \"AND body = ?\", cot_param_int(c, \"id\"), \"x\");\n"
-	"\treturn cot_text(c, 200, \"split %p\\n\", (void *)r);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/split/:id\", split),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "split(cot_ctx *c)\n"
+        "{\n"
+        "\tcot_row *r = cot_db_one(c, \"SELECT id FROM notes WHERE id = ? \"\n"
+        "\t                           \"AND body = ?\", cot_param_int(c, \"id\"), \"x\");\n"
+        "\treturn cot_text(c, 200, \"split %p\\n\", (void *)r);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/split/:id\", split),\n"
+        ")\n";
 
 /* SQLite's INSERT OR IGNORE: PostgreSQL has no such form. */
 static const char upsert_sqlite_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"upsert(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *sql = 0; if (cot_query(c, \"write\")) cot_db_exec(c, \"INSERT OR IGNORE INTO notes (id, body) VALUES (?, ?)\", 1, \"b\");\n"
-	"\treturn cot_text(c, 200, \"upsert %p\\n\", (const void *)sql);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/upsert\", upsert),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "upsert(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *sql = 0; if (cot_query(c, \"write\")) cot_db_exec(c, \"INSERT OR IGNORE "
+        "INTO notes (id, body) VALUES (?, ?)\", 1, \"b\");\n"
+        "\treturn cot_text(c, 200, \"upsert %p\\n\", (const void *)sql);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/upsert\", upsert),\n"
+        ")\n";
 
 /* The portable form: ON CONFLICT, which both engines take. */
 static const char upsert_portable_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"upsert(cot_ctx *c)\n"
-	"{\n"
-	"\tconst char *sql = 0; if (cot_query(c, \"write\")) cot_db_exec(c, \"INSERT INTO notes (id, body) VALUES (?, ?) ON CONFLICT (id) DO NOTHING\", 1, \"b\");\n"
-	"\treturn cot_text(c, 200, \"upsert %p\\n\", (const void *)sql);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/upsert\", upsert),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "upsert(cot_ctx *c)\n"
+        "{\n"
+        "\tconst char *sql = 0; if (cot_query(c, \"write\")) cot_db_exec(c, \"INSERT INTO notes "
+        "(id, body) VALUES (?, ?) ON CONFLICT (id) DO NOTHING\", 1, \"b\");\n"
+        "\treturn cot_text(c, 200, \"upsert %p\\n\", (const void *)sql);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/upsert\", upsert),\n"
+        ")\n";
 
 /* ==== polling ========================================================== */
 
@@ -261,7 +259,7 @@ answers(void *arg)
 static bool
 eventually(const char *name, const char *path, long status, const char *needle)
 {
-	want w = { path, status, needle, { 0 } };
+	want w = {path, status, needle, {0}};
 	bool ok = h_wait_for(answers, &w, H_DEADLINE_MS);
 	T_CHECK(name, ok);
 	if (!ok)
@@ -292,8 +290,8 @@ test_rename(void)
 	size_t mark = h_server_mark(&srv);
 	h_write_app_file(app, "schema.sql", schema_v2);
 	/* the first request after the save sees the new schema's verdict */
-	now("after the rename: the old column name is a reload error at its line", "/titles",
-	    500, "handlers/titles.c:6");
+	now("after the rename: the old column name is a reload error at its line", "/titles", 500,
+	    "handlers/titles.c:6");
 	now("after the rename: the error says why", "/titles", 500,
 	    no_column("handlers/titles.c:6", "title"));
 	T_CHECK("after the rename: the terminal names the file",
@@ -309,8 +307,8 @@ test_applied_drop(void)
 	now("before the drop: 200", "/mood", 200, "calm ");
 	h_write_app_file(app, "schema.sql", schema_v3);
 	now("a held drop changes nothing yet", "/mood", 200, "calm ");
-	const char *argv[] = { target.cotdev, "migrate", "--apply", "--allow-destructive", app,
-	                       NULL };
+	const char *argv[] = {target.cotdev,         "migrate", "--apply",
+	                      "--allow-destructive", app,       NULL};
 	h_cmd_result r;
 	h_run_cmd(argv, H_DEADLINE_MS, &r);
 	T_CHECK("cotdev migrate --apply --allow-destructive from another process",
@@ -318,8 +316,8 @@ test_applied_drop(void)
 	if (r.exit_code != 0)
 		printf("# %s%s\n", r.out ? r.out : "", r.err ? r.err : "");
 	h_cmd_result_free(&r);
-	eventually("after the applied drop: the handler using it answers its reload error",
-	           "/mood", 500, no_column("handlers/mood.c:6", "mood"));
+	eventually("after the applied drop: the handler using it answers its reload error", "/mood",
+	           500, no_column("handlers/mood.c:6", "mood"));
 	h_write_app_file(app, "schema.sql", schema_v4);
 	now("the column back: the same handler answers again, unchanged", "/mood", 200, "calm ");
 }
@@ -371,7 +369,7 @@ test_engine_only(void)
 static bool
 check_says(const char *name, int code, const char *needle)
 {
-	const char *argv[] = { target.cotdev, "check", app, NULL };
+	const char *argv[] = {target.cotdev, "check", app, NULL};
 	h_cmd_result r;
 	h_run_cmd(argv, H_DEADLINE_MS, &r);
 	bool ok = r.exit_code == code && r.out != NULL && strstr(r.out, needle) != NULL;
@@ -403,7 +401,8 @@ test_check_cmd(void)
 	char path[4200];
 	FILE *f = fopen(h_path(path, sizeof(path), "%s/schema.sql", app), "a");
 	bool wrote = f != NULL && fputs("CREATE TABLE tags (id INTEGER PRIMARY KEY, "
-	                                "name TEXT NOT NULL);\n", f) >= 0;
+	                                "name TEXT NOT NULL);\n",
+	                                f) >= 0;
 	if (f != NULL)
 		wrote &= fclose(f) == 0;
 	wrote &= h_write_app_file(app, "handlers/tags.c",
@@ -439,11 +438,11 @@ test_export(void)
 	char out[4200], args[4200];
 	h_delete(h_path(args, sizeof(args), "%s/handlers/args.c", app)); /* q.h alone */
 	h_path(out, sizeof(out), "%s/.fresh-bin", app);
-	const char *argv[] = { target.cotdev, "export", app, "-o", out, NULL };
+	const char *argv[] = {target.cotdev, "export", app, "-o", out, NULL};
 	h_cmd_result r;
 	h_run_cmd(argv, 300000, &r);
-	T_CHECK("export refuses SQL in an included header", r.exit_code != 0 &&
-	        r.err && strstr(r.err, no_column("handlers/q.h:4", "bodyy")));
+	T_CHECK("export refuses SQL in an included header",
+	        r.exit_code != 0 && r.err && strstr(r.err, no_column("handlers/q.h:4", "bodyy")));
 	if (r.exit_code == 0 || !r.err || !strstr(r.err, "handlers/q.h:4"))
 		printf("# export: %d %s\n", r.exit_code, r.err ? r.err : "");
 	T_CHECK("export wrote no binary", access(out, F_OK) != 0);
@@ -453,8 +452,9 @@ test_export(void)
 	/* told the engine (DATABASE_URL), the export refuses what only it refuses */
 	h_write_app_file(app, "handlers/upsert.c", upsert_sqlite_src);
 	h_run_cmd(argv, 300000, &r);
-	T_CHECK("export on PostgreSQL refuses INSERT OR IGNORE at its line", r.exit_code != 0 &&
-	        r.err && strstr(r.err, "handlers/upsert.c:6: syntax error at or near \"OR\""));
+	T_CHECK("export on PostgreSQL refuses INSERT OR IGNORE at its line",
+	        r.exit_code != 0 && r.err &&
+	                strstr(r.err, "handlers/upsert.c:6: syntax error at or near \"OR\""));
 	if (r.exit_code == 0 || !r.err || !strstr(r.err, "handlers/upsert.c:6"))
 		printf("# export: %d %s\n", r.exit_code, r.err ? r.err : "");
 	T_CHECK("... and writes no binary", access(out, F_OK) != 0);

@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MTIME 1700000000
+#define MTIME      1700000000
 #define MTIME_DATE "Tue, 14 Nov 2023 22:13:20 GMT"
 
 static char tmp[] = "/tmp/cot-static-XXXXXX";
@@ -123,8 +123,10 @@ static struct staticfile_request
 get(const char *path)
 {
 	return (struct staticfile_request){
-		.root_fd = root, .path = path, .method = "GET",
-		.mode = STATICFILE_DEV,
+	        .root_fd = root,
+	        .path = path,
+	        .method = "GET",
+	        .mode = STATICFILE_DEV,
 	};
 }
 
@@ -177,23 +179,30 @@ static void
 test_mime(void)
 {
 	static const char *cases[][2] = {
-		{"a.html", "text/html; charset=utf-8"},
-		{"a.css", "text/css; charset=utf-8"},
-		{"a.js", "text/javascript; charset=utf-8"},
-		{"a.mjs", "text/javascript; charset=utf-8"},
-		{"a.json", "application/json"},
-		{"a.svg", "image/svg+xml; charset=utf-8"},
-		{"a.png", "image/png"}, {"a.jpg", "image/jpeg"},
-		{"a.jpeg", "image/jpeg"}, {"a.gif", "image/gif"},
-		{"a.webp", "image/webp"}, {"a.ico", "image/vnd.microsoft.icon"},
-		{"a.txt", "text/plain; charset=utf-8"}, {"a.woff", "font/woff"},
-		{"a.woff2", "font/woff2"}, {"a.wasm", "application/wasm"},
-		{"a.map", "application/json"}, {"a.pdf", "application/pdf"},
-		{"a.xml", "application/xml; charset=utf-8"},
-		{"dir/IMG.PNG", "image/png"}, {"README", "application/octet-stream"},
-		{"a.tar.gz", "application/octet-stream"},
-		{"dir.v2/noext", "application/octet-stream"},
-		{"a.", "application/octet-stream"},
+	        {"a.html", "text/html; charset=utf-8"},
+	        {"a.css", "text/css; charset=utf-8"},
+	        {"a.js", "text/javascript; charset=utf-8"},
+	        {"a.mjs", "text/javascript; charset=utf-8"},
+	        {"a.json", "application/json"},
+	        {"a.svg", "image/svg+xml; charset=utf-8"},
+	        {"a.png", "image/png"},
+	        {"a.jpg", "image/jpeg"},
+	        {"a.jpeg", "image/jpeg"},
+	        {"a.gif", "image/gif"},
+	        {"a.webp", "image/webp"},
+	        {"a.ico", "image/vnd.microsoft.icon"},
+	        {"a.txt", "text/plain; charset=utf-8"},
+	        {"a.woff", "font/woff"},
+	        {"a.woff2", "font/woff2"},
+	        {"a.wasm", "application/wasm"},
+	        {"a.map", "application/json"},
+	        {"a.pdf", "application/pdf"},
+	        {"a.xml", "application/xml; charset=utf-8"},
+	        {"dir/IMG.PNG", "image/png"},
+	        {"README", "application/octet-stream"},
+	        {"a.tar.gz", "application/octet-stream"},
+	        {"dir.v2/noext", "application/octet-stream"},
+	        {"a.", "application/octet-stream"},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -203,8 +212,7 @@ test_mime(void)
 		T_STREQ(label, static_mime(cases[i][0]), cases[i][1]);
 	}
 	run(get("data.txt"));
-	T_STREQ("mime served Content-Type", hdr("Content-Type"),
-		"text/plain; charset=utf-8");
+	T_STREQ("mime served Content-Type", hdr("Content-Type"), "text/plain; charset=utf-8");
 }
 
 static void
@@ -225,8 +233,8 @@ test_basic(void)
 	T_STREQ("prod Cache-Control", hdr("Cache-Control"), "public, max-age=31536000");
 	q.method = "HEAD";
 	run(q);
-	T_CHECK("head 200 length, fd kept", res.status == 200 && res.head &&
-		res.length == 10 && res.fd >= 0);
+	T_CHECK("head 200 length, fd kept",
+	        res.status == 200 && res.head && res.length == 10 && res.fd >= 0);
 	q.method = "POST";
 	T_CHECK("post 405", run(q) == 405 && res.fd < 0 && res.reason);
 	T_STREQ("post Allow", hdr("Allow"), "GET, HEAD");
@@ -283,14 +291,14 @@ test_conditional(void)
 	q.if_modified_since = MTIME_DATE;
 	q.method = "HEAD";
 	T_CHECK("head ims 304", run(q) == 304 && res.fd < 0);
-	T_CHECK("etag changes with file", run(get("sub/file.txt")) == 200 &&
-		strcmp(hdr("ETag"), etag) != 0);
+	T_CHECK("etag changes with file",
+	        run(get("sub/file.txt")) == 200 && strcmp(hdr("ETag"), etag) != 0);
 }
 
 /* Check one Range value: status, offset, length and Content-Range. */
 static void
 range_case(const char *name, const char *path, const char *range, int status,
-	   const char *content_range, const char *want_body)
+           const char *content_range, const char *want_body)
 {
 	struct staticfile_request q = get(path);
 	char label[128];
@@ -314,26 +322,19 @@ test_ranges(void)
 	range_case("a-b", "data.txt", "bytes=2-5", 206, "bytes 2-5/10", "2345");
 	range_case("a-", "data.txt", "bytes=7-", 206, "bytes 7-9/10", "789");
 	range_case("-n", "data.txt", "bytes=-3", 206, "bytes 7-9/10", "789");
-	range_case("-n past start", "data.txt", "bytes=-20", 206, "bytes 0-9/10",
-		   "0123456789");
-	range_case("b past end", "data.txt", "bytes=5-100", 206, "bytes 5-9/10",
-		   "56789");
+	range_case("-n past start", "data.txt", "bytes=-20", 206, "bytes 0-9/10", "0123456789");
+	range_case("b past end", "data.txt", "bytes=5-100", 206, "bytes 5-9/10", "56789");
 	range_case("one byte", "data.txt", "bytes=0-0", 206, "bytes 0-0/10", "0");
-	range_case("start past end 416", "data.txt", "bytes=10-", 416,
-		   "bytes */10", "(no body)");
-	range_case("huge start 416", "data.txt", "bytes=99999999999999999999999-",
-		   416, "bytes */10", "(no body)");
+	range_case("start past end 416", "data.txt", "bytes=10-", 416, "bytes */10", "(no body)");
+	range_case("huge start 416", "data.txt", "bytes=99999999999999999999999-", 416,
+	           "bytes */10", "(no body)");
 	range_case("-0 416", "data.txt", "bytes=-0", 416, "bytes */10", "(no body)");
-	range_case("empty file 416", "empty.txt", "bytes=0-", 416, "bytes */0",
-		   "(no body)");
-	range_case("multiple gives 200", "data.txt", "bytes=0-1,4-5", 200,
-		   "(absent)", "0123456789");
-	range_case("reversed ignored", "data.txt", "bytes=5-2", 200, "(absent)",
-		   "0123456789");
-	range_case("other unit ignored", "data.txt", "items=0-1", 200, "(absent)",
-		   "0123456789");
-	range_case("garbage ignored", "data.txt", "bytes=x-y", 200, "(absent)",
-		   "0123456789");
+	range_case("empty file 416", "empty.txt", "bytes=0-", 416, "bytes */0", "(no body)");
+	range_case("multiple gives 200", "data.txt", "bytes=0-1,4-5", 200, "(absent)",
+	           "0123456789");
+	range_case("reversed ignored", "data.txt", "bytes=5-2", 200, "(absent)", "0123456789");
+	range_case("other unit ignored", "data.txt", "items=0-1", 200, "(absent)", "0123456789");
+	range_case("garbage ignored", "data.txt", "bytes=x-y", 200, "(absent)", "0123456789");
 	T_CHECK("range 200 has no reason", res.reason == NULL);
 
 	q.range = "bytes=10-";
@@ -357,8 +358,7 @@ test_ranges(void)
 
 /* Request app.js with Accept-Encoding ae; want coding ("" = identity). */
 static void
-encoding_case(const char *path, const char *ae, const char *coding,
-	      const char *want_body)
+encoding_case(const char *path, const char *ae, const char *coding, const char *want_body)
 {
 	struct staticfile_request q = get(path);
 	char label[128];
@@ -381,8 +381,7 @@ test_encodings(void)
 	T_STREQ("identity has Vary", hdr("Vary"), "Accept-Encoding");
 	snprintf(plain_etag, sizeof plain_etag, "%s", hdr("ETag"));
 	encoding_case("app.js", "gzip, deflate, br", "br", "BR");
-	T_STREQ("br keeps Content-Type", hdr("Content-Type"),
-		"text/javascript; charset=utf-8");
+	T_STREQ("br keeps Content-Type", hdr("Content-Type"), "text/javascript; charset=utf-8");
 	T_STREQ("br Vary", hdr("Vary"), "Accept-Encoding");
 	T_CHECK("br ETag differs", strcmp(hdr("ETag"), plain_etag) != 0);
 	encoding_case("app.js", "gzip", "gzip", "GZ");
@@ -406,13 +405,13 @@ test_encodings(void)
 
 	q.accept_encoding = "br";
 	q.range = "bytes=0-0";
-	T_CHECK("range over br variant", run(q) == 206 &&
-		strcmp(hdr("Content-Range"), "bytes 0-0/2") == 0);
+	T_CHECK("range over br variant",
+	        run(q) == 206 && strcmp(hdr("Content-Range"), "bytes 0-0/2") == 0);
 	T_STREQ("range over br body", body(), "B");
 	q.range = NULL;
 	q.method = "HEAD";
-	T_CHECK("head br length", run(q) == 200 && res.length == 2 &&
-		strcmp(hdr("Content-Encoding"), "br") == 0);
+	T_CHECK("head br length",
+	        run(q) == 200 && res.length == 2 && strcmp(hdr("Content-Encoding"), "br") == 0);
 }
 
 static void
@@ -482,9 +481,12 @@ test_fallback(void)
 	T_CHECK("fallback symlink inside refused", run(get("in_link")) == 404);
 	T_CHECK("fallback missing 404", run(get("sub/nope")) == 404);
 	T_CHECK("fallback fifo 404", run(get("fifo")) == 404);
-	T_CHECK("fallback variant", run((struct staticfile_request){
-		.root_fd = root, .path = "app.js", .method = "GET",
-		.accept_encoding = "gzip"}) == 200 && strcmp(body(), "GZ") == 0);
+	T_CHECK("fallback variant",
+	        run((struct staticfile_request){.root_fd = root,
+	                                        .path = "app.js",
+	                                        .method = "GET",
+	                                        .accept_encoding = "gzip"}) == 200 &&
+	                strcmp(body(), "GZ") == 0);
 	static_path_use_openat2(true);
 }
 
@@ -497,20 +499,20 @@ test_app_files(void)
 		const char *name;
 		bool ignored;
 	} names[] = {
-		{"app.css", false}, {".env", true}, {"backup.txt~", true},
-		{"#draft.txt#", true}, {"notes.swp", true}, {".notes.swp", true},
-		{"a~b.txt", false}, {"swp", false}, {"a#b", false},
-		{"app.css.bak", true}, {"app.css.orig", true}, {"x.tmp", true},
-		{".#app.css", true}, {"4913", true}, {"a___jb_tmp___", true},
-		{"bak", false}, {"49130", false},
+	        {"app.css", false},    {".env", true},         {"backup.txt~", true},
+	        {"#draft.txt#", true}, {"notes.swp", true},    {".notes.swp", true},
+	        {"a~b.txt", false},    {"swp", false},         {"a#b", false},
+	        {"app.css.bak", true}, {"app.css.orig", true}, {"x.tmp", true},
+	        {".#app.css", true},   {"4913", true},         {"a___jb_tmp___", true},
+	        {"bak", false},        {"49130", false},
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		char label[80];
 
 		snprintf(label, sizeof label, "ignored %s: %s", names[i].name,
-			 names[i].ignored ? "yes" : "no");
+		         names[i].ignored ? "yes" : "no");
 		T_CHECK(label, apptree_ignored_name(names[i].name, strlen(names[i].name)) ==
-		                   names[i].ignored);
+		                       names[i].ignored);
 	}
 	refused("editor backup", "backup.txt~", 404);
 	refused("emacs autosave", "%23draft.txt%23", 404);
@@ -520,19 +522,24 @@ test_app_files(void)
 	static const struct {
 		const char *rel, *why; /* why NULL: opens */
 	} opens[] = {
-		{"data.txt", NULL}, {"sub/file.txt", NULL}, {"in_link", NULL},
-		{"sub/up", NULL},
-		{"out_link", "symlink leaves static/"},
-		{"abs_link", "symlink leaves static/"},
-		{"dir_out/secret.txt", "symlink leaves static/"},
-		{"../secret.txt", "dot segment in path (traversal)"},
-		{"sub/../data.txt", "dot segment in path (traversal)"},
-		{".env", "dotfiles are not served"},
-		{"backup.txt~", "editor backup and swap files are not served"},
-		{"app.css.bak", "editor backup and swap files are not served"},
-		{"sub", "not a regular file"}, {"fifo", "not a regular file"},
-		{"", "no file named"}, {"sub//file.txt", "empty path segment"},
-		{"/data.txt", "empty path segment"}, {"nope.txt", "no such file"},
+	        {"data.txt", NULL},
+	        {"sub/file.txt", NULL},
+	        {"in_link", NULL},
+	        {"sub/up", NULL},
+	        {"out_link", "symlink leaves static/"},
+	        {"abs_link", "symlink leaves static/"},
+	        {"dir_out/secret.txt", "symlink leaves static/"},
+	        {"../secret.txt", "dot segment in path (traversal)"},
+	        {"sub/../data.txt", "dot segment in path (traversal)"},
+	        {".env", "dotfiles are not served"},
+	        {"backup.txt~", "editor backup and swap files are not served"},
+	        {"app.css.bak", "editor backup and swap files are not served"},
+	        {"sub", "not a regular file"},
+	        {"fifo", "not a regular file"},
+	        {"", "no file named"},
+	        {"sub//file.txt", "empty path segment"},
+	        {"/data.txt", "empty path segment"},
+	        {"nope.txt", "no such file"},
 	};
 	for (size_t i = 0; i < sizeof opens / sizeof opens[0]; i++) {
 		const char *why = "(unset)";
@@ -540,14 +547,13 @@ test_app_files(void)
 		char label[120];
 
 		snprintf(label, sizeof label, "static_path_open %s: %s", opens[i].rel,
-			 opens[i].why ? opens[i].why : "opens");
+		         opens[i].why ? opens[i].why : "opens");
 		if (opens[i].why == NULL)
 			T_CHECK(label, fd >= 0 && why == NULL);
 		else
-			T_CHECK(label, fd < 0 && why != NULL &&
-				strcmp(why, opens[i].why) == 0);
-		if ((fd >= 0) != (opens[i].why == NULL) || (fd < 0 && why &&
-		    opens[i].why && strcmp(why, opens[i].why) != 0))
+			T_CHECK(label, fd < 0 && why != NULL && strcmp(why, opens[i].why) == 0);
+		if ((fd >= 0) != (opens[i].why == NULL) ||
+		    (fd < 0 && why && opens[i].why && strcmp(why, opens[i].why) != 0))
 			printf("# %s: fd %d, why %s\n", opens[i].rel, fd, why ? why : "(null)");
 		if (fd >= 0)
 			close(fd);
@@ -556,8 +562,8 @@ test_app_files(void)
 	int fd = static_path_open(root, "data.txt", &why);
 	char buf[16] = "";
 	T_CHECK("static_path_open reads the file, blocking",
-		fd >= 0 && read(fd, buf, sizeof buf - 1) == 10 &&
-		strcmp(buf, "0123456789") == 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK));
+	        fd >= 0 && read(fd, buf, sizeof buf - 1) == 10 && strcmp(buf, "0123456789") == 0 &&
+	                !(fcntl(fd, F_GETFL) & O_NONBLOCK));
 	if (fd >= 0)
 		close(fd);
 }

@@ -28,96 +28,97 @@ static h_server srv;
 static char app[4096];
 
 static const char strict_src[] =
-	"#include <cot.h>\n"
-	"\n"
-	"static cot_result\n"
-	"ok(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"ok\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"echo(cot_ctx *c)\n"
-	"{\n"
-	"\tsize_t n;\n"
-	"\tconst char *b = cot_body(c, &n);\n"
-	"\treturn cot_text(c, 200, \"%zu bytes: %.*s\\n\", n, (int)n, b ? b : \"\");\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(\n"
-	"\tCOT_GET(\"/strict/ok\", ok),\n"
-	"\tCOT_POST(\"/strict/echo\", echo),\n"
-	")\n";
+        "#include <cot.h>\n"
+        "\n"
+        "static cot_result\n"
+        "ok(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"ok\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "echo(cot_ctx *c)\n"
+        "{\n"
+        "\tsize_t n;\n"
+        "\tconst char *b = cot_body(c, &n);\n"
+        "\treturn cot_text(c, 200, \"%zu bytes: %.*s\\n\", n, (int)n, b ? b : \"\");\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(\n"
+        "\tCOT_GET(\"/strict/ok\", ok),\n"
+        "\tCOT_POST(\"/strict/echo\", echo),\n"
+        ")\n";
 
 #define H "Host: 127.0.0.1\r\n"
 
 typedef struct strict_case {
 	const char *name;
-	const char *req;       /* may hold NUL bytes: len says how long */
-	size_t len;            /* 0: strlen(req) */
+	const char *req; /* may hold NUL bytes: len says how long */
+	size_t len;      /* 0: strlen(req) */
 	int status;
-	bool closes;           /* the server must close after answering */
-	const char *says;      /* in the answer's body (NULL: not checked) */
-	const char *known;     /* non-NULL: a known gap, said instead of checking
-	                          that the answer is exactly one response */
+	bool closes;       /* the server must close after answering */
+	const char *says;  /* in the answer's body (NULL: not checked) */
+	const char *known; /* non-NULL: a known gap, said instead of checking
+	                      that the answer is exactly one response */
 } strict_case;
 
 #define NUL_REQ "GET /strict/ok\0/x HTTP/1.1\r\n" H "\r\n"
 
 static const strict_case cases[] = {
-	{ "a good GET keeps the connection", "GET /strict/ok HTTP/1.1\r\n" H "\r\n", 0, 200,
-	  false, "ok", NULL },
-	{ "a good POST keeps the connection",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\n\r\nabc", 0, 200, false,
-	  "3 bytes: abc", NULL },
-	{ "chunked (any case) is read",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Transfer-Encoding: Chunked\r\n\r\n"
-	  "3\r\nabc\r\n0\r\n\r\n", 0, 200, false, "3 bytes: abc", NULL },
-	{ "two equal Content-Length headers are one",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
-	  0, 200, false, "3 bytes: abc", NULL },
-	{ "HTTP/1.0 without Host is fine", "GET /strict/ok HTTP/1.0\r\n\r\n", 0, 200, true,
-	  "ok", NULL },
-	{ "two different Content-Length headers: 400 (smuggling)",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
-	  0, 400, true, "different values", NULL },
-	{ "Content-Length and Transfer-Encoding: 400 and close",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\n"
-	  "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 0, 400, true,
-	  "Transfer-Encoding", NULL },
-	{ "Content-Length: -1 is refused",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: -1\r\n\r\n", 0, 400, true, NULL,
-	  "libmicrohttpd 0.9.75 refuses a malformed Content-Length itself, before cot sees "
-	  "the request, and writes its 400 head twice" },
-	{ "Content-Length: abc is refused",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: abc\r\n\r\n", 0, 400, true, NULL,
-	  "as above" },
-	{ "Content-Length: +17 is refused",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: +17\r\n\r\n", 0, 400, true, NULL,
-	  "as above" },
-	{ "whitespace before the colon: 400",
-	  "GET /strict/ok HTTP/1.1\r\n" H "X-A : 1\r\n\r\n", 0, 400, true, "colon", NULL },
-	{ "a tab before the colon: 400",
-	  "GET /strict/ok HTTP/1.1\r\n" H "X-A\t: 1\r\n\r\n", 0, 400, true, "colon", NULL },
-	{ "a NUL in the path: 400", NUL_REQ, sizeof(NUL_REQ) - 1, 400, true, "NUL", NULL },
-	{ "a space in the path: 400", "GET /strict/ok /x HTTP/1.1\r\n" H "\r\n", 0, 400, true,
-	  "0x20", NULL },
-	{ "HTTP/1.1 without Host: 400", "GET /strict/ok HTTP/1.1\r\n\r\n", 0, 400, true,
-	  "Host", NULL },
-	{ "two Host headers: 400",
-	  "GET /strict/ok HTTP/1.1\r\n" H "Host: 127.0.0.1\r\n\r\n", 0, 400, true, "Host", NULL },
-	{ "an obs-fold line: 400",
-	  "GET /strict/ok HTTP/1.1\r\n" H "X-Long: one\r\n two\r\n\r\n", 0, 400, true,
-	  "obs-fold", NULL },
-	{ "an obs-fold line with a tab: 400",
-	  "GET /strict/ok HTTP/1.1\r\n" H "X-Long: one\r\n\ttwo\r\nX-B: 3\r\n\r\n", 0, 400, true,
-	  "obs-fold", NULL },
-	{ "Transfer-Encoding: gzip: 501",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Transfer-Encoding: gzip\r\n\r\nxxxx", 0, 501, true,
-	  "gzip", NULL },
-	{ "Transfer-Encoding: gzip, chunked: 501",
-	  "POST /strict/echo HTTP/1.1\r\n" H "Transfer-Encoding: gzip, chunked\r\n\r\n"
-	  "3\r\nabc\r\n0\r\n\r\n", 0, 501, true, "gzip", NULL },
+        {"a good GET keeps the connection", "GET /strict/ok HTTP/1.1\r\n" H "\r\n", 0, 200, false,
+         "ok", NULL},
+        {"a good POST keeps the connection",
+         "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\n\r\nabc", 0, 200, false,
+         "3 bytes: abc", NULL},
+        {"chunked (any case) is read",
+         "POST /strict/echo HTTP/1.1\r\n" H "Transfer-Encoding: Chunked\r\n\r\n"
+         "3\r\nabc\r\n0\r\n\r\n",
+         0, 200, false, "3 bytes: abc", NULL},
+        {"two equal Content-Length headers are one",
+         "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 0,
+         200, false, "3 bytes: abc", NULL},
+        {"HTTP/1.0 without Host is fine", "GET /strict/ok HTTP/1.0\r\n\r\n", 0, 200, true, "ok",
+         NULL},
+        {"two different Content-Length headers: 400 (smuggling)",
+         "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
+         0, 400, true, "different values", NULL},
+        {"Content-Length and Transfer-Encoding: 400 and close",
+         "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: 3\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+         0, 400, true, "Transfer-Encoding", NULL},
+        {"Content-Length: -1 is refused",
+         "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: -1\r\n\r\n", 0, 400, true, NULL,
+         "libmicrohttpd 0.9.75 refuses a malformed Content-Length itself, before cot sees "
+         "the request, and writes its 400 head twice"},
+        {"Content-Length: abc is refused",
+         "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: abc\r\n\r\n", 0, 400, true, NULL,
+         "as above"},
+        {"Content-Length: +17 is refused",
+         "POST /strict/echo HTTP/1.1\r\n" H "Content-Length: +17\r\n\r\n", 0, 400, true, NULL,
+         "as above"},
+        {"whitespace before the colon: 400", "GET /strict/ok HTTP/1.1\r\n" H "X-A : 1\r\n\r\n", 0,
+         400, true, "colon", NULL},
+        {"a tab before the colon: 400", "GET /strict/ok HTTP/1.1\r\n" H "X-A\t: 1\r\n\r\n", 0, 400,
+         true, "colon", NULL},
+        {"a NUL in the path: 400", NUL_REQ, sizeof(NUL_REQ) - 1, 400, true, "NUL", NULL},
+        {"a space in the path: 400", "GET /strict/ok /x HTTP/1.1\r\n" H "\r\n", 0, 400, true,
+         "0x20", NULL},
+        {"HTTP/1.1 without Host: 400", "GET /strict/ok HTTP/1.1\r\n\r\n", 0, 400, true, "Host",
+         NULL},
+        {"two Host headers: 400", "GET /strict/ok HTTP/1.1\r\n" H "Host: 127.0.0.1\r\n\r\n", 0, 400,
+         true, "Host", NULL},
+        {"an obs-fold line: 400", "GET /strict/ok HTTP/1.1\r\n" H "X-Long: one\r\n two\r\n\r\n", 0,
+         400, true, "obs-fold", NULL},
+        {"an obs-fold line with a tab: 400",
+         "GET /strict/ok HTTP/1.1\r\n" H "X-Long: one\r\n\ttwo\r\nX-B: 3\r\n\r\n", 0, 400, true,
+         "obs-fold", NULL},
+        {"Transfer-Encoding: gzip: 501",
+         "POST /strict/echo HTTP/1.1\r\n" H "Transfer-Encoding: gzip\r\n\r\nxxxx", 0, 501, true,
+         "gzip", NULL},
+        {"Transfer-Encoding: gzip, chunked: 501",
+         "POST /strict/echo HTTP/1.1\r\n" H "Transfer-Encoding: gzip, chunked\r\n\r\n"
+         "3\r\nabc\r\n0\r\n\r\n",
+         0, 501, true, "gzip", NULL},
 };
 
 /* ==== the socket ======================================================= */
@@ -126,7 +127,7 @@ static int
 connect_server(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		close(fd);
@@ -161,7 +162,7 @@ read_until(int fd, answer *a, bool want_eof)
 {
 	double deadline = h_now_ms() + H_DEADLINE_MS;
 	while (!a->eof && h_now_ms() < deadline && (want_eof || complete(a) == 0)) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		ssize_t n = recv(fd, a->buf + a->len, sizeof(a->buf) - 1 - a->len, 0);
@@ -242,7 +243,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	target.cotdev = cotdev;
-	static const char *const flags[] = { "--port", "0", "--quiet", NULL };
+	static const char *const flags[] = {"--port", "0", "--quiet", NULL};
 	h_target_flags(&target, flags);
 	if (h_scaffold(&target, app, sizeof(app)) != 0) {
 		T_CHECK("scaffold an app", false);

@@ -24,47 +24,44 @@
 #define TCC_LIB_PATH "/usr/lib/x86_64-linux-gnu/tcc"
 
 /* crash.c: deref faults at line 7; the frames above it are known lines. */
-static const char crash_c[] =
-	"#include <stdio.h>\n"                          /* 1 */
-	"#include \"helper.h\"\n"                       /* 2 */
-	"\n"                                            /* 3 */
-	"int deref(int *p)\n"                           /* 4 */
-	"{\n"                                           /* 5 */
-	"\tint x = 1;\n"                                /* 6 */
-	"\tx += *p;\n"                                  /* 7 */
-	"\treturn x;\n"                                 /* 8 */
-	"}\n"                                           /* 9 */
-	"\n"                                            /* 10 */
-	"int middle(int *p)\n"                          /* 11 */
-	"{\n"                                           /* 12 */
-	"\tint r = deref(p);\n"                         /* 13 */
-	"\treturn r + 1;\n"                             /* 14 */
-	"}\n"                                           /* 15 */
-	"\n"                                            /* 16 */
-	"#include \"util.c\"\n"                         /* 17 */
-	"\n"                                            /* 18 */
-	"int entry(void)\n"                             /* 19 */
-	"{\n"                                           /* 20 */
-	"\tint n = util_add(1, 2);\n"                   /* 21 */
-	"\tn += helper_call(middle);\n"                 /* 22 */
-	"\treturn n;\n"                                 /* 23 */
-	"}\n";                                          /* 24 */
+static const char crash_c[] = "#include <stdio.h>\n"          /* 1 */
+                              "#include \"helper.h\"\n"       /* 2 */
+                              "\n"                            /* 3 */
+                              "int deref(int *p)\n"           /* 4 */
+                              "{\n"                           /* 5 */
+                              "\tint x = 1;\n"                /* 6 */
+                              "\tx += *p;\n"                  /* 7 */
+                              "\treturn x;\n"                 /* 8 */
+                              "}\n"                           /* 9 */
+                              "\n"                            /* 10 */
+                              "int middle(int *p)\n"          /* 11 */
+                              "{\n"                           /* 12 */
+                              "\tint r = deref(p);\n"         /* 13 */
+                              "\treturn r + 1;\n"             /* 14 */
+                              "}\n"                           /* 15 */
+                              "\n"                            /* 16 */
+                              "#include \"util.c\"\n"         /* 17 */
+                              "\n"                            /* 18 */
+                              "int entry(void)\n"             /* 19 */
+                              "{\n"                           /* 20 */
+                              "\tint n = util_add(1, 2);\n"   /* 21 */
+                              "\tn += helper_call(middle);\n" /* 22 */
+                              "\treturn n;\n"                 /* 23 */
+                              "}\n";                          /* 24 */
 
 /* helper.h: calls back into crash.c from line 4. */
-static const char helper_h[] =
-	"static int helper_call(int (*fn)(int *))\n"    /* 1 */
-	"{\n"                                           /* 2 */
-	"\tint *none = NULL;\n"                         /* 3 */
-	"\treturn fn(none) * 2;\n"                      /* 4 */
-	"}\n";                                          /* 5 */
+static const char helper_h[] = "static int helper_call(int (*fn)(int *))\n" /* 1 */
+                               "{\n"                                        /* 2 */
+                               "\tint *none = NULL;\n"                      /* 3 */
+                               "\treturn fn(none) * 2;\n"                   /* 4 */
+                               "}\n";                                       /* 5 */
 
 /* util.c: an included .c file. */
-static const char util_c[] =
-	"/* included by crash.c */\n"                   /* 1 */
-	"int util_add(int a, int b)\n"                  /* 2 */
-	"{\n"                                           /* 3 */
-	"\treturn a + b;\n"                             /* 4 */
-	"}\n";                                          /* 5 */
+static const char util_c[] = "/* included by crash.c */\n"  /* 1 */
+                             "int util_add(int a, int b)\n" /* 2 */
+                             "{\n"                          /* 3 */
+                             "\treturn a + b;\n"            /* 4 */
+                             "}\n";                         /* 5 */
 
 static char dir[64];
 static char path_crash[128], path_helper[128], path_util[128];
@@ -162,8 +159,7 @@ on_segv(int sig, siginfo_t *info, void *uctx)
 	for (int depth = 0; depth < 16; depth++) {
 		if (!tcclines_contains(crash_lines, pc))
 			break;
-		int n = snprintf(out, room, "%s\n",
-		                 describe(crash_lines, pc, line, sizeof line));
+		int n = snprintf(out, room, "%s\n", describe(crash_lines, pc, line, sizeof line));
 		out += n, room -= (size_t)n;
 		if (fp == NULL)
 			break;
@@ -178,8 +174,7 @@ static int
 crash_in_child(const struct module *m)
 {
 	crash_lines = m->lines;
-	crash_report = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-	                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	crash_report = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (crash_report == MAP_FAILED)
 		return 0;
 	memset(crash_report, 0, 4096);
@@ -195,8 +190,7 @@ crash_in_child(const struct module *m)
 		_exit(3); /* did not crash */
 	}
 	int status;
-	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 static void
@@ -204,8 +198,7 @@ test_crash_frames(const struct module *m)
 {
 	char want[1024];
 	T_CHECK("crash: child crashed and reported", crash_in_child(m));
-	snprintf(want, sizeof want,
-	         "%s:7 deref\n%s:13 middle\n%s:4 helper_call\n%s:22 entry\n",
+	snprintf(want, sizeof want, "%s:7 deref\n%s:13 middle\n%s:4 helper_call\n%s:22 entry\n",
 	         path_crash, path_crash, path_helper, path_crash);
 	T_STREQ("crash: exact frames, innermost first", crash_report, want);
 	munmap(crash_report, 4096);
@@ -219,16 +212,14 @@ test_function_starts(const struct module *m)
 {
 	char buf[256], want[256];
 	snprintf(want, sizeof want, "%s:5 deref", path_crash);
-	T_STREQ("lookup: deref's first byte", describe(m->lines, m->deref, buf,
-	                                                sizeof buf), want);
+	T_STREQ("lookup: deref's first byte", describe(m->lines, m->deref, buf, sizeof buf), want);
 	snprintf(want, sizeof want, "%s:12 middle", path_crash);
-	T_STREQ("lookup: middle's first byte",
-	        describe(m->lines, m->middle, buf, sizeof buf), want);
+	T_STREQ("lookup: middle's first byte", describe(m->lines, m->middle, buf, sizeof buf),
+	        want);
 	snprintf(want, sizeof want, "%s:3 util_add", path_util);
 	T_STREQ("lookup: function of an #included .c file",
 	        describe(m->lines, m->util_add, buf, sizeof buf), want);
-	T_CHECK("build: five functions with lines",
-	        tcclines_count(m->lines) == 5);
+	T_CHECK("build: five functions with lines", tcclines_count(m->lines) == 5);
 }
 
 static void
@@ -239,16 +230,13 @@ test_contains(const struct module *m)
 	int line;
 	T_CHECK("contains: module code", tcclines_contains(m->lines, m->deref));
 	T_CHECK("contains: first and last byte",
-	        tcclines_contains(m->lines, lo) &&
-	                tcclines_contains(m->lines, hi - 1));
+	        tcclines_contains(m->lines, lo) && tcclines_contains(m->lines, hi - 1));
 	T_CHECK("contains: one past the end is outside",
-	        !tcclines_contains(m->lines, hi) &&
-	                !tcclines_contains(m->lines, lo - 1));
+	        !tcclines_contains(m->lines, hi) && !tcclines_contains(m->lines, lo - 1));
 	T_CHECK("contains: host function is outside",
 	        !tcclines_contains(m->lines, (uintptr_t)&test_contains));
 	T_CHECK("lookup: host pc finds nothing",
-	        !tcclines_lookup(m->lines, (uintptr_t)&test_contains, &file,
-	                         &line, &func));
+	        !tcclines_lookup(m->lines, (uintptr_t)&test_contains, &file, &line, &func));
 	T_CHECK("lookup: NULL table finds nothing",
 	        !tcclines_lookup(NULL, m->deref, &file, &line, &func) &&
 	                !tcclines_contains(NULL, m->deref));
@@ -264,10 +252,9 @@ test_without_g(void)
 	T_CHECK("no -g: empty table", tcclines_count(m.lines) == 0);
 	T_CHECK("no -g: lookup finds nothing",
 	        !tcclines_lookup(m.lines, m.deref, &file, &line, &func));
-	T_CHECK("no -g: contains still works",
-	        tcclines_contains(m.lines, m.deref));
-	T_CHECK("no -g: code runs after tcc_delete", m.util_add != 0 &&
-	        ((int (*)(int, int))m.util_add)(2, 3) == 5);
+	T_CHECK("no -g: contains still works", tcclines_contains(m.lines, m.deref));
+	T_CHECK("no -g: code runs after tcc_delete",
+	        m.util_add != 0 && ((int (*)(int, int))m.util_add)(2, 3) == 5);
 	release(&m);
 }
 
@@ -279,8 +266,7 @@ test_two_modules(const struct module *a)
 	char buf[256], want[256];
 	T_CHECK("two modules: second compiles", compile(&b, path_crash, "-g"));
 	T_CHECK("two modules: disjoint",
-	        !tcclines_contains(a->lines, b.deref) &&
-	                !tcclines_contains(b.lines, a->deref));
+	        !tcclines_contains(a->lines, b.deref) && !tcclines_contains(b.lines, a->deref));
 	snprintf(want, sizeof want, "%s:12 middle", path_crash);
 	T_STREQ("two modules: second resolves its own pcs",
 	        describe(b.lines, b.middle, buf, sizeof buf), want);

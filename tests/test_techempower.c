@@ -47,8 +47,8 @@ db_number(long long id)
 {
 	sqlite3_stmt *st;
 	long long v = -1;
-	if (sqlite3_prepare_v2(db, "SELECT randomNumber FROM World WHERE id = ?", -1, &st,
-	                       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT randomNumber FROM World WHERE id = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -107,9 +107,10 @@ test_plaintext_json(void)
 	check_headers("json", &r, "application/json");
 	json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
 	T_CHECK("json: one key", json_is_object(j) && json_object_size(j) == 1);
-	T_STREQ("json: message", json_string_value(json_object_get(j, "message"))
-	                                 ? json_string_value(json_object_get(j, "message"))
-	                                 : "(none)",
+	T_STREQ("json: message",
+	        json_string_value(json_object_get(j, "message"))
+	                ? json_string_value(json_object_get(j, "message"))
+	                : "(none)",
 	        "Hello, World!");
 	json_decref(j);
 	h_resp_free(&r);
@@ -182,12 +183,17 @@ unescape(char *s)
 			if (semi != NULL) {
 				size_t len = (size_t)(semi - s + 1);
 				char ch = 0;
-				if (strncmp(s, "&amp;", len) == 0) ch = '&';
-				else if (strncmp(s, "&lt;", len) == 0) ch = '<';
-				else if (strncmp(s, "&gt;", len) == 0) ch = '>';
-				else if (strncmp(s, "&quot;", len) == 0) ch = '"';
+				if (strncmp(s, "&amp;", len) == 0)
+					ch = '&';
+				else if (strncmp(s, "&lt;", len) == 0)
+					ch = '<';
+				else if (strncmp(s, "&gt;", len) == 0)
+					ch = '>';
+				else if (strncmp(s, "&quot;", len) == 0)
+					ch = '"';
 				else if (s[1] == '#')
-					ch = (char)(s[2] == 'x' ? strtol(s + 3, NULL, 16) : strtol(s + 2, NULL, 10));
+					ch = (char)(s[2] == 'x' ? strtol(s + 3, NULL, 16)
+					                        : strtol(s + 2, NULL, 10));
 				if (ch != 0) {
 					*w++ = ch;
 					s = semi + 1;
@@ -269,10 +275,11 @@ check_updates(const char *path, size_t want)
 		for (size_t k = i + 1; k < json_array_size(a); k++) /* a repeated id */
 			if (json_integer_value(json_object_get(json_array_get(a, k), "id")) == id)
 				last = json_integer_value(
-					json_object_get(json_array_get(a, k), "randomNumber"));
+				        json_object_get(json_array_get(a, k), "randomNumber"));
 		bad += id <= 0 || n < 1 || n > 10000 || db_number(id) != last;
 	}
-	snprintf(name, sizeof(name), "%s: every row a World object, its new number in the db", path);
+	snprintf(name, sizeof(name), "%s: every row a World object, its new number in the db",
+	         path);
 	T_CHECK(name, bad == 0);
 	json_decref(a);
 	h_resp_free(&r);
@@ -301,7 +308,7 @@ main(int argc, char **argv)
 	T_CHECK("temp dir", mkdtemp(app) != NULL);
 	snprintf(src, sizeof(src), "%s/examples/techempower/.", home);
 	h_cmd_result cr;
-	const char *cp[] = { "/bin/cp", "-r", src, app, NULL };
+	const char *cp[] = {"/bin/cp", "-r", src, app, NULL};
 	T_CHECK("copy the example", h_run_cmd(cp, H_DEADLINE_MS, &cr) == 0 && cr.exit_code == 0);
 	h_cmd_result_free(&cr);
 	if (h_server_start(&t, app, &srv, err, sizeof(err)) != 0) {

@@ -28,8 +28,8 @@ render(const char *src, const char *json)
 {
 	static char result[4096];
 	char err[512];
-	template_env env = { .flags = TEMPLATE_STRICT };
-	template_buf out = { 0 };
+	template_env env = {.flags = TEMPLATE_STRICT};
+	template_buf out = {0};
 	json_t *data = json ? json_loads(json, 0, NULL) : NULL;
 	template *t = template_parse("t.html", src, strlen(src), err, sizeof err);
 	if (t == NULL || template_render(t, data, &env, &out, err, sizeof err) < 0)
@@ -47,63 +47,63 @@ test_escaping(void)
 {
 	const char *evil = "{\"x\": \"<script>alert('1')</script> & \\\"q\\\"\"}";
 	T_STREQ("escape: tags, quotes, ampersand", render("{{x}}", evil),
-		"&lt;script&gt;alert(&#39;1&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+	        "&lt;script&gt;alert(&#39;1&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
 	T_STREQ("escape: inside an attribute", render("<a title=\"{{x}}\">", evil),
-		"<a title=\"&lt;script&gt;alert(&#39;1&#39;)&lt;/script&gt; &amp; &quot;q&quot;\">");
-	T_STREQ("escape: list items", render("{{#l}}<li>{{.}}</li>{{/l}}",
-		"{\"l\": [\"<b>\", \"a&b\"]}"), "<li>&lt;b&gt;</li><li>a&amp;b</li>");
+	        "<a title=\"&lt;script&gt;alert(&#39;1&#39;)&lt;/script&gt; &amp; "
+	        "&quot;q&quot;\">");
+	T_STREQ("escape: list items",
+	        render("{{#l}}<li>{{.}}</li>{{/l}}", "{\"l\": [\"<b>\", \"a&b\"]}"),
+	        "<li>&lt;b&gt;</li><li>a&amp;b</li>");
 	T_STREQ("escape: dotted names", render("{{u.name}}", "{\"u\": {\"name\": \"<i>\"}}"),
-		"&lt;i&gt;");
+	        "&lt;i&gt;");
 	T_STREQ("escape: data is never parsed as a template",
-		render("{{x}}", "{\"x\": \"{{y}}\", \"y\": \"<b>\"}"), "{{y}}");
+	        render("{{x}}", "{\"x\": \"{{y}}\", \"y\": \"<b>\"}"), "{{y}}");
 	T_STREQ("raw: triple mustache", render("{{{x}}}", "{\"x\": \"<b>\"}"), "<b>");
 	T_STREQ("raw: ampersand", render("{{& x}}", "{\"x\": \"<b>\"}"), "<b>");
 	T_STREQ("values: numbers and booleans",
-		render("{{i}} {{r}} {{t}} {{f}} {{n}}",
-		       "{\"i\": -42, \"r\": 0.1, \"t\": true, \"f\": false, \"n\": null}"),
-		"-42 0.1 true false ");
+	        render("{{i}} {{r}} {{t}} {{f}} {{n}}",
+	               "{\"i\": -42, \"r\": 0.1, \"t\": true, \"f\": false, \"n\": null}"),
+	        "-42 0.1 true false ");
 	T_STREQ("sections: empty string is falsey",
-		render("{{#e}}<span>{{e}}</span>{{/e}}{{^e}}none{{/e}}", "{\"e\": \"\"}"),
-		"none");
+	        render("{{#e}}<span>{{e}}</span>{{/e}}{{^e}}none{{/e}}", "{\"e\": \"\"}"), "none");
 	T_STREQ("sections: rows as a list of objects",
-		render("{{#rows}}{{id}}:{{title}};{{/rows}}",
-		       "{\"rows\": [{\"id\": 1, \"title\": \"a\"}, {\"id\": 2, \"title\": \"b\"}]}"),
-		"1:a;2:b;");
+	        render("{{#rows}}{{id}}:{{title}};{{/rows}}",
+	               "{\"rows\": [{\"id\": 1, \"title\": \"a\"}, {\"id\": 2, \"title\": "
+	               "\"b\"}]}"),
+	        "1:a;2:b;");
 }
 
 static void
 test_errors(void)
 {
 	T_STREQ("error: unclosed section names its opening line",
-		render("<ul>\n<li>x</li>\n{{#notes}}\n<li>{{title}}</li>\n</ul>\n", "{}"),
-		"ERROR: t.html:3: unclosed section \"notes\"");
-	T_STREQ("error: mismatched close tag",
-		render("{{#a}}\n{{#b}}\n{{/a}}\n", "{}"),
-		"ERROR: t.html:3: closing tag \"a\" does not match section \"b\" opened on line 2");
-	T_STREQ("error: close without open",
-		render("x\n\n{{/a}}", "{}"), "ERROR: t.html:3: closing tag \"a\" has no open section");
+	        render("<ul>\n<li>x</li>\n{{#notes}}\n<li>{{title}}</li>\n</ul>\n", "{}"),
+	        "ERROR: t.html:3: unclosed section \"notes\"");
+	T_STREQ("error: mismatched close tag", render("{{#a}}\n{{#b}}\n{{/a}}\n", "{}"),
+	        "ERROR: t.html:3: closing tag \"a\" does not match section \"b\" opened on line 2");
+	T_STREQ("error: close without open", render("x\n\n{{/a}}", "{}"),
+	        "ERROR: t.html:3: closing tag \"a\" has no open section");
 	T_STREQ("error: unclosed tag", render("one\ntwo {{name\n", "{}"),
-		"ERROR: t.html:2: unclosed tag \"{{\"");
+	        "ERROR: t.html:2: unclosed tag \"{{\"");
 	T_STREQ("error: bad delimiter tag", render("\n\n{{=<%=}}", "{}"),
-		"ERROR: t.html:3: bad set-delimiter tag");
+	        "ERROR: t.html:3: bad set-delimiter tag");
 	T_STREQ("error: delimiter tag with three parts", render("{{=a b c=}}", "{}"),
-		"ERROR: t.html:1: bad set-delimiter tag");
+	        "ERROR: t.html:1: bad set-delimiter tag");
 	T_STREQ("error: empty tag", render("a\n{{ }}", "{}"), "ERROR: t.html:2: empty tag name");
 	T_STREQ("error: lines counted through multi-line comments and standalone tags",
-		render("{{!\n\n}}\n{{#a}}\n{{/a}}\n{{/b}}\n", "{}"),
-		"ERROR: t.html:6: closing tag \"b\" has no open section");
+	        render("{{!\n\n}}\n{{#a}}\n{{/a}}\n{{/b}}\n", "{}"),
+	        "ERROR: t.html:6: closing tag \"b\" has no open section");
 	T_STREQ("error: lines counted with custom delimiters",
-		render("{{=<% %>=}}\n<%#a%>\n\n", "{}"), "ERROR: t.html:2: unclosed section \"a\"");
-	T_STREQ("error: strict mode, unknown partial",
-		render("<p>\n{{> sidebar.html}}\n", "{}"),
-		"ERROR: t.html:2: unknown partial \"sidebar.html\"");
+	        render("{{=<% %>=}}\n<%#a%>\n\n", "{}"), "ERROR: t.html:2: unclosed section \"a\"");
+	T_STREQ("error: strict mode, unknown partial", render("<p>\n{{> sidebar.html}}\n", "{}"),
+	        "ERROR: t.html:2: unknown partial \"sidebar.html\"");
 
 	char err[256];
-	template_buf out = { 0 };
+	template_buf out = {0};
 	template *t = template_parse("t.html", "a{{>nope}}b", 11, err, sizeof err);
 	T_CHECK("spec mode: unknown partial renders empty",
-		t && template_render(t, NULL, NULL, &out, err, sizeof err) == 0 &&
-			strcmp(out.data, "ab") == 0);
+	        t && template_render(t, NULL, NULL, &out, err, sizeof err) == 0 &&
+	                strcmp(out.data, "ab") == 0);
 	template_release(t);
 	template_buf_free(&out);
 }
@@ -136,7 +136,7 @@ cache_render(template_cache *cache, const char *name, unsigned flags)
 {
 	static char result[4096];
 	char err[512];
-	template_buf out = { 0 };
+	template_buf out = {0};
 	json_t *data = json_pack("{s:s, s:s}", "x", "<x>", "title", "T&C");
 	if (template_cache_render(cache, name, data, flags, &out, err, sizeof err) != TEMPLATE_OK)
 		snprintf(result, sizeof result, "ERROR: %s", err);
@@ -163,48 +163,47 @@ test_cache_files(void)
 
 	write_file("page.html", "v2 {{x}}"); /* same size, same second */
 	T_STREQ("cache: same-size rewrite is seen", cache_render(cache, "page.html", 0),
-		"v2 &lt;x&gt;");
-	template_buf out = { 0 };
+	        "v2 &lt;x&gt;");
+	template_buf out = {0};
 	T_CHECK("cache: an old reference stays usable after a reparse",
-		template_render(a, NULL, NULL, &out, err, sizeof err) == 0 &&
-			strcmp(out.data, "v1 ") == 0);
+	        template_render(a, NULL, NULL, &out, err, sizeof err) == 0 &&
+	                strcmp(out.data, "v1 ") == 0);
 	template_buf_free(&out);
 	template_release(a);
 
 	write_file("page.html", "v3\n{{> part.html}}\n");
 	write_file("part.html", "[{{x}}]");
 	T_STREQ("cache: partials come from files", cache_render(cache, "page.html", 0),
-		"v3\n[&lt;x&gt;]");
+	        "v3\n[&lt;x&gt;]");
 	remove_file("part.html");
 	T_STREQ("cache: a deleted partial is unknown in strict mode",
-		cache_render(cache, "page.html", TEMPLATE_STRICT),
-		"ERROR: templates/page.html:2: unknown partial \"part.html\"");
+	        cache_render(cache, "page.html", TEMPLATE_STRICT),
+	        "ERROR: templates/page.html:2: unknown partial \"part.html\"");
 
 	write_file("bad.html", "ok\n{{#x}}\n");
-	T_STREQ("cache: parse errors name templates/NAME:LINE",
-		cache_render(cache, "bad.html", 0),
-		"ERROR: templates/bad.html:2: unclosed section \"x\"");
+	T_STREQ("cache: parse errors name templates/NAME:LINE", cache_render(cache, "bad.html", 0),
+	        "ERROR: templates/bad.html:2: unclosed section \"x\"");
 	write_file("page.html", "{{>bad.html}}");
 	T_STREQ("cache: a partial's parse error is reported as its own",
-		cache_render(cache, "page.html", 0),
-		"ERROR: templates/bad.html:2: unclosed section \"x\"");
+	        cache_render(cache, "page.html", 0),
+	        "ERROR: templates/bad.html:2: unclosed section \"x\"");
 	write_file("bad.html", "fixed\n");
 	T_STREQ("cache: fixing the file clears the error", cache_render(cache, "bad.html", 0),
-		"fixed\n");
+	        "fixed\n");
 	T_STREQ("cache: missing template", cache_render(cache, "none.html", 0),
-		"ERROR: templates/none.html: no such template");
+	        "ERROR: templates/none.html: no such template");
 	T_STREQ("cache: path traversal is refused", cache_render(cache, "../etc/passwd", 0),
-		"ERROR: templates/../etc/passwd: bad template name");
+	        "ERROR: templates/../etc/passwd: bad template name");
 	T_CHECK("cache: NOT_FOUND for a missing file",
-		template_cache_get(cache, "none.html", &a, err, sizeof err) == TEMPLATE_NOT_FOUND);
-	template_buf none = { 0 };
+	        template_cache_get(cache, "none.html", &a, err, sizeof err) == TEMPLATE_NOT_FOUND);
+	template_buf none = {0};
 	T_CHECK("cache: rendering a missing template says NOT_FOUND, not ERROR",
-		template_cache_render(cache, "none.html", NULL, 0, &none, err, sizeof err) ==
-		TEMPLATE_NOT_FOUND);
+	        template_cache_render(cache, "none.html", NULL, 0, &none, err, sizeof err) ==
+	                TEMPLATE_NOT_FOUND);
 	template_buf_free(&none);
 	T_CHECK("cache: rendering a broken template says ERROR",
-		template_cache_render(cache, "../x", NULL, 0, &none, err, sizeof err) ==
-		TEMPLATE_ERROR);
+	        template_cache_render(cache, "../x", NULL, 0, &none, err, sizeof err) ==
+	                TEMPLATE_ERROR);
 	template_buf_free(&none);
 	template_cache_free(cache);
 	remove_file("page.html");
@@ -217,31 +216,31 @@ test_layout(void)
 	template_cache *cache = template_cache_new(tmpdir, "templates");
 	write_file("page.html", "<h1>{{title}}</h1>");
 	T_STREQ("layout: none present, page alone",
-		cache_render(cache, "page.html", TEMPLATE_LAYOUT), "<h1>T&amp;C</h1>");
+	        cache_render(cache, "page.html", TEMPLATE_LAYOUT), "<h1>T&amp;C</h1>");
 	write_file("layout.html", "<title>{{title}}</title><main>{{{content}}}</main>");
 	T_STREQ("layout: wraps the page, sees the data",
-		cache_render(cache, "page.html", TEMPLATE_LAYOUT),
-		"<title>T&amp;C</title><main><h1>T&amp;C</h1></main>");
+	        cache_render(cache, "page.html", TEMPLATE_LAYOUT),
+	        "<title>T&amp;C</title><main><h1>T&amp;C</h1></main>");
 	T_STREQ("layout: not without the flag", cache_render(cache, "page.html", 0),
-		"<h1>T&amp;C</h1>");
+	        "<h1>T&amp;C</h1>");
 	char err[256];
-	template_buf out = { 0 };
+	template_buf out = {0};
 	template *page = template_parse("p", "<b>{{x}}</b>", 12, err, sizeof err);
 	template *layout = template_parse("l", "{{x}}|{{{content}}}", 19, err, sizeof err);
 	json_t *data = json_pack("{s:s, s:s}", "x", "&", "content", "<evil>");
 	T_CHECK("layout: template_render_with_layout, content shadows data",
-		page && layout &&
-			template_render_with_layout(page, layout, data, NULL, &out, err,
-						    sizeof err) == 0 &&
-			strcmp(out.data, "&amp;|<b>&amp;</b>") == 0);
+	        page && layout &&
+	                template_render_with_layout(page, layout, data, NULL, &out, err,
+	                                            sizeof err) == 0 &&
+	                strcmp(out.data, "&amp;|<b>&amp;</b>") == 0);
 	template_buf_free(&out);
 	template_release(page);
 	template_release(layout);
 	json_decref(data);
 	write_file("layout.html", "{{#broken}}");
 	T_STREQ("layout: its errors are reported",
-		cache_render(cache, "page.html", TEMPLATE_LAYOUT),
-		"ERROR: templates/layout.html:1: unclosed section \"broken\"");
+	        cache_render(cache, "page.html", TEMPLATE_LAYOUT),
+	        "ERROR: templates/layout.html:1: unclosed section \"broken\"");
 	template_cache_free(cache);
 	remove_file("page.html");
 	remove_file("layout.html");
@@ -262,33 +261,33 @@ test_embedded(void)
 	char err[256];
 	template_cache *cache = template_cache_new(NULL, "templates");
 	T_CHECK("embedded: add page",
-		template_cache_add_embedded(cache, "page.html", "<p>{{x}}</p>{{>foot.html}}",
-					    err, sizeof err) == 0);
+	        template_cache_add_embedded(cache, "page.html", "<p>{{x}}</p>{{>foot.html}}", err,
+	                                    sizeof err) == 0);
 	template_cache_add_embedded(cache, "foot.html", "<footer>{{title}}</footer>", err,
-				    sizeof err);
+	                            sizeof err);
 	template_cache_add_embedded(cache, "layout.html", "<body>{{{content}}}</body>", err,
-				    sizeof err);
+	                            sizeof err);
 	T_STREQ("embedded: render with partial and layout",
-		cache_render(cache, "page.html", TEMPLATE_LAYOUT | TEMPLATE_STRICT),
-		"<body><p>&lt;x&gt;</p><footer>T&amp;C</footer></body>");
+	        cache_render(cache, "page.html", TEMPLATE_LAYOUT | TEMPLATE_STRICT),
+	        "<body><p>&lt;x&gt;</p><footer>T&amp;C</footer></body>");
 	char used[256] = "";
-	template_buf out = { 0 };
+	template_buf out = {0};
 	json_t *rows = json_pack("{s:[i,i,i]}", "r", 1, 2, 3);
 	template_cache_add_embedded(cache, "list.html", "{{#r}}{{>foot.html}}{{/r}}", err,
-				    sizeof err);
+	                            sizeof err);
 	T_CHECK("embedded: render_used renders",
-		template_cache_render_used(cache, "list.html", rows, TEMPLATE_LAYOUT, &out, err,
-					   sizeof err, note_used, used) == TEMPLATE_OK);
+	        template_cache_render_used(cache, "list.html", rows, TEMPLATE_LAYOUT, &out, err,
+	                                   sizeof err, note_used, used) == TEMPLATE_OK);
 	T_STREQ("embedded: render_used names page, layout and each partial use", used,
-		" list.html layout.html foot.html foot.html foot.html");
+	        " list.html layout.html foot.html foot.html foot.html");
 	template_buf_free(&out);
 	json_decref(rows);
 	T_CHECK("embedded: parse error at add time",
-		template_cache_add_embedded(cache, "bad.html", "\n{{/x}}", err, sizeof err) < 0);
+	        template_cache_add_embedded(cache, "bad.html", "\n{{/x}}", err, sizeof err) < 0);
 	T_STREQ("embedded: error names templates/NAME:LINE", err,
-		"templates/bad.html:2: closing tag \"x\" has no open section");
+	        "templates/bad.html:2: closing tag \"x\" has no open section");
 	T_STREQ("embedded: missing", cache_render(cache, "nope.html", 0),
-		"ERROR: templates/nope.html: no such template");
+	        "ERROR: templates/nope.html: no such template");
 	template_cache_free(cache);
 }
 
@@ -303,10 +302,10 @@ render_loop(void *arg)
 	struct worker *w = arg;
 	for (int i = 0; i < 2000; i++) {
 		char err[256];
-		template_buf out = { 0 };
+		template_buf out = {0};
 		json_t *data = json_pack("{s:s}", "x", "y");
-		if (template_cache_render(w->cache, "race.html", data, 0, &out, err,
-					  sizeof err) != TEMPLATE_OK ||
+		if (template_cache_render(w->cache, "race.html", data, 0, &out, err, sizeof err) !=
+		            TEMPLATE_OK ||
 		    (strcmp(out.data, "A y A") != 0 && strcmp(out.data, "B y B") != 0))
 			w->bad++;
 		template_buf_free(&out);
@@ -323,7 +322,7 @@ test_threads(void)
 	pthread_t tid[4];
 	write_file("race.html", "A {{x}} A");
 	for (int i = 0; i < 4; i++) {
-		w[i] = (struct worker){ .cache = cache };
+		w[i] = (struct worker){.cache = cache};
 		pthread_create(&tid[i], NULL, render_loop, &w[i]);
 	}
 	char tmp[600], path[512];

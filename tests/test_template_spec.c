@@ -16,7 +16,7 @@
 #include <string.h>
 
 static const char *spec_files[] = {
-	"comments", "delimiters", "interpolation", "inverted", "partials", "sections",
+        "comments", "delimiters", "interpolation", "inverted", "partials", "sections",
 };
 
 /* Resolve a partial from the test's "partials" object, parsing it afresh. */
@@ -26,8 +26,7 @@ resolve_from_map(void *ud, const char *name, template **out, char *err, size_t e
 	json_t *src = json_object_get(ud, name);
 	if (!json_is_string(src))
 		return TEMPLATE_NOT_FOUND;
-	*out = template_parse(name, json_string_value(src), json_string_length(src),
-			      err, errsize);
+	*out = template_parse(name, json_string_value(src), json_string_length(src), err, errsize);
 	return *out ? TEMPLATE_OK : TEMPLATE_ERROR;
 }
 
@@ -39,19 +38,18 @@ run_test(const char *file, json_t *test)
 	const char *name = json_string_value(json_object_get(test, "name"));
 	json_t *tpl = json_object_get(test, "template");
 	const char *want = json_string_value(json_object_get(test, "expected"));
-	template_env env = { .resolve = resolve_from_map,
-			     .ud = json_object_get(test, "partials") };
-	template_buf out = { 0 };
+	template_env env = {.resolve = resolve_from_map, .ud = json_object_get(test, "partials")};
+	template_buf out = {0};
 
 	snprintf(label, sizeof label, "%s: %s", file, name ? name : "?");
-	template *t = template_parse(label, json_string_value(tpl), json_string_length(tpl),
-				     err, sizeof err);
+	template *t = template_parse(label, json_string_value(tpl), json_string_length(tpl), err,
+	                             sizeof err);
 	int passed = 0;
 	if (t == NULL) {
 		t_failed_count++;
 		printf("not ok %s: parse error: %s\n", label, err);
-	} else if (template_render(t, json_object_get(test, "data"), &env, &out, err,
-				   sizeof err) < 0) {
+	} else if (template_render(t, json_object_get(test, "data"), &env, &out, err, sizeof err) <
+	           0) {
 		t_failed_count++;
 		printf("not ok %s: render error: %s\n", label, err);
 	} else {
@@ -86,7 +84,8 @@ main(int argc, char **argv)
 		}
 		size_t k;
 		json_t *test;
-		json_array_foreach(tests, k, test) {
+		json_array_foreach(tests, k, test)
+		{
 			passed += run_test(spec_files[i], test);
 			total++;
 		}

@@ -10,6 +10,4 @@ hello(cot_ctx *c)
 	return cot_text(c, 200, "Hello, %s!\n", cot_param(c, "name"));
 }
 
-COT_ROUTES(
-	COT_GET("/hello/:name", hello),
-)
+COT_ROUTES(COT_GET("/hello/:name", hello), )

@@ -162,13 +162,13 @@ list_notes(cot_ctx *c)
 	cot_jw *j = cot_jw_new(c);
 	if (wants_json(c)) {
 		cot_jw_val(j, cot_db_all(c, "SELECT id, title, body, created_at FROM notes "
-		                         "ORDER BY id"));
+		                            "ORDER BY id"));
 		return cot_jw_send(c, 200, j);
 	}
 	/* newest first; minutes are enough on a page */
 	cot_rows *notes = cot_db_all(c, "SELECT id, title, substr(body, 1, 280) AS body, "
-	                             "substr(created_at, 1, 16) AS created_at FROM notes "
-	                             "ORDER BY id DESC");
+	                                "substr(created_at, 1, 16) AS created_at FROM notes "
+	                                "ORDER BY id DESC");
 	cot_jw_obj(j);
 	cot_jw_put(j, "title", "Notes");
 	cot_jw_put(j, "rows", notes); /* [] is false: {{^rows}} shows the empty state */
@@ -190,8 +190,10 @@ create_note(cot_ctx *c)
 	read_input(c, &in);
 	if (!check_input(c, &in, &err))
 		return from_form(c) ? new_page(c, 422, &in, &err) : fail_fields(c, &err);
-	cot_row *n = cot_db_one(c, "INSERT INTO notes (title, body) VALUES (?, ?) "
-	                        "RETURNING id, title, body, created_at", in.title, in.body ? in.body : "");
+	cot_row *n = cot_db_one(c,
+	                        "INSERT INTO notes (title, body) VALUES (?, ?) "
+	                        "RETURNING id, title, body, created_at",
+	                        in.title, in.body ? in.body : "");
 	if (n == NULL) /* a failed INSERT answers for itself; this is only a safeguard */
 		return cot_fail(c, 500, "the note was not stored");
 	const char *where = cot_sprintf(c, "/notes/%lld", cot_row_int(n, "id"));
@@ -205,16 +207,20 @@ create_note(cot_ctx *c)
 static cot_row *
 find_note(cot_ctx *c)
 {
-	return cot_db_one(c, "SELECT id, title, body, substr(created_at, 1, 16) AS created_at "
-	                  "FROM notes WHERE id = ?", cot_param_int(c, "id"));
+	return cot_db_one(c,
+	                  "SELECT id, title, body, substr(created_at, 1, 16) AS created_at "
+	                  "FROM notes WHERE id = ?",
+	                  cot_param_int(c, "id"));
 }
 
 static cot_result
 show_note(cot_ctx *c)
 {
 	if (wants_json(c)) {
-		cot_row *n = cot_db_one(c, "SELECT id, title, body, created_at FROM notes "
-		                        "WHERE id = ?", cot_param_int(c, "id"));
+		cot_row *n = cot_db_one(c,
+		                        "SELECT id, title, body, created_at FROM notes "
+		                        "WHERE id = ?",
+		                        cot_param_int(c, "id"));
 		if (n == NULL)
 			return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
 		return note_json(c, 200, n);
@@ -241,7 +247,8 @@ update_note(cot_ctx *c)
 		return note_page(c, 422, old, &in, &err);
 	}
 	/* a NULL body binds SQL NULL: COALESCE keeps the stored one */
-	cot_row *n = cot_db_one(c, "UPDATE notes SET title = ?, body = COALESCE(?, body) "
+	cot_row *n = cot_db_one(c,
+	                        "UPDATE notes SET title = ?, body = COALESCE(?, body) "
 	                        "WHERE id = ? RETURNING id, title, body, created_at",
 	                        in.title, in.body, cot_param_int(c, "id"));
 	if (n == NULL)
@@ -263,13 +270,7 @@ delete_note(cot_ctx *c)
 }
 
 /* /notes/new comes before /notes/:id: the first pattern that matches wins. */
-COT_ROUTES(
-	COT_GET("/notes", list_notes),
-	COT_GET("/notes/new", new_note),
-	COT_POST("/notes", create_note),
-	COT_GET("/notes/:id", show_note),
-	COT_PUT("/notes/:id", update_note),
-	COT_POST("/notes/:id", update_note),
-	COT_DELETE("/notes/:id", delete_note),
-	COT_POST("/notes/:id/delete", delete_note),
-)
+COT_ROUTES(COT_GET("/notes", list_notes), COT_GET("/notes/new", new_note),
+           COT_POST("/notes", create_note), COT_GET("/notes/:id", show_note),
+           COT_PUT("/notes/:id", update_note), COT_POST("/notes/:id", update_note),
+           COT_DELETE("/notes/:id", delete_note), COT_POST("/notes/:id/delete", delete_note), )

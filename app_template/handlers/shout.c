@@ -12,6 +12,4 @@ shout(cot_ctx *c)
 	return cot_text(c, 200, "%s\n", text_shout(c, cot_param(c, "word"), 3));
 }
 
-COT_ROUTES(
-	COT_GET("/shout/:word", shout),
-)
+COT_ROUTES(COT_GET("/shout/:word", shout), )

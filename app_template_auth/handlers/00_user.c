@@ -21,8 +21,10 @@ find_user(cot_ctx *c)
 		const char *why = NULL;
 		json_t *claims = cot_jwt_verify(c, token, &why);
 		if (claims == NULL)
-			return cot_fail(c, 401, "the bearer token was refused: %s; get a new one "
-			                "from POST /api/token", why);
+			return cot_fail(c, 401,
+			                "the bearer token was refused: %s; get a new one "
+			                "from POST /api/token",
+			                why);
 		id = (long long)json_integer_value(json_object_get(claims, "uid"));
 	} else {
 		const char *sid = cot_session_get(c, "user_id");

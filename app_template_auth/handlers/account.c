@@ -21,7 +21,7 @@
 #include "user.h"
 
 #define PASSWORD_MIN 8
-#define TOKEN_TTL 3600
+#define TOKEN_TTL    3600
 
 /* templates/NAME with the entered email and an error message (or none). */
 static cot_result
@@ -82,17 +82,21 @@ signup(cot_ctx *c)
 	const char *email = cot_form(c, "email"), *password = cot_form(c, "password");
 	int wait = cot_rate_limit(c, "signup-ip", NULL, 10, 60);
 	if (wait > 0)
-		return cot_fail(c, 429, "too many sign-ups from your address: try again in %d s", wait);
+		return cot_fail(c, 429, "too many sign-ups from your address: try again in %d s",
+		                wait);
 	if (email == NULL || strchr(email, '@') == NULL || strlen(email) > 254)
-		return form_page(c, 422, "signup.html", "Sign up", email, "Enter an email address.");
+		return form_page(c, 422, "signup.html", "Sign up", email,
+		                 "Enter an email address.");
 	if (password == NULL || strlen(password) < PASSWORD_MIN)
 		return form_page(c, 422, "signup.html", "Sign up", email,
 		                 "Choose a password of at least 8 characters.");
 	if (cot_db_one(c, "SELECT id FROM users WHERE email = ?", email) != NULL)
 		return form_page(c, 422, "signup.html", "Sign up", email,
 		                 "That email already has an account: log in instead.");
-	cot_row *u = cot_db_one(c, "INSERT INTO users (email, password_hash) VALUES (?, ?) "
-	                        "RETURNING id, email", email, cot_password_hash(c, password));
+	cot_row *u = cot_db_one(c,
+	                        "INSERT INTO users (email, password_hash) VALUES (?, ?) "
+	                        "RETURNING id, email",
+	                        email, cot_password_hash(c, password));
 	if (u == NULL)
 		return cot_fail(c, 500, "the account was not stored");
 	return log_in(c, u);
@@ -137,18 +141,13 @@ api_token(cot_ctx *c)
 	cot_row *u = check_password(c, email, password);
 	if (u == NULL)
 		return cot_fail(c, 401, "that email and password do not match an account");
-	json_t *claims = json_pack("{s:I, s:s}", "uid", (json_int_t)cot_row_int(u, "id"),
-	                           "sub", cot_row_text(u, "email"));
+	json_t *claims = json_pack("{s:I, s:s}", "uid", (json_int_t)cot_row_int(u, "id"), "sub",
+	                           cot_row_text(u, "email"));
 	const char *token = cot_jwt_sign(c, claims, TOKEN_TTL);
 	json_decref(claims);
 	return cot_json(c, 200, "{s:s, s:i}", "token", token ? token : "", "expires_in", TOKEN_TTL);
 }
 
-COT_ROUTES(
-	COT_GET("/signup", signup_form),
-	COT_POST("/signup", signup),
-	COT_GET("/login", login_form),
-	COT_POST("/login", login),
-	COT_POST("/logout", logout),
-	COT_POST("/api/token", api_token),
-)
+COT_ROUTES(COT_GET("/signup", signup_form), COT_POST("/signup", signup),
+           COT_GET("/login", login_form), COT_POST("/login", login), COT_POST("/logout", logout),
+           COT_POST("/api/token", api_token), )

@@ -29,13 +29,10 @@ static cot_result
 plain(cot_ctx *c)
 {
 	return cot_html(c, 200,
-		"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		"<title>plain</title></head><body>\n" HEADING "\n"
-		"<p>Written with <code>cot_html</code>: no template, no layout. "
-		"<a href=\"/\">Back home</a></p>\n</body></html>\n");
+	                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	                "<title>plain</title></head><body>\n" HEADING "\n"
+	                "<p>Written with <code>cot_html</code>: no template, no layout. "
+	                "<a href=\"/\">Back home</a></p>\n</body></html>\n");
 }
 
-COT_ROUTES(
-	COT_GET("/", home),
-	COT_GET("/plain", plain),
-)
+COT_ROUTES(COT_GET("/", home), COT_GET("/plain", plain), )

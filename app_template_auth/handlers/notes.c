@@ -171,16 +171,17 @@ need_user(cot_ctx *c, cot_result *r)
 	if (u != NULL)
 		return cot_row_int(u, "id");
 	*r = from_form(c) ? cot_redirect(c, 303, "/login")
-	                  : cot_fail(c, 401, "log in first (POST /api/token gives API clients "
+	                  : cot_fail(c, 401,
+	                             "log in first (POST /api/token gives API clients "
 	                             "a bearer token)");
 	return 0;
 }
 
-#define NEED_USER(uid)                                                         \
-	cot_result denied_;                                                    \
-	long long uid = need_user(c, &denied_);                                \
-	if (uid == 0)                                                          \
-		return denied_
+#define NEED_USER(uid)                                                                             \
+	cot_result denied_;                                                                        \
+	long long uid = need_user(c, &denied_);                                                    \
+	if (uid == 0)                                                                              \
+	return denied_
 
 static cot_result
 list_notes(cot_ctx *c)
@@ -188,14 +189,18 @@ list_notes(cot_ctx *c)
 	NEED_USER(uid);
 	cot_jw *j = cot_jw_new(c);
 	if (wants_json(c)) {
-		cot_jw_val(j, cot_db_all(c, "SELECT id, title, body, created_at FROM notes "
-		                         "WHERE user_id = ? ORDER BY id", uid));
+		cot_jw_val(j, cot_db_all(c,
+		                         "SELECT id, title, body, created_at FROM notes "
+		                         "WHERE user_id = ? ORDER BY id",
+		                         uid));
 		return cot_jw_send(c, 200, j);
 	}
 	/* newest first; minutes are enough on a page */
-	cot_rows *notes = cot_db_all(c, "SELECT id, title, substr(body, 1, 280) AS body, "
+	cot_rows *notes = cot_db_all(c,
+	                             "SELECT id, title, substr(body, 1, 280) AS body, "
 	                             "substr(created_at, 1, 16) AS created_at FROM notes "
-	                             "WHERE user_id = ? ORDER BY id DESC", uid);
+	                             "WHERE user_id = ? ORDER BY id DESC",
+	                             uid);
 	cot_jw_obj(j);
 	cot_jw_put(j, "title", "Notes");
 	put_me(c, j);
@@ -221,9 +226,10 @@ create_note(cot_ctx *c)
 	read_input(c, &in);
 	if (!check_input(c, &in, &err))
 		return from_form(c) ? new_page(c, 422, &in, &err) : fail_fields(c, &err);
-	cot_row *n = cot_db_one(c, "INSERT INTO notes (user_id, title, body) VALUES (?, ?, ?) "
-	                        "RETURNING id, title, body, created_at", uid, in.title,
-	                        in.body ? in.body : "");
+	cot_row *n = cot_db_one(c,
+	                        "INSERT INTO notes (user_id, title, body) VALUES (?, ?, ?) "
+	                        "RETURNING id, title, body, created_at",
+	                        uid, in.title, in.body ? in.body : "");
 	if (n == NULL) /* a failed INSERT answers for itself; this is only a safeguard */
 		return cot_fail(c, 500, "the note was not stored");
 	const char *where = cot_sprintf(c, "/notes/%lld", cot_row_int(n, "id"));
@@ -237,8 +243,10 @@ create_note(cot_ctx *c)
 static cot_row *
 find_note(cot_ctx *c, long long uid)
 {
-	return cot_db_one(c, "SELECT id, title, body, substr(created_at, 1, 16) AS created_at "
-	                  "FROM notes WHERE id = ? AND user_id = ?", cot_param_int(c, "id"), uid);
+	return cot_db_one(c,
+	                  "SELECT id, title, body, substr(created_at, 1, 16) AS created_at "
+	                  "FROM notes WHERE id = ? AND user_id = ?",
+	                  cot_param_int(c, "id"), uid);
 }
 
 static cot_result
@@ -246,8 +254,10 @@ show_note(cot_ctx *c)
 {
 	NEED_USER(uid);
 	if (wants_json(c)) {
-		cot_row *n = cot_db_one(c, "SELECT id, title, body, created_at FROM notes "
-		                        "WHERE id = ? AND user_id = ?", cot_param_int(c, "id"), uid);
+		cot_row *n = cot_db_one(c,
+		                        "SELECT id, title, body, created_at FROM notes "
+		                        "WHERE id = ? AND user_id = ?",
+		                        cot_param_int(c, "id"), uid);
 		if (n == NULL)
 			return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
 		return note_json(c, 200, n);
@@ -275,9 +285,11 @@ update_note(cot_ctx *c)
 		return note_page(c, 422, old, &in, &err);
 	}
 	/* a NULL body binds SQL NULL: COALESCE keeps the stored one */
-	cot_row *n = cot_db_one(c, "UPDATE notes SET title = ?, body = COALESCE(?, body) "
+	cot_row *n = cot_db_one(c,
+	                        "UPDATE notes SET title = ?, body = COALESCE(?, body) "
 	                        "WHERE id = ? AND user_id = ? RETURNING id, title, body, "
-	                        "created_at", in.title, in.body, cot_param_int(c, "id"), uid);
+	                        "created_at",
+	                        in.title, in.body, cot_param_int(c, "id"), uid);
 	if (n == NULL)
 		return cot_fail(c, 404, "no note with id %s", cot_param(c, "id"));
 	if (page)
@@ -299,13 +311,7 @@ delete_note(cot_ctx *c)
 }
 
 /* /notes/new comes before /notes/:id: the first pattern that matches wins. */
-COT_ROUTES(
-	COT_GET("/notes", list_notes),
-	COT_GET("/notes/new", new_note),
-	COT_POST("/notes", create_note),
-	COT_GET("/notes/:id", show_note),
-	COT_PUT("/notes/:id", update_note),
-	COT_POST("/notes/:id", update_note),
-	COT_DELETE("/notes/:id", delete_note),
-	COT_POST("/notes/:id/delete", delete_note),
-)
+COT_ROUTES(COT_GET("/notes", list_notes), COT_GET("/notes/new", new_note),
+           COT_POST("/notes", create_note), COT_GET("/notes/:id", show_note),
+           COT_PUT("/notes/:id", update_note), COT_POST("/notes/:id", update_note),
+           COT_DELETE("/notes/:id", delete_note), COT_POST("/notes/:id/delete", delete_note), )

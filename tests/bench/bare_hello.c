@@ -29,8 +29,7 @@ static int first_call_marker;
 
 static enum MHD_Result
 bare_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-            const char *version, const char *upload_data, size_t *upload_size,
-            void **con_cls)
+            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	(void)cls;
 	(void)method;
@@ -46,8 +45,8 @@ bare_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
 	}
 	bool found = strcmp(url, "/hello/world") == 0;
 	const char *body = found ? hello : missing;
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r =
+	        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -64,7 +63,7 @@ main(int argc, char **argv)
 	long threads = argc > 2 ? atol(argv[2]) : ncpu;
 	if (threads < 1)
 		threads = 2;
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -72,16 +71,14 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
-		NULL, bare_access, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	        bare_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned)30, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 #ifdef BARE_POOL /* per-connection memory, for experiments (default: MHD's 32 KB) */
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BARE_POOL,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BARE_POOL,
 #endif
-		MHD_OPTION_END);
+	        MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "bare_hello: cannot start on port %d\n", port);
 		return 1;

@@ -103,14 +103,16 @@ main(int argc, char **argv)
 	}
 	cot_ctx *c = ctx_new();
 	cot_db_exec(c, "CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT, body TEXT, "
-	            "score REAL, done INTEGER, created_at TEXT, owner INTEGER)");
+	               "score REAL, done INTEGER, created_at TEXT, owner INTEGER)");
 	cot_db_begin(c);
 	for (int i = 0; i < nrows; i++)
-		cot_db_exec(c, "INSERT INTO items (title, body, score, done, created_at, owner) "
-		            "VALUES (?, ?, ?, ?, '2026-12-01 14:00:00', ?)",
-		            cot_sprintf(c, "item number %d", i),
-		            cot_sprintf(c, "a body with \"quotes\", a tab\t and caf\xc3\xa9 #%d", i),
-		            i * 0.25, i % 2, i % 5 == 0 ? cot_null() : cot_value_int_(i % 7));
+		cot_db_exec(
+		        c,
+		        "INSERT INTO items (title, body, score, done, created_at, owner) "
+		        "VALUES (?, ?, ?, ?, '2026-12-01 14:00:00', ?)",
+		        cot_sprintf(c, "item number %d", i),
+		        cot_sprintf(c, "a body with \"quotes\", a tab\t and caf\xc3\xa9 #%d", i),
+		        i * 0.25, i % 2, i % 5 == 0 ? cot_null() : cot_value_int_(i % 7));
 	cot_db_commit(c);
 	ctx_done(c);
 
@@ -147,9 +149,8 @@ main(int argc, char **argv)
 	printf("| path | ms per response (mean of %d rounds x %d) |\n|---|---|\n", rounds, n);
 	printf("| cot_db_json_rows (jansson) | %.4f |\n", jsum / rounds);
 	printf("| cot_jw_send (JSON writer) | %.4f |\n", wsum / rounds);
-	printf("ratio writer / jansson: median %.3f (rounds %.3f-%.3f): the writer is %s\n",
-	       median, ratios[0], ratios[rounds - 1],
-	       median <= 1.0 ? "not slower" : "SLOWER");
+	printf("ratio writer / jansson: median %.3f (rounds %.3f-%.3f): the writer is %s\n", median,
+	       ratios[0], ratios[rounds - 1], median <= 1.0 ? "not slower" : "SLOWER");
 	free(ratios);
 	db_shutdown();
 	char path[64];

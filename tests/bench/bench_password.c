@@ -12,9 +12,9 @@
  * in a loop -- how much a hash delays the requests that share a worker
  * thread with it. One worker thread, so that they do share it: with two,
  * libmicrohttpd gives a connection to whichever worker wakes first, and a
- * run measured sharing or not by chance (p99 0.2 ms or 200 ms). Twice: with --offload none (the hash on the worker
- * thread, as before the handler pool) and --offload auto (the default:
- * the hashing route runs on the handler pool, runtime/server.c).
+ * run measured sharing or not by chance (p99 0.2 ms or 200 ms). Twice: with --offload none (the
+ * hash on the worker thread, as before the handler pool) and --offload auto (the default: the
+ * hashing route runs on the handler pool, runtime/server.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,12 +31,12 @@ static h_server srv;
 static atomic_bool hashing;
 
 static const char probe[] =
-	"#include <cot.h>\n"
-	"static cot_result hash(cot_ctx *c)\n"
-	"{\n"
-	"\treturn cot_text(c, 200, \"%s\\n\", cot_password_hash(c, \"correct horse\"));\n"
-	"}\n"
-	"COT_ROUTES(COT_POST(\"/bench/hash\", hash))\n";
+        "#include <cot.h>\n"
+        "static cot_result hash(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"%s\\n\", cot_password_hash(c, \"correct horse\"));\n"
+        "}\n"
+        "COT_ROUTES(COT_POST(\"/bench/hash\", hash))\n";
 
 static int
 cmp(const void *a, const void *b)
@@ -89,8 +89,8 @@ static int
 run_case(const char *cotdev, const char *app, bench_case *k)
 {
 	h_target t = h_target_dev(cotdev);
-	const char *flags[] = { "--port", "0", "--quiet", "--threads", "1", "--offload", k->mode,
-	                        NULL };
+	const char *flags[] = {"--port", "0",         "--quiet", "--threads",
+	                       "1",      "--offload", k->mode,   NULL};
 	h_target_flags(&t, flags);
 	char err[1024];
 	if (h_server_start(&t, app, &srv, err, sizeof(err)) != 0) {
@@ -135,7 +135,7 @@ main(int argc, char **argv)
 	if (h_scaffold(&t, app, sizeof(app)) != 0)
 		return 1;
 	h_write_app_file(app, "handlers/bench.c", probe);
-	bench_case cases[2] = { { .mode = "none" }, { .mode = "auto" } };
+	bench_case cases[2] = {{.mode = "none"}, {.mode = "auto"}};
 	for (int i = 0; i < 2; i++)
 		if (run_case(argv[1], app, &cases[i]) != 0)
 			return 1;
@@ -148,15 +148,17 @@ main(int argc, char **argv)
 		printf("| one password hash (POST, round trip) | %s | %.1f | %.1f | %.0f | |\n",
 		       k->mode, k->h50, k->h99, k->h50 / k->b50);
 		for (int n = 1; n <= 2; n++)
-			printf("| GET /hello/x while %d client%s hash | %s | %.3f | %.3f | %.2f | %.2f |\n",
+			printf("| GET /hello/x while %d client%s hash | %s | %.3f | %.3f | %.2f | "
+			       "%.2f |\n",
 			       n, n == 1 ? "" : "s", k->mode, k->l50[n], k->l99[n],
 			       k->l50[n] / k->b50, k->l99[n] / k->b99);
 	}
 	for (int n = 1; n <= 2; n++)
 		printf("GET /hello/x while %d client%s hash: auto / none = %.4f at p50, %.4f at "
-		       "p99 (none takes %.0fx and %.0fx as long)\n", n, n == 1 ? "" : "s",
-		       cases[1].l50[n] / cases[0].l50[n], cases[1].l99[n] / cases[0].l99[n],
-		       cases[0].l50[n] / cases[1].l50[n], cases[0].l99[n] / cases[1].l99[n]);
+		       "p99 (none takes %.0fx and %.0fx as long)\n",
+		       n, n == 1 ? "" : "s", cases[1].l50[n] / cases[0].l50[n],
+		       cases[1].l99[n] / cases[0].l99[n], cases[0].l50[n] / cases[1].l50[n],
+		       cases[0].l99[n] / cases[1].l99[n]);
 	FILE *la = fopen("/proc/loadavg", "r");
 	char load[128] = "?";
 	if (la != NULL) {
@@ -165,7 +167,8 @@ main(int argc, char **argv)
 		fclose(la);
 	}
 	printf("load average while measuring (other work on the machine inflates every "
-	       "time above): %s", load);
+	       "time above): %s",
+	       load);
 	h_thread_done();
 	h_rmtree(app);
 	return 0;

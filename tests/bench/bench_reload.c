@@ -27,9 +27,9 @@
 
 #include "../harness.h"
 
-#define SAVES 60
+#define SAVES      60
 #define ROUNDTRIPS 400
-#define COLD_RUNS 5
+#define COLD_RUNS  5
 
 static h_target target;
 
@@ -147,8 +147,8 @@ measure_app(int nfiles, row *rt, row *save)
 		wrong += r.status != 200;
 		h_resp_free(&r);
 	}
-	*rt = (row){ "", percentile(v, ROUNDTRIPS, 0.5), percentile(v, ROUNDTRIPS, 0.9),
-	             ROUNDTRIPS, wrong };
+	*rt = (row){"", percentile(v, ROUNDTRIPS, 0.5), percentile(v, ROUNDTRIPS, 0.9), ROUNDTRIPS,
+	            wrong};
 
 	h_path(path, sizeof(path), "%s/handlers/b0.c", app);
 	wrong = 0;
@@ -162,7 +162,7 @@ measure_app(int nfiles, row *rt, row *save)
 		wrong += r.status != 200 || strcmp(r.body, want) != 0;
 		h_resp_free(&r);
 	}
-	*save = (row){ "", percentile(v, SAVES, 0.5), percentile(v, SAVES, 0.9), SAVES, wrong };
+	*save = (row){"", percentile(v, SAVES, 0.5), percentile(v, SAVES, 0.9), SAVES, wrong};
 	h_client_free(c);
 	int code = h_server_stop(&s);
 	if (code != 0)
@@ -186,10 +186,10 @@ measure_interleaved(int n, const char *const *names, const char *const *heads,
 	static h_server s[MAXN];
 	h_client *c[MAXN];
 	static double v[MAXN][SAVES];
-	int wrong[MAXN] = { 0 };
+	int wrong[MAXN] = {0};
 	if (n > MAXN)
 		return -1;
-#define FIELD(base, i) (*(const char *const *)((const char *)(base) + (size_t)(i) * stride))
+#define FIELD(base, i) (*(const char *const *)((const char *)(base) + (size_t)(i)*stride))
 	for (int i = 0; i < n; i++) {
 		bench_head = FIELD(heads, i);
 		setenv("COT_HEADER_CACHE", FIELD(caches, i), 1);
@@ -217,8 +217,8 @@ measure_interleaved(int n, const char *const *names, const char *const *heads,
 			h_resp_free(&r);
 		}
 	for (int i = 0; i < n; i++) {
-		out[i] = (row){ "", percentile(v[i], SAVES, 0.5), percentile(v[i], SAVES, 0.9),
-		                SAVES, wrong[i] };
+		out[i] = (row){"", percentile(v[i], SAVES, 0.5), percentile(v[i], SAVES, 0.9),
+		               SAVES, wrong[i]};
 		h_client_free(c[i]);
 		h_server_stop(&s[i]);
 		h_rmtree(app[i]);
@@ -248,8 +248,8 @@ machine(char *buf, size_t len)
 		fclose(f);
 	struct utsname u;
 	uname(&u);
-	snprintf(buf, len, "%s, %ld cores, %s %s", model, sysconf(_SC_NPROCESSORS_ONLN),
-	         u.sysname, u.release);
+	snprintf(buf, len, "%s, %ld cores, %s %s", model, sysconf(_SC_NPROCESSORS_ONLN), u.sysname,
+	         u.release);
 }
 
 int
@@ -260,7 +260,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	target = h_target_dev(argv[1]);
-	static const int sizes[] = { 1, 10, 100 };
+	static const int sizes[] = {1, 10, 100};
 	row rt[3], save[3];
 	for (int i = 0; i < 3; i++)
 		if (measure_app(sizes[i], &rt[i], &save[i]) != 0)
@@ -273,14 +273,14 @@ main(int argc, char **argv)
 	static const struct {
 		const char *name, *head, *cache;
 	} heads[] = {
-		{ "1 file (interleaved baseline)", "", "1" },
-		{ "1 file, no header cache", "", "0" },
-		{ "1 file + sodium.h", "#include <sodium.h>\nCOT_LIBS(\"libsodium\")\n", "1" },
-		{ "1 file + sodium.h, no hdr cache", "#include <sodium.h>\nCOT_LIBS(\"libsodium\")\n",
-		  "0" },
-		{ "1 file + curl.h", "#include <curl/curl.h>\nCOT_LIBS(\"libcurl\")\n", "1" },
-		{ "1 file + curl.h, no hdr cache", "#include <curl/curl.h>\nCOT_LIBS(\"libcurl\")\n",
-		  "0" },
+	        {"1 file (interleaved baseline)", "", "1"},
+	        {"1 file, no header cache", "", "0"},
+	        {"1 file + sodium.h", "#include <sodium.h>\nCOT_LIBS(\"libsodium\")\n", "1"},
+	        {"1 file + sodium.h, no hdr cache",
+	         "#include <sodium.h>\nCOT_LIBS(\"libsodium\")\n", "0"},
+	        {"1 file + curl.h", "#include <curl/curl.h>\nCOT_LIBS(\"libcurl\")\n", "1"},
+	        {"1 file + curl.h, no hdr cache", "#include <curl/curl.h>\nCOT_LIBS(\"libcurl\")\n",
+	         "0"},
 	};
 	enum { NHEADS = sizeof(heads) / sizeof(heads[0]) };
 	row hsave[NHEADS];
@@ -290,7 +290,7 @@ main(int argc, char **argv)
 	double hone = hsave[0].p50;
 
 	double cold[2][COLD_RUNS];
-	static const int cold_sizes[] = { 1, 100 };
+	static const int cold_sizes[] = {1, 100};
 	for (int k = 0; k < 2; k++) {
 		char app[4096];
 		if (make_app(cold_sizes[k], app, sizeof(app)) != 0)
@@ -309,8 +309,8 @@ main(int argc, char **argv)
 	machine(m, sizeof(m));
 	double base = rt[0].p50, one = save[0].p50;
 	printf("cot reload benchmark -- %s\n", m);
-	printf("%-34s %8s %8s %6s %10s %10s  %s\n", "measure", "p50 ms", "p90 ms", "n",
-	       "x rtt p50", "x 1-file", "target");
+	printf("%-34s %8s %8s %6s %10s %10s  %s\n", "measure", "p50 ms", "p90 ms", "n", "x rtt p50",
+	       "x 1-file", "target");
 	for (int i = 0; i < 3; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "request round-trip, %d file%s", sizes[i],
@@ -331,8 +331,8 @@ main(int argc, char **argv)
 		snprintf(name, sizeof(name), "save -> served, %s", heads[i].name);
 		printf("%-34s %8.3f %8.3f %6d %10.1f %10.2f  %s%s\n", name, hsave[i].p50,
 		       hsave[i].p90, hsave[i].n, hsave[i].p50 / base, hsave[i].p50 / hone,
-		       *heads[i].head ? "x 1-file <= 2" : "", hsave[i].wrong ?
-		       "  (WRONG ANSWERS!)" : "");
+		       *heads[i].head ? "x 1-file <= 2" : "",
+		       hsave[i].wrong ? "  (WRONG ANSWERS!)" : "");
 	}
 	for (int k = 0; k < 2; k++) {
 		char name[64];
@@ -345,7 +345,8 @@ main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		if (save[i].wrong)
 			printf("note: %d of %d saves with %d files answered something other than "
-			       "the new version\n", save[i].wrong, save[i].n, sizes[i]);
+			       "the new version\n",
+			       save[i].wrong, save[i].n, sizes[i]);
 	h_thread_done();
 	return 0;
 }

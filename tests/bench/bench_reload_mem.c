@@ -40,8 +40,8 @@ rss_kb(pid_t pid)
 
 /* Reloads APP/handlers/FILE n times; fills rss at 1,000 and at n. */
 static int
-reload_many(const char *app, const char *file, const char *route, int n, long *rss_1k,
-            long *rss_n, double *ms_per_reload)
+reload_many(const char *app, const char *file, const char *route, int n, long *rss_1k, long *rss_n,
+            double *ms_per_reload)
 {
 	char path[4200], err[512];
 	h_path(path, sizeof(path), "%s/handlers/%s", app, file);
@@ -106,9 +106,11 @@ main(int argc, char **argv)
 	char app[4096];
 	if (h_scaffold(&target, app, sizeof(app)) != 0)
 		return 1;
-	static const struct { const char *file, *route; } files[] = {
-		{ "notes.c", "/notes" },
-		{ "hello.c", "/hello/bench" },
+	static const struct {
+		const char *file, *route;
+	} files[] = {
+	        {"notes.c", "/notes"},
+	        {"hello.c", "/hello/bench"},
 	};
 	printf("memory of cotdev run across reloads (%d saves of each file)\n", n);
 	long notes_1k = -1, notes_n = -1;
@@ -131,8 +133,9 @@ main(int argc, char **argv)
 	}
 	if (notes_1k > 0 && notes_n > 0)
 		printf("verdict: notes.c RSS after %d reloads %s RSS after 1,000 + 1 MB "
-		       "(%.1f MB vs %.1f MB)\n", n, notes_n <= notes_1k + 1024 ? "<=" : "> (MISSED)",
-		       notes_n / 1024.0, notes_1k / 1024.0 + 1.0);
+		       "(%.1f MB vs %.1f MB)\n",
+		       n, notes_n <= notes_1k + 1024 ? "<=" : "> (MISSED)", notes_n / 1024.0,
+		       notes_1k / 1024.0 + 1.0);
 	h_rmtree(app);
 	return rc;
 }

@@ -30,54 +30,52 @@
 
 #define TCC_LIB_PATH "/usr/lib/x86_64-linux-gnu/tcc"
 
-static const char handler_c[] =
-	"#include <stdio.h>\n"
-	"#include <string.h>\n"
-	"#include <stdlib.h>\n"
-	"\n"
-	"struct note { int id; char title[64]; char body[256]; };\n"
-	"\n"
-	"static int parse_id(const char *s)\n"
-	"{\n"
-	"\tchar *end;\n"
-	"\tlong v = strtol(s, &end, 10);\n"
-	"\tif (*end != '\\0' || v < 0 || v > 1000000)\n"
-	"\t\treturn -1;\n"
-	"\treturn (int)v;\n"
-	"}\n"
-	"\n"
-	"static int render(char *out, size_t len, const struct note *n)\n"
-	"{\n"
-	"\treturn snprintf(out, len, \"<h1>%s</h1><p>%s</p>\", n->title,\n"
-	"\t                n->body);\n"
-	"}\n"
-	"\n"
-	"int show_note(const char *param, char *out, size_t len)\n"
-	"{\n"
-	"\tstruct note n;\n"
-	"\tint id = parse_id(param);\n"
-	"\tif (id < 0)\n"
-	"\t\treturn snprintf(out, len, \"no note with id %s\", param);\n"
-	"\tmemset(&n, 0, sizeof n);\n"
-	"\tn.id = id;\n"
-	"\tsnprintf(n.title, sizeof n.title, \"Note %d\", id);\n"
-	"\tfor (int i = 0; i < 3; i++)\n"
-	"\t\tstrcat(n.body, \"lorem ipsum \");\n"
-	"\treturn render(out, len, &n);\n"
-	"}\n"
-	"\n"
-	"int hello(const char *name, char *out, size_t len)\n"
-	"{\n"
-	"\treturn snprintf(out, len, \"Hello, %s!\\n\", name);\n"
-	"}\n";
+static const char handler_c[] = "#include <stdio.h>\n"
+                                "#include <string.h>\n"
+                                "#include <stdlib.h>\n"
+                                "\n"
+                                "struct note { int id; char title[64]; char body[256]; };\n"
+                                "\n"
+                                "static int parse_id(const char *s)\n"
+                                "{\n"
+                                "\tchar *end;\n"
+                                "\tlong v = strtol(s, &end, 10);\n"
+                                "\tif (*end != '\\0' || v < 0 || v > 1000000)\n"
+                                "\t\treturn -1;\n"
+                                "\treturn (int)v;\n"
+                                "}\n"
+                                "\n"
+                                "static int render(char *out, size_t len, const struct note *n)\n"
+                                "{\n"
+                                "\treturn snprintf(out, len, \"<h1>%s</h1><p>%s</p>\", n->title,\n"
+                                "\t                n->body);\n"
+                                "}\n"
+                                "\n"
+                                "int show_note(const char *param, char *out, size_t len)\n"
+                                "{\n"
+                                "\tstruct note n;\n"
+                                "\tint id = parse_id(param);\n"
+                                "\tif (id < 0)\n"
+                                "\t\treturn snprintf(out, len, \"no note with id %s\", param);\n"
+                                "\tmemset(&n, 0, sizeof n);\n"
+                                "\tn.id = id;\n"
+                                "\tsnprintf(n.title, sizeof n.title, \"Note %d\", id);\n"
+                                "\tfor (int i = 0; i < 3; i++)\n"
+                                "\t\tstrcat(n.body, \"lorem ipsum \");\n"
+                                "\treturn render(out, len, &n);\n"
+                                "}\n"
+                                "\n"
+                                "int hello(const char *name, char *out, size_t len)\n"
+                                "{\n"
+                                "\treturn snprintf(out, len, \"Hello, %s!\\n\", name);\n"
+                                "}\n";
 
 /* The same handler declaring what it uses, as a cot.h-only handler would. */
-static const char small_c[] =
-	"typedef unsigned long size_t;\n"
-	"int snprintf(char *, size_t, const char *, ...);\n"
-	"long strtol(const char *, char **, int);\n"
-	"void *memset(void *, int, size_t);\n"
-	"char *strcat(char *, const char *);\n";
+static const char small_c[] = "typedef unsigned long size_t;\n"
+                              "int snprintf(char *, size_t, const char *, ...);\n"
+                              "long strtol(const char *, char **, int);\n"
+                              "void *memset(void *, int, size_t);\n"
+                              "char *strcat(char *, const char *);\n";
 
 static char dir[64], src[128], obj[128], dll[128];
 static double build_us; /* tcclines_build alone, last LINES run */
@@ -194,19 +192,32 @@ compile_dll_dlopen(void)
 enum { PLAIN, DEBUG, LINES, OBJ_ELF, DLL_DLOPEN, NWAYS };
 
 static const char *const way_names[NWAYS] = {
-	"plain (no -g)", "-g", "-g + tcclines_build", "-g + 2nd compile .o + libelf",
-	"-g .so + dlopen + libelf",
+        "plain (no -g)",
+        "-g",
+        "-g + tcclines_build",
+        "-g + 2nd compile .o + libelf",
+        "-g .so + dlopen + libelf",
 };
 
 static void
 run_way(int way)
 {
 	switch (way) {
-	case PLAIN: compile_memory(NULL, 0); break;
-	case DEBUG: compile_memory("-g", 0); break;
-	case LINES: compile_memory("-g", 1); break;
-	case OBJ_ELF: compile_obj_elf(); break;
-	case DLL_DLOPEN: compile_dll_dlopen(); break;
+	case PLAIN:
+		compile_memory(NULL, 0);
+		break;
+	case DEBUG:
+		compile_memory("-g", 0);
+		break;
+	case LINES:
+		compile_memory("-g", 1);
+		break;
+	case OBJ_ELF:
+		compile_obj_elf();
+		break;
+	case DLL_DLOPEN:
+		compile_dll_dlopen();
+		break;
 	}
 }
 
@@ -269,10 +280,9 @@ measure(const char *what, int rounds)
 	printf("%s: compile + relocate, median of %d\n", what, rounds);
 	for (int w = 0; w < NWAYS; w++)
 		printf("  %-30s %5.2fx  (%.0f us, %+.0f us)\n", way_names[w],
-		       median[w] / median[PLAIN], median[w],
-		       median[w] - median[PLAIN]);
-	printf("  %-30s %5.3fx  (%.1f us)\n", "tcclines_build alone",
-	       b[rounds / 2] / median[PLAIN], b[rounds / 2]);
+		       median[w] / median[PLAIN], median[w], median[w] - median[PLAIN]);
+	printf("  %-30s %5.3fx  (%.1f us)\n", "tcclines_build alone", b[rounds / 2] / median[PLAIN],
+	       b[rounds / 2]);
 }
 
 int

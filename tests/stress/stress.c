@@ -39,34 +39,34 @@
 #include "../harness.h"
 
 static const char stress_src[] =
-	"#include <cot.h>\n"
-	"#include <pthread.h>\n"
-	"\n"
-	"static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;\n"
-	"\n"
-	"static cot_result ok(cot_ctx *c) { return cot_text(c, 200, \"fine\\n\"); }\n"
-	"\n"
-	"static cot_result\n"
-	"deadlock(cot_ctx *c)\n"
-	"{\n"
-	"\tpthread_mutex_lock(&lock);\n"
-	"\tpthread_mutex_lock(&lock);\n"
-	"\treturn cot_text(c, 200, \"unreachable\\n\");\n"
-	"}\n"
-	"\n"
-	"static cot_result\n"
-	"sum(cot_ctx *c)\n"
-	"{\n"
-	"\tsize_t n;\n"
-	"\tconst unsigned char *b = (const unsigned char *)cot_body(c, &n);\n"
-	"\tunsigned long h = 0;\n"
-	"\tfor (size_t i = 0; i < n; i += 4096)\n"
-	"\t\th += b[i];\n"
-	"\treturn cot_text(c, 200, \"%zu %lu\\n\", n, h);\n"
-	"}\n"
-	"\n"
-	"COT_ROUTES(COT_GET(\"/ok\", ok), COT_GET(\"/deadlock\", deadlock),\n"
-	"           COT_POST(\"/sum\", sum))\n";
+        "#include <cot.h>\n"
+        "#include <pthread.h>\n"
+        "\n"
+        "static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;\n"
+        "\n"
+        "static cot_result ok(cot_ctx *c) { return cot_text(c, 200, \"fine\\n\"); }\n"
+        "\n"
+        "static cot_result\n"
+        "deadlock(cot_ctx *c)\n"
+        "{\n"
+        "\tpthread_mutex_lock(&lock);\n"
+        "\tpthread_mutex_lock(&lock);\n"
+        "\treturn cot_text(c, 200, \"unreachable\\n\");\n"
+        "}\n"
+        "\n"
+        "static cot_result\n"
+        "sum(cot_ctx *c)\n"
+        "{\n"
+        "\tsize_t n;\n"
+        "\tconst unsigned char *b = (const unsigned char *)cot_body(c, &n);\n"
+        "\tunsigned long h = 0;\n"
+        "\tfor (size_t i = 0; i < n; i += 4096)\n"
+        "\t\th += b[i];\n"
+        "\treturn cot_text(c, 200, \"%zu %lu\\n\", n, h);\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(COT_GET(\"/ok\", ok), COT_GET(\"/deadlock\", deadlock),\n"
+        "           COT_POST(\"/sum\", sum))\n";
 
 static int stress_port;
 static double stress_seconds = 12;
@@ -78,7 +78,7 @@ static int
 stress_connect(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)stress_port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)stress_port)};
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		close(fd);
@@ -111,7 +111,7 @@ stress_status(int fd, int timeout_ms)
 	size_t got = 0;
 	double end = h_now_ms() + timeout_ms;
 	while (got < 12 && h_now_ms() < end) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, (int)(end - h_now_ms()) + 1) <= 0)
 			continue;
 		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
@@ -133,7 +133,8 @@ static void *
 normal_main(void *arg)
 {
 	normal_stats *st = arg;
-	static const char req[] = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	static const char req[] =
+	        "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	while (!atomic_load(&stress_stop)) {
 		st->sent++;
 		int fd = stress_connect();
@@ -142,7 +143,7 @@ normal_main(void *arg)
 			st->answered++;
 		if (fd >= 0)
 			close(fd);
-		struct timespec t = { 0, 20 * 1000 * 1000 };
+		struct timespec t = {0, 20 * 1000 * 1000};
 		nanosleep(&t, NULL);
 	}
 	return NULL;
@@ -174,11 +175,12 @@ slowloris_main(void *arg)
 				atomic_fetch_add(&a->cut, 1);
 				close(fds[i]);
 				fds[i] = stress_connect(); /* and back for more */
-				if (fds[i] >= 0 && stress_send(fds[i], "GET /ok HTTP/1.1\r\n", 18) == 0)
+				if (fds[i] >= 0 &&
+				    stress_send(fds[i], "GET /ok HTTP/1.1\r\n", 18) == 0)
 					atomic_fetch_add(&a->opened, 1);
 			}
 		}
-		struct timespec t = { 1, 0 };
+		struct timespec t = {1, 0};
 		nanosleep(&t, NULL);
 	}
 	for (int i = 0; i < N; i++)
@@ -210,7 +212,7 @@ flood_main(void *arg)
 			if ((fds[i] = stress_connect()) >= 0)
 				atomic_fetch_add(&a->opened, 1);
 		}
-		struct timespec t = { 0, 100 * 1000 * 1000 };
+		struct timespec t = {0, 100 * 1000 * 1000};
 		nanosleep(&t, NULL);
 	}
 	for (int i = 0; i < N; i++)
@@ -227,8 +229,10 @@ body_main(void *arg)
 	static const char block[65536];
 	enum { LEN = 10 << 20 };
 	char head[160];
-	int hl = snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-	                  "Content-Length: %d\r\n\r\n", LEN);
+	int hl = snprintf(head, sizeof(head),
+	                  "POST /sum HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+	                  "Content-Length: %d\r\n\r\n",
+	                  LEN);
 	while (!atomic_load(&stress_stop)) {
 		int fd = stress_connect();
 		bool ok = fd >= 0 && stress_send(fd, head, (size_t)hl) == 0;
@@ -259,7 +263,8 @@ static void *
 stuck_one(void *arg)
 {
 	attack_stats *a = arg;
-	static const char req[] = "GET /deadlock HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	static const char req[] =
+	        "GET /deadlock HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	int fd = stress_connect();
 	atomic_fetch_add(&a->opened, 1);
 	int st = fd >= 0 && stress_send(fd, req, sizeof(req) - 1) == 0 ? stress_status(fd, 30000)
@@ -314,8 +319,8 @@ stress_reset_peak(pid_t pid)
 static void
 stress_attack(const char *server, h_server *srv, const char *name, void *(*attack)(void *))
 {
-	attack_stats a = { 0 };
-	normal_stats n = { 0 };
+	attack_stats a = {0};
+	normal_stats n = {0};
 	stress_port = srv->port;
 	long before = stress_status_kb(srv->pid, "VmRSS:");
 	stress_reset_peak(srv->pid);
@@ -323,17 +328,18 @@ stress_attack(const char *server, h_server *srv, const char *name, void *(*attac
 	pthread_t at, nt;
 	pthread_create(&at, NULL, attack, &a);
 	pthread_create(&nt, NULL, normal_main, &n);
-	struct timespec d = { (time_t)stress_seconds, 0 };
+	struct timespec d = {(time_t)stress_seconds, 0};
 	nanosleep(&d, NULL);
 	atomic_store(&stress_stop, true);
 	pthread_join(nt, NULL);
 	pthread_join(at, NULL);
 	long peak = stress_status_kb(srv->pid, "VmHWM:");
 	/* the attack's sockets are closed: let the server see it */
-	normal_stats after = { 0 };
+	normal_stats after = {0};
 	for (int i = 0; i < 10; i++) {
 		int fd = stress_connect();
-		static const char req[] = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+		static const char req[] =
+		        "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 		after.sent++;
 		after.answered += fd >= 0 && stress_send(fd, req, sizeof(req) - 1) == 0 &&
 		                  stress_status(fd, 2000) == 200;
@@ -343,25 +349,26 @@ stress_attack(const char *server, h_server *srv, const char *name, void *(*attac
 	long final = stress_status_kb(srv->pid, "VmRSS:");
 	printf("%-11s %-10s normal client %4d/%-4d answered  attack: %5ld opened %5ld cut "
 	       "%4ld done %4ld failed  RSS %6ld kB before, peak %6ld kB, after %6ld kB "
-	       "(then %d/%d answered)\n", server, name, n.answered, n.sent, atomic_load(&a.opened),
-	       atomic_load(&a.cut), atomic_load(&a.done), atomic_load(&a.failed), before, peak,
-	       final, after.answered, after.sent);
+	       "(then %d/%d answered)\n",
+	       server, name, n.answered, n.sent, atomic_load(&a.opened), atomic_load(&a.cut),
+	       atomic_load(&a.done), atomic_load(&a.failed), before, peak, final, after.answered,
+	       after.sent);
 	fflush(stdout);
 }
 
 static void
 stress_server(const char *server, h_target *t, const char *app)
 {
-	static const char *const flags[] = { "--port", "0", "--quiet", "--timeout", "2000", NULL };
+	static const char *const flags[] = {"--port", "0", "--quiet", "--timeout", "2000", NULL};
 	h_target_flags(t, flags);
 	static const struct {
 		const char *name;
 		void *(*fn)(void *);
 	} attacks[] = {
-		{ "slowloris", slowloris_main },
-		{ "flood", flood_main },
-		{ "bodies", bodies_main },
-		{ "stuck", stuck_main },
+	        {"slowloris", slowloris_main},
+	        {"flood", flood_main},
+	        {"bodies", bodies_main},
+	        {"stuck", stuck_main},
 	};
 	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
 		h_server srv;
@@ -373,8 +380,8 @@ stress_server(const char *server, h_target *t, const char *app)
 		stress_attack(server, &srv, attacks[i].name, attacks[i].fn);
 		double t0 = h_now_ms();
 		int rc = h_server_stop(&srv);
-		printf("%-11s %-10s SIGTERM: exit status %d after %.0f ms\n", server, attacks[i].name,
-		       rc, h_now_ms() - t0);
+		printf("%-11s %-10s SIGTERM: exit status %d after %.0f ms\n", server,
+		       attacks[i].name, rc, h_now_ms() - t0);
 	}
 }
 

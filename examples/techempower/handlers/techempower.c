@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TE_WORLDS 10000
+#define TE_WORLDS      10000
 #define TE_MAX_QUERIES 500
 
 /* A random World id or number in 1..10000; arc4random is thread-safe. */
@@ -72,15 +72,14 @@ te_json(cot_ctx *c)
 static int
 te_world(cot_ctx *c, cot_jw *j, long long *number)
 {
-	cot_row *r = cot_db_one(c, "SELECT id, randomNumber FROM World WHERE id = ?",
-	                        te_random());
+	cot_row *r = cot_db_one(c, "SELECT id, randomNumber FROM World WHERE id = ?", te_random());
 	if (r == NULL)
 		return -1;
 	cot_jw_obj(j);
 	cot_jw_put(j, "id", cot_row_int(r, "id"));
 	long long n = number != NULL ? *number : cot_row_int(r, "randomNumber");
-	if (number != NULL && cot_db_exec(c, "UPDATE World SET randomNumber = ? WHERE id = ?",
-	                                  n, cot_row_int(r, "id")) < 0)
+	if (number != NULL && cot_db_exec(c, "UPDATE World SET randomNumber = ? WHERE id = ?", n,
+	                                  cot_row_int(r, "id")) < 0)
 		return -1;
 	cot_jw_put(j, "randomNumber", n);
 	cot_jw_end(j);
@@ -154,9 +153,9 @@ te_fortunes(cot_ctx *c)
 	te_fortune *f = cot_alloc(c, (size_t)(n + 1) * sizeof(*f));
 	for (int i = 0; i < n; i++) {
 		cot_row *r = cot_rows_get(rs, i);
-		f[i] = (te_fortune){ cot_row_int(r, "id"), cot_row_text(r, "message") };
+		f[i] = (te_fortune){cot_row_int(r, "id"), cot_row_text(r, "message")};
 	}
-	f[n] = (te_fortune){ 0, "Additional fortune added at request time." };
+	f[n] = (te_fortune){0, "Additional fortune added at request time."};
 	qsort(f, (size_t)n + 1, sizeof(*f), te_fortune_cmp);
 
 	cot_jw *j = cot_jw_new(c);
@@ -174,11 +173,6 @@ te_fortunes(cot_ctx *c)
 	return cot_render(c, 200, "fortune.html", j);
 }
 
-COT_ROUTES(
-	COT_GET("/plaintext", te_plaintext),
-	COT_GET("/json", te_json),
-	COT_GET("/db", te_db),
-	COT_GET("/queries", te_queries_route),
-	COT_GET("/fortunes", te_fortunes),
-	COT_GET("/updates", te_updates),
-)
+COT_ROUTES(COT_GET("/plaintext", te_plaintext), COT_GET("/json", te_json), COT_GET("/db", te_db),
+           COT_GET("/queries", te_queries_route), COT_GET("/fortunes", te_fortunes),
+           COT_GET("/updates", te_updates), )
