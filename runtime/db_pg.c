@@ -29,10 +29,16 @@
  *    statement timeouts and a lost connection 503 with Retry-After: 1;
  *    anything else 500.
  *
- * cot_db_last_id asks the server for lastval(): the value the session's
- * last INSERT drew from a sequence (an identity or serial column). Where no
- * sequence was used it fails the request and says to use RETURNING, which
- * is what portable code does anyway.
+ * cot_db_last_id is what SQLite's last_insert_rowid is: the id of the row
+ * the connection's last INSERT through cot_db_exec made. lastval() alone
+ * is not that -- after `INSERT ... (id, ...) VALUES (100, ...)` it still
+ * answers what an earlier INSERT drew from the sequence, another row's id.
+ * So an INSERT run by cot_db_exec into a table whose primary key is one
+ * integer column, without a RETURNING of its own, is prepared with
+ * `RETURNING <that column>` appended (dbpg_id_column, once per statement),
+ * and the last row it returns is the id. For other INSERTs lastval() is
+ * asked; where no sequence was used it fails the request and says to use
+ * RETURNING, which is what portable code does anyway.
  */
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -66,6 +72,8 @@ typedef struct pg_stmt {
 	unsigned long long blobs; /* the parameters prepared as bytea (bit i: $i+1) */
 	char name[24];
 	int nparams;
+	bool for_exec;   /* prepared for cot_db_exec: part of the key */
+	bool returns_id; /* RETURNING <primary key> appended (dbpg_id_column) */
 	struct pg_stmt *next;
 } pg_stmt;
 
@@ -73,8 +81,10 @@ typedef struct pg_conn {
 	PGconn *pg;
 	pg_stmt *buckets[PG_BUCKETS];
 	int nstmts;
-	unsigned serial;       /* names prepared statements cot_1, cot_2, ... */
-	long long changes;     /* rows the last statement changed */
+	unsigned serial;   /* names prepared statements cot_1, cot_2, ... */
+	long long changes; /* rows the last statement changed */
+	long long last_id; /* the id the last INSERT returned, when last_id_set */
+	bool last_id_set;
 	const cot_ctx *tx_ctx; /* the request that opened the transaction */
 	char tx_request[33];
 	bool replay_tx; /* replay: the handler's own transaction is open */
@@ -394,13 +404,90 @@ dbpg_blob_mask(int n, const cot_value *params)
  * `blobs` says which parameters are prepared as bytea, and is part of the
  * statement's key with the SQL text.
  */
+/*
+ * The target of `INSERT INTO t ...` when sql is one with no RETURNING of its
+ * own: t's name as written (malloc'd), or NULL.
+ */
+static char *
+dbpg_insert_target(const char *sql)
+{
+	const char *p = sql, *start = NULL, *end = NULL;
+	int line = 1, i = 0;
+	bool dot = false; /* the name so far ends in "schema." */
+	struct migrate_token t;
+	for (migrate_lex(&p, &line, &t); t.kind != MIGRATE_TK_END; migrate_lex(&p, &line, &t)) {
+		if (t.kind == MIGRATE_TK_COMMENT)
+			continue;
+		bool name = t.kind == MIGRATE_TK_WORD || t.kind == MIGRATE_TK_IDENT;
+		if ((i == 0 && !migrate_is_kw(&t, "INSERT")) ||
+		    (i == 1 && !migrate_is_kw(&t, "INTO")) || (i == 2 && !name))
+			return NULL;
+		if (migrate_is_kw(&t, "RETURNING") || (t.kind == MIGRATE_TK_PUNCT && t.s[0] == ';'))
+			return NULL; /* its own RETURNING, or more than one statement */
+		if (i == 2) {
+			start = t.s;
+			end = t.s + t.n;
+		} else if (i == 3 && t.kind == MIGRATE_TK_PUNCT && t.s[0] == '.') {
+			dot = true;
+		} else if (i == 4 && dot) {
+			if (!name)
+				return NULL;
+			end = t.s + t.n;
+		}
+		i++;
+	}
+	return start != NULL ? strndup(start, (size_t)(end - start)) : NULL;
+}
+
+/* The name of table's primary key when it is one integer column (quoted for
+ * SQL, malloc'd), or NULL: what `RETURNING` gives cot_db_last_id. */
+static char *
+dbpg_id_column(pg_conn *k, const char *table)
+{
+	const char *q = "SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a"
+	                " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+	                " WHERE i.indrelid = to_regclass($1) AND i.indisprimary"
+	                " AND i.indnatts = 1 AND a.atttypid IN (20, 21, 23)";
+	PGresult *r = PQexecParams(k->pg, q, 1, NULL, &table, NULL, NULL, 0);
+	char *col = NULL;
+	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		col = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return col;
+}
+
+/* text with " RETURNING col" appended when sql is an INSERT cot_db_exec
+ * runs into a table with an integer key; *returns_id says whether it was. */
+static char *
+dbpg_with_returning(pg_conn *k, const char *sql, char *text, bool *returns_id)
+{
+	*returns_id = false;
+	char *table = dbpg_insert_target(sql);
+	char *col = table != NULL ? dbpg_id_column(k, table) : NULL;
+	free(table);
+	if (col == NULL)
+		return text;
+	size_t n = strlen(text);
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n' || text[n - 1] == '\t'))
+		n--;
+	char *out = malloc(n + strlen(col) + 12);
+	if (out != NULL) {
+		sprintf(out, "%.*s RETURNING %s", (int)n, text, col);
+		free(text);
+		text = out;
+		*returns_id = true;
+	}
+	free(col);
+	return text;
+}
+
 static pg_stmt *
-dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **res)
+dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, bool for_exec, PGresult **res)
 {
 	unsigned b = dbpg_hash(sql);
 	*res = NULL;
 	for (pg_stmt *s = k->buckets[b]; s != NULL; s = s->next)
-		if (s->blobs == blobs && strcmp(s->sql, sql) == 0)
+		if (s->blobs == blobs && s->for_exec == for_exec && strcmp(s->sql, sql) == 0)
 			return s;
 	if (k->nstmts >= PG_MAX_STMTS) {
 		dbpg_cache_flush(k);
@@ -409,6 +496,9 @@ dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, PGresult **r
 	pg_stmt *s = calloc(1, sizeof(*s));
 	int n;
 	char *text = dbpg_placeholders(sql, &n);
+	if (for_exec)
+		text = dbpg_with_returning(k, sql, text, &s->returns_id);
+	s->for_exec = for_exec;
 	snprintf(s->name, sizeof(s->name), "cot_%u", ++k->serial);
 	Oid types[64] = {0};
 	int ntypes = 0;
@@ -499,7 +589,7 @@ dbpg_retryable(pg_conn *k, const PGresult *r, int in_tx)
  * the request. */
 static PGresult *
 dbpg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
-         const cot_value *params)
+         const cot_value *params, bool for_exec)
 {
 	pg_conn *k = *kp = dbpg_for_request(c, where);
 	if (k == NULL)
@@ -516,7 +606,7 @@ dbpg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
 	for (int attempt = 0;; attempt++) {
 		int in_tx = dbpg_in_tx(k);
 		PGresult *r = NULL;
-		pg_stmt *s = dbpg_prepare(k, sql, dbpg_blob_mask(n, params), &r);
+		pg_stmt *s = dbpg_prepare(k, sql, dbpg_blob_mask(n, params), for_exec, &r);
 		if (s != NULL && s->nparams != n) {
 			dbpg_fail(c, k, where, sql, 500,
 			          arena_printf(&c->mem,
@@ -531,6 +621,12 @@ dbpg_run(cot_ctx *c, pg_conn **kp, const char *where, const char *sql, int n,
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 			const char *t = PQcmdTuples(r);
 			k->changes = t && *t ? atoll(t) : 0;
+			if (s->returns_id && PQntuples(r) > 0) { /* 0: ON CONFLICT DO NOTHING */
+				k->last_id = atoll(PQgetvalue(r, PQntuples(r) - 1, 0));
+				k->last_id_set = true;
+			} else if (!s->returns_id && strncmp(PQcmdStatus(r), "INSERT", 6) == 0) {
+				k->last_id_set = false; /* an id from lastval(), if any */
+			}
 			return r;
 		}
 		if (attempt == 0 && dbpg_retryable(k, r, in_tx)) {
@@ -626,7 +722,7 @@ cot_row *
 dbpg_one(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params)
 {
 	pg_conn *k;
-	PGresult *r = dbpg_run(c, &k, where, sql, n, params);
+	PGresult *r = dbpg_run(c, &k, where, sql, n, params, false);
 	if (r == NULL)
 		return NULL;
 	cot_row *row = PQntuples(r) > 0 ? dbpg_row(c, r, 0, dbpg_columns(c, r)) : NULL;
@@ -639,7 +735,7 @@ dbpg_all(cot_ctx *c, const char *where, const char *sql, int n, const cot_value 
          cot_rows *rs)
 {
 	pg_conn *k;
-	PGresult *r = dbpg_run(c, &k, where, sql, n, params);
+	PGresult *r = dbpg_run(c, &k, where, sql, n, params, false);
 	if (r == NULL)
 		return;
 	rs->cols = dbpg_columns(c, r);
@@ -652,7 +748,7 @@ long long
 dbpg_exec(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params)
 {
 	pg_conn *k;
-	PGresult *r = dbpg_run(c, &k, where, sql, n, params);
+	PGresult *r = dbpg_run(c, &k, where, sql, n, params, true);
 	if (r == NULL)
 		return -1;
 	PQclear(r);
@@ -665,6 +761,8 @@ dbpg_last_id(cot_ctx *c)
 	pg_conn *k = dbpg_for_request(c, "cot_db_last_id");
 	if (k == NULL)
 		return 0;
+	if (k->last_id_set)
+		return k->last_id;
 	PGresult *r = PQexec(k->pg, "SELECT lastval()");
 	long long id = 0;
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {

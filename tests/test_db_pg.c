@@ -171,7 +171,20 @@ test_constraints(void)
 	               "email TEXT UNIQUE NOT NULL, age INT CHECK (age >= 0), "
 	               "parent BIGINT REFERENCES u(id))");
 	cot_db_exec(c, "INSERT INTO u (email) VALUES (?)", "a@x");
-	T_CHECK("cot_db_last_id is the identity value (lastval)", cot_db_last_id(c) == 1);
+	T_CHECK("cot_db_last_id is the identity value", cot_db_last_id(c) == 1);
+	/* an id the INSERT gives itself: lastval() would still say 1 */
+	cot_db_exec(c, "INSERT INTO u (id, email) VALUES (100, ?)", "given@x");
+	T_CHECK("cot_db_last_id after an INSERT that gives the id is that id (as SQLite)",
+	        cot_db_last_id(c) == 100);
+	cot_db_exec(c, "INSERT INTO \"u\" (email) VALUES (?), (?)", "m1@x", "m2@x");
+	T_CHECK("... after a two-row INSERT into a quoted name, the last row's id",
+	        cot_db_last_id(c) == 3);
+	cot_db_exec(c, "INSERT INTO public.u (id, email) VALUES (100, 'again@x') "
+	               "ON CONFLICT (id) DO NOTHING");
+	T_CHECK("... an INSERT that inserted nothing leaves it (schema-qualified name)",
+	        cot_db_last_id(c) == 3 && cot_db_changes(c) == 0);
+	cot_row *r = cot_db_one(c, "INSERT INTO u (email) VALUES ('one@x')");
+	T_CHECK("cot_db_one of an INSERT without RETURNING still gives no row", r == NULL);
 	done(c);
 	struct {
 		const char *name, *sql;
