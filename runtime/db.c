@@ -36,6 +36,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "db.h"
 #include "db_internal.h"
@@ -76,6 +77,30 @@ void (*db_statement_hook)(cot_ctx *c, const char *sql, int n, const cot_value *p
 
 /* ==== connections ====================================================== */
 
+/*
+ * WAL mode, then the per-connection settings. Several processes opening a
+ * new database at once (N nodes started together) race to create its WAL
+ * and shared-memory files, and the loser's journal_mode change can fail
+ * with SQLITE_BUSY without the busy handler being asked (seen as "database
+ * is locked" at start, 1 node in 12). So BUSY is retried here, for as long
+ * as the busy timeout would have waited.
+ */
+static int
+db_open_pragmas(sqlite3 *db)
+{
+	double until = monotonic_ms() + DB_BUSY_MS;
+	for (;;) {
+		int rc = sqlite3_exec(db,
+		                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		                      "PRAGMA foreign_keys=ON;",
+		                      NULL, NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
+			return rc;
+		struct timespec t = {0, 10 * 1000 * 1000};
+		nanosleep(&t, NULL);
+	}
+}
+
 sqlite3 *
 db_open(const char *path, char **err)
 {
@@ -85,10 +110,7 @@ db_open(const char *path, char **err)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(db, DB_BUSY_MS);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db,
-		                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		                  "PRAGMA foreign_keys=ON;",
-		                  NULL, NULL, NULL);
+		rc = db_open_pragmas(db);
 	if (rc != SQLITE_OK) {
 		if (asprintf(err, "cannot open %s: %s", path,
 		             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) < 0)
