@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "monotonic.h"
 
 #define ACCESSLOG_BUF      (64 * 1024)
 #define ACCESSLOG_LINE_MAX 4096 /* a longer line is cut (its path) */
@@ -183,13 +184,7 @@ accesslog_writer(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&accesslog.reg_mu);
 	while (!accesslog.stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += ACCESSLOG_FLUSH_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = monotonic_cond_deadline(ACCESSLOG_FLUSH_MS);
 		int rc = 0;
 		if (!atomic_load(&accesslog.urgent))
 			rc = pthread_cond_timedwait(&accesslog.wake, &accesslog.reg_mu, &until);

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "cot.h"
+#include "monotonic.h"
 #include "pool.h"
 
 typedef struct pool_job {
@@ -197,14 +198,7 @@ pool_stop(int timeout_ms)
 	}
 	P.stopping = true;
 	pthread_cond_broadcast(&P.work);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	struct timespec until = monotonic_cond_deadline(timeout_ms);
 	/* the queue empties first: every queued job still runs and resumes
 	 * its connection, which MHD_stop_daemon requires */
 	while (P.threads > P.stuck && pthread_cond_timedwait(&P.gone, &P.lock, &until) == 0)

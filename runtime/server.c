@@ -1175,6 +1175,20 @@ server_port(const server *s)
 	return s->port;
 }
 
+/* Drain's first step, the same for both calls: no new connection, and no
+ * replacement daemon, from now on. Doing it twice does no harm. */
+static void
+server_stop_accepting(server *s)
+{
+	atomic_store(&s->closing, true);
+	pthread_mutex_lock(&s->replace_lock); /* no replacement daemon from now on */
+	s->draining = true;
+	pthread_mutex_unlock(&s->replace_lock);
+	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
+		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
+	shutdown(s->fd, SHUT_RDWR);            /* and the kernel refuses new connections */
+}
+
 /*
  * Starts the drain: stops accepting connections; from now on every
  * response says "Connection: close" and the health endpoint answers 503.
@@ -1186,13 +1200,7 @@ server_port(const server *s)
 void
 server_drain_delay(server *s, int delay_ms)
 {
-	atomic_store(&s->closing, true);
-	pthread_mutex_lock(&s->replace_lock); /* no replacement daemon from now on */
-	s->draining = true;
-	pthread_mutex_unlock(&s->replace_lock);
-	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
-		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
-	shutdown(s->fd, SHUT_RDWR);            /* and the kernel refuses new connections */
+	server_stop_accepting(s);
 	struct timespec tick = {0, 5 * 1000 * 1000};
 	for (int ms = 0; ms < delay_ms; ms += 5) {
 		unsigned open = 0;
@@ -1248,13 +1256,7 @@ server_running(server *s)
 long
 server_drain(server *s, int timeout_ms, const sigset_t *interrupt)
 {
-	atomic_store(&s->closing, true);
-	pthread_mutex_lock(&s->replace_lock); /* no replacement daemon from now on */
-	s->draining = true;
-	pthread_mutex_unlock(&s->replace_lock);
-	for (int i = 0; i < atomic_load(&s->ndaemons); i++)
-		MHD_quiesce_daemon(s->mhd[i]); /* MHD stops polling the listening socket */
-	shutdown(s->fd, SHUT_RDWR);            /* and the kernel refuses new connections */
+	server_stop_accepting(s);
 	double end = monotonic_ms() + timeout_ms;
 	/* abandoned requests (answered 503 already) are not waited for; a pooled
 	 * one's 503 is a request in flight until it is out */
@@ -1323,14 +1325,7 @@ server_stop(server *s, int timeout_ms)
 		server_stop_thread(&st);
 	} else {
 		pthread_detach(t);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += timeout_ms / 1000;
-		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		struct timespec until = monotonic_cond_deadline(timeout_ms);
 		pthread_mutex_lock(&st.lock);
 		while (!st.done && pthread_cond_timedwait(&st.done_cond, &st.lock, &until) == 0)
 			;
