@@ -467,12 +467,9 @@ dbpg_with_returning(pg_conn *k, const char *sql, char *text, bool *returns_id)
 	free(table);
 	if (col == NULL)
 		return text;
-	size_t n = strlen(text);
-	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n' || text[n - 1] == '\t'))
-		n--;
-	char *out = malloc(n + strlen(col) + 12);
-	if (out != NULL) {
-		sprintf(out, "%.*s RETURNING %s", (int)n, text, col);
+	char *out;
+	/* on a line of its own: a trailing -- comment must not swallow it */
+	if (asprintf(&out, "%s\nRETURNING %s", text, col) >= 0) {
 		free(text);
 		text = out;
 		*returns_id = true;

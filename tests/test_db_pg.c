@@ -183,6 +183,9 @@ test_constraints(void)
 	               "ON CONFLICT (id) DO NOTHING");
 	T_CHECK("... an INSERT that inserted nothing leaves it (schema-qualified name)",
 	        cot_db_last_id(c) == 3 && cot_db_changes(c) == 0);
+	cot_db_exec(c, "INSERT INTO u (id, email) VALUES (200, 'tail@x') -- a comment at the end");
+	T_CHECK("... an INSERT ending in a -- comment still gives its id",
+	        cot_db_last_id(c) == 200);
 	cot_row *r = cot_db_one(c, "INSERT INTO u (email) VALUES ('one@x')");
 	T_CHECK("cot_db_one of an INSERT without RETURNING still gives no row", r == NULL);
 	done(c);
