@@ -8,7 +8,8 @@
  * server.c tells us when a request head has arrived (the access handler's
  * first call) and when a request is complete. A connection that has been
  * waiting for a request head longer than --head-timeout -- since it opened,
- * or since its previous answer -- is shut down by the guard thread.
+ * or since the request line of a later request (below) -- is shut down by
+ * the guard thread.
  * shutdown(2) leaves the descriptor to MHD: its worker sees end-of-file and
  * closes the connection as if the client had left.
  *
@@ -97,6 +98,7 @@ guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 		g->tid = guard_tid();
 		atomic_init(&g->ready_ms, monotonic_ms());
 		atomic_init(&g->in_request, false);
+		atomic_init(&g->kept, false);
 		pthread_mutex_lock(&G.lock);
 		LIST_INSERT_HEAD(&G.conns, g, link);
 		pthread_mutex_unlock(&G.lock);
