@@ -35,6 +35,7 @@
 
 #include "../runtime/accesslog.h"
 #include "../runtime/db.h"
+#include "../runtime/html.h"
 #include "console.h"
 #include "console_internal.h"
 #include "livereload.h"
@@ -89,45 +90,6 @@ const char *
 console_arg(cot_ctx *c, const char *name)
 {
 	return c->conn ? MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
-}
-
-char *
-console_escape(const char *s)
-{
-	size_t n = 1;
-	for (const char *p = s; *p; p++)
-		n += *p == '<' || *p == '>' ? 4 : *p == '&' ? 5 : *p == '"' || *p == '\'' ? 6 : 1;
-	char *out = malloc(n), *o = out;
-	if (out == NULL)
-		return NULL;
-	for (const char *p = s; *p; p++) {
-		switch (*p) {
-		case '<':
-			memcpy(o, "&lt;", 4);
-			o += 4;
-			break;
-		case '>':
-			memcpy(o, "&gt;", 4);
-			o += 4;
-			break;
-		case '&':
-			memcpy(o, "&amp;", 5);
-			o += 5;
-			break;
-		case '"':
-			memcpy(o, "&quot;", 6);
-			o += 6;
-			break;
-		case '\'':
-			memcpy(o, "&#x27;", 6);
-			o += 6;
-			break;
-		default:
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return out;
 }
 
 void
@@ -428,10 +390,8 @@ console_link_trace(cot_ctx *c)
 		char file[512];
 		snprintf(file, sizeof(file), "%.*s", (int)(n < 511 ? n : 511), p);
 		char *href = console_editor_href(file, line);
-		char *esc = href ? console_escape(href) : NULL;
-		fprintf(f, "<a class=\"cot-editor\" href=\"%s\">%.*s</a>", esc ? esc : "",
-		        (int)(n + 1 + d), p);
-		free(esc);
+		fprintf(f, "<a class=\"cot-editor\" href=\"%s\">%.*s</a>",
+		        html_escape(&c->mem, href), (int)(n + 1 + d), p);
 		free(href);
 		p += n + 1 + d;
 	}

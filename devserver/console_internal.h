@@ -28,8 +28,6 @@ struct MHD_Response *console_fail(cot_ctx *c, int status, const char *msg);
 const char *console_arg(cot_ctx *c, const char *name);
 /* Inserts `add` before the last </body> of c's HTML body (or at the end). */
 void console_insert_html(cot_ctx *c, const char *add);
-/* `s` HTML-escaped into a new string (free() it). */
-char *console_escape(const char *s);
 /* Whether a state-changing console request came from a console page: it
  * must carry X-Cot-Console (a plain form or link cannot set it). */
 bool console_from_page(cot_ctx *c);

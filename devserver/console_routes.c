@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../runtime/html.h"
 #include "console_internal.h"
 #include "reloader.h"
 #include "tcclines.h"
@@ -172,7 +173,7 @@ console_suggest(const char *method, const char *path, json_t *routes)
 
 /* The HTML section a dev 404 page gets before </body>. */
 static char *
-console_not_found_html(json_t *suggest, json_t *routes)
+console_not_found_html(arena *a, json_t *suggest, json_t *routes)
 {
 	char *html = NULL;
 	size_t len = 0;
@@ -188,17 +189,15 @@ console_not_found_html(json_t *suggest, json_t *routes)
 		fputs("<h2>Did you mean</h2>\n<ul class=\"cot-suggest\">\n", f);
 		json_array_foreach(suggest, i, r)
 		{
-			char *m = console_escape(json_string_value(json_object_get(r, "method")));
-			char *p = console_escape(json_string_value(json_object_get(r, "pattern")));
-			bool link =
-			        strcmp(m ? m : "", "GET") == 0 && strchr(p ? p : ":", ':') == NULL;
-			if (link)
+			const char *m =
+			        html_escape(a, json_string_value(json_object_get(r, "method")));
+			const char *p =
+			        html_escape(a, json_string_value(json_object_get(r, "pattern")));
+			if (strcmp(m, "GET") == 0 && strchr(p, ':') == NULL)
 				fprintf(f, "<li><code>%s <a href=\"%s\">%s</a></code></li>\n", m, p,
 				        p);
 			else
-				fprintf(f, "<li><code>%s %s</code></li>\n", m ? m : "", p ? p : "");
-			free(m);
-			free(p);
+				fprintf(f, "<li><code>%s %s</code></li>\n", m, p);
 		}
 		fputs("</ul>\n", f);
 	}
@@ -206,18 +205,14 @@ console_not_found_html(json_t *suggest, json_t *routes)
 	        json_array_size(routes));
 	json_array_foreach(routes, i, r)
 	{
-		char *m = console_escape(json_string_value(json_object_get(r, "method")));
-		char *p = console_escape(json_string_value(json_object_get(r, "pattern")));
-		char *fl = console_escape(json_string_value(json_object_get(r, "file")));
+		const char *m = html_escape(a, json_string_value(json_object_get(r, "method")));
+		const char *p = html_escape(a, json_string_value(json_object_get(r, "pattern")));
+		const char *fl = html_escape(a, json_string_value(json_object_get(r, "file")));
 		fprintf(f,
 		        "<tr><td><code>%s</code></td><td><code>%s</code></td><td>%s:%lld%s</td>"
 		        "</tr>\n",
-		        m ? m : "", p ? p : "", fl ? fl : "",
-		        (long long)json_integer_value(json_object_get(r, "line")),
+		        m, p, fl, (long long)json_integer_value(json_object_get(r, "line")),
 		        json_object_get(r, "error") ? " (compile error)" : "");
-		free(m);
-		free(p);
-		free(fl);
 	}
 	fputs("</table>\n<p><a href=\"/_cot/routes\">all routes</a> · "
 	      "<a href=\"/_cot/requests\">requests</a> · <a href=\"/_cot/db\">database</a>"
@@ -271,7 +266,7 @@ console_routes_not_found(cot_ctx *c)
 	json_t *routes = console_routes_json();
 	json_t *suggest = console_suggest(c->method ? c->method : "GET", path, routes);
 	if (strncmp(c->content_type, "text/html", 9) == 0) {
-		char *html = console_not_found_html(suggest, routes);
+		char *html = console_not_found_html(&c->mem, suggest, routes);
 		if (html != NULL)
 			console_insert_html(c, html);
 		free(html);

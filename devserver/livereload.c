@@ -57,6 +57,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "../runtime/html.h"
 #include "livereload.h"
 #include "reloader.h"
 
@@ -480,30 +481,6 @@ livereload_body_end(const char *s, size_t len)
 	return len;
 }
 
-/* `s` escaped for a double-quoted HTML attribute, in the request's arena. */
-static const char *
-livereload_attr(cot_ctx *c, const char *s)
-{
-	if (strpbrk(s, "&\"<>") == NULL)
-		return s;
-	char *out = arena_alloc(&c->mem, strlen(s) * 6 + 1), *o = out;
-	if (out == NULL)
-		return "";
-	for (; *s; s++) {
-		const char *e = *s == '&'   ? "&amp;"
-		                : *s == '"' ? "&quot;"
-		                : *s == '<' ? "&lt;"
-		                : *s == '>' ? "&gt;"
-		                            : NULL;
-		if (e != NULL)
-			o = stpcpy(o, e);
-		else
-			*o++ = *s;
-	}
-	*o = '\0';
-	return out;
-}
-
 /*
  * The script tag, carrying what the page needs to know about itself: the
  * method and status of the request that made it (a POST result is not
@@ -525,8 +502,8 @@ livereload_tag(cot_ctx *c)
 	return arena_printf(&c->mem,
 	                    "<script src=\"/_cot/live.js\" data-request-id=\"%s\" "
 	                    "data-method=\"%s\" data-status=\"%d\" data-files=\"%s\"></script>",
-	                    c->request_id, livereload_attr(c, method), c->status,
-	                    livereload_attr(c, files));
+	                    c->request_id, html_escape(&c->mem, method), c->status,
+	                    html_escape(&c->mem, files));
 }
 
 /* Whether `c` is a page's own refetch (overlay.js sends X-Cot-Live: 1). */

@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "html.h"
 #include "internal.h"
 
 /* Development: error responses carry details and traces. server.c sets it
@@ -163,40 +164,6 @@ error_negotiate(const char *accept)
 	return FORMAT_TEXT;
 }
 
-/* Appends `s` to the arena string being built, HTML-escaped. */
-static char *
-error_html_escape(arena *a, const char *s)
-{
-	size_t n = 0;
-	for (const char *p = s; *p; p++)
-		n += (*p == '<' || *p == '>') ? 4 : *p == '&' ? 5 : *p == '"' ? 6 : 1;
-	char *out = arena_alloc(a, n + 1), *o = out;
-	for (const char *p = s; *p; p++) {
-		switch (*p) {
-		case '<':
-			memcpy(o, "&lt;", 4);
-			o += 4;
-			break;
-		case '>':
-			memcpy(o, "&gt;", 4);
-			o += 4;
-			break;
-		case '&':
-			memcpy(o, "&amp;", 5);
-			o += 5;
-			break;
-		case '"':
-			memcpy(o, "&quot;", 6);
-			o += 6;
-			break;
-		default:
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 const char *
 error_code_for(int status)
 {
@@ -302,8 +269,8 @@ error_render_html(cot_ctx *c, int status, const char *detail, const char *trace)
 		c->content_type = "text/html; charset=utf-8";
 		return;
 	}
-	const char *d = detail ? error_html_escape(a, detail) : "";
-	const char *t = (trace && error_dev_mode) ? error_html_escape(a, trace) : NULL;
+	const char *d = detail ? html_escape(a, detail) : "";
+	const char *t = (trace && error_dev_mode) ? html_escape(a, trace) : NULL;
 	char *body = arena_printf(
 	        a,
 	        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"

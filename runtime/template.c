@@ -29,6 +29,7 @@
  * template_errorf (template_internal.h).
  */
 #include "template.h"
+#include "html.h"
 #include "template_internal.h"
 
 #include <stdarg.h>
@@ -546,26 +547,9 @@ template_emit_escaped(template_buf *out, const char *s, size_t len)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
-		const char *rep;
-		switch (s[i]) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		default:
+		const char *rep = html_entity(s[i]);
+		if (rep == NULL)
 			continue;
-		}
 		if (template_buf_append(out, s + start, i - start) < 0 ||
 		    template_buf_append(out, rep, strlen(rep)) < 0)
 			return -1;
