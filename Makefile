@@ -150,16 +150,17 @@ build/test_error: tests/test_error.c $$(RUNTIME_SAN) $(HEADERS) | build
 build/test_reclaim: tests/test_reclaim.c $$(RUNTIME_SAN) $(HEADERS) | build
 	$(call unit_test,$(LIBS))
 
-build/test_watcher: tests/test_watcher.c devserver/watcher.c devserver/deps.c devserver/file.c runtime/apptree.c $(HEADERS) | build
+build/test_watcher: tests/test_watcher.c $(call san_objs,devserver/watcher.c devserver/deps.c \
+                    devserver/file.c runtime/apptree.c) $(HEADERS) | build
 	$(call unit_test,-linotifytools)
 
 build/test_flags: tests/test_flags.c $$(RUNTIME_SAN) $(HEADERS) | build
 	$(call unit_test,$(LIBS))
 
-build/test_format: tests/test_format.c runtime/format.c $(HEADERS) | build
+build/test_format: tests/test_format.c $(call san_objs,runtime/format.c) $(HEADERS) | build
 	$(call unit_test,)
 
-build/test_file: tests/test_file.c devserver/file.c devserver/file.h | build
+build/test_file: tests/test_file.c $(call san_objs,devserver/file.c) devserver/file.h | build
 	$(call unit_test,)
 
 # tcclines.c reads libtcc's internals (its line table): the test guards it.

@@ -5,7 +5,8 @@ LIBS += -lsqlite3
 
 build/test_db: tests/test_db.c $$(RUNTIME_SAN) $(HEADERS) | build
 	$(call unit_test,$(LIBS))
-build/test_sqlcheck: tests/test_sqlcheck.c devserver/sqlcheck.c devserver/sqlcheck.h devserver/file.c | build
+build/test_sqlcheck: tests/test_sqlcheck.c $(call san_objs,devserver/sqlcheck.c devserver/file.c) \
+                     $(HEADERS) | build
 	$(call unit_test,-lsqlite3)
 TEST_BINS += build/test_db build/test_sqlcheck
 TEST_CMDS += build/test_db build/test_sqlcheck

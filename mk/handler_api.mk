@@ -11,14 +11,14 @@ TEST_CMDS += build/test_handler_api@build/cotdev build/test_handler_api@build/co
 # renders and the app's COT_ERRORS hook sees
 # the JSON writer (runtime/jw.c) and typed reads of JSON bodies
 # (runtime/body_read.c); tests/test_jw.c checks both without a server
-build/test_jw: tests/test_jw.c tests/api_test.h $(RUNTIME) $(HEADERS) | build
+build/test_jw: tests/test_jw.c tests/api_test.h $$(RUNTIME_SAN) $(HEADERS) | build
 	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_jw
 TEST_CMDS += build/test_jw
 # make bench-json: rows to JSON, the writer against cot_db_json_rows, in one
 # run (tests/bench/bench_json.c; exits 1 if the writer is slower)
-build/bench_json: tests/bench/bench_json.c $(RUNTIME) $(HEADERS) | build
-	$(CC) $(WARN) -O2 -g -Iruntime $< $(RUNTIME) -o $@ $(LIBS)
+build/bench_json: tests/bench/bench_json.c $$(call opt_objs,$$(RUNTIME)) $(HEADERS) | build
+	$(CC) $(WARN) -O2 -g -Iruntime $< $(call opt_objs,$(RUNTIME)) -o $@ $(LIBS)
 BENCH_BINS += build/bench_json
 .PHONY: bench-json
 bench-json: build/bench_json

@@ -21,7 +21,7 @@ build/test_strict: tests/test_strict.c tests/harness.c tests/harness.h tests/t.h
 TEST_BINS += build/test_strict
 TEST_CMDS += build/test_strict@build/cotdev build/test_strict@build/cotdev-san \
              build/test_strict@export:build/cotdev
-build/test_hostallow: tests/test_hostallow.c runtime/hostallow.c runtime/hostallow.h | build
+build/test_hostallow: tests/test_hostallow.c $(call san_objs,runtime/hostallow.c) $(HEADERS) | build
 	$(call unit_test,)
 TEST_BINS += build/test_hostallow
 TEST_CMDS += build/test_hostallow
