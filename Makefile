@@ -20,7 +20,7 @@ DEV_LIBS = $(TCC_LIB) -linotifytools -ldl -lm
 # devserver/*.c is the dev tool. A new file needs no list entry.
 RUNTIME   = $(sort $(filter-out runtime/app_main.c,$(wildcard runtime/*.c)))
 DEVSERVER = $(sort $(wildcard devserver/*.c))
-HEADERS  = $(wildcard runtime/*.h devserver/*.h)
+HEADERS  = $(wildcard include/*.h runtime/*.h devserver/*.h)
 
 # Debian packages the build and the tests need.
 # Debian packages `make run` needs; TEST_PACKAGES are added for `make test`.

@@ -1,13 +1,13 @@
 /*
  * api.c -- the runtime symbols handler code may call, handed to libtcc.
  *
- * Every function declared in runtime/cot.h must be listed here, or a handler
+ * Every function declared in include/cot.h must be listed here, or a handler
  * that calls it fails to link with "undefined symbol". tests/test_compiler.c
  * (test_api_table) checks the two lists against each other.
  */
 #include <stddef.h>
 
-#include "../runtime/cot.h"
+#include "../include/cot.h"
 #include "compiler.h"
 
 #define API(fn)                                                                                    \

@@ -8,7 +8,7 @@
 #include <libtcc.h>
 #include <stdbool.h>
 
-#include "../runtime/cot.h"
+#include "../include/cot.h"
 
 #define COMPILER_STR_(x)           #x
 #define COMPILER_STR(x)            COMPILER_STR_(x)

@@ -29,26 +29,36 @@
 #define COT_EXPORT_LIBS "-lmicrohttpd -ljansson -lpthread"
 #endif
 
-/* The flags every gcc compile gets. */
+/*
+ * The flags every gcc compile gets. The app's own code (handlers, lib/) sees
+ * include/ -- cot.h and cot_impl.h only, as under cotdev run -- then lib/, so
+ * no runtime header shadows a user's lib/server.h or glibc's <error.h>. The
+ * runtime's files find their headers beside them; the generated files
+ * (app_embed.c: embed.h) get runtime/ instead of lib/.
+ */
 static void
-export_link_cc(strvec *a, const export_state *x)
+export_link_cc(strvec *a, const export_state *x, bool app_code)
 {
 	strvec_push(a, "gcc");
 	strvec_push_words(a, "-c -O2 -g -std=c11 -D_GNU_SOURCE");
 	if (isatty(STDERR_FILENO))
 		strvec_push(a, "-fdiagnostics-color=always");
-	strvec_pushf(a, "-I%s/runtime", x->home);
-	strvec_push(a, "-Ilib"); /* as cotdev run: #include "util.h" finds lib/util.h */
+	strvec_pushf(a, "-I%s/include", x->home);
+	if (app_code)
+		strvec_push(a, "-Ilib"); /* as cotdev run: #include "util.h" finds lib/util.h */
+	else
+		strvec_pushf(a, "-I%s/runtime", x->home);
 	strvec_push_words(a, COT_EXPORT_CFLAGS);
 }
 
 /* One compile job: src -> tmp/obj; `define` is NULL or -D flags (words);
- * `libs` the file's declared libraries (their cflags), or NULL. */
+ * `libs` the declared libraries (their cflags) of a file of the app's own
+ * code (a handler or lib/ file), NULL for the runtime's and generated files. */
 static void
 export_link_add_compile(export_state *x, export_job *j, const char *src, const char *obj,
                         const char *define, const libs_set *libs)
 {
-	export_link_cc(&j->argv, x);
+	export_link_cc(&j->argv, x, libs != NULL);
 	if (define != NULL)
 		strvec_push_words(&j->argv, define);
 	if (libs != NULL)

@@ -126,10 +126,13 @@ main_enter_app(const char *dir)
 	return 0;
 }
 
+/* The handlers' include path: include/, which holds only the public headers
+ * (cot.h, cot_impl.h), so no runtime header can shadow a user's lib/ header
+ * or a system one such as <error.h>. */
 static void
 main_include_dir(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/runtime", main_home());
+	snprintf(buf, len, "%s/include", main_home());
 }
 
 /* ==== cotdev new ======================================================= */

@@ -115,7 +115,7 @@ scaffold_editor_config(const char *home, const char *dir, char *err, size_t errl
 		snprintf(err, errlen, "cannot resolve %s: %s", home, strerror(errno));
 		return -1;
 	}
-	snprintf(inc, sizeof(inc), "%s/runtime", abs_home);
+	snprintf(inc, sizeof(inc), "%s/include", abs_home); /* as main.c's */
 	if (chdir(dir) != 0) {
 		snprintf(err, errlen, "cannot enter %s: %s", dir, strerror(errno));
 		return -1;

@@ -1,7 +1,7 @@
 # One style for the tree, checked by make test (tools/format_check.sh,
 # tools/names.py) and .ci/run: C as clang-format writes it with .clang-format
 # (`make format` rewrites the files), every function named after its file.
-FORMAT_SRCS = $(sort $(wildcard runtime/*.[ch] devserver/*.[ch] tests/*.[ch] \
+FORMAT_SRCS = $(sort $(wildcard include/*.h runtime/*.[ch] devserver/*.[ch] tests/*.[ch] \
                   tests/bench/*.c tests/stress/*.c app_template/handlers/*.c \
                   app_template/lib/*.[ch] app_template_auth/handlers/*.c \
                   app_template_auth/lib/*.[ch] examples/*/handlers/*.c))

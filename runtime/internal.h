@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../include/cot.h"
 #include "arena.h"
-#include "cot.h"
 #include "monotonic.h"
 
 struct MHD_Connection;

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "cot.h"
+#include "../include/cot.h"
 #include "monotonic.h"
 #include "pool.h"
 

@@ -19,7 +19,7 @@
 #define COT_HOME "."
 #endif
 
-static compiler_options opts = {.include_dir = COT_HOME "/runtime"};
+static compiler_options opts = {.include_dir = COT_HOME "/include"};
 
 static int
 write_file(const char *path, const char *s)
@@ -253,7 +253,7 @@ test_format(void)
 static void
 test_api_table(void)
 {
-	FILE *f = fopen(COT_HOME "/runtime/cot.h", "r");
+	FILE *f = fopen(COT_HOME "/include/cot.h", "r");
 	T_CHECK("cot.h can be read", f != NULL);
 	if (f == NULL)
 		return;

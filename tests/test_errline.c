@@ -28,7 +28,7 @@
 #define COT_HOME "."
 #endif
 
-static compiler_options opts = {.include_dir = COT_HOME "/runtime"};
+static compiler_options opts = {.include_dir = COT_HOME "/include"};
 
 typedef struct mistake {
 	const char *name;
@@ -133,7 +133,7 @@ gcc_location(const char *path, int *line, int *col)
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd),
 	         "gcc -std=c11 -fsyntax-only -fdiagnostics-plain-output "
-	         "-I%s/runtime %s 2>&1",
+	         "-I%s/include %s 2>&1",
 	         COT_HOME, path);
 	FILE *p = popen(cmd, "r");
 	if (p == NULL)

@@ -14,6 +14,9 @@
  *     broken and fixed: no failed and no stale answers, the broken file's
  *     error (lib/util.c:LINE) on both handlers' routes, other routes serving;
  *   - the export's package line lists libsodium23, zlib1g and libcurl;
+ *   - a handler's include path holds cot's public headers only: lib/server.h,
+ *     lib/task.h and glibc's <error.h> are found, not a runtime header of the
+ *     same name (runtime/ holds the runtime's per-file headers);
  *   - libc needs no declaration even where glibc binds it to the vDSO:
  *     time(), gettimeofday() and clock_gettime() (regression: they were
  *     once refused as symbols of linux-vdso.so.1).
@@ -226,6 +229,29 @@ static const char crypto_c[] =
         "\tCOT_GET(\"/fetch/:port\", fetch),\n"
         ")\n";
 
+/* Headers named like the runtime's own: only cot's include/ is on the
+ * handlers' path, so "server.h" and "task.h" are lib/'s and <error.h> is
+ * glibc's (its guard is _ERROR_H; its error_one_per_line an int). */
+static const char server_h[] = "#define LIB_SERVER_NAME \"lib-server\"\n";
+static const char task_h[] = "#define LIB_TASK_NAME \"lib-task\"\n";
+static const char names_c[] =
+        "#include <cot.h>\n"
+        "#include <error.h>\n"
+        "#include \"server.h\"\n"
+        "#include \"task.h\"\n"
+        "#ifndef _ERROR_H\n"
+        "#error \"<error.h> is not glibc's\"\n"
+        "#endif\n"
+        "\n"
+        "static cot_result\n"
+        "names(cot_ctx *c)\n"
+        "{\n"
+        "\treturn cot_text(c, 200, \"%s %s error.h %d\\n\", LIB_SERVER_NAME, LIB_TASK_NAME,\n"
+        "\t                sizeof(error_one_per_line) == sizeof(int));\n"
+        "}\n"
+        "\n"
+        "COT_ROUTES(COT_GET(\"/names\", names),)\n";
+
 /* libc functions that glibc answers from the vDSO (time and gettimeofday
  * are IFUNCs resolving into linux-vdso.so.1), plus libpthread's: part of
  * the C library, so no COT_LIBS. Answers the three clocks' seconds. */
@@ -308,6 +334,9 @@ make_app(void)
 	h_write_app_file(app, "handlers/b.c", user_b);
 	h_write_app_file(app, "handlers/crypto.c", crypto_c);
 	h_write_app_file(app, "handlers/clock.c", clock_c);
+	h_write_app_file(app, "lib/server.h", server_h);
+	h_write_app_file(app, "lib/task.h", task_h);
+	h_write_app_file(app, "handlers/names.c", names_c);
 	return 0;
 }
 
@@ -363,6 +392,8 @@ test_libraries(void)
 	T_CHECK("... and handlers/b.c", body_has("/b", 200, "b 10 v1"));
 	T_CHECK("libc through the vDSO: time, gettimeofday, clock_gettime, no COT_LIBS",
 	        clocks_answer());
+	T_CHECK("lib/server.h, lib/task.h and glibc's <error.h>: no runtime header shadows them",
+	        body_has("/names", 200, "lib-server lib-task error.h 1"));
 }
 
 /* Runs `cotdev ARGS... app`, returns the exit code; output in r. */
