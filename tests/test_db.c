@@ -113,7 +113,7 @@ test_bad_values(void)
 	T_CHECK("wrong C type does not compile (gcc)",
 	        system("printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, "
 	               "\"SELECT ?\", p);}\\n'"
-	               " | gcc -std=c11 -fsyntax-only -Iruntime -x c - 2>/dev/null") != 0);
+	               " | gcc -std=c11 -fsyntax-only -Iinclude -x c - 2>/dev/null") != 0);
 	/* tcc unlinks its output before writing it, so as root `-o /dev/null` would
 	 * replace the device with a regular file: every output goes to a temp dir. */
 	char dir[] = "/tmp/test_db_tcc.XXXXXX", cmd[1024];
@@ -121,13 +121,13 @@ test_bad_values(void)
 	snprintf(cmd, sizeof cmd,
 	         "printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, \"SELECT "
 	         "?\", p);}\\n'"
-	         " > %s/bad.c && tcc -Iruntime -c %s/bad.c -o %s/bad.o 2>%s/bad.err",
+	         " > %s/bad.c && tcc -Iinclude -c %s/bad.c -o %s/bad.o 2>%s/bad.err",
 	         dir, dir, dir, dir);
 	T_CHECK("wrong C type does not compile (tcc)", system(cmd) != 0);
 	snprintf(cmd, sizeof cmd,
 	         "printf '#include <cot.h>\\nvoid f(cot_ctx *c){const char *s=0; cot_db_exec(c, "
 	         "\"SELECT ?,?,?,?\", 1, 2.0, s, \"x\");}\\n'"
-	         " > %s/ok.c && tcc -Iruntime -c %s/ok.c -o %s/ok.o",
+	         " > %s/ok.c && tcc -Iinclude -c %s/ok.c -o %s/ok.o",
 	         dir, dir, dir);
 	T_CHECK("right C types compile (tcc)", system(cmd) == 0);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
