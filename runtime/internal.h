@@ -334,7 +334,7 @@ int guard_cut_thread(pid_t tid, int except_fd);
 int guard_start(int head_timeout_s, int keepalive_s, int idle_s);
 void guard_stop(void);
 
-/* ==== server (server.c) ================================================ */
+/* ==== server (server.c, server_drain.c; the rest: server_internal.h) === */
 
 typedef struct server_config {
 	const char *host;
