@@ -188,7 +188,9 @@ TEST_CMDS := $(TEST_UNITS) build/test_reload@build/cotdev \
 # the tests one at a time: they measure and they share the machine.
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: test-deps
-	@$(MAKE) --no-print-directory -j$(NPROC) build/cotdev build/cotdev-san $(TEST_BINS)
+	@t0=$$(date +%s); \
+	  $(MAKE) --no-print-directory -j$(NPROC) build/cotdev build/cotdev-san $(TEST_BINS) && \
+	  echo "== build: $$(( $$(date +%s) - t0 )) s"
 	@COT_HOME=$(COT_HOME) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 	  tests/run $(TEST_CMDS)

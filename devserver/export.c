@@ -4,8 +4,9 @@
  * This file is the command: its flags, the steps in order, the clean-up.
  * Each step lives in its own file: export_collect.c (which files),
  * export_sql.c (the SQL check), export_gen.c (generated sources),
- * export_link.c (compile, isolate, link), export_check.c (what each object
- * may call), export_report.c (the summary), export_jobs.c (running them).
+ * export_link.c (compile, isolate, link), export_cache.c (the runtime's
+ * objects from earlier exports), export_check.c (what each object may call),
+ * export_report.c (the summary), export_jobs.c (running them).
  *
  * What runs in development ships as one file. The steps, in order:
  *
@@ -24,7 +25,9 @@
  *      handler as its own translation unit with -DCOT_MODULE_SYMBOL=
  *      cot_module_N -DCOT_MIDDLEWARE_SYMBOL=cot_middleware_N. gcc runs with
  *      the app as its working directory and gets "handlers/x.c", so errors
- *      read "handlers/x.c:12:5: error: ..." just as in `cotdev run`.
+ *      read "handlers/x.c:12:5: error: ..." just as in `cotdev run`. The
+ *      runtime's objects come from the cache of earlier exports while
+ *      nothing they were made from changed (export_cache.c).
  *   4. isolate: objcopy keeps only cot_module_N and cot_middleware_N global
  *      in each handler object. In development every file is its own libtcc
  *      state, so two files may both define a non-static `render`; the export
@@ -102,6 +105,7 @@ export_build(export_state *x)
 	export_job *jobs;
 	int n = export_link_plan(x, &jobs);
 	int failed = export_jobs_run(jobs, n, x->jobs, x->app);
+	export_cache_store(&x->cache, jobs, n); /* even when a handler failed */
 	for (int i = 0; i < n; i++)
 		strvec_free(&jobs[i].argv);
 	free(jobs);
@@ -211,10 +215,14 @@ export_prepare(export_state *x, const char *dir, const char *out)
 	if (t == NULL || *t == '\0' || strlen(t) > 200)
 		t = "/tmp";
 	snprintf(x->tmp, sizeof(x->tmp), "%s/cot-export-XXXXXX", t);
+	char real[PATH_MAX];
 	if (mkdtemp(x->tmp) == NULL) {
 		fprintf(stderr, "cotdev export: cannot make a temp dir: %s\n", strerror(errno));
 		return 1;
 	}
+	/* absolute, as the jobs run in the app's dir or in COT_HOME */
+	if (realpath(x->tmp, real) != NULL && strlen(real) < sizeof(x->tmp))
+		memcpy(x->tmp, real, strlen(real) + 1);
 	return -1;
 }
 
@@ -247,6 +255,7 @@ export_main(int argc, char **argv, const char *home)
 		libs_set_free(&x.llibs[i]);
 	free(x.hlibs);
 	free(x.llibs);
+	export_cache_close(&x.cache);
 	strvec_free(&x.handlers);
 	strvec_free(&x.libsrc);
 	strvec_free(&x.embedded);

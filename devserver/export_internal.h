@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "export_cache.h"
 #include "export_jobs.h"
 #include "libs.h"
 #include "strvec.h"
@@ -22,6 +23,7 @@ typedef struct export_state {
 	strvec handlers, embedded, objects;
 	strvec libsrc;           /* the .c files of lib/: shared code, linked once */
 	libs_set *hlibs, *llibs; /* each file's COT_LIBS */
+	export_cache cache;      /* the runtime's objects from earlier exports */
 } export_state;
 
 /* export_collect.c: chdir to the app, list its handlers, lib/ files and

@@ -23,7 +23,7 @@ export_jobs_spawn(export_job *j, const char *dir)
 		return -1;
 	if (j->pid == 0) {
 		int fd = open(j->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || chdir(dir) != 0)
+		if (fd < 0 || chdir(j->dir != NULL ? j->dir : dir) != 0)
 			_exit(127);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);

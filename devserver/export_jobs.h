@@ -11,12 +11,14 @@
 
 typedef struct export_job {
 	strvec argv;
+	const char *dir; /* its working directory, when not the one given to run */
 	char log[PATH_MAX];
 	pid_t pid;
 	int status;
 } export_job;
 
-/* Starts one job with cwd = dir, its output into job->log; 0 or -1 (fork). */
+/* Starts one job with cwd = job->dir or else dir, its output into job->log;
+ * 0 or -1 (fork). */
 int export_jobs_spawn(export_job *j, const char *dir);
 
 /* Runs the jobs, at most `par` at once, with cwd = dir; shows their output

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../runtime/internal.h"
+#include "export_cache.h"
 #include "export_check.h"
 #include "export_internal.h"
 
@@ -34,7 +35,9 @@
  * include/ -- cot.h and cot_impl.h only, as under cotdev run -- then lib/, so
  * no runtime header shadows a user's lib/server.h or glibc's <error.h>. The
  * runtime's files find their headers beside them; the generated files
- * (app_embed.c: embed.h) get runtime/ instead of lib/.
+ * (app_embed.c: embed.h) get runtime/ instead of lib/. So the runtime
+ * compiles exactly as for cotdev, whatever the app holds, and its objects
+ * can be cached (export_cache.c).
  */
 static void
 export_link_cc(strvec *a, const export_state *x, bool app_code)
@@ -70,6 +73,28 @@ export_link_add_compile(export_state *x, export_job *j, const char *src, const c
 	strvec_pushf(&x->objects, "%s/%s", x->tmp, obj);
 }
 
+/* One runtime file: its object from the cache, or a compile job (run in
+ * COT_HOME, so its object says nothing of the app); 1 if a job was added. */
+static int
+export_link_add_runtime(export_state *x, export_job *j, const char *src, const char *obj)
+{
+	char path[sizeof(x->tmp) + 64];
+	snprintf(path, sizeof(path), "%s/%s", x->tmp, obj);
+	strvec_pushf(&x->objects, "%s", path);
+	export_link_cc(&j->argv, x, false);
+	strvec_push(&j->argv, src);
+	if (export_cache_fetch(&x->cache, &j->argv, path)) {
+		strvec_free(&j->argv);
+		return 0;
+	}
+	export_cache_dep_flags(&j->argv, path);
+	strvec_push(&j->argv, "-o");
+	strvec_push(&j->argv, path);
+	snprintf(j->log, sizeof(j->log), "%s.log", path);
+	j->dir = x->home;
+	return 1;
+}
+
 /* Builds the list of compile jobs; returns their number. */
 int
 export_link_plan(export_state *x, export_job **out)
@@ -78,15 +103,19 @@ export_link_plan(export_state *x, export_job **out)
 	strvec_push_words(&rt, COT_EXPORT_RUNTIME);
 	int n = rt.n + x->handlers.n + x->libsrc.n + 3, k = 0;
 	export_job *jobs = calloc((size_t)n, sizeof(*jobs));
-	for (int i = 0; i < rt.n; i++) {
-		char src[PATH_MAX], obj[64];
-		snprintf(src, sizeof(src), "%s/%s", x->home, rt.v[i]);
-		snprintf(obj, sizeof(obj), "rt_%d.o", i);
-		export_link_add_compile(x, &jobs[k++], src, obj, NULL, NULL);
-	}
+	strvec flags = {0}; /* the runtime's compile flags, for the cache's key */
+	export_link_cc(&flags, x, false);
+	export_cache_open(&x->cache, x->home, x->tmp, &flags);
+	strvec_free(&flags);
 	char src[PATH_MAX];
-	snprintf(src, sizeof(src), "%s/runtime/app_main.c", x->home);
-	export_link_add_compile(x, &jobs[k++], src, "app_main.o", NULL, NULL);
+	for (int i = 0; i <= rt.n; i++) { /* the runtime, then app_main.c */
+		char obj[64] = "app_main.o";
+		snprintf(src, sizeof(src), "%s/%s", x->home,
+		         i < rt.n ? rt.v[i] : "runtime/app_main.c");
+		if (i < rt.n)
+			snprintf(obj, sizeof(obj), "rt_%d.o", i);
+		k += export_link_add_runtime(x, &jobs[k], src, obj);
+	}
 	snprintf(src, sizeof(src), "%s/app_modules.c", x->tmp);
 	export_link_add_compile(x, &jobs[k++], src, "app_modules.o", NULL, NULL);
 	snprintf(src, sizeof(src), "%s/app_embed.c", x->tmp);

@@ -28,6 +28,9 @@ export_report(const export_state *x, double t0)
 	       x->embedded.n == 1 ? "" : "s", embedded);
 	printf("binary size %.1f KB, built in %.2f s\n", (double)st.st_size / 1024.0,
 	       (monotonic_ms() - t0) / 1e3);
+	if (x->cache.dir[0] != '\0')
+		printf("runtime objects: %d from the cache, %d compiled (cache: %s)\n",
+		       x->cache.hits, x->cache.nmiss, x->cache.dir);
 }
 
 /*
