@@ -17,7 +17,7 @@
 /* ==== replies (console.c) ============================================== */
 
 /* A response for the console: `body` (malloc'd, taken) with `type`; the
- * status goes to c->status, which server.c queues. */
+ * status goes to c->status, which server_response.c queues. */
 struct MHD_Response *console_reply(cot_ctx *c, int status, const char *type, char *body,
                                    size_t len);
 /* `j` as compact JSON (the reference is taken). */

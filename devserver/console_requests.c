@@ -20,7 +20,7 @@
  *
  * Each new entry is announced on the live-reload event stream as
  * `request` {"seq": N}; the inspector page then fetches what it needs.
- * Requests to /_cot/ itself are not recorded (server.c answers them before
+ * Requests to /_cot/ itself are not recorded (server_access.c answers them before
  * the pipeline), so watching the inspector does not fill it; nor are the
  * refetches live reload makes after a save (c->live_fetch, X-Cot-Live).
  */

@@ -51,7 +51,7 @@ int linkcheck_first_use(const char *path, const deps_list *deps, const char *nam
 void linkcheck_scope_free(linkcheck_scope *s);
 
 /*
- * The handler pool (runtime/server.c): a file that calls one of these runs
+ * The handler pool (runtime/server_pool.c): a file that calls one of these runs
  * its routes off the polling threads under --offload auto -- the password
  * calls (argon2id blocks for 50-100 ms) and cot_offload_marker, which
  * COT_OFFLOAD refers to. compiler.c leaves them out of tcc_add_symbol so

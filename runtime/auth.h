@@ -76,12 +76,12 @@ const char *session_csrf_token(cot_ctx *c);
 const char *session_csrf_existing(cot_ctx *c);
 /* Ignore the request's session cookie (a bearer-token request: csrf.c). */
 void session_ignore_cookie(cot_ctx *c);
-/* Writes Set-Cookie when the session changed; server.c, before sending. */
+/* Writes Set-Cookie when the session changed; server_response.c, before sending. */
 void session_finish(cot_ctx *c);
 
 /* ==== CSRF (csrf.c) ==================================================== */
 
-/* 0 when the request may go on; else it has answered 403 (server.c). */
+/* 0 when the request may go on; else it has answered 403 (server_dispatch.c). */
 int csrf_check(cot_ctx *c);
 /* A shallow copy of the template data with csrf_field and csrf_token added
  * (placeholders); the caller decrefs it. NULL data: a new object. */

@@ -22,7 +22,7 @@
  * the middle of malloc could leave a lock held forever. Otherwise it
  * returns and the watchdog tries again on the next tick. A thread asleep in
  * a system call is never signalled (that would change what the call
- * returns); it is abandoned instead -- answered 503 by server.c's hook and
+ * returns); it is abandoned instead -- answered 503 by server_stuck.c's hook and
  * its worker replaced -- and so is one still outside its own code
  * CRASH_GRACE_MS past the budget (see crash_watch).
  *

@@ -3,7 +3,7 @@
  *
  * Whatever fails -- cot_fail, a compile error, a missing route, a bad request
  * -- ends up in error_respond, which records the error on the context as an
- * ordinary response. server.c then sends it through the same after-steps as a
+ * ordinary response. server_response.c then sends it through the same after-steps as a
  * success (request id, log line). The body is chosen by what the client
  * accepts:
  *   - application/problem+json (RFC 9457) for JSON clients,

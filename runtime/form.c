@@ -1,7 +1,7 @@
 /*
  * form.c -- cot_form and cot_form_file: the request body as form fields.
  *
- * server.c buffers the whole body before the handler runs (it is capped by
+ * server_access.c buffers the whole body before the handler runs (it is capped by
  * max_body), so the form is parsed from c->body in one pass on the first
  * cot_form* call and cached on the context; every string lands in the
  * request's arena. That model is why libmicrohttpd's post processor is not

@@ -5,7 +5,7 @@
  * deadline for a whole request head: a client sending one header line
  * every 10 s was never dropped, and 1,030 of them locked every client out.
  * MHD tells us when a connection opens and closes (NOTIFY_CONNECTION), and
- * server.c tells us when a request head has arrived (the access handler's
+ * server_access.c tells us when a request head has arrived (the access handler's
  * first call) and when a request is complete. A connection that has been
  * waiting for a request head longer than --head-timeout -- since it opened,
  * or since the request line of a later request (below) -- is shut down by
@@ -28,7 +28,7 @@
  * keep-alive limit while the connection waits and put back at the request
  * line, where it guards a body that stops arriving.
  *
- * The same list serves the stuck-handler policy (crash.c, server.c): when a
+ * The same list serves the stuck-handler policy (crash.c, server_stuck.c): when a
  * worker thread is abandoned, its other connections are shut down, so their
  * clients reconnect to a live worker instead of waiting on a dead one.
  *

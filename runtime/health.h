@@ -1,6 +1,6 @@
 /*
  * health.h -- the load balancer's health endpoint (health.c), answered by
- * server.c before routing.
+ * server_access.c before routing.
  */
 #ifndef COT_HEALTH_H
 #define COT_HEALTH_H

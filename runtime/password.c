@@ -20,7 +20,7 @@
  * cot_password_hash or cot_password_verify is offloaded automatically
  * (--offload auto; dev: linkcheck.c sees libtcc bind the symbol, export:
  * the object's undefined symbols), its connection suspended while a pool
- * thread runs it (server.c, "the handler pool"). Before that, a GET sharing
+ * thread runs it (server_pool.c). Before that, a GET sharing
  * the worker with a hashing client waited for the hash (bench_password: p50
  * 0.5 ms -> 225 ms); handing only the hash to another thread would not have
  * helped, since the synchronous handler waits for it all the same. A hash

@@ -6,9 +6,8 @@
  * handlers itself: a handler that blocks (argon2id for 50-100 ms, a remote
  * call, a lock) stalls every other connection of that worker (bench_password:
  * p50 of a plain GET 0.5 ms -> 225 ms while another client logged in).
- * server.c suspends such a request's connection and hands the request here;
- * a pool thread runs it and resumes the connection (see server.c, "the
- * handler pool").
+ * server_pool.c suspends such a request's connection and hands the request
+ * here; a pool thread runs it and resumes the connection.
  *
  * Fixed threads and a bounded queue, on purpose: a burst of slow requests
  * waits in the queue instead of starting a thread each (memory and cores

@@ -1,6 +1,6 @@
 /*
  * pool.h -- the handler pool: fixed threads and a bounded queue that run
- * requests off libmicrohttpd's polling threads (see pool.c, server.c).
+ * requests off libmicrohttpd's polling threads (see pool.c, server_pool.c).
  */
 #ifndef COT_POOL_H
 #define COT_POOL_H

@@ -210,5 +210,5 @@ trace_respond(cot_ctx *c, const binding *b, const crash_report *rep)
 	error_respond_as(c, rep->stuck ? 503 : 500, rep->stuck ? "timeout" : "crash",
 	                 error_dev_mode ? detail : NULL, trace);
 	if (crash_exit_on_crash)
-		atomic_store(&crash_exit_requested, true); /* server.c stops after sending */
+		atomic_store(&crash_exit_requested, true); /* server_access.c stops after sending */
 }
