@@ -17,7 +17,8 @@
  *    (migrate_lex), so a "?" inside a string, a quoted identifier or a
  *    comment stays; so do the jsonb operators "?|" and "?&"; "??" is how a
  *    handler writes jsonb's "?" operator; "?NNN" (SQLite's numbered form)
- *    becomes "$NNN". Dollar-quoted bodies ($$...$$) are not parsed.
+ *    becomes "$NNN". Dollar-quoted bodies ($$...$$) are not parsed. The
+ *    rewriting is db_pg_sql.c's.
  *  - results are read in text format and typed by column type: integers
  *    (int2/4/8, oid) and booleans as integers, float4/8 and numeric as
  *    doubles, bytea as bytes, everything else as text; NULL stays NULL.
@@ -35,13 +36,14 @@
  * answers what an earlier INSERT drew from the sequence, another row's id.
  * So an INSERT run by cot_db_exec into a table whose primary key is one
  * integer column, without a RETURNING of its own, is prepared with
- * `RETURNING <that column>` appended (dbpg_id_column, once per statement),
+ * `RETURNING <that column>` appended (db_pg_sql.c, once per statement),
  * and the last row it returns is the id. For other INSERTs lastval() is
  * asked; where no sequence was used it fails the request and says to use
  * RETURNING, which is what portable code does anyway.
  */
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <sqlite3.h> /* the cell types of db_internal.h: SQLITE_INTEGER, ... */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +51,6 @@
 
 #include "db_internal.h"
 #include "db_pg.h"
-#include "migrate_internal.h"
 
 #define PG_BUCKETS   64
 #define PG_MAX_STMTS 256
@@ -73,7 +74,7 @@ typedef struct pg_stmt {
 	char name[24];
 	int nparams;
 	bool for_exec;   /* prepared for cot_db_exec: part of the key */
-	bool returns_id; /* RETURNING <primary key> appended (dbpg_id_column) */
+	bool returns_id; /* RETURNING <primary key> appended (db_pg_sql.c) */
 	struct pg_stmt *next;
 } pg_stmt;
 
@@ -96,40 +97,6 @@ static pthread_key_t pg_key;
 static pthread_once_t pg_key_once = PTHREAD_ONCE_INIT;
 static char *pg_url;
 static LIST_HEAD(, pg_conn) pg_conns = LIST_HEAD_INITIALIZER(pg_conns);
-
-/* ==== placeholders ===================================================== */
-
-char *
-dbpg_placeholders(const char *sql, int *count)
-{
-	struct migrate_buf b = {0};
-	struct migrate_token t;
-	const char *p = sql, *done = sql;
-	int line = 1, n = 0;
-	for (migrate_lex(&p, &line, &t); t.kind != MIGRATE_TK_END; migrate_lex(&p, &line, &t)) {
-		if (t.kind != MIGRATE_TK_PUNCT || t.s[0] != '?')
-			continue;
-		migrate_buf_add(&b, done, (size_t)(t.s - done));
-		done = t.s + 1;
-		if (t.s[1] == '|' || t.s[1] == '&') { /* jsonb ?| and ?& */
-			migrate_buf_add(&b, "?", 1);
-		} else if (t.s[1] == '?') { /* ?? : jsonb's ? operator */
-			migrate_buf_add(&b, "?", 1);
-			done = p = t.s + 2;
-		} else if (t.s[1] >= '0' && t.s[1] <= '9') { /* ?NNN */
-			char *end;
-			long k = strtol(t.s + 1, &end, 10);
-			migrate_buf_printf(&b, "$%ld", k);
-			n = k > n ? (int)k : n;
-			done = p = end;
-		} else {
-			migrate_buf_printf(&b, "$%d", ++n);
-		}
-	}
-	migrate_buf_add(&b, done, strlen(done));
-	*count = n;
-	return b.s ? b.s : migrate_strdup("");
-}
 
 /* ==== connections ====================================================== */
 
@@ -404,79 +371,6 @@ dbpg_blob_mask(int n, const cot_value *params)
  * `blobs` says which parameters are prepared as bytea, and is part of the
  * statement's key with the SQL text.
  */
-/*
- * The target of `INSERT INTO t ...` when sql is one with no RETURNING of its
- * own: t's name as written (malloc'd), or NULL.
- */
-static char *
-dbpg_insert_target(const char *sql)
-{
-	const char *p = sql, *start = NULL, *end = NULL;
-	int line = 1, i = 0;
-	bool dot = false; /* the name so far ends in "schema." */
-	struct migrate_token t;
-	for (migrate_lex(&p, &line, &t); t.kind != MIGRATE_TK_END; migrate_lex(&p, &line, &t)) {
-		if (t.kind == MIGRATE_TK_COMMENT)
-			continue;
-		bool name = t.kind == MIGRATE_TK_WORD || t.kind == MIGRATE_TK_IDENT;
-		if ((i == 0 && !migrate_is_kw(&t, "INSERT")) ||
-		    (i == 1 && !migrate_is_kw(&t, "INTO")) || (i == 2 && !name))
-			return NULL;
-		if (migrate_is_kw(&t, "RETURNING") || (t.kind == MIGRATE_TK_PUNCT && t.s[0] == ';'))
-			return NULL; /* its own RETURNING, or more than one statement */
-		if (i == 2) {
-			start = t.s;
-			end = t.s + t.n;
-		} else if (i == 3 && t.kind == MIGRATE_TK_PUNCT && t.s[0] == '.') {
-			dot = true;
-		} else if (i == 4 && dot) {
-			if (!name)
-				return NULL;
-			end = t.s + t.n;
-		}
-		i++;
-	}
-	return start != NULL ? strndup(start, (size_t)(end - start)) : NULL;
-}
-
-/* The name of table's primary key when it is one integer column (quoted for
- * SQL, malloc'd), or NULL: what `RETURNING` gives cot_db_last_id. */
-static char *
-dbpg_id_column(pg_conn *k, const char *table)
-{
-	const char *q = "SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a"
-	                " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-	                " WHERE i.indrelid = to_regclass($1) AND i.indisprimary"
-	                " AND i.indnatts = 1 AND a.atttypid IN (20, 21, 23)";
-	PGresult *r = PQexecParams(k->pg, q, 1, NULL, &table, NULL, NULL, 0);
-	char *col = NULL;
-	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		col = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return col;
-}
-
-/* text with " RETURNING col" appended when sql is an INSERT cot_db_exec
- * runs into a table with an integer key; *returns_id says whether it was. */
-static char *
-dbpg_with_returning(pg_conn *k, const char *sql, char *text, bool *returns_id)
-{
-	*returns_id = false;
-	char *table = dbpg_insert_target(sql);
-	char *col = table != NULL ? dbpg_id_column(k, table) : NULL;
-	free(table);
-	if (col == NULL)
-		return text;
-	char *out;
-	/* on a line of its own: a trailing -- comment must not swallow it */
-	if (asprintf(&out, "%s\nRETURNING %s", text, col) >= 0) {
-		free(text);
-		text = out;
-		*returns_id = true;
-	}
-	free(col);
-	return text;
-}
 
 static pg_stmt *
 dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, bool for_exec, PGresult **res)
@@ -494,7 +388,7 @@ dbpg_prepare(pg_conn *k, const char *sql, unsigned long long blobs, bool for_exe
 	int n;
 	char *text = dbpg_placeholders(sql, &n);
 	if (for_exec)
-		text = dbpg_with_returning(k, sql, text, &s->returns_id);
+		text = dbpg_with_returning(k->pg, sql, text, &s->returns_id);
 	s->for_exec = for_exec;
 	snprintf(s->name, sizeof(s->name), "cot_%u", ++k->serial);
 	Oid types[64] = {0};

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include "db_pg_sql.h" /* dbpg_placeholders: the SQL text sent */
 #include "internal.h"
 
 /* Whether s names a PostgreSQL database (postgres:// or postgresql://). */
@@ -20,12 +21,6 @@ void dbpg_shutdown(void);
 
 /* A new connection to url; NULL with *err set (free() it). PQfinish it. */
 PGconn *dbpg_connect(const char *url, char **err);
-
-/* sql with "?" placeholders rewritten to "$n" (malloc'd); *count is the
- * number of parameters it names. Strings, quoted identifiers, comments
- * and the jsonb operators ?| and ?& are left alone; "??" stands for a
- * literal "?" (jsonb's key-exists operator); "?NNN" becomes "$NNN". */
-char *dbpg_placeholders(const char *sql, int *count);
 
 cot_row *dbpg_one(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params);
 void dbpg_all(cot_ctx *c, const char *where, const char *sql, int n, const cot_value *params,

@@ -4,8 +4,9 @@
 Rule (STYLE.md, issue 15): every function defined in X.c starts with X's
 name -- `router_add` in router.c -- or, in a file that is one part of a
 family (`console_db.c`, `migrate_sql.c`), with the family's name
-(`console_`, `migrate_`). Public API (`cot_*`) may be defined anywhere in
-runtime/. Definitions are found the way STYLE.md promises grep finds them:
+(`console_`, `migrate_`), or of a family nested in it (`dbpg_` in
+`db_pg_sql.c`, as in `db_pg.c`). Public API (`cot_*`) may be defined
+anywhere in runtime/. Definitions are found the way STYLE.md promises grep finds them:
 the function's name at the start of a line, the return type on the line
 above.
 
@@ -24,9 +25,13 @@ EXEMPT = re.compile(r'^(main|__wrap_[a-z_]+)$')
 
 def prefixes(path):
     base = os.path.basename(path)[:-2]
-    out = {base + '_', base.replace('_', '') + '_'}
-    if '_' in base:
-        out.add(base.split('_')[0] + '_')
+    parts = base.split('_')
+    # the file's own name and every family it belongs to: db_pg_sql.c may
+    # use db_pg_sql_, db_pg_ (or dbpg_, as db_pg.c does) and db_
+    out = set()
+    for k in range(1, len(parts) + 1):
+        out.add('_'.join(parts[:k]) + '_')
+        out.add(''.join(parts[:k]) + '_')
     if path.startswith('runtime') or '/runtime/' in path:
         out.add('cot_')
     return out
