@@ -4,7 +4,8 @@
 # and on a private PostgreSQL (tests/node.c: nodes started at one instant;
 # tests/pg.c: the cluster).
 
-build/test_cluster: tests/test_cluster.c tests/node.c tests/node.h tests/pg.c tests/pg.h tests/t.h | build
+build/test_cluster: tests/test_cluster.c tests/node.c tests/pg.c tests/build_app.c tests/raw.c \
+                    tests/node.h tests/pg.h tests/build_app.h tests/raw.h tests/t.h | build
 	$(call unit_test,-lsqlite3 -lpq)
 TEST_BINS += build/test_cluster
 TEST_CMDS += build/test_cluster@build/cotdev
@@ -12,8 +13,9 @@ TEST_CMDS += build/test_cluster@build/cotdev
 # The scale test (tests/test_scale.c) puts a private HAProxy in front of
 # three exported binaries sharing a private PostgreSQL.
 TEST_PACKAGES += haproxy
-build/test_scale: tests/test_scale.c tests/node.c tests/node.h tests/haproxy.c tests/haproxy.h \
-                  tests/pg.c tests/pg.h tests/t.h | build
+build/test_scale: tests/test_scale.c tests/node.c tests/haproxy.c tests/pg.c tests/build_app.c \
+                  tests/raw.c tests/node.h tests/haproxy.h tests/pg.h tests/build_app.h \
+                  tests/raw.h tests/t.h | build
 	$(call unit_test,-lpq -lpthread)
 TEST_BINS += build/test_scale
 TEST_CMDS += build/test_scale@build/cotdev

@@ -4,7 +4,8 @@
 # 100 crashes, leaks under ASan) and tests/test_pipeline.c (every status,
 # content negotiation, middleware order, what error responses carry).
 CRASH_TESTS = build/test_crash build/test_pipeline
-$(CRASH_TESTS): build/test_%: tests/test_%.c tests/harness.c tests/harness.h tests/t.h | build
+$(CRASH_TESTS): build/test_%: tests/test_%.c tests/harness.c tests/raw.c tests/serve.c tests/harness.h \
+                     tests/raw.h tests/serve.h tests/t.h | build
 	$(call unit_test,-lcurl -lpthread -ljansson)
 TEST_BINS += $(CRASH_TESTS)
 TEST_CMDS += build/test_crash@build/cotdev build/test_crash@build/cotdev-san \

@@ -8,7 +8,8 @@ DEFS      += -DCOT_EXPORT_RUNTIME='"$(RUNTIME)"' -DCOT_EXPORT_LIBS='"$(LIBS)"'
 # Both lists are baked into the dev tool's objects; build/compile.flags (see
 # the Makefile) rebuilds them when either changes.
 
-build/test_export: tests/test_export.c tests/t.h | build
+build/test_export: tests/test_export.c tests/build_app.c tests/raw.c tests/build_app.h tests/raw.h \
+                   tests/t.h | build
 	$(call unit_test,)
 TEST_BINS += build/test_export
 TEST_CMDS += build/test_export@build/cotdev

@@ -5,7 +5,8 @@
 # tests/test_hostile.c: one suite over `cotdev run`, its sanitized build and
 # the exported binary (stuck handlers, honest timeouts, exit() in handlers,
 # slowloris, connection limits, body memory).
-build/test_hostile: tests/test_hostile.c tests/harness.c tests/harness.h tests/t.h | build
+build/test_hostile: tests/test_hostile.c tests/harness.c tests/raw.c tests/serve.c tests/harness.h \
+                    tests/raw.h tests/serve.h tests/t.h | build
 	$(call unit_test,-lcurl -lpthread -ljansson)
 TEST_BINS += build/test_hostile
 TEST_CMDS += build/test_hostile@build/cotdev build/test_hostile@build/cotdev-san \
@@ -14,8 +15,9 @@ TEST_CMDS += build/test_hostile@build/cotdev build/test_hostile@build/cotdev-san
 # make stress: slowloris, flood, body memory and stuck handlers against
 # `cotdev run` and the export, with figures (tests/stress/stress.c). Not in
 # `make test`: it takes minutes and measures, it does not judge.
-build/stress: tests/stress/stress.c tests/harness.c tests/harness.h | build
-	$(CC) $(WARN) -O2 -g $< tests/harness.c -o $@ -lcurl -lpthread
+build/stress: tests/stress/stress.c tests/harness.c tests/raw.c tests/serve.c tests/harness.h \
+              tests/raw.h tests/serve.h | build
+	$(CC) $(WARN) -O2 -g $< tests/harness.c tests/raw.c tests/serve.c -o $@ -lcurl -lpthread
 .PHONY: stress
 stress: test-deps build/cotdev build/stress
 	./build/stress build/cotdev $(STRESS_SECONDS)

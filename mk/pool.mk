@@ -4,7 +4,7 @@
 # thread: offloaded handlers (password hashing, COT_OFFLOAD, --offload all)
 # hold while other connections are answered; a stuck pool thread gets 503
 # and is replaced; SIGTERM in time; a full pool answers 503; crashes trace.
-build/test_offload: tests/test_offload.c tests/harness.c tests/harness.h tests/t.h | build
+build/test_offload: tests/test_offload.c tests/harness.c tests/serve.c tests/harness.h tests/serve.h tests/t.h | build
 	$(call unit_test,-lcurl -lpthread -ljansson)
 TEST_BINS += build/test_offload
 TEST_CMDS += build/test_offload@build/cotdev build/test_offload@build/cotdev-san \

@@ -15,6 +15,7 @@
 
 #include "haproxy.h"
 #include "node.h"
+#include "raw.h"
 
 #define HAPROXY_BIN "haproxy"
 
@@ -62,7 +63,7 @@ haproxy_config(haproxy *h, const char *deploy_md, const char *dir,
 {
 	memset(h, 0, sizeof(*h));
 	h->pid = -1;
-	h->port = node_free_port("127.0.0.1");
+	h->port = raw_free_port("127.0.0.1");
 	snprintf(h->cfg, sizeof(h->cfg), "%s/haproxy.cfg", dir);
 	snprintf(h->sock, sizeof(h->sock), "%s/haproxy.sock", dir);
 	snprintf(h->log, sizeof(h->log), "%s/haproxy.log", dir);

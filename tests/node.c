@@ -176,23 +176,6 @@ node_kill(node *n)
 	n->pid = -1;
 }
 
-int
-node_free_port(const char *ip)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int port = -1;
-	if (fd < 0)
-		return -1;
-	if (inet_pton(AF_INET, ip, &a.sin_addr) == 1 &&
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* ==== raw HTTP/1.1 ===================================================== */
 
 int

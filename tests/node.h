@@ -53,9 +53,6 @@ int node_stop(node *n, double timeout_s);
 /* SIGKILL and reap. */
 void node_kill(node *n);
 
-/* A TCP port nothing listens on now at IPv4 address ip; -1 if none. */
-int node_free_port(const char *ip);
-
 /* The log so far, NUL-terminated, into buf. */
 void node_read_log(const node *n, char *buf, size_t len);
 

@@ -9,18 +9,16 @@
  * the export (no reloads) only what is served is checked -- what is served
  * there is exactly what was embedded.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "raw.h"
 #include "t.h"
 
 static h_target target;
@@ -48,20 +46,15 @@ status_of(const char *path)
 static int
 events_open(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		if (fd >= 0)
-			close(fd);
+	int fd = raw_connect(srv.port, NULL);
+	if (fd < 0)
 		return -1;
-	}
 	char req[256];
 	int n = snprintf(req, sizeof(req),
 	                 "GET /_cot/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
 	                 "Accept: text/event-stream\r\n\r\n",
 	                 srv.port);
-	if (write(fd, req, (size_t)n) != n) {
+	if (raw_send(fd, req, (size_t)n) != 0) {
 		close(fd);
 		return -1;
 	}

@@ -22,7 +22,6 @@
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "build_app.h"
 #include "node.h"
 #include "pg.h"
 #include "t.h"
@@ -42,37 +42,6 @@ static char tmpdir[256];
 static const char *cotdev;
 
 /* ==== helpers ========================================================== */
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		perror(path);
-		exit(1);
-	}
-	fputs(text, f);
-	fclose(f);
-}
-
-/* Runs a shell command; its output (stdout+stderr) goes into out. */
-static int
-run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	FILE *p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int
 is_pg(const char *db)
@@ -156,20 +125,6 @@ static const char schema_v2[] =
         "  body TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
         "  tag TEXT);\n"
         "CREATE TABLE tags (name TEXT PRIMARY KEY);\n";
-
-/* cotdev new + schema, exported to bin. */
-static int
-build_app(const char *app, const char *schema, const char *bin)
-{
-	char out[16384], path[512];
-	snprintf(path, sizeof(path), "%s/schema.sql", app);
-	write_file(path, schema);
-	if (run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin) != 0) {
-		printf("# export failed:\n%s\n", out);
-		return -1;
-	}
-	return 0;
-}
 
 /* ==== checks =========================================================== */
 
@@ -434,14 +389,13 @@ main(int argc, char **argv)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cot-test-cluster-XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
-	char app[300], bin[300], out[4096];
+	char app[300], bin[300], out[16384];
 	snprintf(app, sizeof(app), "%s/app", tmpdir);
 	snprintf(bin, sizeof(bin), "%s/app.bin", tmpdir);
-	if (run(out, sizeof(out), "%s new %s", cotdev, app) != 0) {
-		printf("# cotdev new failed: %s\n", out);
+	const build_app_file files[] = {{"schema.sql", schema_v2, false}, {NULL, NULL, false}};
+	if (build_app_new(cotdev, app, files) != 0)
 		return 1;
-	}
-	int built = build_app(app, schema_v2, bin) == 0;
+	int built = build_app_export(cotdev, app, bin, out, sizeof(out)) == 0;
 	T_CHECK("the app exports", built);
 	if (built) {
 		check_migration_race(bin, "SQLite", NULL);
@@ -449,6 +403,6 @@ main(int argc, char **argv)
 		check_health(bin);
 		check_drain(bin);
 	}
-	run(out, sizeof(out), "rm -rf %s", tmpdir);
+	build_app_run(out, sizeof(out), "rm -rf %s", tmpdir);
 	return T_DONE();
 }

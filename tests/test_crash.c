@@ -29,14 +29,13 @@
  * crashed request left memory behind.
  */
 #include <jansson.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "serve.h"
 #include "t.h"
 
 static h_target target;
@@ -666,23 +665,6 @@ test_stuck_fail_middleware(void)
 
 /* ==== a crash while a slow request is in flight ======================== */
 
-struct slow_call {
-	const char *path;
-	h_resp resp;
-	atomic_bool done;
-};
-
-static void *
-slow_main(void *arg)
-{
-	struct slow_call *s = arg;
-	h_client *k = h_client_new();
-	h_request(k, &srv, "GET", s->path, NULL, NULL, &s->resp);
-	h_client_free(k);
-	atomic_store(&s->done, true);
-	return NULL;
-}
-
 static void
 test_crash_beside_slow(void)
 {
@@ -691,10 +673,8 @@ test_crash_beside_slow(void)
 	unlink(release);
 	snprintf(path, sizeof(path), "/slow?release=%s", release);
 	size_t mark = h_server_mark(&srv);
-	struct slow_call s = {.path = path};
-	atomic_init(&s.done, false);
-	pthread_t t;
-	pthread_create(&t, NULL, slow_main, &s);
+	serve_bg s;
+	serve_bg_start(&s, &srv, path);
 	bool started = h_server_wait_output(&srv, mark, "slow started", H_DEADLINE_MS);
 	T_CHECK("slow request: its handler is running", started);
 
@@ -706,10 +686,10 @@ test_crash_beside_slow(void)
 	T_CHECK("crash beside a slow request: a normal route answers meanwhile", r.status == 200);
 	h_resp_free(&r);
 	T_CHECK("crash beside a slow request: the slow one was still in flight",
-	        !atomic_load(&s.done));
+	        !serve_bg_done(&s));
 
 	h_save_inplace(release, "go\n");
-	pthread_join(t, NULL);
+	serve_bg_wait(&s);
 	T_CHECK("slow request completes with 200 after the crash beside it",
 	        s.resp.status == 200 && s.resp.body && strcmp(s.resp.body, "slow done\n") == 0);
 	if (s.resp.status != 200)

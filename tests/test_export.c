@@ -12,62 +12,29 @@
  * share a port; compile errors and route conflicts fail the export with
  * "handlers/x.c:LINE:COL: error:" and a non-zero exit.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "build_app.h"
+#include "raw.h"
 #include "t.h"
+
+/* A response is read to the server's close within 10 s (/slow takes 1.2). */
+#define READ_MS 10000.0
 
 static char tmpdir[256];
 static const char *cotdev;
 static int last_exit; /* exit status of an app that stopped while starting */
 
 /* ==== helpers ========================================================== */
-
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		perror(path);
-		exit(1);
-	}
-	fputs(text, f);
-	fclose(f);
-}
-
-/* Runs a shell command; its output (stdout+stderr) goes into out. */
-static int
-run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	FILE *p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static double
 now_s(void)
@@ -123,39 +90,12 @@ start_app(const char *bin, int port, const char *log, pid_t *pid)
 	return start_app_db(bin, port, log, pid, db, NULL);
 }
 
-static int
-connect_to(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct timeval tv = {10, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Reads until the peer closes; returns the bytes read. */
-static size_t
-read_all(int fd, char *out, size_t outlen)
-{
-	size_t n = 0;
-	ssize_t got;
-	while (n + 1 < outlen && (got = read(fd, out + n, outlen - 1 - n)) > 0)
-		n += (size_t)got;
-	out[n] = '\0';
-	return n;
-}
-
 /* One request with Connection: close; the whole response into out. */
 static void
 http(int port, const char *method, const char *path, char *out, size_t outlen)
 {
 	out[0] = '\0';
-	int fd = connect_to(port);
+	int fd = raw_connect(port, NULL);
 	if (fd < 0)
 		return;
 	char req[512];
@@ -163,8 +103,8 @@ http(int port, const char *method, const char *path, char *out, size_t outlen)
 	                 "%s %s HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n"
 	                 "Connection: close\r\n\r\n",
 	                 method, path);
-	if (write(fd, req, (size_t)n) == n)
-		read_all(fd, out, outlen);
+	if (raw_send(fd, req, (size_t)n) == 0)
+		raw_read_all(fd, out, outlen, READ_MS);
 	close(fd);
 }
 
@@ -225,35 +165,23 @@ static const char crash_c[] = "#include <cot.h>\n"
                               "COT_ROUTES(COT_GET(\"/boom\", boom),)\n";
 static const char util_c[] = "int util_twice(int x) { return 2 * x; }\n";
 
-/* cotdev new + a few files that exercise what the export must handle. */
-static int
-make_app(const char *dir)
-{
-	char out[4096], path[512];
-	if (run(out, sizeof(out), "%s new %s", cotdev, dir) != 0) {
-		printf("# cotdev new failed: %s\n", out);
-		return -1;
-	}
-	write_file(dir, "handlers/slow.c", slow_c);
-	write_file(dir, "handlers/other.c", other_c);
-	write_file(dir, "handlers/util.c", util_c);
-	write_file(dir, "handlers/crash.c", crash_c);
-	snprintf(path, sizeof(path), "%s/templates", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/static", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/static/css", dir);
-	mkdir(path, 0755);
-	write_file(dir, "templates/page.html", "<p>{{who}} EMBEDDED-TEMPLATE-MARK</p>\n");
-	write_file(dir, "static/css/app.css", "body{color:#123} /* EMBEDDED-CSS-MARK */\n");
-	/* the scaffold's notes table: the export prepares handlers/notes.c's SQL
-	 * against schema.sql, as cotdev run does at reload */
-	write_file(dir, "schema.sql",
-	           "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT "
-	           "NULL, body TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT "
-	           "CURRENT_TIMESTAMP); -- MARK\n");
-	return 0;
-}
+/* What `cotdev new` gets besides: files that exercise what the export must
+ * handle. The scaffold's notes table in schema.sql: the export prepares
+ * handlers/notes.c's SQL against it, as cotdev run does at reload. */
+static const build_app_file app_files[] = {
+        {"handlers/slow.c", slow_c, false},
+        {"handlers/other.c", other_c, false},
+        {"handlers/util.c", util_c, false},
+        {"handlers/crash.c", crash_c, false},
+        {"templates/page.html", "<p>{{who}} EMBEDDED-TEMPLATE-MARK</p>\n", false},
+        {"static/css/app.css", "body{color:#123} /* EMBEDDED-CSS-MARK */\n", false},
+        {"schema.sql",
+         "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT "
+         "NULL, body TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT "
+         "CURRENT_TIMESTAMP); -- MARK\n",
+         false},
+        {NULL, NULL, false},
+};
 
 /* ==== checks =========================================================== */
 
@@ -261,28 +189,27 @@ static void
 check_build(const char *app, const char *bin)
 {
 	char out[16384];
-	int rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	int rc = build_app_export(cotdev, app, bin, out, sizeof(out));
 	T_CHECK("export exits 0", rc == 0);
-	if (rc != 0)
-		printf("# %s\n", out);
 	T_CHECK("export prints size and time",
 	        strstr(out, "binary size") != NULL && strstr(out, " s\n") != NULL);
 	char said[1024] = "";
 	const char *needs = strstr(out, "the server needs these Debian packages: ");
 	if (needs != NULL)
 		snprintf(said, sizeof(said), "%.*s", (int)strcspn(needs + 40, "\n"), needs + 40);
-	run(out, sizeof(out), "ldd %s", bin);
+	build_app_run(out, sizeof(out), "ldd %s", bin);
 	T_CHECK("ldd: no libtcc, no inotifytools", strstr(out, "libmicrohttpd") != NULL &&
 	                                                   strstr(out, "tcc") == NULL &&
 	                                                   strstr(out, "inotify") == NULL);
 	/* docs/deploy.md tells what to install on the server: every library the
 	 * binary needs, by its Debian package, must be in that sentence */
-	run(out, sizeof(out),
-	    "for l in $(readelf -d %s | sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/\\1/p' | "
-	    "grep -v '^libc\\.so'); do p=$(dpkg -S \"*/$l\" | head -1 | cut -d: -f1); "
-	    "[ -n \"$p\" ] && tr '\\n' ' ' < docs/deploy.md | grep -q \"Debian: [^)]*$p\" && "
-	    "echo \"ok $p\" || echo \"missing $l ($p)\"; done",
-	    bin);
+	build_app_run(
+	        out, sizeof(out),
+	        "for l in $(readelf -d %s | sed -n 's/.*NEEDED.*\\[\\(.*\\)\\]/\\1/p' | "
+	        "grep -v '^libc\\.so'); do p=$(dpkg -S \"*/$l\" | head -1 | cut -d: -f1); "
+	        "[ -n \"$p\" ] && tr '\\n' ' ' < docs/deploy.md | grep -q \"Debian: [^)]*$p\" && "
+	        "echo \"ok $p\" || echo \"missing $l ($p)\"; done",
+	        bin);
 	T_CHECK("docs/deploy.md names the Debian package of every library the binary links",
 	        strstr(out, "ok libmicrohttpd12") != NULL && strstr(out, "missing") == NULL);
 	if (strstr(out, "ok libmicrohttpd12") == NULL || strstr(out, "missing") != NULL)
@@ -293,15 +220,15 @@ check_build(const char *app, const char *bin)
 		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%.*s",
 		         *want ? " " : "", (int)strcspn(l + 3, "\n"), l + 3);
 	T_STREQ("export names the Debian packages the server needs", said, want);
-	run(out, sizeof(out), "nm %s | grep -ci 'tcc_\\|inotify'", bin);
+	build_app_run(out, sizeof(out), "nm %s | grep -ci 'tcc_\\|inotify'", bin);
 	T_STREQ("nm: no tcc_ or inotify symbols", out, "0\n");
-	run(out, sizeof(out), "%s --list-files", bin);
+	build_app_run(out, sizeof(out), "%s --list-files", bin);
 	T_CHECK("embedded files listed", strstr(out, "templates/page.html") &&
 	                                         strstr(out, "static/css/app.css") &&
 	                                         strstr(out, "schema.sql"));
-	run(out, sizeof(out), "grep -c 'EMBEDDED-CSS-MARK' %s", bin);
+	build_app_run(out, sizeof(out), "grep -c 'EMBEDDED-CSS-MARK' %s", bin);
 	T_STREQ("static file bytes are in the binary", out, "1\n");
-	run(out, sizeof(out), "%s --help", bin);
+	build_app_run(out, sizeof(out), "%s --help", bin);
 	T_CHECK("--help lists the flags", strstr(out, "--host") && strstr(out, "--port") &&
 	                                          strstr(out, "--threads") && strstr(out, "--db") &&
 	                                          strstr(out, "--allow-destructive"));
@@ -342,18 +269,19 @@ static void
 check_drain(pid_t pid, int port, const char *log)
 {
 	static char r[4096], out[8192];
-	int fd = connect_to(port);
+	int fd = raw_connect(port, NULL);
 	const char req[] = "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	T_CHECK("slow request sent", fd >= 0 && write(fd, req, sizeof(req) - 1) > 0);
+	T_CHECK("slow request sent", fd >= 0 && raw_send(fd, req, sizeof(req) - 1) == 0);
 	usleep(300000);
 	kill(pid, SIGTERM);
-	read_all(fd, r, sizeof(r));
+	if (fd >= 0)
+		raw_read_all(fd, r, sizeof(r), READ_MS);
 	close(fd);
 	T_CHECK("SIGTERM: the slow request completes with 200",
 	        strncmp(r, "HTTP/1.1 200", 12) == 0);
 	T_STREQ("SIGTERM: the slow request's body", body_of(r), "slow done 1\n");
 	T_CHECK("SIGTERM: exit status 0", exit_code_of(pid) == 0);
-	run(out, sizeof(out), "cat %s", log);
+	build_app_run(out, sizeof(out), "cat %s", log);
 	T_CHECK("one access-log line per request",
 	        strstr(out, "GET /hello/world 200") && strstr(out, "GET /nope 404"));
 	T_CHECK("the log has the crash's trace, symbolized with libdw at its line",
@@ -397,15 +325,15 @@ check_schema(const char *bin)
 		kill(pid, SIGTERM);
 		exit_code_of(pid);
 	}
-	run(out, sizeof(out), "sqlite3 %s .tables", db);
+	build_app_run(out, sizeof(out), "sqlite3 %s .tables", db);
 	T_CHECK("schema: schema.sql's table was created", strstr(out, "notes") != NULL);
-	int made = run(out, sizeof(out), "sqlite3 %s 'CREATE TABLE legacy (x)'", db);
+	int made = build_app_run(out, sizeof(out), "sqlite3 %s 'CREATE TABLE legacy (x)'", db);
 	T_CHECK("schema: a table schema.sql does not declare is added", made == 0);
 	if (made != 0)
 		printf("# %s\n", out);
 	port = start_app_db(bin, 0, log, &pid, db, NULL);
 	int code = port > 0 ? (kill(pid, SIGTERM), exit_code_of(pid)) : last_exit;
-	run(out, sizeof(out), "cat %s", log);
+	build_app_run(out, sizeof(out), "cat %s", log);
 	T_CHECK("schema: destructive change refuses to start", port < 0 && code == 1);
 	if (!(port < 0 && code == 1))
 		printf("# port %d, exit %d: %s\n", port, code, out);
@@ -417,14 +345,14 @@ check_schema(const char *bin)
 		kill(pid, SIGTERM);
 		exit_code_of(pid);
 	}
-	run(out, sizeof(out), "sqlite3 %s .tables", db);
+	build_app_run(out, sizeof(out), "sqlite3 %s .tables", db);
 	T_CHECK("schema: --allow-destructive dropped the table", strstr(out, "legacy") == NULL);
 
 	/* A start that cannot bind must not have migrated the database first:
 	 * the process it was meant to replace may still be serving from it.
 	 * 192.0.2.1 (TEST-NET-1) is an address no machine here has. */
 	snprintf(db, sizeof(db), "%s/nobind.db", tmpdir);
-	int rc = run(out, sizeof(out), "%s --host 192.0.2.1 --port 0 --db %s", bin, db);
+	int rc = build_app_run(out, sizeof(out), "%s --host 192.0.2.1 --port 0 --db %s", bin, db);
 	T_CHECK("schema: a start that cannot listen exits 1 and says why",
 	        rc == 1 && strstr(out, "cannot listen on 192.0.2.1") != NULL);
 	T_CHECK("schema: ... and has not touched the database", access(db, F_OK) != 0);
@@ -438,10 +366,11 @@ check_errors(const char *app)
 {
 	char out[16384], bin[300], path[512];
 	snprintf(bin, sizeof(bin), "%s/bad-app", tmpdir);
-	write_file(app, "handlers/broken.c",
-	           "#include <cot.h>\n\nstatic int f(void)\n"
-	           "{\n\treturn nope;\n}\n");
-	int rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	build_app_write(app, "handlers/broken.c",
+	                "#include <cot.h>\n\nstatic int f(void)\n"
+	                "{\n\treturn nope;\n}\n",
+	                false);
+	int rc = build_app_run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
 	T_CHECK("compile error: export exits non-zero", rc != 0);
 	T_CHECK("compile error: handlers/broken.c:5:COL: error:",
 	        has_error_at(out, "handlers/broken.c:5:"));
@@ -449,10 +378,12 @@ check_errors(const char *app)
 	snprintf(path, sizeof(path), "%s/handlers/broken.c", app);
 	unlink(path);
 
-	write_file(app, "handlers/dup.c",
-	           "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
-	           "{ return cot_text(c, 200, \"x\"); }\n\nCOT_ROUTES(COT_GET(\"/other\", h),)\n");
-	rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	build_app_write(
+	        app, "handlers/dup.c",
+	        "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
+	        "{ return cot_text(c, 200, \"x\"); }\n\nCOT_ROUTES(COT_GET(\"/other\", h),)\n",
+	        false);
+	rc = build_app_run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
 	T_CHECK("route conflict: export exits non-zero", rc != 0);
 	T_CHECK("route conflict: names both files",
 	        strstr(out, "handlers/dup.c:5: error: route GET /other is already declared in "
@@ -466,11 +397,13 @@ check_errors(const char *app)
 
 	/* SQL that does not prepare is a reload error in cotdev run: the
 	 * file's routes answer 500. The export must not ship it. */
-	write_file(app, "handlers/typo.c",
-	           "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
-	           "{\n\tcot_db_exec(c, \"UPDATE notes SET titel = 1\");\n"
-	           "\treturn cot_text(c, 200, \"x\");\n}\n\nCOT_ROUTES(COT_GET(\"/typo\", h),)\n");
-	rc = run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
+	build_app_write(
+	        app, "handlers/typo.c",
+	        "#include <cot.h>\nstatic cot_result h(cot_ctx *c)\n"
+	        "{\n\tcot_db_exec(c, \"UPDATE notes SET titel = 1\");\n"
+	        "\treturn cot_text(c, 200, \"x\");\n}\n\nCOT_ROUTES(COT_GET(\"/typo\", h),)\n",
+	        false);
+	rc = build_app_run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin);
 	T_CHECK("SQL error: export exits non-zero", rc != 0);
 	T_CHECK("SQL error: handlers/typo.c:4: no such column: titel",
 	        strstr(out, "handlers/typo.c:4: no such column: titel") != NULL);
@@ -501,7 +434,7 @@ main(int argc, char **argv)
 	snprintf(log, sizeof(log), "%s/app.log", tmpdir);
 	snprintf(out, sizeof(out), "%s/bin", tmpdir);
 	mkdir(out, 0755);
-	if (make_app(app) != 0)
+	if (build_app_new(cotdev, app, app_files) != 0)
 		return 1;
 	check_build(app, bin);
 	pid_t pid;
@@ -514,6 +447,6 @@ main(int argc, char **argv)
 	check_reuse_port(bin);
 	check_schema(bin);
 	check_errors(app);
-	run(out, sizeof(out), "rm -rf %s", tmpdir);
+	build_app_run(out, sizeof(out), "rm -rf %s", tmpdir);
 	return T_DONE();
 }

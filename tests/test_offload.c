@@ -15,15 +15,14 @@
  * (/marked), one that calls lib/ code that hashes (/viapw); with --offload
  * all, every route (/block).
  */
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "serve.h"
 #include "t.h"
 
 static h_target target;
@@ -88,28 +87,13 @@ static const char plain_src[] =
 
 /* ==== helpers ========================================================== */
 
+/* Starts the target with one worker thread and `flags`; one export serves
+ * every start. */
 static bool
 start(h_server *srv, const char *const *flags)
 {
-	const char *all[H_TARGET_MAX_ARGS];
-	int n = 0;
-	all[n++] = "--port";
-	all[n++] = "0";
-	all[n++] = "--quiet";
-	all[n++] = "--threads";
-	all[n++] = "1";
-	for (int i = 0; flags[i] != NULL && n < H_TARGET_MAX_ARGS - 1; i++)
-		all[n++] = flags[i];
-	all[n] = NULL;
-	target = h_target_dev(cotdev_arg);
-	target.reuse_export = true; /* one export serves every start */
-	char err[512] = "";
-	if (h_target_flags(&target, all) != 0 ||
-	    h_server_start(&target, app, srv, err, sizeof(err)) != 0) {
-		printf("# start: %s\n", err);
-		return false;
-	}
-	return true;
+	static const char *const one_worker[] = {"--threads", "1", NULL};
+	return serve_start(&target, cotdev_arg, app, one_worker, flags, true, srv);
 }
 
 static void
@@ -124,42 +108,6 @@ release(const char *name, bool on)
 	} else {
 		unlink(path);
 	}
-}
-
-/* A request on a connection of its own, on a thread: for requests that hold. */
-typedef struct bg_request {
-	const h_server *srv;
-	const char *path;
-	h_resp resp;
-	atomic_bool done;
-	pthread_t thread;
-} bg_request;
-
-static void *
-bg_main(void *arg)
-{
-	bg_request *r = arg;
-	h_client *k = h_client_new();
-	h_request(k, r->srv, "GET", r->path, NULL, NULL, &r->resp);
-	h_client_free(k);
-	atomic_store(&r->done, true);
-	return NULL;
-}
-
-static void
-bg_start(bg_request *r, const h_server *srv, const char *path)
-{
-	memset(r, 0, sizeof(*r));
-	r->srv = srv;
-	r->path = path;
-	atomic_init(&r->done, false);
-	pthread_create(&r->thread, NULL, bg_main, r);
-}
-
-static bool
-bg_is_done(void *arg)
-{
-	return atomic_load(&((bg_request *)arg)->done);
 }
 
 /* GET /fast on `n` fresh connections: how many answered 200 "fast". */
@@ -191,13 +139,13 @@ held_while_others_answered(h_server *srv, const char *name, const char *path, co
 	char entered[64];
 	snprintf(entered, sizeof(entered), "%s entered", name);
 	release(name, false);
-	bg_request slow;
-	bg_start(&slow, srv, path);
+	serve_bg slow;
+	serve_bg_start(&slow, srv, path);
 	bool in = h_server_wait_output(srv, mark, entered, H_DEADLINE_MS);
 	snprintf(label, sizeof(label), "%s: the handler is running and holds", path);
 	T_CHECK(label, in);
 	int good = fast_requests(srv, 5);
-	bool still_held = !atomic_load(&slow.done);
+	bool still_held = !serve_bg_done(&slow);
 	snprintf(label, sizeof(label),
 	         "%s: while it holds, 5 of 5 fast requests on other "
 	         "connections of the one worker are answered",
@@ -206,7 +154,7 @@ held_while_others_answered(h_server *srv, const char *name, const char *path, co
 	if (good != 5 || !still_held)
 		printf("# %d of 5; held: %d\n", good, still_held);
 	release(name, true);
-	pthread_join(slow.thread, NULL);
+	serve_bg_wait(&slow);
 	snprintf(label, sizeof(label), "%s: released, it answers 200 \"%s\"", path, want);
 	T_CHECK(label, slow.resp.status == 200 && slow.resp.body != NULL &&
 	                       strncmp(slow.resp.body, want, strlen(want)) == 0);
@@ -229,16 +177,16 @@ test_inline_blocks(h_server *srv)
 {
 	size_t mark = h_server_mark(srv);
 	release("block", false);
-	bg_request slow, fast;
-	bg_start(&slow, srv, "/block");
+	serve_bg slow, fast;
+	serve_bg_start(&slow, srv, "/block");
 	bool in = h_server_wait_output(srv, mark, "block entered", H_DEADLINE_MS);
 	T_CHECK("control: /block (not offloaded) runs on the polling thread", in);
-	bg_start(&fast, srv, "/fast");
+	serve_bg_start(&fast, srv, "/fast");
 	/* a negative: given time, the fast request still does not complete */
-	bool early = h_wait_for(bg_is_done, &fast, 500);
+	bool early = h_wait_for(serve_bg_done, &fast, 500);
 	release("block", true);
-	pthread_join(slow.thread, NULL);
-	pthread_join(fast.thread, NULL);
+	serve_bg_wait(&slow);
+	serve_bg_wait(&fast);
 	T_CHECK("control: a fast request waits until the inline handler is released, then "
 	        "both answer",
 	        in && !early && slow.resp.status == 200 && fast.resp.status == 200);
@@ -310,14 +258,14 @@ test_all_stuck(void)
 
 	size_t mark = h_server_mark(&srv);
 	release("block", false);
-	bg_request stuck;
-	bg_start(&stuck, &srv, "/block");
+	serve_bg stuck;
+	serve_bg_start(&stuck, &srv, "/block");
 	bool in = h_server_wait_output(&srv, mark, "block entered", H_DEADLINE_MS);
 	int good = fast_requests(&srv, 5);
 	T_CHECK("all: a stuck handler holds, and 5 of 5 requests on the same worker are "
 	        "answered meanwhile",
 	        in && good == 5);
-	pthread_join(stuck.thread, NULL);
+	serve_bg_wait(&stuck);
 	char *id = h_resp_header(&stuck.resp, "X-Request-Id");
 	T_CHECK("all: the stuck request is answered 503 past --timeout, naming its request id",
 	        stuck.resp.status == 503 && id != NULL && stuck.resp.body != NULL &&
@@ -351,9 +299,9 @@ test_all_stuck(void)
 	/* stuck for good at SIGTERM: the drain gives up in time and says so */
 	mark = h_server_mark(&srv);
 	release("block", false);
-	bg_start(&stuck, &srv, "/block");
+	serve_bg_start(&stuck, &srv, "/block");
 	in = h_server_wait_output(&srv, mark, "block entered", H_DEADLINE_MS);
-	pthread_join(stuck.thread, NULL);
+	serve_bg_wait(&stuck);
 	T_CHECK("all: a second stuck request is answered 503", in && stuck.resp.status == 503);
 	h_resp_free(&stuck.resp);
 	kill(srv.pid, SIGTERM);
@@ -382,24 +330,23 @@ test_pool_full(void)
 	}
 	size_t mark = h_server_mark(&srv);
 	release("marked", false);
-	bg_request a, b, c;
-	bg_start(&a, &srv, "/marked");
+	serve_bg a, b, c;
+	serve_bg_start(&a, &srv, "/marked");
 	bool in = h_server_wait_output(&srv, mark, "marked entered", H_DEADLINE_MS);
 	/* the pool's one thread holds a; of b and c one waits in the queue of
 	 * one, the other finds it full */
-	bg_start(&b, &srv, "/marked");
-	bg_start(&c, &srv, "/marked");
+	serve_bg_start(&b, &srv, "/marked");
+	serve_bg_start(&c, &srv, "/marked");
 	bool one_done = false;
 	double end = h_now_ms() + H_DEADLINE_MS;
 	while (!one_done && h_now_ms() < end)
-		one_done = h_wait_for(bg_is_done, &b, 20) || h_wait_for(bg_is_done, &c, 20);
-	bg_request *full = atomic_load(&b.done) ? &b : &c;
-	bg_request *queued = full == &b ? &c : &b;
+		one_done = h_wait_for(serve_bg_done, &b, 20) || h_wait_for(serve_bg_done, &c, 20);
+	serve_bg *full = serve_bg_done(&b) ? &b : &c;
+	serve_bg *queued = full == &b ? &c : &b;
 	char *retry = one_done ? h_resp_header(&full->resp, "Retry-After") : NULL;
 	T_CHECK("full: with one thread busy and the queue of one taken, a request gets 503 "
 	        "with Retry-After at once",
-	        in && one_done && full->resp.status == 503 && retry != NULL &&
-	                !atomic_load(&a.done));
+	        in && one_done && full->resp.status == 503 && retry != NULL && !serve_bg_done(&a));
 	if (one_done && full->resp.status != 503)
 		printf("# %ld %s\n", full->resp.status, full->resp.body ? full->resp.body : "");
 	T_CHECK("full: the 503 says why (the pipeline's message)",
@@ -408,9 +355,9 @@ test_pool_full(void)
 	T_CHECK("full: meanwhile the worker answers requests that need no pool",
 	        fast_requests(&srv, 3) == 3);
 	release("marked", true);
-	pthread_join(a.thread, NULL);
-	pthread_join(queued->thread, NULL);
-	pthread_join(full->thread, NULL);
+	serve_bg_wait(&a);
+	serve_bg_wait(queued);
+	serve_bg_wait(full);
 	T_CHECK("full: released, the running and the queued request answer 200",
 	        a.resp.status == 200 && queued->resp.status == 200);
 	h_resp_free(&a.resp);

@@ -27,19 +27,16 @@
  * Requests a libcurl URL buffer cannot hold (414) and HEAD (to see the bytes
  * after the headers) go over a raw socket.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "raw.h"
 #include "t.h"
 
 static h_target target;
@@ -209,37 +206,17 @@ static long
 raw_request(const char *req, h_resp *r)
 {
 	memset(r, 0, sizeof(*r));
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	int fd = raw_connect(srv.port, NULL);
+	if (fd < 0) {
 		snprintf(r->err, sizeof(r->err), "connect: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return 0;
 	}
-	for (size_t off = 0, n = strlen(req); off < n;) {
-		ssize_t w = send(fd, req + off, n - off, MSG_NOSIGNAL);
-		if (w <= 0)
-			break; /* the server may answer and close early (431) */
-		off += (size_t)w;
-	}
-	size_t len = 0, cap = 65536;
+	/* the server may answer and close early (431): read what came */
+	raw_send(fd, req, strlen(req));
+	size_t cap = 1 << 20;
 	char *buf = malloc(cap);
-	double deadline = h_now_ms() + H_DEADLINE_MS;
-	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (h_now_ms() > deadline || poll(&p, 1, 100) < 0)
-			break;
-		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		if (len + 4096 > cap)
-			buf = realloc(buf, cap *= 2);
-		ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
+	long got = raw_read_all(fd, buf, cap, H_DEADLINE_MS);
+	size_t len = got > 0 ? (size_t)got : 0;
 	close(fd);
 	buf[len] = '\0';
 	char *end = strstr(buf, "\r\n\r\n");
@@ -675,17 +652,9 @@ test_ids_and_head(void)
 static bool
 closed_by_server(int fd)
 {
-	double deadline = h_now_ms() + 10000.0;
 	char buf[512];
-	while (h_now_ms() < deadline) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, 100) == 1) {
-			ssize_t n = recv(fd, buf, sizeof(buf), 0);
-			if (n <= 0)
-				return true;
-		}
-	}
-	return false;
+	raw_read_all(fd, buf, sizeof(buf), 10000.0); /* to the close, or 10 s */
+	return raw_closed(&fd);
 }
 
 /* Slow clients are cut off after --idle-timeout (1 s on this server). */
@@ -701,12 +670,8 @@ test_slow_clients(h_server *q)
 	        "a client that stops mid-body is disconnected (--idle-timeout)",
 	};
 	for (int i = 0; i < 2; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct sockaddr_in a = {.sin_family = AF_INET,
-		                        .sin_port = htons((uint16_t)q->port)};
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-		          send(fd, partial[i], strlen(partial[i]), MSG_NOSIGNAL) > 0 &&
+		int fd = raw_connect(q->port, NULL);
+		bool ok = fd >= 0 && raw_send(fd, partial[i], strlen(partial[i])) == 0 &&
 		          closed_by_server(fd);
 		T_CHECK(names[i], ok);
 		if (fd >= 0)

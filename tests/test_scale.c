@@ -72,16 +72,17 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "build_app.h"
 #include "haproxy.h"
 #include "node.h"
 #include "pg.h"
+#include "raw.h"
 #include "t.h"
 
 #define NODES      HAPROXY_SERVERS
@@ -130,57 +131,6 @@ static const char items_sql[] = "\nCREATE TABLE items (\n"
                                 "  id INTEGER PRIMARY KEY,\n"
                                 "  k TEXT NOT NULL\n"
                                 ");\n";
-
-static int
-run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	FILE *p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int
-append_file(const char *path, const char *mode, const char *text)
-{
-	FILE *f = fopen(path, mode);
-	if (f == NULL)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
-/* cotdev new, the items route and table, exported to bin. */
-static int
-build_app(const char *bin)
-{
-	char app[300], path[400], out[16384];
-	snprintf(app, sizeof(app), "%s/app", tmpdir);
-	if (run(out, sizeof(out), "%s new %s", cotdev, app) != 0) {
-		printf("# cotdev new: %s\n", out);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/handlers/items.c", app);
-	if (append_file(path, "w", items_c) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/schema.sql", app);
-	if (append_file(path, "a", items_sql) != 0)
-		return -1;
-	if (run(out, sizeof(out), "%s export %s -o %s", cotdev, app, bin) != 0) {
-		printf("# export failed:\n%s\n", out);
-		return -1;
-	}
-	return 0;
-}
 
 /* ==== the load ========================================================= */
 
@@ -479,15 +429,15 @@ cluster_argv(cluster *k, int i, const char **argv)
 static void
 cluster_addresses(cluster *k)
 {
-	int own = node_free_port("127.0.0.11") > 0 && node_free_port("127.0.0.12") > 0 &&
-	          node_free_port("127.0.0.13") > 0;
+	int own = raw_free_port("127.0.0.11") > 0 && raw_free_port("127.0.0.12") > 0 &&
+	          raw_free_port("127.0.0.13") > 0;
 	if (!own)
 		printf("# 127.0.0.11-13 cannot be bound here: the nodes use 127.0.0.1\n");
 	for (int i = 0; i < NODES; i++) {
 		char ip[16] = "127.0.0.1";
 		if (own)
 			ip[9] = (char)('1' + i), ip[10] = '\0';
-		int port = node_free_port(ip);
+		int port = raw_free_port(ip);
 		memcpy(k->ips[i], ip, sizeof(ip));
 		k->ports[i] = port;
 		snprintf(k->ports_s[i], sizeof(k->ports_s[i]), "%d", port & 0xffff);
@@ -743,13 +693,19 @@ main(int argc, char **argv)
 	T_CHECK("a private PostgreSQL cluster starts", pg_up);
 	db_url = url;
 	snprintf(bin, sizeof(bin), "%s/app.bin", tmpdir);
-	int built = pg_up && build_app(bin) == 0;
+	char app[300], log[16384];
+	snprintf(app, sizeof(app), "%s/app", tmpdir);
+	const build_app_file files[] = {{"handlers/items.c", items_c, false},
+	                                {"schema.sql", items_sql, true},
+	                                {NULL, NULL, false}};
+	int built = pg_up && build_app_new(cotdev, app, files) == 0 &&
+	            build_app_export(cotdev, app, bin, log, sizeof(log)) == 0;
 	T_CHECK("the app exports", built);
 	if (built)
 		scale(bin);
 	pg_cluster_stop(&pc);
 	if (getenv("KEEP_TMP") == NULL)
-		run(out, sizeof(out), "rm -rf %s", tmpdir);
+		build_app_run(out, sizeof(out), "rm -rf %s", tmpdir);
 	else
 		printf("# kept %s\n", tmpdir);
 	return T_DONE();

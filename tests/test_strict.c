@@ -10,9 +10,7 @@
  *
  * usage: test_strict COTDEV | export:COTDEV
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "raw.h"
 #include "t.h"
 
 static h_target target;
@@ -123,19 +122,6 @@ static const strict_case cases[] = {
 
 /* ==== the socket ======================================================= */
 
-static int
-connect_server(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* What came back on one connection. */
 typedef struct answer {
 	char buf[65536];
@@ -143,25 +129,13 @@ typedef struct answer {
 	bool eof;
 } answer;
 
-/* Length of the first complete response in a, or 0 if there is none yet. */
-static size_t
-complete(const answer *a)
-{
-	const char *end = memmem(a->buf, a->len, "\r\n\r\n", 4);
-	if (end == NULL)
-		return 0;
-	size_t head = (size_t)(end + 4 - a->buf);
-	const char *cl = memmem(a->buf, head, "Content-Length: ", 16);
-	size_t body = cl ? (size_t)strtoul(cl + 16, NULL, 10) : 0;
-	return a->len >= head + body ? head + body : 0;
-}
-
 /* Reads until `until` says stop (or EOF, or the deadline). */
 static void
 read_until(int fd, answer *a, bool want_eof)
 {
 	double deadline = h_now_ms() + H_DEADLINE_MS;
-	while (!a->eof && h_now_ms() < deadline && (want_eof || complete(a) == 0)) {
+	while (!a->eof && h_now_ms() < deadline &&
+	       (want_eof || raw_response_len(a->buf, a->len) == 0)) {
 		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -191,9 +165,9 @@ run_case(const strict_case *k)
 {
 	char n[300];
 	answer *a = calloc(1, sizeof(*a));
-	int fd = connect_server();
+	int fd = raw_connect(srv.port, NULL);
 	size_t len = k->len ? k->len : strlen(k->req);
-	bool sent = fd >= 0 && send(fd, k->req, len, MSG_NOSIGNAL) == (ssize_t)len;
+	bool sent = fd >= 0 && raw_send(fd, k->req, len) == 0;
 	read_until(fd, a, k->closes);
 	long status = a->len > 12 && strncmp(a->buf, "HTTP/1.", 7) == 0 ? atol(a->buf + 9) : 0;
 	snprintf(n, sizeof(n), "%s: status %d", k->name, k->status);
@@ -218,7 +192,7 @@ run_case(const strict_case *k)
 		/* still open: the same socket serves another request */
 		answer *b = calloc(1, sizeof(*b));
 		const char again[] = "GET /strict/ok HTTP/1.1\r\n" H "\r\n";
-		bool ok = send(fd, again, sizeof(again) - 1, MSG_NOSIGNAL) > 0;
+		bool ok = raw_send(fd, again, sizeof(again) - 1) == 0;
 		read_until(fd, b, false);
 		snprintf(n, sizeof(n), "%s: the connection serves the next request", k->name);
 		T_CHECK(n, ok && strncmp(b->buf, "HTTP/1.1 200", 12) == 0);

@@ -21,10 +21,7 @@
  * machine. The pass/fail versions of these checks are in
  * tests/test_hostile.c.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -37,6 +34,8 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "../raw.h"
+#include "../serve.h"
 
 static const char stress_src[] =
         "#include <cot.h>\n"
@@ -72,57 +71,6 @@ static int stress_port;
 static double stress_seconds = 12;
 static atomic_bool stress_stop;
 
-/* ==== sockets ========================================================== */
-
-static int
-stress_connect(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)stress_port)};
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-stress_send(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* The status of the answer on fd within timeout_ms; 0 if none. */
-static int
-stress_status(int fd, int timeout_ms)
-{
-	char buf[512];
-	size_t got = 0;
-	double end = h_now_ms() + timeout_ms;
-	while (got < 12 && h_now_ms() < end) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, (int)(end - h_now_ms()) + 1) <= 0)
-			continue;
-		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	return got >= 12 && strncmp(buf, "HTTP/1.1 ", 9) == 0 ? atoi(buf + 9) : 0;
-}
-
 /* ==== the normal client ================================================ */
 
 typedef struct normal_stats {
@@ -133,16 +81,9 @@ static void *
 normal_main(void *arg)
 {
 	normal_stats *st = arg;
-	static const char req[] =
-	        "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 	while (!atomic_load(&stress_stop)) {
 		st->sent++;
-		int fd = stress_connect();
-		if (fd >= 0 && stress_send(fd, req, sizeof(req) - 1) == 0 &&
-		    stress_status(fd, 2000) == 200)
-			st->answered++;
-		if (fd >= 0)
-			close(fd);
+		st->answered += raw_get(stress_port, NULL, "/ok", 2000) == 200;
 		struct timespec t = {0, 20 * 1000 * 1000};
 		nanosleep(&t, NULL);
 	}
@@ -163,20 +104,20 @@ slowloris_main(void *arg)
 	enum { N = 2000 };
 	static int fds[N];
 	for (int i = 0; i < N; i++) {
-		fds[i] = stress_connect();
-		if (fds[i] >= 0 && stress_send(fds[i], "GET /ok HTTP/1.1\r\n", 18) == 0)
+		fds[i] = raw_connect(stress_port, NULL);
+		if (fds[i] >= 0 && raw_send(fds[i], "GET /ok HTTP/1.1\r\n", 18) == 0)
 			atomic_fetch_add(&a->opened, 1);
 	}
 	while (!atomic_load(&stress_stop)) {
 		for (int i = 0; i < N; i++) {
 			if (fds[i] < 0)
 				continue;
-			if (stress_send(fds[i], "X-Slow: 1\r\n", 11) != 0) {
+			if (raw_send(fds[i], "X-Slow: 1\r\n", 11) != 0) {
 				atomic_fetch_add(&a->cut, 1);
 				close(fds[i]);
-				fds[i] = stress_connect(); /* and back for more */
+				fds[i] = raw_connect(stress_port, NULL); /* and back for more */
 				if (fds[i] >= 0 &&
-				    stress_send(fds[i], "GET /ok HTTP/1.1\r\n", 18) == 0)
+				    raw_send(fds[i], "GET /ok HTTP/1.1\r\n", 18) == 0)
 					atomic_fetch_add(&a->opened, 1);
 			}
 		}
@@ -197,7 +138,7 @@ flood_main(void *arg)
 	enum { N = 3000 };
 	static int fds[N];
 	for (int i = 0; i < N; i++)
-		if ((fds[i] = stress_connect()) >= 0)
+		if ((fds[i] = raw_connect(stress_port, NULL)) >= 0)
 			atomic_fetch_add(&a->opened, 1);
 	while (!atomic_load(&stress_stop)) {
 		for (int i = 0; i < N; i++) {
@@ -209,7 +150,7 @@ flood_main(void *arg)
 				atomic_fetch_add(&a->cut, 1);
 				close(fds[i]);
 			}
-			if ((fds[i] = stress_connect()) >= 0)
+			if ((fds[i] = raw_connect(stress_port, NULL)) >= 0)
 				atomic_fetch_add(&a->opened, 1);
 		}
 		struct timespec t = {0, 100 * 1000 * 1000};
@@ -234,11 +175,11 @@ body_main(void *arg)
 	                  "Content-Length: %d\r\n\r\n",
 	                  LEN);
 	while (!atomic_load(&stress_stop)) {
-		int fd = stress_connect();
-		bool ok = fd >= 0 && stress_send(fd, head, (size_t)hl) == 0;
+		int fd = raw_connect(stress_port, NULL);
+		bool ok = fd >= 0 && raw_send(fd, head, (size_t)hl) == 0;
 		for (int off = 0; ok && off < LEN; off += (int)sizeof(block))
-			ok = stress_send(fd, block, sizeof(block)) == 0;
-		ok = ok && stress_status(fd, 30000) == 200;
+			ok = raw_send(fd, block, sizeof(block)) == 0;
+		ok = ok && raw_status(fd, 30000) == 200;
 		atomic_fetch_add(ok ? &a->done : &a->failed, 1);
 		if (fd >= 0)
 			close(fd);
@@ -265,10 +206,9 @@ stuck_one(void *arg)
 	attack_stats *a = arg;
 	static const char req[] =
 	        "GET /deadlock HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	int fd = stress_connect();
+	int fd = raw_connect(stress_port, NULL);
 	atomic_fetch_add(&a->opened, 1);
-	int st = fd >= 0 && stress_send(fd, req, sizeof(req) - 1) == 0 ? stress_status(fd, 30000)
-	                                                               : 0;
+	int st = fd >= 0 && raw_send(fd, req, sizeof(req) - 1) == 0 ? raw_status(fd, 30000) : 0;
 	atomic_fetch_add(st == 503 ? &a->done : &a->failed, 1);
 	if (fd >= 0)
 		close(fd);
@@ -288,42 +228,14 @@ stuck_main(void *arg)
 
 /* ==== running one attack =============================================== */
 
-static long
-stress_status_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	size_t n = strlen(field);
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, n) == 0)
-			kb = atol(line + n);
-	if (f != NULL)
-		fclose(f);
-	return kb;
-}
-
-static void
-stress_reset_peak(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
-	FILE *f = fopen(path, "w");
-	if (f != NULL) {
-		fputs("5", f);
-		fclose(f);
-	}
-}
-
 static void
 stress_attack(const char *server, h_server *srv, const char *name, void *(*attack)(void *))
 {
 	attack_stats a = {0};
 	normal_stats n = {0};
 	stress_port = srv->port;
-	long before = stress_status_kb(srv->pid, "VmRSS:");
-	stress_reset_peak(srv->pid);
+	long before = serve_status_kb(srv->pid, "VmRSS:");
+	serve_reset_peak(srv->pid);
 	atomic_store(&stress_stop, false);
 	pthread_t at, nt;
 	pthread_create(&at, NULL, attack, &a);
@@ -333,20 +245,14 @@ stress_attack(const char *server, h_server *srv, const char *name, void *(*attac
 	atomic_store(&stress_stop, true);
 	pthread_join(nt, NULL);
 	pthread_join(at, NULL);
-	long peak = stress_status_kb(srv->pid, "VmHWM:");
+	long peak = serve_status_kb(srv->pid, "VmHWM:");
 	/* the attack's sockets are closed: let the server see it */
 	normal_stats after = {0};
 	for (int i = 0; i < 10; i++) {
-		int fd = stress_connect();
-		static const char req[] =
-		        "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 		after.sent++;
-		after.answered += fd >= 0 && stress_send(fd, req, sizeof(req) - 1) == 0 &&
-		                  stress_status(fd, 2000) == 200;
-		if (fd >= 0)
-			close(fd);
+		after.answered += raw_get(stress_port, NULL, "/ok", 2000) == 200;
 	}
-	long final = stress_status_kb(srv->pid, "VmRSS:");
+	long final = serve_status_kb(srv->pid, "VmRSS:");
 	printf("%-11s %-10s normal client %4d/%-4d answered  attack: %5ld opened %5ld cut "
 	       "%4ld done %4ld failed  RSS %6ld kB before, peak %6ld kB, after %6ld kB "
 	       "(then %d/%d answered)\n",
