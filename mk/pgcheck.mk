@@ -13,7 +13,8 @@ TEST_CMDS += build/pg_run@build/test_parity@build/cotdev
 # through the placeholder rewrite, the scratch schema rolled back, the live
 # schema's version.
 build/test_sqlcheck_pg: tests/test_sqlcheck_pg.c $(call san_objs,devserver/sqlcheck.c \
-                        devserver/sqlcheck_pg.c devserver/file.c) tests/pg.c tests/pg.h $$(RUNTIME_SAN) $(HEADERS) | build
+                        devserver/sqlcheck_pg.c devserver/file.c) tests/pg.c tests/raw.c \
+                        tests/pg.h tests/raw.h $$(RUNTIME_SAN) $(HEADERS) | build
 	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_sqlcheck_pg
 TEST_CMDS += build/test_sqlcheck_pg

@@ -10,12 +10,20 @@ WARN += -I$(PG_INCLUDE)
 LIBS += -lpq
 DEFS += -DCOT_EXPORT_CFLAGS='"-I$(PG_INCLUDE)"'
 
-build/test_db_pg: tests/test_db_pg.c tests/pg.c tests/pg.h $$(RUNTIME_SAN) $(HEADERS) | build
+build/test_db_pg: tests/test_db_pg.c tests/pg.c tests/raw.c tests/pg.h tests/raw.h $$(RUNTIME_SAN) \
+                  $(HEADERS) | build
 	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_db_pg
 TEST_CMDS += build/test_db_pg
-build/pg_run: tests/pg_run.c tests/pg.c tests/pg.h | build
+build/pg_run: tests/pg_run.c tests/pg.c tests/raw.c tests/pg.h tests/raw.h | build
 	$(call unit_test,)
 TEST_BINS += build/pg_run
 TEST_CMDS += build/pg_run@build/test_notes@build/cotdev \
              build/pg_run@build/test_notes@export:build/cotdev
+
+# tests/pg.c itself: a private cluster is stopped and removed however its
+# test process ends (exit, SIGTERM, abort(), SIGKILL).
+build/test_pg: tests/test_pg.c tests/pg.c tests/raw.c tests/pg.h tests/raw.h tests/t.h | build
+	$(call unit_test,)
+TEST_BINS += build/test_pg
+TEST_CMDS += build/test_pg
