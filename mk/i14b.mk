@@ -16,7 +16,8 @@ TEST_CMDS += build/test_sqlfresh@build/cotdev
 # runtime/strict.c: request-head checks libmicrohttpd 0.9.75 does not make;
 # runtime/hostallow.c: the Host allow-list (DNS rebinding)
 # tests/test_strict.c: the table of malformed heads over a raw socket
-build/test_strict: tests/test_strict.c tests/harness.c tests/raw.c tests/harness.h tests/raw.h tests/t.h | build
+build/test_strict: tests/test_strict.c tests/harness.c tests/raw.c tests/harness.h tests/raw.h \
+                   tests/t.h | build
 	$(call unit_test,-lcurl -lpthread)
 TEST_BINS += build/test_strict
 TEST_CMDS += build/test_strict@build/cotdev build/test_strict@build/cotdev-san \
