@@ -3,7 +3,7 @@
 # and the notes app's integration test.
 LIBS += -lsqlite3
 
-build/test_db: tests/test_db.c $$(RUNTIME_SAN) $(HEADERS) | build
+build/test_db: tests/test_db.c tests/db_cases.h $$(RUNTIME_SAN) $(HEADERS) | build
 	$(call unit_test,$(LIBS))
 build/test_sqlcheck: tests/test_sqlcheck.c $(call san_objs,devserver/sqlcheck.c devserver/file.c) \
                      $(HEADERS) | build

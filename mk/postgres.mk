@@ -10,8 +10,8 @@ WARN += -I$(PG_INCLUDE)
 LIBS += -lpq
 DEFS += -DCOT_EXPORT_CFLAGS='"-I$(PG_INCLUDE)"'
 
-build/test_db_pg: tests/test_db_pg.c tests/pg.c tests/raw.c tests/pg.h tests/raw.h $$(RUNTIME_SAN) \
-                  $(HEADERS) | build
+build/test_db_pg: tests/test_db_pg.c tests/pg.c tests/raw.c tests/pg.h tests/raw.h \
+                  tests/db_cases.h $$(RUNTIME_SAN) $(HEADERS) | build
 	$(call unit_test,$(LIBS))
 TEST_BINS += build/test_db_pg
 TEST_CMDS += build/test_db_pg

@@ -3,7 +3,6 @@
  * JSON, the statement cache, a connection per thread, transactions, and
  * failures that fail the request with the right status.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,33 +10,15 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "db_cases.h"
 #include "t.h"
 
 static char dbfile[] = "/tmp/test_db_XXXXXX";
 
-/* A fresh request context (no connection: headers are absent). */
-static cot_ctx *
-req(const char *id)
-{
-	cot_ctx *c = calloc(1, sizeof(*c));
-	ctx_init(c);
-	snprintf(c->request_id, sizeof(c->request_id), "%s", id);
-	c->path = "/t";
-	return c;
-}
-
-static void
-done(cot_ctx *c)
-{
-	db_request_end(c);
-	ctx_free(c);
-	free(c);
-}
-
 static void
 test_params(void)
 {
-	cot_ctx *c = req("params");
+	cot_ctx *c = db_cases_req("params");
 	cot_db_exec(c, "CREATE TABLE t (i INTEGER, d REAL, s TEXT, b BLOB, n)");
 	int i = 7;
 	long long big = 9007199254740993LL;
@@ -75,41 +56,41 @@ test_params(void)
 	        cot_row_is_null(r, "n") && !cot_row_is_null(r, "e") &&
 	                strcmp(cot_row_text(r, "n"), "") == 0);
 	T_CHECK("no row is not a failure", !cot_db_failed(c));
-	done(c);
+	db_cases_done(c);
 }
 
 static void
 test_bad_values(void)
 {
-	cot_ctx *c = req("bad1");
+	cot_ctx *c = db_cases_req("bad1");
 	unsigned long long huge = 18446744073709551615ULL;
 	T_CHECK("too-large unsigned fails", cot_db_exec(c, "SELECT ?", huge) == -1);
 	T_CHECK("... with 500", c->reject_status == 500 && c->status == 500);
 	T_CHECK("... saying why", strstr(c->reject_detail, "does not fit") != NULL);
 	T_CHECK("later calls do nothing", cot_db_one(c, "SELECT 1") == NULL);
-	done(c);
-	c = req("bad2");
+	db_cases_done(c);
+	c = db_cases_req("bad2");
 	T_CHECK("parameter count checked", cot_db_exec(c, "SELECT ?, ?", 1) == -1);
 	T_STREQ("... named", c->reject_detail, "the SQL has 2 parameters, the call passes 1");
-	done(c);
-	c = req("bad3");
+	db_cases_done(c);
+	c = db_cases_req("bad3");
 	cot_db_exec(c, "SELECT nope FROM t");
 	T_STREQ("SQL error message", c->reject_detail, "no such column: nope");
 	T_CHECK("trace names file:line", c->db_trace && strstr(c->db_trace, "test_db.c:"));
-	done(c);
-	c = req("bad4");
+	db_cases_done(c);
+	c = db_cases_req("bad4");
 	cot_row *r = cot_db_one(c, "SELECT 1 AS one");
 	T_CHECK("unknown column reads 0", cot_row_int(r, "two") == 0);
 	T_CHECK("unknown column fails the request",
 	        c->reject_status == 500 && strstr(c->reject_detail, "no column \"two\"") &&
 	                strstr(c->reject_detail, "one"));
-	done(c);
-	c = req("bad5");
+	db_cases_done(c);
+	c = db_cases_req("bad5");
 	r = cot_db_one(c, "SELECT 'abc' AS s, '42' AS n");
 	T_CHECK("numeric text reads as a number", cot_row_int(r, "n") == 42);
 	cot_row_int(r, "s");
 	T_CHECK("non-numeric text as int fails", c->reject_status == 500);
-	done(c);
+	db_cases_done(c);
 	T_CHECK("wrong C type does not compile (gcc)",
 	        system("printf '#include <cot.h>\\nvoid f(cot_ctx *c){int *p=0; cot_db_exec(c, "
 	               "\"SELECT ?\", p);}\\n'"
@@ -137,25 +118,25 @@ test_bad_values(void)
 static void
 test_constraints(void)
 {
-	cot_ctx *c = req("cons1");
+	cot_ctx *c = db_cases_req("cons1");
 	cot_db_exec(c, "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL)");
 	cot_db_exec(c, "INSERT INTO u (email) VALUES (?)", "a@x");
-	done(c);
-	c = req("cons2");
+	db_cases_done(c);
+	c = db_cases_req("cons2");
 	cot_db_exec(c, "INSERT INTO u (email) VALUES (?)", "a@x");
 	T_CHECK("UNIQUE -> 409", c->reject_status == 409 && c->status == 409);
 	T_CHECK("... with SQLite's message", strstr(c->reject_detail, "UNIQUE constraint failed"));
-	done(c);
-	c = req("cons3");
+	db_cases_done(c);
+	c = db_cases_req("cons3");
 	cot_db_exec(c, "INSERT INTO u (email) VALUES (?)", cot_null());
 	T_CHECK("NOT NULL -> 422", c->reject_status == 422);
-	done(c);
+	db_cases_done(c);
 }
 
 static void
 test_rows_json(void)
 {
-	cot_ctx *c = req("json");
+	cot_ctx *c = db_cases_req("json");
 	cot_db_exec(c, "CREATE TABLE j (id INTEGER PRIMARY KEY, name TEXT, score REAL, raw BLOB)");
 	cot_db_exec(c, "INSERT INTO j (name, score, raw) VALUES (?, ?, ?)", "a\"b", 1.5,
 	            cot_blob("hi", 2));
@@ -177,57 +158,7 @@ test_rows_json(void)
 	cot_db_json_row(c, 200, NULL);
 	T_CHECK("NULL row response: 404", c->status == 404);
 	T_CHECK("changes", cot_db_exec(c, "UPDATE j SET score = 0") == 2 && cot_db_changes(c) == 2);
-	done(c);
-}
-
-static void
-test_cache(void)
-{
-	cot_ctx *c = req("cache");
-	int before = db_cached_statements();
-	for (int i = 0; i < 50; i++)
-		cot_db_one(c, "SELECT ? + 1 AS n", i);
-	T_CHECK("one statement for one SQL text", db_cached_statements() == before + 1);
-	char sql[64];
-	snprintf(sql, sizeof(sql), "SELECT ? + 1 AS n");
-	T_CHECK("keyed by text, not pointer", cot_row_int(cot_db_one(c, sql, 4), "n") == 5 &&
-	                                              db_cached_statements() == before + 1);
-	done(c);
-}
-
-static void *
-thread_sees_temp(void *arg)
-{
-	(void)arg;
-	cot_ctx *c = req("thread");
-	cot_db_one(c, "SELECT * FROM temp_of_main");
-	long failed = cot_db_failed(c);
-	done(c);
-	return (void *)failed;
-}
-
-static void
-test_threads(void)
-{
-	cot_ctx *c = req("temp");
-	cot_db_exec(c, "CREATE TEMP TABLE temp_of_main (x)");
-	T_CHECK("own connection sees its temp table",
-	        cot_db_one(c, "SELECT * FROM temp_of_main") == NULL && !cot_db_failed(c));
-	done(c);
-	pthread_t t;
-	void *failed = NULL;
-	pthread_create(&t, NULL, thread_sees_temp, NULL);
-	pthread_join(t, &failed);
-	T_CHECK("another thread has another connection", failed != NULL);
-}
-
-static long long
-count_k(void)
-{
-	cot_ctx *c = req("count");
-	long long n = cot_row_int(cot_db_one(c, "SELECT count(*) AS n FROM k"), "n");
-	done(c);
-	return n;
+	db_cases_done(c);
 }
 
 /*
@@ -254,51 +185,15 @@ write_lock_free(void)
 }
 
 static void
-test_transactions(void)
-{
-	cot_ctx *c = req("tx1");
-	cot_db_exec(c, "CREATE TABLE k (v TEXT UNIQUE)");
-	T_CHECK("begin", cot_db_begin(c) == 0);
-	cot_db_exec(c, "INSERT INTO k VALUES ('a')");
-	T_CHECK("rollback", cot_db_rollback(c) == 0);
-	done(c);
-	T_CHECK("rolled back", count_k() == 0);
-	c = req("tx2");
-	cot_db_begin(c);
-	cot_db_exec(c, "INSERT INTO k VALUES ('a')");
-	cot_db_exec(c, "INSERT INTO k VALUES ('a')");
-	T_CHECK("failed statement fails commit", cot_db_commit(c) == -1 && c->reject_status == 409);
-	done(c);
-	T_CHECK("failure rolled the whole transaction back", count_k() == 0);
-	c = req("tx3");
-	cot_db_begin(c);
-	cot_db_exec(c, "INSERT INTO k VALUES ('b')");
-	T_CHECK("commit", cot_db_commit(c) == 0);
-	done(c);
-	T_CHECK("committed", count_k() == 1);
-	c = req("tx4");
-	cot_db_begin(c);
-	cot_db_exec(c, "INSERT INTO k VALUES ('c')");
-	T_CHECK("an open transaction holds the write lock", !write_lock_free());
-	ctx_free(c); /* no db_request_end: the cleanup db.c registered (ctx_on_free) */
-	free(c);
-	T_CHECK("the request's end rolls back a transaction left open", write_lock_free());
-	T_CHECK("a transaction left open is rolled back", count_k() == 1);
-	c = req("tx5");
-	T_CHECK("commit without begin fails", cot_db_commit(c) == -1 && c->reject_status == 500);
-	done(c);
-}
-
-static void
 test_fail_fields(void)
 {
-	cot_ctx *c = req("fields");
+	cot_ctx *c = db_cases_req("fields");
 	cot_fail_fields(c, "title", "is required", "body", "must be text", NULL);
 	T_CHECK("422", c->status == 422);
 	T_CHECK("names every field", strstr(c->resp_body, "title is required") &&
 	                                     strstr(c->resp_body, "body must be text"));
-	done(c);
-	c = req("fields-json");
+	db_cases_done(c);
+	c = db_cases_req("fields-json");
 	header_kv h = {"Accept", "application/json", NULL};
 	c->req_headers = &h;
 	cot_fail_fields(c, "title", "is required", NULL);
@@ -309,7 +204,7 @@ test_fail_fields(void)
 	               "\"errors\": {\n    \"title\": [\n      \"is required\"\n    ]"));
 	if (!strstr(c->resp_body, "\"title\": ["))
 		printf("# %s\n", c->resp_body);
-	done(c);
+	db_cases_done(c);
 }
 
 /*
@@ -371,9 +266,9 @@ main(void)
 	test_bad_values();
 	test_constraints();
 	test_rows_json();
-	test_cache();
-	test_threads();
-	test_transactions();
+	db_cases_cache("SELECT ? + 1 AS n", "one statement for one SQL text");
+	db_cases_threads("CREATE TEMP TABLE temp_of_main (x)");
+	db_cases_transactions(write_lock_free, "an open transaction holds the write lock");
 	test_fail_fields();
 	test_open_race();
 	db_shutdown();
