@@ -34,7 +34,6 @@
  * temp dir. PSQLDEF_GROUP, PSQLDEF_CASE pick cases; PSQLDEF_VERBOSE
  * prints each plan; PSQLDEF_NO_ROWS leaves the tables empty.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -47,6 +46,7 @@
 
 #include "pg.h"
 #include "pgschema.h"
+#include "spec_yaml.h"
 #include "t.h"
 
 #define NGROUPS 16
@@ -568,34 +568,15 @@ out:
 
 /* ---- YAML ---------------------------------------------------------- */
 
-static yaml_node_t *
-value_of(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-	     pr++) {
-		yaml_node_t *k = yaml_document_get_node(doc, pr->key);
-		if (k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(doc, pr->value);
-	}
-	return NULL;
-}
-
-static const char *
-scalar(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_t *v = value_of(doc, map, key);
-	return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-}
-
 static void
 read_case(yaml_document_t *doc, yaml_node_t *v, struct fields *f)
 {
-	yaml_node_t *roles = value_of(doc, v, "managed_roles");
+	yaml_node_t *roles = spec_yaml_value(doc, v, "managed_roles");
 	memset(f, 0, sizeof *f);
-	f->current = scalar(doc, v, "current");
-	f->desired = scalar(doc, v, "desired");
-	f->enable_drop = scalar(doc, v, "enable_drop");
-	f->min_version = scalar(doc, v, "min_version");
+	f->current = spec_yaml_scalar(doc, v, "current");
+	f->desired = spec_yaml_scalar(doc, v, "desired");
+	f->enable_drop = spec_yaml_scalar(doc, v, "enable_drop");
+	f->min_version = spec_yaml_scalar(doc, v, "min_version");
 	if (roles && roles->type == YAML_SEQUENCE_NODE) {
 		int n = 0;
 		for (yaml_node_item_t *it = roles->data.sequence.items.start;
@@ -607,60 +588,51 @@ read_case(yaml_document_t *doc, yaml_node_t *v, struct fields *f)
 	}
 }
 
+/* Which cases run_file runs, and where it counts them. */
+struct run_file_arg {
+	const char *group_name, *only;
+	struct group *g;
+};
+
+/* One case of a file: run, printed and counted in its group. */
+static void
+each_case(yaml_document_t *doc, const char *name, yaml_node_t *v, void *arg)
+{
+	struct run_file_arg *a = arg;
+	const char *group_name = a->group_name;
+	struct group *g = a->g;
+	struct fields f;
+	char why[16384] = "";
+	if (a->only && strcmp(a->only, name) != 0)
+		return;
+	read_case(doc, v, &f);
+	switch (run_case(&f, why, sizeof why)) {
+	case CONVERGED:
+		g->converged++;
+		printf("ok %s/%s\n", group_name, name);
+		break;
+	case REFUSED:
+		g->refused++;
+		printf("ok %s/%s refused: %s\n", group_name, name, why);
+		break;
+	case NA:
+		g->na++;
+		printf("# n/a %s/%s: %s\n", group_name, name, why);
+		break;
+	case WRONG:
+		g->wrong++;
+		t_failed_count++;
+		printf("not ok %s/%s wrong: %s\n", group_name, name, why);
+		break;
+	}
+	fflush(stdout);
+}
+
 static int
 run_file(const char *path, const char *group_name, const char *only)
 {
-	FILE *fp = fopen(path, "rb");
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	struct group *g = group_of(group_name);
-	if (fp == NULL)
-		return -1;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, fp);
-	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(stderr, "%s: %s\n", path, parser.problem);
-		yaml_parser_delete(&parser);
-		fclose(fp);
-		return -1;
-	}
-	root = yaml_document_get_root_node(&doc);
-	for (yaml_node_pair_t *pr = root ? root->data.mapping.pairs.start : NULL;
-	     root && pr < root->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
-		const char *name = (const char *)k->data.scalar.value;
-		struct fields f;
-		char why[16384] = "";
-		if (v->type != YAML_MAPPING_NODE || (only && strcmp(only, name) != 0))
-			continue;
-		read_case(&doc, v, &f);
-		switch (run_case(&f, why, sizeof why)) {
-		case CONVERGED:
-			g->converged++;
-			printf("ok %s/%s\n", group_name, name);
-			break;
-		case REFUSED:
-			g->refused++;
-			printf("ok %s/%s refused: %s\n", group_name, name, why);
-			break;
-		case NA:
-			g->na++;
-			printf("# n/a %s/%s: %s\n", group_name, name, why);
-			break;
-		case WRONG:
-			g->wrong++;
-			t_failed_count++;
-			printf("not ok %s/%s wrong: %s\n", group_name, name, why);
-			break;
-		}
-		fflush(stdout);
-	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(fp);
-	return 0;
+	struct run_file_arg a = {group_name, only, group_of(group_name)};
+	return spec_yaml_each(path, each_case, &a);
 }
 
 static int
@@ -704,36 +676,6 @@ report(void)
 	T_CHECK("psqldef: no case is migrated wrong", all.wrong == 0);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The tests_*.yml files of dir, sorted, appended to files[*n] as paths. */
-static int
-list_dir(const char *dir, char **files, size_t *n, size_t max)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	size_t first = *n;
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL && *n < max) {
-		size_t len = strlen(e->d_name);
-		char *path = NULL;
-		if (strncmp(e->d_name, "tests_", 6) != 0 || len <= 10 ||
-		    strcmp(e->d_name + len - 4, ".yml") != 0)
-			continue;
-		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
-			abort();
-		files[(*n)++] = path;
-	}
-	closedir(d);
-	qsort(files + first, *n - first, sizeof *files, cmp_str);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -744,7 +686,7 @@ main(int argc, char **argv)
 	verbose = getenv("PSQLDEF_VERBOSE") != NULL;
 	for (int a = 1; a < (argc > 1 ? argc : 2); a++) {
 		const char *dir = argc > 1 ? argv[a] : "../shared/spec/psqldef";
-		if (list_dir(dir, files, &n, 64) != 0) {
+		if (spec_yaml_list(dir, "tests_", files, &n, 64) != 0) {
 			printf("not ok psqldef: cannot open %s\n", dir);
 			return 1;
 		}

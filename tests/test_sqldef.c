@@ -17,13 +17,13 @@
  * Output: one "ok NAME" / "not ok NAME: why" line per case, then
  * "sqldef: N/65 converged".
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "migrate.h"
+#include "spec_yaml.h"
 #include "t.h"
 
 struct fields {
@@ -339,84 +339,31 @@ run_case(const char *name, const struct fields *f)
 
 /* ---- YAML ---------------------------------------------------------- */
 
-static const char *
-scalar(yaml_document_t *doc, yaml_node_t *map, const char *key)
+/* One case of a file: its fields, then run. */
+static void
+each_case(yaml_document_t *doc, const char *name, yaml_node_t *v, void *arg)
 {
-	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-	     pr++) {
-		yaml_node_t *k = yaml_document_get_node(doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(doc, pr->value);
-		if (k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return (const char *)v->data.scalar.value;
-	}
-	return NULL;
-}
-
-static int
-run_file(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	if (fp == NULL)
-		return -1;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, fp);
-	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(stderr, "%s: %s\n", path, parser.problem);
-		yaml_parser_delete(&parser);
-		fclose(fp);
-		return -1;
-	}
-	root = yaml_document_get_root_node(&doc);
-	for (yaml_node_pair_t *pr = root ? root->data.mapping.pairs.start : NULL;
-	     root && pr < root->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
-		struct fields f;
-		if (v->type != YAML_MAPPING_NODE)
-			continue;
-		f.current = scalar(&doc, v, "current");
-		f.desired = scalar(&doc, v, "desired");
-		f.enable_drop = scalar(&doc, v, "enable_drop");
-		run_case((const char *)k->data.scalar.value, &f);
-	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(fp);
-	return 0;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	(void)arg;
+	struct fields f;
+	f.current = spec_yaml_scalar(doc, v, "current");
+	f.desired = spec_yaml_scalar(doc, v, "desired");
+	f.enable_drop = spec_yaml_scalar(doc, v, "enable_drop");
+	run_case(name, &f);
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "../shared/spec/sqldef";
-	DIR *d = opendir(dir);
-	struct dirent *e;
 	char *files[64];
 	size_t n = 0;
-	if (d == NULL) {
+	if (spec_yaml_list(dir, "", files, &n, 64) != 0) {
 		printf("not ok sqldef: cannot open %s\n", dir);
 		return 1;
 	}
-	while ((e = readdir(d)) != NULL && n < 64)
-		if (strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".yml") == 0)
-			files[n++] = strdup(e->d_name);
-	closedir(d);
-	qsort(files, n, sizeof *files, cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-		if (run_file(path) != 0) {
-			printf("not ok %s: cannot read it\n", files[i]);
+		if (spec_yaml_each(files[i], each_case, NULL) != 0) {
+			printf("not ok %s: cannot read it\n", strrchr(files[i], '/') + 1);
 			t_failed_count++;
 		}
 		free(files[i]);
