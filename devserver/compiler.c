@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/internal.h"
+#include "../runtime/crash_exit.h"
+#include "../runtime/ctx.h"
 #include "compiler.h"
 #include "errline.h"
 #include "file.h"

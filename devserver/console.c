@@ -34,6 +34,7 @@
 #include <sys/random.h>
 
 #include "../runtime/accesslog.h"
+#include "../runtime/ctx.h"
 #include "../runtime/db.h"
 #include "../runtime/html.h"
 #include "console.h"

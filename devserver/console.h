@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "../runtime/internal.h"
+#include "../include/cot.h"
 
 /* Which requests are replayed after their handler file reloads. */
 typedef enum {

@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/arena.h"
+#include "../runtime/ctx.h"
 #include "../runtime/migrate.h"
+#include "../runtime/router.h"
 #include "console_internal.h"
 #include "file.h"
 #include "migrate_cmd.h"

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../runtime/ctx.h"
 #include "console_internal.h"
 
 #define EDITOR_MAX_ARGS 32

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "../runtime/internal.h"
+#include "../include/cot.h"
 #include "console.h"
 
 /* ==== replies (console.c) ============================================== */

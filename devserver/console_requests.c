@@ -31,7 +31,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "../runtime/ctx.h"
 #include "../runtime/db.h"
+#include "../runtime/monotonic.h"
 #include "console_internal.h"
 #include "livereload.h"
 

@@ -21,7 +21,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../runtime/ctx.h"
 #include "../runtime/html.h"
+#include "../runtime/router.h"
 #include "console_internal.h"
 #include "reloader.h"
 #include "tcclines.h"

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../runtime/internal.h"
+#include "../runtime/crash_exit.h"
 #include "export_cache.h"
 #include "export_check.h"
 #include "export_internal.h"

@@ -57,7 +57,9 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "../runtime/ctx.h"
 #include "../runtime/html.h"
+#include "../runtime/middleware.h"
 #include "livereload.h"
 #include "reloader.h"
 

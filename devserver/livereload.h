@@ -7,7 +7,7 @@
 #ifndef COT_LIVERELOAD_H
 #define COT_LIVERELOAD_H
 
-#include "../runtime/internal.h"
+#include "../include/cot.h"
 
 /*
  * A reload outcome from the reloader (its lock held, any thread): queues the

@@ -19,11 +19,14 @@
 
 #include "../runtime/accesslog.h"
 #include "../runtime/auth.h"
+#include "../runtime/crash.h"
 #include "../runtime/db.h"
 #include "../runtime/db_pg.h"
 #include "../runtime/flags.h"
 #include "../runtime/hostallow.h"
-#include "../runtime/internal.h"
+#include "../runtime/render.h"
+#include "../runtime/server.h"
+#include "../runtime/trace.h"
 #include "compiler.h"
 #include "console.h"
 #include "editor.h"
@@ -313,7 +316,7 @@ main_run(int argc, char **argv)
 		fprintf(stderr, "cotdev run: out of memory\n");
 		return 1;
 	}
-	trace_contains_hook = main_trace_contains;
+	crash_contains_hook = main_trace_contains;
 	trace_lookup_hook = main_trace_lookup;
 	if (crash_init(cfg.timeout_ms) != 0) {
 		fprintf(stderr, "cotdev run: cannot install crash handlers\n");

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "../runtime/apptree.h"
+#include "../runtime/middleware.h"
 #include "compiler.h"
 #include "hcache.h"
 #include "reloader_internal.h"

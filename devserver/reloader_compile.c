@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/middleware.h"
+#include "../runtime/monotonic.h"
 #include "file.h"
 #include "libs.h"
 #include "reloader_internal.h"

@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../runtime/internal.h"
+#include "../runtime/router.h"
 #include "compiler.h"
 #include "deps.h"
 #include "linkcheck.h"

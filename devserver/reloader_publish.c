@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/middleware.h"
 #include "file.h"
 #include "reloader_internal.h"
 

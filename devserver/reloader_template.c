@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/internal.h"
+#include "../runtime/render.h"
 #include "compiler.h"
 #include "reloader_template.h"
 

@@ -1,7 +1,7 @@
 /*
  * arena.h -- the request allocator (arena.c): a bump allocator whose memory
  * all dies at once, with the request that owns it. Knows nothing of
- * requests itself; cot_ctx embeds one (internal.h).
+ * requests itself; cot_ctx embeds one (ctx.h).
  */
 #ifndef COT_ARENA_H
 #define COT_ARENA_H

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "ctx.h"
 
 /* ==== the app secret (secret.c) ======================================== */
 

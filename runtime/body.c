@@ -33,7 +33,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "body.h"
+#include "ctx.h"
 
 #define BODY_MEMORY_MAX           (64u * 1024)
 #define BODY_DEFAULT_MEMORY_TOTAL (64u * 1024 * 1024)
@@ -126,6 +127,7 @@ body_spill(cot_ctx *c)
 void
 body_begin(cot_ctx *c, size_t declared)
 {
+	ctx_on_free(c, body_free); /* whatever arrives is given back with the request */
 	if (declared == 0 || declared == (size_t)-1 || declared > BODY_MEMORY_MAX)
 		return; /* chunked starts in memory too (body_append), large goes to disk */
 	if (!body_reserve(declared + 1))

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx.h"
 #include "fields.h"
-#include "internal.h"
 
 enum body_kind { BODY_STR, BODY_INT, BODY_DOUBLE, BODY_BOOL, BODY_ANY };
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "internal.h"
+#include "../include/cot.h"
 
 /* Smallest body worth compressing: below it gzip's header and the CPU
  * cost more than the bytes saved (nginx's gzip_min_length is 20; 1 KB is

@@ -16,7 +16,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "ctx.h"
 
 /* ==== reading ========================================================== */
 

@@ -46,7 +46,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "crash.h"
+#include "ctx.h"
+#include "monotonic.h"
+#include "router.h"
 
 #define CRASH_ALTSTACK    (64 * 1024)
 #define CRASH_MAX_RUNNING 256
@@ -91,7 +94,7 @@ static pthread_t crash_watchdog_thread;
 static atomic_bool crash_stop;
 static bool crash_installed;
 
-int (*trace_contains_hook)(const void *debug, uintptr_t pc);
+int (*crash_contains_hook)(const void *debug, uintptr_t pc);
 /* The exported binary's handler code, one linker section (crash_set_code). */
 static uintptr_t crash_code_lo, crash_code_hi;
 bool crash_exit_on_crash;
@@ -105,7 +108,7 @@ static bool
 crash_in_module(const crash_frame *f, uintptr_t pc)
 {
 	if (f->b->debug != NULL)
-		return trace_contains_hook != NULL && trace_contains_hook(f->b->debug, pc);
+		return crash_contains_hook != NULL && crash_contains_hook(f->b->debug, pc);
 	return pc >= crash_code_lo && pc < crash_code_hi;
 }
 

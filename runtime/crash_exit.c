@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "crash.h"
+#include "crash_exit.h"
 
 _Noreturn void
 crash_exit_exit(int status)

@@ -34,7 +34,8 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "internal.h"
+#include "ctx.h"
+#include "error.h"
 
 #define CSRF_FIELD     "_csrf"
 #define CSRF_TOKEN_LEN 43 /* base64url of 32 bytes, as session.c makes it */

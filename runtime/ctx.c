@@ -4,10 +4,11 @@
  *
  * Its memory is an arena (arena.c) that dies with the request.
  *
- * The context sits low in the runtime: it calls only the arena, the router
- * (decoding, releasing the route's code) and body.c. The files that hang
- * state on a request -- a transaction (db.c), a parsed body (json.c), tasks
- * (task.c), a session or JWT claims (session.c, jwt.c) -- register their
+ * The context sits low in the runtime: it calls only the arena and the
+ * router (decoding, releasing the route's code). The files that hang
+ * state on a request -- the body (body.c), a transaction (db.c), a parsed
+ * body (json.c), tasks (task.c), a session or JWT claims (session.c,
+ * jwt.c) -- register their
  * own cleanup with ctx_on_free when they attach it, so the context never
  * names them and none of them is needed to build or test it;
  * tools/cycles.py keeps it so.
@@ -22,7 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "monotonic.h"
+#include "router.h"
 
 /* ==== context ========================================================== */
 
@@ -60,7 +63,6 @@ ctx_free(cot_ctx *c)
 		router_release(c->match.b);
 		c->match.b = NULL;
 	}
-	body_free(c);
 	if (c->resp_fd > 0) /* a file response that was never handed to MHD */
 		close(c->resp_fd);
 	c->resp_fd = 0;

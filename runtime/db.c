@@ -26,14 +26,18 @@
  * layout both files read is in db_internal.h.
  */
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "ctx.h"
 #include "db.h"
 #include "db_conn.h"
 #include "db_internal.h"
 #include "db_pg.h"
+#include "monotonic.h"
 
 void (*db_statement_hook)(cot_ctx *c, const char *sql, int n, const cot_value *params,
                           long long rows, double ms);

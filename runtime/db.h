@@ -9,9 +9,10 @@
 #define COT_DB_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
+#include "../include/cot.h"
 #include "db_conn.h" /* db_init, db_open, db_shutdown: the connections */
-#include "internal.h"
 
 /* Rolls back a transaction the request left open. Safe to call on any
  * request; the runtime also does it lazily on the thread's next request. */

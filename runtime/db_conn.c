@@ -22,6 +22,7 @@
 
 #include "db_conn.h"
 #include "db_pg.h"
+#include "monotonic.h"
 
 #define DB_MAX_STMTS 256
 #define DB_BUSY_MS   5000

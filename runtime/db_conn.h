@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <sys/queue.h>
 
-#include "internal.h"
+#include "../include/cot.h"
 
 /* Sets the database every worker connection opens: a SQLite file
  * ("app.db" in the app directory in dev, --db PATH in export) or a

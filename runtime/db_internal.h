@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "internal.h"
+#include "../include/cot.h"
 
 typedef struct db_cell {
 	int type; /* SQLITE_INTEGER, ... */

@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "ctx.h"
 #include "db.h"
 #include "db_internal.h"
+#include "error.h"
 
 /* ==== JSON ============================================================= */
 

@@ -44,11 +44,14 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h> /* the cell types of db_internal.h: SQLITE_INTEGER, ... */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
+#include "arena.h"
+#include "ctx.h"
 #include "db_internal.h"
 #include "db_pg.h"
 

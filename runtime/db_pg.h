@@ -8,8 +8,8 @@
 
 #include <libpq-fe.h>
 
+#include "../include/cot.h"
 #include "db_pg_sql.h" /* dbpg_placeholders: the SQL text sent */
-#include "internal.h"
 
 /* Whether s names a PostgreSQL database (postgres:// or postgresql://). */
 #define DBPG_IS_URL(s)                                                                             \

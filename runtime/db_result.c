@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "ctx.h"
 #include "db_internal.h"
+#include "error.h"
 
 /* ==== failures ========================================================= */
 

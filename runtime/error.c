@@ -23,8 +23,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ctx.h"
+#include "error.h"
 #include "html.h"
-#include "internal.h"
 
 /* Development: error responses carry details and traces. server.c sets it
  * from its config before serving; it lives here, where it is read, so that

@@ -14,6 +14,9 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "arena.h"
+#include "ctx.h"
+#include "error.h"
 #include "fields.h"
 
 void

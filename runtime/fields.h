@@ -5,7 +5,7 @@
 #ifndef COT_FIELDS_H
 #define COT_FIELDS_H
 
-#include "internal.h"
+#include "../include/cot.h"
 
 /* Records one message (copied) about `field`. */
 void fields_add(cot_ctx *c, const char *field, const char *message);

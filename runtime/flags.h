@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "server.h"
 
 enum { FLAGS_DEV = 1, FLAGS_EXPORT = 2, FLAGS_BOTH = 3 };
 

@@ -26,8 +26,9 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "ctx.h"
 #include "hex.h"
-#include "internal.h"
+#include "router.h"
 
 /* One field or file of the body. */
 typedef struct form_field {

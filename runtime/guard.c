@@ -39,6 +39,8 @@
  */
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/queue.h>
@@ -46,7 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "guard.h"
+#include "monotonic.h"
 
 #define GUARD_TICK_MS 100
 

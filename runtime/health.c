@@ -21,9 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx.h"
 #include "db.h"
+#include "error.h"
 #include "health.h"
-#include "internal.h"
 #include "monotonic.h"
 
 #define HEALTH_LOG_EVERY_MS 10000.0

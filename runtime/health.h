@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "internal.h"
+#include "../include/cot.h"
 
 #define HEALTH_PATH "/_cot/health"
 

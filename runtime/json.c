@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "error.h"
 
 /* ==== refcount shims for tcc =========================================== */
 

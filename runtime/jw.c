@@ -29,8 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx.h"
 #include "db_internal.h"
-#include "internal.h"
+#include "error.h"
 
 #define JW_MAX_DEPTH  64
 #define JW_MAX_MARKED 32

@@ -20,7 +20,7 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "internal.h"
+#include "ctx.h"
 
 #define JWT_SKEW 60
 #define JWT_B64  sodium_base64_VARIANT_URLSAFE_NO_PADDING

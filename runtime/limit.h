@@ -5,7 +5,7 @@
 #ifndef COT_LIMIT_H
 #define COT_LIMIT_H
 
-#include "internal.h"
+#include "../include/cot.h"
 
 /*
  * Raises the soft descriptor limit to the hard one; returns the connection

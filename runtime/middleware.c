@@ -18,7 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "crash.h"
+#include "ctx.h"
+#include "error.h"
+#include "middleware.h"
+#include "router.h"
+#include "trace.h"
 
 #define MIDDLEWARE_MAX 16
 

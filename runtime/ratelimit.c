@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "monotonic.h"
 
 #define RATELIMIT_SETS  4096
 #define RATELIMIT_WAYS  4

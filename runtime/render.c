@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "auth.h"
+#include "ctx.h"
 #include "db.h"
-#include "internal.h"
+#include "error.h"
+#include "render.h"
 #include "template.h"
 
 static template_cache *render_cache;

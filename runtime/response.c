@@ -17,9 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "error.h"
+#include "response.h"
 #include "static.h"
 #include "static_path.h"
+#include "trace.h"
 
 static cot_result
 response_set(cot_ctx *c, int status, const char *type, const char *body, size_t len)

@@ -38,7 +38,7 @@
 #include <string.h>
 
 #include "hex.h"
-#include "internal.h"
+#include "router.h"
 
 struct route_slot {
 	char method[8];

@@ -25,8 +25,14 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "body.h"
+#include "crash.h"
+#include "error.h"
+#include "guard.h"
 #include "limit.h"
+#include "monotonic.h"
 #include "pool.h"
+#include "response.h"
 #include "server_internal.h"
 
 #define SERVER_DEFAULT_MAX_BODY       (10u * 1024 * 1024)

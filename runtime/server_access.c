@@ -16,6 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "body.h"
+#include "crash.h"
+#include "ctx.h"
+#include "error.h"
+#include "guard.h"
 #include "health.h"
 #include "hostallow.h"
 #include "server_internal.h"

@@ -15,9 +15,13 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "crash.h"
+#include "error.h"
 #include "fields.h"
+#include "middleware.h"
 #include "server_internal.h"
 #include "static.h"
+#include "trace.h"
 
 /*
  * Our limits stay under libmicrohttpd's per-connection pool (32 KB by

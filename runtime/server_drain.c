@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "accesslog.h"
+#include "crash.h"
+#include "monotonic.h"
 #include "server_internal.h"
 
 /* Drain's first step, the same for both calls: no new connection, and no

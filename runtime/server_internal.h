@@ -12,9 +12,9 @@
  *   server_pool.c       routes that block run on the handler pool (pool.c)
  *   server_stuck.c      the watchdog's hook: a stuck handler's worker is replaced
  *
- * The rest of the runtime and the two mains use the server through the
- * "server" section of internal.h (server_config, server_start, ...); struct
- * server stays here so that only these files can touch its fields.
+ * The rest of the runtime and the two mains use the server through
+ * server.h (server_config, server_start, ...); struct server stays here so
+ * that only these files can touch its fields.
  */
 #ifndef COT_SERVER_INTERNAL_H
 #define COT_SERVER_INTERNAL_H
@@ -24,7 +24,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "internal.h"
+#include "router.h"
+#include "server.h"
 
 /* The first daemon and the one-thread daemons that replace abandoned
  * workers (see server_stuck.c); past this many, the process is beyond

@@ -57,7 +57,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx.h"
 #include "db.h"
+#include "error.h"
 #include "pool.h"
 #include "server_internal.h"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "ctx.h"
 #include "server_internal.h"
 
 static _Thread_local uint64_t server_rng_state;

@@ -11,8 +11,13 @@
 
 #include "accesslog.h"
 #include "auth.h"
+#include "body.h"
 #include "compress.h"
+#include "middleware.h"
+#include "monotonic.h"
+#include "response.h"
 #include "server_internal.h"
+#include "task.h"
 
 static void
 server_log(const cot_ctx *c)

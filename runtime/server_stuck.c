@@ -26,6 +26,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "crash.h"
+#include "ctx.h"
+#include "error.h"
+#include "guard.h"
 #include "pool.h"
 #include "server_internal.h"
 

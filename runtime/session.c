@@ -35,7 +35,8 @@
 #include <time.h>
 
 #include "auth.h"
-#include "internal.h"
+#include "ctx.h"
+#include "error.h"
 
 #define SESSION_NONCE      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SESSION_TAG        crypto_aead_xchacha20poly1305_ietf_ABYTES

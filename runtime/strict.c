@@ -32,6 +32,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "arena.h"
+#include "ctx.h"
 #include "strict.h"
 
 /* What strict_uri_log returns, for MHD to pass on as the request's first

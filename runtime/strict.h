@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "internal.h"
+#include "../include/cot.h"
 
 typedef struct strict_verdict {
 	int status;         /* 0: fine; else answer this and close */

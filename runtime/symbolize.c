@@ -23,7 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "symbolize.h"
+#include "trace.h"
 
 static Dwfl *symbolize_dwfl;
 static pthread_mutex_t symbolize_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -19,7 +19,12 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "internal.h"
+#include "crash.h"
+#include "ctx.h"
+#include "monotonic.h"
+#include "router.h"
+#include "task.h"
+#include "trace.h"
 
 #define TASK_THREADS 2
 

@@ -17,7 +17,11 @@
 #include <string.h>
 
 #include "accesslog.h"
-#include "internal.h"
+#include "crash.h"
+#include "ctx.h"
+#include "error.h"
+#include "router.h"
+#include "trace.h"
 
 #define TRACE_MAX_LINES      25
 #define TRACE_MAX_APP_FRAMES 8

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "body.h"
+#include "ctx.h"
 
 /* A POST context whose body is a copy of body[0..len). */
 static inline cot_ctx *
@@ -30,6 +31,7 @@ t_ctx(const char *body, size_t len)
 		c->body[len] = '\0';
 		c->body_len = len;
 		c->body_cap = len + 1;
+		ctx_on_free(c, body_free); /* as body_begin does */
 	}
 	return c;
 }

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "crash.h"
+#include "ctx.h"
+#include "router.h"
 #include "t.h"
 
 #define THREADS 200

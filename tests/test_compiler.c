@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../devserver/compiler.h"
-#include "../runtime/internal.h"
+#include "../runtime/ctx.h"
 #include "t.h"
 
 #ifndef COT_HOME

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "api_test.h"
-#include "internal.h"
+#include "ctx.h"
 #include "t.h"
 
 static char test_ctx_order[8];

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctx.h"
 #include "db.h"
 #include "db_cases.h"
 #include "t.h"

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ctx.h"
 #include "db.h"
 #include "db_cases.h"
 #include "db_pg.h"

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "../devserver/compiler.h"
-#include "../runtime/internal.h"
+#include "../include/cot.h"
 #include "t.h"
 
 #ifndef COT_HOME

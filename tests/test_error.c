@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "error.h"
 #include "t.h"
 
 enum error_format { FORMAT_TEXT, FORMAT_HTML, FORMAT_JSON };

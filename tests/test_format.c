@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../include/cot.h"
 #include "format.h"
-#include "internal.h"
 #include "t.h"
 
 static int mismatches, declined;

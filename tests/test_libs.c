@@ -16,7 +16,7 @@
  *   - the export's package line lists libsodium23, zlib1g and libcurl;
  *   - a handler's include path holds cot's public headers only: lib/server.h,
  *     lib/task.h and glibc's <error.h> are found, not a runtime header of the
- *     same name (runtime/ holds the runtime's per-file headers);
+ *     same name (runtime/ has a server.h, task.h and error.h of its own);
  *   - libc needs no declaration even where glibc binds it to the vDSO:
  *     time(), gettimeofday() and clock_gettime() (regression: they were
  *     once refused as symbols of linux-vdso.so.1).

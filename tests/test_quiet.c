@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "router.h"
 #include "t.h"
 
 #define READERS     3

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "router.h"
 #include "t.h"
 
 #define CODE_SIZE   256

@@ -5,7 +5,7 @@
  */
 #include <stdint.h>
 
-#include "internal.h"
+#include "server.h"
 #include "t.h"
 
 static void

@@ -7,7 +7,8 @@ variable) that B's object defines -- read from the objects with `nm`, so it is
 what the linker sees: no comment, macro or dead declaration counts, and a
 static function can never make an edge -- or when A.c includes B.h and B.c
 exists (including a file's own header is asking for its declarations).
-runtime/internal.h belongs to no one file and makes no edge (cot.h is in include/).
+A header is the file of the same name (router.h is router.c's); cot.h, in include/,
+belongs to no one file and makes no edge.
 
 A cycle means neither file can be read, tested or changed without the other.
 The runtime's rule is one direction: request-level files (ctx, error, form,

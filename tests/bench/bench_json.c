@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctx.h"
 #include "db.h"
 
 static double
