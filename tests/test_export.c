@@ -412,6 +412,22 @@ check_errors(const char *app)
 	T_CHECK("SQL error: no binary written", access(bin, F_OK) != 0);
 	snprintf(path, sizeof(path), "%s/handlers/typo.c", app);
 	unlink(path);
+
+	/* A compiler that dies says nothing; the export must still say which
+	 * job ended how, not only "N files failed to compile". */
+	char fake[400];
+	snprintf(fake, sizeof(fake), "%s/fakebin", tmpdir);
+	mkdir(fake, 0755);
+	build_app_run(out, sizeof(out),
+	              "printf '#!/bin/sh\\nkill -9 $$\\n' > %s/gcc; chmod +x %s/gcc", fake, fake);
+	rc = build_app_run(out, sizeof(out), "PATH=%s:$PATH %s export %s -o %s", fake, cotdev, app,
+	                   bin);
+	T_CHECK("killed compiler: export exits non-zero", rc != 0);
+	T_CHECK("killed compiler: says the job was killed by signal 9",
+	        strstr(out, "killed by signal 9") != NULL);
+	if (strstr(out, "killed by signal 9") == NULL)
+		printf("# %s\n", out);
+	T_CHECK("killed compiler: no binary written", access(bin, F_OK) != 0);
 }
 
 int
