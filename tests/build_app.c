@@ -14,7 +14,7 @@
 int
 build_app_run(char *out, size_t outlen, const char *fmt, ...)
 {
-	char cmd[2048];
+	char cmd[4096];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);

@@ -17,36 +17,16 @@
  * whole runtime again, so it is argued in export_cache.c instead.)
  */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "build_app.h"
 #include "t.h"
 
 static char tmp[200];
 static const char *cotdev;
-
-/* Runs a shell command, its output (stdout+stderr) into out; its exit status. */
-static int
-run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	FILE *p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* One export's result: its exit status, the report's counts, its kept dir. */
 typedef struct {
@@ -59,10 +39,11 @@ typedef struct {
 static void
 export_app(export_run *r, const char *bin)
 {
-	r->rc = run(r->out, sizeof(r->out),
-	            "cd %s && COT_HOME=%s/home COT_EXPORT_CACHE=%s/cache COT_EXPORT_KEEP=1 "
-	            "%s export app -o %s/%s",
-	            tmp, tmp, tmp, cotdev, tmp, bin);
+	r->rc = build_app_run(
+	        r->out, sizeof(r->out),
+	        "cd %s && COT_HOME=%s/home COT_EXPORT_CACHE=%s/cache COT_EXPORT_KEEP=1 "
+	        "%s export app -o %s/%s",
+	        tmp, tmp, tmp, cotdev, tmp, bin);
 	r->hits = r->compiled = -1;
 	r->kept[0] = '\0';
 	const char *s = strstr(r->out, "runtime objects: ");
@@ -82,7 +63,7 @@ export_forget(export_run *r)
 {
 	char out[256];
 	if (strncmp(r->kept, "/tmp/cot-export-", 16) == 0)
-		run(out, sizeof(out), "rm -rf -- '%s'", r->kept);
+		build_app_run(out, sizeof(out), "rm -rf -- '%s'", r->kept);
 }
 
 /* A shell command's output as a number; -1 when it is not one. */
@@ -91,7 +72,7 @@ count(const char *fmt, const char *arg)
 {
 	char cmd[2048], out[256];
 	snprintf(cmd, sizeof(cmd), fmt, arg);
-	if (run(out, sizeof(out), "%s", cmd) != 0)
+	if (build_app_run(out, sizeof(out), "%s", cmd) != 0)
 		return -1;
 	char *end;
 	long n = strtol(out, &end, 10);
@@ -112,17 +93,18 @@ check_reuse(int total)
 	T_CHECK("a second export succeeds", b.rc == 0);
 	T_CHECK("a second export takes every runtime object from the cache",
 	        b.hits == total && b.compiled == 0);
-	int rc = run(out, sizeof(out),
-	             "cd '%s' && n=0; for f in rt_*.o app_main.o; do "
-	             "cmp -s $f '%s'/$f || echo differs: $f; n=$((n+1)); done; echo $n objects",
-	             a.kept, b.kept);
+	int rc = build_app_run(
+	        out, sizeof(out),
+	        "cd '%s' && n=0; for f in rt_*.o app_main.o; do "
+	        "cmp -s $f '%s'/$f || echo differs: $f; n=$((n+1)); done; echo $n objects",
+	        a.kept, b.kept);
 	char want[64];
 	snprintf(want, sizeof(want), "%d objects\n", total);
 	T_CHECK("the cached objects are byte for byte the ones compiled",
 	        rc == 0 && strcmp(out, want) == 0);
 	if (strcmp(out, want) != 0)
 		printf("# %s", out);
-	rc = run(out, sizeof(out), "%s/bin2 --check", tmp);
+	rc = build_app_run(out, sizeof(out), "%s/bin2 --check", tmp);
 	T_CHECK("the binary linked from cached objects passes --check", rc == 0);
 	export_forget(&a);
 	export_forget(&b);
@@ -133,12 +115,12 @@ static int
 pick_header(char *name, size_t len)
 {
 	char out[512];
-	if (run(out, sizeof(out),
-	        "cd %s/home/runtime && for h in *.h; do "
-	        "grep -q \"#include \\\"$h\\\"\" *.h && continue; "
-	        "n=$(grep -l \"#include \\\"$h\\\"\" *.c | wc -l); "
-	        "[ \"$n\" -gt 0 ] && echo \"$n $h\"; done | sort -n | head -n 1",
-	        tmp) != 0)
+	if (build_app_run(out, sizeof(out),
+	                  "cd %s/home/runtime && for h in *.h; do "
+	                  "grep -q \"#include \\\"$h\\\"\" *.h && continue; "
+	                  "n=$(grep -l \"#include \\\"$h\\\"\" *.c | wc -l); "
+	                  "[ \"$n\" -gt 0 ] && echo \"$n $h\"; done | sort -n | head -n 1",
+	                  tmp) != 0)
 		return -1;
 	int n;
 	char h[128];
@@ -155,7 +137,7 @@ static int
 touch_runtime(const char *name)
 {
 	char out[512];
-	return run(
+	return build_app_run(
 	        out, sizeof(out),
 	        "f=%s/home/runtime/%s; printf '\\n/* changed by test_export_cache */\\n' >> $f && "
 	        "touch -d '1 minute ago' $f",
@@ -181,12 +163,13 @@ check_changes(int total)
 
 	/* a changed source, in an export that fails on a handler */
 	touch_runtime("app_main.c");
-	run(out, sizeof(out), "printf 'int broken( {\\n' > %s/app/handlers/broken.c", tmp);
+	build_app_run(out, sizeof(out), "printf 'int broken( {\\n' > %s/app/handlers/broken.c",
+	              tmp);
 	export_app(&r, "bin4");
 	T_CHECK("a broken handler fails the export, at its line",
 	        r.rc != 0 && strstr(r.out, "handlers/broken.c:1:") != NULL);
 	export_forget(&r);
-	run(out, sizeof(out), "rm %s/app/handlers/broken.c", tmp);
+	build_app_run(out, sizeof(out), "rm %s/app/handlers/broken.c", tmp);
 	export_app(&r, "bin4");
 	T_CHECK("the changed runtime file that failed export compiled was cached",
 	        r.rc == 0 && r.compiled == 0 && r.hits == total);
@@ -199,12 +182,12 @@ check_concurrent(int total)
 {
 	char out[8192];
 	touch_runtime("app_main.c");
-	int rc = run(out, sizeof(out),
-	             "cd %s && export COT_HOME=%s/home COT_EXPORT_CACHE=%s/cache; "
-	             "%s export app -o b5 > e5.log 2>&1 & p=$!; "
-	             "%s export app -o b6 > e6.log 2>&1; r6=$?; wait $p; r5=$?; "
-	             "grep -h 'runtime objects' e5.log e6.log; exit $((r5 + r6))",
-	             tmp, tmp, tmp, cotdev, cotdev);
+	int rc = build_app_run(out, sizeof(out),
+	                       "cd %s && export COT_HOME=%s/home COT_EXPORT_CACHE=%s/cache; "
+	                       "%s export app -o b5 > e5.log 2>&1 & p=$!; "
+	                       "%s export app -o b6 > e6.log 2>&1; r6=$?; wait $p; r5=$?; "
+	                       "grep -h 'runtime objects' e5.log e6.log; exit $((r5 + r6))",
+	                       tmp, tmp, tmp, cotdev, cotdev);
 	T_CHECK("two exports at once both succeed", rc == 0);
 	if (rc != 0)
 		printf("# %s", out);
@@ -238,11 +221,11 @@ main(int argc, char **argv)
 	}
 	/* the runtime (and its include dir, where there is one) to change,
 	 * with its dates: a file just written is not cached (touch_runtime) */
-	int rc = run(out, sizeof(out),
-	             "mkdir %s/home && cp -rp %s/runtime %s/home/ && "
-	             "{ [ ! -d %s/include ] || cp -rp %s/include %s/home/; } && "
-	             "COT_HOME=%s %s new %s/app",
-	             tmp, home, tmp, home, home, tmp, home, cotdev, tmp);
+	int rc = build_app_run(out, sizeof(out),
+	                       "mkdir %s/home && cp -rp %s/runtime %s/home/ && "
+	                       "{ [ ! -d %s/include ] || cp -rp %s/include %s/home/; } && "
+	                       "COT_HOME=%s %s new %s/app",
+	                       tmp, home, tmp, home, home, tmp, home, cotdev, tmp);
 	T_CHECK("a copy of the runtime and an app to export", rc == 0);
 	int total = count("ls %s/home/runtime/*.c | wc -l", tmp);
 	if (rc == 0 && total > 0) {
@@ -252,6 +235,6 @@ main(int argc, char **argv)
 	} else {
 		printf("# %s", out);
 	}
-	run(out, sizeof(out), "rm -rf -- %s", tmp);
+	build_app_run(out, sizeof(out), "rm -rf -- %s", tmp);
 	return T_DONE();
 }
