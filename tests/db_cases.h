@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ctx.h"
 #include "db.h"
 #include "t.h"
 
