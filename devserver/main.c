@@ -18,13 +18,13 @@
 #include <unistd.h>
 
 #include "../runtime/accesslog.h"
-#include "../runtime/auth.h"
 #include "../runtime/crash.h"
 #include "../runtime/db.h"
 #include "../runtime/db_pg.h"
 #include "../runtime/flags.h"
 #include "../runtime/hostallow.h"
 #include "../runtime/render.h"
+#include "../runtime/secret.h"
 #include "../runtime/server.h"
 #include "../runtime/trace.h"
 #include "compiler.h"

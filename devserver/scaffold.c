@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runtime/auth.h"
+#include "../runtime/secret.h"
 #include "editor.h"
 #include "scaffold.h"
 

@@ -1,6 +1,6 @@
 # accounts: the app secret, cookie sessions, CSRF, passwords, JWT, rate
 # limits, per-request state (runtime/secret.c session.c csrf.c password.c
-# jwt.c ratelimit.c vars.c; auth.h), all on libsodium. The runtime links it,
+# jwt.c ratelimit.c vars.c), all on libsodium. The runtime links it,
 # so exports do too (LIBS reaches COT_EXPORT_LIBS) and name libsodium23.
 LIBS     += -lsodium
 PACKAGES += libsodium-dev

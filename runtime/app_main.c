@@ -46,7 +46,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "compress.h"
 #include "crash.h"
 #include "ctx.h"
@@ -60,7 +59,9 @@
 #include "pgschema.h"
 #include "render.h"
 #include "router.h"
+#include "secret.h"
 #include "server.h"
+#include "session.h"
 #include "static.h"
 #include "symbolize.h"
 #include "task.h"

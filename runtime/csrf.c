@@ -33,9 +33,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
+#include "csrf.h"
 #include "ctx.h"
 #include "error.h"
+#include "secret.h"
+#include "session.h"
+#include "vars.h"
 
 #define CSRF_FIELD     "_csrf"
 #define CSRF_TOKEN_LEN 43 /* base64url of 32 bytes, as session.c makes it */

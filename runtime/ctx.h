@@ -97,7 +97,7 @@ struct cot_ctx {
 	bool db_replay; /* dev replay: every write is rolled back (db.c) */
 	/* ---- dev console (devserver/console*.c) ---- */
 	const char *error_trace; /* the trace error_respond last got, or NULL */
-	/* ---- accounts: session, vars, JWT claims (auth.h) ---- */
+	/* ---- accounts: session, vars, JWT claims (vars.h) ---- */
 	struct auth_request *auth; /* NULL until used (arena) */
 	/* ---- development: live reload (render.c, livereload.c) ---- */
 	const char *rendered; /* templates read, "templates/a.html templates/layout.html" */

@@ -24,7 +24,7 @@ typedef struct flags {
 	bool exit_on_crash;      /* export: --exit-on-crash */
 	const char *replay;      /* dev: --replay get|all|off (devserver/console_replay.c) */
 	bool no_inspector;       /* dev: --no-inspector */
-	const char *secret_file; /* export: --secret-file (auth.h, secret.c) */
+	const char *secret_file; /* export: --secret-file (secret.c) */
 	bool secure_cookies;     /* export: --secure-cookies (session.c) */
 } flags;
 

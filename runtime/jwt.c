@@ -19,8 +19,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
 #include "ctx.h"
+#include "secret.h"
+#include "session.h"
+#include "vars.h"
 
 #define JWT_SKEW 60
 #define JWT_B64  sodium_base64_VARIANT_URLSAFE_NO_PADDING

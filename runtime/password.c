@@ -38,7 +38,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "../include/cot.h"
+#include "arena.h"
+#include "ctx.h"
+#include "secret.h"
 
 #define PASSWORD_OPS 2
 #define PASSWORD_MEM (19u * 1024 * 1024)

@@ -30,8 +30,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
+#include "../include/cot.h"
+#include "arena.h"
+#include "ctx.h"
 #include "monotonic.h"
+#include "ratelimit.h"
+#include "secret.h"
 
 #define RATELIMIT_SETS  4096
 #define RATELIMIT_WAYS  4

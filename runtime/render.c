@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "csrf.h"
 #include "ctx.h"
 #include "db.h"
 #include "error.h"

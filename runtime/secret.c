@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "secret.h"
 
 #define SECRET_MIN_CHARS 32
 #define SECRET_PURPOSES  3 /* index 0 unused */

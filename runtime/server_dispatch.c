@@ -14,8 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
 #include "crash.h"
+#include "csrf.h"
+#include "ctx.h"
 #include "error.h"
 #include "fields.h"
 #include "middleware.h"

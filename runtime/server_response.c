@@ -10,13 +10,14 @@
 #include <string.h>
 
 #include "accesslog.h"
-#include "auth.h"
 #include "body.h"
 #include "compress.h"
+#include "ctx.h"
 #include "middleware.h"
 #include "monotonic.h"
 #include "response.h"
 #include "server_internal.h"
+#include "session.h"
 #include "task.h"
 
 static void

@@ -34,9 +34,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "auth.h"
 #include "ctx.h"
 #include "error.h"
+#include "secret.h"
+#include "session.h"
+#include "vars.h"
 
 #define SESSION_NONCE      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SESSION_TAG        crypto_aead_xchacha20poly1305_ietf_ABYTES

@@ -22,7 +22,9 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "auth.h"
+#include "arena.h"
+#include "ctx.h"
+#include "vars.h"
 
 typedef struct ctx_var {
 	const char *key;

@@ -16,7 +16,10 @@
 #include <string.h>
 
 #include "api_test.h"
-#include "auth.h"
+#include "csrf.h"
+#include "ratelimit.h"
+#include "secret.h"
+#include "session.h"
 #include "t.h"
 
 #define SECRET_A "alpha-secret-0123456789abcdef0123456789"
