@@ -167,7 +167,7 @@ build/test_file: tests/test_file.c $(call san_objs,devserver/file.c) devserver/f
 build/test_tcclines: tests/test_tcclines.c $(call san_objs,devserver/tcclines.c) | build
 	$(call unit_test,$(TCC_LIB) -ldl -lm)
 
-COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/errline.c devserver/api.c \
+COMPILER_SAN = $(call san_objs,devserver/compiler.c devserver/errline.c devserver/compiler_api.c \
                devserver/tcclines.c devserver/file.c \
                devserver/linkcheck.c devserver/libs.c devserver/ctoken.c devserver/hcache.c)
 build/test_compiler: tests/test_compiler.c $(COMPILER_SAN) $$(RUNTIME_SAN) $(HEADERS) | build

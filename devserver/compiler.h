@@ -21,7 +21,7 @@ typedef struct compiler_symbol {
 	const void *addr;
 } compiler_symbol;
 
-/* The public API handed to tcc (api.c); ends with { NULL, NULL }. */
+/* The public API handed to tcc (compiler_api.c); ends with { NULL, NULL }. */
 extern const compiler_symbol compiler_api[];
 
 struct linkcheck_scope;

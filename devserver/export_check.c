@@ -6,7 +6,7 @@
  * sqlite3_open or router_add, or zlib declared only by another file --
  * programs `cotdev run` rejects. Before linking, each object's undefined
  * symbols go through the same policy linkcheck.c applies to libtcc in
- * development: cot's API (api.c), the app's shared lib/ objects, the C
+ * development: cot's API (compiler_api.c), the app's shared lib/ objects, the C
  * library and jansson, and the libraries this file declares. The error
  * names the same file:line and library as in development.
  *

@@ -1,5 +1,5 @@
 /*
- * test_compiler.c -- devserver/compiler.c and api.c: a handler file in, a
+ * test_compiler.c -- devserver/compiler.c and compiler_api.c: a handler file in, a
  * callable module out; compile and link errors out in gcc's format.
  *
  * Runs in a temp directory so paths read "handlers/x.c" as in the dev server.

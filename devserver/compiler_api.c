@@ -1,5 +1,5 @@
 /*
- * api.c -- the runtime symbols handler code may call, handed to libtcc.
+ * compiler_api.c -- the runtime symbols handler code may call, handed to libtcc.
  *
  * Every function declared in include/cot.h must be listed here, or a handler
  * that calls it fails to link with "undefined symbol". tests/test_compiler.c
