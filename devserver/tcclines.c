@@ -186,7 +186,7 @@ static int
 tcclines_fill_one(struct filler *f, const struct raw_stabs *r, const struct stab_sym *e)
 {
 	struct tcclines *t = f->t;
-	const char *s = t->strs + e->n_strx; /* checked by count_stabs */
+	const char *s = t->strs + e->n_strx; /* checked by tcclines_count_stabs */
 	size_t len = strlen(s);
 	if (e->n_type == N_SO) {
 		if (len == 0)

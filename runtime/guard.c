@@ -33,8 +33,8 @@
  * clients reconnect to a live worker instead of waiting on a dead one.
  *
  * Safety of shutdown on a descriptor MHD owns: MHD calls the CLOSED
- * notification, which takes guard_lock, before it closes the socket, and
- * the guard holds guard_lock while it calls shutdown -- so the descriptor
+ * notification, which takes the guard's lock (G.lock), before it closes the
+ * socket, and the guard holds that lock while it calls shutdown -- so the descriptor
  * shut down is always still this connection's, never a reused number.
  */
 #include <microhttpd.h>

@@ -31,7 +31,7 @@ typedef struct server_config {
 	const char *allowed_hosts;
 	bool allow_any_ip;
 	int idle_timeout_s; /* close a connection silent this long; 0: 30 */
-	/* limits.c: the flags both servers share (see limits_usage) */
+	/* flags.c: the flags both servers share (see flags_usage) */
 	int timeout_ms;          /* handler budget (crash_init); 0: none */
 	int drain_timeout_ms;    /* SIGTERM: wait this long for requests */
 	int drain_delay_ms;      /* SIGTERM: answer open connections this long first */
