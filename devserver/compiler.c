@@ -6,8 +6,8 @@
  * through the symbols we hand to tcc_add_symbol (compiler_api.c lists them), which is
  * also why handlers cannot call into dev-server internals by accident.
  *
- * libtcc 0.9.27 keeps global state: the caller (reloader.c) holds its lock
- * around every call into this file.
+ * libtcc 0.9.27 keeps global state: the callers (reloader_*.c) hold
+ * the reloader's lock around every call into this file.
  *
  * tcc reports "PATH:LINE: error: MSG" with no column. We turn each message
  * into gcc's "PATH:LINE:COL: error: MSG" followed by the source line and a

@@ -1,5 +1,5 @@
 # The handler pool (issue 17, 14): blocking handlers run off libmicrohttpd's
-# polling threads (runtime/pool.c, server.c "the handler pool").
+# polling threads (runtime/pool.c, runtime/server_pool.c).
 # tests/test_offload.c: over loopback HTTP on both servers, with one worker
 # thread: offloaded handlers (password hashing, COT_OFFLOAD, --offload all)
 # hold while other connections are answered; a stuck pool thread gets 503

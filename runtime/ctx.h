@@ -58,7 +58,7 @@ struct cot_ctx {
 	bool abandoned;     /* the watchdog answered 503; send nothing */
 	bool pooled;        /* runs on the handler pool, connection suspended */
 	bool after_done;    /* the after-steps ran (on the pool thread) */
-	/* a pooled call the watchdog abandoned (server.c): the connection is
+	/* a pooled call the watchdog abandoned (server_stuck.c): the connection is
 	 * answered with a new context; this one belongs to whichever of the
 	 * polling thread and the stuck pool thread lets go of it last */
 	atomic_bool pool_abandoned;
@@ -122,7 +122,7 @@ void ctx_on_free(cot_ctx *c, void (*fn)(cot_ctx *c));
  * Records that the request must answer `status` with `detail` (an arena or
  * static string) once the handler returns: the API records problems instead
  * of answering at once, because a handler still returns its own response
- * afterwards; server.c then answers error_respond(c, reject_status,
+ * afterwards; server_dispatch.c then answers error_respond(c, reject_status,
  * reject_detail, ...) instead. The first call wins. 400 is the client's
  * fault (code "malformed_body"), anything else a misuse of the API
  * ("api_misuse"); set reject_code after it for a more precise code.

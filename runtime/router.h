@@ -35,7 +35,7 @@ typedef struct binding {
 	const char *error; /* non-NULL: compile error text, fn is NULL */
 	void *debug;       /* line table of the code (dev: tcclines), or NULL */
 	bool offload;      /* runs on the handler pool (--offload auto): its file
-	                    * hashes passwords or says COT_OFFLOAD (server.c) */
+	                    * hashes passwords or says COT_OFFLOAD (server_pool.c) */
 } binding;
 
 /* Called when a retired owner's last reference goes (any thread). */

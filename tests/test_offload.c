@@ -1,7 +1,7 @@
 /*
  * test_offload.c -- the handler pool, end to end over loopback HTTP, on
  * both servers: blocking handlers run off libmicrohttpd's polling threads
- * (runtime/server.c "the handler pool", runtime/pool.c).
+ * (runtime/server_pool.c, runtime/pool.c).
  *
  * usage: test_offload COTDEV          `cotdev run` (build/cotdev, build/cotdev-san)
  *        test_offload export:COTDEV   the binary `cotdev export` builds

@@ -998,7 +998,7 @@ make_label(char *out, size_t n, const char *method, const char *path, const char
 		snprintf(out + k, n - (size_t)k, " (%s)", note);
 }
 
-/* Whether server.c keeps an incoming X-Request-Id: [0-9A-Za-z._-], 1-32. */
+/* Whether server_request_id.c keeps an incoming X-Request-Id: [0-9A-Za-z._-], 1-32. */
 static bool
 id_is_kept(const char *id)
 {
