@@ -3,7 +3,7 @@
  *
  * sqlcheck.c finds each literal SQL string of a handler; on an app whose
  * database is PostgreSQL it hands the string here. The string is rewritten
- * exactly as db_pg.c rewrites it at run time (dbpg_placeholders: "?" to
+ * exactly as db_pg_sql.c rewrites it at run time (dbpg_placeholders: "?" to
  * "$n"), PREPAREd under a name of its own (never run), described for its
  * parameter count and DEALLOCATEd. PostgreSQL's message comes back with the
  * byte of the handler's SQL it points at (the error position, counted in

@@ -9,7 +9,7 @@
  * Connects to the PostgreSQL database `url` and routes the SQL check there
  * (sqlcheck_prepare_hook, sqlcheck_version_hook): sqlcheck_file with a
  * NULL db and sqlcheck_app then PREPARE each SQL string, rewritten as
- * db_pg.c rewrites it, and DEALLOCATE it.
+ * db_pg_sql.c rewrites it, and DEALLOCATE it.
  *
  * schema_sql NULL: the live schema (`cotdev run`, which has applied
  * schema.sql to the database). Otherwise the planned one (`cotdev check`,

@@ -86,7 +86,7 @@ struct cot_ctx {
 	const char *db_trace; /* "handlers/x.c:12 cot_db_one: SQL" of the failure */
 	/* ---- errors (error.c, fields.c) ---- */
 	const char *reject_code; /* cot_error code of reject_status (NULL: by status) */
-	bool reject_db;          /* the reject is a db failure (db.c: see db_fail) */
+	bool reject_db;          /* the reject is a db failure (db_result.c) */
 	unsigned resp_seq;       /* counts responses made (response_set, error_respond) */
 	unsigned db_fail_seq;    /* resp_seq right after the db failure was rendered */
 	cot_error db_err;        /* that failure, for cot_db_catch */

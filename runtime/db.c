@@ -11,12 +11,12 @@
  * request's arena at once, the statement is reset before the call returns:
  * nothing a handler holds points into SQLite.
  *
- * A failing statement fails the request through error_respond and records
- * reject_status, which the server re-applies after the handler returned, so
- * a `return cot_fail(c, 404, ...)` after a NULL row cannot hide a SQL error.
- * Two ways out, both the handler's explicit choice: after a constraint
- * failure (409/422) an error response of its own stands (server_dispatch.c), and
- * cot_db_catch takes any failure over.
+ * A failing statement fails the request through db_result.c (the error
+ * pipeline) and records reject_status, which the server re-applies after
+ * the handler returned, so a `return cot_fail(c, 404, ...)` after a NULL
+ * row cannot hide a SQL error. Two ways out, both the handler's explicit
+ * choice: after a constraint failure (409/422) an error response of its
+ * own stands (server_dispatch.c), and cot_db_catch takes any failure over.
  *
  * PostgreSQL: db_init with a postgres:// URL sends every call below to
  * db_pg.c, which fills the same rows; the column getters and the request's

@@ -24,7 +24,7 @@
  *    doubles, bytea as bytes, everything else as text; NULL stays NULL.
  *    Parameters go as text for the server to type from their context,
  *    blobs in binary as bytea (dbpg_prepare).
- *  - errors go through db.c's one failure path, the status chosen by
+ *  - errors go through the one failure path (db_result.c), the status chosen by
  *    SQLSTATE: unique violation 409; not-null, foreign key, check and bad
  *    values (class 22) 422; serialization failure, deadlock, lock and
  *    statement timeouts and a lost connection 503 with Retry-After: 1;

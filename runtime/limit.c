@@ -1,5 +1,5 @@
 /*
- * limit.c -- the server's limits under hostile load, and their flags.
+ * limit.c -- the server's limits under hostile load.
  *
  * `cotdev run` and an exported binary take the same limit flags (the
  * table in flags.c). Every limit has a default that holds without flags;

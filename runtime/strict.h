@@ -1,6 +1,6 @@
 /*
  * strict.h -- request-head checks libmicrohttpd 0.9.75 does not make
- * (strict.c), and the Host allow-list (hostallow.c).
+ * (strict.c). The Host allow-list is hostallow.h's.
  */
 #ifndef COT_STRICT_H
 #define COT_STRICT_H
