@@ -1,6 +1,8 @@
 /*
  * compiler.h -- libtcc: handler source file -> relocated in-memory module.
- * Every function here is called with the reloader lock held.
+ * In the dev server the libtcc calls (compiler_compile, compiler_module_free,
+ * compiler_find_export) run with the reloader lock held; compiler_format
+ * only rewrites text, so the export's link check calls it too.
  */
 #ifndef COT_COMPILER_H
 #define COT_COMPILER_H

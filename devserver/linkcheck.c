@@ -27,7 +27,7 @@
  *      symbol and, when it can be found, the library to declare.
  *
  * `cotdev export` runs the same policy over each gcc object's undefined
- * symbols (export_link.c), so both accept and reject the same programs.
+ * symbols (export_check.c), so both accept and reject the same programs.
  */
 #include <dlfcn.h>
 #include <link.h>

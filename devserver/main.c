@@ -1,11 +1,13 @@
 /*
- * main.c -- the cotdev command line: new | run | check | routes.
+ * main.c -- the cotdev command line: new | run | check | routes here;
+ * migrate (migrate_cmd.c) and export (export.c) are handed their arguments.
  *
  * Each command parses its own flags; a bad flag prints the command's usage
  * and exits 2, like most Unix tools. `run` takes the server flags of
- * runtime/flags.c, the table an exported binary parses too. `run` chdirs into the
- * app directory, so every path the developer sees is relative to the app
- * ("handlers/notes.c:12"), exactly as written in the editor's project tree.
+ * runtime/flags.c, the table an exported binary parses too. `run` chdirs
+ * into the app directory, so every path the developer sees is relative to
+ * the app ("handlers/notes.c:12"), exactly as written in the editor's
+ * project tree.
  */
 #include <errno.h>
 #include <limits.h>
