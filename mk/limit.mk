@@ -1,6 +1,7 @@
 # hostile load (issue 14, part a): connection limits, request-head deadline,
 # body memory, stuck handlers, honest timeouts, exit() from handlers.
-# runtime/limit.c holds the limit flags both servers share.
+# runtime/limit.c derives the connection limit; the flags both servers share
+# are rows of runtime/flags.c.
 
 # tests/test_hostile.c: one suite over `cotdev run`, its sanitized build and
 # the exported binary (stuck handlers, honest timeouts, exit() in handlers,
