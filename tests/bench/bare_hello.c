@@ -4,8 +4,9 @@
  *
  * Same MHD setup as runtime/server.c: internal polling thread, epoll, a
  * thread pool of one thread per core, 30 s connection timeout, and the
- * response queued on the second call of the access handler (queued on the
- * first, MHD 0.9.75 answers "Connection: close"). Like cot, it makes one
+ * response queued on the second call of the access handler, as
+ * server_access.c does (queued on the first, MHD 0.9.75 answers
+ * "Connection: close"). Like cot, it makes one
  * response object per request with a Content-Type header. Nothing else:
  * no routing, no request id, no log line -- what cot costs is measured
  * against this.

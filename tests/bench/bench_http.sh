@@ -10,7 +10,7 @@
 #   devoff  the same with --no-inspector: dev/devoff, per round, is what the
 #           request inspector (/_cot/requests) costs (target >= 0.9)
 #   offall  the export --quiet with --offload all: every handler on the
-#           handler pool (runtime/server.c); offall/export, per round, is
+#           handler pool (runtime/server_pool.c); offall/export, per round, is
 #           what handing each request to a pool thread and back costs
 #   nginx   Debian's nginx (make bench-http installs nginx-light) with its
 #           default access log, `return 200` -- when nginx is there

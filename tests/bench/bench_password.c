@@ -14,7 +14,7 @@
  * libmicrohttpd gives a connection to whichever worker wakes first, and a
  * run measured sharing or not by chance (p99 0.2 ms or 200 ms). Twice: with --offload none (the
  * hash on the worker thread, as before the handler pool) and --offload auto (the default: the
- * hashing route runs on the handler pool, runtime/server.c).
+ * hashing route runs on the handler pool, runtime/server_pool.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
