@@ -4,7 +4,8 @@
  * nothing they are made from changed, and recompile exactly what a change
  * touches.
  *
- * usage: test_export_cache COTDEV     (COT_HOME as for cotdev)
+ * usage: test_export_cache COTDEV     (COT_HOME as for cotdev; default: the
+ *                                     checkout of COTDEV, as in build/cotdev)
  *
  * The exports run on a copy of COT_HOME's runtime (so a header can be
  * changed) with a private cache dir. Checks: a first export compiles every
@@ -212,7 +213,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cotdev = cotdev_abs;
+	/* COT_HOME, else the checkout cotdev was built in (build/cotdev) */
+	static char home_buf[4096];
 	const char *home = getenv("COT_HOME");
+	if (home == NULL || *home == '\0') {
+		snprintf(home_buf, sizeof(home_buf), "%s", cotdev_abs);
+		for (int up = 0; up < 2; up++)
+			*(strrchr(home_buf, '/') != NULL ? strrchr(home_buf, '/') : home_buf) =
+			        '\0';
+		home = home_buf;
+	}
 	char out[4096];
 	snprintf(tmp, sizeof(tmp), "/tmp/cot-test-export-cache-XXXXXX");
 	if (home == NULL || mkdtemp(tmp) == NULL) {
