@@ -41,7 +41,7 @@ export_collect_scan(const char *dir, const char *suffix, strvec *out)
 
 /*
  * Keeps of the static/ files found only those `cotdev run` serves, by the
- * same rule (static.c): a symlink that leaves static/ is not the app's
+ * same rule (static_path.c): a symlink that leaves static/ is not the app's
  * file, and embedding its target would publish it in production.
  */
 static void

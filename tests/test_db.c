@@ -1,7 +1,8 @@
 /*
- * test_db.c -- runtime/db.c without a server: typed parameters, rows, NULLs,
- * JSON, the statement cache, a connection per thread, transactions, and
- * failures that fail the request with the right status.
+ * test_db.c -- runtime/db.c and db_conn.c without a server: typed
+ * parameters, rows, NULLs, JSON, the statement cache, a connection per
+ * thread, transactions, and failures that fail the request with the right
+ * status.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /*
- * test_db_pg.c -- runtime/db_pg.c against a real PostgreSQL: the same
- * cot_db calls as test_db.c (typed parameters and columns, NULLs, JSON,
- * the statement cache, a connection per thread, transactions, failures
- * with their statuses), plus what only a server brings: "?" rewritten to
- * "$n" with strings, comments and jsonb operators left alone; a deadlock
+ * test_db_pg.c -- runtime/db_pg.c and db_pg_sql.c against a real
+ * PostgreSQL: the same cot_db calls as test_db.c (typed parameters and
+ * columns, NULLs, JSON, the statement cache, a connection per thread,
+ * transactions, failures with their statuses), plus what only a server
+ * brings: "?" rewritten to "$n" with strings, comments and jsonb operators left alone; a deadlock
  * answered 503 with Retry-After; lastval() for cot_db_last_id; and a
  * restarted server reconnected to without the request noticing.
  *
