@@ -1,9 +1,9 @@
 /*
  * compiler.c -- libtcc: one handler file in, one relocated module out.
  *
- * Each handler file gets its own TCCState, so a module can be freed on its
- * own when its last request leaves. Handler code reaches the runtime only
- * through the symbols we hand to tcc_add_symbol (compiler_api.c lists them), which is
+ * Each handler file gets its own TCCState, so a module can be freed on its own
+ * when its last request leaves. Handler code reaches the runtime only through
+ * the symbols we hand to tcc_add_symbol (compiler_api.c lists them), which is
  * also why handlers cannot call into dev-server internals by accident.
  *
  * libtcc 0.9.27 keeps global state: the callers (reloader_*.c) hold

@@ -18,11 +18,11 @@
  * db_statement_hook on the request's thread and wait in a thread-local list
  * until the response.
  *
- * Each new entry is announced on the live-reload event stream as
- * `request` {"seq": N}; the inspector page then fetches what it needs.
- * Requests to /_cot/ itself are not recorded (server_access.c answers them before
- * the pipeline), so watching the inspector does not fill it; nor are the
- * refetches live reload makes after a save (c->live_fetch, X-Cot-Live).
+ * Each new entry is announced on the live-reload event stream as `request`
+ * {"seq": N}; the inspector page then fetches what it needs. Requests to
+ * /_cot/ itself are not recorded (server_access.c answers them before the
+ * pipeline), so watching the inspector does not fill it; nor are the refetches
+ * live reload makes after a save (c->live_fetch, X-Cot-Live).
  */
 #include <microhttpd.h>
 #include <pthread.h>

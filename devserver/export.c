@@ -31,9 +31,9 @@
  *   4. isolate: objcopy keeps only cot_module_N and cot_middleware_N global
  *      in each handler object. In development every file is its own libtcc
  *      state, so two files may both define a non-static `render`; the export
- *      keeps that true instead of failing at link time. It also renames the object's
- *      code sections to cot_handler_text, so all handler code ends up in
- *      one range the watchdog can recognise (crash_set_code): a stuck
+ *      keeps that true instead of failing at link time. It also renames the
+ *      object's code sections to cot_handler_text, so all handler code ends up
+ *      in one range the watchdog can recognise (crash_set_code): a stuck
  *      handler is interrupted only while it runs its own code.
  *   5. link BIN.tmp with the runtime's libraries (COT_EXPORT_LIBS: never
  *      libtcc, never libinotifytools), run `BIN.tmp --check` so a route

@@ -19,12 +19,12 @@
  * SIGUSR2. The signal handler jumps out only when the thread's pc is inside
  * the handler's own code (a loop in the handler; in an export, inside the
  * section that holds all handler code): interrupting libc or the runtime in
- * the middle of malloc could leave a lock held forever. Otherwise it
- * returns and the watchdog tries again on the next tick. A thread asleep in
- * a system call is never signalled (that would change what the call
- * returns); it is abandoned instead -- answered 503 by server_stuck.c's hook and
- * its worker replaced -- and so is one still outside its own code
- * CRASH_GRACE_MS past the budget (see crash_watch).
+ * the middle of malloc could leave a lock held forever. Otherwise it returns
+ * and the watchdog tries again on the next tick. A thread asleep in a system
+ * call is never signalled (that would change what the call returns); it is
+ * abandoned instead -- answered 503 by server_stuck.c's hook and its worker
+ * replaced -- and so is one still outside its own code CRASH_GRACE_MS past the
+ * budget (see crash_watch).
  *
  * exit() and its kin called by handler code arrive in crash_leave
  * (crash_exit.c) and are answered like a crash.

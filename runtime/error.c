@@ -3,9 +3,9 @@
  *
  * Whatever fails -- cot_fail, a compile error, a missing route, a bad request
  * -- ends up in error_respond, which records the error on the context as an
- * ordinary response. server_response.c then sends it through the same after-steps as a
- * success (request id, log line). The body is chosen by what the client
- * accepts:
+ * ordinary response. server_response.c then sends it through the same
+ * after-steps as a success (request id, log line). The body is chosen by what
+ * the client accepts:
  *   - application/problem+json (RFC 9457) for JSON clients,
  *   - an HTML page for browsers,
  *   - text/plain otherwise (curl's default Accept is * / *).

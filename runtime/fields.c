@@ -8,8 +8,9 @@
  * on a page -- and hands them to after hooks in the cot_error.
  *
  * Once one is recorded the request is invalid: if the handler still answers
- * with a success, server_dispatch.c answers 422 with the list instead (fields_reject),
- * so a handler that forgets to check cannot store half-validated input.
+ * with a success, server_dispatch.c answers 422 with the list instead
+ * (fields_reject), so a handler that forgets to check cannot store
+ * half-validated input.
  */
 #include <stdarg.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /*
  * form.c -- cot_form and cot_form_file: the request body as form fields.
  *
- * server_access.c buffers the whole body before the handler runs (it is capped by
- * max_body), so the form is parsed from c->body in one pass on the first
+ * server_access.c buffers the whole body before the handler runs (it is capped
+ * by max_body), so the form is parsed from c->body in one pass on the first
  * cot_form* call and cached on the context; every string lands in the
  * request's arena. That model is why libmicrohttpd's post processor is not
  * used: it wants to be fed from the connection while the upload arrives, and

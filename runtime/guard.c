@@ -28,14 +28,15 @@
  * keep-alive limit while the connection waits and put back at the request
  * line, where it guards a body that stops arriving.
  *
- * The same list serves the stuck-handler policy (crash.c, server_stuck.c): when a
- * worker thread is abandoned, its other connections are shut down, so their
- * clients reconnect to a live worker instead of waiting on a dead one.
+ * The same list serves the stuck-handler policy (crash.c, server_stuck.c):
+ * when a worker thread is abandoned, its other connections are shut down, so
+ * their clients reconnect to a live worker instead of waiting on a dead one.
  *
  * Safety of shutdown on a descriptor MHD owns: MHD calls the CLOSED
  * notification, which takes the guard's lock (G.lock), before it closes the
- * socket, and the guard holds that lock while it calls shutdown -- so the descriptor
- * shut down is always still this connection's, never a reused number.
+ * socket, and the guard holds that lock while it calls shutdown -- so the
+ * descriptor shut down is always still this connection's, never a reused
+ * number.
  */
 #include <microhttpd.h>
 #include <pthread.h>

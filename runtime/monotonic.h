@@ -5,8 +5,8 @@
  * CLOCK_MONOTONIC never jumps when the wall clock is set, so a duration is
  * never negative. Wall-clock times (log lines, Date headers) use
  * CLOCK_REALTIME where they are written, and so do the absolute deadlines
- * pthread_cond_timedwait takes (monotonic_cond_deadline). Header-only: the dev server, the
- * runtime and tests that compile one file alone all share it.
+ * pthread_cond_timedwait takes (monotonic_cond_deadline). Header-only: the dev
+ * server, the runtime and tests that compile one file alone all share it.
  */
 #ifndef COT_MONOTONIC_H
 #define COT_MONOTONIC_H

@@ -4,16 +4,16 @@
  * comments, privileges on tables, row level security and its policies.
  *
  * Each is one struct pgs_obj per side (pgschema_catalog.c): a name, the
- * definition PostgreSQL prints (compared as text), the SQL that makes it
- * and the SQL that removes it. An index matches by definition (another
- * name is ALTER INDEX ... RENAME); the rest by name, and a different
- * definition is a replacement: CREATE OR REPLACE for a function, drop and
- * create for the others. Views are also rebuilt whenever a table changes
- * (a column a view reads cannot change type under it); an enum type may
- * gain values at its end (ALTER TYPE ... ADD VALUE), any other change of
- * one, or of a domain, is refused. A privilege is one object per grantee
- * and privilege (REVOKE removes it). Removing an object schema.sql no longer has is
- * destructive; a replacement is not.
+ * definition PostgreSQL prints (compared as text), the SQL that makes it and
+ * the SQL that removes it. An index matches by definition (another name is
+ * ALTER INDEX ... RENAME); the rest by name, and a different definition is a
+ * replacement: CREATE OR REPLACE for a function, drop and create for the
+ * others. Views are also rebuilt whenever a table changes (a column a view
+ * reads cannot change type under it); an enum type may gain values at its end
+ * (ALTER TYPE ... ADD VALUE), any other change of one, or of a domain, is
+ * refused. A privilege is one object per grantee and privilege (REVOKE removes
+ * it). Removing an object schema.sql no longer has is destructive; a
+ * replacement is not.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,10 +2,10 @@
  * response.c -- the functions a handler returns with.
  *
  * A response is only recorded on the context here (status, type, body,
- * headers); server_response.c turns it into a libmicrohttpd response after the handler
- * returns, and error.c renders failures into the same fields. Keeping the
- * response as plain data is what lets every path -- success, cot_fail, crash,
- * compile error -- pass the same after-steps in one place.
+ * headers); server_response.c turns it into a libmicrohttpd response after the
+ * handler returns, and error.c renders failures into the same fields. Keeping
+ * the response as plain data is what lets every path -- success, cot_fail,
+ * crash, compile error -- pass the same after-steps in one place.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,8 @@
  * api_test.h -- a request context made by hand for the request/response API
  * tests (test_ctx.c, test_form.c, test_json.c, test_jw.c, test_cookie.c,
  * test_auth.c, test_fuzz.c): a body, a few request headers (c->req_headers,
- * since there is no MHD connection), and the teardown the server does when a request ends.
+ * since there is no MHD connection), and the teardown the server does when a
+ * request ends.
  */
 #ifndef COT_API_TEST_H
 #define COT_API_TEST_H

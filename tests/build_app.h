@@ -2,8 +2,8 @@
  * build_app.h -- an app made with `cotdev new`, given files of its own and
  * exported with `cotdev export`, for the tests that drive exported binaries
  * without the harness (test_export, test_export_cache, test_cluster,
- * test_scale; tests/build_app.c). Shell commands run through popen with their output
- * captured, so a failure can be shown.
+ * test_scale; tests/build_app.c). Shell commands run through popen with their
+ * output captured, so a failure can be shown.
  */
 #ifndef COT_TEST_BUILD_APP_H
 #define COT_TEST_BUILD_APP_H

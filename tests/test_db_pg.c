@@ -3,9 +3,10 @@
  * PostgreSQL: the same cot_db calls as test_db.c (typed parameters and
  * columns, NULLs, JSON, the statement cache, a connection per thread,
  * transactions, failures with their statuses), plus what only a server
- * brings: "?" rewritten to "$n" with strings, comments and jsonb operators left alone; a deadlock
- * answered 503 with Retry-After; lastval() for cot_db_last_id; and a
- * restarted server reconnected to without the request noticing.
+ * brings: "?" rewritten to "$n" with strings, comments and jsonb operators
+ * left alone; a deadlock answered 503 with Retry-After; lastval() for
+ * cot_db_last_id; and a restarted server reconnected to without the request
+ * noticing.
  *
  * The cluster is private (tests/pg.c): initdb into a temp dir, a free
  * port, the socket in the dir; stopped and removed at the end.
