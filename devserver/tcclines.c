@@ -81,7 +81,7 @@ struct tcclines {
 	struct tl_line *lines; /* per function, sorted by pc */
 	char *strs;            /* copy of .stabstr, then function names */
 	/* shared (lib/) modules this module calls: their code counts as its
-	 * own for traces and the watchdog; they outlive it (reloader.c) */
+	 * own for traces and the watchdog; they outlive it (reloader_module.c) */
 	const struct tcclines **links;
 	size_t nlinks;
 };

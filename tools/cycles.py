@@ -14,7 +14,7 @@ A cycle means neither file can be read, tested or changed without the other.
 The runtime's rule is one direction: request-level files (ctx, error, form,
 json, db, ...) call down into low-level ones (arena, router, trace); a
 low-level file that must reach up does it through a hook that the upper file
-registers at init (see error_page_hook, ctx_cleanup_add).
+registers: error_page_hook at init, ctx_on_free per request.
 
 Usage: tools/cycles.py [--forbid a,b,c] SRCDIR OBJDIR
        tools/cycles.py --self-test
