@@ -7,8 +7,8 @@ variable) that B's object defines -- read from the objects with `nm`, so it is
 what the linker sees: no comment, macro or dead declaration counts, and a
 static function can never make an edge -- or when A.c includes B.h and B.c
 exists (including a file's own header is asking for its declarations).
-A header is the file of the same name (router.h is router.c's); cot.h, in include/,
-belongs to no one file and makes no edge.
+A header is the file of the same name (router.h is router.c's); cot.h, in
+include/, belongs to no one file and makes no edge.
 
 A cycle means neither file can be read, tested or changed without the other.
 The runtime's rule is one direction: request-level files (ctx, error, form,
@@ -21,8 +21,9 @@ Usage: tools/cycles.py [--forbid a,b,c] SRCDIR OBJDIR
   Prints every strongly connected component of more than one file with one
   cycle through it and the symbol behind each edge ("#" lines), then the
   check (tests/run counts its lines): one "ok" line when no --forbid file is
-  on any cycle, else one "not ok" line per file that is; exits 1 then. Sources without an object are listed and
-  left out (app_main.c: only the export compiles it).
+  on any cycle, else one "not ok" line per file that is; exits 1 then.
+  Sources without an object are listed and left out (app_main.c: only the
+  export compiles it).
   --self-test compiles three small files in a temporary directory, two of
   them calling each other, and checks that exactly those two are reported:
   a checker that found nothing because nm or the compiler changed would

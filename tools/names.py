@@ -2,13 +2,13 @@
 """names.py -- checks the naming habit of runtime/ and devserver/.
 
 Rule (STYLE.md, issue 15): every function defined in X.c starts with X's
-name -- `router_add` in router.c -- or, in a file that is one part of a
+name -- `router_lookup` in router.c -- or, in a file that is one part of a
 family (`console_db.c`, `migrate_sql.c`), with the family's name
 (`console_`, `migrate_`), or of a family nested in it (`dbpg_` in
 `db_pg_sql.c`, as in `db_pg.c`). Public API (`cot_*`) may be defined
-anywhere in runtime/. Definitions are found the way STYLE.md promises grep finds them:
-the function's name at the start of a line, the return type on the line
-above.
+anywhere in runtime/. Definitions are found the way STYLE.md promises grep
+finds them: the function's name at the start of a line, the return type on
+the line above.
 
 usage: tools/names.py [DIR...]   (default: runtime devserver)
 Prints one line per function that breaks the rule, then one "ok"/"not ok"
