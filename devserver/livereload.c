@@ -26,9 +26,11 @@
  * streams and makes the reader end them: MHD_stop_daemon must not find
  * suspended connections.
  *
- * Events: `reload`, `css`, `compile-error` and `fail` (see overlay.js). The
- * compile error event is not called "error": EventSource fires its own
- * connection-error handler for a server event of that name.
+ * Events: `reload`, `css`, `compile-error` and `fail` (see overlay.js), and
+ * the dev console's `request` and `replay` (console_requests.c), sent
+ * through livereload_send on the same stream. The compile error event is
+ * not called "error": EventSource fires its own connection-error handler
+ * for a server event of that name.
  *
  * Every open page gets every event; the page decides whether one concerns
  * it. The handshake is the injected script tag: it names the handler file
