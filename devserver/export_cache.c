@@ -1,6 +1,6 @@
 /*
  * export_cache.c -- the runtime's objects compiled once: every export
- * compiles the same ~60 runtime files with the same flags, which is most
+ * compiles the same ~70 runtime files with the same flags, which is most
  * of its time; a cache directory keeps each object and reuses it while
  * nothing it was made from changed (the idea of ccache's direct mode).
  *
