@@ -16,7 +16,8 @@
  * poll() on the inotify fd answers that in about half a microsecond.
  * libinotifytools does not export its fd, so we find it once in /proc/self/fd
  * right after creating it. libinotifytools is not thread-safe: every call
- * except watcher_pending happens under the reloader lock.
+ * into it happens under the reloader lock; watcher_pending,
+ * watcher_queued_bytes and watcher_get_fd only use that fd, from any thread.
  */
 #include <dirent.h>
 #include <errno.h>

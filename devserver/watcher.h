@@ -1,7 +1,8 @@
 /*
  * watcher.h -- which files under the watched directories changed.
- * All functions but watcher_pending and watcher_queued_bytes run under the
- * reloader lock (libinotifytools is not thread-safe).
+ * All functions but watcher_pending, watcher_queued_bytes and watcher_get_fd
+ * (which touch no libinotifytools state) run under the reloader lock
+ * (libinotifytools is not thread-safe).
  */
 #ifndef COT_WATCHER_H
 #define COT_WATCHER_H
