@@ -42,7 +42,7 @@
 #include "export_jobs.h"
 #include "file.h"
 
-#define EXPORT_CACHE_MAX 1200 /* files: ~10 runtime versions, objects and manifests */
+#define EXPORT_CACHE_MAX 1200 /* files: ~8 runtime versions (68 objects + manifests each) */
 
 struct export_cache_file {
 	char *path;
