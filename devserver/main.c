@@ -87,12 +87,35 @@ static const char usage_routes[] = "usage: cotdev routes [--db DB] [DIR]\n"
                                    "\n"
                                    "Compiles the app in DIR (default .) and lists its routes.\n";
 
-/* The cot installation: COT_HOME in the environment, else the build's. */
+/* The cot installation: COT_HOME in the environment, else the build's.
+ * Made absolute on the first call, which main() makes before anything
+ * changes directory: run, check and export enter the app's directory,
+ * where a relative COT_HOME would name nothing. */
 static const char *
 main_home(void)
 {
-	const char *h = getenv("COT_HOME");
-	return h != NULL && *h ? h : COT_HOME;
+	static char home[PATH_MAX];
+	if (home[0] == '\0') {
+		const char *h = getenv("COT_HOME");
+		h = h != NULL && *h ? h : COT_HOME;
+		if (realpath(h, home) == NULL)
+			snprintf(home, sizeof(home), "%s", h);
+	}
+	return home;
+}
+
+/* Whether the installation holds the handlers' headers; says what is wrong
+ * when it does not, instead of a 500 from every route. */
+static bool
+main_home_ok(void)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/include/cot.h", main_home());
+	if (access(path, R_OK) == 0)
+		return true;
+	fprintf(stderr, "cotdev: %s not found: COT_HOME must name a cot checkout%s\n", path,
+	        getenv("COT_HOME") != NULL ? " (unset it to use the one cotdev was built in)" : "");
+	return false;
 }
 
 static int
@@ -137,7 +160,9 @@ main_enter_app(const char *dir)
 static void
 main_include_dir(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/include", main_home());
+	int n = snprintf(buf, len, "%s/include", main_home());
+	if (n < 0 || (size_t)n >= len) /* main_home_ok has said what is wrong */
+		buf[0] = '\0';
 }
 
 /* ==== cotdev new ======================================================= */
@@ -456,6 +481,11 @@ main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
 		return main_usage(usage_main, 0);
+	/* every command but migrate compiles or scaffolds from the headers */
+	static const char *const with_headers[] = {"new", "run", "check", "routes", "export"};
+	for (size_t i = 0; i < sizeof(with_headers) / sizeof(with_headers[0]); i++)
+		if (strcmp(cmd, with_headers[i]) == 0 && !main_home_ok())
+			return 1;
 	if (strcmp(cmd, "new") == 0)
 		return main_new(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,6 +487,46 @@ test_duplicate_route(void)
 
 /* ==== the command line ================================================= */
 
+/* COT_HOME as a relative path (cotdev enters the app's directory before it
+ * compiles) still finds the headers; a COT_HOME without them is refused at
+ * start with a message, not with a 500 from every route. `empty` is an
+ * empty temp dir. */
+static void
+test_cli_home(const char *empty)
+{
+	char home[PATH_MAX], bin[PATH_MAX], cmd[3 * PATH_MAX + 200];
+	const char *env = getenv("COT_HOME");
+	h_cmd_result r;
+	if (realpath(env != NULL ? env : ".", home) == NULL ||
+	    realpath(target.cotdev, bin) == NULL) {
+		T_CHECK("COT_HOME and cotdev resolve", false);
+		return;
+	}
+	char *base = strrchr(home, '/');
+	*base++ = '\0';
+	snprintf(cmd, sizeof(cmd),
+	         "cd '%s/' && COT_HOME='./%s' '%s' new '%s/app' && COT_HOME='./%s' '%s' check "
+	         "'%s/app'",
+	         home, base, bin, empty, base, bin, empty);
+	const char *rel_argv[] = {"/bin/sh", "-c", cmd, NULL};
+	h_run_cmd(rel_argv, H_DEADLINE_MS * 4, &r);
+	T_CHECK("a relative COT_HOME: cotdev new and check succeed", r.exit_code == 0);
+	if (r.exit_code != 0)
+		printf("# exit %d: %.500s\n", r.exit_code, r.err);
+	h_cmd_result_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/app'", empty);
+	const char *rm_argv[] = {"/bin/sh", "-c", cmd, NULL};
+	h_run_cmd(rm_argv, H_DEADLINE_MS, &r);
+	h_cmd_result_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "COT_HOME='%s' '%s' check '%s'", empty, bin, app);
+	const char *bad_argv[] = {"/bin/sh", "-c", cmd, NULL};
+	h_run_cmd(bad_argv, H_DEADLINE_MS, &r);
+	T_CHECK("a COT_HOME without include/cot.h exits 1", r.exit_code == 1);
+	T_CHECK("... naming the missing header", strstr(r.err, "/include/cot.h not found") != NULL);
+	h_cmd_result_free(&r);
+}
+
 static void
 test_cli(void)
 {
@@ -528,6 +569,7 @@ test_cli(void)
 		T_CHECK("cotdev run on a dir without handlers/ exits 1", r.exit_code == 1);
 		T_CHECK("... and says handlers/ is missing", strstr(r.err, "handlers/") != NULL);
 		h_cmd_result_free(&r);
+		test_cli_home(empty);
 		rmdir(empty);
 	}
 }
